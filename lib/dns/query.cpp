@@ -1,0 +1,124 @@
+#include "dns/query.hpp"
+
+#include <cstring>
+
+namespace meridian::dns {
+
+namespace {
+
+// Skips one resource record (name, fixed fields, rdata); false when malformed.
+bool skip_rr(const uint8_t* p, std::size_t len, std::size_t& pos, NameBuffer& scratch) {
+  if (read_name(p, len, pos, scratch, false) != NameStatus::ok) return false;
+  if (pos + 10 > len) return false;
+  const std::size_t rdlen = read_u16(p + pos + 8);
+  pos += 10;
+  if (pos + rdlen > len) return false;
+  pos += rdlen;
+  return true;
+}
+
+// Validates an ECS option (RFC 7871 section 6 / 7.1.1).
+bool parse_client_subnet(const uint8_t* opt, std::size_t len, ClientSubnet& ecs) {
+  if (len < 4) return false;
+  ecs.family = read_u16(opt);
+  ecs.source_prefix = opt[2];
+  ecs.scope_prefix = opt[3];
+  unsigned max_prefix;
+  if (ecs.family == 1) max_prefix = 32;
+  else if (ecs.family == 2) max_prefix = 128;
+  else return false;
+  if (ecs.source_prefix > max_prefix || ecs.scope_prefix != 0) return false;
+  const std::size_t addr_len = (ecs.source_prefix + 7u) / 8u;
+  if (len - 4 != addr_len) return false;
+  std::memset(ecs.address, 0, sizeof ecs.address);
+  std::memcpy(ecs.address, opt + 4, addr_len);
+  // Bits beyond the source prefix must be zero.
+  if (ecs.source_prefix % 8 != 0) {
+    const uint8_t mask = static_cast<uint8_t>(0xFF >> (ecs.source_prefix % 8));
+    if (ecs.address[addr_len - 1] & mask) return false;
+  }
+  return true;
+}
+
+bool parse_opt(const uint8_t* p, std::size_t len, std::size_t& pos, Query& q) {
+  // Owner must be the root name.
+  if (pos >= len || p[pos] != 0) return false;
+  ++pos;
+  if (pos + 10 > len) return false;
+  q.has_edns = true;
+  q.edns_payload = read_u16(p + pos + 2);
+  const uint32_t ttl = read_u32(p + pos + 4);
+  q.edns_version = static_cast<uint8_t>(ttl >> 16);
+  q.edns_do = (ttl & edns::kDoBit) != 0;
+  const std::size_t rdlen = read_u16(p + pos + 8);
+  pos += 10;
+  if (pos + rdlen > len) return false;
+  const std::size_t end = pos + rdlen;
+  while (pos < end) {
+    if (pos + 4 > end) return false;
+    const uint16_t code = read_u16(p + pos);
+    const std::size_t olen = read_u16(p + pos + 2);
+    pos += 4;
+    if (pos + olen > end) return false;
+    if (code == edns::NSID) {
+      q.nsid_requested = true;
+    } else if (code == edns::CLIENT_SUBNET) {
+      if (q.has_ecs) return false;  // a second ECS option is malformed
+      if (!parse_client_subnet(p + pos, olen, q.ecs)) return false;
+      q.has_ecs = true;
+    }
+    pos += olen;  // unknown options are ignored (RFC 6891 6.1.2)
+  }
+  return true;
+}
+
+}  // namespace
+
+QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
+  if (len < kHeaderSize) return QueryStatus::drop;
+  q.id = read_u16(packet);
+  q.flags = read_u16(packet + 2);
+  if (q.flags & flag::QR) return QueryStatus::drop;
+  q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0F);
+  q.question_end = 0;
+  q.has_edns = q.edns_do = q.nsid_requested = q.has_ecs = false;
+  q.edns_payload = 0;
+  q.edns_version = 0;
+
+  const uint16_t qdcount = read_u16(packet + 4);
+  const uint16_t ancount = read_u16(packet + 6);
+  const uint16_t nscount = read_u16(packet + 8);
+  const uint16_t arcount = read_u16(packet + 10);
+  if (qdcount != 1) return q.opcode == opcode::QUERY ? QueryStatus::formerr : QueryStatus::notimp;
+
+  std::size_t pos = kHeaderSize;
+  if (read_name(packet, len, pos, q.qname, true) != NameStatus::ok) return QueryStatus::formerr;
+  if (pos + 4 > len) return QueryStatus::formerr;
+  q.qtype = read_u16(packet + pos);
+  q.qclass = read_u16(packet + pos + 2);
+  pos += 4;
+  q.question_end = pos;
+  if (q.opcode != opcode::QUERY) return QueryStatus::notimp;
+
+  NameBuffer scratch;
+  for (unsigned i = 0; i < ancount + nscount; ++i)
+    if (!skip_rr(packet, len, pos, scratch)) return QueryStatus::formerr;
+  for (unsigned i = 0; i < arcount; ++i) {
+    const std::size_t rr_start = pos;
+    // Peek at the type: OPT is parsed, anything else (e.g. TSIG) skipped.
+    if (read_name(packet, len, pos, scratch, false) != NameStatus::ok || pos + 10 > len)
+      return QueryStatus::formerr;
+    if (read_u16(packet + pos) == type::OPT) {
+      if (q.has_edns) return QueryStatus::formerr;  // more than one OPT (RFC 6891 6.1.1)
+      pos = rr_start;
+      if (!parse_opt(packet, len, pos, q)) return QueryStatus::formerr;
+    } else {
+      pos = rr_start;
+      if (!skip_rr(packet, len, pos, scratch)) return QueryStatus::formerr;
+    }
+  }
+  if (pos != len) return QueryStatus::formerr;  // trailing garbage
+  return QueryStatus::ok;
+}
+
+}  // namespace meridian::dns

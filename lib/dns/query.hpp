@@ -1,0 +1,48 @@
+// Parsing of an incoming DNS query: header, the one question, and the EDNS OPT
+// record with the options meridian acts on (NSID, Client Subnet). No allocation.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "dns/name.hpp"
+
+namespace meridian::dns {
+
+// EDNS Client Subnet option (RFC 7871) as received.
+struct ClientSubnet {
+  uint16_t family = 0;          // 1 = IPv4, 2 = IPv6
+  uint8_t source_prefix = 0;
+  uint8_t scope_prefix = 0;
+  uint8_t address[16] = {};     // zero-padded beyond the prefix
+};
+
+struct Query {
+  uint16_t id = 0;
+  uint16_t flags = 0;           // the header's flags word as received
+  uint8_t opcode = 0;
+  NameBuffer qname;             // lower-cased
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+  std::size_t question_end = 0; // offset just past the question in the packet
+
+  bool has_edns = false;
+  uint16_t edns_payload = 0;
+  uint8_t edns_version = 0;
+  bool edns_do = false;
+  bool nsid_requested = false;
+  bool has_ecs = false;
+  ClientSubnet ecs;
+};
+
+enum class QueryStatus {
+  ok,
+  drop,      // not worth an answer: too short for a header, or a response (QR=1)
+  formerr,   // malformed: answered FORMERR (with the question when it could be read)
+  notimp,    // opcode other than QUERY
+};
+
+// Parses packet into q. When the status is formerr/notimp, q.id/flags/opcode are
+// valid and question_end is non-zero only if the question itself could be read.
+QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q);
+
+}  // namespace meridian::dns

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing Debian packages, builds with -Werror and
+# ASan+UBSan, runs every unit and integration test with ctest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/deps.sh"
+build="$root/build/test"
+"$root/scripts/build.sh" "$build" -DCMAKE_BUILD_TYPE=Debug -DMERIDIAN_WERROR=ON -DMERIDIAN_SANITIZE=ON
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure --timeout 600 -j2 "$@"
