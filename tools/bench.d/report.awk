@@ -2,6 +2,9 @@
 # Usage: awk -F'\t' -v base=meridian -v rate=20000 -v json=OUT.json -f report.awk runs.tsv
 # runs.tsv columns (header line first):
 #   server mix kind(sat|rate) sent completed lost qps cpu_ns wall_ns req_bytes resp_bytes
+#   dnsperf_cpu_ns other_cpu_ns
+# "other" is the CPU that the rest of the machine used during a run (builds...): runs where it
+# passed 10% of a CPU are flagged with "!".
 function r(x, b) { return (b > 0 && x > 0) ? sprintf("%.2f", x / b) : "-" }
 function num(x, fmt) { return (x > 0) ? sprintf(fmt, x) : "-" }
 NR == 1 { next }
@@ -14,10 +17,13 @@ NR == 1 { next }
     busy[key] = ($9 > 0) ? 100 * $8 / $9 : 0
     slost[key] = ($4 > 0) ? 100 * $6 / $4 : 0
     resp[key] = $11; req[key] = $10
+    dns[key] = ($9 > 0) ? 100 * $12 / $9 : 0
+    o = ($9 > 0) ? 100 * $13 / $9 : 0; if (o > oth[key]) oth[key] = o; soth[key] = o
   } else if ($3 == "rate") {
     us[key] = ($5 > 0) ? $8 / 1000 / $5 : 0
     got[key] = $7
     rlost[key] = ($4 > 0) ? 100 * $6 / $4 : 0
+    o = ($9 > 0) ? 100 * $13 / $9 : 0; if (o > oth[key]) oth[key] = o; roth[key] = o
   }
 }
 END {
@@ -31,22 +37,24 @@ END {
   note = ""
   for (m in first) if (!(m in b)) { b[m] = first[m]; split(first[m], p, SUBSEP); note = p[1] }
   bname = (note != "") ? note : base
-  printf "%-9s %-6s %9s %10s %5s %11s %9s %7s %7s |%7s %8s %7s\n", "server", "mix", "raw qps", "q/CPU-s", "busy", "CPU us/q", "at qps", "resp B", "lost%", "qps", "q/CPU-s", "us/q"
-  printf "%-9s %-6s %9s %10s %5s %11s %9s %7s %7s |%24s\n", "", "", "(sat.)", "(sat.)", "(sat)", "(-Q " rate ")", "(-Q)", "", "(sat)", "ratio to " bname
+  printf "%-9s %-6s %9s %10s %5s %11s %9s %7s %6s %6s |%7s %8s %7s\n", "server", "mix", "raw qps", "q/CPU-s", "busy", "CPU us/q", "at qps", "resp B", "lost%", "other", "qps", "q/CPU-s", "us/q"
+  printf "%-9s %-6s %9s %10s %5s %11s %9s %7s %6s %6s |%24s\n", "", "", "(sat.)", "(sat.)", "(sat)", "(-Q " rate ")", "(-Q)", "", "(sat)", "CPU", "ratio to " bname
   for (i = 1; i <= n; i++) {
     k = order[i]; bk = b[mix[i]]
-    printf "%-9s %-6s %9s %10s %5s %11s %9s %7s %7s |%7s %8s %7s\n", srv[i], mix[i],
+    flag = (oth[k] > 10) ? "!" : " "; if (flag == "!") flagged++
+    printf "%-9s %-6s %9s %10s %5s %11s %9s %7s %6s %5.0f%%%s|%7s %8s %7s\n", srv[i], mix[i],
       num(qps[k], "%.0f"), num(qcpu[k], "%.0f"), num(busy[k], "%.0f%%"), num(us[k], "%.2f"),
-      num(got[k], "%.0f"), (resp[k] != "" ? resp[k] : "-"), sprintf("%.2f", slost[k]),
+      num(got[k], "%.0f"), (resp[k] != "" ? resp[k] : "-"), sprintf("%.2f", slost[k]), oth[k], flag,
       r(qps[k], qps[bk]), r(qcpu[k], qcpu[bk]), r(us[k], us[bk])
   }
+  if (flagged) printf "! = other processes used more than 10%% of a CPU during a run of this row: its figures are unreliable\n"
   if (json != "") {
     printf "{\"baseline\": \"%s\", \"rate\": %d, \"results\": [\n", bname, rate > json
     for (i = 1; i <= n; i++) {
       k = order[i]; bk = b[mix[i]]
-      printf "  {\"server\": \"%s\", \"mix\": \"%s\", \"raw_qps\": %.1f, \"queries_per_cpu_second\": %.1f, \"server_busy_pct\": %.1f, \"cpu_us_per_query\": %.3f, \"fixed_rate_achieved_qps\": %.1f, \"request_bytes\": %s, \"response_bytes\": %s, \"sat_lost_pct\": %.3f, \"rate_lost_pct\": %.3f, \"ratio\": {\"raw_qps\": %s, \"queries_per_cpu_second\": %s, \"cpu_us_per_query\": %s}}%s\n",
+      printf "  {\"server\": \"%s\", \"mix\": \"%s\", \"raw_qps\": %.1f, \"queries_per_cpu_second\": %.1f, \"server_busy_pct\": %.1f, \"cpu_us_per_query\": %.3f, \"fixed_rate_achieved_qps\": %.1f, \"request_bytes\": %s, \"response_bytes\": %s, \"sat_lost_pct\": %.3f, \"rate_lost_pct\": %.3f, \"dnsperf_cpu_pct_sat\": %.1f, \"other_cpu_pct_sat\": %.1f, \"other_cpu_pct_rate\": %.1f, \"ratio\": {\"raw_qps\": %s, \"queries_per_cpu_second\": %s, \"cpu_us_per_query\": %s}}%s\n",
         srv[i], mix[i], qps[k], qcpu[k], busy[k], us[k], got[k], (req[k] != "" ? req[k] : "null"), (resp[k] != "" ? resp[k] : "null"),
-        slost[k], rlost[k], jn(r(qps[k], qps[bk])), jn(r(qcpu[k], qcpu[bk])), jn(r(us[k], us[bk])), (i < n ? "," : "") > json
+        slost[k], rlost[k], dns[k], soth[k], roth[k], jn(r(qps[k], qps[bk])), jn(r(qcpu[k], qcpu[bk])), jn(r(us[k], us[bk])), (i < n ? "," : "") > json
     }
     printf "]}\n" > json
     close(json)
