@@ -6,4 +6,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/deps.sh"
 "$root/scripts/build.sh" "$root/build/release" -DCMAKE_BUILD_TYPE=Release -DMERIDIAN_TESTS=OFF
 echo "meridian demo: try  dig @127.0.0.1 -p 5300 www.example.com A" >&2
-exec "$root/build/release/server/meridian" serve --config "$root/zones/meridian.json"
+exec "$root/build/release/server/meridian" serve --config "$root/meridian.json"

@@ -1,0 +1,42 @@
+// meridian.json: the server's own settings (listeners, limits, files). Paths are
+// resolved against the folder holding the config file.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/json_source.hpp"
+
+namespace meridian::config {
+
+struct DnsSettings {
+  std::vector<std::string> listen;         // "127.0.0.1:5300", "[::1]:5300"
+  unsigned threads = 1;                    // UDP threads (sockets) per listen address
+  unsigned tcp_threads = 1;
+  uint16_t max_udp_payload = 1232;
+  std::chrono::milliseconds tcp_idle_timeout{10000};
+  std::chrono::milliseconds tcp_message_timeout{5000};
+  std::size_t tcp_max_connections = 1024;
+  std::string nsid;                        // empty: NSID not sent
+  std::optional<std::string> chaos_version;   // nullopt: disabled
+  std::optional<std::string> chaos_identity;  // nullopt: disabled
+};
+
+struct ServerConfig {
+  std::string path;         // the config file
+  std::string base_dir;     // its folder
+  DnsSettings dns;
+  std::vector<std::string> zone_paths;  // files or folders of *.json zones
+  const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
+};
+
+// Parses durations such as "2s", "500ms", "1m", or a number of seconds.
+std::optional<std::chrono::milliseconds> parse_duration(const nlohmann::json& value);
+
+// Reads the settings above from source; problems go to diagnostics.
+ServerConfig read_server_config(const JsonSource& source, Diagnostics& diagnostics);
+
+}  // namespace meridian::config

@@ -1,0 +1,175 @@
+#include "net/tcp_server.hpp"
+
+#include <array>
+#include <cstring>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+
+#include "query/responder.hpp"
+
+namespace meridian::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(TcpServer& server, tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
+        reader_(server.snapshots_), counters_(server.counters_) {}
+
+  ~Connection() { server_.connections_.fetch_sub(1); }
+
+  void start() {
+    boost::system::error_code ec;
+    const auto peer = socket_.remote_endpoint(ec);
+    if (!ec) {
+      const auto addr = peer.address();
+      if (addr.is_v4()) {
+        client_.family = 4;
+        const auto b = addr.to_v4().to_bytes();
+        std::memcpy(client_.address, b.data(), 4);
+      } else {
+        client_.family = 6;
+        const auto b = addr.to_v6().to_bytes();
+        std::memcpy(client_.address, b.data(), 16);
+      }
+    }
+    read_length();
+  }
+
+ private:
+  void arm(std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();  // timer fired: idle or stalled client
+    });
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  void read_length() {
+    if (server_.stopping_.load()) return close();
+    arm(server_.limits_.idle_timeout);
+    asio::async_read(socket_, asio::buffer(length_, 2),
+                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->read_message();
+                     });
+  }
+
+  void read_message() {
+    const std::size_t len = static_cast<std::size_t>(length_[0]) << 8 | length_[1];
+    if (len == 0) return close();
+    arm(server_.limits_.message_timeout);
+    query_.resize(len);
+    asio::async_read(socket_, asio::buffer(query_),
+                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->respond();
+                     });
+  }
+
+  void respond() {
+    timer_.cancel();
+    response_.resize(2 + dns::kMaxMessage);
+    query::AnswerInfo info;
+    const std::size_t n = query::answer_query(reader_.current(), query_.data(), query_.size(), client_,
+                                              query::Transport::tcp, response_.data() + 2, dns::kMaxMessage, &info);
+    counters_.record(query::Transport::tcp, info);
+    if (n == 0) return read_length();  // nothing to say (e.g. a response sent to us)
+    response_[0] = static_cast<uint8_t>(n >> 8);
+    response_[1] = static_cast<uint8_t>(n);
+    arm(server_.limits_.message_timeout);
+    asio::async_write(socket_, asio::buffer(response_.data(), n + 2),
+                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->read_length();
+                      });
+  }
+
+  TcpServer& server_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  SnapshotReader reader_;
+  DnsCounters& counters_;
+  query::ClientAddress client_;
+  uint8_t length_[2] = {0, 0};
+  std::vector<uint8_t> query_;
+  std::vector<uint8_t> response_;
+};
+
+TcpServer::TcpServer(const SnapshotHolder& snapshots, DnsStats& stats, TcpLimits limits)
+    : snapshots_(snapshots), stats_(stats), counters_(stats.slot(/*shared=*/true)), limits_(limits) {}
+
+TcpServer::~TcpServer() { stop(std::chrono::milliseconds(0)); }
+
+HostPort TcpServer::bind(const HostPort& where) {
+  auto acceptor = std::make_unique<tcp::acceptor>(io_);
+  const tcp::endpoint ep(where.address, where.port);
+  acceptor->open(ep.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  if (ep.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
+  acceptor->bind(ep);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  HostPort actual = where;
+  actual.port = acceptor->local_endpoint().port();
+  acceptors_.push_back(std::move(acceptor));
+  return actual;
+}
+
+void TcpServer::start(unsigned threads) {
+  for (auto& a : acceptors_) accept(*a);
+  for (unsigned i = 0; i < (threads ? threads : 1); ++i) threads_.emplace_back([this] { io_.run(); });
+}
+
+void TcpServer::accept(tcp::acceptor& acceptor) {
+  acceptor.async_accept(asio::make_strand(io_), [this, &acceptor](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopping_.load()) return;
+    if (!ec) {
+      if (connections_.load() >= limits_.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // over the cap: refuse rather than queue
+      } else {
+        connections_.fetch_add(1);
+        std::make_shared<Connection>(*this, std::move(socket))->start();
+      }
+    }
+    accept(acceptor);
+  });
+}
+
+void TcpServer::stop(std::chrono::milliseconds grace) {
+  if (stopping_.exchange(true)) {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
+    return;
+  }
+  asio::post(io_, [this] {
+    for (auto& a : acceptors_) {
+      boost::system::error_code ignored;
+      a->close(ignored);
+    }
+  });
+  // Connections finish the answer they are writing, then close at their next read.
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  io_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace meridian::net

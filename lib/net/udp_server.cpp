@@ -1,0 +1,169 @@
+#include "net/udp_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "query/responder.hpp"
+
+namespace meridian::net {
+
+namespace {
+
+constexpr unsigned kBatch = 32;             // datagrams per recvmmsg/sendmmsg
+constexpr std::size_t kQueryBuffer = 4096;  // queries beyond this are malformed anyway
+constexpr std::size_t kResponseBuffer = 4096;
+
+socklen_t fill_sockaddr(const HostPort& hp, sockaddr_storage& ss) {
+  std::memset(&ss, 0, sizeof ss);
+  if (hp.address.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(hp.port);
+    const auto bytes = hp.address.to_v4().to_bytes();
+    std::memcpy(&sin->sin_addr, bytes.data(), 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(hp.port);
+  const auto bytes = hp.address.to_v6().to_bytes();
+  std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
+  sin6->sin6_scope_id = hp.address.to_v6().scope_id();
+  return sizeof(sockaddr_in6);
+}
+
+query::ClientAddress client_of(const sockaddr_storage& ss) {
+  query::ClientAddress c;
+  if (ss.ss_family == AF_INET) {
+    c.family = 4;
+    std::memcpy(c.address, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, 4);
+  } else {
+    c.family = 6;
+    std::memcpy(c.address, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, 16);
+  }
+  return c;
+}
+
+}  // namespace
+
+int open_udp_socket(const HostPort& where, bool reuse_port) {
+  const int family = where.address.is_v4() ? AF_INET : AF_INET6;
+  const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  const int one = 1;
+  if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // Wake up now and then so stop() is noticed even when no query arrives.
+  const timeval tv{0, 200 * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const int buf = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  sockaddr_storage ss;
+  const socklen_t len = fill_sockaddr(where, ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::generic_category(), "bind udp " + where.to_string());
+  }
+  return fd;
+}
+
+uint16_t bound_port(int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in&>(ss).sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port);
+}
+
+HostPort UdpServer::bind(const HostPort& where, unsigned threads) {
+  HostPort actual = where;
+  for (unsigned i = 0; i < (threads ? threads : 1); ++i) {
+    const int fd = open_udp_socket(actual, true);
+    if (actual.port == 0) actual.port = bound_port(fd);
+    sockets_.push_back(fd);
+  }
+  return actual;
+}
+
+void UdpServer::start() {
+  for (int fd : sockets_) threads_.emplace_back([this, fd] { worker(fd); });
+}
+
+void UdpServer::stop() {
+  stopping_.store(true);
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  for (int fd : sockets_) ::close(fd);
+  sockets_.clear();
+}
+
+void UdpServer::worker(int fd) {
+  // All buffers are set up once; the loop below allocates nothing.
+  struct Slot {
+    uint8_t query[kQueryBuffer];
+    uint8_t response[kResponseBuffer];
+    sockaddr_storage peer;
+    iovec in_iov;
+    iovec out_iov;
+  };
+  std::unique_ptr<Slot[]> slots(new Slot[kBatch]);
+  mmsghdr in[kBatch];
+  mmsghdr out[kBatch];
+  for (unsigned i = 0; i < kBatch; ++i) {
+    slots[i].in_iov = {slots[i].query, kQueryBuffer};
+    std::memset(&in[i], 0, sizeof in[i]);
+    in[i].msg_hdr.msg_iov = &slots[i].in_iov;
+    in[i].msg_hdr.msg_iovlen = 1;
+    in[i].msg_hdr.msg_name = &slots[i].peer;
+  }
+  SnapshotReader reader(snapshots_);
+  DnsCounters& counters = stats_.slot();
+
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    for (unsigned i = 0; i < kBatch; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    const int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
+    if (received <= 0) continue;  // timeout (stop check) or transient error
+    const query::Snapshot& snapshot = reader.current();
+    unsigned replies = 0;
+    for (int i = 0; i < received; ++i) {
+      Slot& s = slots[i];
+      query::AnswerInfo info;
+      std::size_t n = 0;
+      if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+        n = query::answer_query(snapshot, s.query, in[i].msg_len, client_of(s.peer), query::Transport::udp,
+                                s.response, kResponseBuffer, &info);
+      } else {
+        info.dropped = true;
+      }
+      counters.record(query::Transport::udp, info);
+      if (n == 0) continue;
+      s.out_iov = {s.response, n};
+      std::memset(&out[replies], 0, sizeof out[replies]);
+      out[replies].msg_hdr.msg_iov = &s.out_iov;
+      out[replies].msg_hdr.msg_iovlen = 1;
+      out[replies].msg_hdr.msg_name = &s.peer;
+      out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+      ++replies;
+    }
+    unsigned sent = 0;
+    while (sent < replies) {
+      const int r = ::sendmmsg(fd, out + sent, replies - sent, 0);
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        ++sent;  // skip the datagram the kernel refused (e.g. unreachable peer)
+        continue;
+      }
+      sent += static_cast<unsigned>(r);
+    }
+  }
+}
+
+}  // namespace meridian::net

@@ -1,0 +1,396 @@
+#include "query/responder.hpp"
+
+#include <cstring>
+
+#include "dns/constants.hpp"
+#include "dns/name.hpp"
+
+namespace meridian::query {
+
+namespace {
+
+using dns::MessageWriter;
+using dns::Section;
+using zone::Node;
+using zone::RRset;
+using zone::Zone;
+
+constexpr unsigned kMaxCnameChain = 12;  // hops followed before giving up (loops, long chains)
+
+// Writes every record of rrset with the given owner; all or nothing. A record
+// whose rdata holds compressible names gets them compressed.
+bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uint32_t ttl, Section section) {
+  const auto mark = w.mark();
+  for (const auto& rd : rrset.rdata) {
+    if (!w.put_name(owner) || !w.put_u16(rrset.type) || !w.put_u16(dns::klass::IN) || !w.put_u32(ttl) ||
+        !w.put_u16(0)) {
+      w.rollback(mark);
+      return false;
+    }
+    const std::size_t rdlen_at = w.size() - 2;
+    bool ok;
+    if (rd.compressible_count == 0) {
+      ok = w.put_bytes(rd.wire.data(), rd.wire.size());
+    } else {
+      ok = true;
+      std::size_t done = 0;
+      const auto* base = reinterpret_cast<const uint8_t*>(rd.wire.data());
+      for (unsigned i = 0; ok && i < rd.compressible_count; ++i) {
+        const std::size_t at = rd.compressible_at[i];
+        const std::size_t name_len = dns::wire_name_length(base + at, rd.wire.size() - at);
+        ok = w.put_bytes(base + done, at - done) &&
+             w.put_name({rd.wire.data() + at, name_len});
+        done = at + name_len;
+      }
+      ok = ok && w.put_bytes(base + done, rd.wire.size() - done);
+    }
+    if (!ok) {
+      w.rollback(mark);
+      return false;
+    }
+    w.patch_u16(rdlen_at, static_cast<uint16_t>(w.size() - rdlen_at - 2));
+    w.count(section);
+  }
+  return true;
+}
+
+class Resolution {
+ public:
+  Resolution(const Snapshot& snap, const dns::Query& q, Transport t, MessageWriter& w)
+      : snap_(snap), q_(q), transport_(t), w_(w) {}
+
+  uint16_t run(const Zone& first_zone) {
+    const Zone* zone = &first_zone;
+    std::string_view name = q_.qname.view();
+    uint8_t offsets[dns::kMaxLabels];
+    unsigned labels = q_.qname.labels;
+    std::memcpy(offsets, q_.qname.label_offsets, labels);
+    bool authoritative = true;
+    w_.set_flags(w_.flags() | dns::flag::AA);
+
+    for (unsigned hop = 0;; ++hop) {
+      // A name met before in this chain is a loop: what was written is the answer.
+      const std::size_t name_hash = std::hash<std::string_view>{}(name);
+      for (unsigned i = 0; i < hop; ++i)
+        if (visited_[i] == name_hash) return dns::rcode::NOERROR;
+      visited_[hop] = name_hash;
+      const Outcome out = resolve_in_zone(*zone, name, offsets, labels);
+      if (out.kind == Outcome::referral && hop == 0) authoritative = false;
+      if (out.kind != Outcome::cname) {
+        if (!authoritative) w_.set_flags(w_.flags() & ~dns::flag::AA);
+        return out.rcode;
+      }
+      if (hop + 1 >= kMaxCnameChain) return dns::rcode::NOERROR;
+      // Follow the CNAME target if it lies in a zone we serve.
+      name = cname_target_;
+      labels = 0;
+      for (std::size_t i = 0; static_cast<uint8_t>(name[i]) != 0; i += 1 + static_cast<uint8_t>(name[i]))
+        offsets[labels++] = static_cast<uint8_t>(i);
+      zone = snap_.zones->find_zone(name, offsets, labels);
+      if (!zone) return dns::rcode::NOERROR;
+    }
+  }
+
+  bool truncated() const { return truncated_; }
+
+ private:
+  struct Outcome {
+    enum Kind { answer, nodata, nxdomain, referral, cname } kind;
+    uint16_t rcode;
+  };
+
+  // Marks the message truncated when a record that belongs in it does not fit.
+  void add_or_truncate(std::string_view owner, const RRset& rrset, uint32_t ttl, Section s) {
+    if (truncated_) return;
+    if (!put_rrset(w_, owner, rrset, ttl, s)) {
+      truncated_ = true;
+      w_.set_flags(w_.flags() | dns::flag::TC);
+    }
+  }
+
+  void add_negative_soa(const Zone& zone) {
+    add_or_truncate(zone.origin(), zone.soa(), zone.negative_ttl(), Section::authority);
+  }
+
+  // A and AAAA of NS/MX/SRV targets; whatever does not fit is left out (RFC 2181 9).
+  void add_additional(const RRset& rrset, bool glue_required) {
+    for (const auto& rd : rrset.rdata) {
+      const Node* target = rd.target_node;
+      if (!target || truncated_) continue;
+      for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
+        const RRset* addr = target->find(t);
+        if (!addr) continue;
+        if (!put_rrset(w_, target->name, *addr, addr->ttl, Section::additional) && glue_required) {
+          // In-domain glue that does not fit makes the referral useless (RFC 9471).
+          truncated_ = true;
+          w_.set_flags(w_.flags() | dns::flag::TC);
+        }
+      }
+    }
+  }
+
+  void add_answer_rrset(std::string_view owner, const RRset& rrset) {
+    add_or_truncate(owner, rrset, rrset.ttl, Section::answer);
+    if (!truncated_ && (rrset.type == dns::type::NS || rrset.type == dns::type::MX || rrset.type == dns::type::SRV))
+      defer_additional(rrset, false);
+  }
+
+  // Additional records go after the answer and authority sections are complete.
+  void defer_additional(const RRset& rrset, bool glue) {
+    if (pending_count_ < kMaxPending) pending_[pending_count_++] = {&rrset, glue};
+  }
+
+ public:
+  void finish_additional() {
+    for (unsigned i = 0; i < pending_count_ && !truncated_; ++i) add_additional(*pending_[i].rrset, pending_[i].glue);
+  }
+
+ private:
+
+  // Answers from a node that matched (exactly or through a wildcard); owner is the
+  // name the records are written under.
+  Outcome answer_from_node(const Zone& zone, const Node& node, std::string_view owner) {
+    const uint16_t qtype = q_.qtype;
+    if (const RRset* cname = node.find(dns::type::CNAME); cname && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
+      add_answer_rrset(owner, *cname);
+      if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
+      const zone::Rdata& rd = cname->rdata.front();
+      cname_target_.assign(rd.wire.data(), rd.wire.size());
+      fold(cname_target_);
+      return {Outcome::cname, dns::rcode::NOERROR};
+    }
+    if (qtype == dns::type::ANY) {
+      if (node.rrsets.empty()) {
+        add_negative_soa(zone);
+        return {Outcome::nodata, dns::rcode::NOERROR};
+      }
+      // Over UDP a minimal answer, one RRset (RFC 8482 4.1); TCP gets them all.
+      for (const auto& rrset : node.rrsets) {
+        add_answer_rrset(owner, rrset);
+        if (transport_ == Transport::udp) break;
+      }
+      return {Outcome::answer, dns::rcode::NOERROR};
+    }
+    if (const RRset* rrset = node.find(qtype)) {
+      add_answer_rrset(owner, *rrset);
+      return {Outcome::answer, dns::rcode::NOERROR};
+    }
+    add_negative_soa(zone);
+    return {Outcome::nodata, dns::rcode::NOERROR};
+  }
+
+  Outcome referral(const Node& cut) {
+    const RRset& ns = *cut.find(dns::type::NS);
+    add_or_truncate(cut.name, ns, ns.ttl, Section::authority);
+    if (!truncated_) defer_additional(ns, true);
+    return {Outcome::referral, dns::rcode::NOERROR};
+  }
+
+  Outcome resolve_in_zone(const Zone& zone, std::string_view name, const uint8_t* offsets, unsigned labels) {
+    const unsigned origin_labels = zone.origin_labels();
+    // Walk down from the apex: the first missing name ends the walk at the
+    // closest encloser, and any zone cut on the way answers with a referral.
+    const Node* encloser = &zone.apex();
+    for (unsigned depth = labels - origin_labels; depth-- > 0;) {
+      const std::string_view candidate = name.substr(offsets[depth]);
+      const Node* node = zone.find(candidate);
+      if (!node) break;
+      encloser = node;
+      if (node->is_delegation) {
+        // DS lives in the parent: a DS query for the cut itself is answered here.
+        if (depth == 0 && q_.qtype == dns::type::DS) break;
+        return referral(*node);
+      }
+    }
+    if (encloser->name.size() == name.size()) {
+      if (encloser->is_delegation) {  // DS at the cut
+        if (const RRset* ds = encloser->find(dns::type::DS)) {
+          add_answer_rrset(name, *ds);
+          return {Outcome::answer, dns::rcode::NOERROR};
+        }
+        add_negative_soa(zone);
+        return {Outcome::nodata, dns::rcode::NOERROR};
+      }
+      return answer_from_node(zone, *encloser, name);
+    }
+    // Wildcard at the closest encloser (RFC 4592 3.3.1).
+    char wildcard[dns::kMaxNameLength + 2];
+    const std::size_t wild_len = encloser->name.size() + 2;
+    if (wild_len <= dns::kMaxNameLength) {
+      wildcard[0] = 1;
+      wildcard[1] = '*';
+      std::memcpy(wildcard + 2, encloser->name.data(), encloser->name.size());
+      if (const Node* wild = zone.find({wildcard, wild_len})) {
+        return answer_from_node(zone, *wild, name);
+      }
+    }
+    add_negative_soa(zone);
+    return {Outcome::nxdomain, dns::rcode::NXDOMAIN};
+  }
+
+  static void fold(std::string& wire) {
+    for (auto& c : wire) c = static_cast<char>(dns::to_lower(static_cast<uint8_t>(c)));
+  }
+
+  const Snapshot& snap_;
+  const dns::Query& q_;
+  Transport transport_;
+  MessageWriter& w_;
+  bool truncated_ = false;
+  std::size_t visited_[kMaxCnameChain] = {};
+  struct PendingAdditional {
+    const RRset* rrset;
+    bool glue;
+  };
+  static constexpr unsigned kMaxPending = 16;
+  PendingAdditional pending_[kMaxPending];
+  unsigned pending_count_ = 0;
+  // Holds the target being followed. Capacity is reserved once per thread, so
+  // assign() does not allocate on the query path.
+  static thread_local std::string cname_target_;
+};
+
+thread_local std::string Resolution::cname_target_ = [] {
+  std::string s;
+  s.reserve(dns::kMaxNameLength + 1);
+  return s;
+}();
+
+// The CHAOS class: server version and identity (RFC 4892), when enabled.
+uint16_t answer_chaos(const Snapshot& snap, const dns::Query& q, MessageWriter& w) {
+  static const std::string_view kVersionBind("\x07version\x04" "bind\x00", 14);
+  static const std::string_view kVersionServer("\x07version\x06server\x00", 16);
+  static const std::string_view kIdServer("\x02id\x06server\x00", 11);
+  static const std::string_view kHostnameBind("\x08hostname\x04" "bind\x00", 15);
+  const std::string_view name = q.qname.view();
+  const std::string* text = nullptr;
+  if ((name == kVersionBind || name == kVersionServer) && snap.identity.chaos_version)
+    text = &snap.identity.version;
+  else if ((name == kIdServer || name == kHostnameBind) && snap.identity.chaos_identity)
+    text = &snap.identity.identity;
+  if (!text) return dns::rcode::REFUSED;
+  w.set_flags(w.flags() | dns::flag::AA);
+  if (q.qtype != dns::type::TXT && q.qtype != dns::type::ANY) return dns::rcode::NOERROR;
+  const std::size_t len = text->size() > 255 ? 255 : text->size();
+  const auto mark = w.mark();
+  if (!(w.put_name(name) && w.put_u16(dns::type::TXT) && w.put_u16(dns::klass::CH) && w.put_u32(0) &&
+        w.put_u16(static_cast<uint16_t>(len + 1)) && w.put_bytes(&len, 1) && w.put_bytes(text->data(), len))) {
+    w.rollback(mark);
+    w.set_flags(w.flags() | dns::flag::TC);
+    return dns::rcode::NOERROR;
+  }
+  w.count(Section::answer);
+  return dns::rcode::NOERROR;
+}
+
+// Bytes the OPT record will need, reserved before any record is written.
+std::size_t opt_size(const Snapshot& snap, const dns::Query& q) {
+  std::size_t n = 11;
+  if (q.nsid_requested && !snap.identity.nsid.empty()) n += 4 + snap.identity.nsid.size();
+  if (q.has_ecs) n += 8 + (q.ecs.source_prefix + 7u) / 8u;
+  return n;
+}
+
+void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16_t rcode, uint8_t scope_prefix) {
+  const std::size_t rdlen = opt_size(snap, q) - 11;
+  uint8_t head[11];
+  head[0] = 0;  // root owner
+  dns::write_u16(head + 1, dns::type::OPT);
+  dns::write_u16(head + 3, snap.max_udp_payload);
+  const uint32_t ttl = static_cast<uint32_t>(rcode >> 4) << 24 | (q.edns_do ? dns::edns::kDoBit : 0);
+  dns::write_u32(head + 5, ttl);
+  dns::write_u16(head + 9, static_cast<uint16_t>(rdlen));
+  w.put_bytes(head, sizeof head);
+  if (q.nsid_requested && !snap.identity.nsid.empty()) {
+    w.put_u16(dns::edns::NSID);
+    w.put_u16(static_cast<uint16_t>(snap.identity.nsid.size()));
+    w.put_bytes(snap.identity.nsid.data(), snap.identity.nsid.size());
+  }
+  if (q.has_ecs) {
+    const std::size_t addr_len = (q.ecs.source_prefix + 7u) / 8u;
+    w.put_u16(dns::edns::CLIENT_SUBNET);
+    w.put_u16(static_cast<uint16_t>(4 + addr_len));
+    w.put_u16(q.ecs.family);
+    const uint8_t prefixes[2] = {q.ecs.source_prefix, scope_prefix};
+    w.put_bytes(prefixes, 2);
+    w.put_bytes(q.ecs.address, addr_len);
+  }
+  w.count(Section::additional);
+}
+
+}  // namespace
+
+std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
+                         const ClientAddress& source, Transport transport, uint8_t* out,
+                         std::size_t out_capacity, AnswerInfo* info) {
+  (void)source;
+  dns::Query q;
+  const dns::QueryStatus status = dns::parse_query(packet, length, q);
+  if (status == dns::QueryStatus::drop) {
+    if (info) info->dropped = true;
+    return 0;
+  }
+  MessageWriter w(out, out_capacity);
+  const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (q.flags & (0x7800 | dns::flag::RD | dns::flag::CD)));
+  uint16_t rcode = dns::rcode::NOERROR;
+
+  if (status != dns::QueryStatus::ok) {
+    // The question is echoed only when it could be read in full.
+    w.set_limit(transport == Transport::udp ? dns::kMaxUdpPlainPayload : out_capacity);
+    w.start(packet, q.question_end, flags);
+    rcode = status == dns::QueryStatus::notimp ? dns::rcode::NOTIMP : dns::rcode::FORMERR;
+    w.set_rcode(rcode);
+    w.finish();
+    if (info) info->rcode = rcode;
+    return w.size();
+  }
+
+  std::size_t limit = out_capacity;
+  if (transport == Transport::udp) {
+    std::size_t payload = dns::kMaxUdpPlainPayload;
+    if (q.has_edns) {
+      payload = q.edns_payload < dns::kMaxUdpPlainPayload ? dns::kMaxUdpPlainPayload : q.edns_payload;
+      if (payload > snapshot.max_udp_payload) payload = snapshot.max_udp_payload;
+    }
+    if (payload < limit) limit = payload;
+  }
+  const std::size_t reserve = q.has_edns ? opt_size(snapshot, q) : 0;
+  w.set_limit(limit - reserve);
+  w.start(packet, q.question_end, flags);
+
+  bool truncated = false;
+  const Zone* zone = nullptr;
+  if (q.has_edns && q.edns_version > 0) {
+    rcode = dns::rcode::BADVERS;  // RFC 6891 6.1.3
+  } else if (q.qclass == dns::klass::IN) {
+    zone = snapshot.zones ? snapshot.zones->find_zone(q.qname.view(), q.qname.label_offsets, q.qname.labels) : nullptr;
+    if (!zone || q.qtype == dns::type::AXFR || q.qtype == dns::type::IXFR) {
+      rcode = dns::rcode::REFUSED;
+    } else {
+      Resolution r(snapshot, q, transport, w);
+      rcode = r.run(*zone);
+      r.finish_additional();
+      truncated = r.truncated();
+    }
+  } else if (q.qclass == dns::klass::CH) {
+    rcode = answer_chaos(snapshot, q, w);
+  } else {
+    rcode = dns::rcode::REFUSED;
+  }
+
+  w.set_rcode(rcode & 0x0F);
+  if (q.has_edns) {
+    w.set_limit(limit);
+    put_opt(snapshot, q, w, rcode, 0);
+  }
+  w.finish();
+  if (info) {
+    info->rcode = rcode;
+    info->qtype = q.qtype;
+    info->zone = zone;
+    info->truncated = truncated;
+  }
+  return w.size();
+}
+
+}  // namespace meridian::query

@@ -1,0 +1,27 @@
+// Everything the query path reads, built off the query path and published whole:
+// a reload builds a new Snapshot and swaps the pointer (see SnapshotHolder).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "zone/zone.hpp"
+
+namespace meridian::query {
+
+struct ServerIdentity {
+  bool chaos_version = true;     // answer version.bind / version.server
+  std::string version;           // TXT text for version queries
+  bool chaos_identity = true;    // answer id.server / hostname.bind
+  std::string identity;          // TXT text for identity queries
+  std::string nsid;              // NSID payload (RFC 5001); empty: not sent
+};
+
+struct Snapshot {
+  std::shared_ptr<const zone::ZoneSet> zones;
+  ServerIdentity identity;
+  uint16_t max_udp_payload = 1232;  // our EDNS buffer size: DNS flag day 2020 default
+  uint64_t generation = 0;
+};
+
+}  // namespace meridian::query

@@ -1,0 +1,268 @@
+#include "zone/json_zone.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "dns/constants.hpp"
+#include "dns/name.hpp"
+#include "zone/rdata_codec.hpp"
+
+namespace meridian::zone {
+
+namespace {
+
+using nlohmann::json;
+using Pointer = json::json_pointer;
+
+constexpr uint32_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 section 8
+constexpr uint32_t kDefaultTtl = 3600;
+
+class ZoneBuilder {
+ public:
+  ZoneBuilder(const config::JsonSource& src, config::Diagnostics& diags) : src_(src), diags_(diags) {}
+
+  std::unique_ptr<Zone> build() {
+    const json& root = src_.root();
+    if (!root.is_object()) return fail(Pointer(), "a zone file must hold a JSON object");
+    for (const auto& [key, value] : root.items()) {
+      (void)value;
+      if (key != "origin" && key != "ttl" && key != "soa" && key != "records")
+        error(Pointer("/" + key), "unknown key \"" + key + "\" (expected origin, ttl, soa, records)", true);
+    }
+    if (!root.contains("origin") || !root["origin"].is_string())
+      return fail(Pointer("/origin"), "\"origin\" must be a domain name string such as \"example.com.\"");
+    std::string origin_text = root["origin"].get<std::string>();
+    if (origin_text.empty() || origin_text.back() != '.') origin_text += '.';
+    const auto origin = dns::name_from_text(origin_text);
+    if (!origin) return fail(Pointer("/origin"), "\"origin\" is not a valid domain name");
+    origin_ = dns::fold_wire_name(*origin);
+    zone_ = std::make_unique<Zone>(origin_, src_.path());
+
+    default_ttl_ = kDefaultTtl;
+    if (root.contains("ttl")) read_ttl(root["ttl"], Pointer("/ttl"), default_ttl_);
+
+    if (root.contains("soa")) load_soa(root["soa"]);
+    if (root.contains("records")) {
+      const json& records = root["records"];
+      if (!records.is_object()) {
+        error(Pointer("/records"), "\"records\" must be an object of names");
+      } else {
+        for (const auto& [name, types] : records.items()) load_name(name, types, Pointer("/records") / name);
+      }
+    }
+    check_zone_rules();
+    const std::string problem = zone_->finalize();
+    if (!problem.empty()) error(Pointer(), problem);
+    if (errors_) return nullptr;
+    return std::move(zone_);
+  }
+
+ private:
+  std::unique_ptr<Zone> fail(const Pointer& at, const std::string& message) {
+    error(at, message);
+    return nullptr;
+  }
+  void error(const Pointer& at, const std::string& message, bool key = false) {
+    ++errors_;
+    diags_.add(src_.error_at(at, message, key));
+  }
+
+  bool read_ttl(const json& v, const Pointer& at, uint32_t& out) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxTtl) {
+      error(at, "a TTL must be an integer from 0 to 2147483647");
+      return false;
+    }
+    out = static_cast<uint32_t>(v.get<int64_t>());
+    return true;
+  }
+
+  void load_soa(const json& soa) {
+    const Pointer at("/soa");
+    if (!soa.is_object()) {
+      error(at, "\"soa\" must be an object with mname, rname, serial, refresh, retry, expire, minimum");
+      return;
+    }
+    static const char* const kFields[] = {"mname", "rname", "serial", "refresh", "retry", "expire", "minimum"};
+    std::string text;
+    for (const char* field : kFields) {
+      if (!soa.contains(field)) {
+        error(at, std::string("\"soa\" is missing \"") + field + "\"");
+        return;
+      }
+      const json& v = soa[field];
+      if (v.is_string()) text += v.get<std::string>();
+      else if (v.is_number_unsigned()) text += std::to_string(v.get<uint64_t>());
+      else {
+        error(at / field, std::string("\"") + field + "\" must be a string or a non-negative number");
+        return;
+      }
+      text += ' ';
+    }
+    for (const auto& [key, value] : soa.items()) {
+      (void)value;
+      if (key != "ttl" && std::find_if(std::begin(kFields), std::end(kFields),
+                                       [&](const char* f) { return key == f; }) == std::end(kFields))
+        error(at / key, "unknown SOA field \"" + key + "\"", true);
+    }
+    uint32_t ttl = default_ttl_;
+    if (soa.contains("ttl") && !read_ttl(soa["ttl"], at / "ttl", ttl)) return;
+    add_rdata(zone_->node_for(origin_), dns::type::SOA, ttl, text, at);
+  }
+
+  void load_name(const std::string& name_text, const json& types, const Pointer& at) {
+    auto name = dns::name_from_text(name_text, origin_);
+    if (!name) {
+      error(at, "\"" + name_text + "\" is not a valid domain name", true);
+      return;
+    }
+    const std::string owner = dns::fold_wire_name(*name);
+    if (!dns::is_subdomain(owner, origin_)) {
+      error(at, "\"" + name_text + "\" is not inside the zone " + dns::name_to_text(origin_), true);
+      return;
+    }
+    if (!types.is_object()) {
+      error(at, "a name maps to an object of record types, e.g. {\"A\": \"192.0.2.1\"}");
+      return;
+    }
+    Node& node = zone_->node_for(owner);
+    for (const auto& [type_text, value] : types.items()) {
+      const Pointer vat = at / type_text;
+      if (type_text == "service") {
+        if (!value.is_string() || value.get<std::string>().empty()) {
+          error(vat, "\"service\" names a service defined in meridian.json");
+          continue;
+        }
+        node.service = value.get<std::string>();
+        continue;
+      }
+      const auto type = rr_type_from_name(type_text);
+      if (!type) {
+        error(vat, "unknown record type \"" + type_text + "\"", true);
+        continue;
+      }
+      if (*type == dns::type::OPT || *type == dns::type::ANY || *type == dns::type::AXFR ||
+          *type == dns::type::IXFR || *type == dns::type::RRSIG || *type == dns::type::NSEC) {
+        error(vat, "record type " + type_text + " cannot be stored in a zone", true);
+        continue;
+      }
+      if (*type == dns::type::SOA && owner != origin_) {
+        error(vat, "SOA is only allowed at the apex", true);
+        continue;
+      }
+      if (*type == dns::type::SOA && node.find(dns::type::SOA)) {
+        error(vat, "the SOA is given twice (in \"soa\" and in records)", true);
+        continue;
+      }
+      uint32_t ttl = default_ttl_;
+      const json* data = &value;
+      Pointer data_at = vat;
+      if (value.is_object()) {
+        for (const auto& [k, v] : value.items()) {
+          (void)v;
+          if (k != "ttl" && k != "data") error(vat / k, "unknown key \"" + k + "\" (expected ttl, data)", true);
+        }
+        if (value.contains("ttl") && !read_ttl(value["ttl"], vat / "ttl", ttl)) continue;
+        if (!value.contains("data")) {
+          error(vat, "missing \"data\"");
+          continue;
+        }
+        data = &value["data"];
+        data_at = vat / "data";
+      }
+      if (data->is_string()) {
+        add_rdata(node, *type, ttl, data->get<std::string>(), data_at);
+      } else if (data->is_array() && !data->empty()) {
+        for (std::size_t i = 0; i < data->size(); ++i) {
+          const json& item = (*data)[i];
+          if (!item.is_string()) {
+            error(data_at / std::to_string(i), "record data must be a string in presentation format");
+            continue;
+          }
+          add_rdata(node, *type, ttl, item.get<std::string>(), data_at / std::to_string(i));
+        }
+      } else {
+        error(data_at, "record data must be a string or a non-empty array of strings");
+      }
+    }
+    positions_.emplace_back(owner, at);
+  }
+
+  void add_rdata(Node& node, uint16_t type, uint32_t ttl, const std::string& text, const Pointer& at) {
+    ParsedRdata parsed = parse_rdata(type, text, node.name, origin_);
+    if (!parsed.error.empty()) {
+      error(at, parsed.error);
+      return;
+    }
+    auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(), [&](const RRset& r) { return r.type == type; });
+    if (it == node.rrsets.end()) {
+      node.rrsets.push_back(RRset{type, ttl, {}});
+      it = node.rrsets.end() - 1;
+    }
+    // Duplicate records in an RRset are dropped (RFC 2181 section 5).
+    for (const auto& existing : it->rdata)
+      if (existing.wire == parsed.rdata.wire) return;
+    if (type == dns::type::CNAME && !it->rdata.empty()) {
+      error(at, "a name can have only one CNAME");
+      return;
+    }
+    it->rdata.push_back(std::move(parsed.rdata));
+  }
+
+  // Rules across records: CNAME exclusivity, services, data at and below cuts.
+  void check_zone_rules() {
+    for (const auto& [owner, at] : positions_) {
+      const Node* node = zone_->find(owner);
+      if (!node) continue;
+      const bool has_cname = node->find(dns::type::CNAME) != nullptr;
+      if (has_cname && (node->rrsets.size() > 1 || !node->service.empty()))
+        error(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)", true);
+      if (!node->service.empty() && (node->find(dns::type::A) || node->find(dns::type::AAAA)))
+        error(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA", true);
+      if (owner == origin_) continue;
+      const bool is_cut = node->find(dns::type::NS) != nullptr;
+      if (is_cut) {
+        for (const auto& r : node->rrsets)
+          if (r.type != dns::type::NS && r.type != dns::type::DS)
+            error(at, "only NS and DS records may sit at a delegation point", true);
+        if (!node->service.empty()) error(at, "a delegation point cannot have a service", true);
+      }
+      // Below a cut only glue addresses are allowed.
+      for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
+        const Node* ancestor = zone_->find(up);
+        if (ancestor && ancestor->find(dns::type::NS)) {
+          for (const auto& r : node->rrsets)
+            if (r.type != dns::type::A && r.type != dns::type::AAAA)
+              error(at, "below the delegation at " + dns::name_to_text(up) + " only glue A/AAAA records are allowed", true);
+          if (!node->service.empty())
+            error(at, "below the delegation at " + dns::name_to_text(up) + " a service is not allowed", true);
+          break;
+        }
+      }
+    }
+  }
+
+  const config::JsonSource& src_;
+  config::Diagnostics& diags_;
+  std::unique_ptr<Zone> zone_;
+  std::string origin_;
+  uint32_t default_ttl_ = kDefaultTtl;
+  unsigned errors_ = 0;
+  std::vector<std::pair<std::string, Pointer>> positions_;
+};
+
+}  // namespace
+
+std::unique_ptr<Zone> load_json_zone(const config::JsonSource& source, config::Diagnostics& diagnostics) {
+  return ZoneBuilder(source, diagnostics).build();
+}
+
+std::unique_ptr<Zone> load_json_zone_file(const std::string& path, config::Diagnostics& diagnostics) {
+  try {
+    return load_json_zone(config::JsonSource::load_file(path), diagnostics);
+  } catch (const config::LoadError& e) {
+    diagnostics.append(e.diagnostics());
+    return nullptr;
+  }
+}
+
+}  // namespace meridian::zone

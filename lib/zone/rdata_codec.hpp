@@ -1,0 +1,30 @@
+// Presentation-format rdata -> wire Rdata, through ldns, so every RR type ldns
+// knows is accepted. Load-time only.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "zone/zone.hpp"
+
+namespace meridian::zone {
+
+// RR type from its mnemonic ("MX", "TYPE65534"); nullopt when unknown.
+std::optional<uint16_t> rr_type_from_name(std::string_view name);
+std::string rr_type_name(uint16_t type);
+
+struct ParsedRdata {
+  Rdata rdata;
+  std::string error;  // set when parsing failed
+};
+
+// Parses the rdata text of an RR of `type` owned by owner_wire; relative names in
+// rdata are relative to origin_wire.
+ParsedRdata parse_rdata(uint16_t type, std::string_view text, std::string_view owner_wire,
+                        std::string_view origin_wire);
+
+// Rdata wire -> presentation text (for zone import output, explain and tests).
+std::string rdata_to_text(uint16_t type, std::string_view wire);
+
+}  // namespace meridian::zone

@@ -1,0 +1,118 @@
+// The in-memory zone: nodes keyed by lower-case wire name, each holding its RRsets
+// with rdata already in wire form, so answers are assembled by copying. Immutable
+// once built; a reload builds a new ZoneSet and swaps it in whole.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace meridian::zone {
+
+struct Node;
+
+struct Rdata {
+  std::string wire;  // uncompressed rdata as it goes on the wire
+  // Embedded names that may be compressed (RFC 3597 section 4: only the RFC 1035
+  // types NS, CNAME, SOA, PTR, MX ...); offsets into wire.
+  uint8_t compressible_count = 0;
+  uint16_t compressible_at[2] = {0, 0};
+  // NS/MX/SRV target for additional-section processing, and the in-zone node it
+  // names (resolved once the zone is complete).
+  uint16_t target_at = 0;
+  bool has_target = false;
+  const Node* target_node = nullptr;
+
+  std::string_view target() const;
+};
+
+struct RRset {
+  uint16_t type = 0;
+  uint32_t ttl = 0;
+  std::vector<Rdata> rdata;
+};
+
+struct Node {
+  std::string name;              // lower-case wire form
+  std::vector<RRset> rrsets;     // sorted by type
+  bool is_delegation = false;    // NS at a name below the apex: a zone cut
+  std::string service;           // dynamic A/AAAA from this service; empty for static names
+  int service_index = -1;        // the service's slot in the server's routing table
+
+  const RRset* find(uint16_t type) const {
+    for (const auto& r : rrsets)
+      if (r.type == type) return &r;
+    return nullptr;
+  }
+  bool empty() const { return rrsets.empty() && service.empty(); }
+};
+
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+struct NameEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+
+class Zone {
+ public:
+  Zone(std::string origin, std::string source);
+
+  const std::string& origin() const { return origin_; }
+  unsigned origin_labels() const { return origin_labels_; }
+  const std::string& source() const { return source_; }
+  const Node& apex() const { return *apex_; }
+  const RRset& soa() const { return *soa_; }
+  uint32_t serial() const;
+  // Negative-answer TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
+  uint32_t negative_ttl() const { return negative_ttl_; }
+
+  const Node* find(std::string_view lower_wire_name) const {
+    const auto it = nodes_.find(lower_wire_name);
+    return it == nodes_.end() ? nullptr : &it->second;
+  }
+  std::size_t node_count() const { return nodes_.size(); }
+  template <typename F> void for_each_node(F&& f) const {
+    for (const auto& [name, node] : nodes_) f(node);
+  }
+
+  // Building (zone loaders only).
+  Node& node_for(const std::string& lower_wire_name);  // creates empty non-terminals up to the apex
+  // Sorts RRsets, marks delegations, links additional-section targets, checks the
+  // SOA/apex NS; returns an error message or empty.
+  std::string finalize();
+
+ private:
+  std::string origin_;
+  unsigned origin_labels_;
+  std::string source_;
+  std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;
+  Node* apex_ = nullptr;
+  const RRset* soa_ = nullptr;
+  uint32_t negative_ttl_ = 0;
+};
+
+// Every zone the server answers for; a query goes to the longest matching origin.
+class ZoneSet {
+ public:
+  // False when a zone with this origin is already present.
+  bool add(std::unique_ptr<Zone> zone);
+  // Longest-match zone for a lower-case wire name given by its label offsets.
+  const Zone* find_zone(std::string_view name, const uint8_t* label_offsets, unsigned labels) const;
+  const Zone* find_exact(std::string_view origin) const;
+  std::size_t size() const { return zones_.size(); }
+  template <typename F> void for_each_zone(F&& f) const {
+    for (const auto& [origin, zone] : zones_) f(*zone);
+  }
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<Zone>, NameHash, NameEqual> zones_;
+  unsigned min_labels_ = 255;
+  unsigned max_labels_ = 0;
+};
+
+}  // namespace meridian::zone
