@@ -170,6 +170,10 @@ class Reader {
       error(Pointer(), "\"dns\": {\"listen\": [...]} is required");
     else if (cfg.dns.listen.empty())
       error(Pointer("/dns"), "\"listen\" needs at least one address");
+    if (root.contains("health")) {
+      if (!root["health"].is_string()) error(Pointer("/health"), "\"health\" is the folder of health override files");
+      else cfg.health_dir = resolve(cfg.base_dir, root["health"].get<std::string>());
+    }
     if (root.contains("zones")) read_zones(root["zones"], cfg);
     else error(Pointer(), "\"zones\" is required: a folder of zone files (e.g. \"zones/\")");
     return cfg;

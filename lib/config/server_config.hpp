@@ -30,6 +30,7 @@ struct ServerConfig {
   std::string base_dir;     // its folder
   DnsSettings dns;
   std::vector<std::string> zone_paths;  // files or folders of *.json zones
+  std::string health_dir;               // folder of health override files; empty: none
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
 };
 

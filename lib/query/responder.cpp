@@ -56,8 +56,12 @@ bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uin
 
 class Resolution {
  public:
-  Resolution(const Snapshot& snap, const dns::Query& q, Transport t, MessageWriter& w)
-      : snap_(snap), q_(q), transport_(t), w_(w) {}
+  Resolution(const Snapshot& snap, const dns::Query& q, Transport t, MessageWriter& w,
+             const routing::RouteClient& client)
+      : snap_(snap), q_(q), transport_(t), w_(w), client_(client) {}
+
+  // The ECS scope the answer depended on (0 when it did not depend on the client).
+  uint8_t scope() const { return scope_; }
 
   uint16_t run(const Zone& first_zone) {
     const Zone* zone = &first_zone;
@@ -149,8 +153,30 @@ class Resolution {
 
   // Answers from a node that matched (exactly or through a wildcard); owner is the
   // name the records are written under.
+  // A and AAAA of a service name, chosen for this client.
+  Outcome answer_dynamic(const Zone& zone, const Node& node, std::string_view owner) {
+    const uint16_t qtype = q_.qtype;
+    unsigned written = 0;
+    for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
+      if (qtype != t && qtype != dns::type::ANY) continue;
+      const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner);
+      if (r.scope > scope_) scope_ = r.scope;
+      written += r.records;
+    }
+    if (written) return {Outcome::answer, dns::rcode::NOERROR};
+    if (const RRset* rrset = node.find(qtype); rrset && qtype != dns::type::ANY) {
+      add_answer_rrset(owner, *rrset);
+      return {Outcome::answer, dns::rcode::NOERROR};
+    }
+    add_negative_soa(zone);
+    return {Outcome::nodata, dns::rcode::NOERROR};
+  }
+
   Outcome answer_from_node(const Zone& zone, const Node& node, std::string_view owner) {
     const uint16_t qtype = q_.qtype;
+    if (node.service_index >= 0 && snap_.routing &&
+        (qtype == dns::type::A || qtype == dns::type::AAAA || qtype == dns::type::ANY))
+      return answer_dynamic(zone, node, owner);
     if (const RRset* cname = node.find(dns::type::CNAME); cname && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
       add_answer_rrset(owner, *cname);
       if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
@@ -236,6 +262,8 @@ class Resolution {
   const dns::Query& q_;
   Transport transport_;
   MessageWriter& w_;
+  const routing::RouteClient& client_;
+  uint8_t scope_ = 0;
   bool truncated_ = false;
   std::size_t visited_[kMaxCnameChain] = {};
   struct PendingAdditional {
@@ -318,14 +346,41 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
   w.count(Section::additional);
 }
 
+// The address routing decides on: the ECS prefix when the query has one (capped
+// to the configured length), else the packet source.
+routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, const ClientAddress& source) {
+  routing::RouteClient c;
+  const routing::EcsSettings* ecs = snap.routing ? &snap.routing->services().ecs : nullptr;
+  if (q.has_ecs && ecs && q.ecs.source_prefix > 0) {
+    c.from_ecs = true;
+    c.family = q.ecs.family == 1 ? 4 : 6;
+    const unsigned cap = c.family == 4 ? ecs->max_prefix_v4 : ecs->max_prefix_v6;
+    const unsigned bits = q.ecs.source_prefix < cap ? q.ecs.source_prefix : cap;
+    std::memcpy(c.address, q.ecs.address, c.family == 4 ? 4 : 16);
+    for (unsigned i = bits; i < (c.family == 4 ? 32u : 128u); ++i)
+      c.address[i / 8] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
+    return c;
+  }
+  c.family = source.family;
+  std::memcpy(c.address, source.address, 16);
+  // An IPv4-mapped IPv6 source is routed as the IPv4 client it is.
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (c.family == 6 && std::memcmp(c.address, kMapped, 12) == 0) {
+    c.family = 4;
+    std::memmove(c.address, c.address + 12, 4);
+  }
+  return c;
+}
+
 }  // namespace
 
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
                          const ClientAddress& source, Transport transport, uint8_t* out,
                          std::size_t out_capacity, AnswerInfo* info) {
-  (void)source;
   dns::Query q;
   const dns::QueryStatus status = dns::parse_query(packet, length, q);
+  // With ECS switched off the option is ignored, and so not echoed.
+  if (q.has_ecs && snapshot.routing && !snapshot.routing->services().ecs.enabled) q.has_ecs = false;
   if (status == dns::QueryStatus::drop) {
     if (info) info->dropped = true;
     return 0;
@@ -359,6 +414,7 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
   w.start(packet, q.question_end, flags);
 
   bool truncated = false;
+  uint8_t scope = 0;
   const Zone* zone = nullptr;
   if (q.has_edns && q.edns_version > 0) {
     rcode = dns::rcode::BADVERS;  // RFC 6891 6.1.3
@@ -367,10 +423,13 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     if (!zone || q.qtype == dns::type::AXFR || q.qtype == dns::type::IXFR) {
       rcode = dns::rcode::REFUSED;
     } else {
-      Resolution r(snapshot, q, transport, w);
+      const routing::RouteClient client = route_client(snapshot, q, source);
+      Resolution r(snapshot, q, transport, w, client);
       rcode = r.run(*zone);
       r.finish_additional();
       truncated = r.truncated();
+      // A scope only means something for the ECS prefix the client sent.
+      scope = client.from_ecs ? r.scope() : 0;
     }
   } else if (q.qclass == dns::klass::CH) {
     rcode = answer_chaos(snapshot, q, w);
@@ -381,7 +440,7 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
   w.set_rcode(rcode & 0x0F);
   if (q.has_edns) {
     w.set_limit(limit);
-    put_opt(snapshot, q, w, rcode, 0);
+    put_opt(snapshot, q, w, rcode, scope);
   }
   w.finish();
   if (info) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "routing/routing_table.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::query {
@@ -19,6 +20,7 @@ struct ServerIdentity {
 
 struct Snapshot {
   std::shared_ptr<const zone::ZoneSet> zones;
+  std::shared_ptr<const routing::RoutingTable> routing;  // dynamic names; null when no services
   ServerIdentity identity;
   uint16_t max_udp_payload = 1232;  // our EDNS buffer size: DNS flag day 2020 default
   uint64_t generation = 0;

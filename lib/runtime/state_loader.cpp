@@ -1,9 +1,69 @@
 #include "runtime/state_loader.hpp"
 
 #include "config/json_source.hpp"
+#include "dns/name.hpp"
 #include "zone/zone_directory.hpp"
 
 namespace meridian::runtime {
+
+namespace {
+
+// Links each dynamic name to its service slot; unknown services are errors.
+void link_services(zone::ZoneSet& zones, const routing::ServiceSet& services, config::Diagnostics& diagnostics) {
+  zones.for_each_zone_mutable([&](zone::Zone& z) {
+    z.for_each_node_mutable([&](zone::Node& node) {
+      if (node.service.empty()) return;
+      node.service_index = services.find(node.service);
+      if (node.service_index < 0)
+        diagnostics.add(z.source(), 0, 0, dns::name_to_text(node.name) + " uses service \"" + node.service +
+                                              "\", which meridian.json does not define");
+    });
+  });
+}
+
+}  // namespace
+
+std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
+                                                         config::Diagnostics& diagnostics) {
+  const std::size_t before = diagnostics.size();
+  auto validate = [&](const std::string& key) -> std::string {
+    const auto first = key.find('/');
+    if (first == std::string::npos) return "\"" + key + "\": keys are service/region or service/region/endpoint";
+    const std::string service = key.substr(0, first);
+    const int s = services.find(service);
+    if (s < 0) return "unknown service \"" + service + "\"";
+    const auto second = key.find('/', first + 1);
+    const std::string region = key.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    const routing::Service& svc = services.services[static_cast<std::size_t>(s)];
+    const int r = svc.region_index(region);
+    if (r < 0) return "service \"" + service + "\" has no region \"" + region + "\"";
+    if (second == std::string::npos) return "";
+    const std::string endpoint = key.substr(second + 1);
+    for (const auto& ep : svc.regions[static_cast<std::size_t>(r)].endpoints)
+      if (ep.address_text == endpoint) return "";
+    return "region \"" + service + "/" + region + "\" has no endpoint \"" + endpoint + "\"";
+  };
+  auto overrides = health::load_overrides(dir, validate, diagnostics);
+  if (diagnostics.size() != before) return std::nullopt;
+  return overrides;
+}
+
+std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
+                                                     std::shared_ptr<const zone::ZoneSet> zones,
+                                                     std::shared_ptr<const routing::ServiceSet> services,
+                                                     const health::HealthSnapshot& health) {
+  auto snapshot = std::make_shared<query::Snapshot>();
+  snapshot->zones = std::move(zones);
+  if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health);
+  const auto& dns = config.dns;
+  snapshot->max_udp_payload = dns.max_udp_payload;
+  snapshot->identity.nsid = dns.nsid;
+  snapshot->identity.chaos_version = dns.chaos_version.has_value();
+  snapshot->identity.version = dns.chaos_version.value_or("");
+  snapshot->identity.chaos_identity = dns.chaos_identity.has_value();
+  snapshot->identity.identity = dns.chaos_identity.value_or("");
+  return snapshot;
+}
 
 std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics) {
   const std::size_t errors_before = diagnostics.size();
@@ -17,19 +77,15 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   LoadedState state;
   state.config = config::read_server_config(*source, diagnostics);
   state.config.source = nullptr;  // the JsonSource does not outlive this call
-
+  auto services = routing::load_services(*source, state.config.base_dir, diagnostics);
   auto zones = zone::load_zones(state.config.zone_paths, diagnostics);
-  auto snapshot = std::make_shared<query::Snapshot>();
-  snapshot->zones = std::move(zones);
-  const auto& dns = state.config.dns;
-  snapshot->max_udp_payload = dns.max_udp_payload;
-  snapshot->identity.nsid = dns.nsid;
-  snapshot->identity.chaos_version = dns.chaos_version.has_value();
-  snapshot->identity.version = dns.chaos_version.value_or("");
-  snapshot->identity.chaos_identity = dns.chaos_identity.has_value();
-  snapshot->identity.identity = dns.chaos_identity.value_or("");
-  if (diagnostics.size() != errors_before) return std::nullopt;
-  state.snapshot = std::move(snapshot);
+  link_services(*zones, *services, diagnostics);
+  auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics);
+  if (diagnostics.size() != errors_before || !overrides) return std::nullopt;
+  state.zones = std::move(zones);
+  state.services = std::move(services);
+  state.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
+  state.snapshot = make_snapshot(state.config, state.zones, state.services, *state.health);
   return state;
 }
 

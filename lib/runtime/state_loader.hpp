@@ -7,16 +7,31 @@
 
 #include "config/diagnostics.hpp"
 #include "config/server_config.hpp"
+#include "health/health_snapshot.hpp"
 #include "query/snapshot.hpp"
+#include "routing/service_set.hpp"
 
 namespace meridian::runtime {
 
 struct LoadedState {
   config::ServerConfig config;
+  std::shared_ptr<const zone::ZoneSet> zones;
+  std::shared_ptr<const routing::ServiceSet> services;
+  std::shared_ptr<const health::HealthSnapshot> health;
   std::shared_ptr<const query::Snapshot> snapshot;
 };
 
 // nullopt when anything is wrong; every problem is in diagnostics.
 std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics);
+
+// Health override files checked against the services they name.
+std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
+                                                         config::Diagnostics& diagnostics);
+
+// A snapshot for the given parts (used again when only health changes).
+std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
+                                                     std::shared_ptr<const zone::ZoneSet> zones,
+                                                     std::shared_ptr<const routing::ServiceSet> services,
+                                                     const health::HealthSnapshot& health);
 
 }  // namespace meridian::runtime

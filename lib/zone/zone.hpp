@@ -79,6 +79,10 @@ class Zone {
   template <typename F> void for_each_node(F&& f) const {
     for (const auto& [name, node] : nodes_) f(node);
   }
+  // Loading only: lets the loader link service names to service slots.
+  template <typename F> void for_each_node_mutable(F&& f) {
+    for (auto& [name, node] : nodes_) f(node);
+  }
 
   // Building (zone loaders only).
   Node& node_for(const std::string& lower_wire_name);  // creates empty non-terminals up to the apex
@@ -107,6 +111,9 @@ class ZoneSet {
   std::size_t size() const { return zones_.size(); }
   template <typename F> void for_each_zone(F&& f) const {
     for (const auto& [origin, zone] : zones_) f(*zone);
+  }
+  template <typename F> void for_each_zone_mutable(F&& f) {
+    for (auto& [origin, zone] : zones_) f(*zone);
   }
 
  private:

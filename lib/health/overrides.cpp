@@ -1,0 +1,86 @@
+#include "health/overrides.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "config/json_source.hpp"
+
+namespace meridian::health {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Pointer = json::json_pointer;
+
+namespace {
+
+bool parse_mode(const std::string& text, Override::Mode& mode) {
+  if (text == "up") mode = Override::up;
+  else if (text == "down") mode = Override::down;
+  else if (text == "auto") mode = Override::automatic;
+  else return false;
+  return true;
+}
+
+void load_file(const std::string& path, const KeyValidator& validate, OverrideMap& out, config::Diagnostics& diags) {
+  std::optional<config::JsonSource> src;
+  try {
+    src.emplace(config::JsonSource::load_file(path));
+  } catch (const config::LoadError& e) {
+    diags.append(e.diagnostics());
+    return;
+  }
+  const json& root = src->root();
+  if (!root.is_object()) {
+    diags.add(src->error_at(Pointer(), "a health file is an object {\"service/region[/endpoint]\": \"up\"|\"down\"|\"auto\"}"));
+    return;
+  }
+  for (const auto& [key, value] : root.items()) {
+    const Pointer at = Pointer("/" + key);
+    Override o;
+    o.file = path;
+    std::string state;
+    if (value.is_string()) {
+      state = value.get<std::string>();
+    } else if (value.is_object() && value.contains("state") && value["state"].is_string()) {
+      state = value["state"].get<std::string>();
+      for (const auto& [k, v] : value.items()) {
+        (void)v;
+        if (k != "state" && k != "reason") diags.add(src->error_at(at / k, "unknown key \"" + k + "\" (expected state, reason)", true));
+      }
+      if (value.contains("reason")) {
+        if (!value["reason"].is_string()) diags.add(src->error_at(at / "reason", "\"reason\" must be a string"));
+        else o.reason = value["reason"].get<std::string>();
+      }
+    } else {
+      diags.add(src->error_at(at, "expected \"up\", \"down\", \"auto\" or {\"state\": ..., \"reason\": ...}"));
+      continue;
+    }
+    if (!parse_mode(state, o.mode)) {
+      diags.add(src->error_at(value.is_string() ? at : at / "state", "state \"" + state + "\" is not up, down or auto"));
+      continue;
+    }
+    if (const std::string problem = validate(key); !problem.empty()) {
+      diags.add(src->error_at(at, problem, true));
+      continue;
+    }
+    if (o.reason.empty()) o.reason = "override in " + fs::path(path).filename().string();
+    out[key] = o;
+  }
+}
+
+}  // namespace
+
+OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics) {
+  OverrideMap out;
+  std::error_code ec;
+  if (dir.empty() || !fs::is_directory(dir, ec)) return out;
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) load_file(f, validate, out, diagnostics);
+  return out;
+}
+
+}  // namespace meridian::health

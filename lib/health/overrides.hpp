@@ -1,0 +1,28 @@
+// Operator overrides from health/*.json: {"svc/region": "down",
+// "svc/region/ADDRESS": {"state": "up", "reason": "..."}}. "auto" (or absence)
+// leaves the decision to checks.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+
+#include "config/diagnostics.hpp"
+
+namespace meridian::health {
+
+struct Override {
+  enum Mode { up, down, automatic } mode = automatic;
+  std::string reason;
+  std::string file;  // where it was set
+};
+
+using OverrideMap = std::map<std::string, Override>;
+
+// Says whether a key names something that exists; returns an error text or "".
+using KeyValidator = std::function<std::string(const std::string& key)>;
+
+// Reads every *.json file in dir (sorted; later files win). On any error the
+// diagnostics say where and the returned map must not be used.
+OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics);
+
+}  // namespace meridian::health

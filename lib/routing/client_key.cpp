@@ -1,0 +1,165 @@
+#include "routing/client_key.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <cstring>
+
+namespace meridian::routing {
+
+namespace {
+
+bool is_upper_code(const std::string& s, std::size_t min, std::size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (char c : s)
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
+
+bool prefix_contains(const uint8_t* net, unsigned prefix_len, const uint8_t* addr) {
+  const unsigned full = prefix_len / 8;
+  if (std::memcmp(net, addr, full) != 0) return false;
+  if (prefix_len % 8 == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - prefix_len % 8));
+  return (net[full] & mask) == (addr[full] & mask);
+}
+
+}  // namespace
+
+std::optional<ClientKey> parse_client_key(const std::string& text, std::string& error) {
+  ClientKey k;
+  k.text = text;
+  if (text == "default") {
+    k.kind = ClientKey::by_default;
+    return k;
+  }
+  if (text.rfind("net:", 0) == 0) {
+    const std::string cidr = text.substr(4);
+    const auto slash = cidr.find('/');
+    if (slash == std::string::npos) {
+      error = "\"" + text + "\": a net key is net:ADDRESS/PREFIX";
+      return std::nullopt;
+    }
+    boost::system::error_code ec;
+    const auto addr = boost::asio::ip::make_address(cidr.substr(0, slash), ec);
+    unsigned len = 0;
+    const std::string len_text = cidr.substr(slash + 1);
+    const auto [end, err] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+    if (ec || err != std::errc() || end != len_text.data() + len_text.size()) {
+      error = "\"" + text + "\" is not a valid network";
+      return std::nullopt;
+    }
+    k.kind = ClientKey::by_net;
+    if (addr.is_v4()) {
+      k.family = 4;
+      const auto b = addr.to_v4().to_bytes();
+      std::memcpy(k.address, b.data(), 4);
+      if (len > 32) {
+        error = "\"" + text + "\": an IPv4 prefix is at most 32";
+        return std::nullopt;
+      }
+    } else {
+      k.family = 6;
+      const auto b = addr.to_v6().to_bytes();
+      std::memcpy(k.address, b.data(), 16);
+      if (len > 128) {
+        error = "\"" + text + "\": an IPv6 prefix is at most 128";
+        return std::nullopt;
+      }
+    }
+    k.prefix_len = len;
+    // Host bits must be zero, so what the operator wrote is what matches.
+    for (unsigned bit = len; bit < (k.family == 4 ? 32u : 128u); ++bit) {
+      if (k.address[bit / 8] & (0x80 >> (bit % 8))) {
+        error = "\"" + text + "\": address bits are set beyond the prefix length";
+        return std::nullopt;
+      }
+    }
+    return k;
+  }
+  if (text.rfind("asn:", 0) == 0) {
+    const std::string n = text.substr(4);
+    const auto [end, err] = std::from_chars(n.data(), n.data() + n.size(), k.asn_number);
+    if (n.empty() || err != std::errc() || end != n.data() + n.size() || k.asn_number == 0) {
+      error = "\"" + text + "\": an ASN key is asn:NUMBER";
+      return std::nullopt;
+    }
+    k.kind = ClientKey::by_asn;
+    return k;
+  }
+  if (text.rfind("country:", 0) == 0) {
+    const std::string rest = text.substr(8);
+    const auto slash = rest.find('/');
+    k.country = rest.substr(0, slash);
+    if (!is_upper_code(k.country, 2, 2)) {
+      error = "\"" + text + "\": a country is its ISO 3166-1 code in capitals, e.g. country:IE";
+      return std::nullopt;
+    }
+    if (slash == std::string::npos) {
+      k.kind = ClientKey::by_country;
+      return k;
+    }
+    k.subdivision = rest.substr(slash + 1);
+    if (!is_upper_code(k.subdivision, 1, 3)) {
+      error = "\"" + text + "\": a subdivision is its ISO 3166-2 code, e.g. country:US/VA";
+      return std::nullopt;
+    }
+    k.kind = ClientKey::by_subdivision;
+    return k;
+  }
+  std::string code = text.rfind("continent:", 0) == 0 ? text.substr(10) : text;
+  static const char* const kContinents[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
+  for (const char* c : kContinents) {
+    if (code == c) {
+      k.kind = ClientKey::by_continent;
+      k.continent = code;
+      return k;
+    }
+  }
+  error = "\"" + text + "\" is not a key: use a continent (AF AN AS EU NA OC SA), country:CC, country:CC/SUB, "
+          "asn:N, net:CIDR or default";
+  return std::nullopt;
+}
+
+int match_record(const std::vector<ClientKey>& keys, const geo::GeoRecord& r, bool asn_allowed) {
+  int best = -1;
+  int best_rank = 100;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const ClientKey& k = keys[i];
+    bool hit = false;
+    switch (k.kind) {
+      case ClientKey::by_asn: hit = asn_allowed && r.asn != 0 && r.asn == k.asn_number; break;
+      case ClientKey::by_subdivision: hit = r.country == k.country && r.subdivision == k.subdivision; break;
+      case ClientKey::by_country: hit = r.country == k.country; break;
+      case ClientKey::by_continent: hit = r.continent == k.continent; break;
+      default: break;
+    }
+    if (hit && k.kind < best_rank) {
+      best = static_cast<int>(i);
+      best_rank = k.kind;
+    }
+  }
+  return best;
+}
+
+int fallback_key(const std::vector<ClientKey>& keys) {
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (keys[i].kind == ClientKey::by_default) return static_cast<int>(i);
+  return -1;
+}
+
+int match_net(const std::vector<ClientKey>& keys, int family, const uint8_t* address) {
+  int best = -1;
+  unsigned best_len = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const ClientKey& k = keys[i];
+    if (k.kind != ClientKey::by_net || k.family != family) continue;
+    if (prefix_contains(k.address, k.prefix_len, address) && (best < 0 || k.prefix_len > best_len)) {
+      best = static_cast<int>(i);
+      best_len = k.prefix_len;
+    }
+  }
+  return best;
+}
+
+}  // namespace meridian::routing

@@ -1,0 +1,210 @@
+#include "routing/routing_table.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "dns/constants.hpp"
+
+namespace meridian::routing {
+
+namespace {
+
+// Per-thread xorshift: cheap, lock-free randomness for weighted picks.
+uint64_t next_random() {
+  thread_local uint64_t state = [] {
+    std::random_device rd;
+    uint64_t s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return s ? s : 0x9E3779B97F4A7C15ull;
+  }();
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+// Index into a cumulative-weight list chosen in proportion to the weights.
+std::size_t pick(const uint32_t* cumulative, std::size_t n) {
+  const uint32_t total = cumulative[n - 1];
+  if (total == 0) return next_random() % n;
+  const uint32_t x = static_cast<uint32_t>(next_random() % total);
+  return static_cast<std::size_t>(std::upper_bound(cumulative, cumulative + n, x) - cumulative);
+}
+
+RegionState region_state(const Service& s, std::size_t r, const health::HealthView& health) {
+  const Region& region = s.regions[r];
+  RegionState st;
+  uint32_t w4 = 0, w6 = 0;
+  for (std::size_t e = 0; e < region.endpoints.size(); ++e) {
+    const Endpoint& ep = region.endpoints[e];
+    health::Status es = health.endpoint(s.name, region.name, ep.address_text);
+    st.endpoints.push_back(es);
+    if (es.state != health::State::up) continue;
+    if (ep.family == 4) {
+      st.healthy_v4.push_back(static_cast<uint16_t>(e));
+      st.weights_v4.push_back(w4 += ep.weight);
+    } else {
+      st.healthy_v6.push_back(static_cast<uint16_t>(e));
+      st.weights_v6.push_back(w6 += ep.weight);
+    }
+  }
+  health::Status forced;
+  if (health.region_forced(s.name, region.name, forced)) {
+    st.status = forced;
+    st.up = forced.state == health::State::up;
+  } else {
+    st.up = !st.healthy_v4.empty() || !st.healthy_v6.empty();
+    st.status.state = st.up ? health::State::up : health::State::down;
+    st.status.source = health::Source::check;
+    st.status.reason = st.up ? "" : "no endpoint is up";
+  }
+  for (std::size_t e = 0; e < region.endpoints.size(); ++e) {
+    const Endpoint& ep = region.endpoints[e];
+    auto& idx = ep.family == 4 ? st.all_v4 : st.all_v6;
+    auto& wts = ep.family == 4 ? st.all_weights_v4 : st.all_weights_v6;
+    idx.push_back(static_cast<uint16_t>(e));
+    wts.push_back((wts.empty() ? 0 : wts.back()) + ep.weight);
+  }
+  // A region forced up with no healthy endpoint answers with all of them.
+  if (st.up && st.healthy_v4.empty() && st.healthy_v6.empty()) {
+    st.healthy_v4 = st.all_v4;
+    st.healthy_v6 = st.all_v6;
+    st.weights_v4 = st.all_weights_v4;
+    st.weights_v6 = st.all_weights_v6;
+  }
+  return st;
+}
+
+Decision decide_class(const Service& s, const Preference& p, const std::vector<RegionState>& regions) {
+  Decision d;
+  for (std::size_t t = 0; t < p.tiers.size(); ++t) {
+    uint32_t total = 0;
+    bool degraded = false;
+    for (uint16_t r : p.tiers[t].regions) {
+      if (!regions[r].up) {
+        degraded = true;
+        continue;
+      }
+      d.regions.push_back(r);
+      d.weights.push_back(total += s.regions[r].weight);
+    }
+    if (!d.regions.empty()) {
+      d.failover = t > 0 || degraded;
+      return d;
+    }
+  }
+  // Everything is down.
+  d.all_down = true;
+  d.failover = true;
+  if (!s.fail_open || p.tiers.empty()) {
+    d.nodata = true;
+    return d;
+  }
+  uint32_t total = 0;
+  for (uint16_t r : p.tiers.front().regions) {
+    d.regions.push_back(r);
+    d.weights.push_back(total += s.regions[r].weight);
+  }
+  return d;
+}
+
+bool same_decision(const Decision& a, const Decision& b) {
+  return a.regions == b.regions && a.weights == b.weights && a.failover == b.failover && a.nodata == b.nodata &&
+         a.all_down == b.all_down;
+}
+
+}  // namespace
+
+RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health)
+    : services_(std::move(services)) {
+  for (const Service& s : services_->services) {
+    CompiledService c;
+    for (std::size_t r = 0; r < s.regions.size(); ++r) c.regions.push_back(region_state(s, r, health));
+    for (const Preference& p : s.classes) {
+      Decision d = decide_class(s, p, c.regions);
+      std::size_t i = 0;
+      while (i < c.decisions.size() && !same_decision(c.decisions[i], d)) ++i;
+      if (i == c.decisions.size()) c.decisions.push_back(std::move(d));
+      c.class_decision.push_back(static_cast<uint32_t>(i));
+    }
+    // Classes that now lead to the same decision merge: shorter scopes.
+    c.v4 = s.v4.remap(c.class_decision);
+    c.v6 = s.v6.remap(c.class_decision);
+    compiled_.push_back(std::move(c));
+  }
+}
+
+const Decision& RoutingTable::decide(int service, const RouteClient& client, uint8_t& scope) const {
+  const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
+  const PrefixTrie::Result hit = client.family == 4 ? c.v4.lookup(client.address) : c.v6.lookup(client.address);
+  scope = hit.depth;
+  return c.decisions[hit.value];
+}
+
+RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
+                                 std::string_view owner) const {
+  const Service& s = services_->services[static_cast<std::size_t>(service)];
+  const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
+  RouteResult result;
+  const Decision& d = decide(service, client, result.scope);
+  result.ttl = d.failover ? s.failover_ttl : s.ttl;
+  if (d.nodata || d.regions.empty()) {
+    result.nodata = true;
+    return result;
+  }
+  const std::size_t chosen = d.regions.size() == 1 ? 0 : pick(d.weights.data(), d.weights.size());
+  const uint16_t region = d.regions[chosen];
+  result.region = region;
+  const RegionState& rs = c.regions[region];
+  const bool v4 = qtype == dns::type::A;
+  // Failing open (every region down) answers with all of the region's endpoints.
+  const std::vector<uint16_t>& healthy =
+      d.all_down ? (v4 ? rs.all_v4 : rs.all_v6) : (v4 ? rs.healthy_v4 : rs.healthy_v6);
+  const std::vector<uint32_t>& weights =
+      d.all_down ? (v4 ? rs.all_weights_v4 : rs.all_weights_v6) : (v4 ? rs.weights_v4 : rs.weights_v6);
+  if (healthy.empty()) {
+    result.nodata = true;
+    return result;
+  }
+  const Region& reg = s.regions[region];
+  const uint16_t rrtype = v4 ? dns::type::A : dns::type::AAAA;
+  const std::size_t addr_len = v4 ? 4 : 16;
+
+  // Up to `answers` distinct endpoints, each drawn by weight from those left.
+  constexpr std::size_t kMaxPool = 64;
+  std::size_t n = std::min(healthy.size(), kMaxPool);
+  const std::size_t want = s.answers == 0 ? n : std::min<std::size_t>(s.answers, n);
+  uint16_t pool[kMaxPool];
+  uint32_t own[kMaxPool];
+  for (std::size_t i = 0; i < n; ++i) {
+    pool[i] = healthy[i];
+    own[i] = weights[i] - (i ? weights[i - 1] : 0);
+  }
+  for (std::size_t k = 0; k < want; ++k) {
+    std::size_t idx = 0;
+    if (want < n || n > 1) {
+      if (s.answers == 0) {
+        idx = 0;  // all of them: order does not matter, take them as listed
+      } else {
+        uint32_t cumulative[kMaxPool];
+        uint32_t total = 0;
+        for (std::size_t i = 0; i < n; ++i) cumulative[i] = total += own[i];
+        idx = pick(cumulative, n);
+      }
+    }
+    const Endpoint& ep = reg.endpoints[pool[idx]];
+    const auto mark = w.mark();
+    if (!(w.put_name(owner) && w.put_u16(rrtype) && w.put_u16(dns::klass::IN) && w.put_u32(result.ttl) &&
+          w.put_u16(static_cast<uint16_t>(addr_len)) && w.put_bytes(ep.address, addr_len))) {
+      w.rollback(mark);
+      break;
+    }
+    w.count(dns::Section::answer);
+    ++result.records;
+    pool[idx] = pool[n - 1];
+    own[idx] = own[n - 1];
+    --n;
+  }
+  return result;
+}
+
+}  // namespace meridian::routing

@@ -1,0 +1,83 @@
+// The query-time routing state: for every service, the client classes resolved
+// against the current health into decisions (which regions, whether this is a
+// failover), address tries remapped to those decisions with equal neighbours
+// merged (shortest correct ECS scope), and each region's healthy endpoints.
+// Rebuilt whenever health or configuration changes; read without locks.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "dns/writer.hpp"
+#include "health/health_view.hpp"
+#include "routing/service_set.hpp"
+
+namespace meridian::routing {
+
+struct RouteClient {
+  int family = 4;
+  uint8_t address[16] = {};
+  bool from_ecs = false;  // the ECS scope is reported only then
+};
+
+struct Decision {
+  std::vector<uint16_t> regions;   // candidates, chosen among by weight
+  std::vector<uint32_t> weights;   // cumulative
+  bool failover = false;           // not the client's first choice (or degraded)
+  bool all_down = false;           // every region down: fail-open answer or NODATA
+  bool nodata = false;             // all down and fail_open is false
+};
+
+struct RegionState {
+  bool up = true;
+  health::Status status;                   // region-level reason
+  std::vector<uint16_t> healthy_v4;        // endpoint indices
+  std::vector<uint16_t> healthy_v6;
+  std::vector<uint32_t> weights_v4;        // cumulative over healthy_v4
+  std::vector<uint32_t> weights_v6;
+  std::vector<health::Status> endpoints;   // per endpoint
+  // Every endpoint, for fail-open answers when the whole service is down.
+  std::vector<uint16_t> all_v4;
+  std::vector<uint16_t> all_v6;
+  std::vector<uint32_t> all_weights_v4;
+  std::vector<uint32_t> all_weights_v6;
+};
+
+struct CompiledService {
+  std::vector<Decision> decisions;
+  std::vector<uint32_t> class_decision;  // class -> decision
+  PrefixTrie v4{32, 0};
+  PrefixTrie v6{128, 0};
+  std::vector<RegionState> regions;
+};
+
+struct RouteResult {
+  uint32_t ttl = 0;
+  uint8_t scope = 0;
+  int region = -1;
+  unsigned records = 0;   // address records written
+  bool nodata = false;
+};
+
+class RoutingTable {
+ public:
+  RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health);
+
+  const ServiceSet& services() const { return *services_; }
+  const CompiledService& compiled(int service) const { return compiled_[static_cast<std::size_t>(service)]; }
+
+  // Writes the A or AAAA records of service for this client under owner (the
+  // answer section). Returns what was decided. Allocation-free.
+  RouteResult answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
+                     std::string_view owner) const;
+
+  // The decision (and scope) for a client, without writing anything.
+  const Decision& decide(int service, const RouteClient& client, uint8_t& scope) const;
+
+ private:
+  std::shared_ptr<const ServiceSet> services_;
+  std::vector<CompiledService> compiled_;
+};
+
+}  // namespace meridian::routing

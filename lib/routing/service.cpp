@@ -1,0 +1,25 @@
+#include "routing/service.hpp"
+
+namespace meridian::routing {
+
+const char* policy_name(PolicyKind p) {
+  switch (p) {
+    case PolicyKind::geo: return "geo";
+    case PolicyKind::latency: return "latency";
+    case PolicyKind::weighted: return "weighted";
+    case PolicyKind::closest: return "closest";
+    case PolicyKind::failover: return "failover";
+  }
+  return "geo";
+}
+
+bool operator==(const Tier& a, const Tier& b) { return a.regions == b.regions; }
+bool Preference::operator==(const Preference& o) const { return tiers == o.tiers; }
+
+int Service::region_index(const std::string& n) const {
+  for (std::size_t i = 0; i < regions.size(); ++i)
+    if (regions[i].name == n) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace meridian::routing

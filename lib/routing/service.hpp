@@ -1,0 +1,71 @@
+// Services and regions as compiled from meridian.json: what a dynamic name can
+// answer, and for every client class the ordered preference over regions.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "routing/prefix_trie.hpp"
+
+namespace meridian::routing {
+
+struct Endpoint {
+  std::string address_text;
+  int family = 4;          // 4 or 6
+  uint8_t address[16] = {};
+  uint32_t weight = 1;
+};
+
+struct Location {
+  double latitude = 0;
+  double longitude = 0;
+};
+
+struct Region {
+  std::string name;
+  std::vector<Endpoint> endpoints;
+  uint32_t weight = 1;
+  std::optional<Location> location;
+  nlohmann::json extra;  // backends, check, forward: read by health and forwarding
+};
+
+enum class PolicyKind { geo, latency, weighted, closest, failover };
+const char* policy_name(PolicyKind p);
+
+// Regions in a tier are equivalent for a client (chosen among by weight); the
+// first tier with a healthy region wins.
+struct Tier {
+  std::vector<uint16_t> regions;
+};
+struct Preference {
+  std::vector<Tier> tiers;
+  bool operator==(const Preference& o) const;
+};
+bool operator==(const Tier& a, const Tier& b);
+
+struct Service {
+  std::string name;
+  PolicyKind policy = PolicyKind::geo;
+  uint32_t ttl = 300;
+  uint32_t failover_ttl = 30;
+  unsigned answers = 1;     // 0: all healthy endpoints
+  bool fail_open = true;
+  std::vector<Region> regions;
+
+  // Client classification: address -> index into classes.
+  std::vector<Preference> classes;
+  PrefixTrie v4{32, 0};
+  PrefixTrie v6{128, 0};
+
+  // Policy inputs, kept for explain.
+  std::vector<std::pair<std::string, std::vector<uint16_t>>> geo_map;    // key -> regions (geo)
+  std::vector<std::pair<std::string, std::vector<double>>> latency_rows; // key -> RTT per region (latency)
+  double tolerance_ms = 0;
+
+  int region_index(const std::string& name) const;
+};
+
+}  // namespace meridian::routing

@@ -1,0 +1,378 @@
+#include <boost/asio/ip/address.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "routing/service_set.hpp"
+
+namespace meridian::routing {
+
+namespace {
+
+using nlohmann::json;
+using Pointer = json::json_pointer;
+
+std::string resolve(const std::string& base, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  return (std::filesystem::path(base) / path).lexically_normal().string();
+}
+
+class Loader {
+ public:
+  Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d)
+      : src_(src), base_(std::move(base)), diags_(d) {}
+
+  std::shared_ptr<ServiceSet> load() {
+    auto set = std::make_shared<ServiceSet>();
+    const json& root = src_.root();
+    if (!root.is_object()) return set;
+    read_ecs(root, set->ecs);
+    read_geoip(root, set->geo);
+    if (root.contains("latency")) {
+      if (!root["latency"].is_string()) error(Pointer("/latency"), "\"latency\" is the path of a latency table file");
+      else default_latency_ = resolve(base_, root["latency"].get<std::string>());
+    }
+    if (!root.contains("services")) return set;
+    const json& services = root["services"];
+    if (!services.is_object()) {
+      error(Pointer("/services"), "\"services\" must be an object of named services");
+      return set;
+    }
+    for (const auto& [name, def] : services.items()) {
+      Service s;
+      s.name = name;
+      std::vector<ClientKey> keys;
+      if (read_service(def, Pointer("/services") / name, s, keys)) {
+        if (needs_geo(s.policy, keys) && !set->geo.city)
+          error(Pointer("/services") / name / "policy",
+                std::string("policy \"") + policy_name(s.policy) + "\" with location keys needs \"geoip\": {\"city\": ...}");
+        compile_classes(s, keys, set->geo);
+        set->by_name[name] = static_cast<int>(set->services.size());
+        set->services.push_back(std::move(s));
+        set->keys.push_back(std::move(keys));
+      }
+    }
+    return set;
+  }
+
+ private:
+  static bool needs_geo(PolicyKind p, const std::vector<ClientKey>& keys) {
+    if (p == PolicyKind::closest) return true;
+    for (const auto& k : keys)
+      if (k.kind != ClientKey::by_net && k.kind != ClientKey::by_default) return true;
+    return false;
+  }
+
+  void error(const Pointer& at, const std::string& message, bool key = false) {
+    diags_.add(src_.error_at(at, message, key));
+  }
+
+  void check_keys(const json& obj, const Pointer& at, std::initializer_list<const char*> allowed) {
+    for (const auto& [key, value] : obj.items()) {
+      (void)value;
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || key == a;
+      if (!ok) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        error(at / key, "unknown key \"" + key + "\" (expected one of: " + list + ")", true);
+      }
+    }
+  }
+
+  bool read_u32(const json& obj, const char* key, const Pointer& at, uint32_t& out, uint64_t min, uint64_t max) {
+    if (!obj.contains(key)) return true;
+    const json& v = obj[key];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max) {
+      error(at / key, std::string("\"") + key + "\" must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      return false;
+    }
+    out = static_cast<uint32_t>(v.get<uint64_t>());
+    return true;
+  }
+
+  void read_ecs(const json& root, EcsSettings& ecs) {
+    if (!root.contains("dns") || !root["dns"].is_object() || !root["dns"].contains("ecs")) return;
+    const json& e = root["dns"]["ecs"];
+    const Pointer at("/dns/ecs");
+    if (e.is_boolean()) {
+      ecs.enabled = e.get<bool>();
+      return;
+    }
+    if (!e.is_object()) return error(at, "\"ecs\" must be an object or a boolean");
+    check_keys(e, at, {"enabled", "max_prefix"});
+    if (e.contains("enabled")) {
+      if (!e["enabled"].is_boolean()) error(at / "enabled", "\"enabled\" must be true or false");
+      else ecs.enabled = e["enabled"].get<bool>();
+    }
+    if (e.contains("max_prefix")) {
+      const json& m = e["max_prefix"];
+      if (!m.is_object()) return error(at / "max_prefix", "\"max_prefix\" must be {\"ipv4\": N, \"ipv6\": N}");
+      check_keys(m, at / "max_prefix", {"ipv4", "ipv6"});
+      uint32_t v4 = ecs.max_prefix_v4, v6 = ecs.max_prefix_v6;
+      read_u32(m, "ipv4", at / "max_prefix", v4, 0, 32);
+      read_u32(m, "ipv6", at / "max_prefix", v6, 0, 128);
+      ecs.max_prefix_v4 = v4;
+      ecs.max_prefix_v6 = v6;
+    }
+  }
+
+  void read_geoip(const json& root, GeoSources& geo) {
+    if (!root.contains("geoip")) return;
+    const json& g = root["geoip"];
+    const Pointer at("/geoip");
+    if (!g.is_object()) return error(at, "\"geoip\" must be an object {\"city\": PATH, \"asn\": PATH}");
+    check_keys(g, at, {"city", "country", "asn"});
+    auto open = [&](const char* key) -> std::shared_ptr<const geo::GeoipDatabase> {
+      if (!g.contains(key)) return nullptr;
+      if (!g[key].is_string()) {
+        error(at / key, std::string("\"") + key + "\" is the path of a .mmdb file");
+        return nullptr;
+      }
+      try {
+        return geo::GeoipDatabase::open(resolve(base_, g[key].get<std::string>()));
+      } catch (const config::LoadError& e) {
+        error(at / key, e.diagnostics().items().front().message + " (" + resolve(base_, g[key].get<std::string>()) + ")");
+        return nullptr;
+      }
+    };
+    geo.city = open("city");
+    if (!geo.city) geo.city = open("country");
+    geo.asn = open("asn");
+  }
+
+  bool parse_address(const std::string& text, Endpoint& ep) {
+    boost::system::error_code ec;
+    const auto addr = boost::asio::ip::make_address(text, ec);
+    if (ec) return false;
+    ep.address_text = text;
+    if (addr.is_v4()) {
+      ep.family = 4;
+      const auto b = addr.to_v4().to_bytes();
+      std::memcpy(ep.address, b.data(), 4);
+    } else {
+      ep.family = 6;
+      const auto b = addr.to_v6().to_bytes();
+      std::memcpy(ep.address, b.data(), 16);
+    }
+    return true;
+  }
+
+  bool read_region(const std::string& name, const json& def, const Pointer& at, Region& r) {
+    r.name = name;
+    if (!def.is_object()) {
+      error(at, "a region is an object with \"endpoints\"");
+      return false;
+    }
+    check_keys(def, at, {"endpoints", "location", "weight", "backends", "check", "min_healthy", "forward", "slow_start"});
+    const std::size_t before = diags_.size();
+    read_u32(def, "weight", at, r.weight, 0, 1000000);
+    if (def.contains("endpoints")) {
+      const json& eps = def["endpoints"];
+      if (!eps.is_array()) {
+        error(at / "endpoints", "\"endpoints\" must be an array of addresses");
+      } else {
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i < eps.size(); ++i) {
+          const Pointer eat = at / "endpoints" / std::to_string(i);
+          Endpoint ep;
+          std::string text;
+          if (eps[i].is_string()) {
+            text = eps[i].get<std::string>();
+          } else if (eps[i].is_object() && eps[i].contains("address") && eps[i]["address"].is_string()) {
+            check_keys(eps[i], eat, {"address", "weight"});
+            text = eps[i]["address"].get<std::string>();
+            read_u32(eps[i], "weight", eat, ep.weight, 1, 1000000);
+          } else {
+            error(eat, "an endpoint is an address string or {\"address\": ..., \"weight\": N}");
+            continue;
+          }
+          if (!parse_address(text, ep)) error(eat, "\"" + text + "\" is not an IPv4 or IPv6 address");
+          else if (!seen.insert(text).second) error(eat, "endpoint \"" + text + "\" is listed twice");
+          else r.endpoints.push_back(ep);
+        }
+      }
+    }
+    if (r.endpoints.empty() && diags_.size() == before) error(at, "region \"" + name + "\" needs at least one endpoint");
+    if (def.contains("location")) {
+      const json& loc = def["location"];
+      if (!loc.is_array() || loc.size() != 2 || !loc[0].is_number() || !loc[1].is_number() ||
+          std::abs(loc[0].get<double>()) > 90 || std::abs(loc[1].get<double>()) > 180)
+        error(at / "location", "\"location\" is [latitude, longitude] in degrees");
+      else r.location = Location{loc[0].get<double>(), loc[1].get<double>()};
+    }
+    for (const char* k : {"backends", "check", "min_healthy", "forward", "slow_start"})
+      if (def.contains(k)) r.extra[k] = def[k];
+    return diags_.size() == before;
+  }
+
+  std::vector<uint16_t> region_list(const Service& s, const json& list, const Pointer& at) {
+    std::vector<uint16_t> out;
+    if (!list.is_array() || list.empty()) {
+      error(at, "expected a non-empty array of region names");
+      return out;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const int r = list[i].is_string() ? s.region_index(list[i].get<std::string>()) : -1;
+      if (r < 0) error(at / std::to_string(i), "unknown region " + list[i].dump() + " in service \"" + s.name + "\"");
+      else if (std::find(out.begin(), out.end(), static_cast<uint16_t>(r)) != out.end())
+        error(at / std::to_string(i), "region " + list[i].dump() + " is listed twice");
+      else out.push_back(static_cast<uint16_t>(r));
+    }
+    return out;
+  }
+
+  bool read_key(const std::string& text, const Pointer& at, std::vector<ClientKey>& keys, const config::JsonSource& src) {
+    std::string problem;
+    auto k = parse_client_key(text, problem);
+    if (!k) {
+      diags_.add(src.error_at(at, problem, true));
+      return false;
+    }
+    keys.push_back(*k);
+    return true;
+  }
+
+  void read_latency(Service& s, const std::string& path, const Pointer& at, std::vector<ClientKey>& keys) {
+    std::optional<config::JsonSource> table;
+    try {
+      table.emplace(config::JsonSource::load_file(path));
+    } catch (const config::LoadError& e) {
+      diags_.append(e.diagnostics());
+      error(at, "cannot load the latency table " + path);
+      return;
+    }
+    const json& root = table->root();
+    if (!root.is_object() || !root.contains("regions") || !root["regions"].is_array() || !root.contains("rows") ||
+        !root["rows"].is_object()) {
+      diags_.add(table->error_at(Pointer(), "a latency table is {\"regions\": [...], \"rows\": {KEY: [RTT, ...]}}"));
+      return;
+    }
+    // Column -> service region (or -1 for regions the service does not have).
+    std::vector<int> column;
+    for (const auto& name : root["regions"]) column.push_back(name.is_string() ? s.region_index(name.get<std::string>()) : -1);
+    for (const auto& [key, row] : root["rows"].items()) {
+      const Pointer rat = Pointer("/rows") / key;
+      if (!row.is_array() || row.size() != column.size()) {
+        diags_.add(table->error_at(rat, "a row has one RTT (ms) per region in \"regions\""));
+        continue;
+      }
+      std::vector<double> rtt(s.regions.size(), -1);
+      bool ok = true;
+      for (std::size_t c = 0; c < column.size(); ++c) {
+        if (!row[c].is_number() || row[c].get<double>() < 0) {
+          diags_.add(table->error_at(rat / std::to_string(c), "an RTT is a non-negative number of milliseconds"));
+          ok = false;
+        } else if (column[c] >= 0) {
+          rtt[static_cast<std::size_t>(column[c])] = row[c].get<double>();
+        }
+      }
+      if (ok && read_key(key, rat, keys, *table)) s.latency_rows.emplace_back(key, std::move(rtt));
+    }
+  }
+
+  bool read_service(const json& def, const Pointer& at, Service& s, std::vector<ClientKey>& keys) {
+    const std::size_t before = diags_.size();
+    if (!def.is_object()) {
+      error(at, "a service is an object with \"policy\" and \"regions\"");
+      return false;
+    }
+    check_keys(def, at, {"policy", "ttl", "failover_ttl", "answers", "fail_open", "regions", "geo", "order",
+                         "latency", "tolerance_ms", "slow_start", "ttl_min", "ttl_max"});
+    const std::string policy = def.contains("policy") && def["policy"].is_string() ? def["policy"].get<std::string>() : "";
+    if (policy == "geo") s.policy = PolicyKind::geo;
+    else if (policy == "latency") s.policy = PolicyKind::latency;
+    else if (policy == "weighted") s.policy = PolicyKind::weighted;
+    else if (policy == "closest") s.policy = PolicyKind::closest;
+    else if (policy == "failover") s.policy = PolicyKind::failover;
+    else {
+      error(def.contains("policy") ? at / "policy" : at, "\"policy\" must be one of geo, latency, weighted, closest, failover");
+      return false;
+    }
+    read_u32(def, "ttl", at, s.ttl, 0, 0x7FFFFFFF);
+    s.failover_ttl = std::min<uint32_t>(s.ttl, 30);
+    read_u32(def, "failover_ttl", at, s.failover_ttl, 0, 0x7FFFFFFF);
+    if (def.contains("answers")) {
+      const json& a = def["answers"];
+      if (a.is_string() && a.get<std::string>() == "all") s.answers = 0;
+      else {
+        uint32_t n = 1;
+        if (read_u32(def, "answers", at, n, 1, 64)) s.answers = n;
+      }
+    }
+    if (def.contains("fail_open")) {
+      if (!def["fail_open"].is_boolean()) error(at / "fail_open", "\"fail_open\" must be true or false");
+      else s.fail_open = def["fail_open"].get<bool>();
+    }
+    if (!def.contains("regions") || !def["regions"].is_object() || def["regions"].empty()) {
+      error(def.contains("regions") ? at / "regions" : at, "a service needs \"regions\": {NAME: {...}, ...}");
+      return false;
+    }
+    for (const auto& [rname, rdef] : def["regions"].items()) {
+      Region r;
+      if (read_region(rname, rdef, at / "regions" / rname, r)) s.regions.push_back(std::move(r));
+    }
+    if (diags_.size() != before) return false;
+
+    switch (s.policy) {
+      case PolicyKind::geo: {
+        if (!def.contains("geo") || !def["geo"].is_object()) {
+          error(at, "policy \"geo\" needs \"geo\": {KEY: [regions...], \"default\": [...]}");
+          break;
+        }
+        for (const auto& [key, list] : def["geo"].items()) {
+          const Pointer kat = at / "geo" / key;
+          auto regions = region_list(s, list, kat);
+          if (!regions.empty() && read_key(key, kat, keys, src_)) s.geo_map.emplace_back(key, std::move(regions));
+        }
+        break;
+      }
+      case PolicyKind::failover: {
+        if (def.contains("order")) {
+          const auto order = region_list(s, def["order"], at / "order");
+          if (order.size() != s.regions.size() && diags_.size() == before)
+            error(at / "order", "\"order\" must list every region of the service");
+          // Reorder regions so configuration order is the failover order.
+          std::vector<Region> sorted;
+          for (uint16_t r : order) sorted.push_back(s.regions[r]);
+          if (sorted.size() == s.regions.size()) s.regions = std::move(sorted);
+        }
+        break;
+      }
+      case PolicyKind::latency: {
+        std::string path = default_latency_;
+        if (def.contains("latency")) {
+          if (!def["latency"].is_string()) error(at / "latency", "\"latency\" is the path of a latency table file");
+          else path = resolve(base_, def["latency"].get<std::string>());
+        }
+        if (def.contains("tolerance_ms")) {
+          if (!def["tolerance_ms"].is_number() || def["tolerance_ms"].get<double>() < 0)
+            error(at / "tolerance_ms", "\"tolerance_ms\" is a non-negative number");
+          else s.tolerance_ms = def["tolerance_ms"].get<double>();
+        }
+        if (path.empty()) error(at, "policy \"latency\" needs a latency table: \"latency\": PATH here or at the top level");
+        else read_latency(s, path, at, keys);
+        break;
+      }
+      case PolicyKind::weighted:
+      case PolicyKind::closest:
+        break;
+    }
+    return diags_.size() == before;
+  }
+
+  const config::JsonSource& src_;
+  std::string base_;
+  config::Diagnostics& diags_;
+  std::string default_latency_;
+};
+
+}  // namespace
+
+std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
+                                          config::Diagnostics& diagnostics) {
+  return Loader(source, base_dir, diagnostics).load();
+}
+
+}  // namespace meridian::routing

@@ -1,0 +1,40 @@
+// All services of one configuration, with the geo databases and ECS settings
+// they were compiled against. Immutable once loaded.
+#pragma once
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/json_source.hpp"
+#include "routing/classifier.hpp"
+#include "routing/service.hpp"
+
+namespace meridian::routing {
+
+struct EcsSettings {
+  bool enabled = true;
+  unsigned max_prefix_v4 = 24;
+  unsigned max_prefix_v6 = 56;
+};
+
+struct ServiceSet {
+  std::vector<Service> services;
+  std::vector<std::vector<ClientKey>> keys;  // per service: geo map / latency table keys
+  GeoSources geo;
+  EcsSettings ecs;
+
+  int find(const std::string& name) const {
+    const auto it = by_name.find(name);
+    return it == by_name.end() ? -1 : it->second;
+  }
+  std::unordered_map<std::string, int> by_name;
+};
+
+// Reads "services", "geoip", "latency" and "dns.ecs" from the configuration;
+// relative paths resolve against base_dir.
+std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
+                                          config::Diagnostics& diagnostics);
+
+}  // namespace meridian::routing
