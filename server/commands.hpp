@@ -8,5 +8,8 @@ namespace meridian::cli {
 int serve(const std::string& config_path);
 int check(const std::string& config_path);
 int zone_import(const std::string& file, const std::string& origin, const std::string& output);
+int explain(const std::string& config_path, const std::string& name, const std::string& type,
+            const std::string& client, const std::string& ecs, bool as_json);
+int geodata_build(const std::string& csv, const std::string& output, uint64_t epoch);
 
 }  // namespace meridian::cli

@@ -26,7 +26,30 @@ int main(int argc, char** argv) {
   import->add_option("--origin", import_origin, "Zone origin, e.g. example.com.")->required();
   import->add_option("-o,--output", import_output, "Write here instead of standard output");
 
+  std::string explain_name, explain_type = "A", explain_client, explain_ecs;
+  bool explain_json = false;
+  auto* explain = app.add_subcommand("explain", "Show how a dynamic name is answered for one client");
+  explain->add_option("-c,--config", config_path, "Server configuration file");
+  explain->add_option("name", explain_name, "Name, e.g. www.example.com")->required();
+  explain->add_option("type", explain_type, "A or AAAA")->check(CLI::IsMember({"A", "AAAA"}));
+  explain->add_option("--client", explain_client, "The client (resolver) address")->required();
+  explain->add_option("--ecs", explain_ecs, "EDNS Client Subnet the client sends, e.g. 198.51.100.0/24");
+  explain->add_flag("--json", explain_json, "Print the explanation as JSON");
+
+  auto* geodata = app.add_subcommand("geodata", "GeoIP data tools");
+  geodata->require_subcommand(1);
+  std::string geo_csv, geo_out;
+  uint64_t geo_epoch = 0;
+  auto* build = geodata->add_subcommand("build", "Build a MaxMind DB (.mmdb) from a CSV network map (geodata/README.md)");
+  build->add_option("csv", geo_csv, "CSV file")->required()->check(CLI::ExistingFile);
+  build->add_option("-o,--output", geo_out, "The .mmdb file to write")->required();
+  build->add_option("--epoch", geo_epoch, "Build time written into the metadata (default: SOURCE_DATE_EPOCH or a fixed value)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (explain->parsed())
+    return meridian::cli::explain(config_path, explain_name, explain_type, explain_client, explain_ecs, explain_json);
+  if (build->parsed()) return meridian::cli::geodata_build(geo_csv, geo_out, geo_epoch);
 
   if (serve->parsed()) return meridian::cli::serve(config_path);
   if (check->parsed()) return meridian::cli::check(config_path);

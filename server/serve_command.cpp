@@ -1,9 +1,15 @@
 #include <csignal>
-#include <iostream>
 #include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <thread>
 
 #include "commands.hpp"
 #include "runtime/dns_service.hpp"
+#include "runtime/server_state.hpp"
 #include "runtime/state_loader.hpp"
 #include "util/log.hpp"
 
@@ -14,22 +20,34 @@ namespace {
 using util::log;
 using util::LogLevel;
 
-std::string zone_summary(const query::Snapshot& s) {
-  return std::to_string(s.zones->size());
-}
-
-// SIGHUP: build the new state off the query path; publish it only when complete.
-void reload(const std::string& config_path, runtime::DnsService& dns) {
-  config::Diagnostics diagnostics;
-  auto state = runtime::load_state(config_path, diagnostics);
-  if (!state) {
-    for (const auto& d : diagnostics.items()) log(LogLevel::error, "reload_error", {{"error", d.to_string()}});
-    log(LogLevel::warn, "reload_rejected", {{"reason", "invalid files; the previous state keeps serving"}});
-    return;
+// Polls the watched files about once a second until stopped.
+class FileWatcher {
+ public:
+  explicit FileWatcher(runtime::ServerState& state) : state_(state), thread_([this] { run(); }) {}
+  ~FileWatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
   }
-  dns.snapshots().publish(state->snapshot);
-  log(LogLevel::info, "reload_done", {{"zones", zone_summary(*state->snapshot)}});
-}
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; })) {
+      lock.unlock();
+      state_.poll();
+      lock.lock();
+    }
+  }
+  runtime::ServerState& state_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -45,14 +63,16 @@ int serve(const std::string& config_path) {
   std::signal(SIGPIPE, SIG_IGN);
 
   config::Diagnostics diagnostics;
-  auto state = runtime::load_state(config_path, diagnostics);
-  if (!state) {
+  auto initial = runtime::load_state(config_path, diagnostics);
+  if (!initial) {
     diagnostics.print(std::cerr);
     log(LogLevel::error, "start_failed", {{"config", config_path}, {"errors", std::to_string(diagnostics.size())}});
     return 1;
   }
-  runtime::DnsService dns(state->config.dns);
-  dns.snapshots().publish(state->snapshot);
+  runtime::DnsService dns(initial->config.dns);
+  const std::size_t zones = initial->zones->size();
+  const std::size_t services = initial->services->services.size();
+  runtime::ServerState state(config_path, std::move(*initial), dns.snapshots());
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
@@ -60,14 +80,15 @@ int serve(const std::string& config_path) {
     log(LogLevel::error, "start_failed", {{"error", e.what()}});
     return 1;
   }
-  log(LogLevel::info, "ready", {{"zones", zone_summary(*state->snapshot)}, {"version", MERIDIAN_VERSION}});
+  FileWatcher watcher(state);
+  log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
+                                {"version", MERIDIAN_VERSION}});
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      log(LogLevel::info, "reload_start", {{"trigger", "SIGHUP"}});
-      reload(config_path, dns);
+      state.reload("SIGHUP");
       continue;
     }
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

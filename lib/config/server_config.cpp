@@ -7,6 +7,7 @@
 #include <set>
 
 #include "net/endpoint.hpp"
+#include "routing/client_key.hpp"
 
 namespace meridian::config {
 
@@ -78,7 +79,7 @@ class Reader {
   void read_dns(const json& dns, ServerConfig& cfg) {
     const Pointer at("/dns");
     if (!dns.is_object()) return error(at, "\"dns\" must be an object");
-    check_keys(dns, at, {"listen", "threads", "tcp_threads", "max_udp_payload", "tcp", "nsid", "chaos", "ecs"});
+    check_keys(dns, at, {"listen", "threads", "tcp_threads", "max_udp_payload", "tcp", "nsid", "chaos", "ecs", "explain"});
     DnsSettings& d = cfg.dns;
     if (dns.contains("listen")) {
       const json& l = dns["listen"];
@@ -120,6 +121,24 @@ class Reader {
       if (!dns["nsid"].is_string() || dns["nsid"].get<std::string>().size() > 128)
         error(at / "nsid", "\"nsid\" must be a string of at most 128 bytes");
       else d.nsid = dns["nsid"].get<std::string>();
+    }
+    if (dns.contains("explain")) {
+      const json& ex = dns["explain"];
+      if (ex.is_boolean() && !ex.get<bool>()) {
+        d.explain_allow.clear();
+      } else if (ex.is_object() && ex.contains("allow") && ex["allow"].is_array()) {
+        check_keys(ex, at / "explain", {"allow"});
+        d.explain_allow.clear();
+        for (std::size_t i = 0; i < ex["allow"].size(); ++i) {
+          const json& v = ex["allow"][i];
+          std::string problem;
+          if (!v.is_string() || !routing::parse_client_key("net:" + v.get<std::string>(), problem))
+            error(at / "explain" / "allow" / std::to_string(i), "an allowed source is a network such as 127.0.0.0/8");
+          else d.explain_allow.push_back(v.get<std::string>());
+        }
+      } else {
+        error(at / "explain", "\"explain\" must be {\"allow\": [networks]} or false");
+      }
     }
     if (dns.contains("chaos")) {
       const json& ch = dns["chaos"];

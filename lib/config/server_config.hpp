@@ -23,6 +23,8 @@ struct DnsSettings {
   std::string nsid;                        // empty: NSID not sent
   std::optional<std::string> chaos_version;   // nullopt: disabled
   std::optional<std::string> chaos_identity;  // nullopt: disabled
+  // Sources allowed to ask `_explain.NAME TXT`; empty: the feature is off.
+  std::vector<std::string> explain_allow = {"127.0.0.0/8", "::1/128"};
 };
 
 struct ServerConfig {

@@ -4,6 +4,8 @@
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
+#include "query/service_lookup.hpp"
+#include "routing/explain.hpp"
 
 namespace meridian::query {
 
@@ -349,18 +351,10 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
 // The address routing decides on: the ECS prefix when the query has one (capped
 // to the configured length), else the packet source.
 routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, const ClientAddress& source) {
-  routing::RouteClient c;
   const routing::EcsSettings* ecs = snap.routing ? &snap.routing->services().ecs : nullptr;
-  if (q.has_ecs && ecs && q.ecs.source_prefix > 0) {
-    c.from_ecs = true;
-    c.family = q.ecs.family == 1 ? 4 : 6;
-    const unsigned cap = c.family == 4 ? ecs->max_prefix_v4 : ecs->max_prefix_v6;
-    const unsigned bits = q.ecs.source_prefix < cap ? q.ecs.source_prefix : cap;
-    std::memcpy(c.address, q.ecs.address, c.family == 4 ? 4 : 16);
-    for (unsigned i = bits; i < (c.family == 4 ? 32u : 128u); ++i)
-      c.address[i / 8] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
-    return c;
-  }
+  if (q.has_ecs && ecs && q.ecs.source_prefix > 0)
+    return routing::ecs_client(q.ecs.family == 1 ? 4 : 6, q.ecs.address, q.ecs.source_prefix, *ecs);
+  routing::RouteClient c;
   c.family = source.family;
   std::memcpy(c.address, source.address, 16);
   // An IPv4-mapped IPv6 source is routed as the IPv4 client it is.
@@ -370,6 +364,57 @@ routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, con
     std::memmove(c.address, c.address + 12, 4);
   }
   return c;
+}
+
+// `_explain.NAME TXT`: the routing explanation for this client as TXT strings.
+// A diagnostic path for allowed sources only; it may allocate.
+bool is_explain_query(const dns::Query& q) {
+  static constexpr std::string_view kLabel("\x08_explain", 9);
+  return q.qtype == dns::type::TXT && q.qname.labels > 1 && q.qname.view().substr(0, kLabel.size()) == kLabel;
+}
+
+uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientAddress& source,
+                        const routing::RouteClient& client, MessageWriter& w) {
+  const uint8_t* src = source.address;
+  int family = source.family;
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (family == 6 && std::memcmp(src, kMapped, 12) == 0) {
+    family = 4;
+    src += 12;
+  }
+  if (!snap.routing || routing::match_net(snap.explain_allow, family, src) < 0) return dns::rcode::REFUSED;
+  const std::string_view target = q.qname.suffix(1);
+  const ServiceLookup found = find_service(*snap.zones, target);
+  std::vector<std::string> lines;
+  if (found.service < 0) {
+    lines.push_back(found.error);
+  } else {
+    routing::ExplainRequest req;
+    req.service = found.service;
+    req.client = client;
+    req.client_text = q.has_ecs ? "ecs" : "packet source";
+    req.ecs_prefix = client.from_ecs ? q.ecs.source_prefix : -1;
+    lines = routing::explain_lines(routing::explain(*snap.routing, req));
+  }
+  w.set_flags(w.flags() | dns::flag::AA);
+  for (const auto& line : lines) {
+    std::string rdata;
+    for (std::size_t at = 0; at < line.size() || at == 0; at += 255) {
+      const std::string chunk = line.substr(at, 255);
+      rdata.push_back(static_cast<char>(chunk.size()));
+      rdata += chunk;
+      if (line.empty()) break;
+    }
+    const auto mark = w.mark();
+    if (!(w.put_name(q.qname.view()) && w.put_u16(dns::type::TXT) && w.put_u16(dns::klass::IN) && w.put_u32(0) &&
+          w.put_u16(static_cast<uint16_t>(rdata.size())) && w.put_bytes(rdata.data(), rdata.size()))) {
+      w.rollback(mark);
+      w.set_flags(w.flags() | dns::flag::TC);
+      break;
+    }
+    w.count(Section::answer);
+  }
+  return dns::rcode::NOERROR;
 }
 
 }  // namespace
@@ -420,7 +465,11 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     rcode = dns::rcode::BADVERS;  // RFC 6891 6.1.3
   } else if (q.qclass == dns::klass::IN) {
     zone = snapshot.zones ? snapshot.zones->find_zone(q.qname.view(), q.qname.label_offsets, q.qname.labels) : nullptr;
-    if (!zone || q.qtype == dns::type::AXFR || q.qtype == dns::type::IXFR) {
+    if (zone && is_explain_query(q)) {
+      const routing::RouteClient client = route_client(snapshot, q, source);
+      rcode = answer_explain(snapshot, q, source, client, w);
+      scope = 0;
+    } else if (!zone || q.qtype == dns::type::AXFR || q.qtype == dns::type::IXFR) {
       rcode = dns::rcode::REFUSED;
     } else {
       const routing::RouteClient client = route_client(snapshot, q, source);

@@ -22,7 +22,9 @@ struct Snapshot {
   std::shared_ptr<const zone::ZoneSet> zones;
   std::shared_ptr<const routing::RoutingTable> routing;  // dynamic names; null when no services
   ServerIdentity identity;
-  uint16_t max_udp_payload = 1232;  // our EDNS buffer size: DNS flag day 2020 default
+  uint16_t max_udp_payload = 1232;
+  // Sources allowed to ask `_explain.NAME TXT` (as net keys); empty: refused.
+  std::vector<routing::ClientKey> explain_allow;  // our EDNS buffer size: DNS flag day 2020 default
   uint64_t generation = 0;
 };
 

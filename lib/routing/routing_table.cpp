@@ -1,6 +1,7 @@
 #include "routing/routing_table.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "dns/constants.hpp"
@@ -113,6 +114,18 @@ bool same_decision(const Decision& a, const Decision& b) {
 }
 
 }  // namespace
+
+RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefix, const EcsSettings& ecs) {
+  RouteClient c;
+  c.from_ecs = true;
+  c.family = family;
+  const unsigned width = family == 4 ? 32u : 128u;
+  const unsigned cap = family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  const unsigned bits = source_prefix < cap ? source_prefix : cap;
+  std::memcpy(c.address, address, family == 4 ? 4 : 16);
+  for (unsigned i = bits; i < width; ++i) c.address[i / 8] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
+  return c;
+}
 
 RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health)
     : services_(std::move(services)) {

@@ -21,6 +21,10 @@ struct RouteClient {
   bool from_ecs = false;  // the ECS scope is reported only then
 };
 
+// The client an ECS option describes: bits beyond min(source prefix, configured
+// cap) are cleared, so only what the cap allows can decide the answer.
+RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefix, const EcsSettings& ecs);
+
 struct Decision {
   std::vector<uint16_t> regions;   // candidates, chosen among by weight
   std::vector<uint32_t> weights;   // cumulative

@@ -57,6 +57,10 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health);
   const auto& dns = config.dns;
   snapshot->max_udp_payload = dns.max_udp_payload;
+  for (const auto& net : dns.explain_allow) {
+    std::string ignored;
+    if (auto key = routing::parse_client_key("net:" + net, ignored)) snapshot->explain_allow.push_back(*key);
+  }
   snapshot->identity.nsid = dns.nsid;
   snapshot->identity.chaos_version = dns.chaos_version.has_value();
   snapshot->identity.version = dns.chaos_version.value_or("");

@@ -1,0 +1,127 @@
+#include "routing/explain.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <cstring>
+#include <sstream>
+
+#include "routing/classifier.hpp"
+
+namespace meridian::routing {
+
+namespace {
+
+std::string address_text(const RouteClient& c) {
+  if (c.family == 4) {
+    boost::asio::ip::address_v4::bytes_type b;
+    std::memcpy(b.data(), c.address, 4);
+    return boost::asio::ip::address_v4(b).to_string();
+  }
+  boost::asio::ip::address_v6::bytes_type b;
+  std::memcpy(b.data(), c.address, 16);
+  return boost::asio::ip::address_v6(b).to_string();
+}
+
+nlohmann::ordered_json record_json(const geo::GeoLookup& l) {
+  nlohmann::ordered_json j;
+  j["found"] = l.found;
+  j["network_prefix"] = l.prefix_len;
+  if (!l.found) return j;
+  if (!l.record.continent.empty()) j["continent"] = l.record.continent;
+  if (!l.record.country.empty()) j["country"] = l.record.country;
+  if (!l.record.subdivision.empty()) j["subdivision"] = l.record.subdivision;
+  if (!l.record.city.empty()) j["city"] = l.record.city;
+  if (l.record.asn) j["asn"] = l.record.asn;
+  if (l.record.has_location) j["location"] = {l.record.latitude, l.record.longitude};
+  return j;
+}
+
+}  // namespace
+
+nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& req) {
+  const ServiceSet& set = table.services();
+  const Service& s = set.services[static_cast<std::size_t>(req.service)];
+  const CompiledService& c = table.compiled(req.service);
+  const std::vector<ClientKey>& keys = set.keys[static_cast<std::size_t>(req.service)];
+  nlohmann::ordered_json j;
+  j["service"] = s.name;
+  j["policy"] = policy_name(s.policy);
+  j["client"] = req.client_text;
+  j["address_used"] = address_text(req.client);
+  j["source"] = req.ecs_prefix >= 0 ? "ecs/" + std::to_string(req.ecs_prefix) : "packet source";
+
+  const KeyMatch m = match_address(keys, set.geo, req.client.family, req.client.address);
+  if (set.geo.city) j["geoip"] = record_json(m.city);
+  if (set.geo.asn) j["asn_db"] = record_json(m.asn);
+  if (s.policy == PolicyKind::geo || s.policy == PolicyKind::latency)
+    j["matched_key"] = m.key >= 0 ? keys[static_cast<std::size_t>(m.key)].text : "(none: regions in configuration order)";
+
+  uint8_t scope = 0;
+  const Decision& d = table.decide(req.service, req.client, scope);
+  // The class (preference) behind the decision, for the candidate list.
+  const PrefixTrie::Result cls = req.client.family == 4 ? s.v4.lookup(req.client.address) : s.v6.lookup(req.client.address);
+  const Preference& pref = s.classes[cls.value];
+  nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
+  for (std::size_t t = 0; t < pref.tiers.size(); ++t) {
+    for (uint16_t r : pref.tiers[t].regions) {
+      const Region& region = s.regions[r];
+      const RegionState& rs = c.regions[r];
+      nlohmann::ordered_json cand;
+      cand["region"] = region.name;
+      cand["rank"] = t + 1;
+      cand["health"] = health::state_name(rs.status.state);
+      if (!rs.status.reason.empty()) cand["reason"] = rs.status.reason;
+      cand["weight"] = region.weight;
+      if (s.policy == PolicyKind::latency && m.key >= 0 && static_cast<std::size_t>(m.key) < s.latency_rows.size())
+        cand["rtt_ms"] = s.latency_rows[static_cast<std::size_t>(m.key)].second[r];
+      if (s.policy == PolicyKind::closest && m.city.found && m.city.record.has_location && region.location)
+        cand["distance_km"] = static_cast<int64_t>(distance_km({m.city.record.latitude, m.city.record.longitude}, *region.location));
+      nlohmann::ordered_json eps = nlohmann::ordered_json::array();
+      for (std::size_t e = 0; e < region.endpoints.size(); ++e)
+        eps.push_back({{"address", region.endpoints[e].address_text},
+                       {"health", health::state_name(rs.endpoints[e].state)},
+                       {"source", health::source_name(rs.endpoints[e].source)}});
+      cand["endpoints"] = eps;
+      candidates.push_back(cand);
+    }
+  }
+  j["candidates"] = candidates;
+  nlohmann::ordered_json chosen = nlohmann::ordered_json::array();
+  for (uint16_t r : d.regions) chosen.push_back(s.regions[r].name);
+  j["chosen_regions"] = chosen;
+  j["failover"] = d.failover;
+  if (d.all_down) j["all_down"] = s.fail_open ? "failing open" : "answering NODATA (fail_open is false)";
+  j["ttl"] = d.failover ? s.failover_ttl : s.ttl;
+  j["answers"] = s.answers == 0 ? nlohmann::ordered_json("all") : nlohmann::ordered_json(s.answers);
+  j["ecs_scope"] = req.ecs_prefix >= 0 ? scope : 0;
+  j["decided_by_prefix"] = scope;
+  return j;
+}
+
+std::vector<std::string> explain_lines(const nlohmann::ordered_json& r) {
+  std::vector<std::string> lines;
+  auto str = [](const nlohmann::ordered_json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  lines.push_back("service " + str(r["service"]) + " policy " + str(r["policy"]));
+  lines.push_back("client " + str(r["client"]) + " -> address " + str(r["address_used"]) + " (" + str(r["source"]) + ")");
+  if (r.contains("geoip")) lines.push_back("geoip " + r["geoip"].dump());
+  if (r.contains("asn_db")) lines.push_back("asn " + r["asn_db"].dump());
+  if (r.contains("matched_key")) lines.push_back("matched key " + str(r["matched_key"]));
+  for (const auto& c : r["candidates"]) {
+    std::ostringstream l;
+    l << "candidate #" << c["rank"].get<int>() << ' ' << str(c["region"]) << ' ' << str(c["health"]);
+    if (c.contains("reason")) l << " (" << str(c["reason"]) << ')';
+    if (c.contains("rtt_ms")) l << " rtt=" << c["rtt_ms"].dump() << "ms";
+    if (c.contains("distance_km")) l << " distance=" << c["distance_km"].dump() << "km";
+    l << " weight=" << c["weight"].dump() << " endpoints";
+    for (const auto& e : c["endpoints"]) l << ' ' << str(e["address"]) << '=' << str(e["health"]);
+    lines.push_back(l.str());
+  }
+  std::string chosen;
+  for (const auto& x : r["chosen_regions"]) chosen += (chosen.empty() ? "" : ",") + str(x);
+  lines.push_back("chosen " + (chosen.empty() ? std::string("(none)") : chosen) + (r["failover"].get<bool>() ? " (failover)" : "") +
+                  " ttl=" + r["ttl"].dump() + " answers=" + str(r["answers"]) + " ecs_scope=" + r["ecs_scope"].dump());
+  if (r.contains("all_down")) lines.push_back("all regions down: " + str(r["all_down"]));
+  return lines;
+}
+
+}  // namespace meridian::routing

@@ -1,0 +1,48 @@
+// The live state of a running server and the ways it changes: full reloads
+// (SIGHUP or an edited config/zone/latency file) and health override edits.
+// Every change is built and validated off the query path, then published as a
+// new snapshot; a rejected change keeps the previous state serving.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "net/snapshot_holder.hpp"
+#include "runtime/state_loader.hpp"
+
+namespace meridian::runtime {
+
+struct ReloadStatus {
+  uint64_t reloads = 0;
+  uint64_t failures = 0;
+  bool last_ok = true;
+  std::string last_error;
+};
+
+class ServerState {
+ public:
+  ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder);
+
+  // Rebuilds everything from the files; false when they are invalid.
+  bool reload(const std::string& trigger);
+  // Checks the watched files; reloads what changed. Called about once a second.
+  void poll();
+
+  ReloadStatus reload_status() const;
+  LoadedState current() const;
+
+ private:
+  bool reload_health();
+  std::vector<std::string> config_paths() const;
+  std::vector<std::string> health_paths() const;
+
+  const std::string config_path_;
+  net::SnapshotHolder& holder_;
+  mutable std::mutex mutex_;
+  LoadedState state_;
+  ReloadStatus status_;
+  std::string config_fingerprint_;
+  std::string health_fingerprint_;
+};
+
+}  // namespace meridian::runtime
