@@ -20,10 +20,18 @@ namespace {
 using util::log;
 using util::LogLevel;
 
-// Polls the watched files about once a second until stopped.
+// Polls the watched files about twice a second, and republishes health as soon
+// as the health table changes, until stopped.
 class FileWatcher {
  public:
   explicit FileWatcher(runtime::ServerState& state) : state_(state), thread_([this] { run(); }) {}
+  void health_changed() {
+    {
+      std::lock_guard lock(mutex_);
+      health_dirty_ = true;
+    }
+    cv_.notify_all();
+  }
   ~FileWatcher() {
     {
       std::lock_guard lock(mutex_);
@@ -36,9 +44,18 @@ class FileWatcher {
  private:
   void run() {
     std::unique_lock lock(mutex_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; })) {
+    auto next_poll = std::chrono::steady_clock::now();
+    while (!stop_) {
+      cv_.wait_until(lock, next_poll, [this] { return stop_ || health_dirty_; });
+      if (stop_) break;
+      const bool refresh = health_dirty_;
+      health_dirty_ = false;
       lock.unlock();
-      state_.poll();
+      if (refresh) state_.refresh_health();
+      if (std::chrono::steady_clock::now() >= next_poll) {
+        state_.poll();
+        next_poll = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+      }
       lock.lock();
     }
   }
@@ -46,6 +63,7 @@ class FileWatcher {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool health_dirty_ = false;
   std::thread thread_;
 };
 
@@ -72,7 +90,9 @@ int serve(const std::string& config_path) {
   runtime::DnsService dns(initial->config.dns);
   const std::size_t zones = initial->zones->size();
   const std::size_t services = initial->services->services.size();
-  runtime::ServerState state(config_path, std::move(*initial), dns.snapshots());
+  health::HealthTable health_table;
+  health::CheckRunner checks(health_table);
+  runtime::ServerState state(config_path, std::move(*initial), dns.snapshots(), health_table, &checks);
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
@@ -81,6 +101,7 @@ int serve(const std::string& config_path) {
     return 1;
   }
   FileWatcher watcher(state);
+  health_table.subscribe([&watcher](const std::string&, const health::Status&) { watcher.health_changed(); });
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"version", MERIDIAN_VERSION}});
 
@@ -93,6 +114,7 @@ int serve(const std::string& config_path) {
     }
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     dns.stop();
+    checks.stop();
     log(LogLevel::info, "stopped");
     return 0;
   }

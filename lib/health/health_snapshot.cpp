@@ -18,7 +18,10 @@ bool HealthSnapshot::region_forced(const std::string& service, const std::string
 }
 
 Status HealthSnapshot::endpoint(const std::string& service, const std::string& region, const std::string& address) const {
-  const std::string key = service + "/" + region + "/" + address;
+  return status(service + "/" + region + "/" + address);
+}
+
+Status HealthSnapshot::status(const std::string& key) const {
   Status s;
   if (forced(overrides_, key, s)) return s;
   if (const auto it = observed_.find(key); it != observed_.end()) return it->second;

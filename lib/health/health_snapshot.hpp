@@ -19,6 +19,7 @@ class HealthSnapshot : public HealthView {
   // Precedence: an override wins; otherwise the observed state (checks, passive);
   // otherwise up (no check configured).
   Status endpoint(const std::string& service, const std::string& region, const std::string& address) const override;
+  Status status(const std::string& key) const override;
 
   const OverrideMap& overrides() const { return overrides_; }
   const std::map<std::string, Status>& observed() const { return observed_; }

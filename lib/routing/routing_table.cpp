@@ -52,6 +52,21 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
   if (health.region_forced(s.name, region.name, forced)) {
     st.status = forced;
     st.up = forced.state == health::State::up;
+  } else if (!region.backends.empty()) {
+    // Behind a forwarder the region is up while enough backends are.
+    std::size_t up = 0;
+    std::string last_reason;
+    for (const Backend& b : region.backends) {
+      const health::Status bs = health.status(region.backend_key(s.name, b));
+      if (bs.state == health::State::up) ++up;
+      else last_reason = b.address_text + ": " + bs.reason;
+    }
+    const unsigned need = region.min_healthy.required(region.backends.size());
+    st.up = up >= need;
+    st.status.state = st.up ? health::State::up : health::State::down;
+    st.status.source = health::Source::check;
+    st.status.reason = std::to_string(up) + "/" + std::to_string(region.backends.size()) + " backends up (need " +
+                       std::to_string(need) + ")" + (st.up || last_reason.empty() ? "" : "; " + last_reason);
   } else {
     st.up = !st.healthy_v4.empty() || !st.healthy_v6.empty();
     st.status.state = st.up ? health::State::up : health::State::down;

@@ -24,12 +24,37 @@ struct Location {
   double longitude = 0;
 };
 
+struct Backend {
+  std::string address_text;  // "127.0.0.1:9001", as written
+  std::string host;          // address part
+  uint16_t port = 0;
+  uint32_t weight = 1;
+};
+
+// How many backends must be up for the region to be up: a count or a share.
+struct MinHealthy {
+  unsigned count = 1;
+  double percent = -1;  // >= 0: a percentage of the backends instead of a count
+  unsigned required(std::size_t backends) const;
+};
+
 struct Region {
   std::string name;
   std::vector<Endpoint> endpoints;
   uint32_t weight = 1;
   std::optional<Location> location;
-  nlohmann::json extra;  // backends, check, forward: read by health and forwarding
+  std::vector<Backend> backends;
+  std::string check;         // name of a check in "checks"; empty: not checked
+  MinHealthy min_healthy;
+  nlohmann::json extra;      // raw backends/forward settings for the forwarding tier
+
+  // Health table keys.
+  std::string endpoint_key(const std::string& service, const Endpoint& e) const {
+    return service + "/" + name + "/" + e.address_text;
+  }
+  std::string backend_key(const std::string& service, const Backend& b) const {
+    return service + "/" + name + "/backend/" + b.address_text;
+  }
 };
 
 enum class PolicyKind { geo, latency, weighted, closest, failover };

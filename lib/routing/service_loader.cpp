@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "net/endpoint.hpp"
 #include "routing/service_set.hpp"
 
 namespace meridian::routing {
@@ -204,7 +205,63 @@ class Loader {
     }
     for (const char* k : {"backends", "check", "min_healthy", "forward", "slow_start"})
       if (def.contains(k)) r.extra[k] = def[k];
+    read_backends(def, at, r);
+    if (def.contains("check")) {
+      if (!def["check"].is_string()) error(at / "check", "\"check\" names a check defined in \"checks\"");
+      else r.check = def["check"].get<std::string>();
+    }
+    if (def.contains("min_healthy")) {
+      const json& m = def["min_healthy"];
+      if (m.is_number_unsigned() && m.get<unsigned>() >= 1) {
+        r.min_healthy.count = m.get<unsigned>();
+      } else if (m.is_string() && !m.get<std::string>().empty() && m.get<std::string>().back() == '%') {
+        try {
+          r.min_healthy.percent = std::stod(m.get<std::string>());
+        } catch (...) {
+          r.min_healthy.percent = -2;
+        }
+        if (r.min_healthy.percent <= 0 || r.min_healthy.percent > 100)
+          error(at / "min_healthy", "\"min_healthy\" as a share is \"1%\" to \"100%\"");
+      } else {
+        error(at / "min_healthy", "\"min_healthy\" is a count (1 or more) or a share such as \"50%\"");
+      }
+      if (r.backends.empty()) error(at / "min_healthy", "\"min_healthy\" applies to regions with \"backends\"");
+      else if (r.min_healthy.percent < 0 && r.min_healthy.count > r.backends.size())
+        error(at / "min_healthy", "\"min_healthy\" is larger than the number of backends");
+    }
     return diags_.size() == before;
+  }
+
+  void read_backends(const json& def, const Pointer& at, Region& r) {
+    if (!def.contains("backends")) return;
+    const json& list = def["backends"];
+    if (!list.is_array() || list.empty()) {
+      error(at / "backends", "\"backends\" is a non-empty array of {\"address\": \"HOST:PORT\", \"weight\": N}");
+      return;
+    }
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Pointer bat = at / "backends" / std::to_string(i);
+      Backend b;
+      if (list[i].is_string()) {
+        b.address_text = list[i].get<std::string>();
+      } else if (list[i].is_object() && list[i].contains("address") && list[i]["address"].is_string()) {
+        b.address_text = list[i]["address"].get<std::string>();
+        read_u32(list[i], "weight", bat, b.weight, 0, 1000000);
+      } else {
+        error(bat, "a backend is \"HOST:PORT\" or {\"address\": \"HOST:PORT\", \"weight\": N}");
+        continue;
+      }
+      const auto hp = net::parse_host_port(b.address_text);
+      if (!hp || hp->port == 0) {
+        error(bat, "\"" + b.address_text + "\" is not an address:port such as 127.0.0.1:9001 or [::1]:9001");
+        continue;
+      }
+      b.host = hp->address.to_string();
+      b.port = hp->port;
+      if (!seen.insert(b.address_text).second) error(bat, "backend \"" + b.address_text + "\" is listed twice");
+      else r.backends.push_back(b);
+    }
   }
 
   std::vector<uint16_t> region_list(const Service& s, const json& list, const Pointer& at) {

@@ -1,5 +1,7 @@
 #include "runtime/server_state.hpp"
 
+#include <set>
+
 #include "runtime/file_fingerprint.hpp"
 #include "util/log.hpp"
 
@@ -8,9 +10,11 @@ namespace meridian::runtime {
 using util::log;
 using util::LogLevel;
 
-ServerState::ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder)
-    : config_path_(std::move(config_path)), holder_(holder), state_(std::move(initial)) {
-  holder_.publish(state_.snapshot);
+ServerState::ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder,
+                         health::HealthTable& table, health::CheckRunner* checks)
+    : config_path_(std::move(config_path)), holder_(holder), table_(table), checks_(checks), state_(std::move(initial)) {
+  if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
+  publish_locked();
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
 }
@@ -45,7 +49,16 @@ bool ServerState::reload(const std::string& trigger) {
   if (next->config.dns.listen != state_.config.dns.listen)
     log(LogLevel::warn, "reload_listen_unchanged", {{"reason", "listen addresses change on restart only"}});
   state_ = std::move(*next);
-  holder_.publish(state_.snapshot);
+  // Entries of endpoints and backends that still exist keep their state.
+  std::set<std::string> keys;
+  for (const auto& svc : state_.services->services)
+    for (const auto& r : svc.regions) {
+      for (const auto& e : r.endpoints) keys.insert(r.endpoint_key(svc.name, e));
+      for (const auto& b : r.backends) keys.insert(r.backend_key(svc.name, b));
+    }
+  table_.retain([&](const std::string& key) { return keys.count(key) > 0; });
+  if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
+  publish_locked();
   status_.last_ok = true;
   status_.last_error.clear();
   config_fingerprint_ = fingerprint(config_paths());
@@ -72,11 +85,21 @@ bool ServerState::reload_health() {
         {{"key", key}, {"state", o.mode == health::Override::up ? "up" : o.mode == health::Override::down ? "down" : "auto"},
          {"reason", o.reason}});
   state_.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), state_.health->observed());
-  state_.snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health);
-  holder_.publish(state_.snapshot);
+  publish_locked();
   status_.last_ok = true;
   status_.last_error.clear();
   return true;
+}
+
+void ServerState::publish_locked() {
+  state_.health = std::make_shared<health::HealthSnapshot>(state_.health->overrides(), table_.effective());
+  state_.snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health);
+  holder_.publish(state_.snapshot);
+}
+
+void ServerState::refresh_health() {
+  std::lock_guard lock(mutex_);
+  publish_locked();
 }
 
 void ServerState::poll() {

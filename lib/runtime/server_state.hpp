@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "health/checks/check_runner.hpp"
+#include "health/health_table.hpp"
 #include "net/snapshot_holder.hpp"
 #include "runtime/state_loader.hpp"
 
@@ -21,23 +23,31 @@ struct ReloadStatus {
 
 class ServerState {
  public:
-  ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder);
+  // checks may be null (no active checks, e.g. in tests).
+  ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder, health::HealthTable& table,
+              health::CheckRunner* checks);
 
   // Rebuilds everything from the files; false when they are invalid.
   bool reload(const std::string& trigger);
   // Checks the watched files; reloads what changed. Called about once a second.
   void poll();
+  // Re-reads the health table into a new snapshot (after checks or the
+  // forwarding tier changed an entry).
+  void refresh_health();
 
   ReloadStatus reload_status() const;
   LoadedState current() const;
 
  private:
   bool reload_health();
+  void publish_locked();  // new snapshot from state_ and the table; mutex_ held
   std::vector<std::string> config_paths() const;
   std::vector<std::string> health_paths() const;
 
   const std::string config_path_;
   net::SnapshotHolder& holder_;
+  health::HealthTable& table_;
+  health::CheckRunner* checks_;
   mutable std::mutex mutex_;
   LoadedState state_;
   ReloadStatus status_;

@@ -21,7 +21,47 @@ void link_services(zone::ZoneSet& zones, const routing::ServiceSet& services, co
   });
 }
 
+// Every region's "check" must name a defined check that can reach its targets.
+void validate_checks(const config::JsonSource& source, const routing::ServiceSet& services, const health::CheckMap& checks,
+                     config::Diagnostics& diagnostics) {
+  for (const auto& s : services.services) {
+    for (const auto& r : s.regions) {
+      if (r.check.empty()) continue;
+      const auto at = nlohmann::json::json_pointer("/services") / s.name / "regions" / r.name / "check";
+      const auto it = checks.find(r.check);
+      if (it == checks.end()) {
+        diagnostics.add(source.error_at(at, "unknown check \"" + r.check + "\" (define it in \"checks\")"));
+        continue;
+      }
+      if (r.backends.empty() && it->second.kind == health::CheckConfig::tcp && it->second.port == 0)
+        diagnostics.add(source.error_at(at, "check \"" + r.check + "\" probes this region's endpoints, which have no port: "
+                                            "give the check a \"port\""));
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& services, const health::CheckMap& checks) {
+  std::vector<health::CheckTarget> out;
+  for (const auto& s : services.services) {
+    for (const auto& r : s.regions) {
+      const auto it = checks.find(r.check);
+      if (it == checks.end()) continue;
+      const health::CheckConfig& c = it->second;
+      auto endpoint = [&](const std::string& host, uint16_t port) {
+        return boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(host), c.port ? c.port : port);
+      };
+      // A region behind a forwarder is checked through its backends, else its endpoints.
+      if (!r.backends.empty()) {
+        for (const auto& b : r.backends) out.push_back({r.backend_key(s.name, b), endpoint(b.host, b.port), c});
+      } else {
+        for (const auto& e : r.endpoints) out.push_back({r.endpoint_key(s.name, e), endpoint(e.address_text, 80), c});
+      }
+    }
+  }
+  return out;
+}
 
 std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
                                                          config::Diagnostics& diagnostics) {
@@ -39,6 +79,11 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
     if (r < 0) return "service \"" + service + "\" has no region \"" + region + "\"";
     if (second == std::string::npos) return "";
     const std::string endpoint = key.substr(second + 1);
+    if (endpoint.rfind("backend/", 0) == 0) {
+      for (const auto& b : svc.regions[static_cast<std::size_t>(r)].backends)
+        if ("backend/" + b.address_text == endpoint) return "";
+      return "region \"" + service + "/" + region + "\" has no " + endpoint;
+    }
     for (const auto& ep : svc.regions[static_cast<std::size_t>(r)].endpoints)
       if (ep.address_text == endpoint) return "";
     return "region \"" + service + "/" + region + "\" has no endpoint \"" + endpoint + "\"";
@@ -84,10 +129,13 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   auto services = routing::load_services(*source, state.config.base_dir, diagnostics);
   auto zones = zone::load_zones(state.config.zone_paths, diagnostics);
   link_services(*zones, *services, diagnostics);
+  auto checks = health::read_checks(*source, diagnostics);
+  validate_checks(*source, *services, checks, diagnostics);
   auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics);
   if (diagnostics.size() != errors_before || !overrides) return std::nullopt;
   state.zones = std::move(zones);
   state.services = std::move(services);
+  state.checks = std::move(checks);
   state.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
   state.snapshot = make_snapshot(state.config, state.zones, state.services, *state.health);
   return state;

@@ -7,6 +7,7 @@
 
 #include "config/diagnostics.hpp"
 #include "config/server_config.hpp"
+#include "health/checks/check_runner.hpp"
 #include "health/health_snapshot.hpp"
 #include "query/snapshot.hpp"
 #include "routing/service_set.hpp"
@@ -18,6 +19,7 @@ struct LoadedState {
   std::shared_ptr<const zone::ZoneSet> zones;
   std::shared_ptr<const routing::ServiceSet> services;
   std::shared_ptr<const health::HealthSnapshot> health;
+  health::CheckMap checks;
   std::shared_ptr<const query::Snapshot> snapshot;
 };
 
@@ -27,6 +29,9 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
 // Health override files checked against the services they name.
 std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
                                                          config::Diagnostics& diagnostics);
+
+// What the active checks should probe for these services.
+std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& services, const health::CheckMap& checks);
 
 // A snapshot for the given parts (used again when only health changes).
 std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
