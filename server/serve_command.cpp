@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "admin_routes.hpp"
 #include "commands.hpp"
 #include "runtime/dns_service.hpp"
 #include "runtime/server_state.hpp"
@@ -93,13 +94,26 @@ int serve(const std::string& config_path) {
   health::HealthTable health_table;
   health::CheckRunner checks(health_table);
   runtime::ServerState state(config_path, std::move(*initial), dns.snapshots(), health_table, &checks);
+  std::atomic<bool> listeners_up{false};
+  RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks, {}, {}};
+  const config::AdminSettings admin_settings = state.current().config.admin;
+  std::unique_ptr<admin::AdminServer> admin_server;
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
+    if (!admin_settings.listen.empty()) {
+      admin::AdminOptions options;
+      options.token = admin_settings.token;
+      admin_server = std::make_unique<admin::AdminServer>(options);
+      add_admin_routes(*admin_server, running);
+      const auto bound = admin_server->start(*net::parse_host_port(admin_settings.listen));
+      log(LogLevel::info, "listening", {{"address", bound.to_string()}, {"transports", "admin-http"}});
+    }
   } catch (const std::exception& e) {
     log(LogLevel::error, "start_failed", {{"error", e.what()}});
     return 1;
   }
+  listeners_up.store(true);
   FileWatcher watcher(state);
   health_table.subscribe([&watcher](const std::string&, const health::Status&) { watcher.health_changed(); });
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
@@ -113,8 +127,10 @@ int serve(const std::string& config_path) {
       continue;
     }
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    listeners_up.store(false);
     dns.stop();
     checks.stop();
+    if (admin_server) admin_server->stop();
     log(LogLevel::info, "stopped");
     return 0;
   }

@@ -155,6 +155,25 @@ class Reader {
     }
   }
 
+  void read_admin(const json& a, AdminSettings& admin) {
+    const Pointer at("/admin");
+    if (!a.is_object()) return error(at, "\"admin\" must be an object {\"listen\": \"127.0.0.1:9153\"}");
+    check_keys(a, at, {"listen", "token", "ready_after_checks"});
+    if (a.contains("listen")) {
+      if (!a["listen"].is_string() || !net::parse_host_port(a["listen"].get<std::string>()))
+        error(at / "listen", "\"listen\" is an address:port such as 127.0.0.1:9153");
+      else admin.listen = a["listen"].get<std::string>();
+    }
+    if (a.contains("token")) {
+      if (!a["token"].is_string() || a["token"].get<std::string>().empty()) error(at / "token", "\"token\" is a non-empty string");
+      else admin.token = a["token"].get<std::string>();
+    }
+    if (a.contains("ready_after_checks")) {
+      if (!a["ready_after_checks"].is_boolean()) error(at / "ready_after_checks", "\"ready_after_checks\" is true or false");
+      else admin.ready_after_checks = a["ready_after_checks"].get<bool>();
+    }
+  }
+
   void read_zones(const json& z, ServerConfig& cfg) {
     const Pointer at("/zones");
     if (z.is_string()) {
@@ -193,6 +212,7 @@ class Reader {
       if (!root["health"].is_string()) error(Pointer("/health"), "\"health\" is the folder of health override files");
       else cfg.health_dir = resolve(cfg.base_dir, root["health"].get<std::string>());
     }
+    if (root.contains("admin")) read_admin(root["admin"], cfg.admin);
     if (root.contains("zones")) read_zones(root["zones"], cfg);
     else error(Pointer(), "\"zones\" is required: a folder of zone files (e.g. \"zones/\")");
     return cfg;

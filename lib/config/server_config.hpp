@@ -27,12 +27,19 @@ struct DnsSettings {
   std::vector<std::string> explain_allow = {"127.0.0.0/8", "::1/128"};
 };
 
+struct AdminSettings {
+  std::string listen;              // empty: no admin endpoint
+  std::string token;               // bearer token; empty: none
+  bool ready_after_checks = false; // /readyz waits for every check's first result
+};
+
 struct ServerConfig {
   std::string path;         // the config file
   std::string base_dir;     // its folder
   DnsSettings dns;
   std::vector<std::string> zone_paths;  // files or folders of *.json zones
   std::string health_dir;               // folder of health override files; empty: none
+  AdminSettings admin;
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
 };
 

@@ -11,6 +11,20 @@
 
 namespace meridian::net {
 
+// Fixed-size counter tables, so recording never allocates: zones, services and
+// regions past these limits are counted in the last slot ("other").
+inline constexpr unsigned kCountedZones = 64;
+inline constexpr unsigned kCountedServices = 32;
+inline constexpr unsigned kCountedRegions = 16;
+inline constexpr uint16_t kCountedQtypes[] = {1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 48, 65, 255};
+inline constexpr unsigned kQtypeSlots = sizeof(kCountedQtypes) / sizeof(kCountedQtypes[0]) + 1;
+
+inline unsigned qtype_slot(uint16_t qtype) {
+  for (unsigned i = 0; i + 1 < kQtypeSlots; ++i)
+    if (kCountedQtypes[i] == qtype) return i;
+  return kQtypeSlots - 1;
+}
+
 struct alignas(64) DnsCounters {
   // A slot written by several threads (the TCP pool) needs atomic increments.
   bool shared = false;
@@ -18,6 +32,10 @@ struct alignas(64) DnsCounters {
   std::atomic<uint64_t> rcodes[24] = {};            // rcode 0..23 (BADVERS = 16)
   std::atomic<uint64_t> truncated = 0;
   std::atomic<uint64_t> dropped = 0;
+  std::atomic<uint64_t> zone_queries[kCountedZones + 1] = {};  // last: no zone (refused)
+  std::atomic<uint64_t> qtypes[kQtypeSlots] = {};
+  std::atomic<uint64_t> answers[kCountedServices][kCountedRegions] = {};
+  std::atomic<uint64_t> failovers[kCountedServices] = {};
 
   void record(query::Transport t, const query::AnswerInfo& info) {
     bump(queries[static_cast<int>(t)]);
@@ -27,6 +45,14 @@ struct alignas(64) DnsCounters {
     }
     bump(rcodes[info.rcode < 24 ? info.rcode : 23]);
     if (info.truncated) bump(truncated);
+    bump(zone_queries[info.zone ? (info.zone->index() < kCountedZones ? info.zone->index() : kCountedZones - 1) : kCountedZones]);
+    bump(qtypes[qtype_slot(info.qtype)]);
+    if (info.service >= 0 && info.region >= 0) {
+      const unsigned s = static_cast<unsigned>(info.service) < kCountedServices ? static_cast<unsigned>(info.service) : kCountedServices - 1;
+      const unsigned r = static_cast<unsigned>(info.region) < kCountedRegions ? static_cast<unsigned>(info.region) : kCountedRegions - 1;
+      bump(answers[s][r]);
+      if (info.failover) bump(failovers[s]);
+    }
   }
 
  private:
@@ -50,6 +76,10 @@ class DnsStats {
     uint64_t rcodes[24] = {};
     uint64_t truncated = 0;
     uint64_t dropped = 0;
+    uint64_t zone_queries[kCountedZones + 1] = {};
+    uint64_t qtypes[kQtypeSlots] = {};
+    uint64_t answers[kCountedServices][kCountedRegions] = {};
+    uint64_t failovers[kCountedServices] = {};
   };
   Totals totals() const {
     std::lock_guard lock(mutex_);
@@ -59,6 +89,12 @@ class DnsStats {
       for (int i = 0; i < 24; ++i) t.rcodes[i] += s.rcodes[i].load(std::memory_order_relaxed);
       t.truncated += s.truncated.load(std::memory_order_relaxed);
       t.dropped += s.dropped.load(std::memory_order_relaxed);
+      for (unsigned i = 0; i <= kCountedZones; ++i) t.zone_queries[i] += s.zone_queries[i].load(std::memory_order_relaxed);
+      for (unsigned i = 0; i < kQtypeSlots; ++i) t.qtypes[i] += s.qtypes[i].load(std::memory_order_relaxed);
+      for (unsigned i = 0; i < kCountedServices; ++i) {
+        t.failovers[i] += s.failovers[i].load(std::memory_order_relaxed);
+        for (unsigned j = 0; j < kCountedRegions; ++j) t.answers[i][j] += s.answers[i][j].load(std::memory_order_relaxed);
+      }
     }
     return t;
   }

@@ -64,6 +64,11 @@ class Resolution {
 
   // The ECS scope the answer depended on (0 when it did not depend on the client).
   uint8_t scope() const { return scope_; }
+  void report(AnswerInfo& info) const {
+    info.service = service_;
+    info.region = region_;
+    info.failover = failover_;
+  }
 
   uint16_t run(const Zone& first_zone) {
     const Zone* zone = &first_zone;
@@ -163,6 +168,9 @@ class Resolution {
       if (qtype != t && qtype != dns::type::ANY) continue;
       const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner);
       if (r.scope > scope_) scope_ = r.scope;
+      service_ = static_cast<int16_t>(node.service_index);
+      region_ = static_cast<int16_t>(r.region);
+      failover_ = r.failover;
       written += r.records;
     }
     if (written) return {Outcome::answer, dns::rcode::NOERROR};
@@ -266,6 +274,9 @@ class Resolution {
   MessageWriter& w_;
   const routing::RouteClient& client_;
   uint8_t scope_ = 0;
+  int16_t service_ = -1;
+  int16_t region_ = -1;
+  bool failover_ = false;
   bool truncated_ = false;
   std::size_t visited_[kMaxCnameChain] = {};
   struct PendingAdditional {
@@ -479,6 +490,7 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
       truncated = r.truncated();
       // A scope only means something for the ECS prefix the client sent.
       scope = client.from_ecs ? r.scope() : 0;
+      if (info) r.report(*info);
     }
   } else if (q.qclass == dns::klass::CH) {
     rcode = answer_chaos(snapshot, q, w);

@@ -27,6 +27,9 @@ struct AnswerInfo {
   const zone::Zone* zone = nullptr;
   bool truncated = false;
   bool dropped = false;
+  int16_t service = -1;   // dynamic answer: the service and region chosen
+  int16_t region = -1;
+  bool failover = false;
 };
 
 // Answers one query into out (capacity >= 65535 for TCP, >= the UDP limit for

@@ -175,6 +175,7 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   RouteResult result;
   const Decision& d = decide(service, client, result.scope);
   result.ttl = d.failover ? s.failover_ttl : s.ttl;
+  result.failover = d.failover;
   if (d.nodata || d.regions.empty()) {
     result.nodata = true;
     return result;

@@ -62,6 +62,7 @@ struct RouteResult {
   int region = -1;
   unsigned records = 0;   // address records written
   bool nodata = false;
+  bool failover = false;
 };
 
 class RoutingTable {

@@ -73,6 +73,7 @@ std::string Zone::finalize() {
 
 bool ZoneSet::add(std::unique_ptr<Zone> zone) {
   const unsigned labels = zone->origin_labels();
+  zone->set_index(static_cast<unsigned>(zones_.size()));
   const auto [it, inserted] = zones_.try_emplace(zone->origin(), std::move(zone));
   if (!inserted) return false;
   min_labels_ = std::min(min_labels_, labels);

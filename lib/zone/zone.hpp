@@ -65,6 +65,9 @@ class Zone {
   const std::string& origin() const { return origin_; }
   unsigned origin_labels() const { return origin_labels_; }
   const std::string& source() const { return source_; }
+  // Position in its ZoneSet, for per-zone counters.
+  unsigned index() const { return index_; }
+  void set_index(unsigned i) { index_ = i; }
   const Node& apex() const { return *apex_; }
   const RRset& soa() const { return *soa_; }
   uint32_t serial() const;
@@ -98,6 +101,7 @@ class Zone {
   Node* apex_ = nullptr;
   const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;
+  unsigned index_ = 0;
 };
 
 // Every zone the server answers for; a query goes to the longest matching origin.

@@ -1,0 +1,206 @@
+#include "admin/observed_state.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "zone/rdata_codec.hpp"
+
+namespace meridian::admin {
+
+namespace {
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Collects samples per family and prints each family's samples together under
+// its HELP/TYPE lines, as the text format requires.
+class MetricWriter {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    families_.push_back({name, std::string("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n', {}});
+  }
+  void sample(const char* name, std::initializer_list<std::pair<const char*, std::string>> labels, double value) {
+    std::ostringstream line;
+    line << name;
+    if (labels.size()) {
+      line << '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        line << (first ? "" : ",") << k << "=\"" << escape_label(v) << '"';
+        first = false;
+      }
+      line << '}';
+    }
+    line << ' ' << format(value) << '\n';
+    for (auto& f : families_)
+      if (f.name == name) f.samples += line.str();
+  }
+  std::string str() const {
+    std::string out;
+    for (const auto& f : families_) out += f.header + f.samples;
+    return out;
+  }
+
+ private:
+  static std::string format(double v) {
+    if (v == static_cast<double>(static_cast<int64_t>(v)) && std::fabs(v) < 9e15) return std::to_string(static_cast<int64_t>(v));
+    std::ostringstream o;
+    o.precision(9);
+    o << v;
+    return o.str();
+  }
+  struct Family {
+    std::string name;
+    std::string header;
+    std::string samples;
+  };
+  std::vector<Family> families_;
+};
+
+const char* rcode_name(unsigned r) {
+  static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+  if (r < 6) return kNames[r];
+  if (r == 16) return "BADVERS";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string render_metrics(const ObservedState& s) {
+  MetricWriter m;
+  m.family("meridian_dns_queries_total", "counter", "DNS queries received, by transport.");
+  m.sample("meridian_dns_queries_total", {{"transport", "udp"}}, static_cast<double>(s.dns.queries[0]));
+  m.sample("meridian_dns_queries_total", {{"transport", "tcp"}}, static_cast<double>(s.dns.queries[1]));
+  m.family("meridian_dns_responses_total", "counter", "DNS responses sent, by rcode.");
+  for (unsigned r = 0; r < 24; ++r) {
+    const char* name = rcode_name(r);
+    if (name) m.sample("meridian_dns_responses_total", {{"rcode", name}}, static_cast<double>(s.dns.rcodes[r]));
+  }
+  m.family("meridian_dns_truncated_total", "counter", "UDP responses truncated (TC=1).");
+  m.sample("meridian_dns_truncated_total", {}, static_cast<double>(s.dns.truncated));
+  m.family("meridian_dns_dropped_total", "counter", "Packets dropped without an answer (not a query, too short).");
+  m.sample("meridian_dns_dropped_total", {}, static_cast<double>(s.dns.dropped));
+  m.family("meridian_dns_qtype_queries_total", "counter", "Answered queries by query type.");
+  for (unsigned i = 0; i < net::kQtypeSlots; ++i) {
+    const std::string t = i + 1 < net::kQtypeSlots ? zone::rr_type_name(net::kCountedQtypes[i]) : "other";
+    m.sample("meridian_dns_qtype_queries_total", {{"qtype", t}}, static_cast<double>(s.dns.qtypes[i]));
+  }
+  m.family("meridian_dns_zone_queries_total", "counter", "Answered queries by zone (zone=\"\" for names outside every zone).");
+  if (s.snapshot && s.snapshot->zones) {
+    s.snapshot->zones->for_each_zone([&](const zone::Zone& z) {
+      if (z.index() < net::kCountedZones)
+        m.sample("meridian_dns_zone_queries_total", {{"zone", dns::name_to_text(z.origin())}},
+                 static_cast<double>(s.dns.zone_queries[z.index()]));
+    });
+  }
+  m.sample("meridian_dns_zone_queries_total", {{"zone", ""}}, static_cast<double>(s.dns.zone_queries[net::kCountedZones]));
+  m.family("meridian_zone_serial", "gauge", "SOA serial of each loaded zone.");
+  if (s.snapshot && s.snapshot->zones)
+    s.snapshot->zones->for_each_zone([&](const zone::Zone& z) {
+      m.sample("meridian_zone_serial", {{"zone", dns::name_to_text(z.origin())}}, static_cast<double>(z.serial()));
+    });
+
+  m.family("meridian_answers_total", "counter", "Dynamic answers by service and chosen region.");
+  m.family("meridian_failovers_total", "counter", "Dynamic answers that were not the client's first choice.");
+  m.family("meridian_region_up", "gauge", "1 when a region takes traffic.");
+  if (s.snapshot && s.snapshot->routing) {
+    const auto& services = s.snapshot->routing->services().services;
+    for (std::size_t i = 0; i < services.size() && i < net::kCountedServices; ++i) {
+      const auto& svc = services[i];
+      for (std::size_t r = 0; r < svc.regions.size() && r < net::kCountedRegions; ++r) {
+        m.sample("meridian_answers_total", {{"service", svc.name}, {"region", svc.regions[r].name}},
+                 static_cast<double>(s.dns.answers[i][r]));
+        m.sample("meridian_region_up", {{"service", svc.name}, {"region", svc.regions[r].name}},
+                 s.snapshot->routing->compiled(static_cast<int>(i)).regions[r].up ? 1 : 0);
+      }
+      m.sample("meridian_failovers_total", {{"service", svc.name}}, static_cast<double>(s.dns.failovers[i]));
+    }
+  }
+  m.family("meridian_health_up", "gauge", "1 when a checked endpoint or backend is up, by health key and source.");
+  for (const auto& [key, e] : s.health)
+    m.sample("meridian_health_up", {{"key", key}, {"source", health::source_name(e.effective.source)}},
+             e.effective.state == health::State::up ? 1 : 0);
+  m.family("meridian_check_duration_seconds", "gauge", "Duration of the latest active check, by health key.");
+  for (const auto& [key, c] : s.checks)
+    if (c.has_result) m.sample("meridian_check_duration_seconds", {{"key", key}}, c.last_duration_seconds);
+  m.family("meridian_check_runs_total", "counter", "Active checks run, by health key.");
+  for (const auto& [key, c] : s.checks) m.sample("meridian_check_runs_total", {{"key", key}}, static_cast<double>(c.runs));
+  m.family("meridian_check_failures_total", "counter", "Active checks that failed, by health key.");
+  for (const auto& [key, c] : s.checks) m.sample("meridian_check_failures_total", {{"key", key}}, static_cast<double>(c.failures));
+  m.family("meridian_reloads_total", "counter", "Reload attempts (SIGHUP or file change).");
+  m.sample("meridian_reloads_total", {}, static_cast<double>(s.reload.reloads));
+  m.family("meridian_reload_failures_total", "counter", "Reloads and health file updates that were rejected.");
+  m.sample("meridian_reload_failures_total", {}, static_cast<double>(s.reload.failures));
+  m.family("meridian_last_reload_success", "gauge", "1 when the latest reload was accepted.");
+  m.sample("meridian_last_reload_success", {}, s.reload.last_ok ? 1 : 0);
+  return m.str() + s.forward_metrics;
+}
+
+nlohmann::ordered_json render_status(const ObservedState& s) {
+  nlohmann::ordered_json j;
+  j["version"] = MERIDIAN_VERSION;
+  j["ready"] = s.ready;
+  nlohmann::ordered_json zones = nlohmann::ordered_json::array();
+  if (s.snapshot && s.snapshot->zones)
+    s.snapshot->zones->for_each_zone([&](const zone::Zone& z) {
+      zones.push_back({{"zone", dns::name_to_text(z.origin())}, {"serial", z.serial()}, {"file", z.source()},
+                       {"names", z.node_count()}});
+    });
+  j["zones"] = zones;
+  nlohmann::ordered_json services = nlohmann::ordered_json::array();
+  if (s.snapshot && s.snapshot->routing) {
+    const auto& list = s.snapshot->routing->services().services;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto& svc = list[i];
+      const auto& compiled = s.snapshot->routing->compiled(static_cast<int>(i));
+      nlohmann::ordered_json regions = nlohmann::ordered_json::array();
+      for (std::size_t r = 0; r < svc.regions.size(); ++r) {
+        const auto& rs = compiled.regions[r];
+        nlohmann::ordered_json endpoints = nlohmann::ordered_json::array();
+        for (std::size_t e = 0; e < svc.regions[r].endpoints.size(); ++e)
+          endpoints.push_back({{"address", svc.regions[r].endpoints[e].address_text},
+                               {"state", health::state_name(rs.endpoints[e].state)},
+                               {"source", health::source_name(rs.endpoints[e].source)},
+                               {"reason", rs.endpoints[e].reason}});
+        regions.push_back({{"region", svc.regions[r].name}, {"up", rs.up}, {"reason", rs.status.reason},
+                           {"endpoints", endpoints}});
+      }
+      services.push_back({{"service", svc.name}, {"policy", routing::policy_name(svc.policy)}, {"ttl", svc.ttl},
+                          {"failover_ttl", svc.failover_ttl}, {"regions", regions}});
+    }
+  }
+  j["services"] = services;
+  nlohmann::ordered_json health = nlohmann::ordered_json::object();
+  for (const auto& [key, e] : s.health) {
+    nlohmann::ordered_json h;
+    h["state"] = health::state_name(e.effective.state);
+    h["source"] = health::source_name(e.effective.source);
+    h["reason"] = e.effective.reason;
+    h["since"] = std::chrono::duration_cast<std::chrono::seconds>(e.since.time_since_epoch()).count();
+    health[key] = h;
+  }
+  j["health"] = health;
+  nlohmann::ordered_json overrides = nlohmann::ordered_json::object();
+  for (const auto& [key, o] : s.overrides)
+    overrides[key] = {{"state", o.mode == health::Override::up ? "up" : o.mode == health::Override::down ? "down" : "auto"},
+                      {"reason", o.reason}, {"file", o.file}};
+  j["overrides"] = overrides;
+  j["reload"] = {{"reloads", s.reload.reloads}, {"failures", s.reload.failures}, {"last_ok", s.reload.last_ok},
+                 {"last_error", s.reload.last_error}};
+  if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
+  return j;
+}
+
+}  // namespace meridian::admin

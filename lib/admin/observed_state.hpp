@@ -1,0 +1,33 @@
+// Everything the admin endpoints report, gathered at request time, and the
+// renderers for /metrics (Prometheus text format 0.0.4) and /status (JSON).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "health/checks/check_runner.hpp"
+#include "health/health_table.hpp"
+#include "net/dns_stats.hpp"
+#include "query/snapshot.hpp"
+#include "runtime/server_state.hpp"
+
+namespace meridian::admin {
+
+struct ObservedState {
+  net::DnsStats::Totals dns;
+  std::shared_ptr<const query::Snapshot> snapshot;
+  std::map<std::string, health::Entry> health;
+  health::OverrideMap overrides;
+  std::map<std::string, health::CheckStats> checks;
+  runtime::ReloadStatus reload;
+  std::string forward_metrics;   // Prometheus lines from the forwarding tier
+  nlohmann::json forward_status;  // its /status part
+  bool ready = false;
+};
+
+std::string render_metrics(const ObservedState& s);
+nlohmann::ordered_json render_status(const ObservedState& s);
+
+}  // namespace meridian::admin

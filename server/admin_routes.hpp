@@ -1,0 +1,27 @@
+// Wires the admin endpoints to the running server's parts.
+#pragma once
+#include <atomic>
+
+#include "admin/admin_server.hpp"
+#include "health/checks/check_runner.hpp"
+#include "health/health_table.hpp"
+#include "runtime/dns_service.hpp"
+#include "runtime/server_state.hpp"
+
+namespace meridian::cli {
+
+struct RunningServer {
+  runtime::DnsService& dns;
+  runtime::ServerState& state;
+  health::HealthTable& health;
+  health::CheckRunner& checks;
+  std::atomic<bool>& listeners_up;
+  bool ready_after_checks = false;
+  // Forwarding tier reports, when it runs.
+  std::function<std::string()> forward_metrics;
+  std::function<nlohmann::json()> forward_status;
+};
+
+void add_admin_routes(admin::AdminServer& server, RunningServer& running);
+
+}  // namespace meridian::cli
