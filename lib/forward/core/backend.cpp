@@ -1,0 +1,96 @@
+#include "forward/core/backend.hpp"
+
+#include <algorithm>
+
+#include "util/log.hpp"
+
+namespace meridian::forward {
+
+std::unique_ptr<boost::beast::tcp_stream> Backend::take_idle(Time now, Ms max_idle) {
+  while (!idle.empty()) {
+    Idle i = std::move(idle.back());
+    idle.pop_back();
+    if (now - i.since <= max_idle && i.stream->socket().is_open()) return std::move(i.stream);
+  }
+  return nullptr;
+}
+
+void Backend::put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size) {
+  if (idle.size() >= pool_size) return;
+  s->expires_never();
+  idle.push_back({std::move(s), now});
+}
+
+void Backend::drop_idle() {
+  for (auto& i : idle) {
+    boost::system::error_code ec;
+    i.stream->socket().close(ec);
+  }
+  idle.clear();
+}
+
+void Region::on_success(Backend& b, Time now) {
+  ++b.counters.successes;
+  b.circuit.on_success(now);
+  if (detector.on_success(b.outlier, now) || b.reported_down) {
+    if (b.reported_down) {
+      b.reported_down = false;
+      health_.report(b.key, health::Source::passive, health::State::up, "answering again");
+      util::log(util::LogLevel::info, "forward_backend_recovered", {{"backend", b.key}});
+    }
+  }
+}
+
+void Region::on_failure(Backend& b, Time now, const std::string& why) {
+  ++b.counters.failures;
+  b.last_error = why;
+  b.circuit.on_failure(now);
+  const OutlierVerdict v = detector.on_failure(b.outlier, ejected(now), backends.size(), now);
+  if (v.ejected)
+    util::log(util::LogLevel::warn, "forward_backend_ejected",
+              {{"backend", b.key},
+               {"for_ms", std::to_string(std::chrono::duration_cast<Ms>(b.outlier.ejected_until - now).count())},
+               {"reason", why}});
+  if (b.outlier.failing && !b.reported_down) {
+    b.reported_down = true;
+    health_.report(b.key, health::Source::passive, health::State::down,
+                   std::to_string(settings.outlier.consecutive_failures) + " consecutive failures: " + why);
+  }
+}
+
+std::size_t Region::ejected(Time now) const {
+  return static_cast<std::size_t>(
+      std::count_if(backends.begin(), backends.end(), [&](const auto& b) { return b->outlier.ejected(now); }));
+}
+
+Group::Group(std::string name, std::vector<std::shared_ptr<Backend>> members, const BalanceSettings& balance)
+    : name_(std::move(name)), members_(std::move(members)) {
+  std::vector<std::string> ids;
+  std::vector<uint32_t> weights;
+  for (const auto& m : members_) {
+    ids.push_back(m->address);
+    weights.push_back(m->weight);
+  }
+  balancer_ = make_balancer(balance, ids, weights);
+  scratch_.resize(members_.size());
+}
+
+Backend* Group::pick(Time now, uint64_t key, const std::vector<Backend*>& avoid) {
+  bool any_fresh = false;
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    const Backend& b = *members_[i];
+    Candidate& c = scratch_[i];
+    c.weight = b.weight;
+    c.load = b.active;
+    c.eligible = b.eligible(now);
+    if (!c.eligible && b.active >= b.max_connections) ++members_[i]->counters.bulkhead_full;
+    if (c.eligible && std::find(avoid.begin(), avoid.end(), &b) == avoid.end()) any_fresh = true;
+  }
+  if (any_fresh && !avoid.empty())
+    for (std::size_t i = 0; i < members_.size(); ++i)
+      if (std::find(avoid.begin(), avoid.end(), members_[i].get()) != avoid.end()) scratch_[i].eligible = false;
+  const int i = balancer_->pick(scratch_, key);
+  return i < 0 ? nullptr : members_[static_cast<std::size_t>(i)].get();
+}
+
+}  // namespace meridian::forward

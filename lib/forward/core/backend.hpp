@@ -1,0 +1,98 @@
+// Runtime objects shared by a region's listeners, owned by the tier's io thread:
+// Backend (one per health key, kept across reloads), Region (the backends of one
+// region with their passive-health logic), Group (a balanced subset for a listener).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "forward/balancer/balancer.hpp"
+#include "forward/resilience/circuit_breaker.hpp"
+#include "forward/resilience/outlier.hpp"
+#include "forward/settings.hpp"
+#include "health/health_table.hpp"
+
+namespace meridian::forward {
+
+using tcp = boost::asio::ip::tcp;
+
+struct BackendCounters {
+  uint64_t requests = 0;          // L7 requests / L4 connections sent
+  uint64_t successes = 0;
+  uint64_t failures = 0;          // connect failures, timeouts, 5xx
+  uint64_t connect_failures = 0;
+  uint64_t timeouts = 0;
+  uint64_t bulkhead_full = 0;     // picks skipped because the backend was at max_connections
+};
+
+struct Backend {
+  std::string key;      // service/region/backend/HOST:PORT
+  std::string address;  // HOST:PORT as configured
+  tcp::endpoint endpoint;
+  std::string group;
+  uint32_t weight = 1;
+  uint32_t max_connections = 1024;
+
+  std::shared_ptr<std::atomic<bool>> down_by_check;  // from the shared health table
+  uint32_t active = 0;                              // L4 sessions + L7 requests in flight
+  CircuitBreaker circuit;
+  OutlierState outlier;
+  bool reported_down = false;  // our passive report in the health table says down
+  BackendCounters counters;
+  std::string last_error;
+
+  struct Idle {
+    std::unique_ptr<boost::beast::tcp_stream> stream;
+    Time since;
+  };
+  std::vector<Idle> idle;  // keep-alive connections (L7)
+
+  bool eligible(Time now) const {
+    return weight > 0 && !down_by_check->load(std::memory_order_relaxed) && !outlier.ejected(now) &&
+           circuit.available(now) && active < max_connections;
+  }
+  std::unique_ptr<boost::beast::tcp_stream> take_idle(Time now, Ms max_idle);
+  void put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size);
+  void drop_idle();
+};
+
+class Region {
+ public:
+  Region(std::string service, std::string name, RegionForward settings, health::HealthTable& health)
+      : service(std::move(service)), name(std::move(name)), settings(std::move(settings)),
+        detector(this->settings.outlier), health_(health) {}
+
+  void on_success(Backend& b, Time now);
+  void on_failure(Backend& b, Time now, const std::string& why);
+  std::size_t ejected(Time now) const;
+
+  std::string service, name;
+  RegionForward settings;
+  OutlierDetector detector;
+  std::vector<std::shared_ptr<Backend>> backends;
+
+ private:
+  health::HealthTable& health_;
+};
+
+class Group {
+ public:
+  Group(std::string name, std::vector<std::shared_ptr<Backend>> members, const BalanceSettings& balance);
+  // Chooses an eligible backend, avoiding `avoid` when another one can take it.
+  Backend* pick(Time now, uint64_t key, const std::vector<Backend*>& avoid);
+  const std::string& name() const { return name_; }
+  const std::vector<std::shared_ptr<Backend>>& members() const { return members_; }
+
+ private:
+  std::string name_;
+  std::vector<std::shared_ptr<Backend>> members_;
+  std::unique_ptr<Balancer> balancer_;
+  std::vector<Candidate> scratch_;
+};
+
+}  // namespace meridian::forward

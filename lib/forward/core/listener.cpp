@@ -1,0 +1,79 @@
+#include "forward/core/listener.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include <boost/asio/ip/v6_only.hpp>
+
+#include "net/endpoint.hpp"
+
+namespace meridian::forward {
+
+tcp::acceptor Listener::bind(boost::asio::io_context& io, const std::string& listen) {
+  const auto hp = net::parse_host_port(listen);
+  if (!hp) throw std::runtime_error("cannot listen on " + listen + ": not an address:port");
+  tcp::endpoint ep(hp->address, hp->port);
+  tcp::acceptor a(io);
+  boost::system::error_code ec;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && ep.address().is_v6()) a.set_option(boost::asio::ip::v6_only(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(1024, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + listen + ": " + ec.message());
+  return a;
+}
+
+std::string Listener::bound() const {
+  boost::system::error_code ec;
+  const auto ep = acceptor_.local_endpoint(ec);
+  if (ec) return id_.listen;
+  net::HostPort hp{ep.address(), ep.port()};
+  return hp.to_string();
+}
+
+std::string label_escape(const std::string& v) {
+  std::string o;
+  for (const char c : v) {
+    if (c == '\\' || c == '"') o += '\\';
+    if (c == '\n') {
+      o += "\\n";
+      continue;
+    }
+    o += c;
+  }
+  return o;
+}
+
+std::string Listener::labels() const {
+  return "listener=\"" + id_.kind + " " + label_escape(id_.listen) + "\",service=\"" + label_escape(id_.service) +
+         "\",region=\"" + label_escape(id_.region) + "\"";
+}
+
+void MetricSink::add(const std::string& name, const char* type, const char* help, const std::string& labels,
+                     double value) {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    it = index_.emplace(name, families_.size()).first;
+    families_.push_back({name, type, help, {}});
+  }
+  char num[64];
+  std::snprintf(num, sizeof num, "%.17g", value);
+  Family& f = families_[it->second];
+  f.samples += name;
+  if (!labels.empty()) f.samples += "{" + labels + "}";
+  f.samples += ' ';
+  f.samples += num;
+  f.samples += '\n';
+}
+
+std::string MetricSink::render() const {
+  std::string out;
+  for (const auto& f : families_) {
+    out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+    out += f.samples;
+  }
+  return out;
+}
+
+}  // namespace meridian::forward

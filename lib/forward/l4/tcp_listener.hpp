@@ -1,0 +1,45 @@
+// The TCP proxy of one region: connect (with a timeout, retried on another backend
+// when one refuses), optional PROXY protocol header, then bytes both ways with
+// half-close passed through and an idle timeout.
+#pragma once
+#include <memory>
+#include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
+
+#include <boost/asio/awaitable.hpp>
+
+#include "forward/core/backend.hpp"
+#include "forward/core/listener.hpp"
+
+namespace meridian::forward::l4 {
+
+struct L4Config {
+  L4Settings s;
+  std::shared_ptr<Region> region;
+  std::unique_ptr<Group> group;  // every backend of the region
+
+  static std::shared_ptr<L4Config> build(const L4Settings& s, std::shared_ptr<Region> region);
+};
+
+class TcpListener final : public Listener, public std::enable_shared_from_this<TcpListener> {
+ public:
+  TcpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L4Config> cfg)
+      : Listener(core, std::move(id), std::move(acceptor)), cfg_(std::move(cfg)) {}
+  void update(std::shared_ptr<L4Config> cfg) { cfg_ = std::move(cfg); }
+  void start() override;
+  void metrics(MetricSink& out) const override;
+  nlohmann::json status() const override;
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> session(tcp::socket client);
+
+  std::shared_ptr<L4Config> cfg_;
+  uint64_t connect_retries_ = 0;
+  uint64_t no_backend_ = 0;
+  uint64_t idle_timeouts_ = 0;
+  uint64_t bytes_in_ = 0;   // client -> backend
+  uint64_t bytes_out_ = 0;  // backend -> client
+  friend struct Pipe;
+};
+
+}  // namespace meridian::forward::l4

@@ -1,0 +1,129 @@
+#include "forward/l7/framing.hpp"
+
+#include <cctype>
+
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace meridian::forward::l7 {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+std::string trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return std::string(v);
+}
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+std::string check_request_framing(const http::request_header<>& h) {
+  std::size_t cl = 0, te = 0, host = 0;
+  std::string te_value;
+  for (const auto& f : h) {
+    const std::string_view value(f.value().data(), f.value().size());
+    for (const char c : value)
+      if (c == '\r' || c == '\n' || c == '\0') return "control character in a header value";
+    switch (f.name()) {
+      case http::field::content_length: {
+        ++cl;
+        const std::string v = trim(value);
+        if (v.empty() || v.size() > 18) return "malformed Content-Length";
+        for (const char c : v)
+          if (c < '0' || c > '9') return "malformed Content-Length";
+        break;
+      }
+      case http::field::transfer_encoding:
+        ++te;
+        te_value = trim(value);
+        break;
+      case http::field::host: ++host; break;
+      default: {
+        const std::string_view name(f.name_string().data(), f.name_string().size());
+        if (name.empty()) return "empty header name";
+        break;
+      }
+    }
+  }
+  if (cl > 1) return "more than one Content-Length";
+  if (cl && te) return "both Content-Length and Transfer-Encoding";
+  if (te > 1) return "more than one Transfer-Encoding";
+  if (te && h.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  if (te && !iequal(te_value, "chunked")) return "unsupported Transfer-Encoding \"" + te_value + "\"";
+  if (host > 1) return "more than one Host";
+  if (h.version() >= 11 && host == 0) return "HTTP/1.1 request without Host";
+  const auto target = h.target();
+  if (target.empty()) return "empty request target";
+  if (target[0] != '/' && !(target == "*" && h.method() == http::verb::options))
+    return "request target must be in origin form";
+  for (const char c : target)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return "control character in the request target";
+  if (h.method() == http::verb::connect) return "CONNECT is not supported";
+  if (h.method() == http::verb::unknown) return "unknown method";
+  return {};
+}
+
+bool is_idempotent(const http::request_header<>& h) {
+  switch (h.method()) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::put:
+    case http::verb::delete_:
+    case http::verb::trace: return true;
+    default: return h.find("Idempotency-Key") != h.end();
+  }
+}
+
+long parse_retry_after(std::string_view v) {
+  const std::string t = trim(v);
+  if (t.empty() || t.size() > 9) return -1;
+  long n = 0;
+  for (const char c : t) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+int classify_raw_request(std::string_view raw, std::size_t max_header, std::size_t max_body) {
+  http::request_parser<http::string_body> p;
+  p.header_limit(static_cast<std::uint32_t>(max_header));
+  p.body_limit(max_body);
+  p.eager(true);
+  boost::system::error_code ec;
+  std::size_t used = 0;
+  while (used < raw.size() && !p.is_header_done()) {
+    const std::size_t n = p.put(boost::asio::buffer(raw.data() + used, raw.size() - used), ec);
+    if (ec == http::error::need_more) {
+      if (n == 0) return 400;  // the whole input is not a header
+      ec = {};
+    }
+    if (ec) return ec == http::error::header_limit ? 431 : 400;
+    used += n;
+    if (n == 0) break;
+  }
+  if (!p.is_header_done()) return 400;
+  if (!check_request_framing(p.get().base()).empty()) return 400;
+  while (!p.is_done() && used < raw.size()) {
+    const std::size_t n = p.put(boost::asio::buffer(raw.data() + used, raw.size() - used), ec);
+    if (ec == http::error::need_more) ec = {};
+    if (ec) return ec == http::error::body_limit ? 413 : 400;
+    if (n == 0) break;
+    used += n;
+  }
+  if (!p.is_done()) return 400;  // truncated body
+  return 0;
+}
+
+}  // namespace meridian::forward::l7

@@ -1,0 +1,30 @@
+// Request framing checks run on every parsed request header before any byte goes to a
+// backend: anything a front end and a back end could read differently is refused
+// with 400 (request smuggling). Beast already refuses conflicting Content-Length
+// values, Transfer-Encoding after chunked, and malformed chunks; these checks add the
+// cases it lets through.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+
+namespace meridian::forward::l7 {
+
+// Empty when the framing is unambiguous, else why it is not.
+std::string check_request_framing(const boost::beast::http::request_header<>& h);
+
+// Methods that may be sent twice: GET, HEAD, OPTIONS, PUT, DELETE, TRACE; or any
+// request carrying Idempotency-Key.
+bool is_idempotent(const boost::beast::http::request_header<>& h);
+
+// Retry-After as delta-seconds; -1 when absent or not a plain number.
+long parse_retry_after(std::string_view value);
+
+// Feeds raw bytes to a request parser (header and body) and applies the checks above:
+// 0 when the request is acceptable, else the status a proxy answers (400, 413, 431).
+// Used by the unit tests to exercise the same rules as the listener.
+int classify_raw_request(std::string_view raw, std::size_t max_header = 16384, std::size_t max_body = 1 << 20);
+
+}  // namespace meridian::forward::l7

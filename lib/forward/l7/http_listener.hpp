@@ -1,0 +1,80 @@
+// The HTTP/1.1 reverse proxy of one region: Beast on the tier's io thread, one
+// coroutine per client connection, keep-alive pools to backends, routes by Host and
+// path prefix, forwarding headers, framing checks, limits, rate limiting, and
+// retries with backoff under a retry budget.
+#pragma once
+#include <array>
+#include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "forward/core/backend.hpp"
+#include "forward/core/listener.hpp"
+#include "forward/resilience/rate_limiter.hpp"
+#include "forward/resilience/retry_budget.hpp"
+
+namespace meridian::forward::l7 {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Everything a request needs, swapped as a whole on reload.
+struct L7Config {
+  L7Settings s;
+  std::shared_ptr<Region> region;
+  std::vector<std::unique_ptr<Group>> groups;
+  std::vector<std::pair<Route, Group*>> routes;
+  Group* fallback = nullptr;  // the "default" group, when there is one
+
+  static std::shared_ptr<L7Config> build(const L7Settings& s, std::shared_ptr<Region> region);
+  // The group for a request, or nullptr (404).
+  Group* route(std::string_view host, std::string_view target) const;
+};
+
+class HttpListener final : public Listener, public std::enable_shared_from_this<HttpListener> {
+ public:
+  HttpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L7Config> cfg);
+  void update(std::shared_ptr<L7Config> cfg);
+  void start() override;
+  void metrics(MetricSink& out) const override;
+  nlohmann::json status() const override;
+
+ private:
+  struct Exchange {
+    enum class Kind { response, connect_failed, failed, timeout } kind = Kind::failed;
+    Response res;
+    std::string error;
+  };
+  enum Reject { bad_request, header_too_large, body_too_large, header_timeout, request_timeout, rate_limited,
+                overloaded, no_route, no_backend, bad_gateway, gateway_timeout, reject_kinds };
+
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> session(tcp::socket socket);
+  boost::asio::awaitable<Response> forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
+                                           const std::string& client_bytes);
+  boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, Request& req, bool head);
+  Response error_response(unsigned status, const std::string& text, unsigned version, const std::string& request_id);
+  uint64_t hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const;
+  std::string new_request_id();
+
+  std::shared_ptr<L7Config> cfg_;
+  RetryBudget budget_;
+  std::unique_ptr<RateLimiter> limiter_;
+  RateLimitSettings limiter_settings_;
+  uint32_t pending_ = 0;
+  uint64_t requests_ = 0;
+  std::array<uint64_t, 6> responses_{};  // by status class 1xx..5xx (index 1-5)
+  std::array<uint64_t, reject_kinds> rejects_{};
+  uint64_t retries_ = 0;
+  uint64_t budget_exhausted_ = 0;
+  uint64_t pool_reuses_ = 0;
+};
+
+}  // namespace meridian::forward::l7

@@ -1,0 +1,138 @@
+// The forwarding tier's configuration for one region, read from the region's
+// "backends" and "forward" members of meridian.json. Every limit has an explicit
+// default; lib/forward/README.md documents the JSON keys.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace meridian::forward {
+
+using Ms = std::chrono::milliseconds;
+
+// Errors at a JSON pointer relative to the region object ("/forward/l7/balance").
+using ErrorSink = std::function<void(const nlohmann::json::json_pointer& relative, const std::string& message)>;
+
+enum class Algorithm { round_robin, weighted_round_robin, least_conn, weighted_least_conn, ip_hash, consistent_hash, p2c };
+const char* algorithm_name(Algorithm a);
+
+struct HashKey {
+  enum class Kind { client_ip, header, cookie };
+  Kind kind = Kind::client_ip;
+  std::string name;  // header or cookie name
+};
+
+struct BalanceSettings {
+  Algorithm algorithm = Algorithm::round_robin;
+  HashKey key;           // ip_hash always uses the client IP
+  unsigned vnodes = 160;  // consistent_hash: virtual nodes per unit of weight
+};
+
+struct BackendSpec {
+  std::string address;  // as written, "127.0.0.1:9001"; part of the health key
+  std::string host;
+  uint16_t port = 0;
+  uint32_t weight = 1;  // 0: drained (no new traffic)
+  std::string group = "default";
+  uint32_t max_connections = 0;  // 0: the region's bulkhead default
+};
+
+struct CircuitSettings {
+  bool enabled = true;
+  Ms window{10000};
+  unsigned buckets = 10;
+  unsigned min_requests = 20;
+  double failure_rate = 0.5;
+  Ms open_timeout{5000};
+  unsigned half_open_probes = 3;
+};
+
+struct OutlierSettings {
+  unsigned consecutive_failures = 5;  // 0: off
+  Ms base_ejection{30000};
+  Ms max_ejection{300000};
+  unsigned max_ejection_percent = 50;
+};
+
+struct BulkheadSettings {
+  uint32_t max_connections = 1024;  // per backend: L4 sessions + L7 requests in flight
+};
+
+struct RetrySettings {
+  unsigned max_retries = 2;
+  Ms backoff_base{25};
+  Ms backoff_cap{1000};
+  double budget_ratio = 0.2;
+  Ms budget_window{10000};
+  unsigned budget_min_retries = 10;  // per window, allowed even at low traffic
+  Ms retry_after_cap{2000};          // a 429 whose Retry-After is longer is passed through
+};
+
+struct RateLimitSettings {
+  bool enabled = false;
+  double rate = 0;   // tokens per second
+  double burst = 0;  // bucket size
+  std::size_t max_clients = 100000;
+};
+
+struct Route {
+  std::string host;         // empty: any; "*.example.com" matches subdomains
+  std::string path_prefix;  // empty: any
+  std::string group = "default";
+};
+
+enum class ProxyProtocol { off, v1, v2 };
+
+struct L4Settings {
+  std::string listen;
+  BalanceSettings balance;
+  Ms connect_timeout{2000};
+  Ms idle_timeout{300000};
+  unsigned connect_attempts = 3;
+  uint32_t max_connections = 10000;
+  ProxyProtocol proxy_protocol = ProxyProtocol::off;
+  std::size_t buffer_bytes = 16384;
+};
+
+struct L7Settings {
+  std::string listen;
+  BalanceSettings balance;
+  Ms connect_timeout{2000};
+  Ms header_timeout{10000};     // first byte of a request to the end of its header
+  Ms request_timeout{60000};    // whole request (header and body) from the client
+  Ms backend_timeout{30000};    // a backend's whole response
+  Ms keepalive_timeout{60000};  // idle client connection between requests
+  Ms pool_idle_timeout{30000};  // idle pooled backend connection
+  std::size_t max_header_bytes = 16384;
+  std::size_t max_body_bytes = 10u << 20;
+  std::size_t max_response_bytes = 64u << 20;
+  uint32_t max_connections = 10000;  // client connections
+  uint32_t max_pending = 1024;       // requests in flight to backends
+  uint32_t pool_size = 64;           // idle keep-alive connections kept per backend
+  std::vector<Route> routes;
+  RetrySettings retry;
+  RateLimitSettings rate_limit;
+  std::string forwarded_proto = "http";
+};
+
+struct RegionForward {
+  std::vector<BackendSpec> backends;
+  std::optional<L4Settings> l4;
+  std::optional<L7Settings> l7;
+  CircuitSettings circuit;
+  OutlierSettings outlier;
+  BulkheadSettings bulkhead;
+  Ms drain_timeout{5000};
+};
+
+// Reads and checks one region's "backends" and "forward"; every problem goes to error.
+// Returns false when there was any.
+bool parse_region(const nlohmann::json& region_extra, RegionForward& out, const ErrorSink& error);
+
+}  // namespace meridian::forward
