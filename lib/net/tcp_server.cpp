@@ -24,9 +24,27 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
       : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
         reader_(server.snapshots_), counters_(server.counters_) {}
 
-  ~Connection() { server_.connections_.fetch_sub(1); }
+  ~Connection() {
+    {
+      std::lock_guard lock(server_.registry_mutex_);
+      server_.registry_.erase(this);
+    }
+    server_.connections_.fetch_sub(1);
+  }
+
+  // On shutdown: a connection waiting for its next query closes now; one in the
+  // middle of a query finishes it and closes at its next read.
+  void close_if_idle() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_) self->close();
+    });
+  }
 
   void start() {
+    {
+      std::lock_guard lock(server_.registry_mutex_);
+      server_.registry_[this] = weak_from_this();
+    }
     boost::system::error_code ec;
     const auto peer = socket_.remote_endpoint(ec);
     if (!ec) {
@@ -54,16 +72,19 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void close() {
     boost::system::error_code ignored;
+    timer_.cancel();  // the pending wait holds a reference; let the connection go now
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
   }
 
   void read_length() {
     if (server_.stopping_.load()) return close();
+    idle_ = true;
     arm(server_.limits_.idle_timeout);
     asio::async_read(socket_, asio::buffer(length_, 2),
                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                        if (ec) return self->close();
+                       self->idle_ = false;
                        self->read_message();
                      });
   }
@@ -105,6 +126,7 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
   DnsCounters& counters_;
   query::ClientAddress client_;
   uint8_t length_[2] = {0, 0};
+  bool idle_ = true;  // waiting for the next query's length
   std::vector<uint8_t> query_;
   std::vector<uint8_t> response_;
 };
@@ -162,6 +184,15 @@ void TcpServer::stop(std::chrono::milliseconds grace) {
       a->close(ignored);
     }
   });
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(registry_mutex_);
+    for (auto& [raw, weak] : registry_)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  // Outside the lock: dropping the last reference runs ~Connection, which takes it.
+  for (auto& c : live) c->close_if_idle();
+  live.clear();
   // Connections finish the answer they are writing, then close at their next read.
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline)

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <thread>
 #include <vector>
 
@@ -48,6 +50,9 @@ class TcpServer {
   // touch these while io_ is being destroyed.
   std::atomic<std::size_t> connections_{0};
   std::atomic<bool> stopping_{false};
+  // Live connections, so stop() can close the idle ones at once.
+  std::mutex registry_mutex_;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> registry_;
   boost::asio::io_context io_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
