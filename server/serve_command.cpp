@@ -9,6 +9,7 @@
 
 #include "admin_routes.hpp"
 #include "commands.hpp"
+#include "forward/forwarding_tier.hpp"
 #include "runtime/dns_service.hpp"
 #include "runtime/server_state.hpp"
 #include "runtime/state_loader.hpp"
@@ -93,14 +94,18 @@ int serve(const std::string& config_path) {
   const std::size_t services = initial->services->services.size();
   health::HealthTable health_table;
   health::CheckRunner checks(health_table);
+  forward::ForwardingTier forwarding(health_table);
   runtime::ServerState state(config_path, std::move(*initial), dns.snapshots(), health_table, &checks);
   std::atomic<bool> listeners_up{false};
-  RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks, {}, {}};
+  RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks,
+                        [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); }};
   const config::AdminSettings admin_settings = state.current().config.admin;
   std::unique_ptr<admin::AdminServer> admin_server;
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
+    forwarding.apply(*state.current().services);
+    state.set_apply_hook([&forwarding](const runtime::LoadedState& next) { forwarding.apply(*next.services); });
     if (!admin_settings.listen.empty()) {
       admin::AdminOptions options;
       options.token = admin_settings.token;
@@ -129,6 +134,7 @@ int serve(const std::string& config_path) {
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     listeners_up.store(false);
     dns.stop();
+    forwarding.stop();
     checks.stop();
     if (admin_server) admin_server->stop();
     log(LogLevel::info, "stopped");

@@ -46,6 +46,19 @@ bool ServerState::reload(const std::string& trigger) {
     config_fingerprint_ = fingerprint(config_paths());
     return false;
   }
+  if (apply_hook_) {
+    try {
+      apply_hook_(*next);
+    } catch (const std::exception& e) {
+      ++status_.failures;
+      status_.last_ok = false;
+      status_.last_error = e.what();
+      log(LogLevel::error, "reload_error", {{"error", e.what()}});
+      log(LogLevel::warn, "reload_rejected", {{"reason", "the previous state keeps serving"}});
+      config_fingerprint_ = fingerprint(config_paths());
+      return false;
+    }
+  }
   if (next->config.dns.listen != state_.config.dns.listen)
     log(LogLevel::warn, "reload_listen_unchanged", {{"reason", "listen addresses change on restart only"}});
   state_ = std::move(*next);

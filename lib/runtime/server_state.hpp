@@ -4,6 +4,7 @@
 // new snapshot; a rejected change keeps the previous state serving.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -26,6 +27,10 @@ class ServerState {
   // checks may be null (no active checks, e.g. in tests).
   ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder, health::HealthTable& table,
               health::CheckRunner* checks);
+
+  // Called with a new state before it is published; throwing rejects the reload
+  // (e.g. a forwarder cannot bind its new address).
+  void set_apply_hook(std::function<void(const LoadedState&)> hook) { apply_hook_ = std::move(hook); }
 
   // Rebuilds everything from the files; false when they are invalid.
   bool reload(const std::string& trigger);
@@ -51,6 +56,7 @@ class ServerState {
   mutable std::mutex mutex_;
   LoadedState state_;
   ReloadStatus status_;
+  std::function<void(const LoadedState&)> apply_hook_;
   std::string config_fingerprint_;
   std::string health_fingerprint_;
 };

@@ -2,6 +2,7 @@
 
 #include "config/json_source.hpp"
 #include "dns/name.hpp"
+#include "forward/forwarding_tier.hpp"
 #include "zone/zone_directory.hpp"
 
 namespace meridian::runtime {
@@ -36,6 +37,20 @@ void validate_checks(const config::JsonSource& source, const routing::ServiceSet
       if (r.backends.empty() && it->second.kind == health::CheckConfig::tcp && it->second.port == 0)
         diagnostics.add(source.error_at(at, "check \"" + r.check + "\" probes this region's endpoints, which have no port: "
                                             "give the check a \"port\""));
+    }
+  }
+}
+
+// Regions' backends/forward settings, checked by the forwarding tier's own rules.
+void validate_forwarding(const config::JsonSource& source, const routing::ServiceSet& services,
+                         config::Diagnostics& diagnostics) {
+  for (const auto& s : services.services) {
+    for (const auto& r : s.regions) {
+      if (r.extra.is_null() || (!r.extra.contains("forward") && !r.extra.contains("backends"))) continue;
+      const auto at = nlohmann::json::json_pointer("/services") / s.name / "regions" / r.name;
+      forward::validate_region(r.extra, [&](const nlohmann::json::json_pointer& relative, const std::string& message) {
+        diagnostics.add(source.error_at(at / relative, message));
+      });
     }
   }
 }
@@ -131,6 +146,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   link_services(*zones, *services, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);
   validate_checks(*source, *services, checks, diagnostics);
+  validate_forwarding(*source, *services, diagnostics);
   auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics);
   if (diagnostics.size() != errors_before || !overrides) return std::nullopt;
   state.zones = std::move(zones);
