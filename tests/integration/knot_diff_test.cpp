@@ -1,0 +1,320 @@
+// Differential test against Knot DNS: the same zone (a master file, imported with
+// `meridian zone import` for meridian, loaded as is by knotd) served by both; a
+// list of queries covering the answer logic is sent to both and the rcode, the
+// AA/TC flags and the answer/authority RRsets (sorted, with TTLs) are compared.
+// Skipped with a message when knotd is not installed.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <sstream>
+#include <thread>
+
+#include "integration/harness/dns_client.hpp"
+#include "integration/harness/process.hpp"
+
+using namespace meridian::test;
+
+namespace {
+
+const char* const kZone = "diff.test.";
+
+std::string master_file() {
+  std::ostringstream z;
+  z << "$ORIGIN diff.test.\n"
+       "$TTL 3600\n"
+       "@         IN SOA ns1 hostmaster 2026112701 7200 900 1209600 300\n"
+       "          IN NS   ns1\n"
+       "          IN NS   ns2\n"
+       "          IN MX   10 mail\n"
+       "          IN MX   20 mx.example.net.\n"
+       "          IN TXT  \"v=spf1 -all\"\n"
+       "          IN A    192.0.2.10\n"
+       "ns1       IN A    192.0.2.1\n"
+       "ns2       IN A    192.0.2.2\n"
+       "          IN AAAA 2001:db8::2\n"
+       "mail      600 IN A 192.0.2.25\n"
+       "          600 IN A 192.0.2.26\n"
+       "          IN AAAA 2001:db8::25\n"
+       "www       IN CNAME app\n"
+       "app       IN A    192.0.2.50\n"
+       "          IN AAAA 2001:db8::50\n"
+       "alias     IN CNAME www\n"
+       "away      IN CNAME www.example.org.\n"
+       "dangling  IN CNAME nothere\n"
+       "loop1     IN CNAME loop2\n"
+       "loop2     IN CNAME loop1\n"
+       "_sip._udp IN SRV  10 60 5060 sip\n"
+       "sip       IN A    192.0.2.60\n"
+       "          IN AAAA 2001:db8::60\n"
+       "a.b.c     IN TXT  \"deep\"\n"
+       "*.wild    IN A    192.0.2.80\n"
+       "          IN TXT  \"wildcard\"\n"
+       "host.wild IN A    192.0.2.81\n"
+       "x.ent.wild IN A   192.0.2.82\n"
+       "*.cn      IN CNAME app\n"
+       "sub       IN NS   ns.sub\n"
+       "          IN NS   ns.other.org.\n"
+       "ns.sub    IN A    192.0.2.99\n"
+       "          IN AAAA 2001:db8::99\n"
+       "secure    IN NS   ns1\n"
+       "          IN DS   12345 13 2 e2d3c916f6deeac73294e8268fb5885044a833fc5459588f4a9184cfc41a5766\n"
+       "caa       IN CAA  0 issue \"letsencrypt.org\"\n"
+       "short     60 IN A 192.0.2.61\n";
+  for (int i = 0; i < 30; ++i) {
+    std::string s(100, static_cast<char>('a' + i % 26));
+    s[0] = static_cast<char>('0' + i / 10);
+    s[1] = static_cast<char>('0' + i % 10);
+    z << "txt30     IN TXT  \"" << s << "\"\n";
+  }
+  return z.str();
+}
+
+// A port free for both UDP and TCP on 127.0.0.1 right now.
+uint16_t free_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::getsockname(t, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+      ::close(t);
+      continue;
+    }
+    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(u);
+    ::close(t);
+    if (ok) return ntohs(sa.sin_port);
+  }
+  return 0;
+}
+
+class Knot {
+ public:
+  ~Knot() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status;
+      const auto end = Clock::now() + std::chrono::seconds(20);
+      while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (Clock::now() > end) {
+          ::kill(pid_, SIGKILL);
+          ::waitpid(pid_, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+
+  bool start(const std::string& knotd, const TempDir& dir) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      port_ = free_port();
+      if (!port_) continue;
+      const std::string conf = dir.write("knot/knot.conf",
+                                         "server:\n"
+                                         "    rundir: \"" + dir.file("knot") + "\"\n"
+                                         "    listen: 127.0.0.1@" + std::to_string(port_) + "\n"
+                                         "    udp-workers: 1\n"
+                                         "    tcp-workers: 1\n"
+                                         "    background-workers: 1\n"
+                                         "log:\n"
+                                         "  - target: stderr\n"
+                                         "    any: info\n"
+                                         "database:\n"
+                                         "    storage: \"" + dir.file("knot/db") + "\"\n"
+                                         "template:\n"
+                                         "  - id: default\n"
+                                         "    storage: \"" + dir.file("knot") + "\"\n"
+                                         "    zonefile-sync: -1\n"
+                                         "    journal-content: none\n"
+                                         "zone:\n"
+                                         "  - domain: " + kZone + "\n"
+                                         "    file: \"" + dir.file("knot/diff.test.zone") + "\"\n");
+      log_ = dir.file("knot/knotd.log");
+      const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      pid_ = ::fork();
+      if (pid_ == 0) {
+        ::dup2(log_fd, 1);
+        ::dup2(log_fd, 2);
+        ::execl(knotd.c_str(), knotd.c_str(), "-c", conf.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      ::close(log_fd);
+      // Ready when it answers the SOA with NOERROR.
+      const auto end = Clock::now() + std::chrono::seconds(30);
+      while (Clock::now() < end) {
+        int status;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          break;
+        }
+        QuerySpec q(kZone, qtype::SOA);
+        if (auto r = udp_exchange(endpoint(), build_query(q), std::chrono::milliseconds(500), std::chrono::milliseconds(500))) {
+          if (parse_message(*r).rcode == rcode::NOERROR) return true;
+        }
+      }
+      if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        int status;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+      }
+    }
+    return false;
+  }
+
+  Endpoint endpoint() const { return Endpoint{"127.0.0.1", port_}; }
+  std::string log() const { return read_file(log_); }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string log_;
+};
+
+struct Case {
+  Case(std::string n, uint16_t t, bool over_tcp = false, bool with_edns = true)
+      : name(std::move(n)), type(t), tcp(over_tcp), edns(with_edns) {}
+  std::string name;
+  uint16_t type;
+  bool tcp = false;
+  bool edns = true;
+  // Non-empty: a known, intended difference; the case is skipped with this reason.
+  std::string skip;
+};
+
+std::vector<std::string> rrset_keys(const std::vector<Record>& section) {
+  std::vector<std::string> out;
+  for (const auto& r : section) out.push_back(r.key() + " ttl=" + std::to_string(r.ttl));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += "\n    " + s;
+  return out.empty() ? " (none)" : out;
+}
+
+}  // namespace
+
+TEST_CASE("differential: meridian and Knot DNS give the same answers") {
+  const auto knotd = find_program("knotd");
+  if (!knotd) {
+    MESSAGE("knotd is not installed (apt-get install knot); differential test skipped");
+    return;
+  }
+  TempDir dir;
+  const std::string master = dir.write("knot/diff.test.zone", master_file());
+
+  // meridian: the same master file through `zone import`.
+  dir.write("zones/.keep", "");
+  const CommandResult imp =
+      run_command({meridian_binary(), "zone", "import", master, "--origin", kZone, "-o", dir.file("zones/diff.test.json")});
+  REQUIRE_MESSAGE(imp.exit_code == 0, imp.out << imp.err);
+  ServerProcess meridian;
+  REQUIRE_MESSAGE(meridian.start(dir.write("meridian.json", server_config("zones/"))), meridian.error());
+
+  Knot knot;
+  REQUIRE_MESSAGE(knot.start(*knotd, dir), "knotd did not start:\n" << knot.log());
+
+  // Intended difference: Knot answers ANY with a single RRset over every
+  // transport; meridian is minimal over UDP only (RFC 8482 4.1) and gives all
+  // RRsets over TCP.
+  const std::string any_tcp = "ANY over TCP: Knot stays minimal (one RRset), meridian returns every RRset";
+  std::vector<Case> cases = {
+      {"diff.test", qtype::SOA},
+      {"diff.test", qtype::NS},
+      {"diff.test", qtype::MX},
+      {"diff.test", qtype::A},
+      {"diff.test", qtype::TXT},
+      {"diff.test", qtype::AAAA},
+      {"app.diff.test", qtype::A},
+      {"app.diff.test", qtype::AAAA},
+      {"mail.diff.test", qtype::A},
+      {"short.diff.test", qtype::A},
+      {"ns1.diff.test", qtype::AAAA},
+      {"nothere.diff.test", qtype::A},
+      {"deeper.nothere.diff.test", qtype::MX},
+      {"b.c.diff.test", qtype::TXT},
+      {"c.diff.test", qtype::A},
+      {"a.b.c.diff.test", qtype::TXT},
+      {"www.diff.test", qtype::A},
+      {"www.diff.test", qtype::CNAME},
+      {"alias.diff.test", qtype::AAAA},
+      {"away.diff.test", qtype::A},
+      {"dangling.diff.test", qtype::A},
+      {"loop1.diff.test", qtype::A},
+      {"foo.wild.diff.test", qtype::A},
+      {"a.b.wild.diff.test", qtype::TXT},
+      {"foo.wild.diff.test", qtype::MX},
+      {"*.wild.diff.test", qtype::A},
+      {"host.wild.diff.test", qtype::A},
+      {"host.wild.diff.test", qtype::TXT},
+      {"sub.host.wild.diff.test", qtype::A},
+      {"y.ent.wild.diff.test", qtype::A},
+      {"ent.wild.diff.test", qtype::A},
+      {"foo.cn.diff.test", qtype::A},
+      {"sub.diff.test", qtype::A},
+      {"host.sub.diff.test", qtype::A},
+      {"ns.sub.diff.test", qtype::A},
+      {"sub.diff.test", qtype::NS},
+      {"sub.diff.test", qtype::DS},
+      {"secure.diff.test", qtype::DS},
+      {"x.secure.diff.test", qtype::DS},
+      {"_sip._udp.diff.test", qtype::SRV},
+      {"caa.diff.test", qtype::CAA},
+      {"www.example.org", qtype::A},
+      {"WwW.DiFf.TeSt", qtype::A},
+      {"txt30.diff.test", qtype::TXT, false, false},
+      {"txt30.diff.test", qtype::TXT, true},
+      {"diff.test", qtype::ANY, true},
+      {"diff.test", qtype::ANY, false},
+  };
+  for (auto& c : cases)
+    if (c.type == qtype::ANY && c.tcp) c.skip = any_tcp;
+
+  unsigned compared = 0, skipped = 0, differing = 0;
+  for (const auto& c : cases) {
+    std::ostringstream label;
+    label << c.name << " " << Record{"", 0, c.type, 1, ""}.type_name() << (c.tcp ? " tcp" : " udp")
+          << (c.edns ? "" : " noedns");
+    CAPTURE(label.str());
+    QuerySpec q(c.name, c.type);
+    if (c.edns) q.edns = Edns{};
+    const Message m = c.tcp ? ask_tcp(meridian.v4(), q) : ask_udp(meridian.v4(), q);
+    const Message k = c.tcp ? ask_tcp(knot.endpoint(), q) : ask_udp(knot.endpoint(), q);
+    REQUIRE_MESSAGE(m.ok, "meridian: " << m.error);
+    REQUIRE_MESSAGE(k.ok, "knot: " << k.error);
+    if (!c.skip.empty()) {
+      MESSAGE("skipped " << label.str() << ": " << c.skip);
+      ++skipped;
+      continue;
+    }
+    ++compared;
+    INFO("meridian:\n" << m.describe() << "knot:\n" << k.describe());
+    const bool same = m.rcode == k.rcode && m.aa == k.aa && m.tc == k.tc &&
+                      rrset_keys(m.answer) == rrset_keys(k.answer) &&
+                      rrset_keys(m.authority) == rrset_keys(k.authority);
+    if (!same) ++differing;
+    CHECK(rcode_name(m.rcode) == rcode_name(k.rcode));
+    CHECK(m.aa == k.aa);
+    CHECK(m.tc == k.tc);
+    CHECK(join(rrset_keys(m.answer)) == join(rrset_keys(k.answer)));
+    CHECK(join(rrset_keys(m.authority)) == join(rrset_keys(k.authority)));
+  }
+  MESSAGE("differential: " << compared << " compared, " << skipped << " skipped, " << differing << " differing");
+  CHECK(compared >= 40);
+  CHECK(meridian.stop() == 0);
+}
