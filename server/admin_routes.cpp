@@ -1,10 +1,5 @@
 #include "admin_routes.hpp"
 
-#include <boost/asio/ip/address.hpp>
-
-#include <charconv>
-#include <cstring>
-
 #include "admin/observed_state.hpp"
 #include "dns/name.hpp"
 #include "query/service_lookup.hpp"
@@ -29,21 +24,6 @@ admin::ObservedState observe(RunningServer& r) {
   return s;
 }
 
-bool parse_address(const std::string& text, int& family, uint8_t* out) {
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(text, ec);
-  if (ec) return false;
-  family = a.is_v4() ? 4 : 6;
-  if (a.is_v4()) {
-    const auto b = a.to_v4().to_bytes();
-    std::memcpy(out, b.data(), 4);
-  } else {
-    const auto b = a.to_v6().to_bytes();
-    std::memcpy(out, b.data(), 16);
-  }
-  return true;
-}
-
 admin::Response explain_route(RunningServer& r, const admin::Request& req) {
   auto param = [&](const char* k) {
     const auto it = req.query.find(k);
@@ -61,22 +41,9 @@ admin::Response explain_route(RunningServer& r, const admin::Request& req) {
   routing::ExplainRequest er;
   er.service = found.service;
   er.qtype = param("type") == "AAAA" ? 28 : 1;
-  er.client_text = client;
-  if (!parse_address(client, er.client.family, er.client.address)) return {400, "text/plain", "bad client address\n"};
-  const std::string ecs = param("ecs");
-  if (!ecs.empty()) {
-    const auto slash = ecs.find('/');
-    int family = 4;
-    uint8_t addr[16] = {};
-    unsigned prefix = 0;
-    const std::string len = slash == std::string::npos ? "" : ecs.substr(slash + 1);
-    const auto [end, err] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-    if (slash == std::string::npos || err != std::errc() || end != len.data() + len.size() ||
-        !parse_address(ecs.substr(0, slash), family, addr) || prefix > (family == 4 ? 32u : 128u))
-      return {400, "text/plain", "bad ecs (ADDRESS/PREFIX)\n"};
-    er.client = routing::ecs_client(family, addr, prefix, snapshot->routing->services().ecs);
-    er.ecs_prefix = static_cast<int>(prefix);
-  }
+  if (const std::string problem = routing::set_explain_client(er, client, param("ecs"), snapshot->routing->services().ecs);
+      !problem.empty())
+    return {400, "text/plain", problem + "\n"};
   return {200, "application/json", routing::explain(*snapshot->routing, er).dump(2) + "\n"};
 }
 

@@ -1,7 +1,3 @@
-#include <boost/asio/ip/address.hpp>
-
-#include <charconv>
-#include <cstring>
 #include <iostream>
 
 #include "commands.hpp"
@@ -13,23 +9,6 @@
 
 namespace meridian::cli {
 
-namespace {
-bool parse_ip(const std::string& text, int& family, uint8_t* out) {
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(text, ec);
-  if (ec) return false;
-  if (a.is_v4()) {
-    family = 4;
-    const auto b = a.to_v4().to_bytes();
-    std::memcpy(out, b.data(), 4);
-  } else {
-    family = 6;
-    const auto b = a.to_v6().to_bytes();
-    std::memcpy(out, b.data(), 16);
-  }
-  return true;
-}
-}  // namespace
 
 int explain(const std::string& config_path, const std::string& name, const std::string& type,
             const std::string& client, const std::string& ecs, bool as_json) {
@@ -56,26 +35,9 @@ int explain(const std::string& config_path, const std::string& name, const std::
     return 1;
   }
   req.service = found.service;
-  req.client_text = client;
-  if (!parse_ip(client, req.client.family, req.client.address)) {
-    std::cerr << "explain: --client \"" << client << "\" is not an IP address\n";
+  if (const std::string problem = routing::set_explain_client(req, client, ecs, state->services->ecs); !problem.empty()) {
+    std::cerr << "explain: " << problem << "\n";
     return 2;
-  }
-  if (!ecs.empty()) {
-    const auto slash = ecs.find('/');
-    unsigned prefix = 0;
-    int family = 4;
-    uint8_t addr[16] = {};
-    const std::string len = slash == std::string::npos ? "" : ecs.substr(slash + 1);
-    const auto [end, err] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-    if (slash == std::string::npos || err != std::errc() || end != len.data() + len.size() ||
-        !parse_ip(ecs.substr(0, slash), family, addr) || prefix > (family == 4 ? 32u : 128u)) {
-      std::cerr << "explain: --ecs \"" << ecs << "\" is not ADDRESS/PREFIX\n";
-      return 2;
-    }
-    req.client = routing::ecs_client(family, addr, prefix, state->services->ecs);
-    req.ecs_prefix = static_cast<int>(prefix);
-    req.client_text = client + " with ECS " + ecs;
   }
   const auto report = routing::explain(*state->snapshot->routing, req);
   if (as_json) {

@@ -1,3 +1,4 @@
+#include "config/path.hpp"
 #include "config/server_config.hpp"
 
 #include <unistd.h>
@@ -16,10 +17,6 @@ namespace {
 using nlohmann::json;
 using Pointer = json::json_pointer;
 
-std::string resolve(const std::string& base, const std::string& path) {
-  if (path.empty() || path.front() == '/') return path;
-  return (std::filesystem::path(base) / path).lexically_normal().string();
-}
 
 std::string host_name() {
   char buf[256] = {};
@@ -177,11 +174,11 @@ class Reader {
   void read_zones(const json& z, ServerConfig& cfg) {
     const Pointer at("/zones");
     if (z.is_string()) {
-      cfg.zone_paths.push_back(resolve(cfg.base_dir, z.get<std::string>()));
+      cfg.zone_paths.push_back(config::resolve_path(cfg.base_dir, z.get<std::string>()));
     } else if (z.is_array()) {
       for (std::size_t i = 0; i < z.size(); ++i) {
         if (!z[i].is_string()) error(at / std::to_string(i), "a zone path is a string");
-        else cfg.zone_paths.push_back(resolve(cfg.base_dir, z[i].get<std::string>()));
+        else cfg.zone_paths.push_back(config::resolve_path(cfg.base_dir, z[i].get<std::string>()));
       }
     } else {
       error(at, "\"zones\" must be a folder or file path, or an array of them");
@@ -210,7 +207,7 @@ class Reader {
       error(Pointer("/dns"), "\"listen\" needs at least one address");
     if (root.contains("health")) {
       if (!root["health"].is_string()) error(Pointer("/health"), "\"health\" is the folder of health override files");
-      else cfg.health_dir = resolve(cfg.base_dir, root["health"].get<std::string>());
+      else cfg.health_dir = config::resolve_path(cfg.base_dir, root["health"].get<std::string>());
     }
     if (root.contains("admin")) read_admin(root["admin"], cfg.admin);
     if (root.contains("zones")) read_zones(root["zones"], cfg);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <charconv>
 #include <cstring>
 #include <sstream>
 
@@ -36,7 +37,42 @@ nlohmann::ordered_json record_json(const geo::GeoLookup& l) {
   return j;
 }
 
+bool parse_ip(const std::string& text, int& family, uint8_t* out) {
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(text, ec);
+  if (ec) return false;
+  family = a.is_v4() ? 4 : 6;
+  if (a.is_v4()) {
+    const auto b = a.to_v4().to_bytes();
+    std::memcpy(out, b.data(), 4);
+  } else {
+    const auto b = a.to_v6().to_bytes();
+    std::memcpy(out, b.data(), 16);
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string set_explain_client(ExplainRequest& req, const std::string& client, const std::string& ecs,
+                               const EcsSettings& settings) {
+  req.client_text = client;
+  if (!parse_ip(client, req.client.family, req.client.address)) return "client \"" + client + "\" is not an IP address";
+  if (ecs.empty()) return {};
+  const auto slash = ecs.find('/');
+  int family = 4;
+  uint8_t addr[16] = {};
+  unsigned prefix = 0;
+  const std::string len = slash == std::string::npos ? "" : ecs.substr(slash + 1);
+  const auto [end, err] = std::from_chars(len.data(), len.data() + len.size(), prefix);
+  if (slash == std::string::npos || err != std::errc() || end != len.data() + len.size() ||
+      !parse_ip(ecs.substr(0, slash), family, addr) || prefix > (family == 4 ? 32u : 128u))
+    return "ecs \"" + ecs + "\" is not ADDRESS/PREFIX";
+  req.client = ecs_client(family, addr, prefix, settings);
+  req.ecs_prefix = static_cast<int>(prefix);
+  req.client_text = client + " with ECS " + ecs;
+  return {};
+}
 
 nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& req) {
   const ServiceSet& set = table.services();

@@ -20,6 +20,11 @@ struct ExplainRequest {
   int ecs_prefix = -1;           // source prefix when the address came from ECS
 };
 
+// Fills request.client from a client address and an optional ECS "ADDRESS/PREFIX"
+// (capped as the server caps it); returns an error text, empty when fine.
+std::string set_explain_client(ExplainRequest& request, const std::string& client, const std::string& ecs,
+                               const EcsSettings& settings);
+
 nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& request);
 // The same, as short lines (for the terminal and TXT strings).
 std::vector<std::string> explain_lines(const nlohmann::ordered_json& report);

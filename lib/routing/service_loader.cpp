@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "config/path.hpp"
 #include "net/endpoint.hpp"
 #include "routing/service_set.hpp"
 
@@ -14,10 +15,6 @@ namespace {
 using nlohmann::json;
 using Pointer = json::json_pointer;
 
-std::string resolve(const std::string& base, const std::string& path) {
-  if (path.empty() || path.front() == '/') return path;
-  return (std::filesystem::path(base) / path).lexically_normal().string();
-}
 
 class Loader {
  public:
@@ -32,7 +29,7 @@ class Loader {
     read_geoip(root, set->geo);
     if (root.contains("latency")) {
       if (!root["latency"].is_string()) error(Pointer("/latency"), "\"latency\" is the path of a latency table file");
-      else default_latency_ = resolve(base_, root["latency"].get<std::string>());
+      else default_latency_ = config::resolve_path(base_, root["latency"].get<std::string>());
     }
     if (!root.contains("services")) return set;
     const json& services = root["services"];
@@ -132,9 +129,9 @@ class Loader {
         return nullptr;
       }
       try {
-        return geo::GeoipDatabase::open(resolve(base_, g[key].get<std::string>()));
+        return geo::GeoipDatabase::open(config::resolve_path(base_, g[key].get<std::string>()));
       } catch (const config::LoadError& e) {
-        error(at / key, e.diagnostics().items().front().message + " (" + resolve(base_, g[key].get<std::string>()) + ")");
+        error(at / key, e.diagnostics().items().front().message + " (" + config::resolve_path(base_, g[key].get<std::string>()) + ")");
         return nullptr;
       }
     };
@@ -401,7 +398,7 @@ class Loader {
         std::string path = default_latency_;
         if (def.contains("latency")) {
           if (!def["latency"].is_string()) error(at / "latency", "\"latency\" is the path of a latency table file");
-          else path = resolve(base_, def["latency"].get<std::string>());
+          else path = config::resolve_path(base_, def["latency"].get<std::string>());
         }
         if (def.contains("tolerance_ms")) {
           if (!def["tolerance_ms"].is_number() || def["tolerance_ms"].get<double>() < 0)
