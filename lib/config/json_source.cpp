@@ -1,6 +1,10 @@
 #include "config/json_source.hpp"
 
+#include <cctype>
 #include <fstream>
+#include <map>
+#include <set>
+#include <vector>
 #include <sstream>
 
 namespace meridian::config {
@@ -167,8 +171,19 @@ JsonSource JsonSource::parse(std::string text, std::string name) {
   JsonSource src;
   src.path_ = std::move(name);
   src.text_ = std::move(text);
+  // nlohmann keeps the last of two equal keys silently; operators get an error.
+  std::vector<std::set<std::string>> open_objects;
+  std::vector<std::string> duplicates;
+  auto track_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) open_objects.emplace_back();
+    else if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
+    else if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
+      duplicates.push_back(parsed.get<std::string>());
+    return true;
+  };
   try {
-    src.root_ = nlohmann::json::parse(src.text_);
+    src.root_ = nlohmann::json::parse(src.text_, track_keys);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based: the byte at which the parser gave up.
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
@@ -178,6 +193,28 @@ JsonSource JsonSource::parse(std::string text, std::string name) {
     if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
     Diagnostics d;
     d.add(src.path_, p.line, p.column, "invalid JSON: " + what);
+    throw LoadError(std::move(d));
+  }
+  if (!duplicates.empty()) {
+    Diagnostics d;
+    std::map<std::string, std::size_t> seen;  // occurrences reported so far, per key
+    for (const auto& key : duplicates) {
+      // Point at the repeated occurrence: the (n+1)th "key": in the text.
+      const std::string quoted = nlohmann::json(key).dump();
+      std::size_t at = std::string::npos, from = 0;
+      for (std::size_t n = 0; n <= seen[key] + 1; ++n) {
+        for (at = src.text_.find(quoted, from); at != std::string::npos; at = src.text_.find(quoted, at + 1)) {
+          std::size_t k = at + quoted.size();
+          while (k < src.text_.size() && std::isspace(static_cast<unsigned char>(src.text_[k]))) ++k;
+          if (k < src.text_.size() && src.text_[k] == ':') break;
+        }
+        if (at == std::string::npos) break;
+        from = at + 1;
+      }
+      ++seen[key];
+      const TextPosition p = position_of_offset(src.text_, at == std::string::npos ? 0 : at);
+      d.add(src.path_, p.line, p.column, "key \"" + key + "\" appears twice in the same object");
+    }
     throw LoadError(std::move(d));
   }
   return src;

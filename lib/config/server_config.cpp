@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -80,23 +81,25 @@ class Reader {
     DnsSettings& d = cfg.dns;
     if (dns.contains("listen")) {
       const json& l = dns["listen"];
-      std::vector<std::string> items;
-      if (l.is_string()) items.push_back(l.get<std::string>());
+      // (index in the array, text): errors point at the element that holds them.
+      std::vector<std::pair<std::size_t, std::string>> items;
+      if (l.is_string()) items.emplace_back(0, l.get<std::string>());
       else if (l.is_array()) {
         for (std::size_t i = 0; i < l.size(); ++i) {
           if (!l[i].is_string()) error(at / "listen" / std::to_string(i), "a listen address is a string");
-          else items.push_back(l[i].get<std::string>());
+          else items.emplace_back(i, l[i].get<std::string>());
         }
       } else {
         error(at / "listen", "\"listen\" must be an address string or an array of them");
       }
       d.listen.clear();
       std::set<std::string> seen;
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        const auto hp = net::parse_host_port(items[i]);
-        if (!hp) error(at / "listen" / std::to_string(i), "\"" + items[i] + "\" is not an address:port such as 127.0.0.1:53 or [::1]:53");
-        else if (!seen.insert(hp->to_string()).second) error(at / "listen" / std::to_string(i), "listen address given twice");
-        else d.listen.push_back(items[i]);
+      for (const auto& [i, text] : items) {
+        const Pointer item_at = l.is_array() ? at / "listen" / std::to_string(i) : at / "listen";
+        const auto hp = net::parse_host_port(text);
+        if (!hp) error(item_at, "\"" + text + "\" is not an address:port such as 127.0.0.1:53 or [::1]:53");
+        else if (!seen.insert(hp->to_string()).second) error(item_at, "listen address given twice");
+        else d.listen.push_back(text);
       }
     }
     read_uint(dns, "threads", at, d.threads, 1, 64);
@@ -226,7 +229,7 @@ std::optional<std::chrono::milliseconds> parse_duration(const nlohmann::json& va
   using std::chrono::milliseconds;
   if (value.is_number()) {
     const double s = value.get<double>();
-    if (s < 0 || s > 1e9) return std::nullopt;
+    if (!std::isfinite(s) || s < 0 || s > 1e9) return std::nullopt;
     return milliseconds(static_cast<int64_t>(s * 1000.0 + 0.5));
   }
   if (!value.is_string()) return std::nullopt;
@@ -238,7 +241,7 @@ std::optional<std::chrono::milliseconds> parse_duration(const nlohmann::json& va
   } catch (...) {
     return std::nullopt;
   }
-  if (number < 0 || number > 1e9) return std::nullopt;
+  if (!std::isfinite(number) || number < 0 || number > 1e9) return std::nullopt;
   const std::string unit = text.substr(used);
   double ms;
   if (unit == "ms") ms = number;

@@ -93,6 +93,9 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
 
   std::size_t pos = kHeaderSize;
   if (read_name(packet, len, pos, q.qname, true) != NameStatus::ok) return QueryStatus::formerr;
+  // Nothing precedes the question a pointer could validly refer to; a pointer
+  // here (into the header) is malformed, and answers echo the name verbatim.
+  if (pos - kHeaderSize != q.qname.length) return QueryStatus::formerr;
   if (pos + 4 > len) return QueryStatus::formerr;
   q.qtype = read_u16(packet + pos);
   q.qclass = read_u16(packet + pos + 2);

@@ -17,8 +17,9 @@ void MessageWriter::start(const uint8_t* query, std::size_t question_end, uint16
     // pointers (nothing precedes it), so it is a plain label sequence.
     std::memcpy(buf_ + pos_, query + kHeaderSize, question_end - kHeaderSize);
     const uint8_t* name = buf_ + kHeaderSize;
+    const std::size_t name_max = question_end - kHeaderSize;
     unsigned labels = 0;
-    for (std::size_t i = 0; name[i] != 0; i += 1 + name[i]) ++labels;
+    for (std::size_t i = 0; i < name_max && name[i] != 0 && name[i] <= kMaxLabelLength; i += 1 + name[i]) ++labels;
     std::size_t off = 0;
     for (unsigned remaining = labels; remaining > 0; --remaining) {
       add_entry(kHeaderSize + off, remaining);

@@ -128,6 +128,11 @@ class Resolution {
     for (const auto& rd : rrset.rdata) {
       const Node* target = rd.target_node;
       if (!target || truncated_) continue;
+      // A target named twice (MX 10 mail, MX 20 mail) gets its addresses once.
+      bool seen = false;
+      for (unsigned i = 0; i < added_count_ && !seen; ++i) seen = added_[i] == target;
+      if (seen) continue;
+      if (added_count_ < kMaxPending) added_[added_count_++] = target;
       for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
         const RRset* addr = target->find(t);
         if (!addr) continue;
@@ -286,6 +291,8 @@ class Resolution {
   static constexpr unsigned kMaxPending = 16;
   PendingAdditional pending_[kMaxPending];
   unsigned pending_count_ = 0;
+  const Node* added_[kMaxPending];
+  unsigned added_count_ = 0;
   // Holds the target being followed. Capacity is reserved once per thread, so
   // assign() does not allocate on the query path.
   static thread_local std::string cname_target_;
@@ -312,10 +319,10 @@ uint16_t answer_chaos(const Snapshot& snap, const dns::Query& q, MessageWriter& 
   if (!text) return dns::rcode::REFUSED;
   w.set_flags(w.flags() | dns::flag::AA);
   if (q.qtype != dns::type::TXT && q.qtype != dns::type::ANY) return dns::rcode::NOERROR;
-  const std::size_t len = text->size() > 255 ? 255 : text->size();
+  const uint8_t len = static_cast<uint8_t>(text->size() > 255 ? 255 : text->size());
   const auto mark = w.mark();
   if (!(w.put_name(name) && w.put_u16(dns::type::TXT) && w.put_u16(dns::klass::CH) && w.put_u32(0) &&
-        w.put_u16(static_cast<uint16_t>(len + 1)) && w.put_bytes(&len, 1) && w.put_bytes(text->data(), len))) {
+        w.put_u16(static_cast<uint16_t>(len + 1u)) && w.put_bytes(&len, 1) && w.put_bytes(text->data(), len))) {
     w.rollback(mark);
     w.set_flags(w.flags() | dns::flag::TC);
     return dns::rcode::NOERROR;
@@ -447,10 +454,18 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
 
   if (status != dns::QueryStatus::ok) {
     // The question is echoed only when it could be read in full.
-    w.set_limit(transport == Transport::udp ? dns::kMaxUdpPlainPayload : out_capacity);
+    // An OPT that was read is answered with one (RFC 6891 7), without options.
+    q.has_ecs = false;
+    q.nsid_requested = false;
+    const std::size_t error_limit = transport == Transport::udp ? dns::kMaxUdpPlainPayload : out_capacity;
+    w.set_limit(error_limit - (q.has_edns ? opt_size(snapshot, q) : 0));
     w.start(packet, q.question_end, flags);
     rcode = status == dns::QueryStatus::notimp ? dns::rcode::NOTIMP : dns::rcode::FORMERR;
     w.set_rcode(rcode);
+    if (q.has_edns) {
+      w.set_limit(error_limit);
+      put_opt(snapshot, q, w, rcode, 0);
+    }
     w.finish();
     if (info) info->rcode = rcode;
     return w.size();
@@ -476,6 +491,11 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     rcode = dns::rcode::BADVERS;  // RFC 6891 6.1.3
   } else if (q.qclass == dns::klass::IN) {
     zone = snapshot.zones ? snapshot.zones->find_zone(q.qname.view(), q.qname.label_offsets, q.qname.labels) : nullptr;
+    // DS lives in the parent: at a child apex we also serve, the parent zone answers.
+    if (zone && q.qtype == dns::type::DS && q.qname.labels > 0 && zone->origin().size() == q.qname.length) {
+      if (const Zone* parent = snapshot.zones->find_zone(q.qname.suffix(1), q.qname.label_offsets + 1, q.qname.labels - 1u))
+        zone = parent;
+    }
     if (zone && is_explain_query(q)) {
       const routing::RouteClient client = route_client(snapshot, q, source);
       rcode = answer_explain(snapshot, q, source, client, w);

@@ -91,7 +91,14 @@ class ZoneBuilder {
       }
       const json& v = soa[field];
       if (v.is_string()) text += v.get<std::string>();
-      else if (v.is_number_unsigned()) text += std::to_string(v.get<uint64_t>());
+      else if (v.is_number_unsigned() && (std::string(field) == "mname" || std::string(field) == "rname")) {
+        error(at / field, std::string("\"") + field + "\" must be a domain name");
+        return;
+      } else if (v.is_number_unsigned() && v.get<uint64_t>() <= 0xFFFFFFFFull) text += std::to_string(v.get<uint64_t>());
+      else if (v.is_number_unsigned()) {
+        error(at / field, std::string("\"") + field + "\" must fit in 32 bits (0 to 4294967295)");
+        return;
+      }
       else {
         error(at / field, std::string("\"") + field + "\" must be a string or a non-negative number");
         return;

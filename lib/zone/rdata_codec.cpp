@@ -2,7 +2,10 @@
 
 #include <ldns/ldns.h>
 
+#include <charconv>
+#include <cctype>
 #include <memory>
+#include <vector>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -40,6 +43,38 @@ int target_field(uint16_t type) {
   }
 }
 
+// ldns stores numbers without range checks (MX 65536 becomes 0); the leading
+// numeric fields of common types are checked here. Widths in bits per field.
+std::string check_number_ranges(uint16_t type, std::string_view text) {
+  std::vector<unsigned> widths;
+  switch (type) {
+    case dns::type::MX: widths = {16}; break;
+    case dns::type::SRV: widths = {16, 16, 16}; break;
+    case dns::type::NAPTR: widths = {16, 16}; break;
+    case 257 /*CAA*/: widths = {8}; break;
+    case dns::type::DS: case 59 /*CDS*/: widths = {16, 8, 8}; break;
+    case 44 /*SSHFP*/: widths = {8, 8}; break;
+    case 52 /*TLSA*/: case 53 /*SMIMEA*/: widths = {8, 8, 8}; break;
+    case dns::type::SOA: widths = {0, 0, 32, 32, 32, 32, 32}; break;  // 0: a name, not checked
+    default: return {};
+  }
+  std::size_t pos = 0;
+  for (unsigned width : widths) {
+    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+    std::size_t end = pos;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+    const std::string_view token = text.substr(pos, end - pos);
+    pos = end;
+    if (width == 0 || token.empty()) continue;
+    uint64_t value = 0;
+    const auto [ptr, err] = std::from_chars(token.data(), token.data() + token.size(), value);
+    if (ptr != token.data() + token.size()) continue;  // not a plain number (ldns judges it)
+    if (err != std::errc() || value > (width == 32 ? 0xFFFFFFFFull : (1ull << width) - 1))
+      return "\"" + std::string(token) + "\" does not fit in " + std::to_string(width) + " bits";
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<uint16_t> rr_type_from_name(std::string_view name) {
@@ -59,6 +94,10 @@ std::string rr_type_name(uint16_t type) {
 ParsedRdata parse_rdata(uint16_t type, std::string_view text, std::string_view owner_wire,
                         std::string_view origin_wire) {
   ParsedRdata out;
+  if (const std::string problem = check_number_ranges(type, text); !problem.empty()) {
+    out.error = std::string("bad ") + rr_type_name(type) + " data \"" + std::string(text) + "\": " + problem;
+    return out;
+  }
   const std::string origin_text = dns::name_to_text(origin_wire);
   std::unique_ptr<ldns_rdf, RdfDeleter> origin(ldns_dname_new_frm_str(origin_text.c_str()));
   const std::string line = dns::name_to_text(owner_wire) + " 0 IN " + rr_type_name(type) + " " + std::string(text);
