@@ -53,7 +53,8 @@ class FileWatcher {
       const bool refresh = health_dirty_;
       health_dirty_ = false;
       lock.unlock();
-      if (refresh) state_.refresh_health();
+      // A slow start in progress advances with each refresh.
+      if (refresh || state_.ramping()) state_.refresh_health();
       if (std::chrono::steady_clock::now() >= next_poll) {
         state_.poll();
         next_poll = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);

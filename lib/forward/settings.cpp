@@ -362,7 +362,8 @@ bool parse_region(const json& extra, RegionForward& out, const ErrorSink& error)
   if (f.contains("l4")) read_l4(r, f["l4"], at / "l4", out.l4.emplace());
   if (f.contains("l7")) read_l7(r, f["l7"], at / "l7", out.l7.emplace(), out);
   if (!f.contains("l4") && !f.contains("l7")) r.error(at, "\"forward\" needs \"l4\" and/or \"l7\"");
-  if (out.l4 && out.l7 && !out.l4->listen.empty() && out.l4->listen == out.l7->listen)
+  const auto l4_at = out.l4 ? net::parse_host_port(out.l4->listen) : std::nullopt;
+  if (out.l4 && out.l7 && l4_at && l4_at->port != 0 && out.l4->listen == out.l7->listen)
     r.error(at / "l7" / "listen", "L4 and L7 cannot listen on the same address");
   return !r.failed();
 }

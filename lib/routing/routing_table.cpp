@@ -90,18 +90,27 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
   return st;
 }
 
-Decision decide_class(const Service& s, const Preference& p, const std::vector<RegionState>& regions) {
+// Weights are scaled so a ramping region's share can grow in small steps.
+constexpr uint32_t kWeightScale = 100;
+
+Decision decide_class(const Service& s, const Preference& p, const std::vector<RegionState>& regions,
+                      const std::vector<double>& ramp, int skip_region = -1) {
   Decision d;
   for (std::size_t t = 0; t < p.tiers.size(); ++t) {
     uint32_t total = 0;
     bool degraded = false;
+    const bool shared_tier = p.tiers[t].regions.size() > 1;
     for (uint16_t r : p.tiers[t].regions) {
-      if (!regions[r].up) {
+      if (!regions[r].up || static_cast<int>(r) == skip_region) {
         degraded = true;
         continue;
       }
+      // In a tier shared by weight, a recovering region's weight ramps up.
+      const double share = shared_tier ? ramp[r] : 1.0;
+      const auto weight = static_cast<uint32_t>(s.regions[r].weight * kWeightScale * share);
+      if (weight == 0 && share < 1.0) continue;  // just back: not taking traffic yet
       d.regions.push_back(r);
-      d.weights.push_back(total += s.regions[r].weight);
+      d.weights.push_back(total += weight);
     }
     if (!d.regions.empty()) {
       d.failover = t > 0 || degraded;
@@ -118,14 +127,31 @@ Decision decide_class(const Service& s, const Preference& p, const std::vector<R
   uint32_t total = 0;
   for (uint16_t r : p.tiers.front().regions) {
     d.regions.push_back(r);
-    d.weights.push_back(total += s.regions[r].weight);
+    d.weights.push_back(total += s.regions[r].weight * kWeightScale);
   }
   return d;
 }
 
+// 32-bit mix of the client's prefix (ECS cap length), stable across queries, so
+// each client moves to a recovering region once.
+uint32_t prefix_hash(const RouteClient& c, const EcsSettings& ecs) {
+  const unsigned bits = c.family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  uint64_t h = 0xcbf29ce484222325ull ^ static_cast<uint64_t>(c.family);
+  for (unsigned i = 0; i < (bits + 7) / 8; ++i) {
+    uint8_t byte = c.address[i];
+    if (i == bits / 8 && bits % 8) byte &= static_cast<uint8_t>(0xFF << (8 - bits % 8));
+    h = (h ^ byte) * 0x100000001b3ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  return static_cast<uint32_t>(h);
+}
+
 bool same_decision(const Decision& a, const Decision& b) {
   return a.regions == b.regions && a.weights == b.weights && a.failover == b.failover && a.nodata == b.nodata &&
-         a.all_down == b.all_down;
+         a.all_down == b.all_down && a.ramping == b.ramping && a.ramp_threshold == b.ramp_threshold &&
+         a.held_back == b.held_back;
 }
 
 }  // namespace
@@ -142,17 +168,34 @@ RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefi
   return c;
 }
 
-RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health)
+RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health,
+                           const RampShares& ramps)
     : services_(std::move(services)) {
   for (const Service& s : services_->services) {
     CompiledService c;
-    for (std::size_t r = 0; r < s.regions.size(); ++r) c.regions.push_back(region_state(s, r, health));
-    for (const Preference& p : s.classes) {
-      Decision d = decide_class(s, p, c.regions);
+    std::vector<double> ramp(s.regions.size(), 1.0);
+    for (std::size_t r = 0; r < s.regions.size(); ++r) {
+      c.regions.push_back(region_state(s, r, health));
+      if (const auto it = ramps.find(s.name + "/" + s.regions[r].name); it != ramps.end() && c.regions[r].up)
+        ramp[r] = std::clamp(it->second, 0.0, 1.0);
+    }
+    auto intern = [&c](Decision d) {
       std::size_t i = 0;
       while (i < c.decisions.size() && !same_decision(c.decisions[i], d)) ++i;
       if (i == c.decisions.size()) c.decisions.push_back(std::move(d));
-      c.class_decision.push_back(static_cast<uint32_t>(i));
+      return static_cast<uint32_t>(i);
+    };
+    for (const Preference& p : s.classes) {
+      Decision d = decide_class(s, p, c.regions, ramp);
+      // A sole chosen region still ramping takes only part of its clients.
+      if (d.regions.size() == 1 && !d.all_down && ramp[d.regions[0]] < 1.0) {
+        Decision held = decide_class(s, p, c.regions, ramp, d.regions[0]);
+        held.failover = true;
+        d.ramping = true;
+        d.ramp_threshold = static_cast<uint32_t>(ramp[d.regions[0]] * 4294967295.0);
+        d.held_back = intern(std::move(held));
+      }
+      c.class_decision.push_back(intern(std::move(d)));
     }
     // Classes that now lead to the same decision merge: shorter scopes.
     c.v4 = s.v4.remap(c.class_decision);
@@ -165,7 +208,12 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   const PrefixTrie::Result hit = client.family == 4 ? c.v4.lookup(client.address) : c.v6.lookup(client.address);
   scope = hit.depth;
-  return c.decisions[hit.value];
+  const Decision& d = c.decisions[hit.value];
+  if (!d.ramping) return d;
+  // The answer now depends on the client's prefix up to the ECS cap as well.
+  const unsigned bits = client.family == 4 ? services_->ecs.max_prefix_v4 : services_->ecs.max_prefix_v6;
+  if (scope < bits) scope = static_cast<uint8_t>(bits);
+  return prefix_hash(client, services_->ecs) <= d.ramp_threshold ? d : c.decisions[d.held_back];
 }
 
 RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,

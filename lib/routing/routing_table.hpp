@@ -5,6 +5,8 @@
 // Rebuilt whenever health or configuration changes; read without locks.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <string>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -31,7 +33,16 @@ struct Decision {
   bool failover = false;           // not the client's first choice (or degraded)
   bool all_down = false;           // every region down: fail-open answer or NODATA
   bool nodata = false;             // all down and fail_open is false
+  // Slow start of a sole first choice: clients whose prefix hashes below the
+  // threshold get it, the others get decision `held_back` (as if it were down).
+  bool ramping = false;
+  uint32_t ramp_threshold = 0;
+  uint32_t held_back = 0;
 };
+
+// How far each recovering region is through its slow start: 0..1, 1 = done.
+// Key: "service/region".
+using RampShares = std::map<std::string, double>;
 
 struct RegionState {
   bool up = true;
@@ -67,7 +78,8 @@ struct RouteResult {
 
 class RoutingTable {
  public:
-  RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health);
+  RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health,
+               const RampShares& ramps = {});
 
   const ServiceSet& services() const { return *services_; }
   const CompiledService& compiled(int service) const { return compiled_[static_cast<std::size_t>(service)]; }

@@ -1,6 +1,7 @@
 // Services and regions as compiled from meridian.json: what a dynamic name can
 // answer, and for every client class the ordered preference over regions.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +47,9 @@ struct Region {
   std::vector<Backend> backends;
   std::string check;         // name of a check in "checks"; empty: not checked
   MinHealthy min_healthy;
+  // After coming back up, the share of its first-choice clients grows from 0 to
+  // 100% over this time (0: at once).
+  std::chrono::milliseconds slow_start{0};
   nlohmann::json extra;      // raw backends/forward settings for the forwarding tier
 
   // Health table keys.

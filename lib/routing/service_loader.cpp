@@ -5,6 +5,7 @@
 #include <set>
 
 #include "config/path.hpp"
+#include "config/server_config.hpp"
 #include "net/endpoint.hpp"
 #include "routing/service_set.hpp"
 
@@ -203,6 +204,11 @@ class Loader {
     for (const char* k : {"backends", "check", "min_healthy", "forward", "slow_start"})
       if (def.contains(k)) r.extra[k] = def[k];
     read_backends(def, at, r);
+    if (def.contains("slow_start")) {
+      const auto d = config::parse_duration(def["slow_start"]);
+      if (!d) error(at / "slow_start", "\"slow_start\" is a duration such as \"60s\"");
+      else r.slow_start = *d;
+    }
     if (def.contains("check")) {
       if (!def["check"].is_string()) error(at / "check", "\"check\" names a check defined in \"checks\"");
       else r.check = def["check"].get<std::string>();
@@ -333,7 +339,7 @@ class Loader {
       return false;
     }
     check_keys(def, at, {"policy", "ttl", "failover_ttl", "answers", "fail_open", "regions", "geo", "order",
-                         "latency", "tolerance_ms", "slow_start", "ttl_min", "ttl_max"});
+                         "latency", "tolerance_ms", "slow_start"});
     const std::string policy = def.contains("policy") && def["policy"].is_string() ? def["policy"].get<std::string>() : "";
     if (policy == "geo") s.policy = PolicyKind::geo;
     else if (policy == "latency") s.policy = PolicyKind::latency;
@@ -363,8 +369,14 @@ class Loader {
       error(def.contains("regions") ? at / "regions" : at, "a service needs \"regions\": {NAME: {...}, ...}");
       return false;
     }
+    std::optional<std::chrono::milliseconds> service_slow_start;
+    if (def.contains("slow_start")) {
+      service_slow_start = config::parse_duration(def["slow_start"]);
+      if (!service_slow_start) error(at / "slow_start", "\"slow_start\" is a duration such as \"60s\"");
+    }
     for (const auto& [rname, rdef] : def["regions"].items()) {
       Region r;
+      if (service_slow_start) r.slow_start = *service_slow_start;
       if (read_region(rname, rdef, at / "regions" / rname, r)) s.regions.push_back(std::move(r));
     }
     if (diags_.size() != before) return false;

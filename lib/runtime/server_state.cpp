@@ -106,8 +106,62 @@ bool ServerState::reload_health() {
 
 void ServerState::publish_locked() {
   state_.health = std::make_shared<health::HealthSnapshot>(state_.health->overrides(), table_.effective());
-  state_.snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health);
+  // First without ramps, to learn which regions are up now; a region that was
+  // down and is up again starts its slow start.
+  auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health);
+  const auto now = std::chrono::steady_clock::now();
+  bool any_new = false;
+  if (snapshot->routing) {
+    const auto& services = snapshot->routing->services().services;
+    for (std::size_t i = 0; i < services.size(); ++i) {
+      for (std::size_t r = 0; r < services[i].regions.size(); ++r) {
+        const auto& region = services[i].regions[r];
+        const std::string key = services[i].name + "/" + region.name;
+        const bool up = snapshot->routing->compiled(static_cast<int>(i)).regions[r].up;
+        const auto was = region_was_up_.find(key);
+        if (up && was != region_was_up_.end() && !was->second && region.slow_start.count() > 0) {
+          ramp_start_[key] = now;
+          any_new = true;
+          log(LogLevel::info, "slow_start", {{"region", key}, {"over_ms", std::to_string(region.slow_start.count())}});
+        }
+        if (!up) ramp_start_.erase(key);
+        region_was_up_[key] = up;
+      }
+    }
+  }
+  const routing::RampShares ramps = ramp_shares_locked();
+  if (!ramps.empty() || any_new)
+    snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps);
+  state_.snapshot = std::move(snapshot);
   holder_.publish(state_.snapshot);
+}
+
+routing::RampShares ServerState::ramp_shares_locked() {
+  routing::RampShares shares;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = ramp_start_.begin(); it != ramp_start_.end();) {
+    std::chrono::milliseconds length{0};
+    const auto slash = it->first.find('/');
+    const int s = state_.services->find(it->first.substr(0, slash));
+    if (s >= 0) {
+      const auto& svc = state_.services->services[static_cast<std::size_t>(s)];
+      const int r = svc.region_index(it->first.substr(slash + 1));
+      if (r >= 0) length = svc.regions[static_cast<std::size_t>(r)].slow_start;
+    }
+    const double share = length.count() > 0 ? std::chrono::duration<double>(now - it->second) / length : 1.0;
+    if (share >= 1.0) {
+      it = ramp_start_.erase(it);  // done: full share from now on
+      continue;
+    }
+    shares[it->first] = share;
+    ++it;
+  }
+  return shares;
+}
+
+bool ServerState::ramping() const {
+  std::lock_guard lock(mutex_);
+  return !ramp_start_.empty();
 }
 
 void ServerState::refresh_health() {

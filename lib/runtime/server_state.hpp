@@ -4,7 +4,9 @@
 // new snapshot; a rejected change keeps the previous state serving.
 #pragma once
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -39,6 +41,8 @@ class ServerState {
   // Re-reads the health table into a new snapshot (after checks or the
   // forwarding tier changed an entry).
   void refresh_health();
+  // True while a region is in its slow start (the snapshot must be rebuilt as it ramps).
+  bool ramping() const;
 
   ReloadStatus reload_status() const;
   LoadedState current() const;
@@ -56,7 +60,12 @@ class ServerState {
   mutable std::mutex mutex_;
   LoadedState state_;
   ReloadStatus status_;
+  routing::RampShares ramp_shares_locked();  // mutex_ held
+
   std::function<void(const LoadedState&)> apply_hook_;
+  // Slow start: when each recovering region came back, and who was up last time.
+  std::map<std::string, std::chrono::steady_clock::time_point> ramp_start_;
+  std::map<std::string, bool> region_was_up_;
   std::string config_fingerprint_;
   std::string health_fingerprint_;
 };

@@ -111,10 +111,11 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
 std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
                                                      std::shared_ptr<const zone::ZoneSet> zones,
                                                      std::shared_ptr<const routing::ServiceSet> services,
-                                                     const health::HealthSnapshot& health) {
+                                                     const health::HealthSnapshot& health,
+                                                     const routing::RampShares& ramps) {
   auto snapshot = std::make_shared<query::Snapshot>();
   snapshot->zones = std::move(zones);
-  if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health);
+  if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health, ramps);
   const auto& dns = config.dns;
   snapshot->max_udp_payload = dns.max_udp_payload;
   for (const auto& net : dns.explain_allow) {

@@ -37,6 +37,7 @@ std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& servic
 std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
                                                      std::shared_ptr<const zone::ZoneSet> zones,
                                                      std::shared_ptr<const routing::ServiceSet> services,
-                                                     const health::HealthSnapshot& health);
+                                                     const health::HealthSnapshot& health,
+                                                     const routing::RampShares& ramps = {});
 
 }  // namespace meridian::runtime

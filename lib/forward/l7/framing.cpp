@@ -109,7 +109,7 @@ int classify_raw_request(std::string_view raw, std::size_t max_header, std::size
       if (n == 0) return 400;  // the whole input is not a header
       ec = {};
     }
-    if (ec) return ec == http::error::header_limit ? 431 : 400;
+    if (ec) return ec == http::error::header_limit ? 431 : ec == http::error::body_limit ? 413 : 400;
     used += n;
     if (n == 0) break;
   }

@@ -286,8 +286,10 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
         if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
           break;
         const bool too_big = ec == http::error::header_limit;
-        ++rejects_[too_big ? header_too_large : bad_request];
-        Response res = error_response(too_big ? 431 : 400, too_big ? "header too large" : "bad request", 11, "");
+        const bool body_big = ec == http::error::body_limit;  // Content-Length over the limit
+        ++rejects_[too_big ? header_too_large : body_big ? body_too_large : bad_request];
+        Response res = error_response(too_big ? 431 : body_big ? 413 : 400,
+                                      too_big ? "header too large" : body_big ? "body too large" : "bad request", 11, "");
         res.keep_alive(false);
         co_await send(res);
         break;
