@@ -1,0 +1,288 @@
+// Live reload of meridian.json and zones: SIGHUP picks up a changed zone serial
+// even when the file's size and mtime did not change; an edited file is picked
+// up without a signal; a malformed zone or config is rejected (old state keeps
+// serving, the error with file:line:column in /status and the metrics); health
+// states survive a reload; checks start and stop with the regions a reload adds
+// and removes; no query is lost while reloading.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <fstream>
+#include <regex>
+
+#include "integration/support_backends/backend_server.hpp"
+#include "integration/support_backends/meridian_fixture.hpp"
+#include "integration/support_backends/prometheus_text.hpp"
+
+using namespace meridian::test;
+using namespace meridian::test::backends;
+
+namespace {
+
+const char* const kName = "app.example.test";
+const char* const kEu = "127.0.0.11";
+const char* const kUs = "127.0.0.21";
+
+json quick_check() { return http_check({{"interval", "400ms"}, {"timeout", "350ms"}, {"fall", 2}, {"rise", 1}}); }
+
+json web_service(const Backend& eu) {
+  return failover_service(region({kEu}, {eu.address()}, "web-http"), region({kUs}, {}, ""));
+}
+
+// The SOA serial served for example.test., or 0.
+uint32_t served_serial(const Meridian& m) {
+  const Message r = ask_udp(m.dns, QuerySpec{"example.test", qtype::SOA});
+  if (!r.ok || r.answer.size() != 1) return 0;
+  // rdata: mname rname serial refresh retry expire minimum
+  std::istringstream in(r.answer[0].rdata);
+  std::string mname, rname;
+  uint32_t serial = 0;
+  in >> mname >> rname >> serial;
+  return serial;
+}
+
+uint32_t dig_serial(const Meridian& m) {
+  const DigResult d = dig(m.dns, {"+norec", "example.test", "SOA"});
+  if (!d.ok || d.answer.size() != 1) return 0;
+  std::istringstream in(d.answer[0].rdata);
+  std::string mname, rname;
+  uint32_t serial = 0;
+  in >> mname >> rname >> serial;
+  return serial;
+}
+
+double metric(const Meridian& m, const std::string& name) {
+  const auto e = prom::parse(m.metrics());
+  return e.value(name).value_or(-1);
+}
+
+}  // namespace
+
+TEST_CASE("SIGHUP reloads a zone whose file looks unchanged to the file watcher") {
+  Backend eu;
+  Meridian m;
+  REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
+                          {{"example.test.json", standard_zone(2026010101)}}),
+                  m.error);
+  REQUIRE(served_serial(m) == 2026010101u);
+  const std::string zone = m.dir.file("zones/example.test.json");
+  // Same size, and the old modification time put back: only SIGHUP can notice.
+  const auto mtime = std::filesystem::last_write_time(zone);
+  const std::string old_text = read_file(zone);
+  const std::string new_text = standard_zone(2026010102).dump(2) + "\n";
+  REQUIRE(old_text.size() == new_text.size());
+  // Written beside it with the old mtime, then renamed over it: the watcher
+  // never sees a different size or mtime.
+  const std::string tmp = m.dir.write("zones/example.test.json.next", new_text);
+  std::filesystem::last_write_time(tmp, mtime);
+  std::filesystem::rename(tmp, zone);
+  CHECK(served_serial(m) == 2026010101u);
+
+  const std::size_t done = m.log_count("event=reload_done");
+  m.sighup();
+  REQUIRE(m.wait_log("event=reload_done", done + 1));
+  CHECK(m.log_count("event=reload_start trigger=SIGHUP") == 1);
+  CHECK(served_serial(m) == 2026010102u);
+  CHECK(dig_serial(m) == 2026010102u);
+  const json status = m.status();
+  INFO(status.dump());
+  REQUIRE(status["zones"].size() == 1);
+  CHECK(status["zones"][0]["zone"] == "example.test.");
+  CHECK(status["zones"][0]["serial"] == 2026010102u);
+  CHECK(status["reload"]["last_ok"] == true);
+  CHECK(metric(m, "meridian_reloads_total") >= 1);
+  CHECK(prom::parse(m.metrics()).value("meridian_zone_serial", {{"zone", "example.test."}}) == 2026010102.0);
+  CHECK(m.log_clean());
+}
+
+TEST_CASE("an edited zone file is picked up without a signal") {
+  Backend eu;
+  Meridian m;
+  REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
+                          {{"example.test.json", standard_zone(7)}}),
+                  m.error);
+  REQUIRE(served_serial(m) == 7u);
+  json z = standard_zone(8);
+  z["records"]["new"] = {{"A", "192.0.2.123"}};
+  // Edited in place, as an operator's editor might.
+  m.dir.write("zones/example.test.json", z.dump(2) + "\n");
+  REQUIRE(wait_for([&] { return served_serial(m) == 8u; }));
+  CHECK(dig_serial(m) == 8u);
+  CHECK(m.one("new.example.test") == "192.0.2.123");
+  CHECK(m.log_count("trigger=\"file change\"") >= 1);
+}
+
+TEST_CASE("a malformed zone file is rejected; the old zone keeps serving and /status and metrics say why") {
+  Backend eu;
+  Meridian m;
+  REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
+                          {{"example.test.json", standard_zone(100)}}),
+                  m.error);
+  REQUIRE(served_serial(m) == 100u);
+  REQUIRE(m.wait_answer(kName, kEu));
+  const std::string zone = m.dir.file("zones/example.test.json");
+
+  struct Bad {
+    std::string what;
+    std::string text;
+    const char* message;
+  };
+  json unknown_service = standard_zone(102);
+  unknown_service["records"]["other"] = {{"service", "nope"}};
+  json bad_rdata = standard_zone(103);
+  bad_rdata["records"]["www"] = {{"A", "not-an-address"}};
+  const Bad cases[] = {
+      {"JSON syntax", "{\n  \"origin\": \"example.test.\",\n  \"ttl\": 3600,\n  \"soa\": {\n", ""},
+      {"unknown service", unknown_service.dump(2) + "\n", "nope"},
+      {"bad rdata", bad_rdata.dump(2) + "\n", "not-an-address"},
+  };
+  for (const Bad& b : cases) {
+    CAPTURE(b.what);
+    const std::size_t rejected = m.log_count("event=reload_rejected");
+    write_atomic(zone, b.text);
+    REQUIRE(m.wait_log("event=reload_rejected", rejected + 1));
+    CHECK(served_serial(m) == 100u);
+    CHECK(m.one("www.example.test") == "192.0.2.80");
+    CHECK(m.one(kName) == kEu);
+    const json status = m.status();
+    INFO(status["reload"].dump());
+    CHECK(status["reload"]["last_ok"] == false);
+    const std::string error = status["reload"]["last_error"].get<std::string>();
+    CHECK(error.find("example.test.json") != std::string::npos);
+    // The position of an unknown service is checked in its own (may_fail) case below.
+    if (b.what != "unknown service") CHECK(std::regex_search(error, std::regex("example\\.test\\.json:[0-9]+:[0-9]+: ")));
+    CHECK(error.find(b.message) != std::string::npos);
+    CHECK(status["zones"][0]["serial"] == 100u);
+    CHECK(metric(m, "meridian_last_reload_success") == 0);
+    CHECK(metric(m, "meridian_reload_failures_total") >= 1);
+  }
+  write_atomic(zone, standard_zone(101).dump(2) + "\n");
+  REQUIRE(wait_for([&] { return served_serial(m) == 101u; }));
+  CHECK(m.status()["reload"]["last_ok"] == true);
+  CHECK(metric(m, "meridian_last_reload_success") == 1);
+  CHECK(m.log_clean());
+}
+
+// BUG (may_fail): link_services() reports a dynamic name whose service is not
+// defined with line 0, so the error names the zone file without line:column.
+TEST_CASE("a zone naming an unknown service is rejected with file:line:column" * doctest::may_fail()) {
+  Backend eu;
+  Meridian m;
+  REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
+                          {{"example.test.json", standard_zone(100)}}),
+                  m.error);
+  json zone = standard_zone(102);
+  zone["records"]["other"] = {{"service", "nope"}};
+  write_atomic(m.dir.file("zones/example.test.json"), zone.dump(2) + "\n");
+  REQUIRE(m.wait_log("event=reload_rejected"));
+  const std::string error = m.status()["reload"]["last_error"].get<std::string>();
+  INFO(error);
+  CHECK(std::regex_search(error, std::regex("example\\.test\\.json:[0-9]+:[0-9]+: other\\.example\\.test\\. uses service")));
+  CHECK(served_serial(m) == 100u);
+}
+
+TEST_CASE("a malformed meridian.json is rejected and the checks keep running") {
+  Backend eu;
+  Meridian m;
+  json config = base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}});
+  REQUIRE_MESSAGE(m.start(config, {{"example.test.json", standard_zone(5)}}), m.error);
+  REQUIRE(m.wait_answer(kName, kEu));
+
+  json bad = config;
+  bad["services"]["web"]["regions"]["eu-west"]["check"] = "no-such-check";
+  const std::size_t rejected = m.log_count("event=reload_rejected");
+  write_atomic(m.config_path, bad.dump(2) + "\n");
+  REQUIRE(m.wait_log("event=reload_rejected", rejected + 1));
+  const json status = m.status();
+  INFO(status["reload"].dump());
+  CHECK(std::regex_search(status["reload"]["last_error"].get<std::string>(),
+                          std::regex("meridian\\.json:[0-9]+:[0-9]+: .*no-such-check")));
+  CHECK(metric(m, "meridian_last_reload_success") == 0);
+  // The old check still decides: the backend dying still fails the region over.
+  const uint64_t before = eu.requests();
+  REQUIRE(wait_for([&] { return eu.requests() >= before + 2; }));
+  eu.stop_listening();
+  CHECK(m.wait_answer(kName, kUs));
+}
+
+TEST_CASE("health states survive a reload; checks start and stop with the regions a reload adds and removes") {
+  Backend eu, extra;
+  Meridian m;
+  json config = base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}});
+  REQUIRE_MESSAGE(m.start(config, {{"example.test.json", standard_zone(1)}}), m.error);
+  REQUIRE(m.wait_answer(kName, kEu));
+  eu.stop_listening();
+  REQUIRE(m.wait_answer(kName, kUs));
+  const std::size_t ups = m.log_count("state=up");
+
+  // Reload (new serial, and a third region with its own backend and check).
+  json next = config;
+  next["services"]["web"]["regions"]["ap-south"] = region({"127.0.0.31"}, {extra.address()}, "web-http");
+  next["services"]["web"]["order"] = json::array({"eu-west", "us-east", "ap-south"});
+  const std::size_t done = m.log_count("event=reload_done");
+  write_atomic(m.config_path, next.dump(2) + "\n");
+  REQUIRE(m.wait_log("event=reload_done", done + 1));
+  // Right after the reload, eu-west is still down: its state was kept.
+  for (int i = 0; i < 5; ++i) CHECK(m.one(kName) == kUs);
+  CHECK(m.status()["health"]["web/eu-west/backend/" + eu.address()]["state"] == "down");
+  CHECK(m.log_count("state=up") == ups);
+  // The added region's backend is checked now.
+  REQUIRE(wait_for([&] { return extra.requests() >= 2; }));
+  CHECK(m.status()["health"].contains("web/ap-south/backend/" + extra.address()));
+
+  // Remove it again: its checks stop and its entries leave the table and metrics.
+  const std::size_t done2 = m.log_count("event=reload_done");
+  write_atomic(m.config_path, config.dump(2) + "\n");
+  REQUIRE(m.wait_log("event=reload_done", done2 + 1));
+  REQUIRE(eu.start_listening());
+  const uint64_t extra_after = extra.requests();
+  const uint64_t eu_after = eu.requests();
+  REQUIRE(wait_for([&] { return eu.requests() >= eu_after + 4; }));
+  CHECK(extra.requests() <= extra_after + 1);  // at most one already in flight
+  CHECK_FALSE(m.status()["health"].contains("web/ap-south/backend/" + extra.address()));
+  CHECK(m.metrics().find("web/ap-south") == std::string::npos);
+  CHECK(m.wait_answer(kName, kEu));
+  CHECK(m.log_clean());
+}
+
+TEST_CASE("no query is lost while the server reloads") {
+  Backend eu;
+  Meridian m;
+  REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
+                          {{"example.test.json", standard_zone(1)}}),
+                  m.error);
+  REQUIRE(m.wait_answer(kName, kEu));
+  // Ten reloads, each waited for, while queries go one at a time.
+  const std::size_t base = m.log_count("event=reload_done");
+  std::atomic<bool> stop{false};
+  std::atomic<int> reloads{0};
+  std::thread reloader([&] {
+    for (int i = 0; i < 10 && !stop.load(); ++i) {
+      m.sighup();
+      if (!m.wait_log("event=reload_done", base + static_cast<std::size_t>(i) + 1, std::chrono::seconds(30))) break;
+      ++reloads;
+    }
+    stop = true;
+  });
+  int sent = 0, answered = 0, wrong = 0;
+  const auto end = Clock::now() + std::chrono::seconds(120);
+  while ((!stop.load() || sent < 200) && sent < 100000 && Clock::now() < end) {
+    QuerySpec q{(sent % 2) ? kName : "www.example.test", qtype::A};
+    q.id = static_cast<uint16_t>(sent);
+    // One datagram each, no resend: a lost query shows.
+    const auto r = udp_exchange(m.dns, build_query(q), std::chrono::seconds(5), std::chrono::seconds(10));
+    ++sent;
+    if (!r) continue;
+    ++answered;
+    const Message msg = parse_message(*r);
+    if (!msg.ok || msg.rcode != rcode::NOERROR || msg.answer.size() != 1) ++wrong;
+  }
+  stop = true;
+  reloader.join();
+  CHECK(reloads.load() == 10);
+  MESSAGE(sent << " queries during " << reloads.load() << " reloads");
+  CHECK(answered == sent);
+  CHECK(wrong == 0);
+  CHECK(m.process.alive());
+  CHECK(m.log_clean());
+}
