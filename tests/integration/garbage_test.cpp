@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -191,7 +192,9 @@ TEST_CASE("garbage over UDP and TCP does not hurt the server") {
   }());
   REQUIRE_MESSAGE(s.started(), s.error());
   REQUIRE(normal_queries_work(s.ep()));
-  const auto seed = std::random_device{}();
+  // MERIDIAN_GARBAGE_SEED=<n> replays a run.
+  const char* fixed = std::getenv("MERIDIAN_GARBAGE_SEED");
+  const auto seed = fixed ? static_cast<unsigned>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
   INFO("seed " << seed);
   MESSAGE("garbage seed " << seed);
   std::mt19937 rng(seed);

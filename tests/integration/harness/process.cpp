@@ -156,7 +156,14 @@ CommandResult run_command(const std::vector<std::string>& argv_in, std::chrono::
   for (auto& f : fds)
     if (f.fd >= 0) ::close(f.fd);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    if (Clock::now() > end && !result.timed_out) {
+      result.timed_out = true;  // closed its output but did not exit
+      ::kill(pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(milliseconds(5));
   }
   if (WIFEXITED(status) && !result.timed_out) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
