@@ -36,7 +36,7 @@ void load_file(const std::string& path, const KeyValidator& validate, OverrideMa
     return;
   }
   for (const auto& [key, value] : root.items()) {
-    const Pointer at = Pointer("/" + key);
+    const Pointer at = Pointer() / key;  // keys hold "/": escaped as a token
     Override o;
     o.file = path;
     std::string state;

@@ -9,6 +9,23 @@ namespace meridian::runtime {
 
 namespace {
 
+// Where a name's "service" is written in its zone file (read again: error path only).
+config::Diagnostic service_position(const zone::Zone& z, const std::string& name, std::string message) {
+  try {
+    const auto src = config::JsonSource::load_file(z.source());
+    if (src.root().contains("records") && src.root()["records"].is_object()) {
+      for (const auto& [key, value] : src.root()["records"].items()) {
+        (void)value;
+        const auto wire = dns::name_from_text(key, z.origin());
+        if (wire && dns::fold_wire_name(*wire) == name)
+          return src.error_at(nlohmann::json::json_pointer("/records") / key / "service", std::move(message));
+      }
+    }
+  } catch (const config::LoadError&) {
+  }
+  return {z.source(), 0, 0, std::move(message)};
+}
+
 // Links each dynamic name to its service slot; unknown services are errors.
 void link_services(zone::ZoneSet& zones, const routing::ServiceSet& services, config::Diagnostics& diagnostics) {
   zones.for_each_zone_mutable([&](zone::Zone& z) {
@@ -16,8 +33,8 @@ void link_services(zone::ZoneSet& zones, const routing::ServiceSet& services, co
       if (node.service.empty()) return;
       node.service_index = services.find(node.service);
       if (node.service_index < 0)
-        diagnostics.add(z.source(), 0, 0, dns::name_to_text(node.name) + " uses service \"" + node.service +
-                                              "\", which meridian.json does not define");
+        diagnostics.add(service_position(z, node.name, dns::name_to_text(node.name) + " uses service \"" + node.service +
+                                                           "\", which meridian.json does not define"));
     });
   });
 }

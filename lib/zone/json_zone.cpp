@@ -27,7 +27,7 @@ class ZoneBuilder {
     for (const auto& [key, value] : root.items()) {
       (void)value;
       if (key != "origin" && key != "ttl" && key != "soa" && key != "records")
-        error(Pointer("/" + key), "unknown key \"" + key + "\" (expected origin, ttl, soa, records)", true);
+        error(Pointer() / key, "unknown key \"" + key + "\" (expected origin, ttl, soa, records)", true);
     }
     if (!root.contains("origin") || !root["origin"].is_string())
       return fail(Pointer("/origin"), "\"origin\" must be a domain name string such as \"example.com.\"");

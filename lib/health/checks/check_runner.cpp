@@ -43,9 +43,13 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
       : io_(io), table_(table), target_(std::move(target)), timer_(io), deadline_(io), socket_(io),
         up_(target_.config.initial_up) {}
 
-  void start() {
+  // Reported synchronously by apply(), so a snapshot built right after sees it.
+  void report_initial() {
     table_.report(target_.key, Source::check, up_ ? State::up : State::down,
                   std::string("initial state (") + (up_ ? "up" : "down") + "): waiting for the first check");
+  }
+
+  void start() {
     // A random offset within one interval keeps checks from firing together.
     schedule(std::chrono::milliseconds(static_cast<int64_t>(random_unit() * target_.config.interval.count())));
   }
@@ -200,6 +204,7 @@ void CheckRunner::apply(std::vector<CheckTarget> targets) {
       continue;
     }
     auto m = std::make_shared<Monitor>(io_, table_, std::move(t));
+    m->report_initial();
     next[m->target().key] = m;
     asio::post(io_, [m] { m->start(); });
   }
