@@ -56,7 +56,8 @@ const char* const kBadZone = R"({
     "ns2": {"AAAA": "2001:db8::2", "BOGUS": "1"},
     "mx":  {"MX": ["10 mail", "not-a-number mail"]},
     "ttl": {"A": {"ttl": -5, "data": "192.0.2.1"}},
-    "cn":  {"CNAME": "app", "A": "192.0.2.9"}
+    "cn":  {"CNAME": "app", "A": "192.0.2.9"},
+    "big": {"MX": "65536 mail"}
   },
   "extra": true
 }
@@ -110,6 +111,10 @@ TEST_CASE("check: zone errors as file:line:column: message, exit non-zero") {
   const std::string cname = find_diagnostic(out, zone, position_of(kBadZone, "\"cn\""));
   CHECK_MESSAGE(!cname.empty(), "CNAME and other data");
   CHECK(cname.find("CNAME") != std::string::npos);
+
+  const std::string range = find_diagnostic(out, zone, position_of(kBadZone, "\"65536 mail\""));
+  CHECK_MESSAGE(!range.empty(), "MX preference out of 16-bit range");
+  CHECK(range.find("65536") != std::string::npos);
 
   const std::string extra = find_diagnostic(out, zone, position_of(kBadZone, "\"extra\""));
   CHECK_MESSAGE(!extra.empty(), "unknown top-level key");

@@ -150,17 +150,14 @@ TEST_CASE("bad names in the question are FORMERR") {
   check_still_answering();
 }
 
-// A compression pointer in the question can only point into the 12-byte header
-// (nothing else precedes it), which is not a prior occurrence of a name. Knot
-// drops such queries; FORMERR would do too. meridian accepts the name and echoes
-// the question verbatim, so the response's question holds a pointer into the
-// *response* header: here C0 03 then decodes to "\000\001\000\000\000." (the
-// response's rcode/count bytes), not the root name that was asked, and the
-// answer is REFUSED. With a pointer to byte 2 (flags 0x8x in a response) the
-// echoed name has an invalid label type and the response does not parse at all:
-// a query for app.example.com whose final root label is written as C0 02 gets an
-// authoritative answer no resolver can read (the garbage test meets many).
-TEST_CASE("a question name with a compression pointer is FORMERR or dropped" * doctest::may_fail()) {
+// Regression (fixed in 516f7a6): a compression pointer in the question can only
+// point into the 12-byte header, which is not a prior occurrence of a name.
+// meridian used to accept it and echo the question verbatim, so the response's
+// question held a pointer into the *response* header: C0 03 decoded to
+// "\000\001\000\000\000." with REFUSED, and app.example.com written with its
+// root label as C0 02 got an authoritative answer that no resolver could parse
+// (flags byte 0x84 read as a label type). Knot drops such queries; FORMERR is fine.
+TEST_CASE("a question name with a compression pointer is FORMERR or dropped") {
   for (uint8_t target : {0x03, 0x02}) {
     CAPTURE(int(target));
     Bytes p = header(0x2101, 0, 1);
@@ -291,6 +288,51 @@ TEST_CASE("trailing garbage and record-section errors are FORMERR") {
     CHECK(d.status == "NOERROR");
   }
   check_still_answering();
+}
+
+TEST_CASE("FORMERR replies to an EDNS query carry an OPT (RFC 6891 7)") {
+  QuerySpec q("app.example.com");
+  q.edns = Edns{};
+  q.edns->nsid = true;
+  q.id = 0x5101;
+  const Message formerr = send_udp(concat(build_query(q), {0x00}));
+  REQUIRE_MESSAGE(formerr.ok, formerr.error);
+  INFO(formerr.describe());
+  CHECK(formerr.rcode == rcode::FORMERR);
+  CHECK(formerr.has_opt);
+  CHECK(formerr.options.empty());  // no NSID on an error
+  // Without EDNS in the query, none in the reply.
+  QuerySpec plain("app.example.com");
+  plain.id = 0x5103;
+  const Message n = send_udp(concat(build_query(plain), {0x00}));
+  REQUIRE(n.ok);
+  CHECK(n.rcode == rcode::FORMERR);
+  CHECK_FALSE(n.has_opt);
+}
+
+// BUG: parse_query returns `notimp` as soon as it sees the opcode, before it
+// reads the additional section, so q.has_edns is never set and the NOTIMP reply
+// to a query with an OPT has no OPT (RFC 6891 7: a responder MUST include one).
+// 516f7a6 added the OPT for FORMERR/NOTIMP replies, but only FORMERR gets it.
+TEST_CASE("NOTIMP replies to an EDNS query carry an OPT" * doctest::may_fail()) {
+  QuerySpec q("app.example.com");
+  q.edns = Edns{};
+  for (uint8_t opcode : {2, 4, 5}) {
+    CAPTURE(int(opcode));
+    q.opcode = opcode;
+    q.id = static_cast<uint16_t>(0x5110 + opcode);
+    const Message notimp = send_udp(build_query(q));
+    REQUIRE_MESSAGE(notimp.ok, notimp.error);
+    INFO(notimp.describe());
+    CHECK(notimp.rcode == rcode::NOTIMP);
+    CHECK(notimp.has_opt);
+  }
+  QuerySpec plain("app.example.com");
+  plain.opcode = 4;
+  const Message n = send_udp(build_query(plain));
+  REQUIRE(n.ok);
+  CHECK(n.rcode == rcode::NOTIMP);
+  CHECK_FALSE(n.has_opt);
 }
 
 TEST_CASE("EDNS: OPT in the reply if and only if the query had one") {
