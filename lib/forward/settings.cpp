@@ -67,7 +67,8 @@ class Reader {
   void integer(const json& obj, const char* key, const Pointer& at, T& out, uint64_t lo, uint64_t hi) {
     if (!obj.contains(key)) return;
     const json& v = obj[key];
-    if (!v.is_number_unsigned() || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
+    const bool whole = v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+    if (!whole || v.get<uint64_t>() < lo || v.get<uint64_t>() > hi) {
       error(at / key, std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " +
                           std::to_string(hi));
       return;

@@ -256,13 +256,11 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
   bool first = true;
   try {
     for (;;) {
-      std::shared_ptr<L7Config> cfg = cfg_;
-      const L7Settings& s = cfg->s;
       // wait for the first byte of the next request
       idle = true;
       if (closing || core_.draining) break;
       if (buffer.size() == 0) {
-        stream.expires_after(first ? s.header_timeout : s.keepalive_timeout);
+        stream.expires_after(first ? cfg_->s.header_timeout : cfg_->s.keepalive_timeout);
         const std::size_t n =
             co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
         buffer.commit(n);
@@ -270,6 +268,9 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       }
       idle = false;
       first = false;
+      // the configuration in force when the request arrives (a reload may have come meanwhile)
+      std::shared_ptr<L7Config> cfg = cfg_;
+      const L7Settings& s = cfg->s;
       const auto started = std::chrono::steady_clock::now();
 
       http::request_parser<http::string_body> parser;
