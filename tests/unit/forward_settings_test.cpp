@@ -1,0 +1,114 @@
+// The forwarding tier's configuration schema: defaults and errors at JSON pointers.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "forward/forwarding_tier.hpp"
+
+using namespace meridian::forward;
+using json = nlohmann::json;
+
+namespace {
+
+std::map<std::string, std::string> errors_of(const json& region) {
+  std::map<std::string, std::string> out;
+  validate_region(region, [&](const json::json_pointer& at, const std::string& m) { out[at.to_string()] = m; });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the design's example parses with production defaults") {
+  const json region = json::parse(R"({
+    "backends": [{"address": "127.0.0.1:9001", "weight": 2}, {"address": "127.0.0.1:9002"}, "[::1]:9003"],
+    "forward": {"l4": {"listen": "127.0.0.11:7000"},
+                "l7": {"listen": "127.0.0.11:8080", "balance": "least_conn"}}})");
+  RegionForward f;
+  CHECK(parse_region(region, f, nullptr));
+  REQUIRE(f.backends.size() == 3);
+  CHECK(f.backends[0].weight == 2);
+  CHECK(f.backends[1].weight == 1);
+  CHECK(f.backends[2].host == "::1");
+  CHECK(f.backends[2].group == "default");
+  REQUIRE(f.l7);
+  CHECK(f.l7->balance.algorithm == Algorithm::least_conn);
+  CHECK(f.l7->retry.budget_ratio == doctest::Approx(0.2));
+  CHECK(f.l7->retry.max_retries == 2);
+  CHECK(f.l7->balance.vnodes == 160);
+  CHECK_FALSE(f.l7->rate_limit.enabled);
+  REQUIRE(f.l4);
+  CHECK(f.l4->connect_attempts == 3);
+  CHECK(f.l4->proxy_protocol == ProxyProtocol::off);
+  CHECK(f.circuit.enabled);
+  CHECK(f.outlier.consecutive_failures == 5);
+  CHECK(backend_key("web", "eu-west", "127.0.0.1:9001") == "web/eu-west/backend/127.0.0.1:9001");
+}
+
+TEST_CASE("every section reads its keys") {
+  const json region = json::parse(R"({
+    "backends": [{"address": "127.0.0.1:9001", "group": "api", "max_connections": 10}, "127.0.0.1:9002"],
+    "forward": {
+      "circuit_breaker": {"window": "5s", "min_requests": 5, "failure_rate": 0.25, "open_timeout": "1s", "half_open_probes": 1},
+      "outlier": {"consecutive_failures": 2, "base_ejection": "2s", "max_ejection": "20s", "max_ejection_percent": 100},
+      "bulkhead": {"max_connections": 50},
+      "drain_timeout": "1s",
+      "l4": {"listen": "127.0.0.1:0", "proxy_protocol": "v2", "connect_timeout": "300ms", "idle_timeout": "1m"},
+      "l7": {"listen": "127.0.0.1:0", "balance": "consistent_hash", "hash": {"key": "cookie:session", "vnodes": 100},
+             "timeouts": {"connect": "1s", "header": "2s", "request": "5s", "backend": "3s", "keepalive": "4s"},
+             "limits": {"max_header_bytes": 8192, "max_body_bytes": 1000, "max_pending": 7, "pool_size": 4},
+             "routes": [{"host": "api.example.com", "path_prefix": "/v1", "group": "api"}],
+             "retry": {"max_retries": 1, "backoff": {"base": "10ms", "cap": "100ms"},
+                       "budget": {"ratio": 0.1, "window": "30s", "min_retries": 0}, "retry_after_cap": "1s"},
+             "rate_limit": {"rate": 5, "burst": 10}}}})");
+  RegionForward f;
+  std::string errs;
+  CHECK(parse_region(region, f, [&](const json::json_pointer& at, const std::string& m) { errs += at.to_string() + " " + m + "\n"; }));
+  CHECK(errs == "");
+  CHECK(f.backends[0].group == "api");
+  CHECK(f.backends[0].max_connections == 10);
+  CHECK(f.circuit.half_open_probes == 1);
+  CHECK(f.outlier.max_ejection_percent == 100);
+  CHECK(f.bulkhead.max_connections == 50);
+  CHECK(f.l4->proxy_protocol == ProxyProtocol::v2);
+  CHECK(f.l4->connect_timeout == Ms(300));
+  CHECK(f.l7->balance.key.kind == HashKey::Kind::cookie);
+  CHECK(f.l7->balance.key.name == "session");
+  CHECK(f.l7->balance.vnodes == 100);
+  CHECK(f.l7->keepalive_timeout == Ms(4000));
+  CHECK(f.l7->max_pending == 7);
+  REQUIRE(f.l7->routes.size() == 1);
+  CHECK(f.l7->routes[0].group == "api");
+  CHECK(f.l7->retry.backoff_cap == Ms(100));
+  CHECK(f.l7->retry.budget_min_retries == 0);
+  CHECK(f.l7->rate_limit.enabled);
+  CHECK(f.l7->rate_limit.burst == 10);
+}
+
+TEST_CASE("mistakes are reported at the right pointer") {
+  auto e = errors_of(json::parse(R"({
+    "backends": ["127.0.0.1:9001", "127.0.0.1:9001", "nope", {"address": "127.0.0.1:1", "weight": -1}],
+    "forward": {"l7": {"listen": "127.0.0.1", "balance": "fastest", "timeouts": {"header": "soon"},
+                       "routes": [{"group": "missing", "path_prefix": "x"}], "bogus": 1,
+                       "hash": {"key": "query:x"}, "retry": {"backoff": {"base": "1s", "cap": "10ms"}}},
+                "l4": {"listen": "127.0.0.1:1", "proxy_protocol": "v3"},
+                "circuit_breaker": {"failure_rate": 2}}})"));
+  CHECK(e.count("/backends/1"));
+  CHECK(e.count("/backends/2"));
+  CHECK(e.count("/backends/3/weight"));
+  CHECK(e.count("/forward/l7/listen"));
+  CHECK(e.count("/forward/l7/balance"));
+  CHECK(e.count("/forward/l7/timeouts/header"));
+  CHECK(e.count("/forward/l7/routes/0/group"));
+  CHECK(e.count("/forward/l7/routes/0/path_prefix"));
+  CHECK(e.count("/forward/l7/bogus"));
+  CHECK(e.count("/forward/l7/hash/key"));
+  CHECK(e.count("/forward/l7/retry/backoff/cap"));
+  CHECK(e.count("/forward/l4/proxy_protocol"));
+  CHECK(e.count("/forward/circuit_breaker/failure_rate"));
+
+  CHECK(errors_of(json::parse(R"({"forward": {"l7": {"listen": "127.0.0.1:1"}}})")).count("/forward"));
+  CHECK(errors_of(json::parse(R"({"backends": ["127.0.0.1:2"], "forward": {}})")).count("/forward"));
+  CHECK(errors_of(json::parse(R"({"backends": [], "forward": {"l4": {"listen": "127.0.0.1:1"}}})")).count("/backends"));
+  CHECK(errors_of(json::parse(R"({"backends": ["127.0.0.1:2"]})")).empty());
+}
