@@ -1,0 +1,226 @@
+// Circuit breaker, retries, retry budget and passive health of the forwarding tier,
+// against real HTTP backends that fail and recover.
+#include <doctest/doctest.h>
+
+#include "forward_support/backends.hpp"
+#include "health/health_table.hpp"
+
+using namespace fwdtest;
+using meridian::forward::ForwardingTier;
+using json = nlohmann::json;
+
+namespace {
+
+json region(const std::vector<HttpBackend*>& bs, json forward) {
+  forward["l7"]["listen"] = "127.0.0.1:0";
+  if (!forward.contains("outlier")) forward["outlier"] = {{"consecutive_failures", 0}};
+  if (!forward.contains("circuit_breaker")) forward["circuit_breaker"] = {{"enabled", false}};
+  return {{"backends", backend_list(bs)}, {"forward", forward}};
+}
+
+Reply fail_with(unsigned status, std::map<std::string, std::string> headers = {}) {
+  return Reply{status, "failed", std::move(headers), 0};
+}
+
+}  // namespace
+
+TEST_CASE("circuit breaker walks closed -> open -> half_open -> closed on a backend that fails then recovers") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend flaky("flaky"), good("good");
+  std::atomic<bool> failing{true};
+  flaky.set([&](const Request&) { return failing ? fail_with(500) : Reply{}; });
+  tier.apply(services(region({&flaky, &good},
+                             {{"l7", {{"retry", {{"max_retries", 0}}}}},
+                              {"circuit_breaker",
+                               {{"min_requests", 5},
+                                {"failure_rate", 0.5},
+                                {"window", "30s"},
+                                {"open_timeout", "1s"},
+                                {"half_open_probes", 2}}}})));
+  Client cl(port_of(tier, "l7"));
+  // closed: the flaky backend answers 500 (not retried: only 502/503/504 are)
+  int errors = 0;
+  for (int i = 0; i < 40 && backend_status(tier, flaky.address())["circuit"] != "open"; ++i)
+    errors += cl.get("/").result_int() == 500;
+  CHECK(backend_status(tier, flaky.address())["circuit"] == "open");
+  CHECK(errors >= 5);
+  // open: no traffic reaches it
+  const int hits = flaky.hits;
+  for (int i = 0; i < 20; ++i) CHECK(cl.get("/")["X-Backend"] == "good");
+  CHECK(flaky.hits == hits);
+  // it recovers; after open_timeout probes go through and close the circuit
+  failing = false;
+  CHECK(wait_until([&] {
+    cl.get("/");
+    return backend_status(tier, flaky.address())["circuit"] == "closed";
+  }));
+  CHECK(flaky.hits > hits);
+  const json st = backend_status(tier, flaky.address());
+  CHECK(st["circuit_opened"] == 1);
+  const std::string m = tier.metrics();
+  CHECK(m.find("meridian_forward_backend_circuit_transitions_total{backend=\"web/eu/backend/" + flaky.address() +
+               "\"} 3") != std::string::npos);  // closed->open->half_open->closed
+  // a failed probe opens it again
+  failing = true;
+  for (int i = 0; i < 40 && backend_status(tier, flaky.address())["circuit"] != "open"; ++i) cl.get("/");
+  CHECK(backend_status(tier, flaky.address())["circuit"] == "open");
+  CHECK(wait_until([&] {
+    cl.get("/");
+    return backend_status(tier, flaky.address())["circuit_opened"] == 3;  // the half-open probe failed
+  }));
+}
+
+TEST_CASE("retry matrix") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend bad("bad"), good("good");
+  const json retry = {{"max_retries", 2}, {"backoff", {{"base", "1ms"}, {"cap", "10ms"}}}, {"retry_after_cap", "2s"},
+                      {"budget", {{"min_retries", 1000}}}};
+  tier.apply(services(region({&bad, &good}, {{"l7", {{"balance", "round_robin"}, {"retry", retry}}}})));
+  Client cl(port_of(tier, "l7"));
+
+  SUBCASE("GET 503 is retried on another backend") {
+    bad.set([](const Request&) { return fail_with(503); });
+    for (int i = 0; i < 10; ++i) {
+      auto r = cl.get("/");
+      CHECK(r.result_int() == 200);
+      CHECK(r["X-Backend"] == "good");
+    }
+    CHECK(bad.hits >= 4);
+    CHECK(good.hits == 10);
+  }
+  SUBCASE("POST is not retried, unless it carries Idempotency-Key") {
+    bad.set([](const Request&) { return fail_with(503); });
+    int unavailable = 0;
+    for (int i = 0; i < 10; ++i) unavailable += cl.request(http::verb::post, "/", {}, "x").result_int() == 503;
+    CHECK(unavailable == bad.hits);
+    CHECK(bad.hits + good.hits == 10);
+    for (int i = 0; i < 6; ++i)
+      CHECK(cl.request(http::verb::post, "/", {{"Idempotency-Key", std::to_string(i)}}, "x").result_int() == 200);
+  }
+  SUBCASE("404 is not retried") {
+    bad.set([](const Request&) { return fail_with(404); });
+    int not_found = 0;
+    for (int i = 0; i < 10; ++i) not_found += cl.get("/").result_int() == 404;
+    CHECK(not_found == bad.hits);
+    CHECK(bad.hits + good.hits == 10);
+  }
+  SUBCASE("429 with Retry-After is retried after that time; a long or missing Retry-After passes the 429") {
+    bad.set([](const Request&) { return fail_with(429, {{"Retry-After", "1"}}); });
+    Client c2(port_of(tier, "l7"));
+    auto t = std::chrono::steady_clock::now();
+    int waited = 0;
+    for (int i = 0; i < 2; ++i) {
+      t = std::chrono::steady_clock::now();
+      auto r = c2.get("/");
+      CHECK(r.result_int() == 200);
+      if (std::chrono::steady_clock::now() - t >= std::chrono::milliseconds(950)) ++waited;
+    }
+    CHECK(waited >= 1);  // what went to "bad" first waited a second, then "good" answered
+    CHECK(waited == bad.hits);
+    bad.set([](const Request&) { return fail_with(429, {{"Retry-After", "100"}}); });
+    int passed = 0;
+    for (int i = 0; i < 4; ++i) passed += c2.get("/").result_int() == 429;
+    CHECK(passed == 2);
+    bad.set([](const Request&) { return fail_with(429); });
+    passed = 0;
+    for (int i = 0; i < 4; ++i) passed += c2.get("/").result_int() == 429;
+    CHECK(passed == 2);
+  }
+  SUBCASE("connect failures are retried for any method") {
+    bad.stop();
+    for (int i = 0; i < 10; ++i) CHECK(cl.request(http::verb::post, "/", {}, "x").result_int() == 200);
+  }
+}
+
+TEST_CASE("the retry budget stops retries under a full outage") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend a("a"), b("b");
+  a.set([](const Request&) { return fail_with(503); });
+  b.set([](const Request&) { return fail_with(503); });
+  tier.apply(services(region(
+      {&a, &b},
+      {{"l7",
+        {{"retry",
+          {{"max_retries", 3}, {"backoff", {{"base", "1ms"}, {"cap", "2ms"}}},
+           {"budget", {{"ratio", 0.2}, {"window", "60s"}, {"min_retries", 0}}}}}}}})));
+  Client cl(port_of(tier, "l7"));
+  for (int i = 0; i < 200; ++i) CHECK(cl.get("/").result_int() == 503);
+  const int attempts = a.hits + b.hits;
+  MESSAGE("200 requests under full outage: " << attempts << " backend attempts");
+  CHECK(attempts > 200);
+  CHECK(attempts <= 200 + 40 + 1);  // at most 20 % retries, not 3 per request
+  CHECK(tier.metrics().find("meridian_forward_http_retry_budget_exhausted_total") != std::string::npos);
+}
+
+TEST_CASE("passive health ejects failing backends and feeds the shared health table") {
+  meridian::health::HealthTable health;
+  std::vector<std::string> changes;
+  std::mutex m;
+  health.subscribe([&](const std::string& key, const meridian::health::Status& s) {
+    std::lock_guard l(m);
+    changes.push_back(key + "=" + meridian::health::state_name(s.state));
+  });
+  ForwardingTier tier(health);
+  HttpBackend a("a"), b("b");
+  tier.apply(services(region({&a, &b},
+                             {{"l7", {{"retry", {{"max_retries", 1}, {"budget", {{"min_retries", 1000}}}}}}},
+                              {"outlier",
+                               {{"consecutive_failures", 3},
+                                {"base_ejection", "500ms"},
+                                {"max_ejection", "5s"},
+                                {"max_ejection_percent", 50}}}})));
+  const std::string key_a = "web/eu/backend/" + a.address(), key_b = "web/eu/backend/" + b.address();
+  Client cl(port_of(tier, "l7"));
+  a.stop();
+  // connect failures are retried on b: clients see no errors
+  for (int i = 0; i < 20; ++i) CHECK(cl.get("/").result_int() == 200);
+  CHECK_FALSE(health.is_up(key_a));
+  CHECK(health.is_up(key_b));
+  CHECK(health.entries().at(key_a).effective.source == meridian::health::Source::passive);
+  CHECK(backend_status(tier, a.address())["ejections"].get<int>() >= 1);
+  // it comes back: after the ejection, traffic shows it healthy and the table says up
+  a.restart();
+  CHECK(wait_until([&] {
+    cl.get("/");
+    return health.is_up(key_a);
+  }));
+
+  // every backend of the region dies under load: all are reported down (DNS drops the region),
+  // even the one the ejection cap keeps in rotation
+  std::atomic<bool> run{true};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread load([&] {
+    Client c(port_of(tier, "l7"));
+    while (run) (c.get("/").result_int() == 200 ? ok : failed)++;
+  });
+  CHECK(wait_until([&] { return ok > 50; }));
+  const auto killed = std::chrono::steady_clock::now();
+  a.stop();
+  b.stop();
+  CHECK(wait_until([&] { return !health.is_up(key_a) && !health.is_up(key_b); }));
+  const auto detected = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
+  run = false;
+  load.join();
+  MESSAGE("all backends down: detected in " << detected.count() << " ms; " << ok.load() << " ok, " << failed.load()
+                                            << " failed requests meanwhile");
+  std::lock_guard l(m);
+  CHECK(std::count(changes.begin(), changes.end(), key_a + "=down") >= 2);
+  CHECK(std::count(changes.begin(), changes.end(), key_a + "=up") >= 1);
+}
+
+TEST_CASE("a check-down backend takes no traffic") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend a("a"), b("b");
+  tier.apply(services(region({&a, &b}, {{"l7", json::object()}})));
+  health.report("web/eu/backend/" + a.address(), meridian::health::Source::check, meridian::health::State::down, "test");
+  Client cl(port_of(tier, "l7"));
+  for (int i = 0; i < 10; ++i) CHECK(cl.get("/")["X-Backend"] == "b");
+  health.report("web/eu/backend/" + a.address(), meridian::health::Source::check, meridian::health::State::up, "test");
+  int on_a = 0;
+  for (int i = 0; i < 10; ++i) on_a += cl.get("/")["X-Backend"] == "a";
+  CHECK(on_a == 5);
+}
