@@ -163,6 +163,7 @@ RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefi
   const unsigned width = family == 4 ? 32u : 128u;
   const unsigned cap = family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
   const unsigned bits = source_prefix < cap ? source_prefix : cap;
+  c.bits = static_cast<uint8_t>(bits);
   std::memcpy(c.address, address, family == 4 ? 4 : 16);
   for (unsigned i = bits; i < width; ++i) c.address[i / 8] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
   return c;
@@ -207,12 +208,13 @@ RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const hea
 const Decision& RoutingTable::decide(int service, const RouteClient& client, uint8_t& scope) const {
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   const PrefixTrie::Result hit = client.family == 4 ? c.v4.lookup(client.address) : c.v6.lookup(client.address);
-  scope = hit.depth;
+  // Bits beyond those the client's prefix gave (cleared) cannot tell clients apart.
+  scope = hit.depth < client.bits ? hit.depth : client.bits;
   const Decision& d = c.decisions[hit.value];
   if (!d.ramping) return d;
   // The answer now depends on the client's prefix up to the ECS cap as well.
   const unsigned bits = client.family == 4 ? services_->ecs.max_prefix_v4 : services_->ecs.max_prefix_v6;
-  if (scope < bits) scope = static_cast<uint8_t>(bits);
+  if (scope < bits) scope = static_cast<uint8_t>(bits < client.bits ? bits : client.bits);
   return prefix_hash(client, services_->ecs) <= d.ramp_threshold ? d : c.decisions[d.held_back];
 }
 

@@ -21,6 +21,7 @@ struct RouteClient {
   int family = 4;
   uint8_t address[16] = {};
   bool from_ecs = false;  // the ECS scope is reported only then
+  uint8_t bits = 128;     // address bits that may decide (ECS: min(source, cap))
 };
 
 // The client an ECS option describes: bits beyond min(source prefix, configured
