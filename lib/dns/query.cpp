@@ -101,27 +101,28 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   q.qclass = read_u16(packet + pos + 2);
   pos += 4;
   q.question_end = pos;
-  if (q.opcode != opcode::QUERY) return QueryStatus::notimp;
+  // Another opcode is NOTIMP whatever follows; its OPT is still read, so the
+  // reply can carry one (RFC 6891 7).
+  const QueryStatus malformed = q.opcode != opcode::QUERY ? QueryStatus::notimp : QueryStatus::formerr;
 
   NameBuffer scratch;
   for (unsigned i = 0; i < ancount + nscount; ++i)
-    if (!skip_rr(packet, len, pos, scratch)) return QueryStatus::formerr;
+    if (!skip_rr(packet, len, pos, scratch)) return malformed;
   for (unsigned i = 0; i < arcount; ++i) {
     const std::size_t rr_start = pos;
     // Peek at the type: OPT is parsed, anything else (e.g. TSIG) skipped.
-    if (read_name(packet, len, pos, scratch, false) != NameStatus::ok || pos + 10 > len)
-      return QueryStatus::formerr;
+    if (read_name(packet, len, pos, scratch, false) != NameStatus::ok || pos + 10 > len) return malformed;
     if (read_u16(packet + pos) == type::OPT) {
-      if (q.has_edns) return QueryStatus::formerr;  // more than one OPT (RFC 6891 6.1.1)
+      if (q.has_edns) return malformed;  // more than one OPT (RFC 6891 6.1.1)
       pos = rr_start;
-      if (!parse_opt(packet, len, pos, q)) return QueryStatus::formerr;
+      if (!parse_opt(packet, len, pos, q)) return malformed;
     } else {
       pos = rr_start;
-      if (!skip_rr(packet, len, pos, scratch)) return QueryStatus::formerr;
+      if (!skip_rr(packet, len, pos, scratch)) return malformed;
     }
   }
-  if (pos != len) return QueryStatus::formerr;  // trailing garbage
-  return QueryStatus::ok;
+  if (pos != len) return malformed;  // trailing garbage
+  return q.opcode != opcode::QUERY ? QueryStatus::notimp : QueryStatus::ok;
 }
 
 }  // namespace meridian::dns

@@ -493,7 +493,10 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     zone = snapshot.zones ? snapshot.zones->find_zone(q.qname.view(), q.qname.label_offsets, q.qname.labels) : nullptr;
     // DS lives in the parent: at a child apex we also serve, the parent zone answers.
     if (zone && q.qtype == dns::type::DS && q.qname.labels > 0 && zone->origin().size() == q.qname.length) {
-      if (const Zone* parent = snapshot.zones->find_zone(q.qname.suffix(1), q.qname.label_offsets + 1, q.qname.labels - 1u))
+      uint8_t parent_offsets[dns::kMaxLabels];  // relative to the parent name
+      for (unsigned i = 1; i < q.qname.labels; ++i)
+        parent_offsets[i - 1] = static_cast<uint8_t>(q.qname.label_offsets[i] - q.qname.label_offsets[1]);
+      if (const Zone* parent = snapshot.zones->find_zone(q.qname.suffix(1), parent_offsets, q.qname.labels - 1u))
         zone = parent;
     }
     if (zone && is_explain_query(q)) {
