@@ -366,21 +366,28 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
   w.count(Section::additional);
 }
 
+// An IPv4-mapped IPv6 source (::ffff:a.b.c.d) is the IPv4 client it is.
+ClientAddress unmapped(const ClientAddress& source) {
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  ClientAddress out = source;
+  if (source.family == 6 && std::memcmp(source.address, kMapped, 12) == 0) {
+    out.family = 4;
+    std::memset(out.address, 0, sizeof out.address);
+    std::memcpy(out.address, source.address + 12, 4);
+  }
+  return out;
+}
+
 // The address routing decides on: the ECS prefix when the query has one (capped
 // to the configured length), else the packet source.
 routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, const ClientAddress& source) {
   const routing::EcsSettings* ecs = snap.routing ? &snap.routing->services().ecs : nullptr;
   if (q.has_ecs && ecs && q.ecs.source_prefix > 0)
     return routing::ecs_client(q.ecs.family == 1 ? 4 : 6, q.ecs.address, q.ecs.source_prefix, *ecs);
+  const ClientAddress plain = unmapped(source);
   routing::RouteClient c;
-  c.family = source.family;
-  std::memcpy(c.address, source.address, 16);
-  // An IPv4-mapped IPv6 source is routed as the IPv4 client it is.
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  if (c.family == 6 && std::memcmp(c.address, kMapped, 12) == 0) {
-    c.family = 4;
-    std::memmove(c.address, c.address + 12, 4);
-  }
+  c.family = plain.family;
+  std::memcpy(c.address, plain.address, 16);
   return c;
 }
 
@@ -393,14 +400,8 @@ bool is_explain_query(const dns::Query& q) {
 
 uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientAddress& source,
                         const routing::RouteClient& client, MessageWriter& w) {
-  const uint8_t* src = source.address;
-  int family = source.family;
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  if (family == 6 && std::memcmp(src, kMapped, 12) == 0) {
-    family = 4;
-    src += 12;
-  }
-  if (!snap.routing || routing::match_net(snap.explain_allow, family, src) < 0) return dns::rcode::REFUSED;
+  const ClientAddress plain = unmapped(source);
+  if (!snap.routing || routing::match_net(snap.explain_allow, plain.family, plain.address) < 0) return dns::rcode::REFUSED;
   const std::string_view target = q.qname.suffix(1);
   const ServiceLookup found = find_service(*snap.zones, target);
   std::vector<std::string> lines;
