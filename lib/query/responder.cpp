@@ -21,7 +21,13 @@ constexpr unsigned kMaxCnameChain = 12;  // hops followed before giving up (loop
 
 // Writes every record of rrset with the given owner; all or nothing. A record
 // whose rdata holds compressible names gets them compressed.
-bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uint32_t ttl, Section section) {
+bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uint32_t ttl, Section section,
+               bool owner_is_question = false) {
+  if (owner_is_question && ttl == rrset.ttl && !rrset.answer_image.empty()) {
+    if (!w.put_bytes(rrset.answer_image.data(), rrset.answer_image.size())) return false;
+    for (std::size_t i = 0; i < rrset.rdata.size(); ++i) w.count(section);
+    return true;
+  }
   const auto mark = w.mark();
   for (const auto& rd : rrset.rdata) {
     if (!w.put_name(owner) || !w.put_u16(rrset.type) || !w.put_u16(dns::klass::IN) || !w.put_u32(ttl) ||
@@ -81,10 +87,14 @@ class Resolution {
 
     for (unsigned hop = 0;; ++hop) {
       // A name met before in this chain is a loop: what was written is the answer.
-      const std::size_t name_hash = std::hash<std::string_view>{}(name);
-      for (unsigned i = 0; i < hop; ++i)
-        if (visited_[i] == name_hash) return dns::rcode::NOERROR;
-      visited_[hop] = name_hash;
+      // (Hashed only once a CNAME is followed: most queries never get here twice.)
+      if (hop > 0) {
+        if (hop == 1) visited_[0] = zone::hash_name(q_.qname.view());
+        const uint64_t name_hash = zone::hash_name(name);
+        for (unsigned i = 0; i < hop; ++i)
+          if (visited_[i] == name_hash) return dns::rcode::NOERROR;
+        visited_[hop] = name_hash;
+      }
       const Outcome out = resolve_in_zone(*zone, name, offsets, labels);
       if (out.kind == Outcome::referral && hop == 0) authoritative = false;
       if (out.kind != Outcome::cname) {
@@ -113,7 +123,9 @@ class Resolution {
   // Marks the message truncated when a record that belongs in it does not fit.
   void add_or_truncate(std::string_view owner, const RRset& rrset, uint32_t ttl, Section s) {
     if (truncated_) return;
-    if (!put_rrset(w_, owner, rrset, ttl, s)) {
+    // The parsed question name: the owner the writer would compress to offset 12.
+    const bool owner_is_question = owner.data() == q_.qname.view().data() && owner.size() == q_.qname.length;
+    if (!put_rrset(w_, owner, rrset, ttl, s, owner_is_question)) {
       truncated_ = true;
       w_.set_flags(w_.flags() | dns::flag::TC);
     }
@@ -283,7 +295,7 @@ class Resolution {
   int16_t region_ = -1;
   bool failover_ = false;
   bool truncated_ = false;
-  std::size_t visited_[kMaxCnameChain] = {};
+  uint64_t visited_[kMaxCnameChain];  // name hashes along a CNAME chain
   struct PendingAdditional {
     const RRset* rrset;
     bool glue;

@@ -202,7 +202,7 @@ class ZoneBuilder {
     }
     auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(), [&](const RRset& r) { return r.type == type; });
     if (it == node.rrsets.end()) {
-      node.rrsets.push_back(RRset{type, ttl, {}});
+      node.rrsets.push_back(RRset{type, ttl, {}, {}});
       it = node.rrsets.end() - 1;
     }
     // Duplicate records in an RRset are dropped (RFC 2181 section 5).

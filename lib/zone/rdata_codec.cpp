@@ -69,8 +69,12 @@ std::string check_number_ranges(uint16_t type, std::string_view text) {
     uint64_t value = 0;
     const auto [ptr, err] = std::from_chars(token.data(), token.data() + token.size(), value);
     if (ptr != token.data() + token.size()) continue;  // not a plain number (ldns judges it)
-    if (err != std::errc() || value > (width == 32 ? 0xFFFFFFFFull : (1ull << width) - 1))
-      return "\"" + std::string(token) + "\" does not fit in " + std::to_string(width) + " bits";
+    if (err != std::errc() || value > (width == 32 ? 0xFFFFFFFFull : (1ull << width) - 1)) {
+      // Built with append(): GCC 12's -Wrestrict misfires on "literal" + std::string at -O2.
+      std::string message = "\"";
+      message.append(token).append("\" does not fit in ").append(std::to_string(width)).append(" bits");
+      return message;
+    }
   }
   return {};
 }

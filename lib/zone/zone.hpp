@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "zone/name_index.hpp"
+
 namespace meridian::zone {
 
 struct Node;
@@ -32,6 +34,11 @@ struct RRset {
   uint16_t type = 0;
   uint32_t ttl = 0;
   std::vector<Rdata> rdata;
+  // Every record as it goes into an answer whose owner is the question name
+  // (owner = pointer to offset 12, class IN, this TTL), so the common answer is one
+  // copy. Only for RRsets without compressible names in their rdata (their
+  // compression depends on the message); empty otherwise. Built by Zone::finalize().
+  std::string answer_image;
 };
 
 struct Node {
@@ -47,6 +54,7 @@ struct Node {
     return nullptr;
   }
   bool empty() const { return rrsets.empty() && service.empty(); }
+  std::string_view index_name() const { return name; }
 };
 
 struct NameHash {
@@ -75,29 +83,47 @@ class Zone {
   uint32_t negative_ttl() const { return negative_ttl_; }
 
   const Node* find(std::string_view lower_wire_name) const {
-    const auto it = nodes_.find(lower_wire_name);
+    if (lookup_.built()) return lookup_.find(lower_wire_name);
+    const auto it = nodes_.find(lower_wire_name);  // still building
     return it == nodes_.end() ? nullptr : &it->second;
   }
-  std::size_t node_count() const { return nodes_.size(); }
+  bool finalized() const { return lookup_.built(); }
+  std::string_view index_name() const { return origin_; }
+  std::size_t node_count() const { return finalized() ? compiled_.size() : nodes_.size(); }
   template <typename F> void for_each_node(F&& f) const {
-    for (const auto& [name, node] : nodes_) f(node);
+    if (finalized()) {
+      for (const auto& node : compiled_) f(node);
+    } else {
+      for (const auto& [name, node] : nodes_) f(node);
+    }
   }
   // Loading only: lets the loader link service names to service slots.
   template <typename F> void for_each_node_mutable(F&& f) {
-    for (auto& [name, node] : nodes_) f(node);
+    if (finalized()) {
+      for (auto& node : compiled_) f(node);
+    } else {
+      for (auto& [name, node] : nodes_) f(node);
+    }
   }
 
-  // Building (zone loaders only).
+  // Building (zone loaders only; not after finalize()).
   Node& node_for(const std::string& lower_wire_name);  // creates empty non-terminals up to the apex
-  // Sorts RRsets, marks delegations, links additional-section targets, checks the
-  // SOA/apex NS; returns an error message or empty.
+  // Sorts RRsets, marks delegations, checks the SOA/apex NS, then compiles the
+  // nodes into their query-path layout (see compile()); returns an error message or empty.
   std::string finalize();
 
  private:
   std::string origin_;
   unsigned origin_labels_;
   std::string source_;
-  std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;
+  // Copies every node into one array, each node's own strings and vectors allocated
+  // one after another, so that answering touches a few adjacent cache lines instead
+  // of a chain of scattered allocations; links additional-section targets; indexes names.
+  void compile();
+
+  std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;  // while building
+  std::vector<Node> compiled_;  // after finalize(): what queries read
+  NameIndex<Node> lookup_;      // names -> compiled_
   Node* apex_ = nullptr;
   const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;
@@ -122,6 +148,7 @@ class ZoneSet {
 
  private:
   std::unordered_map<std::string, std::unique_ptr<Zone>, NameHash, NameEqual> zones_;
+  NameIndex<Zone> lookup_;  // rebuilt by add()
   unsigned min_labels_ = 255;
   unsigned max_labels_ = 0;
 };

@@ -1,0 +1,89 @@
+// A read-only open-addressing index from lower-case wire names to objects, built once
+// when a zone (or the zone set) is complete. The query path does one or two lookups
+// per query; std::unordered_map costs a hash of std::string plus a chain of scattered
+// nodes, this costs one probe into a contiguous array that carries the full 64-bit
+// hash, so a miss rarely touches the object and a hit touches it once.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace meridian::zone {
+
+// 64-bit hash of a byte string, 8 bytes per step (multiply-xor, in the spirit of
+// wyhash/FxHash); names are at most 255 bytes, so speed matters more than strength.
+inline uint64_t hash_name(std::string_view s) noexcept {
+  constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+  uint64_t h = 0xA0761D6478BD642Full ^ (s.size() * kMul);
+  const char* p = s.data();
+  std::size_t n = s.size();
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    h = (h ^ v) * kMul;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  if (n) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    h = (h ^ v) * kMul;
+    h ^= h >> 29;
+  }
+  h *= 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 31);
+}
+
+// T must expose `std::string_view index_name() const` (its lower-case wire name).
+template <typename T>
+class NameIndex {
+ public:
+  // Adds an object whose name is not in the index yet; it must outlive the index
+  // and not move. Amortised O(1): the table doubles when half full.
+  void insert(const T* object) {
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    place({hash_name(object->index_name()), object});
+    ++count_;
+  }
+
+  const T* find(std::string_view name) const noexcept {
+    if (slots_.empty()) return nullptr;
+    const uint64_t h = hash_name(name);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (!s.object) return nullptr;
+      if (s.hash == h && s.object->index_name() == name) return s.object;
+    }
+  }
+
+  bool built() const noexcept { return !slots_.empty(); }
+  std::size_t size() const noexcept { return count_; }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;
+    const T* object = nullptr;
+  };
+
+  void place(const Slot& slot) {
+    std::size_t i = slot.hash & mask_;
+    while (slots_[i].object) i = (i + 1) & mask_;
+    slots_[i] = slot;
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old)
+      if (s.object) place(s);
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t count_ = 0;
+};
+
+}  // namespace meridian::zone

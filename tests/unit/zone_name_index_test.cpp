@@ -1,0 +1,75 @@
+// The query path's name index: every inserted name is found, names not inserted
+// are not (including ones that differ in one byte or in length), and growth keeps
+// everything reachable.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <set>
+#include <string>
+
+#include "zone/name_index.hpp"
+
+using meridian::zone::hash_name;
+using meridian::zone::NameIndex;
+
+namespace {
+
+struct Named {
+  std::string name;
+  std::string_view index_name() const { return name; }
+};
+
+std::string wire(const std::string& dotted) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < dotted.size()) {
+    const std::size_t dot = dotted.find('.', start);
+    const std::size_t end = dot == std::string::npos ? dotted.size() : dot;
+    out.push_back(static_cast<char>(end - start));
+    out.append(dotted, start, end - start);
+    start = end + 1;
+  }
+  out.push_back('\0');
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("zone.name_index") {
+  TEST_CASE("an empty index finds nothing") {
+    NameIndex<Named> index;
+    CHECK_FALSE(index.built());
+    CHECK(index.find(wire("example.com")) == nullptr);
+  }
+
+  TEST_CASE("every inserted name is found, through several growths, and others are not") {
+    std::deque<Named> objects;  // stable addresses
+    NameIndex<Named> index;
+    for (int i = 0; i < 5000; ++i) {
+      objects.push_back({wire("host" + std::to_string(i) + ".example.com")});
+      index.insert(&objects.back());
+    }
+    CHECK(index.size() == 5000);
+    for (const Named& o : objects) CHECK(index.find(o.name) == &o);
+    // One byte off, one label more or less, a different length: all misses.
+    CHECK(index.find(wire("host5000.example.com")) == nullptr);
+    CHECK(index.find(wire("hosu1.example.com")) == nullptr);
+    CHECK(index.find(wire("x.host1.example.com")) == nullptr);
+    CHECK(index.find(wire("example.com")) == nullptr);
+    CHECK(index.find("") == nullptr);
+  }
+
+  TEST_CASE("the hash depends on every byte and on the length") {
+    std::set<uint64_t> seen;
+    std::string name(40, 'a');
+    seen.insert(hash_name(name));
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      std::string changed = name;
+      changed[i] = 'b';
+      CHECK(seen.insert(hash_name(changed)).second);
+    }
+    // Trailing zero bytes must not collide with the shorter string.
+    CHECK(hash_name(std::string("ab", 2)) != hash_name(std::string("ab\0", 3)));
+    CHECK(hash_name(std::string(8, '\0')) != hash_name(std::string(9, '\0')));
+  }
+}
