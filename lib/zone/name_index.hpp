@@ -3,6 +3,7 @@
 // per query; std::unordered_map costs a hash of std::string plus a chain of scattered
 // nodes, this costs one probe into a contiguous array that carries the full 64-bit
 // hash, so a miss rarely touches the object and a hit touches it once.
+// T must keep the bytes of index_name() at a fixed address while indexed.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -44,7 +45,8 @@ class NameIndex {
   // and not move. Amortised O(1): the table doubles when half full.
   void insert(const T* object) {
     if ((count_ + 1) * 2 > slots_.size()) grow();
-    place({hash_name(object->index_name()), object});
+    const std::string_view name = object->index_name();
+    place({hash_name(name), name.data(), static_cast<uint32_t>(name.size()), object});
     ++count_;
   }
 
@@ -54,7 +56,8 @@ class NameIndex {
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (!s.object) return nullptr;
-      if (s.hash == h && s.object->index_name() == name) return s.object;
+      if (s.hash == h && s.name_length == name.size() && std::memcmp(s.name, name.data(), name.size()) == 0)
+        return s.object;
     }
   }
 
@@ -62,8 +65,12 @@ class NameIndex {
   std::size_t size() const noexcept { return count_; }
 
  private:
+  // The name's address sits in the slot so that its bytes and the object load in
+  // parallel rather than one after the other.
   struct Slot {
     uint64_t hash = 0;
+    const char* name = nullptr;
+    uint32_t name_length = 0;
     const T* object = nullptr;
   };
 
