@@ -91,19 +91,20 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   const uint16_t arcount = read_u16(packet + 10);
   if (qdcount != 1) return q.opcode == opcode::QUERY ? QueryStatus::formerr : QueryStatus::notimp;
 
+  // Another opcode is NOTIMP whatever follows (as with QDCOUNT != 1 above); its
+  // question and OPT are still read when they can be, so the reply can echo them
+  // and carry an OPT (RFC 6891 7).
+  const QueryStatus malformed = q.opcode != opcode::QUERY ? QueryStatus::notimp : QueryStatus::formerr;
   std::size_t pos = kHeaderSize;
-  if (read_name(packet, len, pos, q.qname, true) != NameStatus::ok) return QueryStatus::formerr;
+  if (read_name(packet, len, pos, q.qname, true) != NameStatus::ok) return malformed;
   // Nothing precedes the question a pointer could validly refer to; a pointer
   // here (into the header) is malformed, and answers echo the name verbatim.
-  if (pos - kHeaderSize != q.qname.length) return QueryStatus::formerr;
-  if (pos + 4 > len) return QueryStatus::formerr;
+  if (pos - kHeaderSize != q.qname.length) return malformed;
+  if (pos + 4 > len) return malformed;
   q.qtype = read_u16(packet + pos);
   q.qclass = read_u16(packet + pos + 2);
   pos += 4;
   q.question_end = pos;
-  // Another opcode is NOTIMP whatever follows; its OPT is still read, so the
-  // reply can carry one (RFC 6891 7).
-  const QueryStatus malformed = q.opcode != opcode::QUERY ? QueryStatus::notimp : QueryStatus::formerr;
 
   NameBuffer scratch;
   for (unsigned i = 0; i < ancount + nscount; ++i)

@@ -206,6 +206,20 @@ RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const hea
 }
 
 const Decision& RoutingTable::decide(int service, const RouteClient& client, uint8_t& scope) const {
+  // An IPv4-mapped IPv6 client (::ffff:a.b.c.d, e.g. ECS family 2 from a dual-stack
+  // resolver) is the IPv4 client it embeds: IPv4 `net:` keys and the IPv4 trie
+  // decide, and the scope is given back in IPv6 bits.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (client.family == 6 && client.bits >= 96 && std::memcmp(client.address, kMapped, 12) == 0) {
+    RouteClient v4 = client;
+    v4.family = 4;
+    std::memset(v4.address, 0, sizeof v4.address);
+    std::memcpy(v4.address, client.address + 12, 4);
+    v4.bits = static_cast<uint8_t>(client.bits - 96);
+    const Decision& d = decide(service, v4, scope);
+    scope = static_cast<uint8_t>(scope + 96);
+    return d;
+  }
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   const PrefixTrie::Result hit = client.family == 4 ? c.v4.lookup(client.address) : c.v6.lookup(client.address);
   // Bits beyond those the client's prefix gave (cleared) cannot tell clients apart.

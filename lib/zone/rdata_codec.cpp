@@ -66,6 +66,12 @@ std::string check_number_ranges(uint16_t type, std::string_view text) {
     const std::string_view token = text.substr(pos, end - pos);
     pos = end;
     if (width == 0 || token.empty()) continue;
+    // ldns would wrap a negative number silently (MX -1 loads as 65535).
+    if (token.size() > 1 && token[0] == '-' && std::isdigit(static_cast<unsigned char>(token[1]))) {
+      std::string message = "\"";
+      message.append(token).append("\" is negative; the field is an unsigned ").append(std::to_string(width)).append("-bit number");
+      return message;
+    }
     uint64_t value = 0;
     const auto [ptr, err] = std::from_chars(token.data(), token.data() + token.size(), value);
     if (ptr != token.data() + token.size()) continue;  // not a plain number (ldns judges it)
@@ -151,6 +157,8 @@ std::string rdata_to_text(uint16_t type, std::string_view wire) {
                    LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
     return {};
   std::unique_ptr<ldns_rr, RrDeleter> rr(raw);
+  // Empty rdata has no fields to print; RFC 3597's generic form reads back for any type.
+  if (wire.empty()) return "\\# 0";
   std::string out;
   for (std::size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
     char* s = ldns_rdf2str(ldns_rr_rdf(rr.get(), i));

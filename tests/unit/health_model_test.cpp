@@ -232,10 +232,9 @@ TEST_CASE("override files: states, reasons, later files win, errors name file:li
   }
 }
 
-// BUG (may_fail): overrides.cpp builds the JSON pointer as Pointer("/" + key)
-// without escaping the '/' inside keys ("web/eu" must be "/web~1eu"), so the
-// position falls back to the enclosing object (1:1) instead of the key's line.
-TEST_CASE("override file errors point at the offending key's line and column" * doctest::may_fail()) {
+// Keys hold '/' ("web/eu"), which a JSON pointer must escape ("/web~1eu"); the
+// position must still be the key's own line, not the enclosing object's.
+TEST_CASE("override file errors point at the offending key's line and column") {
   TempHealthDir dir;
   dir.write("c.json", "{\n  \"web/eu\": \"down\",\n  \"api/eu\": \"down\"\n}\n");
   {
