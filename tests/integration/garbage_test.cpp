@@ -139,7 +139,7 @@ Bytes random_packet(std::mt19937& rng) {
 }
 
 // Whether the question name in a response is written with a compression pointer
-// (the server echoes the query's question bytes; see the known bug below).
+// (the server echoes the query's question bytes).
 bool question_has_pointer(const Bytes& wire) {
   std::size_t i = 12;
   while (i < wire.size()) {

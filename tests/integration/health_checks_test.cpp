@@ -225,11 +225,9 @@ TEST_CASE("tcp checks: a closed port is down, an open one up") {
   check_dig(m, kEu, 300);
 }
 
-// BUG (may_fail): the routing snapshot is published before the monitors report
-// their initial state, and the health table's subscriber is registered only after
-// "ready"; the "initial down" report is lost, so the region answers (TTL 300)
-// although /status shows its backend down, until some other change republishes.
-TEST_CASE("initial down: the region stays out of answers until rise successes in a row" * doctest::may_fail()) {
+// `initial: down` must reach DNS before the first answer: the region stays out
+// until `rise` successes, even though nothing else republishes the routing state.
+TEST_CASE("initial down: the region stays out of answers until rise successes in a row") {
   Backend eu;
   // Never three successes in a row until the test says so.
   std::vector<Reply> pattern;

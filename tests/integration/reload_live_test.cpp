@@ -149,7 +149,7 @@ TEST_CASE("a malformed zone file is rejected; the old zone keeps serving and /st
     CHECK(status["reload"]["last_ok"] == false);
     const std::string error = status["reload"]["last_error"].get<std::string>();
     CHECK(error.find("example.test.json") != std::string::npos);
-    // The position of an unknown service is checked in its own (may_fail) case below.
+    // The position of an unknown service is checked in its own case below.
     if (b.what != "unknown service") CHECK(std::regex_search(error, std::regex("example\\.test\\.json:[0-9]+:[0-9]+: ")));
     CHECK(error.find(b.message) != std::string::npos);
     CHECK(status["zones"][0]["serial"] == 100u);
@@ -163,9 +163,9 @@ TEST_CASE("a malformed zone file is rejected; the old zone keeps serving and /st
   CHECK(m.log_clean());
 }
 
-// BUG (may_fail): link_services() reports a dynamic name whose service is not
-// defined with line 0, so the error names the zone file without line:column.
-TEST_CASE("a zone naming an unknown service is rejected with file:line:column" * doctest::may_fail()) {
+// A dynamic name whose service is not defined: the error names the zone file
+// with the line:column of the name.
+TEST_CASE("a zone naming an unknown service is rejected with file:line:column") {
   Backend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
