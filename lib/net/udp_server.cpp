@@ -59,6 +59,16 @@ int open_udp_socket(const HostPort& where, bool reuse_port) {
   const int one = 1;
   if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // No path-MTU discovery for DNS replies: a forged ICMP "fragmentation needed"
+  // must not shrink what we send (the fragmentation attacks on DNS); replies
+  // larger than the path fragment as RFC 6891 expects. OMIT where the kernel has it.
+  {
+    const int omit = family == AF_INET ? IP_PMTUDISC_OMIT : IPV6_PMTUDISC_OMIT;
+    const int dont = family == AF_INET ? IP_PMTUDISC_DONT : IPV6_PMTUDISC_DONT;
+    const int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+    const int name = family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER;
+    if (::setsockopt(fd, level, name, &omit, sizeof omit) != 0) ::setsockopt(fd, level, name, &dont, sizeof dont);
+  }
   // Wake up now and then so stop() is noticed even when no query arrives.
   const timeval tv{0, 200 * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
