@@ -58,8 +58,8 @@ void StateWatcher::run() {
       uint64_t count = 0;
       (void)!::read(wake_fd_, &count, sizeof count);
     }
-    if ((fds[1].revents & POLLIN) && inotify_.changed() && !settle_until)
-      settle_until = Clock::now() + timing_.settle;
+    // Always drain the events (poll is level-triggered); the first relevant one starts the wait.
+    if ((fds[1].revents & POLLIN) && inotify_.changed() && !settle_until) settle_until = Clock::now() + timing_.settle;
 
     const auto now = Clock::now();
     const bool ramp_due = state_.ramping() && now >= next_ramp;
