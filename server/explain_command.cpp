@@ -45,6 +45,8 @@ int explain(const std::string& config_path, const std::string& name, const std::
   } else {
     std::cout << "name " << dns::name_to_text(found.name) << " " << type << "\n";
     for (const auto& line : routing::explain_lines(report)) std::cout << line << "\n";
+    // Offline, checks do not run: a server's answer may carry a lower TTL (see _explain).
+    std::cout << "health from override files only (no checks run here)\n";
   }
   return 0;
 }

@@ -2,75 +2,21 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <iostream>
-#include <thread>
 
 #include "admin_routes.hpp"
 #include "commands.hpp"
 #include "forward/forwarding_tier.hpp"
 #include "runtime/dns_service.hpp"
 #include "runtime/server_state.hpp"
+#include "runtime/state_watcher.hpp"
 #include "runtime/state_loader.hpp"
 #include "util/log.hpp"
 
 namespace meridian::cli {
 
-namespace {
-
 using util::log;
 using util::LogLevel;
-
-// Polls the watched files about twice a second, and republishes health as soon
-// as the health table changes, until stopped.
-class FileWatcher {
- public:
-  explicit FileWatcher(runtime::ServerState& state) : state_(state), thread_([this] { run(); }) {}
-  void health_changed() {
-    {
-      std::lock_guard lock(mutex_);
-      health_dirty_ = true;
-    }
-    cv_.notify_all();
-  }
-  ~FileWatcher() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    auto next_poll = std::chrono::steady_clock::now();
-    while (!stop_) {
-      cv_.wait_until(lock, next_poll, [this] { return stop_ || health_dirty_; });
-      if (stop_) break;
-      const bool refresh = health_dirty_;
-      health_dirty_ = false;
-      lock.unlock();
-      // A slow start in progress advances with each refresh.
-      if (refresh || state_.ramping()) state_.refresh_health();
-      if (std::chrono::steady_clock::now() >= next_poll) {
-        state_.poll();
-        next_poll = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-      }
-      lock.lock();
-    }
-  }
-  runtime::ServerState& state_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool health_dirty_ = false;
-  std::thread thread_;
-};
-
-}  // namespace
 
 int serve(const std::string& config_path) {
   // Signals are taken by this thread alone (sigwait), so every other thread
@@ -120,7 +66,7 @@ int serve(const std::string& config_path) {
     return 1;
   }
   listeners_up.store(true);
-  FileWatcher watcher(state);
+  runtime::StateWatcher watcher(state);
   health_table.subscribe([&watcher](const std::string&, const health::Status&) { watcher.health_changed(); });
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"version", MERIDIAN_VERSION}});

@@ -9,6 +9,7 @@ bool forced(const OverrideMap& overrides, const std::string& key, Status& out) {
   out.state = it->second.mode == Override::up ? State::up : State::down;
   out.source = Source::override_file;
   out.reason = it->second.reason;
+  out.stability = Stability::forever();  // an override holds until the file changes
   return true;
 }
 }  // namespace

@@ -4,17 +4,22 @@ namespace meridian::health {
 
 Status HealthTable::combine(const Entry& e) {
   // Down when any source says down; the first such source (check before passive) names the reason.
+  // Any source may change it: the earliest change of any bounds the whole.
+  Stability stability;
+  for (const auto& [source, obs] : e.by_source) stability = Stability::earliest(stability, obs.stability);
   for (const auto& [source, obs] : e.by_source) {
-    if (obs.state == State::down) return {State::down, source, obs.reason};
+    if (obs.state == State::down) return {State::down, source, obs.reason, stability};
   }
   if (e.by_source.empty()) return {};
   const auto& [source, obs] = *e.by_source.begin();
-  return {State::up, source, obs.reason};
+  return {State::up, source, obs.reason, stability};
 }
 
-bool HealthTable::report(const std::string& key, Source source, State state, const std::string& reason) {
+bool HealthTable::report(const std::string& key, Source source, State state, const std::string& reason,
+                         const Stability& stability) {
   Status changed_to;
   std::vector<Subscriber> subscribers;
+  bool state_changed = false;
   {
     std::lock_guard lock(mutex_);
     Entry& e = entries_[key];
@@ -22,17 +27,21 @@ bool HealthTable::report(const std::string& key, Source source, State state, con
     if (o.state != state || o.since == std::chrono::system_clock::time_point{}) o.since = std::chrono::system_clock::now();
     o.state = state;
     o.reason = reason;
+    o.stability = stability;
     const Status next = combine(e);
-    const bool changed = next.state != e.effective.state || e.since == std::chrono::system_clock::time_point{};
+    state_changed = next.state != e.effective.state || e.since == std::chrono::system_clock::time_point{};
+    // `until` moves with every check; only a new floor (a check closer to or
+    // further from a flip) is worth a new snapshot.
+    const bool floor_changed = next.stability.at_least != e.effective.stability.at_least;
     e.effective = next;
-    if (!changed) return false;
-    e.since = std::chrono::system_clock::now();
+    if (!state_changed && !floor_changed) return false;
+    if (state_changed) e.since = std::chrono::system_clock::now();
     ++generation_;
     changed_to = next;
     subscribers = subscribers_;
   }
   for (const auto& s : subscribers) s(key, changed_to);
-  return true;
+  return state_changed;
 }
 
 void HealthTable::forget(const std::string& key, Source source) {

@@ -4,7 +4,8 @@
 //   service/region/backend/HOST:PORT    a backend behind the region's forwarders
 // An entry is down when any source currently says down (precedence: operator
 // overrides are applied on top, in HealthSnapshot). Subscribers hear about
-// every change of an entry's effective state, off the query path.
+// every change of an entry's effective state, and of how many checks it is from
+// a flip (the stability floor: answer TTLs follow it), off the query path.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@ struct Observation {
   State state = State::up;
   std::string reason;
   std::chrono::system_clock::time_point since{};
+  Stability stability;
 };
 
 struct Entry {
@@ -35,7 +37,8 @@ class HealthTable {
   using Subscriber = std::function<void(const std::string& key, const Status& status)>;
 
   // Records what a source observed; returns true when the effective state changed.
-  bool report(const std::string& key, Source source, State state, const std::string& reason);
+  bool report(const std::string& key, Source source, State state, const std::string& reason,
+              const Stability& stability = Stability::forever());
   // Drops what a source said about a key (e.g. its check was removed).
   void forget(const std::string& key, Source source);
   // Keeps only keys for which keep(key) is true (after a reload removed things).

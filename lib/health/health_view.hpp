@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "health/stability.hpp"
+
 namespace meridian::health {
 
 enum class State : uint8_t { up, down };
@@ -24,6 +26,7 @@ struct Status {
   State state = State::up;
   Source source = Source::initial;
   std::string reason;
+  Stability stability;  // when it can next change (checks only; forever otherwise)
 };
 
 // Answers for keys "service/region" (region level) and "service/region/address".

@@ -142,13 +142,14 @@ void UdpServer::worker(int fd) {
     const int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
     if (received <= 0) continue;  // timeout (stop check) or transient error
     const query::Snapshot& snapshot = reader.current();
+    const auto now = std::chrono::steady_clock::now();  // once per batch: dynamic TTLs count down from it
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
       Slot& s = slots[i];
       query::AnswerInfo info;
       std::size_t n = 0;
       if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-        n = query::answer_query(snapshot, s.query, in[i].msg_len, client_of(s.peer), query::Transport::udp,
+        n = query::answer_query(snapshot, s.query, in[i].msg_len, client_of(s.peer), query::Transport::udp, now,
                                 s.response, kResponseBuffer, &info);
       } else {
         info.dropped = true;

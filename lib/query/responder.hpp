@@ -2,6 +2,7 @@
 // 8482): one query packet in, one response packet out, written from the zone's
 // precompiled wire data. Stateless apart from the snapshot it reads; no allocation.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,9 +34,10 @@ struct AnswerInfo {
 };
 
 // Answers one query into out (capacity >= 65535 for TCP, >= the UDP limit for
-// UDP); returns the response length, or 0 when nothing is to be sent.
+// UDP); returns the response length, or 0 when nothing is to be sent. `now` is
+// read by the caller once per batch: dynamic TTLs count down to health changes.
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
-                         const ClientAddress& source, Transport transport, uint8_t* out,
-                         std::size_t out_capacity, AnswerInfo* info = nullptr);
+                         const ClientAddress& source, Transport transport, std::chrono::steady_clock::time_point now,
+                         uint8_t* out, std::size_t out_capacity, AnswerInfo* info = nullptr);
 
 }  // namespace meridian::query

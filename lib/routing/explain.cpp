@@ -6,11 +6,29 @@
 #include <cstring>
 #include <sstream>
 
+#include "routing/answer_ttl.hpp"
 #include "routing/classifier.hpp"
 
 namespace meridian::routing {
 
 namespace {
+
+// Why the TTL is what it is, in words.
+std::string ttl_reason(const Service& s, const Decision& d, const AnswerTtl& t) {
+  const std::string base = std::string(d.failover ? "failover_ttl " : "ttl ") + std::to_string(t.configured);
+  const std::string change = t.seconds_to_change < 0 ? ""
+                             : d.stability_from + " can change in " + std::to_string(t.seconds_to_change) + "s";
+  switch (t.why) {
+    case AnswerTtl::Why::health_cap: return base + " lowered by health: " + change;
+    case AnswerTtl::Why::ttl_min: return base + " lowered by health to ttl_min " + std::to_string(s.ttl_min) + ": " + change;
+    case AnswerTtl::Why::configured: break;
+  }
+  if (!s.ttl_follows_health) return base + " (ttl_follows_health is off)";
+  if (t.seconds_to_change < 0) return base + " (no active check can change this answer's health)";
+  if (t.seconds_to_change < static_cast<int64_t>(t.configured))
+    return base + " (ttl_min " + std::to_string(s.ttl_min) + " keeps it: " + change + ")";
+  return base + " (" + change + ")";
+}
 
 std::string address_text(const RouteClient& c) {
   if (c.family == 4) {
@@ -127,7 +145,9 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
   j["chosen_regions"] = chosen;
   j["failover"] = d.failover;
   if (d.all_down) j["all_down"] = s.fail_open ? "failing open" : "answering NODATA (fail_open is false)";
-  j["ttl"] = d.failover ? s.failover_ttl : s.ttl;
+  const AnswerTtl ttl = answer_ttl(s, d.failover, d.stability, req.now);
+  j["ttl"] = ttl.ttl;
+  j["ttl_reason"] = ttl_reason(s, d, ttl);
   j["answers"] = s.answers == 0 ? nlohmann::ordered_json("all") : nlohmann::ordered_json(s.answers);
   j["ecs_scope"] = req.ecs_prefix >= 0 ? scope : 0;
   j["decided_by_prefix"] = scope;
@@ -157,6 +177,7 @@ std::vector<std::string> explain_lines(const nlohmann::ordered_json& r) {
   lines.push_back("chosen " + (chosen.empty() ? std::string("(none)") : chosen) + (r["failover"].get<bool>() ? " (failover)" : "") +
                   " ttl=" + r["ttl"].dump() + " answers=" + str(r["answers"]) + " ecs_scope=" + r["ecs_scope"].dump());
   if (r.contains("all_down")) lines.push_back("all regions down: " + str(r["all_down"]));
+  if (r.contains("ttl_reason")) lines.push_back("ttl " + r["ttl"].dump() + ": " + str(r["ttl_reason"]));
   return lines;
 }
 

@@ -18,6 +18,7 @@ struct ExplainRequest {
   RouteClient client;            // address decided on (ECS prefix already applied)
   std::string client_text;       // as given, for the report
   int ecs_prefix = -1;           // source prefix when the address came from ECS
+  health::Stability::Clock::time_point now = health::Stability::Clock::now();  // for the TTL
 };
 
 // Fills request.client from a client address and an optional ECS "ADDRESS/PREFIX"

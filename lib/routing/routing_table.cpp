@@ -5,6 +5,7 @@
 #include <random>
 
 #include "dns/constants.hpp"
+#include "routing/answer_ttl.hpp"
 
 namespace meridian::routing {
 
@@ -31,6 +32,38 @@ std::size_t pick(const uint32_t* cumulative, std::size_t n) {
   return static_cast<std::size_t>(std::upper_bound(cumulative, cumulative + n, x) - cumulative);
 }
 
+// Targets whose changes could flip a region, with when each can next change.
+struct Changeable {
+  health::Stability stability;
+  std::string what;
+};
+
+// The region flips once k of these have changed: a bound from the k-th earliest
+// `until` and the k-th smallest floor (each at least the k-th of the whole).
+void kth_change(std::vector<Changeable> items, std::size_t k, RegionState& st) {
+  if (k == 0 || k > items.size()) return;  // cannot flip: stays forever
+  std::sort(items.begin(), items.end(),
+            [](const Changeable& a, const Changeable& b) { return a.stability.until < b.stability.until; });
+  st.status.stability.until = items[k - 1].stability.until;
+  st.stability_from = items[k - 1].what;
+  std::vector<health::Stability::Clock::duration> floors;
+  for (const auto& i : items) floors.push_back(i.stability.at_least);
+  std::nth_element(floors.begin(), floors.begin() + static_cast<std::ptrdiff_t>(k - 1), floors.end());
+  st.status.stability.at_least = floors[k - 1];
+}
+
+// Accumulates the earliest change over everything a decision depends on.
+struct EarliestChange {
+  health::Stability stability;
+  std::string from;
+  template <typename Name>
+  void add(const health::Stability& s, Name&& name) {  // name() only for a new earliest
+    if (!s.expires()) return;
+    if (!stability.expires() || s.until < stability.until) from = name();
+    stability = health::Stability::earliest(stability, s);
+  }
+};
+
 RegionState region_state(const Service& s, std::size_t r, const health::HealthView& health) {
   const Region& region = s.regions[r];
   RegionState st;
@@ -56,13 +89,18 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
     // Behind a forwarder the region is up while enough backends are.
     std::size_t up = 0;
     std::string last_reason;
+    std::vector<Changeable> up_side, down_side;
     for (const Backend& b : region.backends) {
       const health::Status bs = health.status(region.backend_key(s.name, b));
+      (bs.state == health::State::up ? up_side : down_side).push_back({bs.stability, "backend " + b.address_text});
       if (bs.state == health::State::up) ++up;
       else last_reason = b.address_text + ": " + bs.reason;
     }
     const unsigned need = region.min_healthy.required(region.backends.size());
     st.up = up >= need;
+    // Up: it goes down once up - need + 1 backends fail; down: once need - up recover.
+    if (st.up) kth_change(std::move(up_side), up - need + 1, st);
+    else kth_change(std::move(down_side), need - up, st);
     st.status.state = st.up ? health::State::up : health::State::down;
     st.status.source = health::Source::check;
     st.status.reason = std::to_string(up) + "/" + std::to_string(region.backends.size()) + " backends up (need " +
@@ -72,6 +110,13 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
     st.status.state = st.up ? health::State::up : health::State::down;
     st.status.source = health::Source::check;
     st.status.reason = st.up ? "" : "no endpoint is up";
+    // Up while any endpoint is: down once all of them fail; up once one recovers.
+    std::vector<Changeable> up_side, down_side;
+    for (std::size_t e = 0; e < region.endpoints.size(); ++e)
+      (st.endpoints[e].state == health::State::up ? up_side : down_side)
+          .push_back({st.endpoints[e].stability, "endpoint " + region.endpoints[e].address_text});
+    if (st.up) kth_change(up_side, up_side.size(), st);
+    else kth_change(down_side, 1, st);
   }
   for (std::size_t e = 0; e < region.endpoints.size(); ++e) {
     const Endpoint& ep = region.endpoints[e];
@@ -92,6 +137,26 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
 
 // Weights are scaled so a ramping region's share can grow in small steps.
 constexpr uint32_t kWeightScale = 100;
+
+// What a decision depends on: every region of the tiers up to the one chosen
+// (one of them changing changes the choice), and the endpoints of the chosen ones.
+void add_stability(const Service& s, const Preference& p, std::size_t last_tier, const std::vector<RegionState>& regions,
+                   Decision& d) {
+  EarliestChange change;
+  for (std::size_t t = 0; t <= last_tier && t < p.tiers.size(); ++t)
+    for (uint16_t r : p.tiers[t].regions)
+      change.add(regions[r].status.stability, [&] {
+        const std::string& via = regions[r].stability_from;
+        return "region " + s.regions[r].name + (via.empty() ? "" : " (" + via + ")");
+      });
+  if (!d.all_down)
+    for (uint16_t r : d.regions)
+      for (std::size_t e = 0; e < s.regions[r].endpoints.size(); ++e)
+        change.add(regions[r].endpoints[e].stability,
+                   [&] { return "region " + s.regions[r].name + " endpoint " + s.regions[r].endpoints[e].address_text; });
+  d.stability = change.stability;
+  d.stability_from = std::move(change.from);
+}
 
 Decision decide_class(const Service& s, const Preference& p, const std::vector<RegionState>& regions,
                       const std::vector<double>& ramp, int skip_region = -1) {
@@ -114,12 +179,14 @@ Decision decide_class(const Service& s, const Preference& p, const std::vector<R
     }
     if (!d.regions.empty()) {
       d.failover = t > 0 || degraded;
+      add_stability(s, p, t, regions, d);
       return d;
     }
   }
-  // Everything is down.
+  // Everything is down: any region coming back changes the answer.
   d.all_down = true;
   d.failover = true;
+  add_stability(s, p, p.tiers.size(), regions, d);
   if (!s.fail_open || p.tiers.empty()) {
     d.nodata = true;
     return d;
@@ -180,10 +247,20 @@ RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const hea
       if (const auto it = ramps.find(s.name + "/" + s.regions[r].name); it != ramps.end() && c.regions[r].up)
         ramp[r] = std::clamp(it->second, 0.0, 1.0);
     }
+    // Classes with the same decision share it (shorter ECS scopes); it keeps the
+    // earliest change of any of them, so no TTL outlives its own class's health.
     auto intern = [&c](Decision d) {
       std::size_t i = 0;
       while (i < c.decisions.size() && !same_decision(c.decisions[i], d)) ++i;
-      if (i == c.decisions.size()) c.decisions.push_back(std::move(d));
+      if (i == c.decisions.size()) {
+        c.decisions.push_back(std::move(d));
+      } else {
+        Decision& kept = c.decisions[i];
+        EarliestChange merged{kept.stability, kept.stability_from};
+        merged.add(d.stability, [&] { return d.stability_from; });
+        kept.stability = merged.stability;
+        kept.stability_from = std::move(merged.from);
+      }
       return static_cast<uint32_t>(i);
     };
     for (const Preference& p : s.classes) {
@@ -233,12 +310,12 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
 }
 
 RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
-                                 std::string_view owner) const {
+                                 std::string_view owner, health::Stability::Clock::time_point now) const {
   const Service& s = services_->services[static_cast<std::size_t>(service)];
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   RouteResult result;
   const Decision& d = decide(service, client, result.scope);
-  result.ttl = d.failover ? s.failover_ttl : s.ttl;
+  result.ttl = answer_ttl(s, d.failover, d.stability, now).ttl;
   result.failover = d.failover;
   if (d.nodata || d.regions.empty()) {
     result.nodata = true;

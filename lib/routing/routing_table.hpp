@@ -39,6 +39,10 @@ struct Decision {
   bool ramping = false;
   uint32_t ramp_threshold = 0;
   uint32_t held_back = 0;
+  // When the health behind this decision can next change (regions up to the
+  // chosen tier, endpoints of the chosen regions), and what changes first.
+  health::Stability stability;
+  std::string stability_from;
 };
 
 // How far each recovering region is through its slow start: 0..1, 1 = done.
@@ -47,7 +51,8 @@ using RampShares = std::map<std::string, double>;
 
 struct RegionState {
   bool up = true;
-  health::Status status;                   // region-level reason
+  health::Status status;                   // region-level reason and stability
+  std::string stability_from;              // the endpoint or backend whose change would flip it
   std::vector<uint16_t> healthy_v4;        // endpoint indices
   std::vector<uint16_t> healthy_v6;
   std::vector<uint32_t> weights_v4;        // cumulative over healthy_v4
@@ -69,7 +74,7 @@ struct CompiledService {
 };
 
 struct RouteResult {
-  uint32_t ttl = 0;
+  uint32_t ttl = 0;       // see answer_ttl()
   uint8_t scope = 0;
   int region = -1;
   unsigned records = 0;   // address records written
@@ -86,9 +91,10 @@ class RoutingTable {
   const CompiledService& compiled(int service) const { return compiled_[static_cast<std::size_t>(service)]; }
 
   // Writes the A or AAAA records of service for this client under owner (the
-  // answer section). Returns what was decided. Allocation-free.
+  // answer section). Returns what was decided. Allocation-free. `now` (read once
+  // per batch) places the answer's TTL against the health's next possible change.
   RouteResult answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
-                     std::string_view owner) const;
+                     std::string_view owner, health::Stability::Clock::time_point now) const;
 
   // The decision (and scope) for a client, without writing anything.
   const Decision& decide(int service, const RouteClient& client, uint8_t& scope) const;

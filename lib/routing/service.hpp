@@ -80,6 +80,10 @@ struct Service {
   PolicyKind policy = PolicyKind::geo;
   uint32_t ttl = 300;
   uint32_t failover_ttl = 30;
+  // TTL follows health: an answer's TTL is lowered to the time until the health
+  // that decided it can next change, but not below ttl_min (default ttl / 2).
+  bool ttl_follows_health = true;
+  uint32_t ttl_min = 150;
   unsigned answers = 1;     // 0: all healthy endpoints
   bool fail_open = true;
   std::vector<Region> regions;
@@ -93,6 +97,7 @@ struct Service {
   std::vector<std::pair<std::string, std::vector<uint16_t>>> geo_map;    // key -> regions (geo)
   std::vector<std::pair<std::string, std::vector<double>>> latency_rows; // key -> RTT per region (latency)
   double tolerance_ms = 0;
+  std::string latency_path;  // the latency table read (latency policy), watched for reloads
 
   int region_index(const std::string& name) const;
 };

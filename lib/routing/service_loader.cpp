@@ -339,7 +339,7 @@ class Loader {
       return false;
     }
     check_keys(def, at, {"policy", "ttl", "failover_ttl", "answers", "fail_open", "regions", "geo", "order",
-                         "latency", "tolerance_ms", "slow_start"});
+                         "latency", "tolerance_ms", "slow_start", "ttl_min", "ttl_follows_health"});
     const std::string policy = def.contains("policy") && def["policy"].is_string() ? def["policy"].get<std::string>() : "";
     if (policy == "geo") s.policy = PolicyKind::geo;
     else if (policy == "latency") s.policy = PolicyKind::latency;
@@ -353,6 +353,14 @@ class Loader {
     read_u32(def, "ttl", at, s.ttl, 0, 0x7FFFFFFF);
     s.failover_ttl = std::min<uint32_t>(s.ttl, 30);
     read_u32(def, "failover_ttl", at, s.failover_ttl, 0, 0x7FFFFFFF);
+    s.ttl_min = s.ttl / 2;
+    if (read_u32(def, "ttl_min", at, s.ttl_min, 0, 0x7FFFFFFF) && s.ttl_min > s.ttl)
+      error(at / "ttl_min", "\"ttl_min\" must not exceed \"ttl\" (" + std::to_string(s.ttl) + ")");
+    if (def.contains("ttl_follows_health")) {
+      if (!def["ttl_follows_health"].is_boolean())
+        error(at / "ttl_follows_health", "\"ttl_follows_health\" must be true or false");
+      else s.ttl_follows_health = def["ttl_follows_health"].get<bool>();
+    }
     if (def.contains("answers")) {
       const json& a = def["answers"];
       if (a.is_string() && a.get<std::string>() == "all") s.answers = 0;
@@ -419,6 +427,7 @@ class Loader {
         }
         if (path.empty()) error(at, "policy \"latency\" needs a latency table: \"latency\": PATH here or at the top level");
         else read_latency(s, path, at, keys);
+        s.latency_path = path;
         break;
       }
       case PolicyKind::weighted:

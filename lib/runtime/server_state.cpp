@@ -1,5 +1,6 @@
 #include "runtime/server_state.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "runtime/file_fingerprint.hpp"
@@ -22,6 +23,16 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
 std::vector<std::string> ServerState::config_paths() const {
   std::vector<std::string> paths{config_path_};
   paths.insert(paths.end(), state_.config.zone_paths.begin(), state_.config.zone_paths.end());
+  for (const auto& s : state_.services->services)
+    if (!s.latency_path.empty() && std::find(paths.begin(), paths.end(), s.latency_path) == paths.end())
+      paths.push_back(s.latency_path);
+  return paths;
+}
+
+std::vector<std::string> ServerState::watched_paths() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> paths = config_paths();
+  for (auto& p : health_paths()) paths.push_back(std::move(p));
   return paths;
 }
 

@@ -36,8 +36,12 @@ class ServerState {
 
   // Rebuilds everything from the files; false when they are invalid.
   bool reload(const std::string& trigger);
-  // Checks the watched files; reloads what changed. Called about once a second.
+  // Checks the watched files; reloads what changed (StateWatcher calls it when
+  // inotify reports a change, and every few seconds).
   void poll();
+  // Every file and folder poll() looks at: meridian.json, zones, latency tables,
+  // the health override folder.
+  std::vector<std::string> watched_paths() const;
   // Re-reads the health table into a new snapshot (after checks or the
   // forwarding tier changed an entry).
   void refresh_health();

@@ -17,6 +17,10 @@ namespace {
 const std::string kName = "app.example.test";
 const std::string kEu = "127.0.0.11";
 const std::string kUs = "127.0.0.21";
+// TTL follows health (on by default): a first-choice answer whose checks could
+// flip it within a second carries ttl_min, by default half the ttl (300);
+// failover answers keep failover_ttl (30), which is below ttl_min.
+constexpr uint32_t kFirstChoiceTtl = 150;
 
 // Checks tuned for tests: short interval, but a timeout far above a loopback
 // round trip even under ASan on a loaded machine.
@@ -74,7 +78,7 @@ TEST_CASE("a backend that stops answering takes its region out after fall checks
 
   REQUIRE(wait_for([&] { return eu.served(200) >= 2 && us.served(200) >= 2; }));
   REQUIRE(m.wait_answer(kName, kEu));
-  check_dig(m, kEu, 300);
+  check_dig(m, kEu, kFirstChoiceTtl);
   // The check asked for the configured path with a Host header.
   CHECK(eu.last_request().rfind("GET /healthz HTTP/1.1\r\n", 0) == 0);
   CHECK(eu.last_request().find("Host: 127.0.0.1") != std::string::npos);
@@ -99,7 +103,7 @@ TEST_CASE("a backend that stops answering takes its region out after fall checks
 
   REQUIRE(eu.start_listening());
   REQUIRE_MESSAGE(m.wait_answer(kName, kEu), m.a(kName).text);
-  check_dig(m, kEu, 300);
+  check_dig(m, kEu, kFirstChoiceTtl);
   CHECK(m.log_count(change_line(eu, "up")) == 1);
   CHECK(health_entry(m, key_of(eu)).value("state", "") == "up");
   CHECK(m.log_clean());
@@ -121,7 +125,7 @@ TEST_CASE("fall - 1 failures keep a backend up, fall failures take it down; rise
     REQUIRE(wait_for([&] { return eu.served(500) == 2 && eu.served(200) >= ok_before + 3; }));
     CHECK(m.log_count(change_line(eu, "down")) == 0);
     CHECK(m.one(kName) == kEu);
-    check_dig(m, kEu, 300);
+    check_dig(m, kEu, kFirstChoiceTtl);
   }
   SUBCASE("three failures in a row: down, then up after two successes") {
     eu.script({Reply::status_code(500), Reply::status_code(500), Reply::status_code(500)}, Reply::ok());
@@ -222,7 +226,7 @@ TEST_CASE("tcp checks: a closed port is down, an open one up") {
   check_dig(m, kUs, 30);
   REQUIRE(eu.start_listening());
   REQUIRE(m.wait_answer(kName, kEu));
-  check_dig(m, kEu, 300);
+  check_dig(m, kEu, kFirstChoiceTtl);
 }
 
 // `initial: down` must reach DNS before the first answer: the region stays out
@@ -259,7 +263,7 @@ TEST_CASE("initial down: the region stays out of answers until rise successes in
   eu.set_reply(Reply::ok());
   REQUIRE(m.wait_log(change_line(eu, "up")));
   REQUIRE(m.wait_answer(kName, kEu));
-  check_dig(m, kEu, 300);
+  check_dig(m, kEu, kFirstChoiceTtl);
   CHECK(m.log_count(change_line(eu, "up")) == 1);
   CHECK(m.log_clean());
 }
@@ -288,7 +292,7 @@ TEST_CASE("min_healthy: a region with three backends needs two of them (count an
   // Two of three is enough: still the first choice, with the normal TTL.
   CHECK(m.one(kName) == kEu);
   CHECK(m.one(kHalf) == kEu);
-  check_dig(m, kEu, 300);
+  check_dig(m, kEu, kFirstChoiceTtl);
 
   b2.stop_listening();
   REQUIRE(m.wait_answer(kName, kUs));

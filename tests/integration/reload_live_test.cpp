@@ -112,6 +112,36 @@ TEST_CASE("an edited zone file is picked up without a signal") {
   CHECK(m.log_count("trigger=\"file change\"") >= 1);
 }
 
+TEST_CASE("an edited latency table is picked up without a signal, soon after it is written") {
+  Meridian m;
+  json zone = standard_zone();
+  zone["records"].erase("app");  // its service "web" is not configured here
+  zone["records"]["fast"] = {{"service", "fast"}};
+  const json fast = {{"policy", "latency"},
+                     {"latency", "latency.json"},
+                     {"regions", {{"a", {{"endpoints", json::array({"127.0.0.41"})}}}, {"b", {{"endpoints", json::array({"127.0.0.42"})}}}}}};
+  const std::string table = m.dir.write("latency.json", R"({"regions": ["a", "b"], "rows": {"default": [10, 50]}})");
+  REQUIRE_MESSAGE(m.start(base_config(json::object(), {{"fast", fast}}), {{"example.test.json", zone}}), m.error);
+  REQUIRE(m.one("fast.example.test") == "127.0.0.41");
+
+  const auto written = Clock::now();
+  write_atomic(table, R"({"regions": ["a", "b"], "rows": {"default": [50, 10]}})");
+  REQUIRE(wait_for([&] { return m.one("fast.example.test") == "127.0.0.42"; }));
+  const double seconds = std::chrono::duration<double>(Clock::now() - written).count();
+  MESSAGE("latency table reloaded after " << seconds << " s");
+  CHECK(seconds < 3.0);
+  CHECK(m.log_count("trigger=\"file change\"") >= 1);
+
+  // A broken table is rejected with its position; the last good one keeps serving.
+  write_atomic(table, "{\"regions\": [\"a\", \"b\"],\n \"rows\": {\"default\": [50, }}\n");
+  REQUIRE(m.wait_log("event=reload_rejected"));
+  const json status = m.status();
+  INFO(status["reload"].dump());
+  CHECK(std::regex_search(status["reload"]["last_error"].get<std::string>(), std::regex("latency\\.json:2:[0-9]+: ")));
+  CHECK(m.one("fast.example.test") == "127.0.0.42");
+  CHECK(m.log_clean());
+}
+
 TEST_CASE("a malformed zone file is rejected; the old zone keeps serving and /status and metrics say why") {
   Backend eu;
   Meridian m;

@@ -65,9 +65,9 @@ TEST_CASE("health snapshot: an override wins, auto defers to what was observed")
   o["web/us/192.0.2.21"] = Override{Override::up, "by hand", "ops.json"};
   o["web/us/192.0.2.22"] = Override{Override::automatic, "", "ops.json"};
   std::map<std::string, Status> seen;
-  seen["web/us/192.0.2.21"] = Status{State::down, Source::check, "timeout"};
-  seen["web/us/192.0.2.22"] = Status{State::down, Source::check, "HTTP status 500"};
-  seen["web/us/backend/127.0.0.1:1"] = Status{State::down, Source::check, "connect"};
+  seen["web/us/192.0.2.21"] = Status{State::down, Source::check, "timeout", {}};
+  seen["web/us/192.0.2.22"] = Status{State::down, Source::check, "HTTP status 500", {}};
+  seen["web/us/backend/127.0.0.1:1"] = Status{State::down, Source::check, "connect", {}};
   const HealthSnapshot h(o, seen);
 
   Status s;

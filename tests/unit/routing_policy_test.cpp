@@ -114,7 +114,7 @@ Answer answer(const RoutingTable& t, const std::string& service, uint16_t qtype,
   w.start(q.data(), q.size(), dns::flag::QR);
   const std::string owner = qname + std::string(1, '\0');
   Answer a;
-  a.r = t.answer(svc, qtype, c, w, owner);
+  a.r = t.answer(svc, qtype, c, w, owner, std::chrono::steady_clock::now());
   w.finish();
   if (a.r.region >= 0) a.region = t.services().services[static_cast<std::size_t>(svc)].regions[a.r.region].name;
   const std::size_t n = w.size();

@@ -253,7 +253,7 @@ query::ClientAddress source(const char* text) {
 Reply ask(const Loaded& l, const Bytes& q, const char* from = "127.0.0.1") {
   uint8_t out[65535];
   const std::size_t n = query::answer_query(*l.state->snapshot, q.data(), q.size(), source(from), query::Transport::udp,
-                                            out, sizeof out);
+                                            std::chrono::steady_clock::now(), out, sizeof out);
   REQUIRE(n > 0);
   return parse(Bytes(out, out + n));
 }

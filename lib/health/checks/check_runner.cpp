@@ -13,6 +13,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "health/checks/check_stability.hpp"
 #include "util/log.hpp"
 
 namespace meridian::health {
@@ -41,18 +42,18 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
  public:
   Monitor(asio::io_context& io, HealthTable& table, CheckTarget target)
       : io_(io), table_(table), target_(std::move(target)), timer_(io), deadline_(io), socket_(io),
-        up_(target_.config.initial_up) {}
+        up_(target_.config.initial_up),
+        // A random offset within one interval keeps checks from firing together.
+        first_delay_(static_cast<int64_t>(random_unit() * static_cast<double>(target_.config.interval.count()))) {}
 
   // Reported synchronously by apply(), so a snapshot built right after sees it.
   void report_initial() {
     table_.report(target_.key, Source::check, up_ ? State::up : State::down,
-                  std::string("initial state (") + (up_ ? "up" : "down") + "): waiting for the first check");
+                  std::string("initial state (") + (up_ ? "up" : "down") + "): waiting for the first check",
+                  stability(std::chrono::steady_clock::now() + first_delay_));
   }
 
-  void start() {
-    // A random offset within one interval keeps checks from firing together.
-    schedule(std::chrono::milliseconds(static_cast<int64_t>(random_unit() * target_.config.interval.count())));
-  }
+  void start() { schedule(first_delay_); }
   void stop() {
     stopped_ = true;
     boost::system::error_code ignored;
@@ -164,8 +165,16 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
                 {{"key", target_.key}, {"state", up_ ? "up" : "down"}, {"source", "check"}, {"reason", reason}});
     }
     // The reason is refreshed on every result so /status shows the latest error.
-    table_.report(target_.key, Source::check, up_ ? State::up : State::down, reason);
-    schedule(next_interval());
+    const std::chrono::milliseconds delay = next_interval();
+    table_.report(target_.key, Source::check, up_ ? State::up : State::down, reason, stability(now + delay));
+    schedule(delay);
+  }
+
+  Stability stability(std::chrono::steady_clock::time_point next_check) const {
+    CheckProgress p{up_, successes_, failures_, next_check, {}};
+    if (target_.config.hold_down.count() > 0 && last_change_ != std::chrono::steady_clock::time_point{})
+      p.hold_until = last_change_ + target_.config.hold_down;
+    return check_stability(target_.config, p);
   }
 
   asio::io_context& io_;
@@ -178,6 +187,7 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
   std::optional<http::response_parser<http::string_body>> parser_;
   boost::beast::flat_buffer buffer_;
   bool up_;
+  const std::chrono::milliseconds first_delay_;
   bool finished_ = true;
   std::atomic<bool> stopped_{false};
   unsigned successes_ = 0;

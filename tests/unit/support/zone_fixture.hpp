@@ -72,7 +72,8 @@ class Responder {
     src.address[2] = 2;
     src.address[3] = 200;
     const std::size_t n =
-        query::answer_query(snapshot_, packet.data(), packet.size(), src, transport, out.data(), out.size(), &a.info);
+        query::answer_query(snapshot_, packet.data(), packet.size(), src, transport, std::chrono::steady_clock::now(),
+                            out.data(), out.size(), &a.info);
     REQUIRE(n <= out_capacity);
     a.wire.assign(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
     if (n > 0) a.msg = parse_message(a.wire);

@@ -1,0 +1,50 @@
+// Keeps the served state current, on a thread of its own: republishes health as
+// soon as the health table changes (and regularly while a slow start ramps), and
+// looks for edited files (meridian.json, zones, latency tables, health overrides)
+// as soon as inotify reports a change in their folders. A slow poll stays as a
+// fallback for changes inotify cannot see (network filesystems); without inotify
+// it polls twice a second.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "runtime/inotify_watch.hpp"
+#include "runtime/server_state.hpp"
+
+namespace meridian::runtime {
+
+struct WatchTiming {
+  std::chrono::milliseconds poll_with_inotify{2000};
+  std::chrono::milliseconds poll_without_inotify{500};
+  std::chrono::milliseconds settle{50};       // after an event, wait for the writer to finish
+  std::chrono::milliseconds ramp_refresh{500};  // slow start advances this often
+};
+
+class StateWatcher {
+ public:
+  explicit StateWatcher(ServerState& state, WatchTiming timing = {});
+  ~StateWatcher();
+  StateWatcher(const StateWatcher&) = delete;
+  StateWatcher& operator=(const StateWatcher&) = delete;
+
+  // From any thread: the health table changed.
+  void health_changed();
+  // True while inotify watches every file and folder (else polling is faster).
+  bool watching() const { return watching_.load(); }
+
+ private:
+  void run();
+  void wake();
+
+  ServerState& state_;
+  const WatchTiming timing_;
+  InotifyWatch inotify_;
+  int wake_fd_ = -1;  // eventfd: health changes and stop
+  std::atomic<bool> health_dirty_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> watching_{false};
+  std::thread thread_;
+};
+
+}  // namespace meridian::runtime
