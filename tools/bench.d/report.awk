@@ -1,5 +1,8 @@
 # Turns tools/bench's raw measurements (runs.tsv) into the results table and JSON.
-# Usage: awk -F'\t' -v base=meridian -v rate=20000 -v json=OUT.json -f report.awk runs.tsv
+# Usage: awk -F'\t' -v base=meridian -v rate=20000 -v json=OUT.json [-v geo=geo -v static=edns] -f report.awk runs.tsv
+# With geo and static (mix names), a section "geo targets" follows the table: for the baseline
+# server, its geo mix against its static mix (target: within 5% in CPU per query) and against every
+# other server's geo mix (target: at least as low); for the others, their own geo against static.
 # runs.tsv columns (header line first):
 #   server mix kind(sat|rate) sent completed lost qps cpu_ns wall_ns req_bytes resp_bytes
 #   dnsperf_cpu_ns other_cpu_ns
@@ -48,6 +51,23 @@ END {
       r(qps[k], qps[bk]), r(qcpu[k], qcpu[bk]), r(us[k], us[bk])
   }
   if (flagged) printf "! = other processes used more than 10%% of a CPU during a run of this row: its figures are unreliable\n"
+  nt = 0
+  if (geo != "" && static != "") {
+    print ""
+    print "geo targets (issue #3), server CPU per query; a ratio of CPU us/q above 1 = more CPU per query:"
+    for (i = 1; i <= n; i++) {
+      if (mix[i] != geo || !((srv[i], static) in seen)) continue
+      if (srv[i] == bname) target(srv[i] " " geo, srv[i] " " static, order[i], srv[i] SUBSEP static, 1.05)
+    }
+    for (i = 1; i <= n; i++) {
+      if (mix[i] != geo || srv[i] == bname || !((bname, geo) in seen)) continue
+      target(bname " " geo, srv[i] " " geo, bname SUBSEP geo, order[i], 1.00)
+    }
+    for (i = 1; i <= n; i++) {
+      if (mix[i] != geo || srv[i] == bname || !((srv[i], static) in seen)) continue
+      target(srv[i] " " geo, srv[i] " " static, order[i], srv[i] SUBSEP static, 0)
+    }
+  }
   if (json != "") {
     printf "{\"baseline\": \"%s\", \"rate\": %d, \"results\": [\n", bname, rate > json
     for (i = 1; i <= n; i++) {
@@ -56,8 +76,27 @@ END {
         srv[i], mix[i], qps[k], qcpu[k], busy[k], us[k], got[k], (req[k] != "" ? req[k] : "null"), (resp[k] != "" ? resp[k] : "null"),
         slost[k], rlost[k], dns[k], soth[k], roth[k], jn(r(qps[k], qps[bk])), jn(r(qcpu[k], qcpu[bk])), jn(r(us[k], us[bk])), (i < n ? "," : "") > json
     }
-    printf "]}\n" > json
+    printf "]", "" > json
+    if (nt) {
+      printf ", \"geo_targets\": [\n" > json
+      for (i = 1; i <= nt; i++) printf "  %s%s\n", tj[i], (i < nt ? "," : "") > json
+      printf "]" > json
+    }
+    printf "}\n" > json
     close(json)
   }
 }
 function jn(s) { return (s == "-") ? "null" : s }
+# One line of the geo targets: a (row key ka) against b (row key kb); limit: the largest allowed
+# CPU us/q ratio (and the smallest q/CPU-s ratio, 1/limit), 0 = for reference only.
+function target(a, b, ka, kb, limit,   ru, rq, verdict, dist) {
+  ru = r(us[ka], us[kb]); rq = r(qcpu[ka], qcpu[kb])
+  dist = (oth[ka] > 10 || oth[kb] > 10) ? " (disturbed: !)" : ""
+  if (limit == 0) verdict = "reference"
+  else if (ru == "-" || rq == "-") verdict = "not measured"
+  else verdict = (ru + 0 <= limit + 0.00001 && rq + 0 >= 1 / limit - 0.00001) ? "met" : "NOT met"
+  printf "  %-30s CPU us/q x%s  q/CPU-s x%s  %s%s\n", a " / " b ":", ru, rq,
+    (limit == 0 ? "" : sprintf("(target: us/q <= %.2f, q/CPU-s >= %.2f) ", limit, 1 / limit)) "-> " verdict, dist
+  tj[++nt] = sprintf("{\"a\": \"%s\", \"b\": \"%s\", \"cpu_us_per_query_ratio\": %s, \"queries_per_cpu_second_ratio\": %s, \"limit\": %s, \"verdict\": \"%s\", \"disturbed\": %s}",
+    a, b, jn(ru), jn(rq), (limit == 0 ? "null" : limit), verdict, (dist != "" ? "true" : "false"))
+}
