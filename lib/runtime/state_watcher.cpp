@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <optional>
 
 #include "util/log.hpp"
 
@@ -44,9 +43,10 @@ void StateWatcher::wake() {
 void StateWatcher::run() {
   auto next_poll = Clock::now();
   auto next_ramp = Clock::now();
-  std::optional<Clock::time_point> settle_until;  // files changed: look once they settle
+  constexpr auto kNotSettling = Clock::time_point::max();
+  Clock::time_point settle_until = kNotSettling;  // files changed: look once they settle
   while (!stop_) {
-    auto wake_at = std::min(next_poll, settle_until.value_or(Clock::time_point::max()));
+    auto wake_at = std::min(next_poll, settle_until);
     if (state_.ramping()) wake_at = std::min(wake_at, next_ramp);
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - Clock::now());
     pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_.fd(), POLLIN, 0}};
@@ -59,7 +59,8 @@ void StateWatcher::run() {
       (void)!::read(wake_fd_, &count, sizeof count);
     }
     // Always drain the events (poll is level-triggered); the first relevant one starts the wait.
-    if ((fds[1].revents & POLLIN) && inotify_.changed() && !settle_until) settle_until = Clock::now() + timing_.settle;
+    if ((fds[1].revents & POLLIN) && inotify_.changed() && settle_until == kNotSettling)
+      settle_until = Clock::now() + timing_.settle;
 
     const auto now = Clock::now();
     const bool ramp_due = state_.ramping() && now >= next_ramp;
@@ -67,8 +68,8 @@ void StateWatcher::run() {
       state_.refresh_health();
       next_ramp = now + timing_.ramp_refresh;
     }
-    if (now >= next_poll || (settle_until && now >= *settle_until)) {
-      settle_until.reset();
+    if (now >= next_poll || now >= settle_until) {
+      settle_until = kNotSettling;
       state_.poll();
       // A reload may name other files, and a folder may have appeared or gone.
       watching_ = inotify_.watch(state_.watched_paths());
