@@ -43,6 +43,7 @@ struct Backend {
   CircuitBreaker circuit;
   OutlierState outlier;
   bool reported_down = false;  // our passive report in the health table says down
+  Ms passive_hold{30000};      // a passive down with no failure for this long (and no ejection) expires
   BackendCounters counters;
   std::string last_error;
 
@@ -56,6 +57,9 @@ struct Backend {
     return weight > 0 && !down_by_check->load(std::memory_order_relaxed) && !outlier.ejected(now) &&
            circuit.available(now) && active < max_connections;
   }
+  // Ends our passive "down" report (and, with uneject, the ejection): the backend takes
+  // traffic again and the health table hears "up" from the passive source.
+  void clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why);
   std::unique_ptr<boost::beast::tcp_stream> take_idle(Time now, Ms max_idle);
   void put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size);
   void drop_idle();
