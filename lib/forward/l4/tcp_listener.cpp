@@ -92,33 +92,8 @@ awaitable<void> watchdog(std::shared_ptr<Pipe> p, uint64_t& idle_timeouts) {
 
 }  // namespace
 
-void TcpListener::start() {
-  asio::co_spawn(core_.io, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
-}
-
-awaitable<void> TcpListener::accept_loop() {
-  auto self = shared_from_this();
-  for (;;) {
-    boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
-      asio::steady_timer t(core_.io, std::chrono::milliseconds(50));
-      co_await t.async_wait(redirect_error(use_awaitable, ec));
-      continue;
-    }
-    if (connections_active_ >= cfg_->s.max_connections || core_.draining) {
-      ++connections_refused_;
-      socket.close(ec);
-      continue;
-    }
-    asio::co_spawn(
-        core_.io, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
-  }
-}
-
 awaitable<void> TcpListener::session(tcp::socket client) {
-  auto self = shared_from_this();
+  auto self = std::static_pointer_cast<TcpListener>(shared_from_this());
   std::shared_ptr<L4Config> cfg = cfg_;
   const L4Settings& s = cfg->s;
   ++connections_total_;
@@ -208,14 +183,8 @@ awaitable<void> TcpListener::session(tcp::socket client) {
 }
 
 void TcpListener::metrics(MetricSink& m) const {
+  connection_metrics(m);
   const std::string l = labels();
-  m.add("meridian_forward_connections_active", "gauge", "Client connections open on a forwarding listener.", l,
-        double(connections_active_));
-  m.add("meridian_forward_connections_total", "counter", "Client connections accepted by a forwarding listener.", l,
-        double(connections_total_));
-  m.add("meridian_forward_connections_refused_total", "counter",
-        "Client connections closed at once because the listener was at max_connections.", l,
-        double(connections_refused_));
   m.add("meridian_forward_tcp_connect_retries_total", "counter", "Backend connects retried on another backend.", l,
         double(connect_retries_));
   m.add("meridian_forward_tcp_no_backend_total", "counter", "Client connections closed because no backend connected.",

@@ -140,32 +140,6 @@ void HttpListener::update(std::shared_ptr<L7Config> cfg) {
   cfg_ = std::move(cfg);
 }
 
-void HttpListener::start() {
-  asio::co_spawn(core_.io, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
-}
-
-awaitable<void> HttpListener::accept_loop() {
-  auto self = shared_from_this();
-  for (;;) {
-    boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
-      // out of descriptors and the like: pause instead of spinning
-      asio::steady_timer t(core_.io, std::chrono::milliseconds(50));
-      co_await t.async_wait(redirect_error(use_awaitable, ec));
-      continue;
-    }
-    if (connections_active_ >= cfg_->s.max_connections || core_.draining) {
-      ++connections_refused_;
-      socket.close(ec);
-      continue;
-    }
-    asio::co_spawn(
-        core_.io, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
-  }
-}
-
 std::string HttpListener::new_request_id() {
   std::string id(32, '0');
   uint64_t a = core_.random(), b = core_.random();
@@ -209,7 +183,7 @@ uint64_t HttpListener::hash_key(const L7Config& cfg, const Request& req, const s
 }
 
 awaitable<void> HttpListener::session(tcp::socket socket) {
-  auto self = shared_from_this();
+  auto self = std::static_pointer_cast<HttpListener>(shared_from_this());
   ++connections_total_;
   ++connections_active_;
   struct Count {
@@ -570,14 +544,8 @@ awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Ba
 }
 
 void HttpListener::metrics(MetricSink& m) const {
+  connection_metrics(m);
   const std::string l = labels();
-  m.add("meridian_forward_connections_active", "gauge", "Client connections open on a forwarding listener.", l,
-        double(connections_active_));
-  m.add("meridian_forward_connections_total", "counter", "Client connections accepted by a forwarding listener.", l,
-        double(connections_total_));
-  m.add("meridian_forward_connections_refused_total", "counter",
-        "Client connections closed at once because the listener was at max_connections.", l,
-        double(connections_refused_));
   m.add("meridian_forward_http_requests_total", "counter", "HTTP requests read by an L7 listener.", l,
         double(requests_));
   for (int c = 1; c <= 5; ++c)

@@ -38,11 +38,10 @@ struct L7Config {
   Group* route(std::string_view host, std::string_view target) const;
 };
 
-class HttpListener final : public Listener, public std::enable_shared_from_this<HttpListener> {
+class HttpListener final : public Listener {
  public:
   HttpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L7Config> cfg);
   void update(std::shared_ptr<L7Config> cfg);
-  void start() override;
   void metrics(MetricSink& out) const override;
   nlohmann::json status() const override;
 
@@ -55,8 +54,8 @@ class HttpListener final : public Listener, public std::enable_shared_from_this<
   enum Reject { bad_request, header_too_large, body_too_large, header_timeout, request_timeout, rate_limited,
                 overloaded, no_route, no_backend, bad_gateway, gateway_timeout, reject_kinds };
 
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> session(tcp::socket socket);
+  uint64_t max_connections() const override { return cfg_->s.max_connections; }
+  boost::asio::awaitable<void> session(tcp::socket socket) override;
   boost::asio::awaitable<Response> forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
                                            const std::string& client_bytes);
   boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, Request& req, bool head);
