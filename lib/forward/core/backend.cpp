@@ -85,7 +85,7 @@ Group::Group(std::string name, std::vector<std::shared_ptr<Backend>> members, co
   scratch_.resize(members_.size());
 }
 
-Backend* Group::pick(Time now, uint64_t key, const std::vector<Backend*>& avoid) {
+Backend* Group::pick(Time now, uint64_t key, std::span<Backend* const> avoid) {
   bool any_fresh = false;
   for (std::size_t i = 0; i < members_.size(); ++i) {
     const Backend& b = *members_[i];

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,7 @@ class Group {
  public:
   Group(std::string name, std::vector<std::shared_ptr<Backend>> members, const BalanceSettings& balance);
   // Chooses an eligible backend, avoiding `avoid` when another one can take it.
-  Backend* pick(Time now, uint64_t key, const std::vector<Backend*>& avoid);
+  Backend* pick(Time now, uint64_t key, std::span<Backend* const> avoid);
   const std::string& name() const { return name_; }
   const std::vector<std::shared_ptr<Backend>>& members() const { return members_; }
 

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,16 +55,49 @@ struct Pipe {
 
 namespace {
 
+bool would_block(const boost::system::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Copies from -> to until EOF or an error. Both sockets are non-blocking: reads and
+// writes are tried directly, and only wait when the kernel says so. A read shorter than
+// the buffer emptied the socket, so the next one waits for readability first instead of
+// trying (and failing with EAGAIN: one system call saved per message); new data after
+// that read raises a new edge for the reactor.
 awaitable<void> pump(std::shared_ptr<Pipe> p, tcp::socket& from, tcp::socket& to, std::size_t size, uint64_t& bytes) {
   std::unique_ptr<char[]> buf(new char[size]);
   boost::system::error_code ec;
+  bool drained = false;
   for (;;) {
-    const std::size_t n = co_await from.async_read_some(asio::buffer(buf.get(), size), redirect_error(use_awaitable, ec));
+    if (drained) {
+      co_await from.async_wait(tcp::socket::wait_read, redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    const std::size_t n = from.read_some(asio::buffer(buf.get(), size), ec);
+    if (would_block(ec)) {
+      ec = {};
+      drained = true;
+      continue;
+    }
     if (ec) break;
+    drained = n < size;
     p->last = Clock::now();
-    co_await asio::async_write(to, asio::buffer(buf.get(), n), redirect_error(use_awaitable, ec));
+    std::size_t done = 0;
+    while (done < n) {
+      const std::size_t w = to.write_some(asio::buffer(buf.get() + done, n - done), ec);
+      if (ec) break;
+      done += w;
+    }
+    if (would_block(ec)) {
+      ec = {};
+      co_await asio::async_write(to, asio::buffer(buf.get() + done, n - done), redirect_error(use_awaitable, ec));
+    }
     if (ec) break;
     bytes += n;
+    if (!drained) {
+      // more may be waiting: let other connections run before reading again
+      co_await asio::post(from.get_executor(), use_awaitable);
+    }
   }
   if (ec == asio::error::eof) {
     // half-close: pass the end of this direction on, keep the other one running
@@ -168,6 +202,8 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     co_return;
   }
   upstream.set_option(tcp::no_delay(true), ec);
+  client.non_blocking(true, ec);  // the pumps read and write directly first
+  upstream.non_blocking(true, ec);
   auto pipe = std::make_shared<Pipe>(self, core_, std::move(client), std::move(upstream), chosen, s.idle_timeout);
   if (s.proxy_protocol != ProxyProtocol::off) {
     const std::string header = s.proxy_protocol == ProxyProtocol::v1 ? proxy_v1(peer, local) : proxy_v2(peer, local);

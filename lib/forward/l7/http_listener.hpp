@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -56,9 +57,12 @@ class HttpListener final : public Listener {
 
   uint64_t max_connections() const override { return cfg_->s.max_connections; }
   boost::asio::awaitable<void> session(tcp::socket socket) override;
+  // wire, rbuf: the session's buffers for the bytes to and from backends.
   boost::asio::awaitable<Response> forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
-                                           const std::string& client_bytes);
-  boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, Request& req, bool head);
+                                           const std::string& client_bytes, std::string& wire,
+                                           boost::beast::flat_buffer& rbuf);
+  boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
+                                            boost::beast::flat_buffer& rbuf);
   Response error_response(unsigned status, const std::string& text, unsigned version, const std::string& request_id);
   uint64_t hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const;
   std::string new_request_id();
