@@ -103,9 +103,38 @@ struct ForwardingTier::Impl {
       if (ec) return;
       bool any = false;
       for (const auto& [k, b] : backends) any = any || b->reported_down;
-      if (any) mirror->refresh_all();
+      if (any) {
+        mirror->refresh_all();
+        review_passive();
+      }
       arm_refresh();
     });
+  }
+
+  // A passive "down" is only cleared by a success through the proxy, but DNS stops
+  // sending clients to a region whose backends are all down, so without this the
+  // region could never come back. The report ends when the backend's active check
+  // turns up after it (which also ends the ejection, like Envoy's
+  // successful_active_health_check_uneject_host), or when the backend is not ejected
+  // and has not failed for its region's base_ejection (traffic decides again).
+  void review_passive() {
+    const auto entries = health.entries();
+    const auto now = Clock::now();
+    for (auto& [key, b] : backends) {
+      if (!b->reported_down) continue;
+      if (const auto it = entries.find(key); it != entries.end()) {
+        const auto& by = it->second.by_source;
+        const auto check = by.find(health::Source::check), passive = by.find(health::Source::passive);
+        if (check != by.end() && passive != by.end() && check->second.state == health::State::up &&
+            check->second.since > passive->second.since) {
+          b->clear_passive(health, now, true, "active check up again");
+          continue;
+        }
+      }
+      if (!b->outlier.ejected(now) && now - b->outlier.last_failure >= b->passive_hold)
+        b->clear_passive(health, now, false,
+                         "no failure for " + std::to_string(b->passive_hold.count()) + "ms: traffic decides again");
+    }
   }
 
   // Runs f on the io thread (or here when the io thread is not running) and returns its result.
@@ -155,6 +184,7 @@ struct ForwardingTier::Impl {
         b->group = spec.group;
         b->weight = spec.weight;
         b->max_connections = spec.max_connections ? spec.max_connections : w.f.bulkhead.max_connections;
+        b->passive_hold = w.f.outlier.base_ejection;
         b->circuit.configure(w.f.circuit);
         region->backends.push_back(b);
         next[key] = b;

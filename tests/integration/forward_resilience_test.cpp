@@ -224,3 +224,76 @@ TEST_CASE("a check-down backend takes no traffic") {
   for (int i = 0; i < 10; ++i) on_a += cl.get("/")["X-Backend"] == "a";
   CHECK(on_a == 5);
 }
+
+TEST_CASE("a passive down ends without traffic: when the active check turns up, or after base_ejection") {
+  // DNS sends no clients to a region whose backends are all down, so no success through
+  // the proxy can clear the passive report: it must end on its own.
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend a("a"), b("b");
+  tier.apply(services(region({&a, &b}, {{"l7", {{"retry", {{"max_retries", 0}}}}},
+                                        {"outlier",
+                                         {{"consecutive_failures", 2},
+                                          {"base_ejection", "300ms"},
+                                          {"max_ejection", "300ms"},
+                                          {"max_ejection_percent", 50}}}})));
+  const std::string key_a = "web/eu/backend/" + a.address(), key_b = "web/eu/backend/" + b.address();
+  using meridian::health::Source;
+  using meridian::health::State;
+  // both fail under traffic; the active check of a sees it too
+  a.set([](const Request&) { return fail_with(503); });
+  b.set([](const Request&) { return fail_with(503); });
+  health.report(key_a, Source::check, State::up, "ok");
+  {
+    Client cl(port_of(tier, "l7"));
+    CHECK(wait_until([&] {
+      cl.get("/");
+      return !health.is_up(key_a) && !health.is_up(key_b);
+    }));
+  }
+  health.report(key_a, Source::check, State::down, "status 503");
+  // no more traffic. b has no active check: its report expires after base_ejection
+  CHECK(wait_until([&] { return health.is_up(key_b); }));
+  // a stays down while its check says so, even once its passive report has expired ...
+  CHECK(wait_until([&] { return health.entries().at(key_a).by_source.at(Source::passive).state == State::up; }));
+  CHECK_FALSE(health.is_up(key_a));
+  // ... and is up as soon as the check is
+  a.set(nullptr);
+  b.set(nullptr);
+  health.report(key_a, Source::check, State::up, "ok");
+  CHECK(health.is_up(key_a));
+  Client cl(port_of(tier, "l7"));
+  CHECK(cl.get("/").result_int() == 200);
+}
+
+TEST_CASE("an active check that turns up ends a passive down and its ejection") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend a("a"), b("b");
+  tier.apply(services(region({&a, &b}, {{"l7", {{"retry", {{"max_retries", 0}}}}},
+                                        {"outlier",
+                                         {{"consecutive_failures", 2},
+                                          {"base_ejection", "60s"},
+                                          {"max_ejection", "60s"},
+                                          {"max_ejection_percent", 100}}}})));
+  const std::string key_a = "web/eu/backend/" + a.address();
+  using meridian::health::Source;
+  using meridian::health::State;
+  health.report(key_a, Source::check, State::up, "ok");
+  a.set([](const Request&) { return fail_with(503); });
+  Client cl(port_of(tier, "l7"));
+  CHECK(wait_until([&] {
+    cl.get("/");
+    return !health.is_up(key_a);
+  }));
+  CHECK(backend_status(tier, a.address())["ejections"].get<int>() >= 1);
+  a.set(nullptr);
+  // the check sees it fail, then recover (after the passive report): the report and
+  // the 60 s ejection end within the tier's one-second review
+  health.report(key_a, Source::check, State::down, "status 503");
+  health.report(key_a, Source::check, State::up, "ok");
+  CHECK(wait_until([&] { return health.is_up(key_a); }));
+  int on_a = 0;
+  for (int i = 0; i < 10; ++i) on_a += cl.get("/")["X-Backend"] == "a";
+  CHECK(on_a >= 4);
+}

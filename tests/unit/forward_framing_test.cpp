@@ -1,7 +1,10 @@
 // HTTP request framing (smuggling) checks, idempotency and Retry-After parsing.
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <string>
+
+#include <boost/beast/http/write.hpp>
 
 #include "forward/l7/framing.hpp"
 
@@ -69,4 +72,51 @@ TEST_CASE("Retry-After as delta-seconds") {
   CHECK(parse_retry_after("") == -1);
   CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == -1);
   CHECK(parse_retry_after("-1") == -1);
+}
+
+TEST_CASE("serialize writes what Beast's serializer writes") {
+  namespace http = boost::beast::http;
+  auto beast_bytes = [](const auto& m) {
+    std::ostringstream o;
+    o << m;
+    return o.str();
+  };
+  http::request<http::string_body> req{http::verb::post, "/a/b?c=d", 11};
+  req.set(http::field::host, "example.test");
+  req.set("X-Forwarded-For", "192.0.2.1, 127.0.0.1");
+  req.insert("X-Dup", "1");
+  req.insert("X-Dup", "2");
+  req.body() = "hello";
+  req.prepare_payload();
+  std::string out = "kept|";
+  meridian::forward::l7::serialize(out, req);
+  CHECK(out == "kept|" + beast_bytes(req));
+
+  http::request<http::string_body> get{http::verb::get, "/", 10};
+  get.set(http::field::host, "a");
+  out.clear();
+  meridian::forward::l7::serialize(out, get);
+  CHECK(out == beast_bytes(get));
+  CHECK(out.rfind("GET / HTTP/1.0\r\n", 0) == 0);
+
+  http::response<http::string_body> res{http::status::ok, 11};
+  res.set(http::field::server, "x");
+  res.body() = "ok\n";
+  res.prepare_payload();
+  out.clear();
+  meridian::forward::l7::serialize(out, res);
+  CHECK(out == beast_bytes(res));
+  CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+
+  res.reason("Fine");  // a backend's own reason phrase is kept
+  res.result(299);
+  out.clear();
+  meridian::forward::l7::serialize(out, res);
+  CHECK(out == beast_bytes(res));
+  CHECK(out.rfind("HTTP/1.1 299 Fine\r\n", 0) == 0);
+
+  http::response<http::string_body> unknown{static_cast<http::status>(599), 10};
+  out.clear();
+  meridian::forward::l7::serialize(out, unknown);
+  CHECK(out == beast_bytes(unknown));
 }

@@ -52,19 +52,9 @@ CONF
   for p in $(tree_pids "$be_pid"); do taskset -a -p -c "$cli_cpu" "$p" >/dev/null 2>&1; done
 }
 
-proxy_driver() {  # builds the stand-alone forwarder against the release library
-  local lib="$root/build/release/lib/libmeridian_core.a" drv="$work/forward-bench-driver"
-  [ -x "$drv" ] && { echo "$drv"; return 0; }
-  [ -f "$lib" ] || return 1
-  c++ -std=c++20 -O2 -DNDEBUG -DBOOST_ASIO_NO_DEPRECATED -I"$root/lib" -o "$drv" \
-    "$root/tests/integration/forward_support/bench_driver.cpp" "$lib" -lldns -lmaxminddb -pthread \
-    >"$logs/driver-build.log" 2>&1 || { say "driver build failed (see $logs/driver-build.log)"; return 1; }
-  echo "$drv"
-}
-
 # start_p_NAME PORT: sets srv_pid
 start_p_meridian() {  # $1 port, $2 l4|l7
-  local d="$work/meridian-$2" dns mode=$2 drv
+  local d="$work/meridian-$2" dns mode=$2
   mkdir -p "$d/zones"
   dns=$(free_port)
   printf '{"origin": "bench.test.", "ttl": 300, "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 300}, "records": {"@": {"NS": "ns1"}, "ns1": {"A": "127.0.0.1"}, "app": {"service": "bench"}}}\n' >"$d/zones/bench.test.json"
@@ -76,13 +66,6 @@ start_p_meridian() {  # $1 port, $2 l4|l7
    "forward": {"$mode": {"listen": "127.0.0.1:$1"}}}}}}}
 CONF
   taskset -c "$srv_cpu" "$meridian_bin" serve --config "$d/meridian.json" >"$logs/meridian-$mode.log" 2>&1 &
-  srv_pid=$!
-  if proxy_wait_port "$1" "$srv_pid" "$logs/meridian-$mode.log" 2>/dev/null; then return 0; fi
-  stop_server
-  # serve does not start the forwarders (yet): the stand-alone driver, same library
-  drv=$(proxy_driver) || return 1
-  say "meridian serve did not open $1; using the stand-alone forwarder ($drv)"
-  taskset -c "$srv_cpu" "$drv" "$d/meridian.json" >"$logs/meridian-$mode.log" 2>&1 &
   srv_pid=$!
 }
 start_p_meridian_l7() { start_p_meridian "$1" l7; }
@@ -187,6 +170,10 @@ proxy_main() {
   done
   kill "$be_pid" 2>/dev/null; wait "$be_pid" 2>/dev/null
   {
+    cat "$out/versions.txt"
+    echo "peers: $( (haproxy -v 2>/dev/null || /usr/sbin/haproxy -v 2>/dev/null) | head -n 1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | head -n 1)"
+    [ -n "${meridian_bin:-}" ] && echo "meridian: $(version_meridian)"
+    echo
     echo "proxy scenario: wrk -t1 -c50 -d${seconds}s, proxy on CPU $srv_cpu, wrk + 2 nginx backends on CPU $cli_cpu"
     awk -F'\t' 'NR == 1 { next }
       { n[NR] = $1; rps[NR] = $3; cpu[NR] = $5; if ($1 == "meridian-l7") { m7r = $3; m7c = $5 } if ($1 == "meridian-l4") { m4r = $3; m4c = $5 } }

@@ -29,6 +29,15 @@ void Backend::drop_idle() {
   idle.clear();
 }
 
+void Backend::clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why) {
+  reported_down = false;
+  outlier.failing = false;
+  outlier.consecutive = 0;
+  if (uneject && outlier.ejected(now)) outlier.ejected_until = now;
+  health.report(key, health::Source::passive, health::State::up, why);
+  util::log(util::LogLevel::info, "forward_backend_recovered", {{"backend", key}, {"reason", why}});
+}
+
 void Region::on_success(Backend& b, Time now) {
   ++b.counters.successes;
   b.circuit.on_success(now);
@@ -36,7 +45,7 @@ void Region::on_success(Backend& b, Time now) {
     if (b.reported_down) {
       b.reported_down = false;
       health_.report(b.key, health::Source::passive, health::State::up, "answering again");
-      util::log(util::LogLevel::info, "forward_backend_recovered", {{"backend", b.key}});
+      util::log(util::LogLevel::info, "forward_backend_recovered", {{"backend", b.key}, {"reason", "answering again"}});
     }
   }
 }
@@ -53,8 +62,9 @@ void Region::on_failure(Backend& b, Time now, const std::string& why) {
                {"reason", why}});
   if (b.outlier.failing && !b.reported_down) {
     b.reported_down = true;
-    health_.report(b.key, health::Source::passive, health::State::down,
-                   std::to_string(settings.outlier.consecutive_failures) + " consecutive failures: " + why);
+    const std::string reason = std::to_string(settings.outlier.consecutive_failures) + " consecutive failures: " + why;
+    health_.report(b.key, health::Source::passive, health::State::down, reason);
+    util::log(util::LogLevel::warn, "forward_backend_down", {{"backend", b.key}, {"reason", reason}});
   }
 }
 
@@ -75,7 +85,7 @@ Group::Group(std::string name, std::vector<std::shared_ptr<Backend>> members, co
   scratch_.resize(members_.size());
 }
 
-Backend* Group::pick(Time now, uint64_t key, const std::vector<Backend*>& avoid) {
+Backend* Group::pick(Time now, uint64_t key, std::span<Backend* const> avoid) {
   bool any_fresh = false;
   for (std::size_t i = 0; i < members_.size(); ++i) {
     const Backend& b = *members_[i];

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct Backend {
   CircuitBreaker circuit;
   OutlierState outlier;
   bool reported_down = false;  // our passive report in the health table says down
+  Ms passive_hold{30000};      // a passive down with no failure for this long (and no ejection) expires
   BackendCounters counters;
   std::string last_error;
 
@@ -56,6 +58,9 @@ struct Backend {
     return weight > 0 && !down_by_check->load(std::memory_order_relaxed) && !outlier.ejected(now) &&
            circuit.available(now) && active < max_connections;
   }
+  // Ends our passive "down" report (and, with uneject, the ejection): the backend takes
+  // traffic again and the health table hears "up" from the passive source.
+  void clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why);
   std::unique_ptr<boost::beast::tcp_stream> take_idle(Time now, Ms max_idle);
   void put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size);
   void drop_idle();
@@ -84,7 +89,7 @@ class Group {
  public:
   Group(std::string name, std::vector<std::shared_ptr<Backend>> members, const BalanceSettings& balance);
   // Chooses an eligible backend, avoiding `avoid` when another one can take it.
-  Backend* pick(Time now, uint64_t key, const std::vector<Backend*>& avoid);
+  Backend* pick(Time now, uint64_t key, std::span<Backend* const> avoid);
   const std::string& name() const { return name_; }
   const std::vector<std::shared_ptr<Backend>>& members() const { return members_; }
 

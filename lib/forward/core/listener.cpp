@@ -3,7 +3,12 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "net/endpoint.hpp"
 
@@ -22,6 +27,47 @@ tcp::acceptor Listener::bind(boost::asio::io_context& io, const std::string& lis
   if (!ec) a.listen(1024, ec);
   if (ec) throw std::runtime_error("cannot listen on " + listen + ": " + ec.message());
   return a;
+}
+
+void Listener::start() {
+  boost::asio::co_spawn(core_.io, [self = shared_from_this()] { return self->accept_loop(); },
+                        boost::asio::detached);
+}
+
+boost::asio::awaitable<void> Listener::accept_loop() {
+  namespace asio = boost::asio;
+  using asio::redirect_error;
+  using asio::use_awaitable;
+  auto self = shared_from_this();
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
+      // out of descriptors and the like: pause instead of spinning
+      asio::steady_timer t(core_.io, std::chrono::milliseconds(50));
+      co_await t.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (connections_active_ >= max_connections() || core_.draining) {
+      ++connections_refused_;
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(
+        core_.io, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
+  }
+}
+
+void Listener::connection_metrics(MetricSink& m) const {
+  const std::string l = labels();
+  m.add("meridian_forward_connections_active", "gauge", "Client connections open on a forwarding listener.", l,
+        double(connections_active_));
+  m.add("meridian_forward_connections_total", "counter", "Client connections accepted by a forwarding listener.", l,
+        double(connections_total_));
+  m.add("meridian_forward_connections_refused_total", "counter",
+        "Client connections closed at once because the listener was at max_connections.", l,
+        double(connections_refused_));
 }
 
 std::string Listener::bound() const {

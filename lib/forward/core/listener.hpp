@@ -1,12 +1,14 @@
-// Base of the L4 and L7 listeners: the acceptor, the accept loop's bookkeeping and
-// the counters both report.
+// Base of the L4 and L7 listeners: the acceptor, the accept loop (refusing over
+// max_connections and while draining), and the connection counters both report.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
@@ -36,12 +38,14 @@ struct ListenerIdentity {
   std::string service, region;
 };
 
-class Listener {
+class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor)
       : core_(core), id_(std::move(id)), acceptor_(std::move(acceptor)) {}
   virtual ~Listener() = default;
-  virtual void start() = 0;
+  // Starts the accept loop on the tier's io thread (the listener must be owned by a
+  // shared_ptr); it ends when the acceptor is closed.
+  void start();
   void close() {
     boost::system::error_code ec;
     acceptor_.close(ec);
@@ -55,6 +59,13 @@ class Listener {
   static tcp::acceptor bind(boost::asio::io_context& io, const std::string& listen);
 
  protected:
+  // Client connections allowed open at once; over it, new ones are closed at once.
+  virtual uint64_t max_connections() const = 0;
+  // One accepted client connection, spawned on the io thread by the accept loop.
+  virtual boost::asio::awaitable<void> session(tcp::socket client) = 0;
+  // The connection families every listener reports.
+  void connection_metrics(MetricSink& out) const;
+
   TierCore& core_;
   ListenerIdentity id_;
   tcp::acceptor acceptor_;
@@ -62,6 +73,9 @@ class Listener {
   uint64_t connections_active_ = 0;
   uint64_t connections_refused_ = 0;  // over max_connections
   std::string labels() const;  // listener="...",service=...,region=...
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
 };
 
 std::string label_escape(const std::string& v);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,16 +55,49 @@ struct Pipe {
 
 namespace {
 
+bool would_block(const boost::system::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Copies from -> to until EOF or an error. Both sockets are non-blocking: reads and
+// writes are tried directly, and only wait when the kernel says so. A read shorter than
+// the buffer emptied the socket, so the next one waits for readability first instead of
+// trying (and failing with EAGAIN: one system call saved per message); new data after
+// that read raises a new edge for the reactor.
 awaitable<void> pump(std::shared_ptr<Pipe> p, tcp::socket& from, tcp::socket& to, std::size_t size, uint64_t& bytes) {
   std::unique_ptr<char[]> buf(new char[size]);
   boost::system::error_code ec;
+  bool drained = false;
   for (;;) {
-    const std::size_t n = co_await from.async_read_some(asio::buffer(buf.get(), size), redirect_error(use_awaitable, ec));
+    if (drained) {
+      co_await from.async_wait(tcp::socket::wait_read, redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    const std::size_t n = from.read_some(asio::buffer(buf.get(), size), ec);
+    if (would_block(ec)) {
+      ec = {};
+      drained = true;
+      continue;
+    }
     if (ec) break;
+    drained = n < size;
     p->last = Clock::now();
-    co_await asio::async_write(to, asio::buffer(buf.get(), n), redirect_error(use_awaitable, ec));
+    std::size_t done = 0;
+    while (done < n) {
+      const std::size_t w = to.write_some(asio::buffer(buf.get() + done, n - done), ec);
+      if (ec) break;
+      done += w;
+    }
+    if (would_block(ec)) {
+      ec = {};
+      co_await asio::async_write(to, asio::buffer(buf.get() + done, n - done), redirect_error(use_awaitable, ec));
+    }
     if (ec) break;
     bytes += n;
+    if (!drained) {
+      // more may be waiting: let other connections run before reading again
+      co_await asio::post(from.get_executor(), use_awaitable);
+    }
   }
   if (ec == asio::error::eof) {
     // half-close: pass the end of this direction on, keep the other one running
@@ -92,33 +126,8 @@ awaitable<void> watchdog(std::shared_ptr<Pipe> p, uint64_t& idle_timeouts) {
 
 }  // namespace
 
-void TcpListener::start() {
-  asio::co_spawn(core_.io, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
-}
-
-awaitable<void> TcpListener::accept_loop() {
-  auto self = shared_from_this();
-  for (;;) {
-    boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
-      asio::steady_timer t(core_.io, std::chrono::milliseconds(50));
-      co_await t.async_wait(redirect_error(use_awaitable, ec));
-      continue;
-    }
-    if (connections_active_ >= cfg_->s.max_connections || core_.draining) {
-      ++connections_refused_;
-      socket.close(ec);
-      continue;
-    }
-    asio::co_spawn(
-        core_.io, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
-  }
-}
-
 awaitable<void> TcpListener::session(tcp::socket client) {
-  auto self = shared_from_this();
+  auto self = std::static_pointer_cast<TcpListener>(shared_from_this());
   std::shared_ptr<L4Config> cfg = cfg_;
   const L4Settings& s = cfg->s;
   ++connections_total_;
@@ -193,6 +202,8 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     co_return;
   }
   upstream.set_option(tcp::no_delay(true), ec);
+  client.non_blocking(true, ec);  // the pumps read and write directly first
+  upstream.non_blocking(true, ec);
   auto pipe = std::make_shared<Pipe>(self, core_, std::move(client), std::move(upstream), chosen, s.idle_timeout);
   if (s.proxy_protocol != ProxyProtocol::off) {
     const std::string header = s.proxy_protocol == ProxyProtocol::v1 ? proxy_v1(peer, local) : proxy_v2(peer, local);
@@ -208,14 +219,8 @@ awaitable<void> TcpListener::session(tcp::socket client) {
 }
 
 void TcpListener::metrics(MetricSink& m) const {
+  connection_metrics(m);
   const std::string l = labels();
-  m.add("meridian_forward_connections_active", "gauge", "Client connections open on a forwarding listener.", l,
-        double(connections_active_));
-  m.add("meridian_forward_connections_total", "counter", "Client connections accepted by a forwarding listener.", l,
-        double(connections_total_));
-  m.add("meridian_forward_connections_refused_total", "counter",
-        "Client connections closed at once because the listener was at max_connections.", l,
-        double(connections_refused_));
   m.add("meridian_forward_tcp_connect_retries_total", "counter", "Backend connects retried on another backend.", l,
         double(connect_retries_));
   m.add("meridian_forward_tcp_no_backend_total", "counter", "Client connections closed because no backend connected.",

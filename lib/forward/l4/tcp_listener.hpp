@@ -20,18 +20,17 @@ struct L4Config {
   static std::shared_ptr<L4Config> build(const L4Settings& s, std::shared_ptr<Region> region);
 };
 
-class TcpListener final : public Listener, public std::enable_shared_from_this<TcpListener> {
+class TcpListener final : public Listener {
  public:
   TcpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L4Config> cfg)
       : Listener(core, std::move(id), std::move(acceptor)), cfg_(std::move(cfg)) {}
   void update(std::shared_ptr<L4Config> cfg) { cfg_ = std::move(cfg); }
-  void start() override;
   void metrics(MetricSink& out) const override;
   nlohmann::json status() const override;
 
  private:
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> session(tcp::socket client);
+  uint64_t max_connections() const override { return cfg_->s.max_connections; }
+  boost::asio::awaitable<void> session(tcp::socket client) override;
 
   std::shared_ptr<L4Config> cfg_;
   uint64_t connect_retries_ = 0;

@@ -126,4 +126,58 @@ int classify_raw_request(std::string_view raw, std::size_t max_header, std::size
   return 0;
 }
 
+namespace {
+
+template <bool isRequest>
+void append_fields_and_body(std::string& out, const http::message<isRequest, http::string_body>& m) {
+  for (const auto& f : m) {
+    out.append(f.name_string().data(), f.name_string().size());
+    out += ": ";
+    out.append(f.value().data(), f.value().size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  out += m.body();
+}
+
+void append_version(std::string& out, unsigned version) {
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+}
+
+}  // namespace
+
+void serialize(std::string& out, const http::request<http::string_body>& m) {
+  const auto method = m.method_string();
+  const auto target = m.target();
+  out.append(method.data(), method.size());
+  out += ' ';
+  out.append(target.data(), target.size());
+  out += ' ';
+  append_version(out, m.version());
+  out += "\r\n";
+  append_fields_and_body(out, m);
+}
+
+void serialize(std::string& out, const http::response<http::string_body>& m) {
+  append_version(out, m.version());
+  const unsigned code = m.result_int();
+  out += ' ';
+  out += static_cast<char>('0' + code / 100 % 10);
+  out += static_cast<char>('0' + code / 10 % 10);
+  out += static_cast<char>('0' + code % 10);
+  out += ' ';
+  const auto reason = m.reason();
+  if (!reason.empty()) {
+    out.append(reason.data(), reason.size());
+  } else {
+    const auto r = http::obsolete_reason(static_cast<http::status>(code));
+    out.append(r.data(), r.size());
+  }
+  out += "\r\n";
+  append_fields_and_body(out, m);
+}
+
 }  // namespace meridian::forward::l7

@@ -9,6 +9,7 @@
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 namespace meridian::forward::l7 {
 
@@ -26,5 +27,11 @@ long parse_retry_after(std::string_view value);
 // 0 when the request is acceptable, else the status a proxy answers (400, 413, 431).
 // Used by the unit tests to exercise the same rules as the listener.
 int classify_raw_request(std::string_view raw, std::size_t max_header = 16384, std::size_t max_body = 1 << 20);
+
+// Appends the message as HTTP/1.x bytes (start line, fields as they are, blank line,
+// body): what Beast's serializer writes for a message with a Content-Length body, without
+// its buffer-sequence machinery, into a buffer the caller reuses.
+void serialize(std::string& out, const boost::beast::http::request<boost::beast::http::string_body>& m);
+void serialize(std::string& out, const boost::beast::http::response<boost::beast::http::string_body>& m);
 
 }  // namespace meridian::forward::l7

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -76,6 +77,31 @@ void strip_hop_by_hop(Fields& f) {
 
 const char* hex = "0123456789abcdef";
 
+bool would_block(const boost::system::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Writes what the socket takes right now (it is in non-blocking mode): a message that fits
+// in the send buffer goes out with no async operation, no timer and no coroutine frame.
+// Returns the bytes written; on a short write, ec says why (would_block: wait, then
+// write the rest asynchronously).
+std::size_t write_now(tcp::socket& s, std::string_view bytes, boost::system::error_code& ec) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const std::size_t n = s.write_some(asio::buffer(bytes.data() + done, bytes.size() - done), ec);
+    if (ec) break;
+    done += n;
+  }
+  return done;
+}
+
+// The rest of a write that write_now could not finish, bounded by the stream's expiry.
+awaitable<boost::system::error_code> write_rest(beast::tcp_stream& s, std::string_view rest) {
+  boost::system::error_code ec;
+  co_await asio::async_write(s, asio::buffer(rest.data(), rest.size()), redirect_error(use_awaitable, ec));
+  co_return ec;
+}
+
 }  // namespace
 
 std::shared_ptr<L7Config> L7Config::build(const L7Settings& s, std::shared_ptr<Region> region) {
@@ -140,32 +166,6 @@ void HttpListener::update(std::shared_ptr<L7Config> cfg) {
   cfg_ = std::move(cfg);
 }
 
-void HttpListener::start() {
-  asio::co_spawn(core_.io, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
-}
-
-awaitable<void> HttpListener::accept_loop() {
-  auto self = shared_from_this();
-  for (;;) {
-    boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
-      // out of descriptors and the like: pause instead of spinning
-      asio::steady_timer t(core_.io, std::chrono::milliseconds(50));
-      co_await t.async_wait(redirect_error(use_awaitable, ec));
-      continue;
-    }
-    if (connections_active_ >= cfg_->s.max_connections || core_.draining) {
-      ++connections_refused_;
-      socket.close(ec);
-      continue;
-    }
-    asio::co_spawn(
-        core_.io, [self, s = std::move(socket)]() mutable { return self->session(std::move(s)); }, asio::detached);
-  }
-}
-
 std::string HttpListener::new_request_id() {
   std::string id(32, '0');
   uint64_t a = core_.random(), b = core_.random();
@@ -209,7 +209,7 @@ uint64_t HttpListener::hash_key(const L7Config& cfg, const Request& req, const s
 }
 
 awaitable<void> HttpListener::session(tcp::socket socket) {
-  auto self = shared_from_this();
+  auto self = std::static_pointer_cast<HttpListener>(shared_from_this());
   ++connections_total_;
   ++connections_active_;
   struct Count {
@@ -219,6 +219,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
 
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);  // for write_now's direct attempt
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) co_return;
   auto addr = peer.address();
@@ -245,12 +246,30 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
     }
   });
 
-  auto send = [&](Response& res) -> awaitable<bool> {
+  std::string out;  // the response bytes, buffer reused for every response of the connection
+  std::string wire;  // the request as it goes to backends, likewise
+  beast::flat_buffer rbuf;  // backend responses are read into it, likewise
+  // Serialises res and writes what the socket takes now; true when all of it went out,
+  // else wec says why (would_block: finish_send() writes the rest).
+  boost::system::error_code wec;
+  auto send_now = [&](Response& res) {
     ++responses_[std::min<std::size_t>(5, res.result_int() / 100)];
+    out.clear();
+    serialize(out, res);
+    wec = {};
+    const std::size_t done = write_now(stream.socket(), out, wec);
+    out.erase(0, done);
+    return out.empty();
+  };
+  auto finish_send = [&]() -> awaitable<bool> {
+    if (!would_block(wec)) co_return false;
     stream.expires_after(cfg_->s.request_timeout);
-    boost::system::error_code wec;
-    co_await http::async_write(stream, res, redirect_error(use_awaitable, wec));
+    wec = co_await write_rest(stream, out);
     co_return !wec;
+  };
+  auto send = [&](Response& res) -> awaitable<bool> {
+    if (send_now(res)) co_return true;
+    co_return co_await finish_send();
   };
 
   bool first = true;
@@ -277,7 +296,13 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
       parser.body_limit(s.max_body_bytes);
       stream.expires_after(s.header_timeout);
-      co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+      // The whole header is usually in the buffer already: parse it here, and read (with
+      // the header timeout) only when it is not complete yet.
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec == http::error::need_more) {
+        ec = {};
+        co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
+      }
       if (ec) {
         if (ec == beast::error::timeout) {
           ++rejects_[header_timeout];
@@ -374,12 +399,12 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
           uint32_t& n;
           ~Dec() { --n; }
         } dec{pending_};
-        res = co_await forward(cfg, req, client_ip, client_bytes);
+        res = co_await forward(cfg, req, client_ip, client_bytes, wire, rbuf);
       }
       res.version(version == 10 ? 10 : 11);
       if (res.find("X-Request-ID") == res.end()) res.set("X-Request-ID", request_id);
       res.keep_alive(keep && !closing);
-      if (!co_await send(res)) break;
+      if (!send_now(res) && !co_await finish_send()) break;  // the usual case needs no coroutine
       if (!res.keep_alive()) break;
     }
   } catch (const std::exception& e) {
@@ -390,7 +415,8 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
 }
 
 awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
-                                          const std::string& client_bytes) {
+                                          const std::string& client_bytes, std::string& wire,
+                                          beast::flat_buffer& rbuf) {
   const L7Settings& s = cfg->s;
   const std::string request_id(req["X-Request-ID"]);
   const unsigned version = req.version();
@@ -422,15 +448,17 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
   const bool head = req.method() == http::verb::head;
   const bool idempotent = is_idempotent(req.base());
   const uint64_t key = hash_key(*cfg, req, client_bytes);
+  wire.clear();
+  serialize(wire, req);  // once: every attempt sends the same bytes
 
   budget_.on_request(std::chrono::steady_clock::now());
-  std::vector<Backend*> tried;
+  boost::container::small_vector<Backend*, 4> tried;  // no allocation for the usual attempts
   std::optional<Response> last;
   unsigned retries = 0;
   Region& region = *cfg->region;
   for (;;) {
     auto now = std::chrono::steady_clock::now();
-    Backend* b = group->pick(now, key, tried);
+    Backend* b = group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
     if (!b) {
       if (last) co_return std::move(*last);
       ++rejects_[no_backend];
@@ -443,7 +471,7 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
     std::shared_ptr<Backend> hold;
     for (const auto& m : group->members())
       if (m.get() == b) hold = m;
-    Exchange x = co_await exchange(*cfg, *b, req, head);
+    Exchange x = co_await exchange(*cfg, *b, wire, head, rbuf);
     now = std::chrono::steady_clock::now();
 
     bool retryable = false;
@@ -507,7 +535,8 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
   co_return res;
 }
 
-awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Backend& b, Request& req, bool head) {
+awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Backend& b, std::string_view wire,
+                                                         bool head, beast::flat_buffer& rbuf) {
   const L7Settings& s = cfg.s;
   Exchange out;
   auto now = std::chrono::steady_clock::now();
@@ -536,10 +565,12 @@ awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Ba
         co_return out;
       }
       conn->socket().set_option(tcp::no_delay(true), ec);
+      conn->socket().non_blocking(true, ec);  // for write_now's direct attempt
       ec = {};
     }
-    conn->expires_after(s.backend_timeout);
-    co_await http::async_write(*conn, req, redirect_error(use_awaitable, ec));
+    conn->expires_after(s.backend_timeout);  // the write and the whole response
+    if (const std::size_t done = write_now(conn->socket(), wire, ec); done < wire.size() && would_block(ec))
+      ec = co_await write_rest(*conn, wire.substr(done));
     if (ec) {
       if (reused && ec != beast::error::timeout) continue;  // stale keep-alive connection: try a fresh one
       out.kind = ec == beast::error::timeout ? Exchange::Kind::timeout : Exchange::Kind::failed;
@@ -550,7 +581,9 @@ awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Ba
     p.header_limit(65536);
     p.body_limit(s.max_response_bytes);
     if (head) p.skip(true);
-    beast::flat_buffer rb;
+    beast::flat_buffer& rb = rbuf;  // the session's: its memory is kept between requests
+    rb.clear();
+    if (rb.capacity() > 65536) rb.shrink_to_fit();  // a large response does not pin its memory
     co_await http::async_read(*conn, rb, p, redirect_error(use_awaitable, ec));
     if (ec) {
       if (reused && !p.got_some() && ec != beast::error::timeout) continue;
@@ -570,14 +603,8 @@ awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Ba
 }
 
 void HttpListener::metrics(MetricSink& m) const {
+  connection_metrics(m);
   const std::string l = labels();
-  m.add("meridian_forward_connections_active", "gauge", "Client connections open on a forwarding listener.", l,
-        double(connections_active_));
-  m.add("meridian_forward_connections_total", "counter", "Client connections accepted by a forwarding listener.", l,
-        double(connections_total_));
-  m.add("meridian_forward_connections_refused_total", "counter",
-        "Client connections closed at once because the listener was at max_connections.", l,
-        double(connections_refused_));
   m.add("meridian_forward_http_requests_total", "counter", "HTTP requests read by an L7 listener.", l,
         double(requests_));
   for (int c = 1; c <= 5; ++c)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -38,11 +39,10 @@ struct L7Config {
   Group* route(std::string_view host, std::string_view target) const;
 };
 
-class HttpListener final : public Listener, public std::enable_shared_from_this<HttpListener> {
+class HttpListener final : public Listener {
  public:
   HttpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L7Config> cfg);
   void update(std::shared_ptr<L7Config> cfg);
-  void start() override;
   void metrics(MetricSink& out) const override;
   nlohmann::json status() const override;
 
@@ -55,11 +55,14 @@ class HttpListener final : public Listener, public std::enable_shared_from_this<
   enum Reject { bad_request, header_too_large, body_too_large, header_timeout, request_timeout, rate_limited,
                 overloaded, no_route, no_backend, bad_gateway, gateway_timeout, reject_kinds };
 
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> session(tcp::socket socket);
+  uint64_t max_connections() const override { return cfg_->s.max_connections; }
+  boost::asio::awaitable<void> session(tcp::socket socket) override;
+  // wire, rbuf: the session's buffers for the bytes to and from backends.
   boost::asio::awaitable<Response> forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
-                                           const std::string& client_bytes);
-  boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, Request& req, bool head);
+                                           const std::string& client_bytes, std::string& wire,
+                                           boost::beast::flat_buffer& rbuf);
+  boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
+                                            boost::beast::flat_buffer& rbuf);
   Response error_response(unsigned status, const std::string& text, unsigned version, const std::string& request_id);
   uint64_t hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const;
   std::string new_request_id();

@@ -7,6 +7,7 @@ namespace meridian::forward {
 OutlierVerdict OutlierDetector::on_failure(OutlierState& b, std::size_t ejected_now, std::size_t total,
                                            Time now) const {
   OutlierVerdict v;
+  b.last_failure = now;
   if (s_.consecutive_failures == 0) return v;
   if (++b.consecutive < s_.consecutive_failures) return v;
   if (!b.failing) {

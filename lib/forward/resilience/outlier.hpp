@@ -20,6 +20,7 @@ struct OutlierState {
   bool failing = false;
   Time ejected_until{};
   Time last_ejection_end{};
+  Time last_failure{};
   bool ejected(Time now) const { return now < ejected_until; }
 };
 

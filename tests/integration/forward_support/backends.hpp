@@ -60,14 +60,16 @@ class Server {
   uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
+  // Throws when it cannot listen (then nothing runs).
   void start(uint16_t port) {
-    acceptor_ = std::make_unique<tcp::acceptor>(io_);
+    auto a = std::make_unique<tcp::acceptor>(io_);
     const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-    acceptor_->open(ep.protocol());
-    acceptor_->set_option(tcp::acceptor::reuse_address(true));
-    acceptor_->bind(ep);
-    acceptor_->listen(512);
-    acceptor_->non_blocking(true);
+    a->open(ep.protocol());
+    a->set_option(tcp::acceptor::reuse_address(true));
+    a->bind(ep);
+    a->listen(512);
+    a->non_blocking(true);
+    acceptor_ = std::move(a);
     port_ = acceptor_->local_endpoint().port();
     stopping_ = false;
     thread_ = std::thread([this] { loop(); });
@@ -76,7 +78,7 @@ class Server {
   void stop() {
     if (!acceptor_) return;
     stopping_ = true;
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     boost::system::error_code ec;
     acceptor_->close(ec);
     acceptor_.reset();
@@ -84,10 +86,23 @@ class Server {
       std::lock_guard l(mutex_);
       for (auto* s : open_) ::shutdown(s->native_handle(), SHUT_RDWR);
     }
-    for (auto& t : conns_) t.join();
+    for (auto& c : conns_) c.thread.join();
     conns_.clear();
   }
-  void restart() { start(port_); }
+  // Listens again on the same port. While the port was free, a client socket may have
+  // been given it as its local port: retry until that connection is gone (bounded).
+  void restart() {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+      try {
+        start(port_);
+        return;
+      } catch (const boost::system::system_error& e) {
+        if (e.code() != boost::asio::error::address_in_use || std::chrono::steady_clock::now() > end) throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // retry pace, bounded by the deadline
+    }
+  }
 
  private:
   void loop() {
@@ -99,7 +114,9 @@ class Server {
       acceptor_->accept(s, ec);
       if (ec) continue;
       s.non_blocking(false);
-      conns_.emplace_back([this, sock = std::make_shared<tcp::socket>(std::move(s))] {
+      reap();
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      conns_.push_back({std::thread([this, done, sock = std::make_shared<tcp::socket>(std::move(s))] {
         {
           std::lock_guard l(mutex_);
           open_.push_back(sock.get());
@@ -115,16 +132,33 @@ class Server {
         }
         boost::system::error_code e;
         sock->close(e);
-      });
+        *done = true;
+      }), done});
     }
   }
+  // Joins the threads of connections that ended (long tests with health checks
+  // open many short connections).
+  void reap() {
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if (*it->done) {
+        it->thread.join();
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  struct Conn {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
   Serve serve_;
   asio::io_context io_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
-  std::vector<std::thread> conns_;
+  std::vector<Conn> conns_;
   std::mutex mutex_;
   std::vector<tcp::socket*> open_;
 };
@@ -195,7 +229,9 @@ class HttpBackend {
 // A keep-alive HTTP client (reconnects when the server closed).
 class Client {
  public:
-  explicit Client(uint16_t port, std::string source = "") : port_(port), source_(std::move(source)) {}
+  // source: a local address to bind; host: the server's address.
+  explicit Client(uint16_t port, std::string source = "", std::string host = "127.0.0.1")
+      : port_(port), source_(std::move(source)), host_(std::move(host)) {}
   // status 0: transport failure
   Response request(http::verb method, const std::string& target, std::map<std::string, std::string> headers = {},
                    const std::string& body = "") {
@@ -239,7 +275,7 @@ class Client {
     boost::system::error_code ec;
     s->open(tcp::v4(), ec);
     if (!source_.empty()) s->bind(tcp::endpoint(asio::ip::make_address(source_), 0), ec);
-    s->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ec);
+    s->connect(tcp::endpoint(asio::ip::make_address(host_), port_), ec);
     if (ec) return false;
     set_timeouts(s->native_handle(), 20000);
     sock_ = std::move(s);
@@ -248,6 +284,7 @@ class Client {
   asio::io_context io_;
   uint16_t port_;
   std::string source_;
+  std::string host_;
   std::unique_ptr<tcp::socket> sock_;
   beast::flat_buffer buf_;
 };

@@ -95,6 +95,11 @@ std::vector<char*> c_argv(std::vector<std::string>& args) {
   if (devnull >= 0) ::dup2(devnull, 0);
   ::dup2(out_fd, 1);
   ::dup2(err_fd, 2);
+  // Nothing else of the test goes along: a test's listening socket inherited by the
+  // server would keep its port open (and connections to it unanswered) after the
+  // test closed it.
+  if (::close_range(3, ~0U, 0) != 0)
+    for (int fd = 3; fd < 65536; ++fd) ::close(fd);
   // Undo the signal mask/handlers a test runner may have set.
   sigset_t none;
   sigemptyset(&none);
