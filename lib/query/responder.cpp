@@ -381,9 +381,8 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
 
 // An IPv4-mapped IPv6 source (::ffff:a.b.c.d) is the IPv4 client it is.
 ClientAddress unmapped(const ClientAddress& source) {
-  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
   ClientAddress out = source;
-  if (source.family == 6 && std::memcmp(source.address, kMapped, 12) == 0) {
+  if (source.family == 6 && routing::is_ipv4_mapped(source.address)) {
     out.family = 4;
     std::memset(out.address, 0, sizeof out.address);
     std::memcpy(out.address, source.address + 12, 4);

@@ -228,7 +228,9 @@ RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefi
   c.from_ecs = true;
   c.family = family;
   const unsigned width = family == 4 ? 32u : 128u;
-  const unsigned cap = family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  // An IPv4-mapped prefix (family 2, ::ffff:a.b.c.d/96+n) is an IPv4 client: the IPv4 cap applies.
+  const bool mapped = family == 6 && source_prefix >= 96 && is_ipv4_mapped(address);
+  const unsigned cap = family == 4 ? ecs.max_prefix_v4 : mapped ? 96 + ecs.max_prefix_v4 : ecs.max_prefix_v6;
   const unsigned bits = source_prefix < cap ? source_prefix : cap;
   c.bits = static_cast<uint8_t>(bits);
   std::memcpy(c.address, address, family == 4 ? 4 : 16);
@@ -286,8 +288,7 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
   // An IPv4-mapped IPv6 client (::ffff:a.b.c.d, e.g. ECS family 2 from a dual-stack
   // resolver) is the IPv4 client it embeds: IPv4 `net:` keys and the IPv4 trie
   // decide, and the scope is given back in IPv6 bits.
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  if (client.family == 6 && client.bits >= 96 && std::memcmp(client.address, kMapped, 12) == 0) {
+  if (client.family == 6 && client.bits >= 96 && is_ipv4_mapped(client.address)) {
     RouteClient v4 = client;
     v4.family = 4;
     std::memset(v4.address, 0, sizeof v4.address);

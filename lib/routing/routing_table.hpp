@@ -5,6 +5,7 @@
 // Rebuilt whenever health or configuration changes; read without locks.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <memory>
@@ -23,6 +24,12 @@ struct RouteClient {
   bool from_ecs = false;  // the ECS scope is reported only then
   uint8_t bits = 128;     // address bits that may decide (ECS: min(source, cap))
 };
+
+// ::ffff:a.b.c.d: an IPv6 address that carries an IPv4 client (RFC 4291 2.5.5.2).
+inline bool is_ipv4_mapped(const uint8_t* v6) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  return std::memcmp(v6, kMapped, sizeof kMapped) == 0;
+}
 
 // The client an ECS option describes: bits beyond min(source prefix, configured
 // cap) are cleared, so only what the cap allows can decide the answer.

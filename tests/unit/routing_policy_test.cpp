@@ -399,6 +399,11 @@ TEST_SUITE("routing.geo") {
     // ECS family 2 / `explain --client ::ffff:...` disagree with the IPv4 answer.
     CHECK(decided_regions(t, "web", client("81.2.69.161")) == std::vector<std::string>{"ap"});
     CHECK(decided_regions(t, "web", client("::ffff:81.2.69.161")) == std::vector<std::string>{"ap"});
+    // The same client as ECS family 2: the IPv4 cap applies (not the IPv6 one, which
+    // would cut the address to ::/56), and the scope is the IPv4 one in IPv6 bits.
+    const RouteClient mapped = ecs(*set, "::ffff:81.2.69.161", 128);
+    CHECK(decided_regions(t, "web", mapped) == std::vector<std::string>{"ap"});
+    CHECK(scope_of(t, "web", mapped) == 96 + scope_of(t, "web", ecs(*set, "81.2.69.161", 32)));
   }
 
   TEST_CASE("ECS max_prefix: the scope never claims more bits than the cap let decide") {
