@@ -100,6 +100,28 @@ bool MessageWriter::put_name(std::string_view wire, bool compress) {
   return true;
 }
 
+bool MessageWriter::put_image(std::string_view image, const ImagePatch* patches, std::size_t patch_count,
+                              const ImageName* names, std::size_t name_count, const uint16_t* targets) {
+  if (pos_ + image.size() > limit_) return false;
+  uint8_t* at = buf_ + pos_;
+  std::memcpy(at, image.data(), image.size());
+  for (std::size_t i = 0; i < patch_count; ++i)
+    write_u16(at + patches[i].at, static_cast<uint16_t>(0xC000 | targets[patches[i].target]));
+  for (std::size_t i = 0; i < name_count; ++i) add_entry(pos_ + names[i].at, names[i].labels);
+  pos_ += image.size();
+  return true;
+}
+
+uint16_t MessageWriter::find_name(std::string_view wire) const {
+  const auto* name = reinterpret_cast<const uint8_t*>(wire.data());
+  unsigned labels = 0;
+  for (std::size_t i = 0; name[i] != 0; i += 1 + name[i]) ++labels;
+  if (labels == 0) return 0;
+  for (unsigned e = 0; e < entries_; ++e)
+    if (entry_[e].labels == labels && suffix_matches(entry_[e].offset, name)) return entry_[e].offset;
+  return 0;
+}
+
 void MessageWriter::finish() {
   write_u16(buf_ + 6, counts_[0]);
   write_u16(buf_ + 8, counts_[1]);

@@ -20,22 +20,28 @@ using zone::Zone;
 constexpr unsigned kMaxCnameChain = 12;  // hops followed before giving up (loops, long chains)
 
 // Writes every record of rrset with the given owner; all or nothing. A record
-// whose rdata holds compressible names gets them compressed.
+// whose rdata holds compressible names gets them compressed against the message.
+// rdata_at receives where the first record's rdata starts.
 bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uint32_t ttl, Section section,
-               bool owner_is_question = false) {
-  if (owner_is_question && ttl == rrset.ttl && !rrset.answer_image.empty()) {
-    if (!w.put_bytes(rrset.answer_image.data(), rrset.answer_image.size())) return false;
-    for (std::size_t i = 0; i < rrset.rdata.size(); ++i) w.count(section);
-    return true;
-  }
+               std::size_t* rdata_at) {
   const auto mark = w.mark();
+  uint16_t owner_ptr = 0;  // after the first record, owners point at the first one's
   for (const auto& rd : rrset.rdata) {
-    if (!w.put_name(owner) || !w.put_u16(rrset.type) || !w.put_u16(dns::klass::IN) || !w.put_u32(ttl) ||
-        !w.put_u16(0)) {
+    const std::size_t owner_at = w.size();
+    const bool owner_ok = owner_ptr ? w.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w.put_name(owner);
+    if (!owner_ok || !w.put_u16(rrset.type) || !w.put_u16(dns::klass::IN) || !w.put_u32(ttl) || !w.put_u16(0)) {
       w.rollback(mark);
       return false;
     }
+    if (!owner_ptr) {
+      // The name just written: in full (its start) or as one pointer (its target).
+      const uint8_t first = w.data()[owner_at];
+      owner_ptr = (first & 0xC0) == 0xC0 ? static_cast<uint16_t>(dns::read_u16(w.data() + owner_at) & 0x3FFF)
+                                         : static_cast<uint16_t>(owner_at < 0x4000 ? owner_at : 0);
+      if (owner.size() == 1) owner_ptr = 0;  // the root is one byte: no pointer
+    }
     const std::size_t rdlen_at = w.size() - 2;
+    if (rdata_at && &rd == &rrset.rdata.front()) *rdata_at = rdlen_at + 2;
     bool ok;
     if (rd.compressible_count == 0) {
       ok = w.put_bytes(rd.wire.data(), rd.wire.size());
@@ -62,6 +68,25 @@ bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uin
   return true;
 }
 
+// The same through the RRset's precompiled image when the owner and, if the image
+// needs it, the zone origin are already in the message (pointers owner_ptr and
+// origin_ptr; 0 = not known). Records with another TTL take the general path.
+bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                 const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
+  const zone::WireImage& image = rrset.image;
+  if (owner_ptr && ttl == rrset.ttl && !image.empty() && (origin_ptr || !image.needs_origin)) {
+    const std::size_t start = w.size();
+    const uint16_t targets[2] = {owner_ptr, origin_ptr};
+    if (!w.put_image(image.bytes, image.patches.data(), image.patches.size(), image.names.data(),
+                     image.names.size(), targets))
+      return false;
+    for (std::size_t i = 0; i < rrset.rdata.size(); ++i) w.count(section);
+    if (rdata_at) *rdata_at = start + 12;  // owner pointer, type, class, TTL, rdlength
+    return true;
+  }
+  return put_rrset(w, owner, rrset, ttl, section, rdata_at);
+}
+
 class Resolution {
  public:
   Resolution(const Snapshot& snap, const dns::Query& q, Transport t, MessageWriter& w,
@@ -84,6 +109,10 @@ class Resolution {
     std::memcpy(offsets, q_.qname.label_offsets, labels);
     bool authoritative = true;
     w_.set_flags(w_.flags() | dns::flag::AA);
+    // The question name (offset 12) ends with the zone's origin.
+    name_ptr_ = static_cast<uint16_t>(dns::kHeaderSize);
+    name_in_full_ = true;
+    origin_ptr_ = static_cast<uint16_t>(dns::kHeaderSize + q_.qname.length - zone->origin().size());
 
     for (unsigned hop = 0;; ++hop) {
       // A name met before in this chain is a loop: what was written is the answer.
@@ -107,8 +136,13 @@ class Resolution {
       labels = 0;
       for (std::size_t i = 0; static_cast<uint8_t>(name[i]) != 0; i += 1 + static_cast<uint8_t>(name[i]))
         offsets[labels++] = static_cast<uint8_t>(i);
-      zone = snap_.zones->find_zone(name, offsets, labels);
-      if (!zone) return dns::rcode::NOERROR;
+      const Zone* next = snap_.zones->find_zone(name, offsets, labels);
+      if (!next) return dns::rcode::NOERROR;
+      // The target was just written as the CNAME's rdata.
+      name_ptr_ = cname_rdata_at_;
+      name_in_full_ = false;
+      if (next != zone) origin_ptr_ = w_.find_name(next->origin());
+      zone = next;
     }
   }
 
@@ -121,22 +155,34 @@ class Resolution {
   };
 
   // Marks the message truncated when a record that belongs in it does not fit.
-  void add_or_truncate(std::string_view owner, const RRset& rrset, uint32_t ttl, Section s) {
+  void add_or_truncate(std::string_view owner, uint16_t owner_ptr, const RRset& rrset, uint32_t ttl, Section s,
+                       std::size_t* rdata_at = nullptr) {
     if (truncated_) return;
-    // The parsed question name: the owner the writer would compress to offset 12.
-    const bool owner_is_question = owner.data() == q_.qname.view().data() && owner.size() == q_.qname.length;
-    if (!put_rrset(w_, owner, rrset, ttl, s, owner_is_question)) {
+    if (!write_rrset(w_, owner, owner_ptr, origin_ptr_, rrset, ttl, s, rdata_at)) {
       truncated_ = true;
       w_.set_flags(w_.flags() | dns::flag::TC);
     }
   }
 
   void add_negative_soa(const Zone& zone) {
-    add_or_truncate(zone.origin(), zone.soa(), zone.negative_ttl(), Section::authority);
+    if (truncated_) return;
+    const zone::WireImage& image = zone.negative_soa_image();
+    if (origin_ptr_ && !image.empty()) {
+      const uint16_t targets[2] = {origin_ptr_, origin_ptr_};
+      if (w_.put_image(image.bytes, image.patches.data(), image.patches.size(), image.names.data(),
+                       image.names.size(), targets)) {
+        w_.count(Section::authority);
+        return;
+      }
+      truncated_ = true;
+      w_.set_flags(w_.flags() | dns::flag::TC);
+      return;
+    }
+    add_or_truncate(zone.origin(), 0, zone.soa(), zone.negative_ttl(), Section::authority);
   }
 
   // A and AAAA of NS/MX/SRV targets; whatever does not fit is left out (RFC 2181 9).
-  void add_additional(const RRset& rrset, bool glue_required) {
+  void add_additional(const RRset& rrset, bool glue_required, uint16_t origin_ptr) {
     for (const auto& rd : rrset.rdata) {
       const Node* target = rd.target_node;
       if (!target || truncated_) continue;
@@ -148,7 +194,10 @@ class Resolution {
       for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
         const RRset* addr = target->find(t);
         if (!addr) continue;
-        if (!put_rrset(w_, target->name, *addr, addr->ttl, Section::additional) && glue_required) {
+        // The target is in the message already when the rdata named it in full.
+        const uint16_t owner_ptr = w_.find_name(target->name);
+        if (!write_rrset(w_, target->name, owner_ptr, origin_ptr, *addr, addr->ttl, Section::additional) &&
+            glue_required) {
           // In-domain glue that does not fit makes the referral useless (RFC 9471).
           truncated_ = true;
           w_.set_flags(w_.flags() | dns::flag::TC);
@@ -157,20 +206,21 @@ class Resolution {
     }
   }
 
-  void add_answer_rrset(std::string_view owner, const RRset& rrset) {
-    add_or_truncate(owner, rrset, rrset.ttl, Section::answer);
+  // Records owned by the name being resolved.
+  void add_answer_rrset(std::string_view owner, const RRset& rrset, std::size_t* rdata_at = nullptr) {
+    add_or_truncate(owner, name_ptr_, rrset, rrset.ttl, Section::answer, rdata_at);
     if (!truncated_ && (rrset.type == dns::type::NS || rrset.type == dns::type::MX || rrset.type == dns::type::SRV))
       defer_additional(rrset, false);
   }
 
   // Additional records go after the answer and authority sections are complete.
   void defer_additional(const RRset& rrset, bool glue) {
-    if (pending_count_ < kMaxPending) pending_[pending_count_++] = {&rrset, glue};
+    if (pending_count_ < kMaxPending) pending_[pending_count_++] = {&rrset, glue, origin_ptr_};
   }
 
  public:
   void finish_additional() {
-    for (unsigned i = 0; i < pending_count_ && !truncated_; ++i) add_additional(*pending_[i].rrset, pending_[i].glue);
+    for (unsigned i = 0; i < pending_count_ && !truncated_; ++i) add_additional(*pending_[i].rrset, pending_[i].glue, pending_[i].origin_ptr);
   }
 
  private:
@@ -183,7 +233,7 @@ class Resolution {
     unsigned written = 0;
     for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
       if (qtype != t && qtype != dns::type::ANY) continue;
-      const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner, now_);
+      const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner, now_, name_ptr_);
       if (r.scope > scope_) scope_ = r.scope;
       service_ = static_cast<int16_t>(node.service_index);
       region_ = static_cast<int16_t>(r.region);
@@ -205,8 +255,10 @@ class Resolution {
         (qtype == dns::type::A || qtype == dns::type::AAAA || qtype == dns::type::ANY))
       return answer_dynamic(zone, node, owner);
     if (const RRset* cname = node.find(dns::type::CNAME); cname && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
-      add_answer_rrset(owner, *cname);
+      std::size_t rdata_at = 0;
+      add_answer_rrset(owner, *cname, &rdata_at);
       if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
+      cname_rdata_at_ = static_cast<uint16_t>(rdata_at < 0x4000 ? rdata_at : 0);
       const zone::Rdata& rd = cname->rdata.front();
       cname_target_.assign(rd.wire.data(), rd.wire.size());
       fold(cname_target_);
@@ -232,9 +284,9 @@ class Resolution {
     return {Outcome::nodata, dns::rcode::NOERROR};
   }
 
-  Outcome referral(const Node& cut) {
+  Outcome referral(const Node& cut, uint16_t owner_ptr) {
     const RRset& ns = *cut.find(dns::type::NS);
-    add_or_truncate(cut.name, ns, ns.ttl, Section::authority);
+    add_or_truncate(cut.name, owner_ptr, ns, ns.ttl, Section::authority);
     if (!truncated_) defer_additional(ns, true);
     return {Outcome::referral, dns::rcode::NOERROR};
   }
@@ -252,7 +304,8 @@ class Resolution {
       if (node->is_delegation) {
         // DS lives in the parent: a DS query for the cut itself is answered here.
         if (depth == 0 && q_.qtype == dns::type::DS) break;
-        return referral(*node);
+        // The cut is a suffix of the name, in the message where that is in full.
+        return referral(*node, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + offsets[depth]) : 0);
       }
     }
     if (encloser->name.size() == name.size()) {
@@ -296,10 +349,17 @@ class Resolution {
   int16_t region_ = -1;
   bool failover_ = false;
   bool truncated_ = false;
+  // Where the message holds the name being resolved and its zone's origin, for
+  // compression pointers (0: not known, write names the general way).
+  uint16_t name_ptr_ = 0;
+  bool name_in_full_ = false;  // labels at name_ptr_ as they are in the name (not via a pointer)
+  uint16_t origin_ptr_ = 0;
+  uint16_t cname_rdata_at_ = 0;
   uint64_t visited_[kMaxCnameChain];  // name hashes along a CNAME chain
   struct PendingAdditional {
     const RRset* rrset;
     bool glue;
+    uint16_t origin_ptr;  // of the zone the RRset is in
   };
   static constexpr unsigned kMaxPending = 16;
   PendingAdditional pending_[kMaxPending];

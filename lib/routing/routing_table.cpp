@@ -311,7 +311,8 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
 }
 
 RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
-                                 std::string_view owner, health::Stability::Clock::time_point now) const {
+                                 std::string_view owner, health::Stability::Clock::time_point now,
+                                 uint16_t owner_ptr) const {
   const Service& s = services_->services[static_cast<std::size_t>(service)];
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   RouteResult result;
@@ -364,7 +365,8 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
     }
     const Endpoint& ep = reg.endpoints[pool[idx]];
     const auto mark = w.mark();
-    if (!(w.put_name(owner) && w.put_u16(rrtype) && w.put_u16(dns::klass::IN) && w.put_u32(result.ttl) &&
+    const bool owner_ok = owner_ptr ? w.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w.put_name(owner);
+    if (!(owner_ok && w.put_u16(rrtype) && w.put_u16(dns::klass::IN) && w.put_u32(result.ttl) &&
           w.put_u16(static_cast<uint16_t>(addr_len)) && w.put_bytes(ep.address, addr_len))) {
       w.rollback(mark);
       break;

@@ -100,8 +100,10 @@ class RoutingTable {
   // Writes the A or AAAA records of service for this client under owner (the
   // answer section). Returns what was decided. Allocation-free. `now` (read once
   // per batch) places the answer's TTL against the health's next possible change.
+  // owner_ptr, when not 0, is where the message already holds owner.
   RouteResult answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
-                     std::string_view owner, health::Stability::Clock::time_point now) const;
+                     std::string_view owner, health::Stability::Clock::time_point now,
+                     uint16_t owner_ptr = 0) const;
 
   // The decision (and scope) for a client, without writing anything.
   const Decision& decide(int service, const RouteClient& client, uint8_t& scope) const;

@@ -7,6 +7,82 @@
 
 namespace meridian::zone {
 
+namespace {
+
+// Splits an uncompressed wire name at a lower-case suffix name: the length of the
+// labels above it, or npos when the name is not at or below it.
+std::size_t labels_above(std::string_view name, std::string_view origin) {
+  if (name.size() < origin.size()) return std::string_view::npos;
+  const std::size_t split = name.size() - origin.size();
+  // The split must fall on a label boundary.
+  std::size_t i = 0;
+  while (i < split) i += 1 + static_cast<uint8_t>(name[i]);
+  if (i != split) return std::string_view::npos;
+  for (std::size_t k = 0; k < origin.size(); ++k)
+    if (dns::to_lower(static_cast<uint8_t>(name[split + k])) != static_cast<uint8_t>(origin[k]))
+      return std::string_view::npos;
+  return split;
+}
+
+// owner: the name the records are always written under, when names in rdata may
+// point to it (not for a wildcard, whose records take each query's name).
+WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
+                   unsigned origin_labels, std::string_view owner) {
+  const bool below_owner = owner.size() > origin.size();  // else the origin is as long a suffix
+  const unsigned owner_labels = below_owner ? dns::wire_name_labels(owner) : 0;
+  WireImage image;
+  auto fail = [] { return WireImage{}; };
+  std::string& b = image.bytes;
+  auto patch_here = [&](uint8_t target) {
+    image.patches.push_back({static_cast<uint16_t>(b.size()), target});
+    if (target == WireImage::kOrigin) image.needs_origin = true;
+    b.append(2, '\0');
+  };
+  for (const auto& rd : rrset.rdata) {
+    if (rd.wire.size() > 0xFFFF) return fail();
+    patch_here(owner_target);
+    uint8_t head[10];
+    dns::write_u16(head, rrset.type);
+    dns::write_u16(head + 2, dns::klass::IN);
+    dns::write_u32(head + 4, ttl);
+    b.append(reinterpret_cast<const char*>(head), 8);
+    const std::size_t rdlen_at = b.size();
+    b.append(2, '\0');
+    std::size_t done = 0;
+    const auto* base = reinterpret_cast<const uint8_t*>(rd.wire.data());
+    for (unsigned i = 0; i < rd.compressible_count; ++i) {
+      const std::size_t at = rd.compressible_at[i];
+      const std::size_t len = dns::wire_name_length(base + at, rd.wire.size() - at);
+      const std::string_view name(rd.wire.data() + at, len);
+      // The longest suffix known to be in the message: the owner, else the origin
+      // (the root origin gains nothing from a pointer).
+      std::size_t split = below_owner ? labels_above(name, owner) : std::string_view::npos;
+      uint8_t target = WireImage::kOwner;
+      unsigned suffix_labels = owner_labels;
+      if (split == std::string_view::npos) {
+        split = origin.size() > 1 ? labels_above(name, origin) : std::string_view::npos;
+        target = WireImage::kOrigin;
+        suffix_labels = origin_labels;
+      }
+      if (split == std::string_view::npos) return fail();
+      b.append(rd.wire, done, at - done);
+      unsigned labels = dns::wire_name_labels(name) - suffix_labels;
+      for (std::size_t k = 0; k < split; k += 1 + static_cast<uint8_t>(name[k]))
+        image.names.push_back({static_cast<uint16_t>(b.size() + k), static_cast<uint8_t>(suffix_labels + labels--)});
+      b.append(name.substr(0, split));
+      patch_here(target);
+      done = at + len;
+    }
+    b.append(rd.wire, done, std::string::npos);
+    const std::size_t rdlen = b.size() - rdlen_at - 2;
+    if (b.size() > 0xFFFF) return fail();
+    dns::write_u16(reinterpret_cast<uint8_t*>(b.data() + rdlen_at), static_cast<uint16_t>(rdlen));
+  }
+  return image;
+}
+
+}  // namespace
+
 std::string_view Rdata::target() const {
   if (!has_target) return {};
   const std::string_view rest = std::string_view(wire).substr(target_at);
@@ -61,32 +137,16 @@ std::string Zone::finalize() {
   const std::string& w = soa_->rdata.front().wire;
   const uint32_t minimum = dns::read_u32(reinterpret_cast<const uint8_t*>(w.data()) + w.size() - 4);
   negative_ttl_ = std::min(soa_->ttl, minimum);
+  negative_soa_image_ = image_of(*soa_, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
   return {};
 }
 
-namespace {
-
-std::string answer_image_of(const RRset& rrset) {
-  std::string image;
-  for (const auto& rd : rrset.rdata) {
-    if (rd.compressible_count != 0 || rd.wire.size() > 0xFFFF) return {};
-    uint8_t head[12];
-    dns::write_u16(head, 0xC000 | dns::kHeaderSize);  // the question name
-    dns::write_u16(head + 2, rrset.type);
-    dns::write_u16(head + 4, dns::klass::IN);
-    dns::write_u32(head + 6, rrset.ttl);
-    dns::write_u16(head + 10, static_cast<uint16_t>(rd.wire.size()));
-    image.append(reinterpret_cast<const char*>(head), sizeof head);
-    image.append(rd.wire);
-  }
-  return image;
-}
-
-}  // namespace
 
 void Zone::compile() {
   for (auto& [name, node] : nodes_)
-    for (auto& rrset : node.rrsets) rrset.answer_image = answer_image_of(rrset);
+    for (auto& rrset : node.rrsets)
+      rrset.image = image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
+                             (name.size() > 1 && name[0] == 1 && name[1] == '*') ? std::string_view() : std::string_view(name));
   compiled_.reserve(nodes_.size());
   for (const auto& [name, node] : nodes_) {
     compiled_.push_back(node);  // a deep copy: its allocations come out in sequence

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dns/writer.hpp"
 #include "zone/name_index.hpp"
 
 namespace meridian::zone {
@@ -30,15 +31,29 @@ struct Rdata {
   std::string_view target() const;
 };
 
+// Records as they go into a message, built once at load so that the common answer
+// is one copy (MessageWriter::put_image): the owner of each record is a pointer to
+// the owner name already in the message (target kOwner), and each compressible name
+// in rdata that lies in the zone is written as its labels above the longest suffix
+// sure to be in the message plus a pointer to it: the owner (kOwner) when the name
+// is below the owner (never for a wildcard: its records take each query's name),
+// else the origin (kOrigin; a query name in the zone always holds it).
+// Empty when a compressible name lies outside the zone: those records take the
+// general path, which compresses against the whole message.
+struct WireImage {
+  static constexpr uint8_t kOwner = 0, kOrigin = 1;
+  std::string bytes;
+  std::vector<dns::ImagePatch> patches;
+  std::vector<dns::ImageName> names;
+  bool needs_origin = false;  // some patch points to the origin
+  bool empty() const { return bytes.empty(); }
+};
+
 struct RRset {
   uint16_t type = 0;
   uint32_t ttl = 0;
   std::vector<Rdata> rdata;
-  // Every record as it goes into an answer whose owner is the question name
-  // (owner = pointer to offset 12, class IN, this TTL), so the common answer is one
-  // copy. Only for RRsets without compressible names in their rdata (their
-  // compression depends on the message); empty otherwise. Built by Zone::finalize().
-  std::string answer_image;
+  WireImage image;  // with this TTL; built by Zone::finalize()
 };
 
 struct Node {
@@ -81,6 +96,8 @@ class Zone {
   uint32_t serial() const;
   // Negative-answer TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
   uint32_t negative_ttl() const { return negative_ttl_; }
+  // The SOA as a negative answer carries it: owner = origin, negative TTL.
+  const WireImage& negative_soa_image() const { return negative_soa_image_; }
 
   const Node* find(std::string_view lower_wire_name) const {
     if (lookup_.built()) return lookup_.find(lower_wire_name);
@@ -127,6 +144,7 @@ class Zone {
   Node* apex_ = nullptr;
   const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;
+  WireImage negative_soa_image_;
   unsigned index_ = 0;
 };
 

@@ -308,6 +308,56 @@ TEST_SUITE("responder") {
     CHECK(nods.msg.additional.empty());
   }
 
+  // Records come from precompiled images whose owner and in-zone names are
+  // pointers filled in per message: check each points where it should.
+  TEST_CASE_FIXTURE(MainFixture, "compression: owners and in-zone names point at names already in the message") {
+    auto u16 = [](const Answer& a, std::size_t at) { return dns::read_u16(a.wire.data() + at); };
+    // NXDOMAIN: the SOA's owner, MNAME and RNAME point at "example.com" in the question (12 + 8).
+    const Answer nx = ask_checked(r, "nothere.example.com.", type::A);
+    REQUIRE(nx.msg.authority.size() == 1);
+    const std::size_t soa = nx.msg.authority[0].offset;
+    CHECK(u16(nx, soa) == 0xC014);
+    CHECK(nx.wire[soa + 12] == 3);  // "ns1"
+    CHECK(u16(nx, soa + 16) == 0xC014);
+    CHECK(nx.wire[soa + 18] == 10);  // "hostmaster"
+    CHECK(u16(nx, soa + 29) == 0xC014);
+    CHECK(u16(nx, soa + 10) == 4 + 2 + 11 + 2 + 20);  // rdlength
+
+    // MX at the apex: "mail" + pointer to the question; the additional A records'
+    // owner points at that name in the MX rdata.
+    const Answer mx = ask_checked(r, "example.com.", type::MX);
+    REQUIRE(mx.msg.answer.size() == 1);
+    const std::size_t mx_rr = mx.msg.answer[0].offset;
+    CHECK(u16(mx, mx_rr) == 0xC00C);
+    CHECK(mx.wire[mx_rr + 14] == 4);
+    CHECK(u16(mx, mx_rr + 19) == 0xC00C);
+    REQUIRE(mx.msg.additional.size() == 2);
+    for (const auto& rr : mx.msg.additional) CHECK(u16(mx, rr.offset) == (0xC000 | (mx_rr + 14)));
+
+    // CNAME: "app" + pointer to example.com (12 + 4); the A record's owner points at the target.
+    const Answer cn = ask_checked(r, "www.example.com.", type::A);
+    REQUIRE(cn.msg.answer.size() == 2);
+    const std::size_t cname_rr = cn.msg.answer[0].offset;
+    CHECK(u16(cn, cname_rr + 16) == 0xC010);
+    CHECK(u16(cn, cn.msg.answer[1].offset) == (0xC000 | (cname_rr + 12)));
+
+    // Referral: the NS owner points into the question at "lab" (12 + 2 + 2), an NS
+    // name below the cut is "ns" + a pointer to the owner, glue points at it.
+    const Answer ref = ask_checked(r, "a.b.lab.example.com.", type::A);
+    REQUIRE(ref.msg.authority.size() == 2);
+    const std::size_t ns_rr = ref.msg.authority[0].offset;
+    CHECK(u16(ref, ns_rr) == 0xC010);
+    CHECK(u16(ref, ns_rr + 10) == 5);  // "ns" + pointer
+    CHECK(u16(ref, ns_rr + 15) == 0xC010);
+    REQUIRE(ref.msg.additional.size() == 1);
+    CHECK(u16(ref, ref.msg.additional[0].offset) == (0xC000 | (ns_rr + 12)));
+
+    // A wildcard's records take the query's name: the owner points at the question.
+    const Answer wild = ask_checked(r, "x.y.dev.example.com.", type::A);
+    REQUIRE(wild.msg.answer.size() == 1);
+    CHECK(u16(wild, wild.msg.answer[0].offset) == 0xC00C);
+  }
+
   TEST_CASE_FIXTURE(MainFixture, "DS at the cut is answered by the parent") {
     const Answer ds = ask_checked(r, "lab.example.com.", type::DS);
     CHECK(ds.msg.aa());
