@@ -24,8 +24,70 @@ const uint8_t kLowerTable[256] = {
 #undef ROW
 };
 
+namespace {
+
+uint64_t load8(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+void store8(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+
+// ASCII A-Z to a-z in eight bytes at once; other bytes (including those >= 0x80)
+// unchanged. Per byte: (b & 0x7F) + 0x3F reaches 0x80 from 'A' up, + 0x25 from
+// past 'Z'; neither sum carries into the next byte.
+uint64_t fold8(uint64_t v) {
+  constexpr uint64_t k7F = 0x7F7F7F7F7F7F7F7Full, k80 = 0x8080808080808080ull;
+  const uint64_t low7 = v & k7F;
+  const uint64_t upper = ~v & ((low7 + 0x3F3F3F3F3F3F3F3Full) ^ (low7 + 0x2525252525252525ull)) & k80;
+  return v | (upper >> 2);
+}
+
+void copy_folded(uint8_t* out, const uint8_t* in, std::size_t n) {
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = kLowerTable[in[i]];
+    return;
+  }
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) store8(out + i, fold8(load8(in + i)));
+  if (i < n) store8(out + n - 8, fold8(load8(in + n - 8)));  // overlaps bytes done: same result
+}
+
+}  // namespace
+
 NameStatus read_name(const uint8_t* packet, std::size_t packet_len, std::size_t& pos,
                      NameBuffer& out, bool fold_case) {
+  // Fast path for a name written out in full (every question): one pass over the
+  // label lengths, then one copy of the whole name. Anything else (pointers, bad
+  // labels) takes the general loop below, which also gives the precise error.
+  {
+    std::size_t cursor = pos;
+    std::size_t len = 0;
+    unsigned labels = 0;
+    bool plain = true;
+    for (;;) {
+      if (cursor >= packet_len) return NameStatus::truncated;
+      const uint8_t label_len = packet[cursor];
+      if (label_len == 0) break;
+      if (label_len > kMaxLabelLength || cursor + 1 + label_len > packet_len ||
+          len + 1 + label_len + 1 > kMaxNameLength) {
+        plain = false;
+        break;
+      }
+      out.label_offsets[labels++] = static_cast<uint8_t>(len);
+      len += 1 + label_len;
+      cursor += 1 + label_len;
+    }
+    if (plain) {
+      ++len;  // the root label
+      if (fold_case) copy_folded(out.data, packet + pos, len);
+      else std::memcpy(out.data, packet + pos, len);
+      out.length = static_cast<uint8_t>(len);
+      out.labels = static_cast<uint8_t>(labels);
+      pos = cursor + 1;
+      return NameStatus::ok;
+    }
+  }
   std::size_t cursor = pos;
   std::size_t end_after_name = 0;  // set when the first pointer is followed
   bool jumped = false;

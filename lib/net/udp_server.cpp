@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -127,19 +128,23 @@ void UdpServer::worker(int fd) {
   std::unique_ptr<Slot[]> slots(new Slot[kBatch]);
   mmsghdr in[kBatch];
   mmsghdr out[kBatch];
+  std::memset(in, 0, sizeof in);
+  std::memset(out, 0, sizeof out);  // the kernel writes only msg_len of these
   for (unsigned i = 0; i < kBatch; ++i) {
     slots[i].in_iov = {slots[i].query, kQueryBuffer};
-    std::memset(&in[i], 0, sizeof in[i]);
     in[i].msg_hdr.msg_iov = &slots[i].in_iov;
     in[i].msg_hdr.msg_iovlen = 1;
     in[i].msg_hdr.msg_name = &slots[i].peer;
+    in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    out[i].msg_hdr.msg_iovlen = 1;
   }
   SnapshotReader reader(snapshots_);
   DnsCounters& counters = stats_.slot();
 
   while (!stopping_.load(std::memory_order_relaxed)) {
-    for (unsigned i = 0; i < kBatch; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    const int received = ::recvmmsg(fd, in, kBatch, MSG_WAITFORONE, nullptr);
+    // The raw system call: libc's wrapper adds a thread-cancellation check around
+    // it, which this loop does not use (threads stop through stopping_).
+    const int received = static_cast<int>(::syscall(SYS_recvmmsg, fd, in, kBatch, MSG_WAITFORONE, nullptr));
     if (received <= 0) continue;  // timeout (stop check) or transient error
     const query::Snapshot& snapshot = reader.current();
     const auto now = std::chrono::steady_clock::now();  // once per batch: dynamic TTLs count down from it
@@ -157,16 +162,16 @@ void UdpServer::worker(int fd) {
       counters.record(query::Transport::udp, info);
       if (n == 0) continue;
       s.out_iov = {s.response, n};
-      std::memset(&out[replies], 0, sizeof out[replies]);
       out[replies].msg_hdr.msg_iov = &s.out_iov;
-      out[replies].msg_hdr.msg_iovlen = 1;
       out[replies].msg_hdr.msg_name = &s.peer;
       out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
       ++replies;
     }
+    // msg_namelen is the one input field the kernel rewrote.
+    for (int i = 0; i < received; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     unsigned sent = 0;
     while (sent < replies) {
-      const int r = ::sendmmsg(fd, out + sent, replies - sent, 0);
+      const int r = static_cast<int>(::syscall(SYS_sendmmsg, fd, out + sent, replies - sent, 0));
       if (r <= 0) {
         if (r < 0 && errno == EINTR) continue;
         ++sent;  // skip the datagram the kernel refused (e.g. unreachable peer)

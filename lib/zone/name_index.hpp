@@ -14,27 +14,58 @@ namespace meridian::zone {
 
 // 64-bit hash of a byte string, 8 bytes per step (multiply-xor, in the spirit of
 // wyhash/FxHash); names are at most 255 bytes, so speed matters more than strength.
+inline uint64_t load_u64(const char* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline uint64_t load_u32(const char* p) noexcept {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The bytes past the last whole 8-byte step, read with fixed-size loads that may
+// overlap bytes already hashed (a copy of variable length would be a libc call).
+inline uint64_t hash_tail(const char* p, std::size_t n, std::size_t total) noexcept {
+  if (total >= 8) return load_u64(p + n - 8);
+  if (n >= 4) return load_u32(p) | load_u32(p + n - 4) << 32;
+  return static_cast<uint64_t>(static_cast<uint8_t>(p[0])) | static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
+         static_cast<uint64_t>(static_cast<uint8_t>(p[n - 1])) << 16;
+}
+
 inline uint64_t hash_name(std::string_view s) noexcept {
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
   uint64_t h = 0xA0761D6478BD642Full ^ (s.size() * kMul);
   const char* p = s.data();
   std::size_t n = s.size();
   while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    h = (h ^ v) * kMul;
+    h = (h ^ load_u64(p)) * kMul;
     h ^= h >> 29;
     p += 8;
     n -= 8;
   }
   if (n) {
-    uint64_t v = 0;
-    std::memcpy(&v, p, n);
-    h = (h ^ v) * kMul;
+    h = (h ^ hash_tail(p, n, s.size())) * kMul;
     h ^= h >> 29;
   }
   h *= 0xBF58476D1CE4E5B9ull;
   return h ^ (h >> 31);
+}
+
+// Equality of two byte strings of length n, 8 bytes at a time; names are short,
+// and an inline loop beats the call into libc's memcmp for them.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  if (n >= 8) {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      if (load_u64(a + i) != load_u64(b + i)) return false;
+    return i == n || load_u64(a + n - 8) == load_u64(b + n - 8);
+  }
+  if (n >= 4) return load_u32(a) == load_u32(b) && load_u32(a + n - 4) == load_u32(b + n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
 }
 
 // T must expose `std::string_view index_name() const` (its lower-case wire name).
@@ -56,7 +87,7 @@ class NameIndex {
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (!s.object) return nullptr;
-      if (s.hash == h && s.name_length == name.size() && std::memcmp(s.name, name.data(), name.size()) == 0)
+      if (s.hash == h && s.name_length == name.size() && same_bytes(s.name, name.data(), name.size()))
         return s.object;
     }
   }

@@ -71,6 +71,30 @@ TEST_SUITE("dns.read_name") {
     CHECK(nb.view() == std::string_view("\x03WwW\x07" "Example\x03" "COM\x00", 17));
   }
 
+  TEST_CASE("case folding changes A-Z only, for every byte value at every position") {
+    // Labels of every length up to 63 so that each way of folding (whole words,
+    // overlapping last word, short names byte by byte) meets every byte value.
+    for (unsigned length : {1u, 3u, 6u, 7u, 8u, 13u, 31u, 63u}) {
+      for (unsigned first = 0; first < 256; first += length) {
+        Bytes p;
+        p.push_back(static_cast<uint8_t>(length));
+        for (unsigned i = 0; i < length; ++i) p.push_back(static_cast<uint8_t>((first + i) & 0xFF));
+        p.push_back(0);
+        dns::NameBuffer nb;
+        std::size_t pos = 0;
+        REQUIRE(dns::read_name(p.data(), p.size(), pos, nb, true) == dns::NameStatus::ok);
+        REQUIRE(nb.length == length + 2);
+        for (unsigned i = 0; i < length + 2; ++i) {
+          const uint8_t in = p[i];
+          const uint8_t want = (in >= 'A' && in <= 'Z') ? static_cast<uint8_t>(in + 32) : in;
+          CAPTURE(length);
+          CAPTURE(i);
+          CHECK(nb.data[i] == want);
+        }
+      }
+    }
+  }
+
   TEST_CASE("root name") {
     const uint8_t p[] = {0};
     dns::NameBuffer nb;

@@ -60,16 +60,33 @@ TEST_SUITE("zone.name_index") {
   }
 
   TEST_CASE("the hash depends on every byte and on the length") {
-    std::set<uint64_t> seen;
-    std::string name(40, 'a');
-    seen.insert(hash_name(name));
-    for (std::size_t i = 0; i < name.size(); ++i) {
-      std::string changed = name;
-      changed[i] = 'b';
-      CHECK(seen.insert(hash_name(changed)).second);
+    // Every length, so that each way of reading the last bytes is covered.
+    for (std::size_t length = 1; length <= 40; ++length) {
+      CAPTURE(length);
+      std::set<uint64_t> seen;
+      std::string name(length, 'a');
+      seen.insert(hash_name(name));
+      for (std::size_t i = 0; i < name.size(); ++i) {
+        std::string changed = name;
+        changed[i] = 'b';
+        CHECK(seen.insert(hash_name(changed)).second);
+      }
     }
     // Trailing zero bytes must not collide with the shorter string.
     CHECK(hash_name(std::string("ab", 2)) != hash_name(std::string("ab\0", 3)));
     CHECK(hash_name(std::string(8, '\0')) != hash_name(std::string(9, '\0')));
+  }
+
+  TEST_CASE("byte comparison: equal strings, and a difference at any position") {
+    for (std::size_t length = 0; length <= 40; ++length) {
+      CAPTURE(length);
+      const std::string a(length, 'x');
+      CHECK(meridian::zone::same_bytes(a.data(), std::string(a).data(), length));
+      for (std::size_t i = 0; i < length; ++i) {
+        std::string b = a;
+        b[i] = 'y';
+        CHECK_FALSE(meridian::zone::same_bytes(a.data(), b.data(), length));
+      }
+    }
   }
 }
