@@ -233,8 +233,12 @@ RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefi
   const unsigned cap = family == 4 ? ecs.max_prefix_v4 : mapped ? 96 + ecs.max_prefix_v4 : ecs.max_prefix_v6;
   const unsigned bits = source_prefix < cap ? source_prefix : cap;
   c.bits = static_cast<uint8_t>(bits);
-  std::memcpy(c.address, address, family == 4 ? 4 : 16);
-  for (unsigned i = bits; i < width; ++i) c.address[i / 8] &= static_cast<uint8_t>(~(0x80u >> (i % 8)));
+  const unsigned bytes = width / 8;
+  std::memcpy(c.address, address, bytes);
+  // Clear every bit past `bits`: the partial byte, then whole bytes.
+  if (bits % 8) c.address[bits / 8] &= static_cast<uint8_t>(0xFF00u >> (bits % 8));
+  const unsigned first_clear = (bits + 7) / 8;
+  if (first_clear < bytes) std::memset(c.address + first_clear, 0, bytes - first_clear);
   return c;
 }
 
@@ -341,10 +345,46 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   const uint16_t rrtype = v4 ? dns::type::A : dns::type::AAAA;
   const std::size_t addr_len = v4 ? 4 : 16;
 
-  // Up to `answers` distinct endpoints, each drawn by weight from those left.
+  // Every record's owner (as a pointer), type, class, TTL and rdlength are the same.
+  uint8_t head[12];
+  dns::write_u16(head, static_cast<uint16_t>(0xC000 | owner_ptr));
+  dns::write_u16(head + 2, rrtype);
+  dns::write_u16(head + 4, dns::klass::IN);
+  dns::write_u32(head + 6, result.ttl);
+  dns::write_u16(head + 10, static_cast<uint16_t>(addr_len));
+  // One record; false (and nothing written) when it does not fit.
+  auto put_record = [&](const Endpoint& ep) {
+    if (owner_ptr) {
+      if (w.size() + sizeof head + addr_len > w.limit()) return false;
+      w.put_bytes(head, sizeof head);
+      w.put_bytes(ep.address, addr_len);
+      w.count(dns::Section::answer);
+      ++result.records;
+      return true;
+    }
+    const auto mark = w.mark();
+    const bool owner_ok = owner_ptr ? w.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w.put_name(owner);
+    if (!(owner_ok && w.put_u16(rrtype) && w.put_u16(dns::klass::IN) && w.put_u32(result.ttl) &&
+          w.put_u16(static_cast<uint16_t>(addr_len)) && w.put_bytes(ep.address, addr_len))) {
+      w.rollback(mark);
+      return false;
+    }
+    w.count(dns::Section::answer);
+    ++result.records;
+    return true;
+  };
+
   constexpr std::size_t kMaxPool = 64;
   std::size_t n = std::min(healthy.size(), kMaxPool);
-  const std::size_t want = s.answers == 0 ? n : std::min<std::size_t>(s.answers, n);
+  if (s.answers == 0) {
+    // All of them, as listed: nothing to draw.
+    for (std::size_t i = 0; i < n && put_record(reg.endpoints[healthy[i]]); ++i) {
+    }
+    return result;
+  }
+
+  // Up to `answers` distinct endpoints, each drawn by weight from those left.
+  const std::size_t want = std::min<std::size_t>(s.answers, n);
   uint16_t pool[kMaxPool];
   uint32_t own[kMaxPool];
   for (std::size_t i = 0; i < n; ++i) {
@@ -353,26 +393,13 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   }
   for (std::size_t k = 0; k < want; ++k) {
     std::size_t idx = 0;
-    if (want < n || n > 1) {
-      if (s.answers == 0) {
-        idx = 0;  // all of them: order does not matter, take them as listed
-      } else {
-        uint32_t cumulative[kMaxPool];
-        uint32_t total = 0;
-        for (std::size_t i = 0; i < n; ++i) cumulative[i] = total += own[i];
-        idx = pick(cumulative, n);
-      }
+    if (n > 1) {
+      uint32_t cumulative[kMaxPool];
+      uint32_t total = 0;
+      for (std::size_t i = 0; i < n; ++i) cumulative[i] = total += own[i];
+      idx = pick(cumulative, n);
     }
-    const Endpoint& ep = reg.endpoints[pool[idx]];
-    const auto mark = w.mark();
-    const bool owner_ok = owner_ptr ? w.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w.put_name(owner);
-    if (!(owner_ok && w.put_u16(rrtype) && w.put_u16(dns::klass::IN) && w.put_u32(result.ttl) &&
-          w.put_u16(static_cast<uint16_t>(addr_len)) && w.put_bytes(ep.address, addr_len))) {
-      w.rollback(mark);
-      break;
-    }
-    w.count(dns::Section::answer);
-    ++result.records;
+    if (!put_record(reg.endpoints[pool[idx]])) break;
     pool[idx] = pool[n - 1];
     own[idx] = own[n - 1];
     --n;

@@ -745,4 +745,31 @@ TEST_SUITE("routing.policies") {
       REQUIRE(a.addrs == std::vector<std::string>{"192.0.2.81"});
     }
   }
+
+  TEST_CASE("ecs_client keeps exactly min(source prefix, cap) bits, for every length") {
+    routing::EcsSettings ecs;
+    ecs.max_prefix_v4 = 32;
+    ecs.max_prefix_v6 = 128;
+    uint8_t ones[16];
+    std::memset(ones, 0xFF, sizeof ones);
+    for (int family : {4, 6}) {
+      const unsigned width = family == 4 ? 32 : 128;
+      for (unsigned prefix = 0; prefix <= width; ++prefix) {
+        CAPTURE(family);
+        CAPTURE(prefix);
+        const routing::RouteClient c = routing::ecs_client(family, ones, prefix, ecs);
+        CHECK(c.bits == prefix);
+        CHECK(c.from_ecs);
+        for (unsigned bit = 0; bit < width; ++bit) {
+          const bool set = (c.address[bit / 8] >> (7 - bit % 8)) & 1;
+          CHECK(set == (bit < prefix));
+        }
+      }
+    }
+    // The cap cuts a longer source prefix.
+    const routing::RouteClient capped = routing::ecs_client(4, ones, 32, routing::EcsSettings{});
+    CHECK(capped.bits == 24);
+    CHECK(capped.address[2] == 0xFF);
+    CHECK(capped.address[3] == 0);
+  }
 }
