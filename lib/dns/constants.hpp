@@ -22,7 +22,7 @@ inline constexpr uint16_t IN = 1, CH = 3, HS = 4, NONE = 254, ANY = 255;
 }
 namespace rcode {
 inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
-                          REFUSED = 5, BADVERS = 16;
+                          REFUSED = 5, YXDOMAIN = 6, BADVERS = 16;
 }
 namespace opcode {
 inline constexpr uint8_t QUERY = 0;

@@ -284,6 +284,44 @@ class Resolution {
     return {Outcome::nodata, dns::rcode::NOERROR};
   }
 
+  // RFC 6672: a name below a DNAME's owner is answered with the DNAME, a CNAME
+  // synthesized from it (TTL of the DNAME) and what that CNAME leads to; a name
+  // that would grow past 255 bytes is YXDOMAIN.
+  Outcome synthesize_from_dname(const Node& owner, std::string_view name) {
+    const RRset& dname = *owner.find(dns::type::DNAME);
+    const std::size_t prefix = name.size() - owner.name.size();  // the labels above the owner
+    add_or_truncate(owner.name, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + prefix) : 0, dname, dname.ttl,
+                    Section::answer);
+    if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
+    const std::string& target = dname.rdata.front().wire;
+    if (prefix + target.size() > dns::kMaxNameLength) return {Outcome::answer, dns::rcode::YXDOMAIN};
+    char synthesized[dns::kMaxNameLength];
+    std::memcpy(synthesized, name.data(), prefix);
+    std::memcpy(synthesized + prefix, target.data(), target.size());
+    const std::string_view new_name(synthesized, prefix + target.size());
+
+    const auto mark = w_.mark();
+    const bool owner_ok =
+        name_ptr_ ? w_.put_u16(static_cast<uint16_t>(0xC000 | name_ptr_)) : w_.put_name(name);
+    bool ok = owner_ok && w_.put_u16(dns::type::CNAME) && w_.put_u16(dns::klass::IN) && w_.put_u32(dname.ttl) &&
+              w_.put_u16(0);
+    const std::size_t rdata_at = w_.size();
+    ok = ok && w_.put_name(new_name);
+    if (!ok) {
+      w_.rollback(mark);
+      truncated_ = true;
+      w_.set_flags(w_.flags() | dns::flag::TC);
+      return {Outcome::answer, dns::rcode::NOERROR};
+    }
+    w_.patch_u16(rdata_at - 2, static_cast<uint16_t>(w_.size() - rdata_at));
+    w_.count(Section::answer);
+    if (q_.qtype == dns::type::CNAME) return {Outcome::answer, dns::rcode::NOERROR};
+    cname_rdata_at_ = static_cast<uint16_t>(rdata_at < 0x4000 ? rdata_at : 0);
+    cname_target_.assign(new_name.data(), new_name.size());
+    fold(cname_target_);
+    return {Outcome::cname, dns::rcode::NOERROR};
+  }
+
   Outcome referral(const Node& cut, uint16_t owner_ptr) {
     const RRset& ns = *cut.find(dns::type::NS);
     add_or_truncate(cut.name, owner_ptr, ns, ns.ttl, Section::authority);
@@ -296,6 +334,7 @@ class Resolution {
     // Walk down from the apex: the first missing name ends the walk at the
     // closest encloser, and any zone cut on the way answers with a referral.
     const Node* encloser = &zone.apex();
+    if (encloser->has_dname && labels > origin_labels) return synthesize_from_dname(*encloser, name);
     for (unsigned depth = labels - origin_labels; depth-- > 0;) {
       const std::string_view candidate = name.substr(offsets[depth]);
       const Node* node = zone.find(candidate);
@@ -307,6 +346,7 @@ class Resolution {
         // The cut is a suffix of the name, in the message where that is in full.
         return referral(*node, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + offsets[depth]) : 0);
       }
+      if (node->has_dname && depth > 0) return synthesize_from_dname(*node, name);
     }
     if (encloser->name.size() == name.size()) {
       if (encloser->is_delegation) {  // DS at the cut

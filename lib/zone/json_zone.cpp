@@ -208,8 +208,8 @@ class ZoneBuilder {
     // Duplicate records in an RRset are dropped (RFC 2181 section 5).
     for (const auto& existing : it->rdata)
       if (existing.wire == parsed.rdata.wire) return;
-    if (type == dns::type::CNAME && !it->rdata.empty()) {
-      error(at, "a name can have only one CNAME");
+    if ((type == dns::type::CNAME || type == dns::type::DNAME) && !it->rdata.empty()) {
+      error(at, type == dns::type::CNAME ? "a name can have only one CNAME" : "a name can have only one DNAME");
       return;
     }
     it->rdata.push_back(std::move(parsed.rdata));
@@ -225,6 +225,17 @@ class ZoneBuilder {
         error(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)", true);
       if (!node->service.empty() && (node->find(dns::type::A) || node->find(dns::type::AAAA)))
         error(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA", true);
+      // Names below a DNAME are redirected, so data there could never be served.
+      for (std::string_view up = dns::parent_name(owner); up.size() >= origin_.size() && owner != origin_;
+           up = dns::parent_name(up)) {
+        const Node* ancestor = zone_->find(up);
+        if (ancestor && ancestor->find(dns::type::DNAME)) {
+          if (!node->rrsets.empty() || !node->service.empty())
+            error(at, "no data may sit below the DNAME at " + dns::name_to_text(up) + " (RFC 6672 2.3)", true);
+          break;
+        }
+        if (up.size() == origin_.size()) break;
+      }
       if (owner == origin_) continue;
       const bool is_cut = node->find(dns::type::NS) != nullptr;
       if (is_cut) {

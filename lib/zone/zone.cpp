@@ -128,6 +128,7 @@ std::string Zone::finalize() {
     std::sort(node.rrsets.begin(), node.rrsets.end(),
               [](const RRset& a, const RRset& b) { return a.type < b.type; });
     node.is_delegation = &node != apex_ && node.find(dns::type::NS) != nullptr;
+    node.has_dname = node.find(dns::type::DNAME) != nullptr;
   }
   const RRset* soa = apex_->find(dns::type::SOA);
   if (!soa || soa->rdata.size() != 1) return "the zone needs exactly one SOA record at its apex";

@@ -60,6 +60,7 @@ struct Node {
   std::string name;              // lower-case wire form
   std::vector<RRset> rrsets;     // sorted by type
   bool is_delegation = false;    // NS at a name below the apex: a zone cut
+  bool has_dname = false;        // names below are redirected (RFC 6672)
   std::string service;           // dynamic A/AAAA from this service; empty for static names
   int service_index = -1;        // the service's slot in the server's routing table
 

@@ -67,7 +67,12 @@ std::string master_file() {
        "secure    IN NS   ns1\n"
        "          IN DS   12345 13 2 e2d3c916f6deeac73294e8268fb5885044a833fc5459588f4a9184cfc41a5766\n"
        "caa       IN CAA  0 issue \"letsencrypt.org\"\n"
-       "short     60 IN A 192.0.2.61\n";
+       "short     60 IN A 192.0.2.61\n"
+       "old       120 IN DNAME new\n"
+       "          IN TXT  \"owner\"\n"
+       "x.new     IN A    192.0.2.70\n"
+       "ext       IN DNAME example.org.\n"
+       "grow      IN DNAME " + std::string(60, 'l') + "." + std::string(60, 'm') + "." + std::string(60, 'n') + ".diff.test.\n";
   for (int i = 0; i < 30; ++i) {
     std::string s(100, static_cast<char>('a' + i % 26));
     s[0] = static_cast<char>('0' + i / 10);
@@ -281,9 +286,23 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
       {"txt30.diff.test", qtype::TXT, true},
       {"diff.test", qtype::ANY, true},
       {"diff.test", qtype::ANY, false},
+      {"x.old.diff.test", qtype::A},
+      {"x.old.diff.test", qtype::AAAA},
+      {"a.b.old.diff.test", qtype::A},
+      {"x.old.diff.test", qtype::CNAME},
+      {"old.diff.test", qtype::DNAME},
+      {"old.diff.test", qtype::TXT},
+      {"old.diff.test", qtype::A},
+      {"www.ext.diff.test", qtype::A},
+      {std::string(63, 'q') + "." + std::string(63, 'q') + ".grow.diff.test", qtype::A},
   };
-  for (auto& c : cases)
+  // Intended difference: a DNAME substitution past 255 bytes is YXDOMAIN with the
+  // DNAME (RFC 6672 2.2, as BIND and PowerDNS); Knot answers NXDOMAIN with the SOA.
+  const std::string yxdomain = "DNAME overflow: meridian YXDOMAIN (RFC 6672 2.2), Knot NXDOMAIN";
+  for (auto& c : cases) {
     if (c.type == qtype::ANY && c.tcp) c.skip = any_tcp;
+    if (c.name.find(".grow.") != std::string::npos) c.skip = yxdomain;
+  }
 
   unsigned compared = 0, skipped = 0, differing = 0;
   for (const auto& c : cases) {

@@ -705,6 +705,61 @@ TEST_SUITE("responder") {
     CHECK(texts(a.msg.answer) == Lines{"c.t.example. 3600 CNAME b.t.example."});
   }
 
+  TEST_CASE("DNAME: names below the owner are redirected with a synthesized CNAME (RFC 6672)") {
+    Responder d;
+    const std::string long_target = std::string(60, 'l') + "." + std::string(60, 'm') + "." + std::string(60, 'n') + ".example.";
+    d.add_zone(R"({"origin": "d.example.", "soa": {"mname": "ns", "rname": "h", "serial": 1, "refresh": 2,
+      "retry": 3, "expire": 4, "minimum": 5}, "records": {"@": {"NS": "ns"}, "ns": {"A": "192.0.2.53"},
+      "old": {"DNAME": {"ttl": 120, "data": "new.d.example."}, "TXT": "\"at the owner\""},
+      "x.new": {"A": "192.0.2.7"}, "ext": {"DNAME": "example.org."},
+      "grow": {"DNAME": ")" + long_target + R"("}}})");
+    d.add_zone(kOrgZone);
+
+    // Below the owner: DNAME, CNAME (TTL of the DNAME), then the target's answer.
+    const Answer a = ask_checked(d, "x.old.d.example.", type::A);
+    CHECK(a.msg.rcode() == rcode::NOERROR);
+    CHECK(a.msg.aa());
+    CHECK(texts(a.msg.answer) == Lines{"old.d.example. 120 DNAME new.d.example.",
+                                       "x.old.d.example. 120 CNAME x.new.d.example.",
+                                       "x.new.d.example. 3600 A 192.0.2.7"});
+    // The DNAME's owner points into the question, the CNAME's owner is the question.
+    CHECK(dns::read_u16(a.wire.data() + a.msg.answer[0].offset) == 0xC00E);
+    CHECK(dns::read_u16(a.wire.data() + a.msg.answer[1].offset) == 0xC00C);
+
+    // Deeper names keep their labels; a missing target is NXDOMAIN with the SOA.
+    const Answer nx = ask_checked(d, "a.b.old.d.example.", type::A);
+    CHECK(nx.msg.rcode() == rcode::NXDOMAIN);
+    CHECK(texts(nx.msg.answer) == Lines{"old.d.example. 120 DNAME new.d.example.",
+                                        "a.b.old.d.example. 120 CNAME a.b.new.d.example."});
+    CHECK(nx.msg.authority.size() == 1);
+
+    // Asked for the CNAME itself: the chain is not followed.
+    CHECK(texts(ask_checked(d, "x.old.d.example.", type::CNAME).msg.answer) ==
+          Lines{"old.d.example. 120 DNAME new.d.example.", "x.old.d.example. 120 CNAME x.new.d.example."});
+
+    // The owner itself is ordinary data.
+    CHECK(texts(ask_checked(d, "old.d.example.", type::DNAME).msg.answer) ==
+          Lines{"old.d.example. 120 DNAME new.d.example."});
+    CHECK(texts(ask_checked(d, "old.d.example.", type::TXT).msg.answer) ==
+          Lines{"old.d.example. 3600 TXT \"at the owner\""});
+    const Answer nodata = ask_checked(d, "old.d.example.", type::A);
+    CHECK(nodata.msg.rcode() == rcode::NOERROR);
+    CHECK(nodata.msg.answer.empty());
+
+    // Into another zone we serve.
+    CHECK(texts(ask_checked(d, "www.ext.d.example.", type::A).msg.answer) ==
+          Lines{"ext.d.example. 3600 DNAME example.org.", "www.ext.d.example. 3600 CNAME www.example.org.",
+                "www.example.org. 3600 A 198.51.100.1"});
+
+    // A synthesized name longer than 255 bytes: YXDOMAIN, with the DNAME.
+    const std::string long_label(63, 'q');
+    const std::string long_name = long_label + "." + long_label + ".grow.d.example.";
+    const Answer yx = ask_checked(d, long_name.c_str(), type::A);
+    CHECK(yx.msg.rcode() == rcode::YXDOMAIN);
+    REQUIRE(yx.msg.answer.size() == 1);
+    CHECK(yx.msg.answer[0].type == type::DNAME);
+  }
+
   TEST_CASE_FIXTURE(MainFixture, "question pointing into the header is not echoed as a different name") {
     // The question name is a pointer to offset 3, the flags' low byte (0 in the
     // query: the root name). The response's flags differ (RCODE REFUSED = 5), so

@@ -242,6 +242,13 @@ TEST_SUITE("zone.json") {
     SUBCASE("two CNAMEs") {
       CHECK(first_error({R"(    "www": {"CNAME": ["a", "b"]})"}) == "7:28: a name can have only one CNAME");
     }
+    SUBCASE("two DNAMEs, data below a DNAME") {
+      CHECK(first_error({R"(    "old": {"DNAME": ["a.example.", "b.example."]})"}) == "7:37: a name can have only one DNAME");
+      CHECK(first_error({R"(    "old": {"DNAME": "new.example.com."})", R"(    "x.old": {"A": "192.0.2.1"})"}) ==
+            "8:5: no data may sit below the DNAME at old.example.com. (RFC 6672 2.3)");
+      CHECK(first_error({R"(    "old": {"DNAME": "new.example.com."})", R"(    "a.b.old": {"service": "web"})"}) ==
+            "8:5: no data may sit below the DNAME at old.example.com. (RFC 6672 2.3)");
+    }
     SUBCASE("name outside the zone") {
       CHECK(first_error({R"(    "www.example.org.": {"A": "192.0.2.1"})"}) ==
             "7:5: \"www.example.org.\" is not inside the zone example.com.");

@@ -18,7 +18,7 @@ using Bytes = std::vector<uint8_t>;
 
 namespace qtype {
 inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16, AAAA = 28,
-                          SRV = 33, OPT = 41, DS = 43, CAA = 257, AXFR = 252, ANY = 255;
+                          SRV = 33, DNAME = 39, OPT = 41, DS = 43, CAA = 257, AXFR = 252, ANY = 255;
 }
 namespace qclass {
 inline constexpr uint16_t IN = 1, CH = 3, HS = 4, NONE = 254, ANY = 255;
