@@ -502,10 +502,12 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
           retryable = true;
         } else if (code == 429 && idempotent) {
           const auto ra_text = x.res[http::field::retry_after];
-          const long ra = parse_retry_after(std::string_view(ra_text.data(), ra_text.size()));
-          if (ra >= 0 && Ms(ra * 1000) <= s.retry.retry_after_cap) {
+          // delta-seconds or an HTTP-date (a past date: now); unusable: the 429 passes
+          const int64_t ra = retry_after_ms(std::string_view(ra_text.data(), ra_text.size()),
+                                            std::chrono::system_clock::now());
+          if (ra >= 0 && Ms(ra) <= s.retry.retry_after_cap) {
             retryable = true;
-            delay = Ms(ra * 1000);
+            delay = Ms(ra);
           }
         }
         last = std::move(x.res);
