@@ -86,15 +86,26 @@ Group::Group(std::string name, std::vector<std::shared_ptr<Backend>> members, co
 }
 
 Backend* Group::pick(Time now, uint64_t key, std::span<Backend* const> avoid) {
-  bool any_fresh = false;
+  bool any_fresh = false, any = false, region_up = false;
   for (std::size_t i = 0; i < members_.size(); ++i) {
     const Backend& b = *members_[i];
     Candidate& c = scratch_[i];
     c.weight = b.weight;
     c.load = b.active;
     c.eligible = b.eligible(now);
+    any = any || c.eligible;
+    region_up = region_up || (b.verdict() & verdict::region_up);
     if (!c.eligible && b.active >= b.max_connections) ++members_[i]->counters.bulkhead_full;
     if (c.eligible && std::find(avoid.begin(), avoid.end(), &b) == avoid.end()) any_fresh = true;
+  }
+  if (!any && region_up) {
+    // The operator forced the region up: like DNS, which then answers with all of its
+    // endpoints, fail open over the backends that are not forced down.
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      Candidate& c = scratch_[i];
+      c.eligible = members_[i]->eligible_fail_open(now);
+      if (c.eligible && std::find(avoid.begin(), avoid.end(), members_[i].get()) == avoid.end()) any_fresh = true;
+    }
   }
   if (any_fresh && !avoid.empty())
     for (std::size_t i = 0; i < members_.size(); ++i)
