@@ -6,25 +6,24 @@
 
 namespace meridian::forward {
 
-std::unique_ptr<boost::beast::tcp_stream> Backend::take_idle(Time now, Ms max_idle) {
+std::unique_ptr<tcp::socket> Backend::take_idle(Time now, Ms max_idle) {
   while (!idle.empty()) {
     Idle i = std::move(idle.back());
     idle.pop_back();
-    if (now - i.since <= max_idle && i.stream->socket().is_open()) return std::move(i.stream);
+    if (now - i.since <= max_idle && i.stream->is_open()) return std::move(i.stream);
   }
   return nullptr;
 }
 
-void Backend::put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size) {
+void Backend::put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size) {
   if (idle.size() >= pool_size) return;
-  s->expires_never();
   idle.push_back({std::move(s), now});
 }
 
 void Backend::drop_idle() {
   for (auto& i : idle) {
     boost::system::error_code ec;
-    i.stream->socket().close(ec);
+    i.stream->close(ec);
   }
   idle.clear();
 }

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "forward/balancer/balancer.hpp"
 #include "forward/core/health_mirror.hpp"
@@ -50,7 +49,7 @@ struct Backend {
   std::string last_error;
 
   struct Idle {
-    std::unique_ptr<boost::beast::tcp_stream> stream;
+    std::unique_ptr<tcp::socket> stream;
     Time since;
   };
   std::vector<Idle> idle;  // keep-alive connections (L7)
@@ -74,8 +73,8 @@ struct Backend {
   // Ends our passive "down" report (and, with uneject, the ejection): the backend takes
   // traffic again and the health table hears "up" from the passive source.
   void clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why);
-  std::unique_ptr<boost::beast::tcp_stream> take_idle(Time now, Ms max_idle);
-  void put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size);
+  std::unique_ptr<tcp::socket> take_idle(Time now, Ms max_idle);
+  void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size);
   void drop_idle();
 };
 

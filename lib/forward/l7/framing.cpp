@@ -28,7 +28,8 @@ bool iequal(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string check_request_framing(const http::request_header<>& h) {
+template <class F>
+std::string check_request_framing(const http::request_header<F>& h) {
   std::size_t cl = 0, te = 0, host = 0;
   std::string te_value;
   for (const auto& f : h) {
@@ -74,7 +75,8 @@ std::string check_request_framing(const http::request_header<>& h) {
   return {};
 }
 
-bool is_idempotent(const http::request_header<>& h) {
+template <class F>
+bool is_idempotent(const http::request_header<F>& h) {
   switch (h.method()) {
     case http::verb::get:
     case http::verb::head:
@@ -234,8 +236,8 @@ int classify_raw_request(std::string_view raw, std::size_t max_header, std::size
 
 namespace {
 
-template <bool isRequest>
-void append_fields_and_body(std::string& out, const http::message<isRequest, http::string_body>& m) {
+template <bool isRequest, class F>
+void append_fields_and_body(std::string& out, const http::message<isRequest, http::string_body, F>& m) {
   for (const auto& f : m) {
     out.append(f.name_string().data(), f.name_string().size());
     out += ": ";
@@ -255,7 +257,8 @@ void append_version(std::string& out, unsigned version) {
 
 }  // namespace
 
-void serialize(std::string& out, const http::request<http::string_body>& m) {
+template <class F>
+void serialize(std::string& out, const http::request<http::string_body, F>& m) {
   const auto method = m.method_string();
   const auto target = m.target();
   out.append(method.data(), method.size());
@@ -267,7 +270,8 @@ void serialize(std::string& out, const http::request<http::string_body>& m) {
   append_fields_and_body(out, m);
 }
 
-void serialize(std::string& out, const http::response<http::string_body>& m) {
+template <class F>
+void serialize(std::string& out, const http::response<http::string_body, F>& m) {
   append_version(out, m.version());
   const unsigned code = m.result_int();
   out += ' ';
@@ -285,5 +289,14 @@ void serialize(std::string& out, const http::response<http::string_body>& m) {
   out += "\r\n";
   append_fields_and_body(out, m);
 }
+
+template std::string check_request_framing(const http::request_header<http::fields>&);
+template std::string check_request_framing(const http::request_header<Fields>&);
+template bool is_idempotent(const http::request_header<http::fields>&);
+template bool is_idempotent(const http::request_header<Fields>&);
+template void serialize(std::string&, const http::request<http::string_body, http::fields>&);
+template void serialize(std::string&, const http::request<http::string_body, Fields>&);
+template void serialize(std::string&, const http::response<http::string_body, http::fields>&);
+template void serialize(std::string&, const http::response<http::string_body, Fields>&);
 
 }  // namespace meridian::forward::l7

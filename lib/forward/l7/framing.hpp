@@ -14,14 +14,22 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "forward/l7/pool_alloc.hpp"
+
 namespace meridian::forward::l7 {
 
+// The fields of the proxy's own messages (pooled, see pool_alloc.hpp). The functions
+// below take them or Beast's default fields (instantiated for both).
+using Fields = boost::beast::http::basic_fields<PoolAllocator<char>>;
+
 // Empty when the framing is unambiguous, else why it is not.
-std::string check_request_framing(const boost::beast::http::request_header<>& h);
+template <class F>
+std::string check_request_framing(const boost::beast::http::request_header<F>& h);
 
 // Methods that may be sent twice: GET, HEAD, OPTIONS, PUT, DELETE, TRACE; or any
 // request carrying Idempotency-Key.
-bool is_idempotent(const boost::beast::http::request_header<>& h);
+template <class F>
+bool is_idempotent(const boost::beast::http::request_header<F>& h);
 
 // Retry-After as delta-seconds; -1 when absent or not a plain number.
 long parse_retry_after(std::string_view value);
@@ -45,7 +53,9 @@ int classify_raw_request(std::string_view raw, std::size_t max_header = 16384, s
 // Appends the message as HTTP/1.x bytes (start line, fields as they are, blank line,
 // body): what Beast's serializer writes for a message with a Content-Length body, without
 // its buffer-sequence machinery, into a buffer the caller reuses.
-void serialize(std::string& out, const boost::beast::http::request<boost::beast::http::string_body>& m);
-void serialize(std::string& out, const boost::beast::http::response<boost::beast::http::string_body>& m);
+template <class F>
+void serialize(std::string& out, const boost::beast::http::request<boost::beast::http::string_body, F>& m);
+template <class F>
+void serialize(std::string& out, const boost::beast::http::response<boost::beast::http::string_body, F>& m);
 
 }  // namespace meridian::forward::l7
