@@ -8,6 +8,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -424,6 +425,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       idle = true;
       if (closing || core_.draining) break;
       if (buffer.size() == 0) {
+        if (!first) co_await asio::post(core_.io, use_awaitable);  // likewise (see exchange)
         deadline.expires_after(first ? cfg_->s.header_timeout : cfg_->s.keepalive_timeout);
         const std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
         buffer.commit(n);
@@ -732,8 +734,12 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
     beast::flat_buffer& rb = rbuf;  // the session's: its memory is kept between requests
     rb.clear();
     if (rb.capacity() > 65536) rb.shrink_to_fit();  // a large response does not pin its memory
+    // Let what else is ready run first: the answer is usually in by then, and the read
+    // below takes it at once (instead of a read failing with EAGAIN and an epoll round).
+    co_await asio::post(core_.io, use_awaitable);
+    if (deadline.expired()) ec = asio::error::operation_aborted;  // it passed meanwhile: a timeout
     // Beast's http::async_read, inline (no composed operation, no coroutine frame)
-    while (!parse_buffered(p, rb, message_done, ec)) {
+    while (!ec && !parse_buffered(p, rb, message_done, ec)) {
       const std::size_t size = beast::read_size(rb, 65536);
       if (size == 0) {
         ec = http::error::buffer_overflow;
