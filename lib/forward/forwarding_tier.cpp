@@ -179,7 +179,7 @@ struct ForwardingTier::Impl {
           b->key = key;
           b->address = spec.address;
           b->endpoint = tcp::endpoint(asio::ip::make_address(spec.host), spec.port);
-          b->down_by_check = mirror->flag(key);
+          b->health = mirror->flag(key);
         }
         b->group = spec.group;
         b->weight = spec.weight;
@@ -284,7 +284,7 @@ struct ForwardingTier::Impl {
     const auto now = Clock::now();
     for (const auto& [key, b] : backends) {
       const std::string l = "backend=\"" + label_escape(key) + "\"";
-      const bool up = !b->down_by_check->load() && !b->outlier.ejected(now) && b->circuit.state() != CircuitState::open;
+      const bool up = b->healthy(now) && b->circuit.state() != CircuitState::open;
       m.add("meridian_forward_backend_up", "gauge",
             "1 when the backend takes traffic (healthy, not ejected, circuit not open).", l, up ? 1 : 0);
       m.add("meridian_forward_backend_active", "gauge", "L4 connections and L7 requests in flight to the backend.", l,
@@ -318,9 +318,16 @@ struct ForwardingTier::Impl {
   nlohmann::json backend_status(const Backend& b) const {
     const auto now = Clock::now();
     const bool ejected = b.outlier.ejected(now);
-    const bool check_down = b.down_by_check->load();
+    const uint8_t v = b.verdict();
+    const bool check_down = (v & verdict::down) != 0;
     std::string state = "up";
-    if (check_down) state = "down";
+    const char* override_state = (v & verdict::forced_down) ? "down"
+                                 : (v & verdict::forced_up) ? "up"
+                                 : (v & verdict::region_up) ? "region_up"
+                                                            : "";
+    if (v & verdict::forced_down) state = "forced_down";
+    else if (v & verdict::forced_up) state = "forced_up";
+    else if (check_down) state = "down";
     else if (ejected) state = "ejected";
     else if (b.circuit.state() == CircuitState::open) state = "circuit_open";
     return {{"key", b.key},
@@ -329,6 +336,7 @@ struct ForwardingTier::Impl {
             {"weight", b.weight},
             {"state", state},
             {"down_by_check", check_down},
+            {"override", override_state},
             {"failing", b.outlier.failing},
             {"reported_down", b.reported_down},
             {"ejected", ejected},

@@ -1,5 +1,7 @@
 #include "health/health_table.hpp"
 
+#include <algorithm>
+
 namespace meridian::health {
 
 Status HealthTable::combine(const Entry& e) {
@@ -89,6 +91,33 @@ uint64_t HealthTable::generation() const {
 void HealthTable::subscribe(Subscriber s) {
   std::lock_guard lock(mutex_);
   subscribers_.push_back(std::move(s));
+}
+
+void HealthTable::set_overrides(OverrideMap overrides) {
+  std::vector<std::function<void()>> subscribers;
+  {
+    std::lock_guard lock(mutex_);
+    const auto same = [](const OverrideMap::value_type& a, const OverrideMap::value_type& b) {
+      return a.first == b.first && a.second.mode == b.second.mode && a.second.reason == b.second.reason;
+    };
+    if (overrides.size() == overrides_.size() &&
+        std::equal(overrides.begin(), overrides.end(), overrides_.begin(), same))
+      return;
+    overrides_ = std::move(overrides);
+    ++generation_;
+    subscribers = override_subscribers_;
+  }
+  for (const auto& s : subscribers) s();
+}
+
+OverrideMap HealthTable::overrides() const {
+  std::lock_guard lock(mutex_);
+  return overrides_;
+}
+
+void HealthTable::subscribe_overrides(std::function<void()> s) {
+  std::lock_guard lock(mutex_);
+  override_subscribers_.push_back(std::move(s));
 }
 
 }  // namespace meridian::health

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "health/health_view.hpp"
+#include "health/overrides.hpp"
 
 namespace meridian::health {
 
@@ -52,11 +53,21 @@ class HealthTable {
   // Called after every change, without the table's lock held.
   void subscribe(Subscriber s);
 
+  // The operator overrides (health/*.json) in force. They are not folded into the
+  // entries: DNS applies them on its snapshot (HealthSnapshot), the forwarding tier
+  // reads them from here, both with the same precedence. Setting a map that differs
+  // from the current one calls the override subscribers (without the lock held).
+  void set_overrides(OverrideMap overrides);
+  OverrideMap overrides() const;
+  void subscribe_overrides(std::function<void()> s);
+
  private:
   static Status combine(const Entry& e);
   mutable std::mutex mutex_;
   std::map<std::string, Entry> entries_;
   std::vector<Subscriber> subscribers_;
+  OverrideMap overrides_;
+  std::vector<std::function<void()>> override_subscribers_;
   uint64_t generation_ = 0;
 };
 

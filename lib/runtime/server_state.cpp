@@ -116,6 +116,8 @@ bool ServerState::reload_health() {
 }
 
 void ServerState::publish_locked() {
+  // The forwarding tier reads the overrides from the table (a no-op when they did not change).
+  table_.set_overrides(state_.health->overrides());
   state_.health = std::make_shared<health::HealthSnapshot>(state_.health->overrides(), table_.effective());
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.

@@ -2,6 +2,8 @@
 // against real HTTP backends that fail and recover.
 #include <doctest/doctest.h>
 
+#include <ctime>
+
 #include "forward_support/backends.hpp"
 #include "health/health_table.hpp"
 
@@ -126,6 +128,53 @@ TEST_CASE("retry matrix") {
     bad.set([](const Request&) { return fail_with(429); });
     passed = 0;
     for (int i = 0; i < 4; ++i) passed += c2.get("/").result_int() == 429;
+    CHECK(passed == 2);
+  }
+  SUBCASE("429 with Retry-After as an HTTP-date: a near date is waited for, a past one retried at once, garbage passes") {
+    auto http_date = [](std::chrono::seconds from_now) {
+      const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + from_now);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char buf[64];
+      std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+      return std::string(buf);
+    };
+    Client c2(port_of(tier, "l7"));
+    auto timed_get = [&](std::chrono::milliseconds& took) {
+      const auto t = std::chrono::steady_clock::now();
+      const auto r = c2.get("/");
+      took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t);
+      return r.result_int();
+    };
+    std::chrono::milliseconds took{0};
+    // two seconds ahead, truncated to the second: a wait of 1-2 s, within the 2 s cap
+    bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", http_date(std::chrono::seconds(2))}}); });
+    int waited = 0;
+    for (int i = 0; i < 2; ++i) {
+      CHECK(timed_get(took) == 200);
+      if (took >= std::chrono::milliseconds(900)) ++waited;
+    }
+    CHECK(waited >= 1);
+    CHECK(waited == bad.hits);
+    // a date in the past: retried at once
+    const int before = bad.hits;
+    bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT"}}); });
+    for (int i = 0; i < 4; ++i) {
+      CHECK(timed_get(took) == 200);
+      CHECK(took < std::chrono::milliseconds(900));
+    }
+    CHECK(bad.hits - before == 4);  // each went to "bad" first, then to "good" at once
+    // the obsolete forms too (an hour ahead: past the cap, passed through)
+    bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", "Sunday, 06-Nov-94 08:49:37 GMT"}}); });
+    for (int i = 0; i < 2; ++i) CHECK(timed_get(took) == 200);
+    bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", http_date(std::chrono::hours(1))}}); });
+    int passed = 0;
+    for (int i = 0; i < 4; ++i) passed += timed_get(took) == 429;
+    CHECK(passed == 2);
+    // garbage is ignored: the 429 passes through
+    bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", "in a while"}}); });
+    passed = 0;
+    for (int i = 0; i < 4; ++i) passed += timed_get(took) == 429;
     CHECK(passed == 2);
   }
   SUBCASE("connect failures are retried for any method") {

@@ -1,6 +1,7 @@
 // HTTP request framing (smuggling) checks, idempotency and Retry-After parsing.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <sstream>
 #include <string>
 
@@ -9,7 +10,9 @@
 #include "forward/l7/framing.hpp"
 
 using meridian::forward::l7::classify_raw_request;
+using meridian::forward::l7::parse_http_date;
 using meridian::forward::l7::parse_retry_after;
+using meridian::forward::l7::retry_after_ms;
 
 TEST_CASE("well-formed requests pass") {
   CHECK(classify_raw_request("GET / HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
@@ -72,6 +75,48 @@ TEST_CASE("Retry-After as delta-seconds") {
   CHECK(parse_retry_after("") == -1);
   CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == -1);
   CHECK(parse_retry_after("-1") == -1);
+}
+
+TEST_CASE("HTTP-date in its three forms (RFC 9110 5.6.7)") {
+  using namespace std::chrono;
+  const auto now = sys_days(year(2026) / 11 / 27) + hours(10);
+  constexpr int64_t k1994 = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT, the RFC's example
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", now) == k1994);
+  CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", now) == k1994);
+  CHECK(parse_http_date("Sun Nov  6 08:49:37 1994", now) == k1994);
+  CHECK(parse_http_date(" Thu, 01 Jan 1970 00:00:00 GMT ", now) == 0);
+  CHECK(parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT", now) == 1709251199);  // leap day
+  CHECK(parse_http_date("Sat, 01 Jan 2000 00:00:00 GMT", now) == 946684800);
+  CHECK(parse_http_date("Sun Nov 16 08:49:37 1994", now) == k1994 + 10 * 86400);
+  // rfc850's two-digit year: within 50 years ahead it is this century, else the last one
+  CHECK(parse_http_date("Friday, 27-Nov-26 10:00:00 GMT", now) == system_clock::to_time_t(now));
+  CHECK(parse_http_date("Thursday, 01-Jan-70 00:00:00 GMT", now) == 3155760000);  // 2070: 44 years ahead
+  CHECK(parse_http_date("Tuesday, 01-Jan-80 00:00:00 GMT", now) == 315532800);  // 2080 is > 50 ahead: 1980
+  // garbage and impossible dates
+  for (const char* bad : {"", "soon", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
+                          "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT", "Sun, 06 nov 1994 08:49:37 GMT",
+                          "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 29 Feb 2023 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT", "Sunday, 06 Nov 1994 08:49:37 GMT",
+                          "Sun, 06-Nov-94 08:49:37 GMT", "Sun Nov 6 08:49:37 1994", "Xyz, 06 Nov 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sun, 06 Nov 1994 08:49:37 GMTx"})
+    CHECK_MESSAGE(!parse_http_date(bad, now), bad);
+}
+
+TEST_CASE("Retry-After in milliseconds: delta-seconds or an HTTP-date against now") {
+  using namespace std::chrono;
+  const auto now = sys_days(year(2026) / 11 / 27) + hours(10) + milliseconds(250);
+  CHECK(retry_after_ms("2", now) == 2000);
+  CHECK(retry_after_ms("0", now) == 0);
+  CHECK(retry_after_ms("Fri, 27 Nov 2026 10:00:02 GMT", now) == 1750);
+  CHECK(retry_after_ms("Friday, 27-Nov-26 10:00:02 GMT", now) == 1750);
+  CHECK(retry_after_ms("Fri Nov 27 10:00:02 2026", now) == 1750);
+  CHECK(retry_after_ms("Fri, 27 Nov 2026 10:01:00 GMT", now) == 59750);  // past any cap: the caller passes the 429
+  CHECK(retry_after_ms("Fri, 27 Nov 2026 09:59:00 GMT", now) == 0);  // past: retry now
+  CHECK(retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", now) == 0);
+  CHECK(retry_after_ms("", now) == -1);
+  CHECK(retry_after_ms("tomorrow", now) == -1);
+  CHECK(retry_after_ms("-1", now) == -1);
+  CHECK(retry_after_ms("Fri, 27 Nov 2026 10:00:02 CET", now) == -1);
 }
 
 TEST_CASE("serialize writes what Beast's serializer writes") {

@@ -6,25 +6,24 @@
 
 namespace meridian::forward {
 
-std::unique_ptr<boost::beast::tcp_stream> Backend::take_idle(Time now, Ms max_idle) {
+std::unique_ptr<tcp::socket> Backend::take_idle(Time now, Ms max_idle) {
   while (!idle.empty()) {
     Idle i = std::move(idle.back());
     idle.pop_back();
-    if (now - i.since <= max_idle && i.stream->socket().is_open()) return std::move(i.stream);
+    if (now - i.since <= max_idle && i.stream->is_open()) return std::move(i.stream);
   }
   return nullptr;
 }
 
-void Backend::put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size) {
+void Backend::put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size) {
   if (idle.size() >= pool_size) return;
-  s->expires_never();
   idle.push_back({std::move(s), now});
 }
 
 void Backend::drop_idle() {
   for (auto& i : idle) {
     boost::system::error_code ec;
-    i.stream->socket().close(ec);
+    i.stream->close(ec);
   }
   idle.clear();
 }
@@ -86,15 +85,26 @@ Group::Group(std::string name, std::vector<std::shared_ptr<Backend>> members, co
 }
 
 Backend* Group::pick(Time now, uint64_t key, std::span<Backend* const> avoid) {
-  bool any_fresh = false;
+  bool any_fresh = false, any = false, region_up = false;
   for (std::size_t i = 0; i < members_.size(); ++i) {
     const Backend& b = *members_[i];
     Candidate& c = scratch_[i];
     c.weight = b.weight;
     c.load = b.active;
     c.eligible = b.eligible(now);
+    any = any || c.eligible;
+    region_up = region_up || (b.verdict() & verdict::region_up);
     if (!c.eligible && b.active >= b.max_connections) ++members_[i]->counters.bulkhead_full;
     if (c.eligible && std::find(avoid.begin(), avoid.end(), &b) == avoid.end()) any_fresh = true;
+  }
+  if (!any && region_up) {
+    // The operator forced the region up: like DNS, which then answers with all of its
+    // endpoints, fail open over the backends that are not forced down.
+    for (std::size_t i = 0; i < members_.size(); ++i) {
+      Candidate& c = scratch_[i];
+      c.eligible = members_[i]->eligible_fail_open(now);
+      if (c.eligible && std::find(avoid.begin(), avoid.end(), members_[i].get()) == avoid.end()) any_fresh = true;
+    }
   }
   if (any_fresh && !avoid.empty())
     for (std::size_t i = 0; i < members_.size(); ++i)

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "forward/balancer/balancer.hpp"
+#include "forward/core/health_mirror.hpp"
 #include "forward/resilience/circuit_breaker.hpp"
 #include "forward/resilience/outlier.hpp"
 #include "forward/settings.hpp"
@@ -39,7 +39,7 @@ struct Backend {
   uint32_t weight = 1;
   uint32_t max_connections = 1024;
 
-  std::shared_ptr<std::atomic<bool>> down_by_check;  // from the shared health table
+  std::shared_ptr<HealthFlag> health;  // verdict bits (verdict::*) from the shared health table and overrides
   uint32_t active = 0;                              // L4 sessions + L7 requests in flight
   CircuitBreaker circuit;
   OutlierState outlier;
@@ -49,20 +49,32 @@ struct Backend {
   std::string last_error;
 
   struct Idle {
-    std::unique_ptr<boost::beast::tcp_stream> stream;
+    std::unique_ptr<tcp::socket> stream;
     Time since;
   };
   std::vector<Idle> idle;  // keep-alive connections (L7)
 
+  uint8_t verdict() const { return health->load(std::memory_order_relaxed); }
+  // Healthy as far as the health table and the overrides say: not forced down, and
+  // forced up or neither down by a check nor ejected.
+  bool healthy(Time now) const {
+    const uint8_t v = verdict();
+    if (v & verdict::forced_down) return false;
+    return (v & verdict::forced_up) || (!(v & verdict::down) && !outlier.ejected(now));
+  }
   bool eligible(Time now) const {
-    return weight > 0 && !down_by_check->load(std::memory_order_relaxed) && !outlier.ejected(now) &&
-           circuit.available(now) && active < max_connections;
+    return weight > 0 && healthy(now) && circuit.available(now) && active < max_connections;
+  }
+  // When its region is forced up and no backend is eligible: anything not forced down
+  // (checks and ejections ignored) that has room.
+  bool eligible_fail_open(Time now) const {
+    return weight > 0 && !(verdict() & verdict::forced_down) && circuit.available(now) && active < max_connections;
   }
   // Ends our passive "down" report (and, with uneject, the ejection): the backend takes
   // traffic again and the health table hears "up" from the passive source.
   void clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why);
-  std::unique_ptr<boost::beast::tcp_stream> take_idle(Time now, Ms max_idle);
-  void put_idle(std::unique_ptr<boost::beast::tcp_stream> s, Time now, std::size_t pool_size);
+  std::unique_ptr<tcp::socket> take_idle(Time now, Ms max_idle);
+  void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size);
   void drop_idle();
 };
 

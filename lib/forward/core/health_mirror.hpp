@@ -1,9 +1,15 @@
 // A lock-free copy of what the shared health table says about each backend, for the
-// per-request path: one atomic flag per backend, set by a table subscriber. The flag
-// means "down by a source other than the forwarding tier's own passive reports", so
-// that a backend we ejected ourselves can come back when traffic shows it healthy.
+// per-request path: one atomic verdict per backend, set by table subscribers. The
+// verdict combines, with the precedence DNS uses (HealthSnapshot):
+//   1. an operator override of the backend (service/region/backend/HOST:PORT: up|down);
+//   2. an override of its region (service/region): down forces every backend of the
+//      region down; up lets the proxy fail open over all of them when none is healthy
+//      (as DNS answers with every endpoint of a region forced up);
+//   3. "down by a source other than the forwarding tier's own passive reports", so that a
+//      backend we ejected ourselves can come back when traffic shows it healthy.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,25 +19,40 @@
 
 namespace meridian::forward {
 
+// Bits of a backend's health verdict.
+namespace verdict {
+inline constexpr uint8_t down = 1;         // down by an active check (not by our passive report)
+inline constexpr uint8_t forced_down = 2;  // an override says down (backend or region): no traffic
+inline constexpr uint8_t forced_up = 4;    // an override of the backend says up: checks and ejection ignored
+inline constexpr uint8_t region_up = 8;    // its region is forced up: fail open when no backend is eligible
+}  // namespace verdict
+
+using HealthFlag = std::atomic<uint8_t>;
+
 class HealthMirror : public std::enable_shared_from_this<HealthMirror> {
  public:
   explicit HealthMirror(health::HealthTable& table) : table_(table) {}
-  // Subscribes to the table; the subscription holds only a weak reference.
+  // Subscribes to the table (entries and overrides); the subscriptions hold only a weak reference.
   void attach();
-  // The flag for key (shared by every holder), initialised from the table.
-  std::shared_ptr<std::atomic<bool>> flag(const std::string& key);
-  // Re-reads keys whose effective state could hide a change of another source
-  // (down by check and by passive at once: the table reports no change when the
-  // check comes back up).
+  // The verdict for key (shared by every holder), initialised from the table.
+  std::shared_ptr<HealthFlag> flag(const std::string& key);
+  // Re-reads every key (after the overrides changed, and for keys whose effective state
+  // could hide a change of another source: down by check and by passive at once, the
+  // table reports no change when the check comes back up).
   void refresh_all();
   health::HealthTable& table() { return table_; }
+
+  // The verdict of a backend key from what the table observed and the overrides.
+  static uint8_t compute(const std::string& key, bool observed_down, const health::OverrideMap& overrides);
 
  private:
   static bool down_by_others(const health::Entry& e);
   void on_change(const std::string& key, const health::Status& status);
+  void on_overrides();
   health::HealthTable& table_;
   std::mutex mutex_;
-  std::unordered_map<std::string, std::weak_ptr<std::atomic<bool>>> flags_;
+  std::unordered_map<std::string, std::weak_ptr<HealthFlag>> flags_;
+  health::OverrideMap overrides_;  // a copy of the table's, under mutex_
 };
 
 }  // namespace meridian::forward

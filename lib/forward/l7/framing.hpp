@@ -4,24 +4,46 @@
 // values, Transfer-Encoding after chunked, and malformed chunks; these checks add the
 // cases it lets through.
 #pragma once
+#include <chrono>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <cstdint>
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "forward/l7/pool_alloc.hpp"
+
 namespace meridian::forward::l7 {
 
+// The fields of the proxy's own messages (pooled, see pool_alloc.hpp). The functions
+// below take them or Beast's default fields (instantiated for both).
+using Fields = boost::beast::http::basic_fields<PoolAllocator<char>>;
+
 // Empty when the framing is unambiguous, else why it is not.
-std::string check_request_framing(const boost::beast::http::request_header<>& h);
+template <class F>
+std::string check_request_framing(const boost::beast::http::request_header<F>& h);
 
 // Methods that may be sent twice: GET, HEAD, OPTIONS, PUT, DELETE, TRACE; or any
 // request carrying Idempotency-Key.
-bool is_idempotent(const boost::beast::http::request_header<>& h);
+template <class F>
+bool is_idempotent(const boost::beast::http::request_header<F>& h);
 
 // Retry-After as delta-seconds; -1 when absent or not a plain number.
 long parse_retry_after(std::string_view value);
+
+// An HTTP-date (RFC 9110 5.6.7): the preferred IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT")
+// and, as recipients must accept them, the obsolete RFC 850 ("Sunday, 06-Nov-94 08:49:37 GMT";
+// a two-digit year more than 50 years ahead of `now` is taken in the past century) and
+// asctime ("Sun Nov  6 08:49:37 1994") forms. Seconds since the Unix epoch, or nullopt when
+// the text is none of them (or names an impossible date).
+std::optional<int64_t> parse_http_date(std::string_view value, std::chrono::system_clock::time_point now);
+
+// How long a Retry-After asks to wait, in milliseconds: delta-seconds, or an HTTP-date
+// minus `now` (a date in the past: 0). -1 when absent or unusable (then it is ignored).
+int64_t retry_after_ms(std::string_view value, std::chrono::system_clock::time_point now);
 
 // Feeds raw bytes to a request parser (header and body) and applies the checks above:
 // 0 when the request is acceptable, else the status a proxy answers (400, 413, 431).
@@ -31,7 +53,9 @@ int classify_raw_request(std::string_view raw, std::size_t max_header = 16384, s
 // Appends the message as HTTP/1.x bytes (start line, fields as they are, blank line,
 // body): what Beast's serializer writes for a message with a Content-Length body, without
 // its buffer-sequence machinery, into a buffer the caller reuses.
-void serialize(std::string& out, const boost::beast::http::request<boost::beast::http::string_body>& m);
-void serialize(std::string& out, const boost::beast::http::response<boost::beast::http::string_body>& m);
+template <class F>
+void serialize(std::string& out, const boost::beast::http::request<boost::beast::http::string_body, F>& m);
+template <class F>
+void serialize(std::string& out, const boost::beast::http::response<boost::beast::http::string_body, F>& m);
 
 }  // namespace meridian::forward::l7

@@ -2,21 +2,22 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/container/small_vector.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "forward/l7/framing.hpp"
 #include "forward/resilience/backoff.hpp"
@@ -48,34 +49,118 @@ bool host_matches(const std::string& pattern, const std::string& host) {
   return pattern == host;
 }
 
-// Removes hop-by-hop headers (and those the Connection header names).
-template <class Fields>
-void strip_hop_by_hop(Fields& f) {
-  std::vector<std::string> named;
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
+std::string_view sv(beast::string_view v) { return {v.data(), v.size()}; }
+beast::string_view bsv(std::string_view v) { return {v.data(), v.size()}; }
+
+// Calls tok for each token of the message's Connection fields.
+template <class Message, class Tok>
+void connection_tokens(const Message& f, Tok tok) {
   for (auto it = f.find(http::field::connection); it != f.end() && it->name() == http::field::connection; ++it) {
-    const std::string_view v(it->value().data(), it->value().size());
+    const std::string_view v = sv(it->value());
     std::size_t start = 0;
     while (start <= v.size()) {
       std::size_t end = v.find(',', start);
       if (end == std::string_view::npos) end = v.size();
-      std::string_view tok = v.substr(start, end - start);
-      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-      if (!tok.empty()) named.emplace_back(tok);
+      std::string_view t = v.substr(start, end - start);
+      while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+      if (!t.empty()) tok(t);
       start = end + 1;
     }
   }
-  for (const auto& n : named) {
-    const std::string l = lower(n);
-    if (l != "close" && l != "keep-alive") f.erase(n);
+}
+
+// Removes hop-by-hop headers (and those the Connection header names) in one pass over the
+// fields. `visit` sees every other field and returns true to remove it as well.
+template <class Message, class Visit>
+void strip_hop_by_hop(Message& f, Visit visit) {
+  boost::container::small_vector<std::string_view, 4> named;  // views into the Connection values
+  connection_tokens(f, [&](std::string_view t) {
+    if (!iequal(t, "close") && !iequal(t, "keep-alive")) named.push_back(t);
+  });
+  // With names to compare, Connection fields go last (the views point into them).
+  const bool keep_connection = !named.empty();
+  for (auto it = f.begin(); it != f.end();) {
+    switch (it->name()) {
+      case http::field::connection:
+        if (keep_connection) {
+          ++it;
+          continue;
+        }
+        [[fallthrough]];
+      case http::field::keep_alive:
+      case http::field::proxy_connection:
+      case http::field::te:
+      case http::field::trailer:
+      case http::field::transfer_encoding:
+      case http::field::upgrade: it = f.erase(it); continue;
+      default: break;
+    }
+    bool drop = false;
+    if (keep_connection) {
+      const std::string_view name = sv(it->name_string());
+      for (const auto n : named) drop = drop || iequal(n, name);
+    }
+    if (drop || visit(*it)) it = f.erase(it);
+    else ++it;
   }
-  for (const auto field : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-                           http::field::te, http::field::trailer, http::field::transfer_encoding,
-                           http::field::upgrade})
-    f.erase(field);
+  if (keep_connection) f.erase(http::field::connection);
+}
+
+// Whether the backend keeps the connection open after this response (HTTP/1.1 unless
+// "Connection: close"; HTTP/1.0 only with "Connection: keep-alive").
+bool keeps_alive(const Response& r) {
+  bool close = false, keep = false;
+  connection_tokens(r, [&](std::string_view t) {
+    close = close || iequal(t, "close");
+    keep = keep || iequal(t, "keep-alive");
+  });
+  return r.version() >= 11 ? !close : keep;
+}
+
+template <class Message>
+void strip_hop_by_hop(Message& f) {
+  strip_hop_by_hop(f, [](const auto&) { return false; });
+}
+
+// The response as the client gets it: no hop-by-hop fields (the backend's or ours), the
+// X-Request-ID (the backend's when it sent one, else the request's), Connection as this
+// connection goes on (what Beast's keep_alive(bool) writes on a message without one), and
+// with fix_length, framed by one Content-Length for the body (a chunked body arrived whole;
+// prepare_payload only when the backend's is not already right).
+void finish_response(Response& res, std::string_view request_id, unsigned version, bool keep, bool fix_length) {
+  bool has_id = false;
+  int lengths = 0;
+  bool length_ok = false;
+  char digits[24];
+  const auto [end, err] = std::to_chars(digits, digits + sizeof digits, res.body().size());
+  const std::string_view size(digits, err == std::errc() ? static_cast<std::size_t>(end - digits) : 0);
+  strip_hop_by_hop(res, [&](const auto& f) {
+    if (f.name() == http::field::content_length) {
+      ++lengths;
+      length_ok = sv(f.value()) == size;
+    } else if (!has_id && f.name() == http::field::unknown && iequal(sv(f.name_string()), "X-Request-ID")) {
+      has_id = true;
+    }
+    return false;
+  });
+  if (fix_length && !(lengths == 1 && length_ok)) res.prepare_payload();
+  if (!has_id) res.insert(http::field::unknown, "X-Request-ID", bsv(request_id));
+  if (version >= 11 && !keep) res.insert(http::field::connection, "close");
+  else if (version < 11 && keep) res.insert(http::field::connection, "keep-alive");
 }
 
 const char* hex = "0123456789abcdef";
+
 
 bool would_block(const boost::system::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
@@ -95,11 +180,64 @@ std::size_t write_now(tcp::socket& s, std::string_view bytes, boost::system::err
   return done;
 }
 
-// The rest of a write that write_now could not finish, bounded by the stream's expiry.
-awaitable<boost::system::error_code> write_rest(beast::tcp_stream& s, std::string_view rest) {
+// The rest of a write that write_now could not finish, bounded by the socket's deadline.
+awaitable<boost::system::error_code> write_rest(tcp::socket& s, std::string_view rest) {
   boost::system::error_code ec;
   co_await asio::async_write(s, asio::buffer(rest.data(), rest.size()), redirect_error(use_awaitable, ec));
   co_return ec;
+}
+
+// Feeds parser p from b, reading from s while it needs more, until done(p): what Beast's
+// http::async_read / async_read_header do, on a plain socket (the deadline is the
+// caller's). On EOF: put_eof when the parser got some (a message delimited by the close),
+// else end_of_stream.
+template <class Parser, class Done>
+bool parse_buffered(Parser& p, beast::flat_buffer& b, Done done, boost::system::error_code& ec) {
+  // true: done, or ec set (not need_more); false: read more
+  while (!done(p) && b.size() > 0) {
+    const std::size_t used = p.put(b.data(), ec);
+    b.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return true;
+    if (used == 0) return done(p);
+  }
+  return done(p);
+}
+
+template <class Parser, class Done>
+awaitable<void> read_message(tcp::socket& s, beast::flat_buffer& b, Parser& p, Done done,
+                             boost::system::error_code& ec) {
+  ec = {};
+  while (!parse_buffered(p, b, done, ec)) {
+    const std::size_t size = beast::read_size(b, 65536);
+    if (size == 0) {
+      ec = http::error::buffer_overflow;
+      co_return;
+    }
+    const std::size_t n = co_await s.async_read_some(b.prepare(size), redirect_error(use_awaitable, ec));
+    b.commit(n);
+    if (ec == asio::error::eof) {
+      if (!p.got_some()) {
+        ec = http::error::end_of_stream;
+        co_return;
+      }
+      ec = {};
+      p.put_eof(ec);
+      co_return;
+    }
+    if (ec) co_return;
+  }
+}
+
+constexpr auto header_done = [](const auto& p) { return p.is_header_done(); };
+constexpr auto message_done = [](const auto& p) { return p.is_done(); };
+
+// An operation cut by its deadline (the sweep cancelled it).
+bool timed_out(const Deadline& d, const boost::system::error_code& ec) {
+  return d.expired() && ec == asio::error::operation_aborted;
 }
 
 }  // namespace
@@ -166,26 +304,29 @@ void HttpListener::update(std::shared_ptr<L7Config> cfg) {
   cfg_ = std::move(cfg);
 }
 
-std::string HttpListener::new_request_id() {
-  std::string id(32, '0');
+void HttpListener::new_request_id(char* id) {
   uint64_t a = core_.random(), b = core_.random();
   for (int i = 0; i < 16; ++i) {
-    id[static_cast<std::size_t>(i)] = hex[(a >> (i * 4)) & 15];
-    id[static_cast<std::size_t>(16 + i)] = hex[(b >> (i * 4)) & 15];
+    id[i] = hex[(a >> (i * 4)) & 15];
+    id[16 + i] = hex[(b >> (i * 4)) & 15];
   }
-  return id;
 }
 
-Response HttpListener::error_response(unsigned status, const std::string& text, unsigned version,
-                                      const std::string& request_id) {
+Response HttpListener::error_response(unsigned status, std::string_view text, unsigned version,
+                                      std::string_view request_id) {
   Response res{static_cast<http::status>(status), version == 10 ? 10u : 11u};
   res.set(http::field::server, "meridian");
   res.set(http::field::content_type, "text/plain; charset=utf-8");
-  if (!request_id.empty()) res.set("X-Request-ID", request_id);
-  res.body() = std::to_string(status) + " " + text + "\n";
+  if (!request_id.empty()) res.set("X-Request-ID", bsv(request_id));
+  std::string& body = res.body();
+  body = std::to_string(status);
+  body += ' ';
+  body += text;
+  body += '\n';
   res.prepare_payload();
   return res;
 }
+
 
 uint64_t HttpListener::hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const {
   const HashKey& k = cfg.s.balance.key;
@@ -234,13 +375,13 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
     client_bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
   }
 
-  beast::tcp_stream stream(std::move(socket));
+  Deadline deadline(core_, socket);  // header, keep-alive, body and write timeouts
   beast::flat_buffer buffer;
   bool idle = true, closing = false;
   Tracked tracked(core_, [&](bool force) {
     if (force || idle) {
       boost::system::error_code e;
-      stream.socket().close(e);
+      socket.close(e);
     } else {
       closing = true;
     }
@@ -249,26 +390,31 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
   std::string out;  // the response bytes, buffer reused for every response of the connection
   std::string wire;  // the request as it goes to backends, likewise
   beast::flat_buffer rbuf;  // backend responses are read into it, likewise
+  Response res;  // likewise (its fields' memory comes from the pool)
+  // The request id, kept here (a request's own fields may drop it: Connection can name it).
+  char rid_buf[200];
+  std::size_t rid_len = 0;
   // Serialises res and writes what the socket takes now; true when all of it went out,
   // else wec says why (would_block: finish_send() writes the rest).
   boost::system::error_code wec;
-  auto send_now = [&](Response& res) {
-    ++responses_[std::min<std::size_t>(5, res.result_int() / 100)];
+  auto send_now = [&](const Response& r) {
+    ++responses_[std::min<std::size_t>(5, r.result_int() / 100)];
     out.clear();
-    serialize(out, res);
+    serialize(out, r);
     wec = {};
-    const std::size_t done = write_now(stream.socket(), out, wec);
+    const std::size_t done = write_now(socket, out, wec);
     out.erase(0, done);
     return out.empty();
   };
   auto finish_send = [&]() -> awaitable<bool> {
     if (!would_block(wec)) co_return false;
-    stream.expires_after(cfg_->s.request_timeout);
-    wec = co_await write_rest(stream, out);
+    deadline.expires_after(cfg_->s.request_timeout);
+    wec = co_await write_rest(socket, out);
+    deadline.expires_never();
     co_return !wec;
   };
-  auto send = [&](Response& res) -> awaitable<bool> {
-    if (send_now(res)) co_return true;
+  auto send = [&](const Response& r) -> awaitable<bool> {
+    if (send_now(r)) co_return true;
     co_return co_await finish_send();
   };
 
@@ -279,61 +425,60 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       idle = true;
       if (closing || core_.draining) break;
       if (buffer.size() == 0) {
-        stream.expires_after(first ? cfg_->s.header_timeout : cfg_->s.keepalive_timeout);
-        const std::size_t n =
-            co_await stream.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+        if (!first) co_await asio::post(core_.io, use_awaitable);  // likewise (see exchange)
+        deadline.expires_after(first ? cfg_->s.header_timeout : cfg_->s.keepalive_timeout);
+        const std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
         buffer.commit(n);
         if (ec) break;  // closed, or idle too long: nothing to answer
       }
       idle = false;
       first = false;
       // the configuration in force when the request arrives (a reload may have come meanwhile)
-      std::shared_ptr<L7Config> cfg = cfg_;
+      const std::shared_ptr<L7Config> cfg = cfg_;
       const L7Settings& s = cfg->s;
       const auto started = std::chrono::steady_clock::now();
 
-      http::request_parser<http::string_body> parser;
+      http::request_parser<http::string_body, PoolAllocator<char>> parser;
       parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
       parser.body_limit(s.max_body_bytes);
-      stream.expires_after(s.header_timeout);
+      deadline.expires_at(started + s.header_timeout);
       // The whole header is usually in the buffer already: parse it here, and read (with
       // the header timeout) only when it is not complete yet.
-      buffer.consume(parser.put(buffer.data(), ec));
-      if (ec == http::error::need_more) {
-        ec = {};
-        co_await http::async_read_header(stream, buffer, parser, redirect_error(use_awaitable, ec));
-      }
+      if (!parse_buffered(parser, buffer, header_done, ec)) co_await read_message(socket, buffer, parser, header_done, ec);
       if (ec) {
-        if (ec == beast::error::timeout) {
+        if (timed_out(deadline, ec)) {
           ++rejects_[header_timeout];
-          // the socket is closed by the timeout: nothing more can be sent
-          break;
+          break;  // nothing is sent: the client did not finish its request in time
         }
-        if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
+        if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+            ec == asio::error::operation_aborted)
           break;
         const bool too_big = ec == http::error::header_limit;
         const bool body_big = ec == http::error::body_limit;  // Content-Length over the limit
         ++rejects_[too_big ? header_too_large : body_big ? body_too_large : bad_request];
-        Response res = error_response(too_big ? 431 : body_big ? 413 : 400,
-                                      too_big ? "header too large" : body_big ? "body too large" : "bad request", 11, "");
+        res = error_response(too_big ? 431 : body_big ? 413 : 400,
+                             too_big ? "header too large" : body_big ? "body too large" : "bad request", 11, "");
         res.keep_alive(false);
         co_await send(res);
         break;
       }
       ++requests_;
-      Request& head = parser.get();
+      auto& head = parser.get();
       const unsigned version = head.version();
-      std::string request_id;
       if (const auto it = head.find("X-Request-ID"); it != head.end() && !it->value().empty() &&
-                                                      it->value().size() <= 200)
-        request_id = std::string(it->value());
-      else
-        request_id = new_request_id();
+                                                      it->value().size() <= sizeof rid_buf) {
+        rid_len = it->value().size();
+        std::memcpy(rid_buf, it->value().data(), rid_len);
+      } else {
+        new_request_id(rid_buf);
+        rid_len = 32;
+      }
+      const std::string_view request_id(rid_buf, rid_len);
 
       if (const std::string why = check_request_framing(head.base()); !why.empty()) {
         ++rejects_[bad_request];
         util::log(util::LogLevel::debug, "forward_bad_request", {{"client", client_ip}, {"reason", why}});
-        Response res = error_response(400, "bad request: " + why, version, request_id);
+        res = error_response(400, "bad request: " + why, version, request_id);
         res.keep_alive(false);
         co_await send(res);
         break;
@@ -343,7 +488,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
         unsigned retry_after = 1;
         if (!limiter_->allow(client_bytes, std::chrono::steady_clock::now(), retry_after)) {
           ++rejects_[rate_limited];
-          Response res = error_response(429, "too many requests", version, request_id);
+          res = error_response(429, "too many requests", version, request_id);
           res.set(http::field::retry_after, std::to_string(retry_after));
           const bool keep = head.keep_alive() && !has_body;  // an unread body cannot stay on the connection
           res.keep_alive(keep);
@@ -354,7 +499,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       if (head[http::field::expect].size() > 0) {
         if (!beast::iequals(head[http::field::expect], "100-continue")) {
           ++rejects_[bad_request];
-          Response res = error_response(417, "expectation failed", version, request_id);
+          res = error_response(417, "expectation failed", version, request_id);
           res.keep_alive(false);
           co_await send(res);
           break;
@@ -362,33 +507,30 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
         head.erase(http::field::expect);
         if (!parser.is_done()) {
           static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-          co_await asio::async_write(stream, asio::buffer(cont, sizeof cont - 1), redirect_error(use_awaitable, ec));
+          co_await asio::async_write(socket, asio::buffer(cont, sizeof cont - 1), redirect_error(use_awaitable, ec));
           if (ec) break;
         }
       }
       if (!parser.is_done()) {
-        stream.expires_at(started + s.request_timeout);
-        co_await http::async_read(stream, buffer, parser, redirect_error(use_awaitable, ec));
+        deadline.expires_at(started + s.request_timeout);
+        co_await read_message(socket, buffer, parser, message_done, ec);
         if (ec) {
-          if (ec == beast::error::timeout) {
+          if (timed_out(deadline, ec)) {
             ++rejects_[request_timeout];
             break;
           }
           const bool too_big = ec == http::error::body_limit;
           ++rejects_[too_big ? body_too_large : bad_request];
-          Response res = error_response(too_big ? 413 : 400, too_big ? "body too large" : "bad request", version,
-                                        request_id);
+          res = error_response(too_big ? 413 : 400, too_big ? "body too large" : "bad request", version, request_id);
           res.keep_alive(false);
           co_await send(res);
           break;
         }
       }
-      stream.expires_never();
+      deadline.expires_never();
       Request req = parser.release();
       const bool keep = req.keep_alive() && !closing && !core_.draining;
-      req.set("X-Request-ID", request_id);
 
-      Response res;
       if (pending_ >= s.max_pending) {
         ++rejects_[overloaded];
         res = error_response(503, "overloaded", version, request_id);
@@ -399,79 +541,88 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
           uint32_t& n;
           ~Dec() { --n; }
         } dec{pending_};
-        res = co_await forward(cfg, req, client_ip, client_bytes, wire, rbuf);
+        co_await forward(*cfg, req, res, request_id, client_ip, client_bytes, wire, rbuf);
       }
       res.version(version == 10 ? 10 : 11);
-      if (res.find("X-Request-ID") == res.end()) res.set("X-Request-ID", request_id);
-      res.keep_alive(keep && !closing);
+      const bool keep_now = keep && !closing;
+      const unsigned code = res.result_int();
+      finish_response(res, request_id, version, keep_now,
+                      req.method() != http::verb::head && code != 204 && code != 304 && code >= 200);
       if (!send_now(res) && !co_await finish_send()) break;  // the usual case needs no coroutine
-      if (!res.keep_alive()) break;
+      if (!keep_now) break;
     }
   } catch (const std::exception& e) {
     util::log(util::LogLevel::warn, "forward_session_error", {{"listener", id_.listen}, {"error", e.what()}});
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.socket().close(ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
 }
 
-awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
-                                          const std::string& client_bytes, std::string& wire,
-                                          beast::flat_buffer& rbuf) {
-  const L7Settings& s = cfg->s;
-  const std::string request_id(req["X-Request-ID"]);
+awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
+                                      const std::string& client_ip, const std::string& client_bytes,
+                                      std::string& wire, beast::flat_buffer& rbuf) {
+  const L7Settings& s = cfg.s;
   const unsigned version = req.version();
   const auto host = req[http::field::host];
   const auto target = req.target();
-  Group* group = cfg->route(std::string_view(host.data(), host.size()), std::string_view(target.data(), target.size()));
+  Group* group = cfg.route(std::string_view(host.data(), host.size()), std::string_view(target.data(), target.size()));
   if (!group) {
     ++rejects_[no_route];
-    co_return error_response(404, "no route", version, request_id);
+    res = error_response(404, "no route", version, request_id);
+    co_return;
   }
 
-  // what the backend sees
-  strip_hop_by_hop(req);
+  // what the backend sees: no hop-by-hop fields; X-Forwarded-For with the client appended,
+  // X-Real-IP, X-Forwarded-Proto and X-Request-ID set (one pass over the fields)
   {
     std::string xff;
-    for (auto it = req.find("X-Forwarded-For"); it != req.end() &&
-                                                           beast::iequals(it->name_string(), "X-Forwarded-For");
-         ++it) {
-      if (!xff.empty()) xff += ", ";
-      xff += std::string_view(it->value().data(), it->value().size());
-    }
-    xff += xff.empty() ? client_ip : ", " + client_ip;
-    req.set("X-Forwarded-For", xff);
+    strip_hop_by_hop(req, [&](const auto& f) {
+      if (f.name() != http::field::unknown) return false;
+      const std::string_view name = sv(f.name_string());
+      if (iequal(name, "X-Forwarded-For")) {
+        if (!xff.empty()) xff += ", ";
+        xff += sv(f.value());
+        return true;
+      }
+      return iequal(name, "X-Real-IP") || iequal(name, "X-Forwarded-Proto") || iequal(name, "X-Request-ID");
+    });
+    if (!xff.empty()) xff += ", ";
+    xff += client_ip;
+    req.insert(http::field::unknown, "X-Request-ID", bsv(request_id));
+    req.insert(http::field::unknown, "X-Forwarded-For", xff);
+    req.insert(http::field::unknown, "X-Real-IP", client_ip);
+    req.insert(http::field::unknown, "X-Forwarded-Proto", s.forwarded_proto);
   }
-  req.set("X-Real-IP", client_ip);
-  req.set("X-Forwarded-Proto", s.forwarded_proto);
   req.version(11);
   req.prepare_payload();
   const bool head = req.method() == http::verb::head;
   const bool idempotent = is_idempotent(req.base());
-  const uint64_t key = hash_key(*cfg, req, client_bytes);
+  const uint64_t key = hash_key(cfg, req, client_bytes);
   wire.clear();
   serialize(wire, req);  // once: every attempt sends the same bytes
 
   budget_.on_request(std::chrono::steady_clock::now());
   boost::container::small_vector<Backend*, 4> tried;  // no allocation for the usual attempts
-  std::optional<Response> last;
+  bool have_last = false;  // res holds the last answer (or the error for the last failure)
   unsigned retries = 0;
-  Region& region = *cfg->region;
+  Region& region = *cfg.region;
+  Exchange x;
   for (;;) {
     auto now = std::chrono::steady_clock::now();
     Backend* b = group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
     if (!b) {
-      if (last) co_return std::move(*last);
+      if (have_last) break;
       ++rejects_[no_backend];
-      Response res = error_response(503, "no backend available", version, request_id);
+      res = error_response(503, "no backend available", version, request_id);
       res.set(http::field::retry_after, "1");
-      co_return res;
+      co_return;
     }
     tried.push_back(b);
     // keep the backend alive across the exchange even if a reload drops it
     std::shared_ptr<Backend> hold;
     for (const auto& m : group->members())
       if (m.get() == b) hold = m;
-    Exchange x = co_await exchange(*cfg, *b, wire, head, rbuf);
+    co_await exchange(cfg, *b, wire, head, rbuf, x);
     now = std::chrono::steady_clock::now();
 
     bool retryable = false;
@@ -481,18 +632,18 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
         ++b->counters.connect_failures;
         region.on_failure(*b, now, "connect: " + x.error);
         retryable = true;  // nothing was sent
-        last = error_response(502, "bad gateway", version, request_id);
+        res = error_response(502, "bad gateway", version, request_id);
         break;
       case Exchange::Kind::timeout:
         ++b->counters.timeouts;
         region.on_failure(*b, now, "timeout");
         retryable = idempotent;
-        last = error_response(504, "gateway timeout", version, request_id);
+        res = error_response(504, "gateway timeout", version, request_id);
         break;
       case Exchange::Kind::failed:
         region.on_failure(*b, now, x.error);
         retryable = idempotent;
-        last = error_response(502, "bad gateway", version, request_id);
+        res = error_response(502, "bad gateway", version, request_id);
         break;
       case Exchange::Kind::response: {
         const unsigned code = x.res.result_int();
@@ -502,16 +653,19 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
           retryable = true;
         } else if (code == 429 && idempotent) {
           const auto ra_text = x.res[http::field::retry_after];
-          const long ra = parse_retry_after(std::string_view(ra_text.data(), ra_text.size()));
-          if (ra >= 0 && Ms(ra * 1000) <= s.retry.retry_after_cap) {
+          // delta-seconds or an HTTP-date (a past date: now); unusable: the 429 passes
+          const int64_t ra = retry_after_ms(std::string_view(ra_text.data(), ra_text.size()),
+                                            std::chrono::system_clock::now());
+          if (ra >= 0 && Ms(ra) <= s.retry.retry_after_cap) {
             retryable = true;
-            delay = Ms(ra * 1000);
+            delay = Ms(ra);
           }
         }
-        last = std::move(x.res);
+        res = std::move(x.res);
         break;
       }
     }
+    have_last = true;
     if (!retryable || retries >= s.retry.max_retries) break;
     if (!budget_.try_retry(now)) {
       ++budget_exhausted_;
@@ -526,19 +680,13 @@ awaitable<Response> HttpListener::forward(std::shared_ptr<L7Config> cfg, Request
       co_await t.async_wait(redirect_error(use_awaitable, ec));
     }
   }
-  if (last->result_int() == 502) ++rejects_[bad_gateway];
-  if (last->result_int() == 504) ++rejects_[gateway_timeout];
-  Response res = std::move(*last);
-  strip_hop_by_hop(res);
-  const unsigned code = res.result_int();
-  if (!head && code != 204 && code != 304 && code >= 200) res.prepare_payload();
-  co_return res;
+  if (res.result_int() == 502) ++rejects_[bad_gateway];
+  if (res.result_int() == 504) ++rejects_[gateway_timeout];
 }
 
-awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Backend& b, std::string_view wire,
-                                                         bool head, beast::flat_buffer& rbuf) {
+awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
+                                       beast::flat_buffer& rbuf, Exchange& out) {
   const L7Settings& s = cfg.s;
-  Exchange out;
   auto now = std::chrono::steady_clock::now();
   ++b.active;
   ++b.counters.requests;
@@ -549,57 +697,82 @@ awaitable<HttpListener::Exchange> HttpListener::exchange(const L7Config& cfg, Ba
   } release{b};
 
   for (int round = 0; round < 2; ++round) {
-    std::unique_ptr<beast::tcp_stream> conn;
+    std::unique_ptr<tcp::socket> conn;
     if (round == 0) conn = b.take_idle(now, s.pool_idle_timeout);
     const bool reused = conn != nullptr;
+    if (!reused) conn = std::make_unique<tcp::socket>(core_.io);
+    Deadline deadline(core_, *conn);  // after conn: it goes first
     boost::system::error_code ec;
     if (reused) {
       ++pool_reuses_;
     } else {
-      conn = std::make_unique<beast::tcp_stream>(core_.io);
-      conn->expires_after(s.connect_timeout);
+      deadline.expires_after(s.connect_timeout);
       co_await conn->async_connect(b.endpoint, redirect_error(use_awaitable, ec));
       if (ec) {
         out.kind = Exchange::Kind::connect_failed;
-        out.error = ec == beast::error::timeout ? "timed out" : ec.message();
-        co_return out;
+        out.error = timed_out(deadline, ec) ? "timed out" : ec.message();
+        co_return;
       }
-      conn->socket().set_option(tcp::no_delay(true), ec);
-      conn->socket().non_blocking(true, ec);  // for write_now's direct attempt
+      conn->set_option(tcp::no_delay(true), ec);
+      conn->non_blocking(true, ec);  // for write_now's direct attempt
       ec = {};
     }
-    conn->expires_after(s.backend_timeout);  // the write and the whole response
-    if (const std::size_t done = write_now(conn->socket(), wire, ec); done < wire.size() && would_block(ec))
+    deadline.expires_after(s.backend_timeout);  // the write and the whole response
+    if (const std::size_t done = write_now(*conn, wire, ec); done < wire.size() && would_block(ec))
       ec = co_await write_rest(*conn, wire.substr(done));
     if (ec) {
-      if (reused && ec != beast::error::timeout) continue;  // stale keep-alive connection: try a fresh one
-      out.kind = ec == beast::error::timeout ? Exchange::Kind::timeout : Exchange::Kind::failed;
+      const bool timeout = timed_out(deadline, ec);
+      if (reused && !timeout) continue;  // stale keep-alive connection: try a fresh one
+      out.kind = timeout ? Exchange::Kind::timeout : Exchange::Kind::failed;
       out.error = "write: " + ec.message();
-      co_return out;
+      co_return;
     }
-    http::response_parser<http::string_body> p;
+    http::response_parser<http::string_body, PoolAllocator<char>> p;
     p.header_limit(65536);
     p.body_limit(s.max_response_bytes);
     if (head) p.skip(true);
     beast::flat_buffer& rb = rbuf;  // the session's: its memory is kept between requests
     rb.clear();
     if (rb.capacity() > 65536) rb.shrink_to_fit();  // a large response does not pin its memory
-    co_await http::async_read(*conn, rb, p, redirect_error(use_awaitable, ec));
+    // Let what else is ready run first: the answer is usually in by then, and the read
+    // below takes it at once (instead of a read failing with EAGAIN and an epoll round).
+    co_await asio::post(core_.io, use_awaitable);
+    if (deadline.expired()) ec = asio::error::operation_aborted;  // it passed meanwhile: a timeout
+    // Beast's http::async_read, inline (no composed operation, no coroutine frame)
+    while (!ec && !parse_buffered(p, rb, message_done, ec)) {
+      const std::size_t size = beast::read_size(rb, 65536);
+      if (size == 0) {
+        ec = http::error::buffer_overflow;
+        break;
+      }
+      const std::size_t n = co_await conn->async_read_some(rb.prepare(size), redirect_error(use_awaitable, ec));
+      rb.commit(n);
+      if (ec == asio::error::eof) {
+        if (!p.got_some()) {
+          ec = http::error::end_of_stream;
+          break;
+        }
+        ec = {};
+        p.put_eof(ec);
+        break;
+      }
+      if (ec) break;
+    }
     if (ec) {
-      if (reused && !p.got_some() && ec != beast::error::timeout) continue;
-      out.kind = ec == beast::error::timeout ? Exchange::Kind::timeout : Exchange::Kind::failed;
-      out.error = "read: " + ec.message();
-      co_return out;
+      const bool timeout = timed_out(deadline, ec);
+      if (reused && !p.got_some() && !timeout) continue;
+      out.kind = timeout ? Exchange::Kind::timeout : Exchange::Kind::failed;
+      out.error = "read: " + (timeout ? std::string("timed out") : ec.message());
+      co_return;
     }
     out.kind = Exchange::Kind::response;
     out.res = p.release();
-    if (out.res.keep_alive() && rb.size() == 0 && s.pool_size > 0)
+    if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0)
       b.put_idle(std::move(conn), std::chrono::steady_clock::now(), s.pool_size);
-    co_return out;
+    co_return;
   }
   out.kind = Exchange::Kind::failed;
   out.error = "connection closed";
-  co_return out;
 }
 
 void HttpListener::metrics(MetricSink& m) const {

@@ -18,13 +18,14 @@
 
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
+#include "forward/l7/framing.hpp"
 #include "forward/resilience/rate_limiter.hpp"
 #include "forward/resilience/retry_budget.hpp"
 
 namespace meridian::forward::l7 {
 
-using Request = boost::beast::http::request<boost::beast::http::string_body>;
-using Response = boost::beast::http::response<boost::beast::http::string_body>;
+using Request = boost::beast::http::request<boost::beast::http::string_body, Fields>;
+using Response = boost::beast::http::response<boost::beast::http::string_body, Fields>;
 
 // Everything a request needs, swapped as a whole on reload.
 struct L7Config {
@@ -57,15 +58,17 @@ class HttpListener final : public Listener {
 
   uint64_t max_connections() const override { return cfg_->s.max_connections; }
   boost::asio::awaitable<void> session(tcp::socket socket) override;
-  // wire, rbuf: the session's buffers for the bytes to and from backends.
-  boost::asio::awaitable<Response> forward(std::shared_ptr<L7Config> cfg, Request& req, const std::string& client_ip,
-                                           const std::string& client_bytes, std::string& wire,
-                                           boost::beast::flat_buffer& rbuf);
-  boost::asio::awaitable<Exchange> exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
-                                            boost::beast::flat_buffer& rbuf);
-  Response error_response(unsigned status, const std::string& text, unsigned version, const std::string& request_id);
+  // Sends req to a backend of cfg (with retries) and stores the answer in res. cfg is kept
+  // alive by the caller; wire, rbuf: the session's buffers for the bytes to and from backends.
+  boost::asio::awaitable<void> forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
+                                       const std::string& client_ip, const std::string& client_bytes,
+                                       std::string& wire, boost::beast::flat_buffer& rbuf);
+  boost::asio::awaitable<void> exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
+                                        boost::beast::flat_buffer& rbuf, Exchange& out);
+  Response error_response(unsigned status, std::string_view text, unsigned version, std::string_view request_id);
   uint64_t hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const;
-  std::string new_request_id();
+  // 32 lower-case hex digits.
+  void new_request_id(char* out);
 
   std::shared_ptr<L7Config> cfg_;
   RetryBudget budget_;
