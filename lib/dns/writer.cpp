@@ -100,15 +100,16 @@ bool MessageWriter::put_name(std::string_view wire, bool compress) {
   return true;
 }
 
-bool MessageWriter::put_image(std::string_view image, const ImagePatch* patches, std::size_t patch_count,
-                              const ImageName* names, std::size_t name_count, const uint16_t* targets) {
-  if (pos_ + image.size() > limit_) return false;
+bool MessageWriter::put_image(const uint8_t* image, std::size_t size, const uint8_t* patches, std::size_t patch_count,
+                              const uint8_t* names, std::size_t name_count, const uint16_t* targets) {
+  if (pos_ + size > limit_) return false;
   uint8_t* at = buf_ + pos_;
-  std::memcpy(at, image.data(), image.size());
-  for (std::size_t i = 0; i < patch_count; ++i)
-    write_u16(at + patches[i].at, static_cast<uint16_t>(0xC000 | targets[patches[i].target]));
-  for (std::size_t i = 0; i < name_count; ++i) add_entry(pos_ + names[i].at, names[i].labels);
-  pos_ += image.size();
+  std::memcpy(at, image, size);
+  for (std::size_t i = 0; i < patch_count; ++i, patches += kImageEntrySize)
+    write_u16(at + (patches[0] | patches[1] << 8), static_cast<uint16_t>(0xC000 | targets[patches[2]]));
+  for (std::size_t i = 0; i < name_count; ++i, names += kImageEntrySize)
+    add_entry(pos_ + (names[0] | names[1] << 8), names[2]);
+  pos_ += size;
   return true;
 }
 

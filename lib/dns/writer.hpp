@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "dns/constants.hpp"
@@ -13,16 +14,16 @@ namespace meridian::dns {
 
 enum class Section { answer = 0, authority = 1, additional = 2 };
 
-// Precompiled records (see put_image): the places that hold a compression pointer
-// to fill in, and the names written out in full that later names may point to.
-struct ImagePatch {
-  uint16_t at;      // offset in the image of a 2-byte pointer
-  uint8_t target;   // which of the targets given to put_image it points to
-};
-struct ImageName {
-  uint16_t at;      // offset in the image where a label sequence starts
-  uint8_t labels;   // labels from there to the root
-};
+// Precompiled records (see put_image) carry two lists, packed 3 bytes an entry
+// (offset, little-endian 16 bits, then one byte): the places in the image that
+// hold a compression pointer to fill in (byte: which target), and the names written
+// out in full that later names may point to (byte: labels from there to the root).
+inline constexpr std::size_t kImageEntrySize = 3;
+inline void put_image_entry(std::string& out, uint16_t at, uint8_t value) {
+  out.push_back(static_cast<char>(at & 0xFF));
+  out.push_back(static_cast<char>(at >> 8));
+  out.push_back(static_cast<char>(value));
+}
 
 class MessageWriter {
  public:
@@ -53,11 +54,11 @@ class MessageWriter {
   // Writes a name (uncompressed wire form, any case), compressing against names
   // already in the message. False when it would pass the limit.
   bool put_name(std::string_view wire, bool compress = true);
-  // Copies precompiled records and fills in their pointers: patch k gets
-  // targets[patches[k].target], an offset already in the message (below 0x4000).
+  // Copies precompiled records and fills in their pointers: a patch gets
+  // targets[its byte], an offset already in the message (below 0x4000).
   // The image's full names become compression targets. False when it would pass the limit.
-  bool put_image(std::string_view image, const ImagePatch* patches, std::size_t patch_count, const ImageName* names,
-                 std::size_t name_count, const uint16_t* targets);
+  bool put_image(const uint8_t* image, std::size_t size, const uint8_t* patches, std::size_t patch_count,
+                 const uint8_t* names, std::size_t name_count, const uint16_t* targets);
   // Offset of the name (uncompressed wire form, any case) where the message already
   // holds it in full, for an owner pointer; 0 when it does not.
   uint16_t find_name(std::string_view wire) const;

@@ -77,8 +77,8 @@ bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, u
   if (owner_ptr && ttl == rrset.ttl && !image.empty() && (origin_ptr || !image.needs_origin)) {
     const std::size_t start = w.size();
     const uint16_t targets[2] = {owner_ptr, origin_ptr};
-    if (!w.put_image(image.bytes, image.patches.data(), image.patches.size(), image.names.data(),
-                     image.names.size(), targets))
+    if (!w.put_image(image.bytes(), image.size, image.patches(), image.patch_count, image.names(), image.name_count,
+                     targets))
       return false;
     for (std::size_t i = 0; i < rrset.rdata.size(); ++i) w.count(section);
     if (rdata_at) *rdata_at = start + 12;  // owner pointer, type, class, TTL, rdlength
@@ -169,8 +169,8 @@ class Resolution {
     const zone::WireImage& image = zone.negative_soa_image();
     if (origin_ptr_ && !image.empty()) {
       const uint16_t targets[2] = {origin_ptr_, origin_ptr_};
-      if (w_.put_image(image.bytes, image.patches.data(), image.patches.size(), image.names.data(),
-                       image.names.size(), targets)) {
+      if (w_.put_image(image.bytes(), image.size, image.patches(), image.patch_count, image.names(),
+                       image.name_count, targets)) {
         w_.count(Section::authority);
         return;
       }

@@ -32,9 +32,11 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
   const unsigned owner_labels = below_owner ? dns::wire_name_labels(owner) : 0;
   WireImage image;
   auto fail = [] { return WireImage{}; };
-  std::string& b = image.bytes;
+  std::string b;  // the records
+  std::string patches, names;  // packed entries, appended after the records
   auto patch_here = [&](uint8_t target) {
-    image.patches.push_back({static_cast<uint16_t>(b.size()), target});
+    dns::put_image_entry(patches, static_cast<uint16_t>(b.size()), target);
+    ++image.patch_count;
     if (target == WireImage::kOrigin) image.needs_origin = true;
     b.append(2, '\0');
   };
@@ -68,7 +70,7 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
       b.append(rd.wire, done, at - done);
       unsigned labels = dns::wire_name_labels(name) - suffix_labels;
       for (std::size_t k = 0; k < split; k += 1 + static_cast<uint8_t>(name[k]))
-        image.names.push_back({static_cast<uint16_t>(b.size() + k), static_cast<uint8_t>(suffix_labels + labels--)});
+        dns::put_image_entry(names, static_cast<uint16_t>(b.size() + k), static_cast<uint8_t>(suffix_labels + labels--)), ++image.name_count;
       b.append(name.substr(0, split));
       patch_here(target);
       done = at + len;
@@ -78,6 +80,9 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
     if (b.size() > 0xFFFF) return fail();
     dns::write_u16(reinterpret_cast<uint8_t*>(b.data() + rdlen_at), static_cast<uint16_t>(rdlen));
   }
+  if (image.patch_count > 0xFFFF / dns::kImageEntrySize || image.name_count > 0xFFFF / dns::kImageEntrySize) return fail();
+  image.size = static_cast<uint16_t>(b.size());
+  image.blob = b + patches + names;
   return image;
 }
 

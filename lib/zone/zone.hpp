@@ -42,11 +42,17 @@ struct Rdata {
 // general path, which compresses against the whole message.
 struct WireImage {
   static constexpr uint8_t kOwner = 0, kOrigin = 1;
-  std::string bytes;
-  std::vector<dns::ImagePatch> patches;
-  std::vector<dns::ImageName> names;
+  // One allocation, so that answering touches one run of memory: the records
+  // (size bytes), then patch_count patches and name_count names (dns::kImageEntrySize each).
+  std::string blob;
+  uint16_t size = 0;
+  uint16_t patch_count = 0;
+  uint16_t name_count = 0;
   bool needs_origin = false;  // some patch points to the origin
-  bool empty() const { return bytes.empty(); }
+  bool empty() const { return size == 0; }
+  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(blob.data()); }
+  const uint8_t* patches() const { return bytes() + size; }
+  const uint8_t* names() const { return patches() + patch_count * dns::kImageEntrySize; }
 };
 
 struct RRset {
