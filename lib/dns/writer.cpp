@@ -7,7 +7,8 @@ namespace meridian::dns {
 void MessageWriter::start(const uint8_t* query, std::size_t question_end, uint16_t flags) {
   entries_ = 0;
   counts_[0] = counts_[1] = counts_[2] = 0;
-  std::memcpy(buf_, query, 2);  // id
+  const bool in_place = query == buf_;  // answering in the query's own buffer
+  if (!in_place) std::memcpy(buf_, query, 2);  // id
   write_u16(buf_ + 2, flags);
   write_u16(buf_ + 4, question_end ? 1 : 0);
   std::memset(buf_ + 6, 0, 6);
@@ -15,7 +16,7 @@ void MessageWriter::start(const uint8_t* query, std::size_t question_end, uint16
   if (question_end > kHeaderSize) {
     // The parser accepted this question, and a question's name cannot use
     // pointers (nothing precedes it), so it is a plain label sequence.
-    std::memcpy(buf_ + pos_, query + kHeaderSize, question_end - kHeaderSize);
+    if (!in_place) std::memcpy(buf_ + pos_, query + kHeaderSize, question_end - kHeaderSize);
     const uint8_t* name = buf_ + kHeaderSize;
     const std::size_t name_max = question_end - kHeaderSize;
     unsigned labels = 0;

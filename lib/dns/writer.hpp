@@ -42,7 +42,8 @@ class MessageWriter {
   uint8_t* data() { return buf_; }
 
   // Header plus the question copied verbatim (client's case preserved), with
-  // compression entries registered for the question name.
+  // compression entries registered for the question name. query may be the
+  // writer's own buffer (answering in place): then nothing is copied.
   void start(const uint8_t* query, std::size_t question_end, uint16_t flags);
   void set_flags(uint16_t flags) { write_u16(buf_ + 2, flags); }
   uint16_t flags() const { return read_u16(buf_ + 2); }

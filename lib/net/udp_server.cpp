@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 #include <system_error>
 
@@ -17,8 +18,9 @@ namespace meridian::net {
 namespace {
 
 constexpr unsigned kBatch = 32;             // datagrams per recvmmsg/sendmmsg
-constexpr std::size_t kQueryBuffer = 4096;  // queries beyond this are malformed anyway
-constexpr std::size_t kResponseBuffer = 4096;
+// Queries beyond this are malformed anyway, and UDP responses stay within
+// max_udp_payload (at most 4096).
+constexpr std::size_t kPacketBuffer = 4096;
 
 socklen_t fill_sockaddr(const HostPort& hp, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
@@ -37,6 +39,17 @@ socklen_t fill_sockaddr(const HostPort& hp, sockaddr_storage& ss) {
   std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
   sin6->sin6_scope_id = hp.address.to_v6().scope_id();
   return sizeof(sockaddr_in6);
+}
+
+// Dynamic TTLs count whole seconds, so the coarse clock (the last timer tick, a
+// few milliseconds behind) is precise enough, and reading it costs no hardware
+// counter read (rdtsc is slow under some hypervisors). Same epoch as steady_clock.
+std::chrono::steady_clock::time_point coarse_now() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                                      std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
 query::ClientAddress client_of(const sockaddr_storage& ss) {
@@ -118,9 +131,10 @@ void UdpServer::stop() {
 
 void UdpServer::worker(int fd) {
   // All buffers are set up once; the loop below allocates nothing.
+  // The response is written over the query (answer_query allows it): one buffer
+  // per datagram, and the header and question are already in place.
   struct Slot {
-    uint8_t query[kQueryBuffer];
-    uint8_t response[kResponseBuffer];
+    uint8_t packet[kPacketBuffer];
     sockaddr_storage peer;
     iovec in_iov;
     iovec out_iov;
@@ -131,7 +145,7 @@ void UdpServer::worker(int fd) {
   std::memset(in, 0, sizeof in);
   std::memset(out, 0, sizeof out);  // the kernel writes only msg_len of these
   for (unsigned i = 0; i < kBatch; ++i) {
-    slots[i].in_iov = {slots[i].query, kQueryBuffer};
+    slots[i].in_iov = {slots[i].packet, kPacketBuffer};
     in[i].msg_hdr.msg_iov = &slots[i].in_iov;
     in[i].msg_hdr.msg_iovlen = 1;
     in[i].msg_hdr.msg_name = &slots[i].peer;
@@ -147,21 +161,21 @@ void UdpServer::worker(int fd) {
     const int received = static_cast<int>(::syscall(SYS_recvmmsg, fd, in, kBatch, MSG_WAITFORONE, nullptr));
     if (received <= 0) continue;  // timeout (stop check) or transient error
     const query::Snapshot& snapshot = reader.current();
-    const auto now = std::chrono::steady_clock::now();  // once per batch: dynamic TTLs count down from it
+    const auto now = coarse_now();  // once per batch: dynamic TTLs count down from it
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
       Slot& s = slots[i];
       query::AnswerInfo info;
       std::size_t n = 0;
       if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-        n = query::answer_query(snapshot, s.query, in[i].msg_len, client_of(s.peer), query::Transport::udp, now,
-                                s.response, kResponseBuffer, &info);
+        n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, now,
+                                s.packet, kPacketBuffer, &info);
       } else {
         info.dropped = true;
       }
       counters.record(query::Transport::udp, info);
       if (n == 0) continue;
-      s.out_iov = {s.response, n};
+      s.out_iov = {s.packet, n};
       out[replies].msg_hdr.msg_iov = &s.out_iov;
       out[replies].msg_hdr.msg_name = &s.peer;
       out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;

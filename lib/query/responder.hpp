@@ -34,8 +34,10 @@ struct AnswerInfo {
 };
 
 // Answers one query into out (capacity >= 65535 for TCP, >= the UDP limit for
-// UDP); returns the response length, or 0 when nothing is to be sent. `now` is
-// read by the caller once per batch: dynamic TTLs count down to health changes.
+// UDP); returns the response length, or 0 when nothing is to be sent. out may be
+// the packet itself: the query is parsed whole before anything is written, and the
+// header and question are then already in place. `now` is read by the caller once
+// per batch: dynamic TTLs count down to health changes.
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
                          const ClientAddress& source, Transport transport, std::chrono::steady_clock::time_point now,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info = nullptr);

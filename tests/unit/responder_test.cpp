@@ -358,6 +358,20 @@ TEST_SUITE("responder") {
     CHECK(u16(wild, wild.msg.answer[0].offset) == 0xC00C);
   }
 
+  TEST_CASE_FIXTURE(MainFixture, "answering over the query in its own buffer gives the same bytes") {
+    const std::vector<Bytes> queries = {
+        make_query("app.example.com.", type::A),         make_query("example.com.", type::MX),
+        make_query("nothere.example.com.", type::A),     make_query("www.example.com.", type::A),
+        make_query("a.b.lab.example.com.", type::A),     make_query("version.bind.", type::TXT),
+        edns_query("x.y.dev.example.com.", type::A, 1232, 0, ecs_option(1, 24, 0, {192, 0, 2})),
+        edns_query("big.example.com.", type::TXT, 512),  edns_query("app.example.com.", type::A, 1232, 1u << 16),
+    };
+    for (const Bytes& q : queries) {
+      const Answer separate = ask_checked(r, q);
+      CHECK(r.ask_in_place(q) == separate.wire);
+    }
+  }
+
   TEST_CASE_FIXTURE(MainFixture, "DS at the cut is answered by the parent") {
     const Answer ds = ask_checked(r, "lab.example.com.", type::DS);
     CHECK(ds.msg.aa());
@@ -828,6 +842,8 @@ TEST_SUITE("responder.robustness") {
       if (t == Transport::udp) CHECK(a.wire.size() <= (parsed.has_edns && st == dns::QueryStatus::ok ? 1232u : 512u));
       CHECK(a.wire[0] == q[0]);
       CHECK(a.wire[1] == q[1]);
+      // Answered over the query in its own buffer (the UDP server's way): the same bytes.
+      if (t == Transport::udp && q.size() <= 2048) CHECK(r.ask_in_place(q, 2048) == a.wire);
       if (question_has_pointer(q)) continue;
       ++checked;
       INFO("query: " << hex(q));

@@ -79,6 +79,21 @@ class Responder {
     if (n > 0) a.msg = parse_message(a.wire);
     return a;
   }
+  // The same answer written over the query in its own buffer of capacity bytes,
+  // as the UDP server does.
+  Bytes ask_in_place(const Bytes& packet, std::size_t capacity = 4096) {
+    std::vector<uint8_t> buffer(capacity, 0);
+    std::copy(packet.begin(), packet.end(), buffer.begin());
+    query::ClientAddress src;
+    src.family = 4;
+    src.address[0] = 192;
+    src.address[1] = 0;
+    src.address[2] = 2;
+    src.address[3] = 200;
+    const std::size_t n = query::answer_query(snapshot_, buffer.data(), packet.size(), src, query::Transport::udp,
+                                              std::chrono::steady_clock::now(), buffer.data(), buffer.size(), nullptr);
+    return Bytes(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+  }
   Answer ask(std::string_view name, uint16_t qtype, query::Transport transport = query::Transport::udp) {
     return ask(make_query(name, qtype), transport);
   }
