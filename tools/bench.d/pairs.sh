@@ -1,0 +1,77 @@
+#!/bin/bash
+# tools/bench.d/pairs.sh — meridian against gdnsd in interleaved pairs, for differences
+# smaller than the run-to-run noise of one `tools/bench` row (±10% on this 2-core VM).
+#
+# usage: tools/bench.d/pairs.sh OUT [ROUNDS] [SECONDS] [MIX]
+#   OUT      a finished `tools/bench --out OUT` (static) or `--scenario geo` run: its
+#            work/ folder holds the configs, zone and queries this script reuses
+#   ROUNDS   pairs to run (default 10); SECONDS per run (default 5)
+#   MIX      plain | edns | geo (default plain; geo needs a --scenario geo OUT)
+# Both servers run at once, pinned to CPU 0; dnsperf (-c 1 -T 1 -Q 20000) on CPU 1 alternates
+# between them. Each run's server CPU (all threads, /proc/PID/task/*/schedstat) ÷ queries
+# answered gives CPU µs/query; the script prints every pair, then the medians, the means and
+# in how many pairs meridian used less.
+set -euo pipefail
+out=${1:?usage: pairs.sh OUT [ROUNDS] [SECONDS] [MIX]}
+rounds=${2:-10}
+secs=${3:-5}
+mix=${4:-plain}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+meridian=${MERIDIAN:-$root/build/release/server/meridian}
+work=$out/work
+[ -f "$work/meridian/meridian.json" ] && [ -d "$work/gdnsd/etc" ] || { echo "no meridian/gdnsd configs in $work" >&2; exit 1; }
+
+port_of() { grep -o '127\.0\.0\.1[:@ ]*[0-9]*' "$1" | head -1 | grep -o '[0-9]*$'; }
+mport=$(port_of "$work/meridian/meridian.json")
+gport=$(port_of "$work/gdnsd/etc/config")
+case $mix in
+  plain) qargs=(-d "$work/queries.txt") ;;
+  edns) qargs=(-d "$work/queries.txt" -e) ;;
+  geo) qargs=(-B -d "$work/geo/queries.bin") ;;
+  *) echo "unknown mix $mix" >&2; exit 1 ;;
+esac
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+(cd "$work/meridian" && exec taskset -c 0 "$meridian" serve --config meridian.json >"$out/pairs-meridian.log" 2>&1) &
+mpid=$!
+pids+=("$mpid")
+(cd "$work/gdnsd" && exec taskset -c 0 gdnsd -c "$work/gdnsd/etc" start >"$out/pairs-gdnsd.log" 2>&1) &
+gpid=$!
+pids+=("$gpid")
+
+ready() { dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 bench.test SOA >/dev/null 2>&1; }
+for _ in $(seq 60); do ready "$mport" && ready "$gport" && break; sleep 0.5; done
+ready "$mport" && ready "$gport" || { echo "servers did not answer" >&2; exit 1; }
+for p in $mpid $gpid; do for t in /proc/$p/task/*; do taskset -cp 0 "${t##*/}" >/dev/null; done; done
+
+cpu_ns() { local t=0 a b c; for f in /proc/$1/task/*/schedstat; do read -r a b c <"$f"; t=$((t + a)); done; echo $t; }
+run() {  # PID PORT -> CPU µs per query
+  local c0 c1 q
+  c0=$(cpu_ns "$1")
+  q=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$2" "${qargs[@]}" -c 1 -T 1 -l "$secs" -Q 20000 2>&1 |
+      awk '/Queries completed/{print $3}')
+  c1=$(cpu_ns "$1")
+  awk -v c=$((c1 - c0)) -v q="$q" 'BEGIN{printf "%.2f", c / 1000 / q}'
+}
+
+echo "pairs: $rounds x ${secs}s at 20000 qps, mix $mix; CPU us/query (meridian, gdnsd)"
+results=()
+for i in $(seq "$rounds"); do
+  m=$(run "$mpid" "$mport")
+  g=$(run "$gpid" "$gport")
+  echo "  $i: meridian $m  gdnsd $g"
+  results+=("$m $g")
+done
+printf '%s\n' "${results[@]}" | awk '
+  { m[NR] = $1; g[NR] = $2; sm += $1; sg += $2; if ($1 < $2) lower++ }
+  function median(a, n,   i, j, t) {
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  END {
+    n = NR
+    printf "median: meridian %.2f  gdnsd %.2f  (meridian/gdnsd x%.3f)\n", median(m, n), median(g, n), median(m, n) / median(g, n)
+    printf "mean:   meridian %.2f  gdnsd %.2f  (x%.3f); meridian lower in %d of %d pairs\n", sm / n, sg / n, sm / sg, lower, n
+  }'
