@@ -54,23 +54,6 @@ json region_json(const std::string& endpoint, const std::vector<fwdtest::HttpBac
           {"forward", {{"l7", {{"listen", endpoint + std::string(":0")}}}}}};
 }
 
-// The L7 listener ports from the `event=forward_listening kind=l7 address=IP:PORT` lines, by IP.
-std::map<std::string, uint16_t> l7_ports(const std::string& log) {
-  std::map<std::string, uint16_t> out;
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.find("event=forward_listening") == std::string::npos || line.find("kind=l7") == std::string::npos)
-      continue;
-    const auto at = line.find("address=");
-    if (at == std::string::npos) continue;
-    std::string addr = line.substr(at + 8);
-    addr = addr.substr(0, addr.find(' '));
-    const auto colon = addr.rfind(':');
-    out[addr.substr(0, colon)] = static_cast<uint16_t>(std::stoi(addr.substr(colon + 1)));
-  }
-  return out;
-}
 
 struct Sample {
   Clock::time_point at;  // when the answer came
@@ -189,7 +172,7 @@ TEST_CASE("end to end: a region's backends die under L7 load, DNS drops it withi
   REQUIRE_MESSAGE(m.start(mb::base_config(checks, services),
                           {{"example.test.json", mb::standard_zone()}}),
                   m.error);
-  const auto ports = l7_ports(m.log());
+  const auto ports = fwdtest::l7_ports(m.log());
   REQUIRE_MESSAGE(ports.count(kEuWest) == 1, m.log());
   REQUIRE_MESSAGE(ports.count(kUsEast) == 1, m.log());
   REQUIRE(m.wait_answer("app.example.test", kEuWest));

@@ -95,23 +95,6 @@ TEST_CASE("the L7 proxy obeys backend and region overrides from the shared healt
   CHECK(spread(cl, 4) == std::map<std::string, int>{{"a", 4}});
 }
 
-namespace {
-
-uint16_t l7_port(const std::string& log) {
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.find("event=forward_listening") == std::string::npos || line.find("kind=l7") == std::string::npos)
-      continue;
-    const auto at = line.find("address=");
-    std::string addr = line.substr(at + 8);
-    addr = addr.substr(0, addr.find(' '));
-    return static_cast<uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
-  }
-  return 0;
-}
-
-}  // namespace
 
 TEST_CASE("end to end: an override file moves the L7 proxy's traffic, as it moves DNS answers") {
   namespace mb = meridian::test::backends;
@@ -128,7 +111,8 @@ TEST_CASE("end to end: an override file moves the L7 proxy's traffic, as it move
   mb::Meridian m;
   REQUIRE_MESSAGE(m.start(mb::base_config(json::object(), services), {{"example.test.json", mb::standard_zone()}}),
                   m.error);
-  const uint16_t port = l7_port(m.log());
+  const auto ports = fwdtest::l7_ports(m.log());
+  const uint16_t port = ports.empty() ? 0 : ports.begin()->second;
   REQUIRE_MESSAGE(port != 0, m.log());
   Client cl(port);
   CHECK(spread(cl, 10) == std::map<std::string, int>{{"a", 5}, {"b", 5}});

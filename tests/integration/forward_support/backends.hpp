@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +28,25 @@
 #include "routing/service_set.hpp"
 
 namespace fwdtest {
+
+// The L7 listener ports from the `event=forward_listening kind=l7 address=IP:PORT` lines, by IP.
+inline std::map<std::string, uint16_t> l7_ports(const std::string& log) {
+  std::map<std::string, uint16_t> out;
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("event=forward_listening") == std::string::npos || line.find("kind=l7") == std::string::npos)
+      continue;
+    const auto at = line.find("address=");
+    if (at == std::string::npos) continue;
+    std::string addr = line.substr(at + 8);
+    addr = addr.substr(0, addr.find(' '));
+    const auto colon = addr.rfind(':');
+    out[addr.substr(0, colon)] = static_cast<uint16_t>(std::stoi(addr.substr(colon + 1)));
+  }
+  return out;
+}
+
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;

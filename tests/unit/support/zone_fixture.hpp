@@ -60,17 +60,23 @@ class Responder {
   query::Snapshot& snapshot() { return snapshot_; }
   const zone::ZoneSet& zones() const { return *zones_; }
 
-  // Answers packet; out_capacity is the buffer answer_query may use.
-  Answer ask(const Bytes& packet, query::Transport transport = query::Transport::udp,
-             std::size_t out_capacity = 65535) {
-    Answer a;
-    std::vector<uint8_t> out(out_capacity, 0);
+  // The client every test query comes from: 192.0.2.200.
+  static query::ClientAddress source() {
     query::ClientAddress src;
     src.family = 4;
     src.address[0] = 192;
     src.address[1] = 0;
     src.address[2] = 2;
     src.address[3] = 200;
+    return src;
+  }
+
+  // Answers packet; out_capacity is the buffer answer_query may use.
+  Answer ask(const Bytes& packet, query::Transport transport = query::Transport::udp,
+             std::size_t out_capacity = 65535) {
+    Answer a;
+    std::vector<uint8_t> out(out_capacity, 0);
+    const query::ClientAddress src = source();
     const std::size_t n =
         query::answer_query(snapshot_, packet.data(), packet.size(), src, transport, std::chrono::steady_clock::now(),
                             out.data(), out.size(), &a.info);
@@ -84,12 +90,7 @@ class Responder {
   Bytes ask_in_place(const Bytes& packet, std::size_t capacity = 4096) {
     std::vector<uint8_t> buffer(capacity, 0);
     std::copy(packet.begin(), packet.end(), buffer.begin());
-    query::ClientAddress src;
-    src.family = 4;
-    src.address[0] = 192;
-    src.address[1] = 0;
-    src.address[2] = 2;
-    src.address[3] = 200;
+    const query::ClientAddress src = source();
     const std::size_t n = query::answer_query(snapshot_, buffer.data(), packet.size(), src, query::Transport::udp,
                                               std::chrono::steady_clock::now(), buffer.data(), buffer.size(), nullptr);
     return Bytes(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
