@@ -71,16 +71,23 @@ bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uin
 // The same through the RRset's precompiled image when the owner and, if the image
 // needs it, the zone origin are already in the message (pointers owner_ptr and
 // origin_ptr; 0 = not known). Records with another TTL take the general path.
+// Copies a precompiled image of `records` records with its pointers filled in.
+bool put_image(MessageWriter& w, const zone::WireImage& image, std::size_t records, uint16_t owner_ptr,
+               uint16_t origin_ptr, Section section) {
+  const uint16_t targets[2] = {owner_ptr, origin_ptr};
+  if (!w.put_image(image.bytes(), image.size, image.patches(), image.patch_count, image.names(), image.name_count,
+                   targets))
+    return false;
+  for (std::size_t i = 0; i < records; ++i) w.count(section);
+  return true;
+}
+
 bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
                  const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
   const zone::WireImage& image = rrset.image;
   if (owner_ptr && ttl == rrset.ttl && !image.empty() && (origin_ptr || !image.needs_origin)) {
     const std::size_t start = w.size();
-    const uint16_t targets[2] = {owner_ptr, origin_ptr};
-    if (!w.put_image(image.bytes(), image.size, image.patches(), image.patch_count, image.names(), image.name_count,
-                     targets))
-      return false;
-    for (std::size_t i = 0; i < rrset.rdata.size(); ++i) w.count(section);
+    if (!put_image(w, image, rrset.rdata.size(), owner_ptr, origin_ptr, section)) return false;
     if (rdata_at) *rdata_at = start + 12;  // owner pointer, type, class, TTL, rdlength
     return true;
   }
@@ -154,31 +161,25 @@ class Resolution {
     uint16_t rcode;
   };
 
-  // Marks the message truncated when a record that belongs in it does not fit.
-  void add_or_truncate(std::string_view owner, uint16_t owner_ptr, const RRset& rrset, uint32_t ttl, Section s,
-                       std::size_t* rdata_at = nullptr) {
-    if (truncated_) return;
-    if (!write_rrset(w_, owner, owner_ptr, origin_ptr_, rrset, ttl, s, rdata_at)) {
-      truncated_ = true;
-      w_.set_flags(w_.flags() | dns::flag::TC);
-    }
+  // A record that belongs in the message does not fit.
+  void truncate() {
+    truncated_ = true;
+    w_.set_flags(w_.flags() | dns::flag::TC);
   }
 
+  void add_or_truncate(std::string_view owner, uint16_t owner_ptr, const RRset& rrset, uint32_t ttl, Section s,
+                       std::size_t* rdata_at = nullptr) {
+    if (!truncated_ && !write_rrset(w_, owner, owner_ptr, origin_ptr_, rrset, ttl, s, rdata_at)) truncate();
+  }
+
+  // The SOA with the negative TTL, owned by the origin (RFC 2308).
   void add_negative_soa(const Zone& zone) {
     if (truncated_) return;
     const zone::WireImage& image = zone.negative_soa_image();
-    if (origin_ptr_ && !image.empty()) {
-      const uint16_t targets[2] = {origin_ptr_, origin_ptr_};
-      if (w_.put_image(image.bytes(), image.size, image.patches(), image.patch_count, image.names(),
-                       image.name_count, targets)) {
-        w_.count(Section::authority);
-        return;
-      }
-      truncated_ = true;
-      w_.set_flags(w_.flags() | dns::flag::TC);
-      return;
-    }
-    add_or_truncate(zone.origin(), 0, zone.soa(), zone.negative_ttl(), Section::authority);
+    const bool ok = origin_ptr_ && !image.empty()
+                        ? put_image(w_, image, 1, origin_ptr_, origin_ptr_, Section::authority)
+                        : write_rrset(w_, zone.origin(), 0, 0, zone.soa(), zone.negative_ttl(), Section::authority);
+    if (!ok) truncate();
   }
 
   // A and AAAA of NS/MX/SRV targets; whatever does not fit is left out (RFC 2181 9).
@@ -198,9 +199,7 @@ class Resolution {
         const uint16_t owner_ptr = w_.find_name(target->name);
         if (!write_rrset(w_, target->name, owner_ptr, origin_ptr, *addr, addr->ttl, Section::additional) &&
             glue_required) {
-          // In-domain glue that does not fit makes the referral useless (RFC 9471).
-          truncated_ = true;
-          w_.set_flags(w_.flags() | dns::flag::TC);
+          truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
         }
       }
     }
@@ -309,8 +308,7 @@ class Resolution {
     ok = ok && w_.put_name(new_name);
     if (!ok) {
       w_.rollback(mark);
-      truncated_ = true;
-      w_.set_flags(w_.flags() | dns::flag::TC);
+      truncate();
       return {Outcome::answer, dns::rcode::NOERROR};
     }
     w_.patch_u16(rdata_at - 2, static_cast<uint16_t>(w_.size() - rdata_at));

@@ -345,7 +345,8 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   const uint16_t rrtype = v4 ? dns::type::A : dns::type::AAAA;
   const std::size_t addr_len = v4 ? 4 : 16;
 
-  // Every record's owner (as a pointer), type, class, TTL and rdlength are the same.
+  // Every record's owner (as a pointer, when the message holds it), type, class, TTL
+  // and rdlength are the same.
   uint8_t head[12];
   dns::write_u16(head, static_cast<uint16_t>(0xC000 | owner_ptr));
   dns::write_u16(head + 2, rrtype);
@@ -354,18 +355,9 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   dns::write_u16(head + 10, static_cast<uint16_t>(addr_len));
   // One record; false (and nothing written) when it does not fit.
   auto put_record = [&](const Endpoint& ep) {
-    if (owner_ptr) {
-      if (w.size() + sizeof head + addr_len > w.limit()) return false;
-      w.put_bytes(head, sizeof head);
-      w.put_bytes(ep.address, addr_len);
-      w.count(dns::Section::answer);
-      ++result.records;
-      return true;
-    }
     const auto mark = w.mark();
-    const bool owner_ok = owner_ptr ? w.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w.put_name(owner);
-    if (!(owner_ok && w.put_u16(rrtype) && w.put_u16(dns::klass::IN) && w.put_u32(result.ttl) &&
-          w.put_u16(static_cast<uint16_t>(addr_len)) && w.put_bytes(ep.address, addr_len))) {
+    const bool owner_ok = owner_ptr ? w.put_bytes(head, 2) : w.put_name(owner);
+    if (!(owner_ok && w.put_bytes(head + 2, sizeof head - 2) && w.put_bytes(ep.address, addr_len))) {
       w.rollback(mark);
       return false;
     }

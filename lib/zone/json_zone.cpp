@@ -226,15 +226,15 @@ class ZoneBuilder {
       if (!node->service.empty() && (node->find(dns::type::A) || node->find(dns::type::AAAA)))
         error(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA", true);
       // Names below a DNAME are redirected, so data there could never be served.
-      for (std::string_view up = dns::parent_name(owner); up.size() >= origin_.size() && owner != origin_;
-           up = dns::parent_name(up)) {
-        const Node* ancestor = zone_->find(up);
-        if (ancestor && ancestor->find(dns::type::DNAME)) {
-          if (!node->rrsets.empty() || !node->service.empty())
+      if (owner != origin_ && (!node->rrsets.empty() || !node->service.empty())) {
+        for (std::string_view up = owner; up.size() > origin_.size();) {
+          up = dns::parent_name(up);
+          const Node* ancestor = zone_->find(up);
+          if (ancestor && ancestor->find(dns::type::DNAME)) {
             error(at, "no data may sit below the DNAME at " + dns::name_to_text(up) + " (RFC 6672 2.3)", true);
-          break;
+            break;
+          }
         }
-        if (up.size() == origin_.size()) break;
       }
       if (owner == origin_) continue;
       const bool is_cut = node->find(dns::type::NS) != nullptr;

@@ -69,8 +69,10 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
       if (split == std::string_view::npos) return fail();
       b.append(rd.wire, done, at - done);
       unsigned labels = dns::wire_name_labels(name) - suffix_labels;
-      for (std::size_t k = 0; k < split; k += 1 + static_cast<uint8_t>(name[k]))
-        dns::put_image_entry(names, static_cast<uint16_t>(b.size() + k), static_cast<uint8_t>(suffix_labels + labels--)), ++image.name_count;
+      for (std::size_t k = 0; k < split; k += 1 + static_cast<uint8_t>(name[k])) {
+        dns::put_image_entry(names, static_cast<uint16_t>(b.size() + k), static_cast<uint8_t>(suffix_labels + labels--));
+        ++image.name_count;
+      }
       b.append(name.substr(0, split));
       patch_here(target);
       done = at + len;
