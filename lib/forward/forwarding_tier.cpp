@@ -54,7 +54,7 @@ struct ForwardingTier::Impl {
 
   health::HealthTable& health;
   std::shared_ptr<HealthMirror> mirror;
-  asio::io_context io;
+  asio::io_context io{1};  // one thread runs it: what its handlers post skips the scheduler lock
   TierCore core;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;

@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,6 +9,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "forward/l4/proxy_protocol.hpp"
+#include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward::l4 {
@@ -59,29 +59,19 @@ bool would_block(const boost::system::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-// Copies from -> to until EOF or an error. Both sockets are non-blocking: reads and
-// writes are tried directly, and only wait when the kernel says so. A read shorter than
-// the buffer emptied the socket, so the next one waits for readability first instead of
-// trying (and failing with EAGAIN: one system call saved per message); new data after
-// that read raises a new edge for the reactor.
+// Copies from -> to until EOF or an error. Reads go through the reactor's speculative
+// path: a read that fills less than the buffer emptied the socket, so the reactor waits for
+// the next edge before reading again (no read failing with EAGAIN), and it re-arms nothing
+// (an explicit async_wait would cost one epoll_ctl per message). Writes are tried directly
+// and only wait when the kernel's buffer is full.
 awaitable<void> pump(std::shared_ptr<Pipe> p, tcp::socket& from, tcp::socket& to, std::size_t size, uint64_t& bytes) {
   std::unique_ptr<char[]> buf(new char[size]);
   boost::system::error_code ec;
-  bool drained = false;
   for (;;) {
-    if (drained) {
-      co_await from.async_wait(tcp::socket::wait_read, redirect_error(use_awaitable, ec));
-      if (ec) break;
-    }
-    const std::size_t n = from.read_some(asio::buffer(buf.get(), size), ec);
-    if (would_block(ec)) {
-      ec = {};
-      drained = true;
-      continue;
-    }
+    const std::size_t n =
+        co_await from.async_read_some(asio::buffer(buf.get(), size), redirect_error(use_awaitable, ec));
     if (ec) break;
-    drained = n < size;
-    p->last = Clock::now();
+    p->last = util::coarse_now();  // per message: the cheap clock
     std::size_t done = 0;
     while (done < n) {
       const std::size_t w = to.write_some(asio::buffer(buf.get() + done, n - done), ec);
@@ -94,10 +84,6 @@ awaitable<void> pump(std::shared_ptr<Pipe> p, tcp::socket& from, tcp::socket& to
     }
     if (ec) break;
     bytes += n;
-    if (!drained) {
-      // more may be waiting: let other connections run before reading again
-      co_await asio::post(from.get_executor(), use_awaitable);
-    }
   }
   if (ec == asio::error::eof) {
     // half-close: pass the end of this direction on, keep the other one running
@@ -202,7 +188,7 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     co_return;
   }
   upstream.set_option(tcp::no_delay(true), ec);
-  client.non_blocking(true, ec);  // the pumps read and write directly first
+  client.non_blocking(true, ec);  // the pumps write directly first
   upstream.non_blocking(true, ec);
   auto pipe = std::make_shared<Pipe>(self, core_, std::move(client), std::move(upstream), chosen, s.idle_timeout);
   if (s.proxy_protocol != ProxyProtocol::off) {
