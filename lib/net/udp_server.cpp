@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 #include <cstring>
 #include <system_error>
 
 #include "query/responder.hpp"
+#include "util/coarse_clock.hpp"
 
 namespace meridian::net {
 
@@ -39,17 +39,6 @@ socklen_t fill_sockaddr(const HostPort& hp, sockaddr_storage& ss) {
   std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
   sin6->sin6_scope_id = hp.address.to_v6().scope_id();
   return sizeof(sockaddr_in6);
-}
-
-// Dynamic TTLs count whole seconds, so the coarse clock (the last timer tick, a
-// few milliseconds behind) is precise enough, and reading it costs no hardware
-// counter read (rdtsc is slow under some hypervisors). Same epoch as steady_clock.
-std::chrono::steady_clock::time_point coarse_now() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(ts.tv_sec) +
-                                                                      std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
 query::ClientAddress client_of(const sockaddr_storage& ss) {
@@ -83,9 +72,6 @@ int open_udp_socket(const HostPort& where, bool reuse_port) {
     const int name = family == AF_INET ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER;
     if (::setsockopt(fd, level, name, &omit, sizeof omit) != 0) ::setsockopt(fd, level, name, &dont, sizeof dont);
   }
-  // Wake up now and then so stop() is noticed even when no query arrives.
-  const timeval tv{0, 200 * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const int buf = 4 << 20;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   sockaddr_storage ss;
@@ -122,6 +108,10 @@ void UdpServer::start() {
 
 void UdpServer::stop() {
   stopping_.store(true);
+  // Wakes the workers blocked in recvmmsg: a receive-shut socket returns at once (Linux does
+  // this for unconnected UDP sockets too, answering ENOTCONN). So the sockets need no receive
+  // timeout, whose timer the kernel would arm and cancel on every sleep of the query loop.
+  for (int fd : sockets_) ::shutdown(fd, SHUT_RD);
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -159,9 +149,10 @@ void UdpServer::worker(int fd) {
     // The raw system call: libc's wrapper adds a thread-cancellation check around
     // it, which this loop does not use (threads stop through stopping_).
     const int received = static_cast<int>(::syscall(SYS_recvmmsg, fd, in, kBatch, MSG_WAITFORONE, nullptr));
-    if (received <= 0) continue;  // timeout (stop check) or transient error
+    // stop() shut the socket (receives then return at once, empty), or a transient error
+    if (received <= 0 || stopping_.load(std::memory_order_relaxed)) continue;
     const query::Snapshot& snapshot = reader.current();
-    const auto now = coarse_now();  // once per batch: dynamic TTLs count down from it
+    const auto now = util::coarse_now();  // once per batch: dynamic TTLs count down from it
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
       Slot& s = slots[i];
