@@ -1,7 +1,5 @@
 #include "forward/l4/tcp_listener.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -9,7 +7,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "forward/l4/proxy_protocol.hpp"
-#include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward::l4 {
@@ -27,90 +24,6 @@ std::shared_ptr<L4Config> L4Config::build(const L4Settings& s, std::shared_ptr<R
   c->group = std::make_unique<Group>("all", c->region->backends, s.balance);
   return c;
 }
-
-// One proxied connection: two pumps and an idle watchdog share it.
-struct Pipe {
-  Pipe(std::shared_ptr<TcpListener> l, TierCore& core, tcp::socket c, tcp::socket u, std::shared_ptr<Backend> b, Ms idle)
-      : listener(std::move(l)), client(std::move(c)), upstream(std::move(u)), backend(std::move(b)), timer(core.io),
-        idle(idle), last(Clock::now()),
-        tracked(core, [this](bool force) {
-          if (force) close();
-        }) {}
-  ~Pipe() { --backend->active; }
-  void close() {
-    boost::system::error_code ec;
-    client.close(ec);
-    upstream.close(ec);
-    timer.cancel();
-  }
-  std::shared_ptr<TcpListener> listener;
-  tcp::socket client, upstream;
-  std::shared_ptr<Backend> backend;
-  asio::steady_timer timer;
-  Ms idle;
-  Time last;
-  int pumps = 2;
-  Tracked tracked;
-};
-
-namespace {
-
-bool would_block(const boost::system::error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
-// Copies from -> to until EOF or an error. Reads go through the reactor's speculative
-// path: a read that fills less than the buffer emptied the socket, so the reactor waits for
-// the next edge before reading again (no read failing with EAGAIN), and it re-arms nothing
-// (an explicit async_wait would cost one epoll_ctl per message). Writes are tried directly
-// and only wait when the kernel's buffer is full.
-awaitable<void> pump(std::shared_ptr<Pipe> p, tcp::socket& from, tcp::socket& to, std::size_t size, uint64_t& bytes) {
-  std::unique_ptr<char[]> buf(new char[size]);
-  boost::system::error_code ec;
-  for (;;) {
-    const std::size_t n =
-        co_await from.async_read_some(asio::buffer(buf.get(), size), redirect_error(use_awaitable, ec));
-    if (ec) break;
-    p->last = util::coarse_now();  // per message: the cheap clock
-    std::size_t done = 0;
-    while (done < n) {
-      const std::size_t w = to.write_some(asio::buffer(buf.get() + done, n - done), ec);
-      if (ec) break;
-      done += w;
-    }
-    if (would_block(ec)) {
-      ec = {};
-      co_await asio::async_write(to, asio::buffer(buf.get() + done, n - done), redirect_error(use_awaitable, ec));
-    }
-    if (ec) break;
-    bytes += n;
-  }
-  if (ec == asio::error::eof) {
-    // half-close: pass the end of this direction on, keep the other one running
-    boost::system::error_code e;
-    to.shutdown(tcp::socket::shutdown_send, e);
-    if (--p->pumps == 0) p->close();
-  } else {
-    --p->pumps;
-    p->close();  // reset or error: both directions end
-  }
-}
-
-awaitable<void> watchdog(std::shared_ptr<Pipe> p, uint64_t& idle_timeouts) {
-  for (;;) {
-    p->timer.expires_at(p->last + p->idle);
-    boost::system::error_code ec;
-    co_await p->timer.async_wait(redirect_error(use_awaitable, ec));
-    if (p->pumps == 0 || !p->client.is_open()) co_return;
-    if (Clock::now() >= p->last + p->idle) {
-      ++idle_timeouts;
-      p->close();
-      co_return;
-    }
-  }
-}
-
-}  // namespace
 
 awaitable<void> TcpListener::session(tcp::socket client) {
   auto self = std::static_pointer_cast<TcpListener>(shared_from_this());
@@ -143,12 +56,13 @@ awaitable<void> TcpListener::session(tcp::socket client) {
   const uint64_t key = hash_bytes(addr_bytes);
 
   bool aborted = false;
+  std::shared_ptr<RelayedPair> pair;
   Tracked guard(core_, [&](bool force) {
-    if (force) {
-      aborted = true;
-      boost::system::error_code e;
-      client.close(e);
-    }
+    if (!force) return;
+    aborted = true;
+    boost::system::error_code e;
+    client.close(e);
+    if (pair) pair->close();
   });
 
   std::vector<Backend*> tried;
@@ -183,25 +97,32 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     client.close(ec);
     co_return;
   }
-  if (aborted) {
-    --chosen->active;
-    co_return;
-  }
+  struct Active {
+    std::shared_ptr<Backend> backend;
+    ~Active() { --backend->active; }
+  } active{chosen};
+  if (aborted) co_return;
   upstream.set_option(tcp::no_delay(true), ec);
-  client.non_blocking(true, ec);  // the pumps write directly first
-  upstream.non_blocking(true, ec);
-  auto pipe = std::make_shared<Pipe>(self, core_, std::move(client), std::move(upstream), chosen, s.idle_timeout);
   if (s.proxy_protocol != ProxyProtocol::off) {
     const std::string header = s.proxy_protocol == ProxyProtocol::v1 ? proxy_v1(peer, local) : proxy_v2(peer, local);
-    co_await asio::async_write(pipe->upstream, asio::buffer(header), redirect_error(use_awaitable, ec));
-    if (ec) {
-      pipe->close();
+    co_await asio::async_write(upstream, asio::buffer(header), redirect_error(use_awaitable, ec));
+    if (ec || aborted) co_return;
+  }
+  // From here the relay moves the bytes; this coroutine keeps the idle timeout.
+  asio::steady_timer idle(core_.io);
+  pair = std::make_shared<RelayedPair>(client.release(ec), upstream.release(ec), s.buffer_bytes, bytes_in_, bytes_out_);
+  pair->on_close = [&idle] { idle.cancel(); };
+  if (!relay_->add(pair)) co_return;
+  for (;;) {
+    idle.expires_at(pair->last_activity() + s.idle_timeout);
+    co_await idle.async_wait(redirect_error(use_awaitable, ec));
+    if (pair->closed()) co_return;
+    if (Clock::now() >= pair->last_activity() + s.idle_timeout) {
+      ++idle_timeouts_;
+      pair->close();
       co_return;
     }
   }
-  asio::co_spawn(core_.io, pump(pipe, pipe->client, pipe->upstream, s.buffer_bytes, bytes_in_), asio::detached);
-  asio::co_spawn(core_.io, pump(pipe, pipe->upstream, pipe->client, s.buffer_bytes, bytes_out_), asio::detached);
-  co_await watchdog(pipe, idle_timeouts_);
 }
 
 void TcpListener::metrics(MetricSink& m) const {

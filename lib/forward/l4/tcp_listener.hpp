@@ -1,6 +1,6 @@
 // The TCP proxy of one region: connect (with a timeout, retried on another backend
-// when one refuses), optional PROXY protocol header, then bytes both ways with
-// half-close passed through and an idle timeout.
+// when one refuses), optional PROXY protocol header, then bytes both ways (relay.hpp)
+// with half-close passed through and an idle timeout.
 #pragma once
 #include <memory>
 #include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
@@ -9,6 +9,7 @@
 
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
+#include "forward/l4/relay.hpp"
 
 namespace meridian::forward::l4 {
 
@@ -23,7 +24,8 @@ struct L4Config {
 class TcpListener final : public Listener {
  public:
   TcpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L4Config> cfg)
-      : Listener(core, std::move(id), std::move(acceptor)), cfg_(std::move(cfg)) {}
+      : Listener(core, std::move(id), std::move(acceptor)), cfg_(std::move(cfg)),
+        relay_(std::make_shared<Relay>(core.io)) {}
   void update(std::shared_ptr<L4Config> cfg) { cfg_ = std::move(cfg); }
   void metrics(MetricSink& out) const override;
   nlohmann::json status() const override;
@@ -33,12 +35,12 @@ class TcpListener final : public Listener {
   boost::asio::awaitable<void> session(tcp::socket client) override;
 
   std::shared_ptr<L4Config> cfg_;
+  std::shared_ptr<Relay> relay_;  // moves the bytes of every connection of this listener
   uint64_t connect_retries_ = 0;
   uint64_t no_backend_ = 0;
   uint64_t idle_timeouts_ = 0;
   uint64_t bytes_in_ = 0;   // client -> backend
   uint64_t bytes_out_ = 0;  // backend -> client
-  friend struct Pipe;
 };
 
 }  // namespace meridian::forward::l4
