@@ -1,0 +1,85 @@
+#!/bin/bash
+# tools/bench.d/proxy-pairs.sh — meridian's L4 or L7 forwarder against HAProxy (tcp or http
+# mode) in interleaved runs, for differences smaller than the run-to-run noise of one
+# `tools/bench --scenario proxy` row (±20% here: the request rate, set by wrk and the backends
+# sharing CPU 1, moves from run to run, and CPU per request follows it).
+#
+# usage: tools/bench.d/proxy-pairs.sh OUT [ROUNDS] [SECONDS] [l4|l7]
+#   OUT      a finished `tools/bench --scenario proxy --out OUT`: its work/ folder holds the
+#            backends', meridian's and HAProxy's configs, reused here on their ports
+#   ROUNDS   pairs to run (default 10); SECONDS per wrk run (default 5); mode (default l4)
+# The backends (nginx) run on CPU 1 with wrk (-t1 -c50); both proxies run at once, pinned to
+# CPU 0; wrk alternates between them, and which one goes first alternates too. Each run's
+# proxy CPU (all threads, /proc/PID/task/*/schedstat) per 100k requests is printed for every
+# pair, then the medians, the means and in how many pairs meridian used less.
+set -euo pipefail
+out=${1:?usage: proxy-pairs.sh OUT [ROUNDS] [SECONDS] [l4|l7]}
+rounds=${2:-10}
+secs=${3:-5}
+mode=${4:-l4}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+meridian=${MERIDIAN:-$root/build/release/server/meridian}
+work=$out/work
+case $mode in
+  l4) hmode=tcp ;;
+  l7) hmode=http ;;
+  *) echo "mode is l4 or l7" >&2; exit 1 ;;
+esac
+mconf=$work/meridian-$mode/meridian.json
+hconf=$work/haproxy-$hmode/haproxy.cfg
+[ -f "$mconf" ] && [ -f "$hconf" ] && [ -f "$work/backends/nginx.conf" ] ||
+  { echo "no meridian-$mode / haproxy-$hmode / backends configs in $work" >&2; exit 1; }
+
+mport=$(grep -o "\"$mode\": {\"listen\": \"127.0.0.1:[0-9]*" "$mconf" | grep -o '[0-9]*$')
+hport=$(awk '$1 == "bind" { sub(/.*:/, "", $2); print $2; exit }' "$hconf")
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+taskset -c 1 nginx -c "$work/backends/nginx.conf" -p "$work/backends" >"$out/proxy-pairs-backends.log" 2>&1 &
+pids+=($!)
+(cd "$work/meridian-$mode" && exec taskset -c 0 "$meridian" serve --config meridian.json \
+  >"$out/proxy-pairs-meridian.log" 2>&1) &
+mpid=$!
+pids+=("$mpid")
+taskset -c 0 haproxy -f "$hconf" -db >"$out/proxy-pairs-haproxy.log" 2>&1 &
+hpid=$!
+pids+=("$hpid")
+
+ok() { curl -s --max-time 2 "http://127.0.0.1:$1/" 2>/dev/null | grep -q ok; }
+for _ in $(seq 60); do ok "$mport" && ok "$hport" && break; sleep 0.5; done
+ok "$mport" && ok "$hport" || { echo "no 200 through both proxies" >&2; exit 1; }
+for p in $mpid $hpid; do for t in /proc/$p/task/*; do taskset -cp 0 "${t##*/}" >/dev/null; done; done
+
+cpu_ns() { local t=0 a b c; for f in /proc/$1/task/*/schedstat; do read -r a b c <"$f"; t=$((t + a)); done; echo $t; }
+run() {  # PID PORT -> proxy CPU-s per 100k requests
+  local c0 c1 n
+  c0=$(cpu_ns "$1")
+  n=$(taskset -c 1 wrk -t1 -c50 -d"${secs}s" "http://127.0.0.1:$2/" | awk '/ requests in /{print $1}')
+  c1=$(cpu_ns "$1")
+  awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN{printf "%.3f", c / 1e9 / (n / 1e5)}'
+}
+for p in $mport $hport; do taskset -c 1 wrk -t1 -c50 -d1s "http://127.0.0.1:$p/" >/dev/null; done  # warm-up
+
+echo "proxy pairs: $rounds x ${secs}s, wrk -t1 -c50; proxy CPU-s per 100k requests (meridian-$mode, haproxy-$hmode)"
+results=()
+for i in $(seq "$rounds"); do
+  if [ $((i % 2)) -eq 1 ]; then
+    m=$(run "$mpid" "$mport"); h=$(run "$hpid" "$hport")
+  else
+    h=$(run "$hpid" "$hport"); m=$(run "$mpid" "$mport")
+  fi
+  echo "  $i: meridian $m  haproxy $h"
+  results+=("$m $h")
+done
+printf '%s\n' "${results[@]}" | awk '
+  { m[NR] = $1; h[NR] = $2; sm += $1; sh += $2; if ($1 < $2) lower++ }
+  function median(a, n,   i, j, t) {
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  END {
+    n = NR
+    printf "median: meridian %.3f  haproxy %.3f  (meridian/haproxy x%.3f)\n", median(m, n), median(h, n), median(m, n) / median(h, n)
+    printf "mean:   meridian %.3f  haproxy %.3f  (x%.3f); meridian lower in %d of %d pairs\n", sm / n, sh / n, sm / sh, lower, n
+  }'
