@@ -19,6 +19,7 @@
 #include "forward/l4/tcp_listener.hpp"
 #include "forward/l7/http_listener.hpp"
 #include "net/endpoint.hpp"
+#include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward {
@@ -119,7 +120,7 @@ struct ForwardingTier::Impl {
   // and has not failed for its region's base_ejection (traffic decides again).
   void review_passive() {
     const auto entries = health.entries();
-    const auto now = Clock::now();
+    const auto now = util::coarse_now();
     for (auto& [key, b] : backends) {
       if (!b->reported_down) continue;
       if (const auto it = entries.find(key); it != entries.end()) {
@@ -281,7 +282,7 @@ struct ForwardingTier::Impl {
   }
 
   void backend_metrics(MetricSink& m) const {
-    const auto now = Clock::now();
+    const auto now = util::coarse_now();
     for (const auto& [key, b] : backends) {
       const std::string l = "backend=\"" + label_escape(key) + "\"";
       const bool up = b->healthy(now) && b->circuit.state() != CircuitState::open;
@@ -316,7 +317,7 @@ struct ForwardingTier::Impl {
   }
 
   nlohmann::json backend_status(const Backend& b) const {
-    const auto now = Clock::now();
+    const auto now = util::coarse_now();
     const bool ejected = b.outlier.ejected(now);
     const uint8_t v = b.verdict();
     const bool check_down = (v & verdict::down) != 0;

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "health/health_table.hpp"
+#include "util/coarse_clock.hpp"
 
 namespace meridian::forward {
 
@@ -36,7 +37,7 @@ class Deadline {
     at_ = t;
     expired_ = false;
   }
-  void expires_after(Clock::duration d) { expires_at(Clock::now() + d); }
+  void expires_after(Clock::duration d) { expires_at(util::coarse_now() + d); }  // precise enough for a 50 ms sweep
   void expires_never() { expires_at(Clock::time_point::max()); }
   // The sweep found it passed and cancelled the socket's pending operations.
   bool expired() const { return expired_; }
@@ -104,7 +105,7 @@ class TierCore {
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
       sweeping_ = false;
       if (ec) return;
-      const auto now = Deadline::Clock::now();
+      const auto now = Deadline::Clock::now();  // precise: never behind a (coarse) deadline stamp
       for (Deadline* d = deadlines_; d; d = d->next_) {
         if (d->at_ > now) continue;
         d->at_ = Deadline::Clock::time_point::max();

@@ -7,6 +7,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "forward/l4/proxy_protocol.hpp"
+#include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward::l4 {
@@ -69,7 +70,7 @@ awaitable<void> TcpListener::session(tcp::socket client) {
   std::shared_ptr<Backend> chosen;
   tcp::socket upstream(core_.io);
   for (unsigned attempt = 0; attempt < s.connect_attempts && !aborted; ++attempt) {
-    Backend* b = cfg->group->pick(Clock::now(), key, tried);
+    Backend* b = cfg->group->pick(util::coarse_now(), key, tried);
     if (!b) break;
     tried.push_back(b);
     std::shared_ptr<Backend> hold;
@@ -77,19 +78,19 @@ awaitable<void> TcpListener::session(tcp::socket client) {
       if (m.get() == b) hold = m;
     ++b->active;
     ++b->counters.requests;
-    b->circuit.on_dispatch(Clock::now());
+    b->circuit.on_dispatch(util::coarse_now());
     beast::tcp_stream conn(core_.io);
     conn.expires_after(s.connect_timeout);
     co_await conn.async_connect(b->endpoint, redirect_error(use_awaitable, ec));
     if (!ec) {
-      cfg->region->on_success(*b, Clock::now());
+      cfg->region->on_success(*b, util::coarse_now());
       upstream = conn.release_socket();
       chosen = std::move(hold);
       break;
     }
     --b->active;
     ++b->counters.connect_failures;
-    cfg->region->on_failure(*b, Clock::now(), "connect: " + (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
+    cfg->region->on_failure(*b, util::coarse_now(), "connect: " + (ec == beast::error::timeout ? std::string("timed out") : ec.message()));
     if (attempt + 1 < s.connect_attempts) ++connect_retries_;
   }
   if (!chosen) {
@@ -117,6 +118,7 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     idle.expires_at(pair->last_activity() + s.idle_timeout);
     co_await idle.async_wait(redirect_error(use_awaitable, ec));
     if (pair->closed()) co_return;
+    // the precise clock: the timer fired by it, and the coarse one may still lag behind
     if (Clock::now() >= pair->last_activity() + s.idle_timeout) {
       ++idle_timeouts_;
       pair->close();

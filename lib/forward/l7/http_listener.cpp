@@ -21,6 +21,7 @@
 
 #include "forward/l7/framing.hpp"
 #include "forward/resilience/backoff.hpp"
+#include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward::l7 {
@@ -436,7 +437,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       // the configuration in force when the request arrives (a reload may have come meanwhile)
       const std::shared_ptr<L7Config> cfg = cfg_;
       const L7Settings& s = cfg->s;
-      const auto started = std::chrono::steady_clock::now();
+      const auto started = util::coarse_now();
 
       http::request_parser<http::string_body, PoolAllocator<char>> parser;
       parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
@@ -486,7 +487,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       const bool has_body = parser.content_length().value_or(0) > 0 || parser.chunked();
       if (limiter_) {
         unsigned retry_after = 1;
-        if (!limiter_->allow(client_bytes, std::chrono::steady_clock::now(), retry_after)) {
+        if (!limiter_->allow(client_bytes, util::coarse_now(), retry_after)) {
           ++rejects_[rate_limited];
           res = error_response(429, "too many requests", version, request_id);
           res.set(http::field::retry_after, std::to_string(retry_after));
@@ -601,14 +602,14 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   wire.clear();
   serialize(wire, req);  // once: every attempt sends the same bytes
 
-  budget_.on_request(std::chrono::steady_clock::now());
+  budget_.on_request(util::coarse_now());
   boost::container::small_vector<Backend*, 4> tried;  // no allocation for the usual attempts
   bool have_last = false;  // res holds the last answer (or the error for the last failure)
   unsigned retries = 0;
   Region& region = *cfg.region;
   Exchange x;
   for (;;) {
-    auto now = std::chrono::steady_clock::now();
+    auto now = util::coarse_now();
     Backend* b = group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
     if (!b) {
       if (have_last) break;
@@ -623,7 +624,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     for (const auto& m : group->members())
       if (m.get() == b) hold = m;
     co_await exchange(cfg, *b, wire, head, rbuf, x);
-    now = std::chrono::steady_clock::now();
+    now = util::coarse_now();
 
     bool retryable = false;
     Ms delay{-1};
@@ -687,7 +688,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
 awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
                                        beast::flat_buffer& rbuf, Exchange& out) {
   const L7Settings& s = cfg.s;
-  auto now = std::chrono::steady_clock::now();
+  auto now = util::coarse_now();
   ++b.active;
   ++b.counters.requests;
   b.circuit.on_dispatch(now);
@@ -768,7 +769,7 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
     out.kind = Exchange::Kind::response;
     out.res = p.release();
     if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0)
-      b.put_idle(std::move(conn), std::chrono::steady_clock::now(), s.pool_size);
+      b.put_idle(std::move(conn), util::coarse_now(), s.pool_size);
     co_return;
   }
   out.kind = Exchange::Kind::failed;
