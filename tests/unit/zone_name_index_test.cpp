@@ -59,6 +59,27 @@ TEST_SUITE("zone.name_index") {
     CHECK(index.find("") == nullptr);
   }
 
+  TEST_CASE("names of every length up to 255 bytes, and names differing only near their end") {
+    // Lengths on both sides of every 8-byte and 4-byte step of the hash and the compare.
+    std::deque<Named> objects;
+    NameIndex<Named> index;
+    for (std::size_t len = 1; len <= 63; ++len)
+      for (char last : {'a', 'b'}) {
+        std::string label(len, 'x');
+        label.back() = last;
+        objects.push_back({wire(label + ".example.com")});  // 14..76 wire bytes
+        index.insert(&objects.back());
+      }
+    objects.push_back({wire(std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
+                            std::string(61, 'd'))});  // 255 bytes
+    index.insert(&objects.back());
+    for (const Named& o : objects) CHECK(index.find(o.name) == &o);
+    for (std::size_t len = 1; len <= 63; ++len) CHECK(index.find(wire(std::string(len, 'x') + "c.example.com")) == nullptr);
+    std::string near = objects.back().name;
+    near[near.size() - 2] = 'e';
+    CHECK(index.find(near) == nullptr);
+  }
+
   TEST_CASE("the hash depends on every byte and on the length") {
     // Every length, so that each way of reading the last bytes is covered.
     for (std::size_t length = 1; length <= 40; ++length) {
