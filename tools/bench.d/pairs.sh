@@ -17,6 +17,7 @@ rounds=${2:-10}
 secs=${3:-5}
 mix=${4:-plain}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tools/bench.d/pairs-lib.sh"
 meridian=${MERIDIAN:-$root/build/release/server/meridian}
 work=$out/work
 [ -f "$work/meridian/meridian.json" ] && [ -d "$work/gdnsd/etc" ] || { echo "no meridian/gdnsd configs in $work" >&2; exit 1; }
@@ -57,26 +58,4 @@ run() {  # PID PORT -> CPU µs per query
 }
 
 echo "pairs: $rounds x ${secs}s at 20000 qps, mix $mix; CPU us/query (meridian, gdnsd)"
-results=()
-for i in $(seq "$rounds"); do
-  # Alternate which server goes first: a run is measurably affected by the one before it
-  # (in a fixed order, gdnsd once came out 12% lower than in a rotating one).
-  if [ $((i % 2)) -eq 1 ]; then
-    m=$(run "$mpid" "$mport"); g=$(run "$gpid" "$gport")
-  else
-    g=$(run "$gpid" "$gport"); m=$(run "$mpid" "$mport")
-  fi
-  echo "  $i: meridian $m  gdnsd $g"
-  results+=("$m $g")
-done
-printf '%s\n' "${results[@]}" | awk '
-  { m[NR] = $1; g[NR] = $2; sm += $1; sg += $2; if ($1 < $2) lower++ }
-  function median(a, n,   i, j, t) {
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  END {
-    n = NR
-    printf "median: meridian %.2f  gdnsd %.2f  (meridian/gdnsd x%.3f)\n", median(m, n), median(g, n), median(m, n) / median(g, n)
-    printf "mean:   meridian %.2f  gdnsd %.2f  (x%.3f); meridian lower in %d of %d pairs\n", sm / n, sg / n, sm / sg, lower, n
-  }'
+interleave "$rounds" gdnsd "$mpid" "$mport" "$gpid" "$gport" 2

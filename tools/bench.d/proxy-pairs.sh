@@ -18,6 +18,7 @@ rounds=${2:-10}
 secs=${3:-5}
 mode=${4:-l4}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tools/bench.d/pairs-lib.sh"
 meridian=${MERIDIAN:-$root/build/release/server/meridian}
 work=$out/work
 case $mode in
@@ -62,24 +63,4 @@ run() {  # PID PORT -> proxy CPU-s per 100k requests
 for p in $mport $hport; do taskset -c 1 wrk -t1 -c50 -d1s "http://127.0.0.1:$p/" >/dev/null; done  # warm-up
 
 echo "proxy pairs: $rounds x ${secs}s, wrk -t1 -c50; proxy CPU-s per 100k requests (meridian-$mode, haproxy-$hmode)"
-results=()
-for i in $(seq "$rounds"); do
-  if [ $((i % 2)) -eq 1 ]; then
-    m=$(run "$mpid" "$mport"); h=$(run "$hpid" "$hport")
-  else
-    h=$(run "$hpid" "$hport"); m=$(run "$mpid" "$mport")
-  fi
-  echo "  $i: meridian $m  haproxy $h"
-  results+=("$m $h")
-done
-printf '%s\n' "${results[@]}" | awk '
-  { m[NR] = $1; h[NR] = $2; sm += $1; sh += $2; if ($1 < $2) lower++ }
-  function median(a, n,   i, j, t) {
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  END {
-    n = NR
-    printf "median: meridian %.3f  haproxy %.3f  (meridian/haproxy x%.3f)\n", median(m, n), median(h, n), median(m, n) / median(h, n)
-    printf "mean:   meridian %.3f  haproxy %.3f  (x%.3f); meridian lower in %d of %d pairs\n", sm / n, sh / n, sm / sh, lower, n
-  }'
+interleave "$rounds" haproxy "$mpid" "$mport" "$hpid" "$hport" 3
