@@ -68,9 +68,6 @@ bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uin
   return true;
 }
 
-// The same through the RRset's precompiled image when the owner and, if the image
-// needs it, the zone origin are already in the message (pointers owner_ptr and
-// origin_ptr; 0 = not known). Records with another TTL take the general path.
 // Copies a precompiled image of `records` records with its pointers filled in.
 bool put_image(MessageWriter& w, const zone::WireImage& image, std::size_t records, uint16_t owner_ptr,
                uint16_t origin_ptr, Section section) {
@@ -82,6 +79,9 @@ bool put_image(MessageWriter& w, const zone::WireImage& image, std::size_t recor
   return true;
 }
 
+// put_rrset through the RRset's precompiled image when the owner and, if the image
+// needs it, the zone origin are already in the message (pointers owner_ptr and
+// origin_ptr; 0 = not known). Records with another TTL take the general path.
 bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
                  const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
   const zone::WireImage& image = rrset.image;
@@ -219,7 +219,8 @@ class Resolution {
 
  public:
   void finish_additional() {
-    for (unsigned i = 0; i < pending_count_ && !truncated_; ++i) add_additional(*pending_[i].rrset, pending_[i].glue, pending_[i].origin_ptr);
+    for (unsigned i = 0; i < pending_count_ && !truncated_; ++i)
+      add_additional(*pending_[i].rrset, pending_[i].glue, pending_[i].origin_ptr);
   }
 
  private:

@@ -12,8 +12,6 @@
 
 namespace meridian::zone {
 
-// 64-bit hash of a byte string, 8 bytes per step (multiply-xor, in the spirit of
-// wyhash/FxHash); names are at most 255 bytes, so speed matters more than strength.
 inline uint64_t load_u64(const char* p) noexcept {
   uint64_t v;
   std::memcpy(&v, p, 8);
@@ -34,6 +32,8 @@ inline uint64_t hash_tail(const char* p, std::size_t n, std::size_t total) noexc
          static_cast<uint64_t>(static_cast<uint8_t>(p[n - 1])) << 16;
 }
 
+// 64-bit hash of a byte string, 8 bytes per step (multiply-xor, in the spirit of
+// wyhash/FxHash); names are at most 255 bytes, so speed matters more than strength.
 inline uint64_t hash_name(std::string_view s) noexcept {
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
   uint64_t h = 0xA0761D6478BD642Full ^ (s.size() * kMul);

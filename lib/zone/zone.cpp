@@ -9,20 +9,13 @@ namespace meridian::zone {
 
 namespace {
 
-// Splits an uncompressed wire name at a lower-case suffix name: the length of the
-// labels above it, or npos when the name is not at or below it.
-std::size_t labels_above(std::string_view name, std::string_view origin) {
-  if (name.size() < origin.size()) return std::string_view::npos;
-  const std::size_t split = name.size() - origin.size();
-  // The split must fall on a label boundary.
-  std::size_t i = 0;
-  while (i < split) i += 1 + static_cast<uint8_t>(name[i]);
-  if (i != split) return std::string_view::npos;
-  for (std::size_t k = 0; k < origin.size(); ++k)
-    if (dns::to_lower(static_cast<uint8_t>(name[split + k])) != static_cast<uint8_t>(origin[k]))
-      return std::string_view::npos;
-  return split;
+// The length of the labels of name above suffix (a lower-case wire name), or npos when
+// name is not at or below it.
+std::size_t labels_above(std::string_view name, std::string_view suffix) {
+  return dns::is_subdomain(name, suffix) ? name.size() - suffix.size() : std::string_view::npos;
 }
+
+bool is_wildcard(std::string_view name) { return name.size() > 1 && name[0] == 1 && name[1] == '*'; }
 
 // owner: the name the records are always written under, when names in rdata may
 // point to it (not for a wildcard, whose records take each query's name).
@@ -149,12 +142,11 @@ std::string Zone::finalize() {
   return {};
 }
 
-
 void Zone::compile() {
   for (auto& [name, node] : nodes_)
     for (auto& rrset : node.rrsets)
       rrset.image = image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
-                             (name.size() > 1 && name[0] == 1 && name[1] == '*') ? std::string_view() : std::string_view(name));
+                             is_wildcard(name) ? std::string_view() : std::string_view(name));
   compiled_.reserve(nodes_.size());
   for (const auto& [name, node] : nodes_) {
     compiled_.push_back(node);  // a deep copy: its allocations come out in sequence
