@@ -14,6 +14,7 @@ namespace {
 using dns::MessageWriter;
 using dns::Section;
 using zone::Node;
+using zone::NodeHead;
 using zone::RRset;
 using zone::Zone;
 
@@ -79,19 +80,35 @@ bool put_image(MessageWriter& w, const zone::WireImage& image, std::size_t recor
   return true;
 }
 
-// put_rrset through the RRset's precompiled image when the owner and, if the image
-// needs it, the zone origin are already in the message (pointers owner_ptr and
-// origin_ptr; 0 = not known). Records with another TTL take the general path.
-bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                 const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
-  const zone::WireImage& image = rrset.image;
-  if (owner_ptr && ttl == rrset.ttl && !image.empty() && (origin_ptr || !image.needs_origin)) {
+// The records of an RRset (with its own TTL) through its precompiled image when the
+// owner and, if the image needs it, the zone origin are already in the message
+// (pointers owner_ptr and origin_ptr; 0 = not known); else put_rrset. image and
+// records come from where the caller has them at hand (a node head's entry), so
+// that the RRset itself is only read on the general path.
+bool write_records(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                   const zone::WireImage& image, std::size_t records, const RRset& rrset, Section section,
+                   std::size_t* rdata_at = nullptr) {
+  if (owner_ptr && !image.empty() && (origin_ptr || !image.needs_origin)) {
     const std::size_t start = w.size();
-    if (!put_image(w, image, rrset.rdata.size(), owner_ptr, origin_ptr, section)) return false;
+    if (!put_image(w, image, records, owner_ptr, origin_ptr, section)) return false;
     if (rdata_at) *rdata_at = start + 12;  // owner pointer, type, class, TTL, rdlength
     return true;
   }
+  return put_rrset(w, owner, rrset, rrset.ttl, section, rdata_at);
+}
+
+// write_records for an RRset at hand, with the given TTL (records with another TTL
+// than the image's take the general path).
+bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                 const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
+  if (ttl == rrset.ttl)
+    return write_records(w, owner, owner_ptr, origin_ptr, rrset.image, rrset.rdata.size(), rrset, section, rdata_at);
   return put_rrset(w, owner, rrset, ttl, section, rdata_at);
+}
+
+bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                 const NodeHead::Entry& entry, Section section) {
+  return write_records(w, owner, owner_ptr, origin_ptr, entry.image, entry.records, *entry.rrset, section);
 }
 
 class Resolution {
@@ -185,7 +202,7 @@ class Resolution {
   // A and AAAA of NS/MX/SRV targets; whatever does not fit is left out (RFC 2181 9).
   void add_additional(const RRset& rrset, bool glue_required, uint16_t origin_ptr) {
     for (const auto& rd : rrset.rdata) {
-      const Node* target = rd.target_node;
+      const NodeHead* target = rd.target_head;
       if (!target || truncated_) continue;
       // A target named twice (MX 10 mail, MX 20 mail) gets its addresses once.
       bool seen = false;
@@ -193,11 +210,11 @@ class Resolution {
       if (seen) continue;
       if (added_count_ < kMaxPending) added_[added_count_++] = target;
       for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
-        const RRset* addr = target->find(t);
+        const NodeHead::Entry* addr = target->find(t);
         if (!addr) continue;
         // The target is in the message already when the rdata named it in full.
-        const uint16_t owner_ptr = w_.find_name(target->name);
-        if (!write_rrset(w_, target->name, owner_ptr, origin_ptr, *addr, addr->ttl, Section::additional) &&
+        const uint16_t owner_ptr = w_.find_name(target->name());
+        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *addr, Section::additional) &&
             glue_required) {
           truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
         }
@@ -205,11 +222,20 @@ class Resolution {
     }
   }
 
+  static bool has_additional(uint16_t type) {
+    return type == dns::type::NS || type == dns::type::MX || type == dns::type::SRV;
+  }
+
   // Records owned by the name being resolved.
   void add_answer_rrset(std::string_view owner, const RRset& rrset, std::size_t* rdata_at = nullptr) {
     add_or_truncate(owner, name_ptr_, rrset, rrset.ttl, Section::answer, rdata_at);
-    if (!truncated_ && (rrset.type == dns::type::NS || rrset.type == dns::type::MX || rrset.type == dns::type::SRV))
-      defer_additional(rrset, false);
+    if (!truncated_ && has_additional(rrset.type)) defer_additional(rrset, false);
+  }
+
+  // The same from a node head's entry: the common answer reads nothing else.
+  void add_answer_entry(std::string_view owner, const NodeHead::Entry& entry) {
+    if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, entry, Section::answer)) truncate();
+    if (!truncated_ && has_additional(entry.type)) defer_additional(*entry.rrset, false);
   }
 
   // Additional records go after the answer and authority sections are complete.
@@ -249,12 +275,14 @@ class Resolution {
     return {Outcome::nodata, dns::rcode::NOERROR};
   }
 
-  Outcome answer_from_node(const Zone& zone, const Node& node, std::string_view owner) {
+  Outcome answer_from_node(const Zone& zone, const NodeHead& head, std::string_view owner) {
     const uint16_t qtype = q_.qtype;
-    if (node.service_index >= 0 && snap_.routing &&
+    if (head.service_index >= 0 && snap_.routing &&
         (qtype == dns::type::A || qtype == dns::type::AAAA || qtype == dns::type::ANY))
-      return answer_dynamic(zone, node, owner);
-    if (const RRset* cname = node.find(dns::type::CNAME); cname && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
+      return answer_dynamic(zone, *head.node, owner);
+    const Node& node = *head.node;  // read only off the common path
+    if (head.has_cname() && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
+      const RRset* cname = node.find(dns::type::CNAME);
       std::size_t rdata_at = 0;
       add_answer_rrset(owner, *cname, &rdata_at);
       if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
@@ -276,8 +304,8 @@ class Resolution {
       }
       return {Outcome::answer, dns::rcode::NOERROR};
     }
-    if (const RRset* rrset = node.find(qtype)) {
-      add_answer_rrset(owner, *rrset);
+    if (const NodeHead::Entry* entry = head.find(qtype)) {
+      add_answer_entry(owner, *entry);
       return {Outcome::answer, dns::rcode::NOERROR};
     }
     add_negative_soa(zone);
@@ -332,24 +360,24 @@ class Resolution {
     const unsigned origin_labels = zone.origin_labels();
     // Walk down from the apex: the first missing name ends the walk at the
     // closest encloser, and any zone cut on the way answers with a referral.
-    const Node* encloser = &zone.apex();
-    if (encloser->has_dname && labels > origin_labels) return synthesize_from_dname(*encloser, name);
+    const NodeHead* encloser = &zone.apex_head();
+    if (encloser->has_dname() && labels > origin_labels) return synthesize_from_dname(*encloser->node, name);
     for (unsigned depth = labels - origin_labels; depth-- > 0;) {
       const std::string_view candidate = name.substr(offsets[depth]);
-      const Node* node = zone.find(candidate);
+      const NodeHead* node = zone.find_head(candidate);
       if (!node) break;
       encloser = node;
-      if (node->is_delegation) {
+      if (node->is_delegation()) {
         // DS lives in the parent: a DS query for the cut itself is answered here.
         if (depth == 0 && q_.qtype == dns::type::DS) break;
         // The cut is a suffix of the name, in the message where that is in full.
-        return referral(*node, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + offsets[depth]) : 0);
+        return referral(*node->node, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + offsets[depth]) : 0);
       }
-      if (node->has_dname && depth > 0) return synthesize_from_dname(*node, name);
+      if (node->has_dname() && depth > 0) return synthesize_from_dname(*node->node, name);
     }
-    if (encloser->name.size() == name.size()) {
-      if (encloser->is_delegation) {  // DS at the cut
-        if (const RRset* ds = encloser->find(dns::type::DS)) {
+    if (encloser->name_length == name.size()) {
+      if (encloser->is_delegation()) {  // DS at the cut
+        if (const RRset* ds = encloser->node->find(dns::type::DS)) {
           add_answer_rrset(name, *ds);
           return {Outcome::answer, dns::rcode::NOERROR};
         }
@@ -360,12 +388,12 @@ class Resolution {
     }
     // Wildcard at the closest encloser (RFC 4592 3.3.1).
     char wildcard[dns::kMaxNameLength + 2];
-    const std::size_t wild_len = encloser->name.size() + 2;
+    const std::size_t wild_len = encloser->name_length + 2u;
     if (wild_len <= dns::kMaxNameLength) {
       wildcard[0] = 1;
       wildcard[1] = '*';
-      std::memcpy(wildcard + 2, encloser->name.data(), encloser->name.size());
-      if (const Node* wild = zone.find({wildcard, wild_len})) {
+      std::memcpy(wildcard + 2, encloser->name().data(), encloser->name_length);
+      if (const NodeHead* wild = zone.find_head({wildcard, wild_len})) {
         return answer_from_node(zone, *wild, name);
       }
     }
@@ -403,7 +431,7 @@ class Resolution {
   static constexpr unsigned kMaxPending = 16;
   PendingAdditional pending_[kMaxPending];
   unsigned pending_count_ = 0;
-  const Node* added_[kMaxPending];
+  const NodeHead* added_[kMaxPending];
   unsigned added_count_ = 0;
   // Holds the target being followed. Capacity is reserved once per thread, so
   // assign() does not allocate on the query path.

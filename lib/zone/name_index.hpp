@@ -1,8 +1,9 @@
 // A read-only open-addressing index from lower-case wire names to objects, built once
 // when a zone (or the zone set) is complete. The query path does one or two lookups
 // per query; std::unordered_map costs a hash of std::string plus a chain of scattered
-// nodes, this costs one probe into a contiguous array that carries the full 64-bit
-// hash, so a miss rarely touches the object and a hit touches it once.
+// nodes, this costs one probe into a contiguous array of 16-byte slots that carry
+// the full 64-bit hash, so a miss rarely touches an object and a hit touches it once
+// (a zone's objects are node heads, which hold their names inline).
 // T must keep the bytes of index_name() at a fixed address while indexed.
 #pragma once
 #include <cstdint>
@@ -76,8 +77,7 @@ class NameIndex {
   // and not move. Amortised O(1): the table doubles when half full.
   void insert(const T* object) {
     if ((count_ + 1) * 2 > slots_.size()) grow();
-    const std::string_view name = object->index_name();
-    place({hash_name(name), name.data(), static_cast<uint32_t>(name.size()), object});
+    place({hash_name(object->index_name()), object});
     ++count_;
   }
 
@@ -87,8 +87,9 @@ class NameIndex {
     for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (!s.object) return nullptr;
-      if (s.hash == h && s.name_length == name.size() && same_bytes(s.name, name.data(), name.size()))
-        return s.object;
+      if (s.hash != h) continue;
+      const std::string_view found = s.object->index_name();
+      if (found.size() == name.size() && same_bytes(found.data(), name.data(), name.size())) return s.object;
     }
   }
 
@@ -96,12 +97,8 @@ class NameIndex {
   std::size_t size() const noexcept { return count_; }
 
  private:
-  // The name's address sits in the slot so that its bytes and the object load in
-  // parallel rather than one after the other.
   struct Slot {
     uint64_t hash = 0;
-    const char* name = nullptr;
-    uint32_t name_length = 0;
     const T* object = nullptr;
   };
 

@@ -1,6 +1,8 @@
 #include "zone/zone.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -17,14 +19,21 @@ std::size_t labels_above(std::string_view name, std::string_view suffix) {
 
 bool is_wildcard(std::string_view name) { return name.size() > 1 && name[0] == 1 && name[1] == '*'; }
 
+// An image while the zone is compiled: its bytes, and its description with data
+// still unset (the bytes move into the zone's arena).
+struct BuiltImage {
+  WireImage meta;
+  std::string bytes;
+};
+
 // owner: the name the records are always written under, when names in rdata may
 // point to it (not for a wildcard, whose records take each query's name).
-WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
+BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
                    unsigned origin_labels, std::string_view owner) {
   const bool below_owner = owner.size() > origin.size();  // else the origin is as long a suffix
   const unsigned owner_labels = below_owner ? dns::wire_name_labels(owner) : 0;
   WireImage image;
-  auto fail = [] { return WireImage{}; };
+  auto fail = [] { return BuiltImage{}; };
   std::string b;  // the records
   std::string patches, names;  // packed entries, appended after the records
   auto patch_here = [&](uint8_t target) {
@@ -77,8 +86,7 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
   }
   if (image.patch_count > 0xFFFF / dns::kImageEntrySize || image.name_count > 0xFFFF / dns::kImageEntrySize) return fail();
   image.size = static_cast<uint16_t>(b.size());
-  image.blob = b + patches + names;
-  return image;
+  return {image, b + patches + names};
 }
 
 }  // namespace
@@ -138,30 +146,81 @@ std::string Zone::finalize() {
   const std::string& w = soa_->rdata.front().wire;
   const uint32_t minimum = dns::read_u32(reinterpret_cast<const uint8_t*>(w.data()) + w.size() - 4);
   negative_ttl_ = std::min(soa_->ttl, minimum);
-  negative_soa_image_ = image_of(*soa_, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
+  BuiltImage negative = image_of(*soa_, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
+  negative_soa_bytes_ = std::move(negative.bytes);
+  negative_soa_image_ = negative.meta;
+  negative_soa_image_.data = reinterpret_cast<const uint8_t*>(negative_soa_bytes_.data());
   return {};
 }
 
 void Zone::compile() {
-  for (auto& [name, node] : nodes_)
-    for (auto& rrset : node.rrsets)
-      rrset.image = image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
-                             is_wildcard(name) ? std::string_view() : std::string_view(name));
-  compiled_.reserve(nodes_.size());
+  compiled_.reserve(nodes_.size());  // keeps node addresses stable for the heads
+  std::vector<std::vector<BuiltImage>> images;
+  images.reserve(nodes_.size());
+  std::vector<std::size_t> head_at;  // byte offset of each head in the arena
+  head_at.reserve(nodes_.size());
+  std::size_t total = 0;
   for (const auto& [name, node] : nodes_) {
     compiled_.push_back(node);  // a deep copy: its allocations come out in sequence
-    lookup_.insert(&compiled_.back());  // reserve() above keeps these addresses stable
-    if (name == origin_) apex_ = &compiled_.back();
+    auto& built = images.emplace_back();
+    std::size_t size = sizeof(NodeHead) + NodeHead::name_space(name.size()) + node.rrsets.size() * sizeof(NodeHead::Entry);
+    for (const auto& rrset : node.rrsets) {
+      built.push_back(image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
+                               is_wildcard(name) ? std::string_view() : std::string_view(name)));
+      size += built.back().bytes.size();
+    }
+    head_at.push_back(total);
+    total += (size + sizeof(CacheLine) - 1) / sizeof(CacheLine) * sizeof(CacheLine);
+  }
+  arena_.resize(total / sizeof(CacheLine));
+  auto* base = reinterpret_cast<std::byte*>(arena_.data());
+  heads_.reserve(compiled_.size());
+  for (std::size_t i = 0; i < compiled_.size(); ++i) {
+    Node& node = compiled_[i];
+    auto* head = new (base + head_at[i]) NodeHead{};
+    head->node = &node;
+    head->entry_count = static_cast<uint16_t>(node.rrsets.size());
+    head->name_length = static_cast<uint8_t>(node.name.size());
+    head->flags = static_cast<uint8_t>((node.is_delegation ? NodeHead::kDelegation : 0) |
+                                       (node.has_dname ? NodeHead::kDname : 0) |
+                                       (node.find(dns::type::CNAME) ? NodeHead::kCname : 0) |
+                                       (node.service.empty() ? 0 : NodeHead::kService));
+    head->service_index = node.service_index;
+    auto* at = reinterpret_cast<std::byte*>(head + 1);
+    std::memcpy(at, node.name.data(), node.name.size());
+    at += NodeHead::name_space(node.name.size());
+    auto* entries = reinterpret_cast<NodeHead::Entry*>(at);
+    at += node.rrsets.size() * sizeof(NodeHead::Entry);
+    for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
+      RRset& rrset = node.rrsets[k];
+      BuiltImage& built = images[i][k];
+      std::memcpy(at, built.bytes.data(), built.bytes.size());
+      if (!built.meta.empty()) built.meta.data = reinterpret_cast<const uint8_t*>(at);
+      at += built.bytes.size();
+      rrset.image = built.meta;
+      new (&entries[k]) NodeHead::Entry{rrset.type, static_cast<uint16_t>(std::min<std::size_t>(rrset.rdata.size(), 0xFFFF)),
+                                        &rrset, built.meta};
+    }
+    heads_.push_back(head);
+    lookup_.insert(head);
+    if (node.name == origin_) {
+      apex_ = &node;
+      apex_head_ = head;
+    }
   }
   for (auto& node : compiled_) {
     for (auto& rrset : node.rrsets) {
       for (auto& rd : rrset.rdata) {
         if (!rd.has_target) continue;
-        rd.target_node = lookup_.find(dns::fold_wire_name(rd.target()));
+        rd.target_head = lookup_.find(dns::fold_wire_name(rd.target()));
       }
     }
   }
   nodes_.clear();
+}
+
+void Zone::sync_heads() {
+  for (std::size_t i = 0; i < compiled_.size(); ++i) heads_[i]->service_index = compiled_[i].service_index;
 }
 
 bool ZoneSet::add(std::unique_ptr<Zone> zone) {

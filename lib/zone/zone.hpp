@@ -2,6 +2,7 @@
 // with rdata already in wire form, so answers are assembled by copying. Immutable
 // once built; a reload builds a new ZoneSet and swaps it in whole.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,12 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dns/writer.hpp"
 #include "zone/name_index.hpp"
+#include "zone/node_head.hpp"
+#include "zone/wire_image.hpp"
 
 namespace meridian::zone {
-
-struct Node;
 
 struct Rdata {
   std::string wire;  // uncompressed rdata as it goes on the wire
@@ -23,46 +23,22 @@ struct Rdata {
   uint8_t compressible_count = 0;
   uint16_t compressible_at[2] = {0, 0};
   // NS/MX/SRV target for additional-section processing, and the in-zone node it
-  // names (resolved once the zone is complete).
+  // names (resolved once the zone is compiled).
   uint16_t target_at = 0;
   bool has_target = false;
-  const Node* target_node = nullptr;
+  const NodeHead* target_head = nullptr;
 
   std::string_view target() const;
-};
-
-// Records as they go into a message, built once at load so that the common answer
-// is one copy (MessageWriter::put_image): the owner of each record is a pointer to
-// the owner name already in the message (target kOwner), and each compressible name
-// in rdata that lies in the zone is written as its labels above the longest suffix
-// sure to be in the message plus a pointer to it: the owner (kOwner) when the name
-// is below the owner (never for a wildcard: its records take each query's name),
-// else the origin (kOrigin; a query name in the zone always holds it).
-// Empty when a compressible name lies outside the zone: those records take the
-// general path, which compresses against the whole message.
-struct WireImage {
-  static constexpr uint8_t kOwner = 0, kOrigin = 1;
-  // One allocation, so that answering touches one run of memory: the records
-  // (size bytes), then patch_count patches and name_count names (dns::kImageEntrySize each).
-  std::string blob;
-  uint16_t size = 0;
-  uint16_t patch_count = 0;
-  uint16_t name_count = 0;
-  bool needs_origin = false;  // some patch points to the origin
-  bool empty() const { return size == 0; }
-  const uint8_t* bytes() const { return reinterpret_cast<const uint8_t*>(blob.data()); }
-  const uint8_t* patches() const { return bytes() + size; }
-  const uint8_t* names() const { return patches() + patch_count * dns::kImageEntrySize; }
 };
 
 struct RRset {
   uint16_t type = 0;
   uint32_t ttl = 0;
   std::vector<Rdata> rdata;
-  WireImage image;  // with this TTL; built by Zone::finalize()
+  WireImage image;  // with this TTL; built by Zone::finalize(), the same as in the node's head
 };
 
-struct alignas(64) Node {  // name, RRset list and flags share the first cache line (fewer misses per lookup)
+struct Node {
   std::string name;              // lower-case wire form
   std::vector<RRset> rrsets;     // sorted by type
   bool is_delegation = false;    // NS at a name below the apex: a zone cut
@@ -76,7 +52,6 @@ struct alignas(64) Node {  // name, RRset list and flags share the first cache l
     return nullptr;
   }
   bool empty() const { return rrsets.empty() && service.empty(); }
-  std::string_view index_name() const { return name; }
 };
 
 struct NameHash {
@@ -91,6 +66,8 @@ struct NameEqual {
 class Zone {
  public:
   Zone(std::string origin, std::string source);
+  Zone(const Zone&) = delete;  // the heads point into the zone's own arena and nodes
+  Zone& operator=(const Zone&) = delete;
 
   const std::string& origin() const { return origin_; }
   unsigned origin_labels() const { return origin_labels_; }
@@ -99,6 +76,7 @@ class Zone {
   unsigned index() const { return index_; }
   void set_index(unsigned i) { index_ = i; }
   const Node& apex() const { return *apex_; }
+  const NodeHead& apex_head() const { return *apex_head_; }
   const RRset& soa() const { return *soa_; }
   uint32_t serial() const;
   // Negative-answer TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
@@ -107,10 +85,15 @@ class Zone {
   const WireImage& negative_soa_image() const { return negative_soa_image_; }
 
   const Node* find(std::string_view lower_wire_name) const {
-    if (lookup_.built()) return lookup_.find(lower_wire_name);
+    if (lookup_.built()) {
+      const NodeHead* head = lookup_.find(lower_wire_name);
+      return head ? head->node : nullptr;
+    }
     const auto it = nodes_.find(lower_wire_name);  // still building
     return it == nodes_.end() ? nullptr : &it->second;
   }
+  // The query path's view of a name (compiled zones only).
+  const NodeHead* find_head(std::string_view lower_wire_name) const { return lookup_.find(lower_wire_name); }
   bool finalized() const { return lookup_.built(); }
   std::string_view index_name() const { return origin_; }
   std::size_t node_count() const { return finalized() ? compiled_.size() : nodes_.size(); }
@@ -125,6 +108,7 @@ class Zone {
   template <typename F> void for_each_node_mutable(F&& f) {
     if (finalized()) {
       for (auto& node : compiled_) f(node);
+      sync_heads();
     } else {
       for (auto& [name, node] : nodes_) f(node);
     }
@@ -140,18 +124,28 @@ class Zone {
   std::string origin_;
   unsigned origin_labels_;
   std::string source_;
-  // Copies every node into one array, each node's own strings and vectors allocated
-  // one after another, so that answering touches a few adjacent cache lines instead
-  // of a chain of scattered allocations; links additional-section targets; indexes names.
+  // Copies every node into one array, lays out each node's head (node_head.hpp)
+  // with its RRsets' images in the arena, indexes the heads by name and links
+  // additional-section targets.
   void compile();
+  void sync_heads();  // copies what loading may change after compile() into the heads
+
+  // A node head starts a cache line.
+  struct alignas(64) CacheLine {
+    std::byte bytes[64];
+  };
 
   std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;  // while building
-  std::vector<Node> compiled_;  // after finalize(): what queries read
-  NameIndex<Node> lookup_;      // names -> compiled_
+  std::vector<Node> compiled_;     // after finalize()
+  std::vector<CacheLine> arena_;   // the heads of compiled_ and their images
+  std::vector<NodeHead*> heads_;   // heads_[i] is compiled_[i]'s
+  NameIndex<NodeHead> lookup_;     // names -> heads
   Node* apex_ = nullptr;
+  const NodeHead* apex_head_ = nullptr;
   const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;
-  WireImage negative_soa_image_;
+  std::string negative_soa_bytes_;
+  WireImage negative_soa_image_;  // into negative_soa_bytes_
   unsigned index_ = 0;
 };
 

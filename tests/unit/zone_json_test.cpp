@@ -125,15 +125,15 @@ TEST_SUITE("zone.json") {
     // additional-section targets resolved to in-zone nodes
     const auto& lab_ns = *lab.find(dns::type::NS);
     REQUIRE(lab_ns.rdata.size() == 2);
-    CHECK(lab_ns.rdata[0].target_node == &node(*z, "ns.lab.example.com."));
-    CHECK(lab_ns.rdata[1].target_node == &node(*z, "ns1.example.com."));
+    CHECK(lab_ns.rdata[0].target_head->node == &node(*z, "ns.lab.example.com."));
+    CHECK(lab_ns.rdata[1].target_head->node == &node(*z, "ns1.example.com."));
     const auto& mx = *apex.find(dns::type::MX);
-    CHECK(mx.rdata[0].target_node == &mail);
-    CHECK(mx.rdata[1].target_node == nullptr);  // out of zone
+    CHECK(mx.rdata[0].target_head->node == &mail);
+    CHECK(mx.rdata[1].target_head == nullptr);  // out of zone
     CHECK(mx.rdata[0].target() == n("mail.example.com."));
     const auto& srv = *node(*z, "_sip._udp.example.com.").find(dns::type::SRV);
     CHECK(srv.rdata[0].has_target);
-    CHECK(srv.rdata[0].target_node == &node(*z, "ns1.example.com."));
+    CHECK(srv.rdata[0].target_head->node == &node(*z, "ns1.example.com."));
     CHECK(srv.rdata[0].compressible_count == 0);  // RFC 3597: SRV names are not compressed
     CHECK(mx.rdata[0].compressible_count == 1);
     CHECK(z->soa().rdata[0].compressible_count == 2);
