@@ -106,7 +106,7 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
     response_.resize(2 + dns::kMaxMessage);
     query::AnswerInfo info;
     const std::size_t n = query::answer_query(reader_.current(), query_.data(), query_.size(), client_,
-                                              query::Transport::tcp, std::chrono::steady_clock::now(),
+                                              query::Transport::tcp, query::AnswerClock(),
                                               response_.data() + 2, dns::kMaxMessage, &info);
     counters_.record(query::Transport::tcp, info);
     if (n == 0) return read_length();  // nothing to say (e.g. a response sent to us)

@@ -11,7 +11,6 @@
 #include <system_error>
 
 #include "query/responder.hpp"
-#include "util/coarse_clock.hpp"
 
 namespace meridian::net {
 
@@ -152,14 +151,14 @@ void UdpServer::worker(int fd) {
     // stop() shut the socket (receives then return at once, empty), or a transient error
     if (received <= 0 || stopping_.load(std::memory_order_relaxed)) continue;
     const query::Snapshot& snapshot = reader.current();
-    const auto now = util::coarse_now();  // once per batch: dynamic TTLs count down from it
+    const query::AnswerClock clock;  // read once per batch, if a dynamic answer needs it
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {
       Slot& s = slots[i];
       query::AnswerInfo info;
       std::size_t n = 0;
       if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-        n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, now,
+        n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
                                 s.packet, kPacketBuffer, &info);
       } else {
         info.dropped = true;

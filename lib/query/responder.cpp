@@ -114,8 +114,8 @@ bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, u
 class Resolution {
  public:
   Resolution(const Snapshot& snap, const dns::Query& q, Transport t, MessageWriter& w,
-             const routing::RouteClient& client, std::chrono::steady_clock::time_point now)
-      : snap_(snap), q_(q), transport_(t), w_(w), client_(client), now_(now) {}
+             const routing::RouteClient& client, const AnswerClock& clock)
+      : snap_(snap), q_(q), transport_(t), w_(w), client_(client), clock_(clock) {}
 
   // The ECS scope the answer depended on (0 when it did not depend on the client).
   uint8_t scope() const { return scope_; }
@@ -259,7 +259,7 @@ class Resolution {
     unsigned written = 0;
     for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
       if (qtype != t && qtype != dns::type::ANY) continue;
-      const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner, now_, name_ptr_);
+      const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
       if (r.scope > scope_) scope_ = r.scope;
       service_ = static_cast<int16_t>(node.service_index);
       region_ = static_cast<int16_t>(r.region);
@@ -410,7 +410,7 @@ class Resolution {
   Transport transport_;
   MessageWriter& w_;
   const routing::RouteClient& client_;
-  const std::chrono::steady_clock::time_point now_;
+  const AnswerClock& clock_;
   uint8_t scope_ = 0;
   int16_t service_ = -1;
   int16_t region_ = -1;
@@ -538,7 +538,7 @@ bool is_explain_query(const dns::Query& q) {
 }
 
 uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientAddress& source,
-                        const routing::RouteClient& client, std::chrono::steady_clock::time_point now, MessageWriter& w) {
+                        const routing::RouteClient& client, const AnswerClock& clock, MessageWriter& w) {
   const ClientAddress plain = unmapped(source);
   if (!snap.routing || routing::match_net(snap.explain_allow, plain.family, plain.address) < 0) return dns::rcode::REFUSED;
   const std::string_view target = q.qname.suffix(1);
@@ -552,7 +552,7 @@ uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientA
     req.client = client;
     req.client_text = q.has_ecs ? "ecs" : "packet source";
     req.ecs_prefix = client.from_ecs ? q.ecs.source_prefix : -1;
-    req.now = now;
+    req.now = clock.now();
     lines = routing::explain_lines(routing::explain(*snap.routing, req));
   }
   w.set_flags(w.flags() | dns::flag::AA);
@@ -579,7 +579,7 @@ uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientA
 }  // namespace
 
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
-                         const ClientAddress& source, Transport transport, std::chrono::steady_clock::time_point now,
+                         const ClientAddress& source, Transport transport, const AnswerClock& clock,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info) {
   dns::Query q;
   const dns::QueryStatus status = dns::parse_query(packet, length, q);
@@ -642,13 +642,13 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     }
     if (zone && is_explain_query(q)) {
       const routing::RouteClient client = route_client(snapshot, q, source);
-      rcode = answer_explain(snapshot, q, source, client, now, w);
+      rcode = answer_explain(snapshot, q, source, client, clock, w);
       scope = 0;
     } else if (!zone || q.qtype == dns::type::AXFR || q.qtype == dns::type::IXFR) {
       rcode = dns::rcode::REFUSED;
     } else {
       const routing::RouteClient client = route_client(snapshot, q, source);
-      Resolution r(snapshot, q, transport, w, client, now);
+      Resolution r(snapshot, q, transport, w, client, clock);
       rcode = r.run(*zone);
       r.finish_additional();
       truncated = r.truncated();

@@ -10,6 +10,7 @@
 #include "dns/query.hpp"
 #include "dns/writer.hpp"
 #include "query/snapshot.hpp"
+#include "util/coarse_clock.hpp"
 
 namespace meridian::query {
 
@@ -33,13 +34,34 @@ struct AnswerInfo {
   bool failover = false;
 };
 
+// The time dynamic TTLs count down from (to health changes). The clock is read
+// at most once per AnswerClock, and only when an answer needs it: static answers
+// never touch it (a cold read of the vDSO's clock page costs more than a lookup).
+// A worker keeps one per batch; tests fix the time.
+class AnswerClock {
+ public:
+  AnswerClock() = default;
+  AnswerClock(std::chrono::steady_clock::time_point fixed) : now_(fixed), read_(true) {}  // NOLINT: implicit by design
+  std::chrono::steady_clock::time_point now() const {
+    if (!read_) {
+      now_ = util::coarse_now();
+      read_ = true;
+    }
+    return now_;
+  }
+  bool was_read() const { return read_; }
+
+ private:
+  mutable std::chrono::steady_clock::time_point now_{};
+  mutable bool read_ = false;
+};
+
 // Answers one query into out (capacity >= 65535 for TCP, >= the UDP limit for
 // UDP); returns the response length, or 0 when nothing is to be sent. out may be
 // the packet itself: the query is parsed whole before anything is written, and the
-// header and question are then already in place. `now` is read by the caller once
-// per batch: dynamic TTLs count down to health changes.
+// header and question are then already in place.
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
-                         const ClientAddress& source, Transport transport, std::chrono::steady_clock::time_point now,
+                         const ClientAddress& source, Transport transport, const AnswerClock& clock,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info = nullptr);
 
 }  // namespace meridian::query

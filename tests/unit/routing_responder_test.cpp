@@ -315,6 +315,28 @@ TEST_SUITE("routing.responder") {
     CHECK(v6.ecs->scope <= 29);
   }
 
+  TEST_CASE("the clock is read for dynamic answers only, once however many") {
+    auto l = load(kNoCap);
+    uint8_t out[65535];
+    const query::AnswerClock batch;
+    for (const char* name : {"ns1.example.com", "nothing.example.com"}) {
+      const Bytes q = make_query(name, 1, false);
+      CHECK(query::answer_query(*l->state->snapshot, q.data(), q.size(), source("127.0.0.1"), query::Transport::udp,
+                                batch, out, sizeof out) > 0);
+    }
+    CHECK_FALSE(batch.was_read());
+    const Bytes q = make_query("app.example.com", 1, false);
+    CHECK(query::answer_query(*l->state->snapshot, q.data(), q.size(), source("127.0.0.1"), query::Transport::udp, batch,
+                              out, sizeof out) > 0);
+    CHECK(batch.was_read());
+    const auto first = batch.now();
+    CHECK(query::answer_query(*l->state->snapshot, q.data(), q.size(), source("127.0.0.1"), query::Transport::udp, batch,
+                              out, sizeof out) > 0);
+    CHECK(batch.now() == first);
+    // A default clock reads the monotonic clock: within a tick or two of steady_clock.
+    CHECK(std::chrono::abs(batch.now() - std::chrono::steady_clock::now()) < std::chrono::seconds(1));
+  }
+
   TEST_CASE("no ECS in, no ECS out (with and without EDNS)") {
     auto l = load(kNoCap);
     const Reply e = ask(*l, make_query("app.example.com", 1, true), "216.160.83.57");
