@@ -80,35 +80,33 @@ bool put_image(MessageWriter& w, const zone::WireImage& image, std::size_t recor
   return true;
 }
 
-// The records of an RRset (with its own TTL) through its precompiled image when the
-// owner and, if the image needs it, the zone origin are already in the message
-// (pointers owner_ptr and origin_ptr; 0 = not known); else put_rrset. image and
-// records come from where the caller has them at hand (a node head's entry), so
-// that the RRset itself is only read on the general path.
-bool write_records(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                   const zone::WireImage& image, std::size_t records, const RRset& rrset, Section section,
-                   std::size_t* rdata_at = nullptr) {
-  if (owner_ptr && !image.empty() && (origin_ptr || !image.needs_origin)) {
+// A precompiled image can be written when the owner and, if the image needs it,
+// the zone origin are already in the message (pointers; 0 = not known).
+bool image_fits(const zone::WireImage& image, uint16_t owner_ptr, uint16_t origin_ptr) {
+  return owner_ptr && !image.empty() && (origin_ptr || !image.needs_origin);
+}
+
+// put_rrset through the RRset's image where it fits; records with another TTL
+// than the image's take the general path.
+bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                 const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
+  if (ttl == rrset.ttl && image_fits(rrset.image, owner_ptr, origin_ptr)) {
     const std::size_t start = w.size();
-    if (!put_image(w, image, records, owner_ptr, origin_ptr, section)) return false;
+    if (!put_image(w, rrset.image, rrset.rdata.size(), owner_ptr, origin_ptr, section)) return false;
     if (rdata_at) *rdata_at = start + 12;  // owner pointer, type, class, TTL, rdlength
     return true;
   }
-  return put_rrset(w, owner, rrset, rrset.ttl, section, rdata_at);
-}
-
-// write_records for an RRset at hand, with the given TTL (records with another TTL
-// than the image's take the general path).
-bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                 const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
-  if (ttl == rrset.ttl)
-    return write_records(w, owner, owner_ptr, origin_ptr, rrset.image, rrset.rdata.size(), rrset, section, rdata_at);
   return put_rrset(w, owner, rrset, ttl, section, rdata_at);
 }
 
+// The same from a node head's entry: the RRset itself (another cache line) is
+// only read when the image does not fit.
 bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                 const NodeHead::Entry& entry, Section section) {
-  return write_records(w, owner, owner_ptr, origin_ptr, entry.image, entry.records, *entry.rrset, section);
+                 const NodeHead& head, const NodeHead::Entry& entry, Section section) {
+  const zone::WireImage image = head.image(entry);
+  if (image_fits(image, owner_ptr, origin_ptr)) return put_image(w, image, entry.records, owner_ptr, origin_ptr, section);
+  const RRset& rrset = head.rrset(entry);
+  return put_rrset(w, owner, rrset, rrset.ttl, section, nullptr);
 }
 
 class Resolution {
@@ -214,7 +212,7 @@ class Resolution {
         if (!addr) continue;
         // The target is in the message already when the rdata named it in full.
         const uint16_t owner_ptr = w_.find_name(target->name());
-        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *addr, Section::additional) &&
+        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *target, *addr, Section::additional) &&
             glue_required) {
           truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
         }
@@ -233,9 +231,9 @@ class Resolution {
   }
 
   // The same from a node head's entry: the common answer reads nothing else.
-  void add_answer_entry(std::string_view owner, const NodeHead::Entry& entry) {
-    if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, entry, Section::answer)) truncate();
-    if (!truncated_ && has_additional(entry.type)) defer_additional(*entry.rrset, false);
+  void add_answer_entry(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry) {
+    if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
+    if (!truncated_ && has_additional(entry.type)) defer_additional(head.rrset(entry), false);
   }
 
   // Additional records go after the answer and authority sections are complete.
@@ -305,7 +303,7 @@ class Resolution {
       return {Outcome::answer, dns::rcode::NOERROR};
     }
     if (const NodeHead::Entry* entry = head.find(qtype)) {
-      add_answer_entry(owner, *entry);
+      add_answer_entry(owner, head, *entry);
       return {Outcome::answer, dns::rcode::NOERROR};
     }
     add_negative_soa(zone);

@@ -7,6 +7,8 @@
 // T must keep the bytes of index_name() at a fixed address while indexed.
 #pragma once
 #include <cstdint>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -70,13 +72,32 @@ inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
 }
 
 // T must expose `std::string_view index_name() const` (its lower-case wire name).
-template <typename T>
+// With kRoom > 0 every slot also has a room of kRoom bytes, in an array parallel
+// to the slots, where an object may be built in place (room_for): a lookup asks
+// for the home slot's room while it reads the slot, so an object living in its
+// home room costs one memory round trip instead of two (slot, then object).
+template <typename T, std::size_t kRoom = 0>
 class NameIndex {
  public:
+  // Sizes the table for `count` objects, so that it never grows (and rooms never
+  // move) while they are added.
+  void reserve(std::size_t count) {
+    std::size_t size = 16;
+    while (size < count * 2) size *= 2;
+    if (size > slots_.size()) resize(size);
+  }
+
+  // The room of the slot that insert() will give an object named `name` next
+  // (rooms only; call reserve() first). Build the object there, then insert it.
+  void* room_for(std::string_view name) noexcept {
+    static_assert(kRoom > 0, "an index without rooms");
+    return &rooms_[free_slot(hash_name(name))];
+  }
+
   // Adds an object whose name is not in the index yet; it must outlive the index
   // and not move. Amortised O(1): the table doubles when half full.
   void insert(const T* object) {
-    if ((count_ + 1) * 2 > slots_.size()) grow();
+    if ((count_ + 1) * 2 > slots_.size()) resize(slots_.empty() ? 16 : slots_.size() * 2);
     place({hash_name(object->index_name()), object});
     ++count_;
   }
@@ -84,13 +105,17 @@ class NameIndex {
   const T* find(std::string_view name) const noexcept {
     if (slots_.empty()) return nullptr;
     const uint64_t h = hash_name(name);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+    std::size_t i = h & mask_;
+    if constexpr (kRoom > 0) {
+      for (std::size_t line = 0; line < kRoom; line += 64) __builtin_prefetch(rooms_[i].bytes + line);
+    }
+    for (;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (!s.object) return nullptr;
       if (s.hash != h) continue;
-      // Objects span two cache lines (node heads: name and entries, then images);
-      // ask for the second while the first is on its way.
-      __builtin_prefetch(reinterpret_cast<const char*>(s.object) + 64);
+      // An object out of the rooms spans two cache lines (node heads: name and
+      // entries, then images); ask for the second while the first is on its way.
+      if constexpr (kRoom == 0) __builtin_prefetch(reinterpret_cast<const char*>(s.object) + 64);
       const std::string_view found = s.object->index_name();
       if (found.size() == name.size() && same_bytes(found.data(), name.data(), name.size())) return s.object;
     }
@@ -98,28 +123,40 @@ class NameIndex {
 
   bool built() const noexcept { return !slots_.empty(); }
   std::size_t size() const noexcept { return count_; }
+  static constexpr std::size_t room_size() { return kRoom; }
 
  private:
   struct Slot {
     uint64_t hash = 0;
     const T* object = nullptr;
   };
+  struct alignas(64) Room {
+    std::byte bytes[kRoom > 0 ? kRoom : 1];
+  };
 
-  void place(const Slot& slot) {
-    std::size_t i = slot.hash & mask_;
+  std::size_t free_slot(uint64_t hash) const noexcept {
+    std::size_t i = hash & mask_;
     while (slots_[i].object) i = (i + 1) & mask_;
-    slots_[i] = slot;
+    return i;
   }
 
-  void grow() {
+  void place(const Slot& slot) { slots_[free_slot(slot.hash)] = slot; }
+
+  void resize(std::size_t size) {
+    // Objects built in rooms would be left behind: such an index is sized once.
+    if constexpr (kRoom > 0) {
+      if (count_ > 0) std::abort();
+      rooms_.assign(size, Room{});
+    }
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+    slots_.assign(size, Slot{});
     mask_ = slots_.size() - 1;
     for (const Slot& s : old)
       if (s.object) place(s);
   }
 
   std::vector<Slot> slots_;
+  std::vector<Room> rooms_;  // kRoom > 0: rooms_[i] belongs to slots_[i]
   std::size_t mask_ = 0;
   std::size_t count_ = 0;
 };

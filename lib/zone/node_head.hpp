@@ -21,13 +21,20 @@ struct NodeHead {
   static constexpr uint8_t kCname = 4;
   static constexpr uint8_t kService = 8;     // dynamic A/AAAA (Node::service)
 
-  // One RRset, in the node's type order.
+  // One RRset, in the node's type order; 16 bytes, so that a name with A and AAAA
+  // fits one index room (two cache lines) with its images.
   struct Entry {
     uint16_t type;
     uint16_t records;
-    const RRset* rrset;  // for what the image cannot do (another TTL, no image)
-    WireImage image;     // into this block; empty when the RRset has none
+    // The RRset's image (see WireImage): image_size 0 when it has none.
+    uint16_t image_size;
+    uint16_t patch_count;
+    uint16_t name_count;
+    bool needs_origin;
+    uint32_t image_at;  // bytes from the head's start
   };
+
+  static_assert(sizeof(Entry) == 16);
 
   const Node* node;       // everything else about the name
   uint16_t entry_count;
@@ -37,7 +44,7 @@ struct NodeHead {
   // Followed by: the name (lower-case wire form), padded to 8 bytes; the entries;
   // the images.
 
-  static constexpr std::size_t name_space(std::size_t name_length) { return (name_length + 7) & ~std::size_t{7}; }
+  static constexpr std::size_t name_space(std::size_t name_length) { return (name_length + 3) & ~std::size_t{3}; }
 
   std::string_view name() const { return {reinterpret_cast<const char*>(this + 1), name_length}; }
   std::string_view index_name() const { return name(); }
@@ -50,6 +57,14 @@ struct NodeHead {
       if (e[i].type == type) return &e[i];
     return nullptr;
   }
+  WireImage image(const Entry& e) const {
+    return {reinterpret_cast<const uint8_t*>(this) + e.image_at, e.image_size, e.patch_count, e.name_count,
+            e.needs_origin};
+  }
+  // The entry's RRset itself (in the node: another cache line), for what the image
+  // cannot do: another TTL, no image, additional-section targets.
+  const RRset& rrset(const Entry& e) const;
+
   bool is_delegation() const { return flags & kDelegation; }
   bool has_dname() const { return flags & kDname; }
   bool has_cname() const { return flags & kCname; }

@@ -157,7 +157,8 @@ void Zone::compile() {
   compiled_.reserve(nodes_.size());  // keeps node addresses stable for the heads
   std::vector<std::vector<BuiltImage>> images;
   images.reserve(nodes_.size());
-  std::vector<std::size_t> head_at;  // byte offset of each head in the arena
+  std::vector<std::size_t> head_size, head_at;  // bytes; offset in the arena when not in a room
+  head_size.reserve(nodes_.size());
   head_at.reserve(nodes_.size());
   std::size_t total = 0;
   for (const auto& [name, node] : nodes_) {
@@ -169,15 +170,18 @@ void Zone::compile() {
                                is_wildcard(name) ? std::string_view() : std::string_view(name)));
       size += built.back().bytes.size();
     }
+    head_size.push_back(size);
     head_at.push_back(total);
-    total += (size + sizeof(CacheLine) - 1) / sizeof(CacheLine) * sizeof(CacheLine);
+    if (size > lookup_.room_size()) total += (size + sizeof(CacheLine) - 1) / sizeof(CacheLine) * sizeof(CacheLine);
   }
   arena_.resize(total / sizeof(CacheLine));
   auto* base = reinterpret_cast<std::byte*>(arena_.data());
+  lookup_.reserve(compiled_.size());
   heads_.reserve(compiled_.size());
   for (std::size_t i = 0; i < compiled_.size(); ++i) {
     Node& node = compiled_[i];
-    auto* head = new (base + head_at[i]) NodeHead{};
+    void* where = head_size[i] <= lookup_.room_size() ? lookup_.room_for(node.name) : base + head_at[i];
+    auto* head = new (where) NodeHead{};
     head->node = &node;
     head->entry_count = static_cast<uint16_t>(node.rrsets.size());
     head->name_length = static_cast<uint8_t>(node.name.size());
@@ -198,8 +202,11 @@ void Zone::compile() {
       if (!built.meta.empty()) built.meta.data = reinterpret_cast<const uint8_t*>(at);
       at += built.bytes.size();
       rrset.image = built.meta;
+      const WireImage& m = built.meta;
       new (&entries[k]) NodeHead::Entry{rrset.type, static_cast<uint16_t>(std::min<std::size_t>(rrset.rdata.size(), 0xFFFF)),
-                                        &rrset, built.meta};
+                                        m.size, m.patch_count, m.name_count, m.needs_origin,
+                                        static_cast<uint32_t>(reinterpret_cast<const std::byte*>(m.data) -
+                                                              reinterpret_cast<const std::byte*>(head))};
     }
     heads_.push_back(head);
     lookup_.insert(head);

@@ -54,6 +54,8 @@ struct Node {
   bool empty() const { return rrsets.empty() && service.empty(); }
 };
 
+inline const RRset& NodeHead::rrset(const Entry& e) const { return node->rrsets[static_cast<std::size_t>(&e - entries())]; }
+
 struct NameHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -134,12 +136,14 @@ class Zone {
   struct alignas(64) CacheLine {
     std::byte bytes[64];
   };
+  // Heads up to this size live in the index's rooms (most names: two lines).
+  static constexpr std::size_t kHeadRoom = 128;
 
   std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;  // while building
   std::vector<Node> compiled_;     // after finalize()
-  std::vector<CacheLine> arena_;   // the heads of compiled_ and their images
+  std::vector<CacheLine> arena_;   // heads too big for a room, with their images
   std::vector<NodeHead*> heads_;   // heads_[i] is compiled_[i]'s
-  NameIndex<NodeHead> lookup_;     // names -> heads
+  NameIndex<NodeHead, kHeadRoom> lookup_;  // names -> heads, in its rooms or the arena
   Node* apex_ = nullptr;
   const NodeHead* apex_head_ = nullptr;
   const RRset* soa_ = nullptr;

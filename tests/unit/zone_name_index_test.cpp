@@ -3,7 +3,10 @@
 // everything reachable.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <cstring>
 #include <deque>
+#include <new>
 #include <set>
 #include <string>
 
@@ -109,5 +112,44 @@ TEST_SUITE("zone.name_index") {
         CHECK_FALSE(meridian::zone::same_bytes(a.data(), b.data(), length));
       }
     }
+  }
+}
+
+TEST_SUITE("zone.name_index.rooms") {
+  // An object that lives in the index's own room: its name inline after a length byte.
+  struct InRoom {
+    uint8_t length;
+    std::string_view index_name() const { return {reinterpret_cast<const char*>(this + 1), length}; }
+  };
+
+  TEST_CASE("objects built in their rooms are found there; names left out are not") {
+    NameIndex<InRoom, 64> index;
+    index.reserve(3000);
+    std::set<const void*> rooms;
+    for (int i = 0; i < 3000; ++i) {
+      const std::string name = wire("host" + std::to_string(i) + ".example.com");
+      if (i % 10 == 9) continue;  // left out
+      void* room = index.room_for(name);
+      REQUIRE(sizeof(InRoom) + name.size() <= 64);
+      CHECK(rooms.insert(room).second);  // a room is handed out once
+      CHECK(reinterpret_cast<std::uintptr_t>(room) % 64 == 0);
+      auto* object = new (room) InRoom{static_cast<uint8_t>(name.size())};
+      std::memcpy(object + 1, name.data(), name.size());
+      index.insert(object);
+      CHECK(index.find(name) == object);  // placed in the very slot whose room it took
+    }
+    CHECK(index.size() == 2700);
+    for (int i = 0; i < 3000; ++i) {
+      const std::string name = wire("host" + std::to_string(i) + ".example.com");
+      const InRoom* found = index.find(name);
+      if (i % 10 == 9) {
+        CHECK(found == nullptr);
+      } else {
+        REQUIRE(found != nullptr);
+        CHECK(found->index_name() == name);
+        CHECK(rooms.count(found) == 1);
+      }
+    }
+    CHECK(index.find(wire("host3000.example.com")) == nullptr);
   }
 }

@@ -67,14 +67,18 @@ TEST_CASE("every node has a head that mirrors it") {
       const zone::NodeHead::Entry& entry = head->entries()[i];
       CHECK(entry.type == rrset.type);
       CHECK(entry.records == rrset.rdata.size());
-      CHECK(entry.rrset == &rrset);
+      CHECK(&head->rrset(entry) == &rrset);
       CHECK(head->find(rrset.type) == &entry);
       // The RRset's image is the head's: one copy, inside the block, after the entries.
-      CHECK(entry.image.data == rrset.image.data);
-      CHECK(entry.image.size == rrset.image.size);
-      if (entry.image.empty()) continue;
-      CHECK(entry.image.data >= block_end);
-      block_end = entry.image.data + entry.image.footprint();
+      const zone::WireImage image = head->image(entry);
+      CHECK(image.size == rrset.image.size);
+      CHECK(image.patch_count == rrset.image.patch_count);
+      CHECK(image.name_count == rrset.image.name_count);
+      CHECK(image.needs_origin == rrset.image.needs_origin);
+      if (image.empty()) continue;
+      CHECK(image.data == rrset.image.data);
+      CHECK(image.data >= block_end);
+      block_end = image.data + image.footprint();
     }
     blocks.emplace_back(reinterpret_cast<const uint8_t*>(head), block_end);
     CHECK(head->find(dns::type::DS) == nullptr);
@@ -101,18 +105,22 @@ TEST_CASE("head flags and images for the kinds of names") {
   // Empty non-terminals have heads with no entries.
   CHECK(head("c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.deep.example.com.")->entry_count == 0);
   // An MX naming a host outside the zone has no image: its name is compressed against the message.
-  CHECK(head("out.example.com.")->find(dns::type::MX)->image.empty());
+  CHECK(head("out.example.com.")->find(dns::type::MX)->image_size == 0);
   // Two A records in one image: 2 x (owner pointer, type, class, TTL, rdlength, address).
   const auto* a = head("mail.example.com.")->find(dns::type::A);
   REQUIRE(a != nullptr);
   CHECK(a->records == 2);
-  CHECK(a->image.size == 2 * 16);
-  CHECK(a->image.patch_count == 2);
+  CHECK(a->image_size == 2 * 16);
+  CHECK(a->patch_count == 2);
   // A block longer than a cache line keeps its image whole.
   const auto* txt = head("long.example.com.")->find(dns::type::TXT);
   REQUIRE(txt != nullptr);
   CHECK(txt->records == 2);
-  CHECK(txt->image.size == 2 * (12 + 71));
+  CHECK(txt->image_size == 2 * (12 + 71));
+  // A name with A and AAAA fits one index room (Zone::kHeadRoom, two cache lines).
+  const zone::NodeHead* ns1 = head("ns1.example.com.");
+  const zone::WireImage last = ns1->image(*ns1->find(dns::type::AAAA));
+  CHECK(last.data + last.footprint() - reinterpret_cast<const uint8_t*>(ns1) <= 128);
   // Additional-section targets point at heads.
   const zone::RRset* mx = z->apex().find(dns::type::MX);
   REQUIRE(mx != nullptr);
