@@ -252,21 +252,21 @@ class Resolution {
   // Answers from a node that matched (exactly or through a wildcard); owner is the
   // name the records are written under.
   // A and AAAA of a service name, chosen for this client.
-  Outcome answer_dynamic(const Zone& zone, const Node& node, std::string_view owner) {
+  Outcome answer_dynamic(const Zone& zone, const NodeHead& head, std::string_view owner) {
     const uint16_t qtype = q_.qtype;
     unsigned written = 0;
     for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
       if (qtype != t && qtype != dns::type::ANY) continue;
-      const routing::RouteResult r = snap_.routing->answer(node.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
+      const routing::RouteResult r = snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
       if (r.scope > scope_) scope_ = r.scope;
-      service_ = static_cast<int16_t>(node.service_index);
+      service_ = static_cast<int16_t>(head.service_index);
       region_ = static_cast<int16_t>(r.region);
       failover_ = r.failover;
       written += r.records;
     }
     if (written) return {Outcome::answer, dns::rcode::NOERROR};
-    if (const RRset* rrset = node.find(qtype); rrset && qtype != dns::type::ANY) {
-      add_answer_rrset(owner, *rrset);
+    if (const NodeHead::Entry* entry = head.find(qtype); entry && qtype != dns::type::ANY) {
+      add_answer_entry(owner, head, *entry);
       return {Outcome::answer, dns::rcode::NOERROR};
     }
     add_negative_soa(zone);
@@ -277,7 +277,7 @@ class Resolution {
     const uint16_t qtype = q_.qtype;
     if (head.service_index >= 0 && snap_.routing &&
         (qtype == dns::type::A || qtype == dns::type::AAAA || qtype == dns::type::ANY))
-      return answer_dynamic(zone, *head.node, owner);
+      return answer_dynamic(zone, head, owner);
     const Node& node = *head.node;  // read only off the common path
     if (head.has_cname() && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
       const RRset* cname = node.find(dns::type::CNAME);
