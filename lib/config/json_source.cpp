@@ -3,13 +3,49 @@
 #include <cctype>
 #include <fstream>
 #include <map>
-#include <set>
-#include <vector>
 #include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 namespace meridian::config {
 
 namespace {
+
+// Keys repeated within one object (nlohmann keeps the last of two silently), found
+// by a second, event-only pass over text already parsed. A parse callback could
+// see them in the first pass, but nlohmann's callback parser rescans each parent
+// object whenever a child object closes: quadratic in the records of a zone.
+class DuplicateKeys : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::vector<std::string> found;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open_.emplace_back();
+    return true;
+  }
+  bool key(string_t& key) override {
+    if (!open_.empty() && !open_.back().insert(key).second) found.push_back(key);
+    return true;
+  }
+  bool end_object() override {
+    if (!open_.empty()) open_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  std::vector<std::unordered_set<std::string>> open_;
+};
 
 // A small scanner over JSON text, enough to find where a JSON pointer's value is.
 class Scanner {
@@ -171,19 +207,8 @@ JsonSource JsonSource::parse(std::string text, std::string name) {
   JsonSource src;
   src.path_ = std::move(name);
   src.text_ = std::move(text);
-  // nlohmann keeps the last of two equal keys silently; operators get an error.
-  std::vector<std::set<std::string>> open_objects;
-  std::vector<std::string> duplicates;
-  auto track_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) open_objects.emplace_back();
-    else if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
-    else if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicates.push_back(parsed.get<std::string>());
-    return true;
-  };
   try {
-    src.root_ = nlohmann::json::parse(src.text_, track_keys);
+    src.root_ = nlohmann::json::parse(src.text_);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based: the byte at which the parser gave up.
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
@@ -195,6 +220,10 @@ JsonSource JsonSource::parse(std::string text, std::string name) {
     d.add(src.path_, p.line, p.column, "invalid JSON: " + what);
     throw LoadError(std::move(d));
   }
+  // nlohmann keeps the last of two equal keys silently; operators get an error.
+  DuplicateKeys keys;
+  nlohmann::json::sax_parse(src.text_, &keys);
+  const std::vector<std::string>& duplicates = keys.found;
   if (!duplicates.empty()) {
     Diagnostics d;
     std::map<std::string, std::size_t> seen;  // occurrences reported so far, per key
