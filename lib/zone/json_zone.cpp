@@ -47,7 +47,10 @@ class ZoneBuilder {
       if (!records.is_object()) {
         error(Pointer("/records"), "\"records\" must be an object of names");
       } else {
-        for (const auto& [name, types] : records.items()) load_name(name, types, Pointer("/records") / name);
+        for (const auto& [name, types] : records.items()) {
+          if (errors_ > kReportedErrors) break;  // the file needs fixing first; the rest would only repeat
+          load_name(name, types, Pointer("/records") / name);
+        }
       }
     }
     check_zone_rules();
@@ -62,9 +65,17 @@ class ZoneBuilder {
     error(at, message);
     return nullptr;
   }
+  // Each error is located by a scan of the file's text: a few hundred would be
+  // quadratic in a big zone (a generator gone wrong), so past kReportedErrors
+  // one line says there are more.
+  static constexpr unsigned kReportedErrors = 100;
   void error(const Pointer& at, const std::string& message, bool key = false) {
     ++errors_;
-    diags_.add(src_.error_at(at, message, key));
+    if (errors_ <= kReportedErrors)
+      diags_.add(src_.error_at(at, message, key));
+    else if (errors_ == kReportedErrors + 1)
+      diags_.add(src_.error_at(Pointer(), "more errors follow; the first " + std::to_string(kReportedErrors) +
+                                              " are listed above"));
   }
 
   bool read_ttl(const json& v, const Pointer& at, uint32_t& out) {

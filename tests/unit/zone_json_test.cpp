@@ -553,3 +553,25 @@ TEST_SUITE("zone.zoneset") {
     CHECK(z->origin() == std::string(1, '\0'));
   }
 }
+
+TEST_SUITE("zone.json.error_cap") {
+  // A broken generator can produce a zone of errors; each is located by a scan of
+  // the text, so the report stops at 100 with one line saying there are more.
+  TEST_CASE("past 100 errors one line says more follow") {
+    std::vector<std::string> bad;
+    for (int i = 0; i < 300; ++i) bad.push_back("    \"h" + std::to_string(i) + "\": {\"A\": \"not-an-address\"}");
+    const ZoneLoad z = load_zone_text(zone_with(bad));
+    CHECK(z.zone == nullptr);
+    REQUIRE(z.diagnostics.size() == 101);
+    for (std::size_t i = 0; i < 100; ++i) CHECK(z.diagnostics.items()[i].message.find("not-an-address") != std::string::npos);
+    CHECK(z.diagnostics.items()[100].message == "more errors follow; the first 100 are listed above");
+  }
+
+  TEST_CASE("100 errors are all listed") {
+    std::vector<std::string> bad;
+    for (int i = 0; i < 100; ++i) bad.push_back("    \"h" + std::to_string(i) + "\": {\"A\": \"not-an-address\"}");
+    const ZoneLoad z = load_zone_text(zone_with(bad));
+    CHECK(z.zone == nullptr);
+    CHECK(z.diagnostics.size() == 100);
+  }
+}
