@@ -205,8 +205,9 @@ void Zone::compile() {
       const WireImage& m = built.meta;
       new (&entries[k]) NodeHead::Entry{rrset.type, static_cast<uint16_t>(std::min<std::size_t>(rrset.rdata.size(), 0xFFFF)),
                                         m.size, m.patch_count, m.name_count, m.needs_origin,
-                                        static_cast<uint32_t>(reinterpret_cast<const std::byte*>(m.data) -
-                                                              reinterpret_cast<const std::byte*>(head))};
+                                        m.empty() ? 0u
+                                                  : static_cast<uint32_t>(reinterpret_cast<const std::byte*>(m.data) -
+                                                                          reinterpret_cast<const std::byte*>(head))};
     }
     heads_.push_back(head);
     lookup_.insert(head);
