@@ -113,9 +113,6 @@ class NameIndex {
       const Slot& s = slots_[i];
       if (!s.object) return nullptr;
       if (s.hash != h) continue;
-      // An object out of the rooms spans two cache lines (node heads: name and
-      // entries, then images); ask for the second while the first is on its way.
-      if constexpr (kRoom == 0) __builtin_prefetch(reinterpret_cast<const char*>(s.object) + 64);
       const std::string_view found = s.object->index_name();
       if (found.size() == name.size() && same_bytes(found.data(), name.data(), name.size())) return s.object;
     }

@@ -3,7 +3,8 @@
 // it) and each RRset's precompiled image. A positive answer then touches its index
 // slot and this block, not the chain of the node's separate allocations (name
 // string, RRset array, image) that cost one cache miss each.
-// Built by Zone::compile() into the zone's own arena; immutable afterwards.
+// Built by Zone::compile() into a room of the zone's name index (heads of up to
+// 128 bytes) or into the zone's arena; immutable afterwards.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -41,7 +42,7 @@ struct NodeHead {
   uint8_t name_length;
   uint8_t flags;
   int32_t service_index;  // Node::service_index, kept in step by Zone
-  // Followed by: the name (lower-case wire form), padded to 8 bytes; the entries;
+  // Followed by: the name (lower-case wire form), padded to 4 bytes; the entries;
   // the images.
 
   static constexpr std::size_t name_space(std::size_t name_length) { return (name_length + 3) & ~std::size_t{3}; }

@@ -557,10 +557,14 @@ TEST_SUITE("zone.zoneset") {
 TEST_SUITE("zone.json.error_cap") {
   // A broken generator can produce a zone of errors; each is located by a scan of
   // the text, so the report stops at 100 with one line saying there are more.
+  std::vector<std::string> bad_addresses(int count) {
+    std::vector<std::string> lines;
+    for (int i = 0; i < count; ++i) lines.push_back("    \"h" + std::to_string(i) + "\": {\"A\": \"not-an-address\"}");
+    return lines;
+  }
+
   TEST_CASE("past 100 errors one line says more follow") {
-    std::vector<std::string> bad;
-    for (int i = 0; i < 300; ++i) bad.push_back("    \"h" + std::to_string(i) + "\": {\"A\": \"not-an-address\"}");
-    const ZoneLoad z = load_zone_text(zone_with(bad));
+    const ZoneLoad z = load_zone_text(zone_with(bad_addresses(300)));
     CHECK(z.zone == nullptr);
     REQUIRE(z.diagnostics.size() == 101);
     for (std::size_t i = 0; i < 100; ++i) CHECK(z.diagnostics.items()[i].message.find("not-an-address") != std::string::npos);
@@ -568,9 +572,7 @@ TEST_SUITE("zone.json.error_cap") {
   }
 
   TEST_CASE("100 errors are all listed") {
-    std::vector<std::string> bad;
-    for (int i = 0; i < 100; ++i) bad.push_back("    \"h" + std::to_string(i) + "\": {\"A\": \"not-an-address\"}");
-    const ZoneLoad z = load_zone_text(zone_with(bad));
+    const ZoneLoad z = load_zone_text(zone_with(bad_addresses(100)));
     CHECK(z.zone == nullptr);
     CHECK(z.diagnostics.size() == 100);
   }
