@@ -13,6 +13,7 @@ int check(const std::string& config_path) {
     std::cerr << config_path << ": " << diagnostics.size() << " error(s)\n";
     return 1;
   }
+  diagnostics.print(std::cerr);  // warnings only
   std::size_t zones = state->snapshot->zones->size();
   std::cout << config_path << ": OK (" << zones << " zone" << (zones == 1 ? "" : "s") << ")\n";
   return 0;

@@ -36,6 +36,7 @@ int serve(const std::string& config_path) {
     log(LogLevel::error, "start_failed", {{"config", config_path}, {"errors", std::to_string(diagnostics.size())}});
     return 1;
   }
+  for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
   runtime::DnsService dns(initial->config.dns);
   const std::size_t zones = initial->zones->size();
   const std::size_t services = initial->services->services.size();

@@ -14,6 +14,11 @@ std::string Diagnostic::to_string() const {
 
 void Diagnostics::print(std::ostream& out) const {
   for (const auto& d : items_) out << d.to_string() << '\n';
+  for (const auto& d : warnings_) {
+    Diagnostic w = d;
+    w.message = "warning: " + w.message;
+    out << w.to_string() << '\n';
+  }
 }
 
 std::string Diagnostics::to_string() const {

@@ -70,6 +70,7 @@ bool ServerState::reload(const std::string& trigger) {
       return false;
     }
   }
+  for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
   if (next->config.dns.listen != state_.config.dns.listen)
     log(LogLevel::warn, "reload_listen_unchanged", {{"reason", "listen addresses change on restart only"}});
   state_ = std::move(*next);
