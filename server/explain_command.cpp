@@ -13,11 +13,11 @@ namespace meridian::cli {
 int explain(const std::string& config_path, const std::string& name, const std::string& type,
             const std::string& client, const std::string& ecs, bool as_json) {
   config::Diagnostics diagnostics;
-  const auto state = runtime::load_state(config_path, diagnostics);
-  if (!state) {
-    diagnostics.print(std::cerr);
-    return 1;
-  }
+  // A rejected health file leaves the server on its previous overrides; explain
+  // has no previous state, so it explains with the files that do load.
+  const auto state = runtime::load_state(config_path, diagnostics, health::BadOverrideFile::skip);
+  diagnostics.print(std::cerr);  // errors when it fails, else warnings (rejected health files)
+  if (!state) return 1;
   const auto wire = dns::name_from_text(name.back() == '.' ? name : name + ".");
   if (!wire) {
     std::cerr << "explain: \"" << name << "\" is not a domain name\n";

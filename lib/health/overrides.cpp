@@ -71,7 +71,8 @@ void load_file(const std::string& path, const KeyValidator& validate, OverrideMa
 
 }  // namespace
 
-OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics) {
+OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics,
+                           BadOverrideFile bad_file) {
   OverrideMap out;
   std::error_code ec;
   if (dir.empty() || !fs::is_directory(dir, ec)) return out;
@@ -79,7 +80,21 @@ OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate,
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) load_file(f, validate, out, diagnostics);
+  for (const auto& f : files) {
+    if (bad_file == BadOverrideFile::reject_all) {
+      load_file(f, validate, out, diagnostics);
+      continue;
+    }
+    config::Diagnostics file_diags;
+    OverrideMap file_overrides = out;  // later files win, so apply on a copy
+    load_file(f, validate, file_overrides, file_diags);
+    if (file_diags.empty()) {
+      out = std::move(file_overrides);
+      continue;
+    }
+    for (const auto& d : file_diags.items()) diagnostics.add_warning(d);
+    diagnostics.add_warning({f, 0, 0, "health file rejected: its overrides are left out"});
+  }
   return out;
 }
 

@@ -21,8 +21,15 @@ using OverrideMap = std::map<std::string, Override>;
 // Says whether a key names something that exists; returns an error text or "".
 using KeyValidator = std::function<std::string(const std::string& key)>;
 
+// What a file with errors does to the whole load.
+enum class BadOverrideFile {
+  reject_all,  // the server: the previous overrides stay in force until every file is good
+  skip,        // explain: that file alone is left out; its errors become warnings
+};
+
 // Reads every *.json file in dir (sorted; later files win). On any error the
-// diagnostics say where and the returned map must not be used.
-OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics);
+// diagnostics say where and the returned map must not be used (reject_all).
+OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics,
+                           BadOverrideFile bad_file = BadOverrideFile::reject_all);
 
 }  // namespace meridian::health

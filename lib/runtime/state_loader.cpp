@@ -96,7 +96,8 @@ std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& servic
 }
 
 std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
-                                                         config::Diagnostics& diagnostics) {
+                                                         config::Diagnostics& diagnostics,
+                                                         health::BadOverrideFile bad_file) {
   const std::size_t before = diagnostics.size();
   auto validate = [&](const std::string& key) -> std::string {
     const auto first = key.find('/');
@@ -120,7 +121,7 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
       if (ep.address_text == endpoint) return "";
     return "region \"" + service + "/" + region + "\" has no endpoint \"" + endpoint + "\"";
   };
-  auto overrides = health::load_overrides(dir, validate, diagnostics);
+  auto overrides = health::load_overrides(dir, validate, diagnostics, bad_file);
   if (diagnostics.size() != before) return std::nullopt;
   return overrides;
 }
@@ -147,7 +148,8 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   return snapshot;
 }
 
-std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics) {
+std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics,
+                                      health::BadOverrideFile bad_override_file) {
   const std::size_t errors_before = diagnostics.size();
   std::optional<config::JsonSource> source;
   try {
@@ -165,7 +167,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   auto checks = health::read_checks(*source, diagnostics);
   validate_checks(*source, *services, checks, diagnostics);
   validate_forwarding(*source, *services, diagnostics);
-  auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics);
+  auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, bad_override_file);
   if (diagnostics.size() != errors_before || !overrides) return std::nullopt;
   state.zones = std::move(zones);
   state.services = std::move(services);

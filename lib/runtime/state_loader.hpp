@@ -9,6 +9,7 @@
 #include "config/server_config.hpp"
 #include "health/checks/check_runner.hpp"
 #include "health/health_snapshot.hpp"
+#include "health/overrides.hpp"
 #include "query/snapshot.hpp"
 #include "routing/service_set.hpp"
 
@@ -24,11 +25,13 @@ struct LoadedState {
 };
 
 // nullopt when anything is wrong; every problem is in diagnostics.
-std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics);
+std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics,
+                                      health::BadOverrideFile bad_override_file = health::BadOverrideFile::reject_all);
 
 // Health override files checked against the services they name.
-std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
-                                                         config::Diagnostics& diagnostics);
+std::optional<health::OverrideMap> load_health_overrides(
+    const std::string& dir, const routing::ServiceSet& services, config::Diagnostics& diagnostics,
+    health::BadOverrideFile bad_file = health::BadOverrideFile::reject_all);
 
 // What the active checks should probe for these services.
 std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& services, const health::CheckMap& checks);

@@ -360,6 +360,26 @@ TEST_CASE("meridian explain: text and --json") {
   CHECK(bad.err.find("nope") != std::string::npos);
 }
 
+TEST_CASE("meridian explain: a rejected health file is named and left out, the others apply") {
+  TempDir dir;
+  dir.write("zones/example.com.json", kZone);
+  dir.write("health/a-good.json", R"({"web/eu": {"state": "down", "reason": "maintenance"}})");
+  const std::string bad_file = dir.write("health/b-bad.json", R"({"web/nowhere": "down"})");
+  const std::string cfg = dir.write("meridian.json", config(source_path("geodata/demo-city.mmdb")));
+  const CommandResult r =
+      run_command({meridian_binary(), "explain", "app.example.com", "A", "--client", "127.1.2.3", "--config", cfg});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("matched key EU") != std::string::npos);
+  CHECK(r.out.find("chosen na") != std::string::npos);  // eu is down by the file that loads
+  CHECK(r.err.find(bad_file + ":1:2: warning: service \"web\" has no region \"nowhere\"") != std::string::npos);
+  CHECK(r.err.find(bad_file + ": warning: health file rejected") != std::string::npos);
+
+  // The server itself still refuses the set (it keeps its last good overrides on reload).
+  const CommandResult check = run_command({meridian_binary(), "check", "--config", cfg});
+  CHECK(check.exit_code != 0);
+}
+
 TEST_CASE("_explain.app.example.com TXT: answered to 127.0.0.1, REFUSED when dns.explain is false") {
   {
     Server s(source_path("geodata/demo-city.mmdb"));

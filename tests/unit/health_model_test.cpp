@@ -251,3 +251,27 @@ TEST_CASE("override file errors point at the offending key's line and column") {
     CHECK(d.to_string().find("c.json:2:") != std::string::npos);
   }
 }
+
+// explain's mode: a file with any error is left out whole (a half-applied file
+// would explain a state no server ever had); files before and after it apply.
+TEST_CASE("override files, skip mode: a bad file is left out whole, its errors become warnings") {
+  TempHealthDir dir;
+  dir.write("a.json", R"({"web/eu": "down", "web/us": "down"})");
+  dir.write("b.json", "{\n  \"web/us\": \"up\",\n  \"api/eu\": \"down\"\n}\n");  // one good key, one bad
+  dir.write("c.json", R"({"web/ap": {"state": "down", "reason": "later file"}})");
+  config::Diagnostics d;
+  const OverrideMap o = load_overrides(dir.path, only_web, d, BadOverrideFile::skip);
+  CHECK(d.empty());
+  REQUIRE(d.warnings().size() == 2);
+  CHECK(d.warnings()[0].to_string().find("b.json:3:3: unknown service \"api\"") != std::string::npos);
+  CHECK(d.warnings()[1].message.find("health file rejected") != std::string::npos);
+  REQUIRE(o.size() == 3);
+  CHECK(o.at("web/eu").mode == Override::down);
+  CHECK(o.at("web/us").mode == Override::down);  // b.json's "up" is not applied
+  CHECK(o.at("web/ap").reason == "later file");
+
+  config::Diagnostics strict;
+  load_overrides(dir.path, only_web, strict);
+  CHECK(strict.size() == 1);
+  CHECK(strict.warnings().empty());
+}
