@@ -455,7 +455,7 @@ uint16_t answer_chaos(const Snapshot& snap, const dns::Query& q, MessageWriter& 
   else if ((name == kIdServer || name == kHostnameBind) && snap.identity.chaos_identity)
     text = &snap.identity.identity;
   if (!text) return dns::rcode::REFUSED;
-  w.set_flags(w.flags() | dns::flag::AA);
+  // No AA: the server is not an authority for a CH zone (Knot and NSD leave it clear; BIND sets it).
   if (q.qtype != dns::type::TXT && q.qtype != dns::type::ANY) return dns::rcode::NOERROR;
   const uint8_t len = static_cast<uint8_t>(text->size() > 255 ? 255 : text->size());
   const auto mark = w.mark();
