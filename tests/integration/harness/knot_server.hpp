@@ -1,0 +1,42 @@
+// knotd (Knot DNS) started on loopback for differential tests: the zones given
+// as master files, answers compared with meridian's. Stopped on destruction.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "integration/harness/process.hpp"
+
+namespace meridian::test {
+
+struct KnotZone {
+  std::string origin;       // "diff.test."
+  std::string master_file;  // full path
+};
+
+class KnotServer {
+ public:
+  KnotServer() = default;
+  ~KnotServer();
+  KnotServer(const KnotServer&) = delete;
+  KnotServer& operator=(const KnotServer&) = delete;
+
+  // Writes a configuration under dir/knot-<n>/ and waits until every zone answers
+  // its SOA. False when knotd would not start or a zone did not load (see log()).
+  bool start(const std::string& knotd, const TempDir& dir, const std::vector<KnotZone>& zones);
+  Endpoint endpoint() const { return Endpoint{"127.0.0.1", port_}; }
+  std::string log() const;
+
+ private:
+  void kill_now();
+
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string log_;
+};
+
+// A port free for both UDP and TCP on 127.0.0.1 right now.
+uint16_t free_udp_tcp_port();
+
+}  // namespace meridian::test
