@@ -272,6 +272,13 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
   }
   ServerProcess meridian;
   REQUIRE_MESSAGE(meridian.start(config), meridian.error());
+  {
+    // and at load, as load_warning lines (written before the server answers)
+    const std::string log = meridian.log();
+    std::size_t logged = 0;
+    for (std::size_t at = log.find("load_warning"); at != std::string::npos; at = log.find("load_warning", at + 1)) ++logged;
+    CHECK_MESSAGE(logged == 6, log);
+  }
 
   Knot knot;
   REQUIRE_MESSAGE(knot.start(*knotd, dir), "knotd did not start:\n" << knot.log());
