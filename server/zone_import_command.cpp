@@ -13,6 +13,7 @@ int zone_import(const std::string& file, const std::string& origin, const std::s
     diagnostics.print(std::cerr);
     return 1;
   }
+  diagnostics.print(std::cerr);  // warnings only: the zone is written
   const std::string text = zone.dump(2) + "\n";
   if (output.empty()) {
     std::cout << text;

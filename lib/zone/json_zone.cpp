@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -158,8 +159,7 @@ class ZoneBuilder {
         error(vat, "unknown record type \"" + type_text + "\"", true);
         continue;
       }
-      if (*type == dns::type::OPT || *type == dns::type::ANY || *type == dns::type::AXFR ||
-          *type == dns::type::IXFR || *type == dns::type::RRSIG || *type == dns::type::NSEC) {
+      if (!storable_type(*type)) {
         error(vat, "record type " + type_text + " cannot be stored in a zone", true);
         continue;
       }
@@ -227,17 +227,28 @@ class ZoneBuilder {
   }
 
   // Rules across records: CNAME exclusivity, services, data at and below cuts.
+  // Data the parent cannot serve (occluded by a delegation, RFC 2181 6) is
+  // dropped with a warning, as BIND, Knot and NSD load such zones.
   void check_zone_rules() {
+    std::unordered_set<std::string_view> checked;  // "www" and "www.example.com." are one node
     for (const auto& [owner, at] : positions_) {
-      const Node* node = zone_->find(owner);
-      if (!node) continue;
-      const bool has_cname = node->find(dns::type::CNAME) != nullptr;
-      if (has_cname && (node->rrsets.size() > 1 || !node->service.empty()))
+      if (!checked.insert(owner).second) continue;
+      Node& node = zone_->node_for(owner);
+      // For every name, occluded or not: Knot and BIND refuse these too.
+      if (node.find(dns::type::CNAME) && (node.rrsets.size() > 1 || !node.service.empty()))
         error(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)", true);
-      if (!node->service.empty() && (node->find(dns::type::A) || node->find(dns::type::AAAA)))
+      if (owner != origin_) {
+        const std::string_view cut = cut_above(owner);
+        if (!cut.empty()) {
+          check_below_cut(node, cut, at);
+          continue;  // never served: the rules for authoritative data do not apply
+        }
+        if (node.find(dns::type::NS)) check_at_cut(node, at);
+      }
+      if (!node.service.empty() && (node.find(dns::type::A) || node.find(dns::type::AAAA)))
         error(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA", true);
       // Names below a DNAME are redirected, so data there could never be served.
-      if (owner != origin_ && (!node->rrsets.empty() || !node->service.empty())) {
+      if (owner != origin_ && !node.empty()) {
         for (std::string_view up = owner; up.size() > origin_.size();) {
           up = dns::parent_name(up);
           const Node* ancestor = zone_->find(up);
@@ -247,27 +258,63 @@ class ZoneBuilder {
           }
         }
       }
-      if (owner == origin_) continue;
-      const bool is_cut = node->find(dns::type::NS) != nullptr;
-      if (is_cut) {
-        for (const auto& r : node->rrsets)
-          if (r.type != dns::type::NS && r.type != dns::type::DS)
-            error(at, "only NS and DS records may sit at a delegation point", true);
-        if (!node->service.empty()) error(at, "a delegation point cannot have a service", true);
-      }
-      // Below a cut only glue addresses are allowed.
-      for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
-        const Node* ancestor = zone_->find(up);
-        if (ancestor && ancestor->find(dns::type::NS)) {
-          for (const auto& r : node->rrsets)
-            if (r.type != dns::type::A && r.type != dns::type::AAAA)
-              error(at, "below the delegation at " + dns::name_to_text(up) + " only glue A/AAAA records are allowed", true);
-          if (!node->service.empty())
-            error(at, "below the delegation at " + dns::name_to_text(up) + " a service is not allowed", true);
-          break;
-        }
-      }
     }
+  }
+
+  // The topmost zone cut strictly above owner, or empty: that cut occludes owner
+  // (a cut below it is occluded itself).
+  std::string_view cut_above(std::string_view owner) const {
+    std::string_view topmost;
+    for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
+      const Node* ancestor = zone_->find(up);
+      if (ancestor && ancestor->find(dns::type::NS)) topmost = up;
+    }
+    return topmost;
+  }
+
+  static bool is_address(uint16_t type) { return type == dns::type::A || type == dns::type::AAAA; }
+
+  // Removes the RRsets `keep` rejects and returns their type names ("CNAME, TXT").
+  template <typename Keep> static std::string drop_rrsets(Node& node, Keep keep) {
+    std::string dropped;
+    std::erase_if(node.rrsets, [&](const RRset& r) {
+      if (keep(r.type)) return false;
+      dropped += (dropped.empty() ? "" : ", ") + rr_type_name(r.type);
+      return true;
+    });
+    return dropped;
+  }
+
+  // At a cut the parent holds NS, DS and glue addresses (whether or not an NS
+  // names the cut itself: RFC 9471); anything else belongs to the child.
+  void check_at_cut(Node& node, const Pointer& at) {
+    if (!node.service.empty()) error(at, "a delegation point cannot have a service", true);
+    const std::string dropped = drop_rrsets(node, [](uint16_t t) {
+      return t == dns::type::NS || t == dns::type::DS || is_address(t);
+    });
+    if (!dropped.empty())
+      warning(at, dropped + " at the delegation point " + dns::name_to_text(node.name) +
+                      " is never served (occluded: only NS, DS and glue A/AAAA are)");
+  }
+
+  // Below a cut only glue addresses are used, as additional data of referrals.
+  void check_below_cut(Node& node, std::string_view cut, const Pointer& at) {
+    if (!node.service.empty())
+      error(at, "below the delegation at " + dns::name_to_text(cut) + " a service is not allowed", true);
+    const std::string dropped = drop_rrsets(node, is_address);
+    if (!dropped.empty())
+      warning(at, dropped + " at " + dns::name_to_text(node.name) + " is below the delegation at " +
+                      dns::name_to_text(cut) + " and is never served (occluded)");
+  }
+
+  // Capped like errors: each is located by a scan of the text.
+  void warning(const Pointer& at, const std::string& message) {
+    ++warnings_;
+    if (warnings_ <= kReportedErrors)
+      diags_.add_warning(src_.error_at(at, message, true));
+    else if (warnings_ == kReportedErrors + 1)
+      diags_.add_warning(src_.error_at(Pointer(), "more occluded names follow; the first " +
+                                                      std::to_string(kReportedErrors) + " are listed above"));
   }
 
   const config::JsonSource& src_;
@@ -276,6 +323,7 @@ class ZoneBuilder {
   std::string origin_;
   uint32_t default_ttl_ = kDefaultTtl;
   unsigned errors_ = 0;
+  unsigned warnings_ = 0;
   std::vector<std::pair<std::string, Pointer>> positions_;
 };
 

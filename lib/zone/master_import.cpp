@@ -41,6 +41,30 @@ std::string rdata_text(const ldns_rr* rr) {
   return out;
 }
 
+// The rdata as the JSON loader will read it: ldns's presentation form when
+// parse_rdata reads that back to the same bytes, else RFC 3597 generic form
+// (empty rdata, unknown types, forms ldns prints but cannot read). Sets error
+// when the loader would refuse even that (an A record with empty rdata).
+std::string loadable_rdata_text(const ldns_rr* rr, const std::string& owner, const std::string& origin,
+                                std::string& error) {
+  const auto type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+  std::string wire;
+  for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+    wire.append(reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf));
+  }
+  const std::string text = rdata_text(rr);
+  if (!text.empty()) {
+    const ParsedRdata parsed = parse_rdata(type, text, owner, origin);
+    if (parsed.error.empty() && parsed.rdata.wire == wire) return text;
+  }
+  const std::string generic = generic_rdata_text(wire);
+  const ParsedRdata parsed = parse_rdata(type, generic, owner, origin);
+  if (!parsed.error.empty()) error = parsed.error;
+  else if (parsed.rdata.wire != wire) error = "the loader would read other rdata from \"" + generic + "\"";
+  return generic;
+}
+
 std::string owner_of(const ldns_rr* rr) {
   const ldns_rdf* owner = ldns_rr_owner(rr);
   return dns::fold_wire_name({reinterpret_cast<const char*>(ldns_rdf_data(owner)), ldns_rdf_size(owner)});
@@ -105,6 +129,9 @@ nlohmann::ordered_json import_master_file(const std::string& path, const std::st
     if (n > best) best = n, default_ttl = ttl;
 
   // Owners in first-seen order, then types in first-seen order.
+  // Types a zone cannot hold: DNSSEC data of a signed zone is left out (meridian
+  // does not sign), counted per type; meta types are errors.
+  std::map<uint16_t, std::pair<std::size_t, std::string>> left_out;  // count, first owner
   std::vector<std::string> owner_order;
   std::map<std::string, std::vector<std::pair<uint16_t, ImportedRRset>>> by_owner;
   const ldns_rr* soa = nullptr;
@@ -115,6 +142,16 @@ nlohmann::ordered_json import_master_file(const std::string& path, const std::st
       continue;
     }
     const uint16_t type = ldns_rr_get_type(rr);
+    if (!storable_type(type)) {
+      if (type == dns::type::RRSIG || type == dns::type::NSEC) {
+        auto& [count, first] = left_out[type];
+        if (count++ == 0) first = dns::name_to_text(owner);
+      } else {
+        diagnostics.add(path, 0, 0, "record " + dns::name_to_text(owner) + " " + rr_type_name(type) +
+                                        ": type " + rr_type_name(type) + " cannot be stored in a zone");
+      }
+      continue;
+    }
     if (type == dns::type::SOA) {
       if (owner != origin) diagnostics.add(path, 0, 0, "SOA record not at the zone apex");
       else if (!soa) soa = rr;
@@ -130,8 +167,16 @@ nlohmann::ordered_json import_master_file(const std::string& path, const std::st
     }
     // RFC 2181 5.2: one TTL per RRset; keep the lowest when a file disagrees.
     if (ldns_rr_ttl(rr) < set->second.ttl) set->second.ttl = ldns_rr_ttl(rr);
-    set->second.data.push_back(rdata_text(rr));
+    std::string error;
+    set->second.data.push_back(loadable_rdata_text(rr, owner, origin, error));
+    if (!error.empty())
+      diagnostics.add(path, 0, 0, "record " + dns::name_to_text(owner) + " " + rr_type_name(type) + ": " + error);
   }
+  for (const auto& [type, use] : left_out)
+    diagnostics.add_warning({path, 0, 0,
+                             std::to_string(use.first) + " " + rr_type_name(type) + " record" +
+                                 (use.first == 1 ? "" : "s") + " (the first at " + use.second +
+                                 ") left out: meridian does not serve DNSSEC signatures or denial records"});
 
   out["origin"] = origin_dotted;
   out["ttl"] = default_ttl;

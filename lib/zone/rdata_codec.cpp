@@ -85,6 +85,53 @@ std::string check_number_ranges(uint16_t type, std::string_view text) {
   return {};
 }
 
+struct GenericRdata {
+  std::size_t length = 0;  // as the text says
+  std::string bytes;       // as the hex holds
+};
+
+// RFC 3597 generic rdata (`\# 3 abcdef`, hex may hold spaces), or nullopt when
+// text is not in generic form (ldns judges that).
+std::optional<GenericRdata> generic_rdata(std::string_view text) {
+  std::size_t pos = text.find_first_not_of(" \t");
+  if (pos == std::string_view::npos || text.substr(pos, 2) != "\\#") return std::nullopt;
+  pos = text.find_first_not_of(" \t", pos + 2);
+  if (pos == std::string_view::npos) return std::nullopt;
+  GenericRdata out;
+  const auto [end, err] = std::from_chars(text.data() + pos, text.data() + text.size(), out.length);
+  if (err != std::errc()) return std::nullopt;
+  pos = static_cast<std::size_t>(end - text.data());
+  std::string& bytes = out.bytes;
+  int high = -1;
+  for (; pos < text.size(); ++pos) {
+    const char c = text[pos];
+    if (c == ' ' || c == '\t') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
+    if (high < 0) {
+      high = v;
+    } else {
+      bytes.push_back(static_cast<char>(high << 4 | v));
+      high = -1;
+    }
+  }
+  if (high >= 0) return std::nullopt;
+  return out;
+}
+
+// Fewer fields than the type needs: ldns reads generic rdata (`\# 0` for an
+// A, `\# 2 000a` for an MX) into what fits. NULL may hold anything (RFC 1035
+// 3.3.10); types ldns does not know are opaque.
+bool too_few_fields(uint16_t type, std::size_t fields) {
+  if (type == 10 /*NULL*/) return false;
+  const ldns_rr_descriptor* d = ldns_rr_descript(type);
+  if (!d || d->_type != type) return false;
+  std::size_t needed = ldns_rr_descriptor_minimum(d);
+  // A type bitmap may be empty (CSYNC with no types), though ldns counts it.
+  if (needed > 0 && ldns_rr_descriptor_field_type(d, needed - 1) == LDNS_RDF_TYPE_BITMAP) --needed;
+  return fields < needed;
+}
+
 }  // namespace
 
 std::optional<uint16_t> rr_type_from_name(std::string_view name) {
@@ -98,6 +145,28 @@ std::string rr_type_name(uint16_t type) {
   char* s = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
   std::string out = s ? s : "TYPE" + std::to_string(type);
   free(s);
+  return out;
+}
+
+bool storable_type(uint16_t type) {
+  switch (type) {
+    case dns::type::OPT: case 249 /*TKEY*/: case 250 /*TSIG*/: case dns::type::IXFR: case dns::type::AXFR:
+    case dns::type::MAILB: case dns::type::MAILA: case dns::type::ANY:
+    case dns::type::RRSIG: case dns::type::NSEC:
+      return false;
+    default:
+      return true;
+  }
+}
+
+std::string generic_rdata_text(std::string_view wire) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\# " + std::to_string(wire.size());
+  if (!wire.empty()) out += ' ';
+  for (const char c : wire) {
+    out += kHex[static_cast<uint8_t>(c) >> 4];
+    out += kHex[static_cast<uint8_t>(c) & 0xF];
+  }
   return out;
 }
 
@@ -138,6 +207,20 @@ ParsedRdata parse_rdata(uint16_t type, std::string_view text, std::string_view o
     out.rdata.wire.append(reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf));
   }
   if (out.rdata.wire.size() > 65535) out.error = "rdata longer than 65535 bytes";
+  const std::string bad = std::string("bad ") + rr_type_name(type) + " data \"" + std::string(text) + "\": ";
+  if (too_few_fields(type, ldns_rr_rd_count(rr.get()))) {
+    out.error = bad + "too short for type " + rr_type_name(type);
+    return out;
+  }
+  // ldns drops generic bytes past what the type's fields take, and does not
+  // hold the hex to the length.
+  if (const auto generic = generic_rdata(text)) {
+    if (generic->length != generic->bytes.size())
+      out.error = bad + "the length says " + std::to_string(generic->length) + " bytes, the data holds " +
+                  std::to_string(generic->bytes.size());
+    else if (generic->bytes != out.rdata.wire)
+      out.error = bad + std::to_string(generic->length) + " bytes do not make one record of type " + rr_type_name(type);
+  }
   return out;
 }
 
@@ -158,7 +241,7 @@ std::string rdata_to_text(uint16_t type, std::string_view wire) {
     return {};
   std::unique_ptr<ldns_rr, RrDeleter> rr(raw);
   // Empty rdata has no fields to print; RFC 3597's generic form reads back for any type.
-  if (wire.empty()) return "\\# 0";
+  if (wire.empty()) return generic_rdata_text(wire);
   std::string out;
   for (std::size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
     char* s = ldns_rdf2str(ldns_rr_rdf(rr.get(), i));

@@ -14,6 +14,14 @@ namespace meridian::zone {
 std::optional<uint16_t> rr_type_from_name(std::string_view name);
 std::string rr_type_name(uint16_t type);
 
+// Meta types and QTYPEs (OPT, TKEY, TSIG, IXFR, AXFR, MAILB, MAILA, ANY: RFC
+// 6895 3.1) and the DNSSEC records meridian does not serve (RRSIG, NSEC: it does
+// not sign) cannot be stored in a zone.
+bool storable_type(uint16_t type);
+
+// RFC 3597 generic rdata (`\# 0`, `\# 2 abcd`): reads back for any type.
+std::string generic_rdata_text(std::string_view wire);
+
 struct ParsedRdata {
   Rdata rdata;
   std::string error;  // set when parsing failed

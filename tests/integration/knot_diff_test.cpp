@@ -1,7 +1,9 @@
 // Differential test against Knot DNS: the same zone (a master file, imported with
 // `meridian zone import` for meridian, loaded as is by knotd) served by both; a
 // list of queries covering the answer logic is sent to both and the rcode, the
-// AA/TC flags and the answer/authority RRsets (sorted, with TTLs) are compared.
+// AA/TC flags and the answer/authority/additional RRsets (sorted, with TTLs) are
+// compared. The zone holds glue at a cut's own name, data occluded by cuts (which
+// meridian loads with warnings and must never serve) and NULL/generic records.
 // Skipped with a message when knotd is not installed.
 #include <doctest/doctest.h>
 
@@ -25,6 +27,7 @@ using namespace meridian::test;
 namespace {
 
 const char* const kZone = "diff.test.";
+constexpr uint16_t kNullType = 10;
 
 std::string master_file() {
   std::ostringstream z;
@@ -72,6 +75,32 @@ std::string master_file() {
        "          IN TXT  \"owner\"\n"
        "x.new     IN A    192.0.2.70\n"
        "ext       IN DNAME example.org.\n"
+       // Glue at the delegation's own name (PowerDNS ns-with-identical-glue).
+       "idg       IN NS   idg\n"
+       "          IN A    192.0.2.110\n"
+       "          IN AAAA 2001:db8::110\n"
+       // Occluded data: loaded with a warning, never served (RFC 2181 6).
+       "below     IN NS   ns.below\n"
+       "ns.below  IN A    192.0.2.120\n"
+       "          IN TXT  \"occluded beside glue\"\n"
+       "cname.below IN CNAME app\n"
+       "dname.below IN DNAME example.org.\n"
+       "*.below   IN TXT  \"occluded wildcard\"\n"
+       "deep.below IN NS  ns.other.org.\n"
+       "occl      IN NS   ns1\n"
+       "          IN TXT  \"occluded at the cut\"\n"
+       "          IN MX   10 mail\n"
+       "mxb       IN MX   10 ns.below\n"
+       "          IN MX   20 idg\n"
+       "          IN MX   30 cname.below\n"
+       "_s._tcp   IN SRV  0 0 80 ns.below\n"
+       "tobelow   IN CNAME cname.below\n"
+       "toidg     IN CNAME idg\n"
+       // NULL with empty rdata and generic records (Knot 3.2 reads NULL only as TYPE10).
+       "null      IN TYPE10 \\# 0\n"
+       "null3     IN TYPE10 \\# 3 abcdef\n"
+       "gen       IN TYPE65534 \\# 2 abcd\n"
+       "gen0      IN TYPE65534 \\# 0\n"
        "grow      IN DNAME " + std::string(60, 'l') + "." + std::string(60, 'm') + "." + std::string(60, 'n') + ".diff.test.\n";
   for (int i = 0; i < 30; ++i) {
     std::string s(100, static_cast<char>('a' + i % 26));
@@ -228,8 +257,28 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
   const CommandResult imp =
       run_command({meridian_binary(), "zone", "import", master, "--origin", kZone, "-o", dir.file("zones/diff.test.json")});
   REQUIRE_MESSAGE(imp.exit_code == 0, imp.out << imp.err);
+  // The occluded names load with one warning each, from `meridian check` as at load.
+  const std::string config = dir.write("meridian.json", server_config("zones/"));
+  const CommandResult check = run_command({meridian_binary(), "check", "--config", config});
+  CHECK_MESSAGE(check.exit_code == 0, check.out << check.err);
+  {
+    const std::string out = check.out + check.err;
+    std::size_t warnings = 0;
+    for (std::size_t at = out.find("warning: "); at != std::string::npos; at = out.find("warning: ", at + 1)) ++warnings;
+    CHECK_MESSAGE(warnings == 6, out);  // ns.below, cname.below, dname.below, *.below, deep.below, occl
+    CHECK(out.find("CNAME at cname.below.diff.test. is below the delegation at below.diff.test. and is never served (occluded)") !=
+          std::string::npos);
+    CHECK(out.find("MX, TXT at the delegation point occl.diff.test. is never served") != std::string::npos);
+  }
   ServerProcess meridian;
-  REQUIRE_MESSAGE(meridian.start(dir.write("meridian.json", server_config("zones/"))), meridian.error());
+  REQUIRE_MESSAGE(meridian.start(config), meridian.error());
+  {
+    // and at load, as load_warning lines (written before the server answers)
+    const std::string log = meridian.log();
+    std::size_t logged = 0;
+    for (std::size_t at = log.find("load_warning"); at != std::string::npos; at = log.find("load_warning", at + 1)) ++logged;
+    CHECK_MESSAGE(logged == 6, log);
+  }
 
   Knot knot;
   REQUIRE_MESSAGE(knot.start(*knotd, dir), "knotd did not start:\n" << knot.log());
@@ -295,6 +344,36 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
       {"old.diff.test", qtype::A},
       {"www.ext.diff.test", qtype::A},
       {std::string(63, 'q') + "." + std::string(63, 'q') + ".grow.diff.test", qtype::A},
+      {"idg.diff.test", qtype::A},
+      {"idg.diff.test", qtype::NS},
+      {"idg.diff.test", qtype::AAAA},
+      {"idg.diff.test", qtype::TXT},
+      {"idg.diff.test", qtype::ANY},
+      {"idg.diff.test", qtype::DS},
+      {"x.idg.diff.test", qtype::A},
+      {"toidg.diff.test", qtype::AAAA},
+      {"below.diff.test", qtype::ANY},
+      {"below.diff.test", qtype::DS},
+      {"ns.below.diff.test", qtype::TXT},
+      {"ns.below.diff.test", qtype::A},
+      {"cname.below.diff.test", qtype::A},
+      {"cname.below.diff.test", qtype::CNAME},
+      {"x.dname.below.diff.test", qtype::A},
+      {"dname.below.diff.test", qtype::DNAME},
+      {"foo.below.diff.test", qtype::TXT},
+      {"deep.below.diff.test", qtype::NS},
+      {"x.deep.below.diff.test", qtype::A},
+      {"occl.diff.test", qtype::TXT},
+      {"occl.diff.test", qtype::MX},
+      {"occl.diff.test", qtype::ANY},
+      {"occl.diff.test", qtype::DS},
+      {"mxb.diff.test", qtype::MX},
+      {"_s._tcp.diff.test", qtype::SRV},
+      {"tobelow.diff.test", qtype::A},
+      {"null.diff.test", kNullType},
+      {"null3.diff.test", kNullType},
+      {"gen.diff.test", 65534},
+      {"gen0.diff.test", 65534},
   };
   // Intended difference: a DNAME substitution past 255 bytes is YXDOMAIN with the
   // DNAME (RFC 6672 2.2, as BIND and PowerDNS); Knot answers NXDOMAIN with the SOA.
@@ -325,13 +404,16 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
     INFO("meridian:\n" << m.describe() << "knot:\n" << k.describe());
     const bool same = m.rcode == k.rcode && m.aa == k.aa && m.tc == k.tc &&
                       rrset_keys(m.answer) == rrset_keys(k.answer) &&
-                      rrset_keys(m.authority) == rrset_keys(k.authority);
+                      rrset_keys(m.authority) == rrset_keys(k.authority) &&
+                      rrset_keys(m.additional) == rrset_keys(k.additional);
     if (!same) ++differing;
     CHECK(rcode_name(m.rcode) == rcode_name(k.rcode));
     CHECK(m.aa == k.aa);
     CHECK(m.tc == k.tc);
     CHECK(join(rrset_keys(m.answer)) == join(rrset_keys(k.answer)));
     CHECK(join(rrset_keys(m.authority)) == join(rrset_keys(k.authority)));
+    // Glue and additional addresses, so occluded data cannot slip in there either.
+    CHECK(join(rrset_keys(m.additional)) == join(rrset_keys(k.additional)));
   }
   MESSAGE("differential: " << compared << " compared, " << skipped << " skipped, " << differing << " differing");
   CHECK(compared >= 40);
