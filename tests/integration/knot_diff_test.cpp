@@ -7,19 +7,12 @@
 // Skipped with a message when knotd is not installed.
 #include <doctest/doctest.h>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 
 #include <sstream>
-#include <thread>
 
 #include "integration/harness/dns_client.hpp"
+#include "integration/harness/knot_server.hpp"
 #include "integration/harness/process.hpp"
 
 using namespace meridian::test;
@@ -111,111 +104,6 @@ std::string master_file() {
   return z.str();
 }
 
-// A port free for both UDP and TCP on 127.0.0.1 right now.
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-        ::getsockname(t, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-      ::close(t);
-      continue;
-    }
-    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-    ::close(u);
-    ::close(t);
-    if (ok) return ntohs(sa.sin_port);
-  }
-  return 0;
-}
-
-class Knot {
- public:
-  ~Knot() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status;
-      const auto end = Clock::now() + std::chrono::seconds(20);
-      while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (Clock::now() > end) {
-          ::kill(pid_, SIGKILL);
-          ::waitpid(pid_, &status, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-  }
-
-  bool start(const std::string& knotd, const TempDir& dir) {
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_port();
-      if (!port_) continue;
-      const std::string conf = dir.write("knot/knot.conf",
-                                         "server:\n"
-                                         "    rundir: \"" + dir.file("knot") + "\"\n"
-                                         "    listen: 127.0.0.1@" + std::to_string(port_) + "\n"
-                                         "    udp-workers: 1\n"
-                                         "    tcp-workers: 1\n"
-                                         "    background-workers: 1\n"
-                                         "log:\n"
-                                         "  - target: stderr\n"
-                                         "    any: info\n"
-                                         "database:\n"
-                                         "    storage: \"" + dir.file("knot/db") + "\"\n"
-                                         "template:\n"
-                                         "  - id: default\n"
-                                         "    storage: \"" + dir.file("knot") + "\"\n"
-                                         "    zonefile-sync: -1\n"
-                                         "    journal-content: none\n"
-                                         "zone:\n"
-                                         "  - domain: " + kZone + "\n"
-                                         "    file: \"" + dir.file("knot/diff.test.zone") + "\"\n");
-      log_ = dir.file("knot/knotd.log");
-      const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      pid_ = ::fork();
-      if (pid_ == 0) {
-        ::dup2(log_fd, 1);
-        ::dup2(log_fd, 2);
-        ::execl(knotd.c_str(), knotd.c_str(), "-c", conf.c_str(), static_cast<char*>(nullptr));
-        ::_exit(127);
-      }
-      ::close(log_fd);
-      // Ready when it answers the SOA with NOERROR.
-      const auto end = Clock::now() + std::chrono::seconds(30);
-      while (Clock::now() < end) {
-        int status;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-          pid_ = -1;
-          break;
-        }
-        QuerySpec q(kZone, qtype::SOA);
-        if (auto r = udp_exchange(endpoint(), build_query(q), std::chrono::milliseconds(500), std::chrono::milliseconds(500))) {
-          if (parse_message(*r).rcode == rcode::NOERROR) return true;
-        }
-      }
-      if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        int status;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-      }
-    }
-    return false;
-  }
-
-  Endpoint endpoint() const { return Endpoint{"127.0.0.1", port_}; }
-  std::string log() const { return read_file(log_); }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  std::string log_;
-};
 
 struct Case {
   Case(std::string n, uint16_t t, bool over_tcp = false, bool with_edns = true)
@@ -280,8 +168,8 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
     CHECK_MESSAGE(logged == 6, log);
   }
 
-  Knot knot;
-  REQUIRE_MESSAGE(knot.start(*knotd, dir), "knotd did not start:\n" << knot.log());
+  KnotServer knot;
+  REQUIRE_MESSAGE(knot.start(*knotd, dir, {{kZone, master}}), "knotd did not start:\n" << knot.log());
 
   // Intended difference: Knot answers ANY with a single RRset over every
   // transport; meridian is minimal over UDP only (RFC 8482 4.1) and gives all

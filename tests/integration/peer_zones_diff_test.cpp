@@ -82,6 +82,15 @@ std::vector<std::string> section_keys(const std::vector<Record>& section) {
   return out;
 }
 
+// Knot 3.2 repeats a target's addresses in the additional section when two
+// records name it (_double._tcp.dc.test.com: two SRV to server1); meridian adds
+// them once. A record twice in a section means nothing more (RFC 2181 5), so the
+// additional sections are compared as sets.
+std::vector<std::string> distinct(std::vector<std::string> keys) {
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += "\n    " + s;
@@ -131,7 +140,7 @@ TEST_CASE("peer zones: PowerDNS's and Knot's test zones load and answer as Knot 
       CHECK(m.tc == k.tc);
       CHECK(join(section_keys(m.answer)) == join(section_keys(k.answer)));
       CHECK(join(section_keys(m.authority)) == join(section_keys(k.authority)));
-      CHECK(join(section_keys(m.additional)) == join(section_keys(k.additional)));
+      CHECK(join(distinct(section_keys(m.additional))) == join(distinct(section_keys(k.additional))));
     }
     CHECK(meridian.stop() == 0);
   }
