@@ -21,21 +21,6 @@ namespace {
 
 using Lines = std::vector<std::string>;
 
-// Lines 1-6 are a valid zone; `lines` (joined with ",\n") become line 7 onwards.
-std::string zone_with(const Lines& lines) {
-  std::string text =
-      "{\n"
-      "  \"origin\": \"example.com.\",\n"
-      "  \"soa\": {\"mname\": \"ns1\", \"rname\": \"hostmaster\", \"serial\": 1, \"refresh\": 7200, \"retry\": 900, "
-      "\"expire\": 1209600, \"minimum\": 300},\n"
-      "  \"records\": {\n"
-      "    \"@\": {\"NS\": [\"ns1\", \"ns2.example.net.\"]},\n"
-      "    \"ns1\": {\"A\": \"192.0.2.1\"}";
-  for (const auto& l : lines) text += ",\n" + l;
-  text += "\n  }\n}\n";
-  return text;
-}
-
 // In line order (the loader visits names in the JSON object's key order).
 Lines warnings(const ZoneLoad& z) {
   std::vector<config::Diagnostic> sorted = z.diagnostics.warnings();

@@ -17,21 +17,6 @@ using namespace meridian::test;
 
 namespace {
 
-// Lines 1-6 are a valid zone; `lines` (joined with ",\n") become line 7 onwards.
-std::string zone_with(const std::vector<std::string>& lines) {
-  std::string text =
-      "{\n"
-      "  \"origin\": \"example.com.\",\n"
-      "  \"soa\": {\"mname\": \"ns1\", \"rname\": \"hostmaster\", \"serial\": 1, \"refresh\": 7200, \"retry\": 900, "
-      "\"expire\": 1209600, \"minimum\": 300},\n"
-      "  \"records\": {\n"
-      "    \"@\": {\"NS\": [\"ns1\", \"ns2.example.net.\"]},\n"
-      "    \"ns1\": {\"A\": \"192.0.2.1\"}";
-  for (const auto& l : lines) text += ",\n" + l;
-  text += "\n  }\n}\n";
-  return text;
-}
-
 std::string n(const char* text) { return wire_name(text); }
 
 const zone::Node& node(const zone::Zone& z, const char* name) {

@@ -7,12 +7,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "integration/harness/dns_client.hpp"
 
 namespace meridian::test {
+
+std::vector<std::string> section_keys(const std::vector<Record>& section) {
+  std::vector<std::string> out;
+  for (const auto& r : section) out.push_back(r.key() + " ttl=" + std::to_string(r.ttl));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& s : lines) out += "\n    " + s;
+  return out.empty() ? " (none)" : out;
+}
 
 uint16_t free_udp_tcp_port() {
   for (int attempt = 0; attempt < 50; ++attempt) {

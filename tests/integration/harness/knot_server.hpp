@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/harness/dns_client.hpp"
 #include "integration/harness/process.hpp"
 
 namespace meridian::test {
@@ -35,6 +36,11 @@ class KnotServer {
   uint16_t port_ = 0;
   std::string log_;
 };
+
+// A section as sorted "owner TYPE rdata ttl=N" lines, and lines joined for a
+// readable CHECK failure: what the differential tests compare.
+std::vector<std::string> section_keys(const std::vector<Record>& section);
+std::string join_lines(const std::vector<std::string>& lines);
 
 // A port free for both UDP and TCP on 127.0.0.1 right now.
 uint16_t free_udp_tcp_port();

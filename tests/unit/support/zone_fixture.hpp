@@ -36,6 +36,22 @@ inline ZoneLoad load_zone_text(const std::string& text, const std::string& name 
   return out;
 }
 
+// Lines 1-6 are a valid zone; `lines` (joined with ",\n") become line 7 onwards,
+// so a test knows the line of every record it adds.
+inline std::string zone_with(const std::vector<std::string>& lines) {
+  std::string text =
+      "{\n"
+      "  \"origin\": \"example.com.\",\n"
+      "  \"soa\": {\"mname\": \"ns1\", \"rname\": \"hostmaster\", \"serial\": 1, \"refresh\": 7200, \"retry\": 900, "
+      "\"expire\": 1209600, \"minimum\": 300},\n"
+      "  \"records\": {\n"
+      "    \"@\": {\"NS\": [\"ns1\", \"ns2.example.net.\"]},\n"
+      "    \"ns1\": {\"A\": \"192.0.2.1\"}";
+  for (const auto& l : lines) text += ",\n" + l;
+  text += "\n  }\n}\n";
+  return text;
+}
+
 // A zone that must load cleanly.
 inline std::unique_ptr<zone::Zone> good_zone(const std::string& text) {
   ZoneLoad z = load_zone_text(text);
