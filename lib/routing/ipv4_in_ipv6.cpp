@@ -40,10 +40,10 @@ void embedded_ipv4(const Ipv4InIpv6Form& form, const uint8_t* v6, uint8_t* v4) {
 unsigned scope_outside_forms(const uint8_t* v6, unsigned scope, bool all_forms) {
   for (std::size_t i = 0; i < active_forms(all_forms); ++i) {
     const Ipv4InIpv6Form& f = kIpv4InIpv6Forms[i];
-    if (scope >= f.prefix_len) continue;  // v6 is outside the form, so a difference lies within the scope
+    if (scope >= f.prefix_len) continue;  // the network is inside the form or apart from it
     const unsigned at = first_difference(v6, f.prefix, f.prefix_len);
-    // The scope's network overlaps the form while they agree on its bits: widen it
-    // to the first bit that tells them apart.
+    // The scope's network overlaps the form while they agree on its bits: lengthen
+    // it to the first bit that tells them apart (none: v6 is in the form).
     if (at >= scope && at < f.prefix_len) scope = at + 1;
   }
   return scope;

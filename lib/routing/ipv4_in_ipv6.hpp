@@ -34,9 +34,9 @@ const Ipv4InIpv6Form* ipv4_in_ipv6_form(const uint8_t* v6, bool all_forms);
 // The IPv4 address inside (4 bytes, big-endian).
 void embedded_ipv4(const Ipv4InIpv6Form& form, const uint8_t* v6, uint8_t* v4);
 
-// For an address in none of the forms: the shortest prefix length, at least
-// `scope`, whose network around v6 holds no address of any of them (so a scope
-// never covers clients that are routed by the IPv4 address they carry).
+// The shortest prefix length, at least `scope`, whose network around v6 holds no
+// address of a form v6 is not in (so a scope never covers clients that are routed
+// by another IPv4 address, or by none).
 unsigned scope_outside_forms(const uint8_t* v6, unsigned scope, bool all_forms);
 
 }  // namespace meridian::routing

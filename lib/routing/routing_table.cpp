@@ -313,9 +313,8 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
   // An IPv6 client that carries an IPv4 client (::ffff:a.b.c.d, 2002:a.b.c.d::, ...)
   // is that IPv4 client: IPv4 `net:` keys and the IPv4 trie decide, and the scope
   // is the bits before the IPv4 address plus the IPv4 scope.
-  const Ipv4InIpv6Form* form = nullptr;
-  const RouteClient v4 = lookup_client(client, ecs, &form);
-  const Decision& d = decide_in_trie(service, form ? v4 : client, scope);
+  const Ipv4InIpv6Form* form = ipv4_in_ipv6_form(client.address, ecs.ipv4_in_ipv6);
+  const Decision& d = form ? decide_in_trie(service, lookup_client(client, ecs), scope) : decide_in_trie(service, client, scope);
   unsigned s = form ? form->v4_at + scope : scope;
   // The scope's network (around the address the client sent) must not hold clients
   // of a form it is not in: they are routed by the IPv4 address they carry.
