@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -312,6 +313,7 @@ class Gdnsd {
       const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       pid_ = ::fork();
       if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no stray gdnsd when the test is killed
         ::dup2(log_fd, 1);
         ::dup2(log_fd, 2);
         ::execl(gdnsd.c_str(), gdnsd.c_str(), "-c", root.c_str(), "start", static_cast<char*>(nullptr));
