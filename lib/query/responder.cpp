@@ -504,7 +504,8 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
   w.count(Section::additional);
 }
 
-// An IPv4-mapped IPv6 source (::ffff:a.b.c.d) is the IPv4 client it is.
+// The peer for the explain ACL: a dual-stack socket reports an IPv4 peer as
+// ::ffff:a.b.c.d. (Routing also reads the IPv4 client in other forms: decide().)
 ClientAddress unmapped(const ClientAddress& source) {
   ClientAddress out = source;
   if (source.family == 6 && routing::is_ipv4_mapped(source.address)) {
@@ -516,15 +517,15 @@ ClientAddress unmapped(const ClientAddress& source) {
 }
 
 // The address routing decides on: the ECS prefix when the query has one (capped
-// to the configured length), else the packet source.
+// to the configured length), else the packet source. An IPv6 address that carries
+// an IPv4 client (IPv4-mapped, 6to4, ...) is routed as that client by decide().
 routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, const ClientAddress& source) {
   const routing::EcsSettings* ecs = snap.routing ? &snap.routing->services().ecs : nullptr;
   if (q.has_ecs && ecs && q.ecs.source_prefix > 0)
     return routing::ecs_client(q.ecs.family == 1 ? 4 : 6, q.ecs.address, q.ecs.source_prefix, *ecs);
-  const ClientAddress plain = unmapped(source);
   routing::RouteClient c;
-  c.family = plain.family;
-  std::memcpy(c.address, plain.address, 16);
+  c.family = source.family;
+  std::memcpy(c.address, source.address, 16);
   return c;
 }
 

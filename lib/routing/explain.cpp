@@ -101,10 +101,14 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
   j["service"] = s.name;
   j["policy"] = policy_name(s.policy);
   j["client"] = req.client_text;
-  j["address_used"] = address_text(req.client);
+  // The address the tries look up: the IPv4 client an IPv6 address carries, if it does.
+  const Ipv4InIpv6Form* form = nullptr;
+  const RouteClient used = lookup_client(req.client, set.ecs, &form);
+  j["address_used"] = address_text(used);
+  if (form) j["ipv4_in_ipv6"] = std::string(form->name) + " " + address_text(req.client);
   j["source"] = req.ecs_prefix >= 0 ? "ecs/" + std::to_string(req.ecs_prefix) : "packet source";
 
-  const KeyMatch m = match_address(keys, set.geo, req.client.family, req.client.address);
+  const KeyMatch m = match_address(keys, set.geo, used.family, used.address);
   if (set.geo.city) j["geoip"] = record_json(m.city);
   if (set.geo.asn) j["asn_db"] = record_json(m.asn);
   if (s.policy == PolicyKind::geo || s.policy == PolicyKind::latency)
@@ -113,7 +117,7 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
   uint8_t scope = 0;
   const Decision& d = table.decide(req.service, req.client, scope);
   // The class (preference) behind the decision, for the candidate list.
-  const PrefixTrie::Result cls = req.client.family == 4 ? s.v4.lookup(req.client.address) : s.v6.lookup(req.client.address);
+  const PrefixTrie::Result cls = used.family == 4 ? s.v4.lookup(used.address) : s.v6.lookup(used.address);
   const Preference& pref = s.classes[cls.value];
   nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
   for (std::size_t t = 0; t < pref.tiers.size(); ++t) {
@@ -158,7 +162,8 @@ std::vector<std::string> explain_lines(const nlohmann::ordered_json& r) {
   std::vector<std::string> lines;
   auto str = [](const nlohmann::ordered_json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
   lines.push_back("service " + str(r["service"]) + " policy " + str(r["policy"]));
-  lines.push_back("client " + str(r["client"]) + " -> address " + str(r["address_used"]) + " (" + str(r["source"]) + ")");
+  lines.push_back("client " + str(r["client"]) + " -> address " + str(r["address_used"]) + " (" + str(r["source"]) +
+                  (r.contains("ipv4_in_ipv6") ? ", IPv4 in " + str(r["ipv4_in_ipv6"]) : std::string()) + ")");
   if (r.contains("geoip")) lines.push_back("geoip " + r["geoip"].dump());
   if (r.contains("asn_db")) lines.push_back("asn " + r["asn_db"].dump());
   if (r.contains("matched_key")) lines.push_back("matched key " + str(r["matched_key"]));

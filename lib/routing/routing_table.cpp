@@ -221,25 +221,44 @@ bool same_decision(const Decision& a, const Decision& b) {
          a.held_back == b.held_back;
 }
 
+// Clears every bit of address past `bits`: the partial byte, then whole bytes.
+void clear_after(uint8_t* address, unsigned bits, unsigned bytes) {
+  if (bits % 8) address[bits / 8] &= static_cast<uint8_t>(0xFF00u >> (bits % 8));
+  const unsigned first_clear = (bits + 7) / 8;
+  if (first_clear < bytes) std::memset(address + first_clear, 0, bytes - first_clear);
+}
+
 }  // namespace
 
 RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefix, const EcsSettings& ecs) {
   RouteClient c;
   c.from_ecs = true;
   c.family = family;
-  const unsigned width = family == 4 ? 32u : 128u;
-  // An IPv4-mapped prefix (family 2, ::ffff:a.b.c.d/96+n) is an IPv4 client: the IPv4 cap applies.
-  const bool mapped = family == 6 && source_prefix >= 96 && is_ipv4_mapped(address);
-  const unsigned cap = family == 4 ? ecs.max_prefix_v4 : mapped ? 96 + ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  const unsigned bytes = family == 4 ? 4u : 16u;
+  std::memcpy(c.sent, address, bytes);
+  clear_after(c.sent, source_prefix, bytes);
+  unsigned cap = family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  // A prefix in a form carrying an IPv4 client (e.g. family 2, ::ffff:a.b.c.d/96+n)
+  // is that IPv4 client: the IPv4 cap applies to the IPv4 bits.
+  if (family == 6)
+    if (const Ipv4InIpv6Form* form = ipv4_in_ipv6_form(c.sent, ecs.ipv4_in_ipv6)) cap = form->v4_at + ecs.max_prefix_v4;
   const unsigned bits = source_prefix < cap ? source_prefix : cap;
   c.bits = static_cast<uint8_t>(bits);
-  const unsigned bytes = width / 8;
-  std::memcpy(c.address, address, bytes);
-  // Clear every bit past `bits`: the partial byte, then whole bytes.
-  if (bits % 8) c.address[bits / 8] &= static_cast<uint8_t>(0xFF00u >> (bits % 8));
-  const unsigned first_clear = (bits + 7) / 8;
-  if (first_clear < bytes) std::memset(c.address + first_clear, 0, bytes - first_clear);
+  std::memcpy(c.address, c.sent, bytes);
+  clear_after(c.address, bits, bytes);
   return c;
+}
+
+RouteClient lookup_client(const RouteClient& client, const EcsSettings& ecs, const Ipv4InIpv6Form** form_out) {
+  const Ipv4InIpv6Form* form = client.family == 6 ? ipv4_in_ipv6_form(client.address, ecs.ipv4_in_ipv6) : nullptr;
+  if (form_out) *form_out = form;
+  if (!form) return client;
+  RouteClient v4;
+  v4.family = 4;
+  v4.from_ecs = client.from_ecs;
+  embedded_ipv4(*form, client.address, v4.address);
+  v4.bits = static_cast<uint8_t>(client.bits <= form->v4_at ? 0u : std::min(unsigned{client.bits} - form->v4_at, 32u));
+  return v4;
 }
 
 RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health,
@@ -289,29 +308,38 @@ RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const hea
 }
 
 const Decision& RoutingTable::decide(int service, const RouteClient& client, uint8_t& scope) const {
-  // An IPv4-mapped IPv6 client (::ffff:a.b.c.d, e.g. ECS family 2 from a dual-stack
-  // resolver) is the IPv4 client it embeds: IPv4 `net:` keys and the IPv4 trie
-  // decide, and the scope is given back in IPv6 bits.
-  if (client.family == 6 && client.bits >= 96 && is_ipv4_mapped(client.address)) {
-    RouteClient v4 = client;
-    v4.family = 4;
-    std::memset(v4.address, 0, sizeof v4.address);
-    std::memcpy(v4.address, client.address + 12, 4);
-    v4.bits = static_cast<uint8_t>(client.bits - 96);
-    const Decision& d = decide(service, v4, scope);
-    scope = static_cast<uint8_t>(scope + 96);
-    return d;
-  }
+  if (client.family == 4) return decide_in_trie(service, client, scope);
+  const EcsSettings& ecs = services_->ecs;
+  // An IPv6 client that carries an IPv4 client (::ffff:a.b.c.d, 2002:a.b.c.d::, ...)
+  // is that IPv4 client: IPv4 `net:` keys and the IPv4 trie decide, and the scope
+  // is the bits before the IPv4 address plus the IPv4 scope.
+  const Ipv4InIpv6Form* form = ipv4_in_ipv6_form(client.address, ecs.ipv4_in_ipv6);
+  const Decision& d = form ? decide_in_trie(service, lookup_client(client, ecs), scope) : decide_in_trie(service, client, scope);
+  unsigned s = form ? form->v4_at + scope : scope;
+  // The scope's network (around the address the client sent) must not hold clients
+  // of a form it is not in: they are routed by the IPv4 address they carry.
+  s = scope_outside_forms(client.from_ecs ? client.sent : client.address, s, ecs.ipv4_in_ipv6);
+  scope = static_cast<uint8_t>(s);
+  return d;
+}
+
+const Decision& RoutingTable::decide_in_trie(int service, const RouteClient& client, uint8_t& scope) const {
+  const EcsSettings& ecs = services_->ecs;
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   const PrefixTrie::Result hit = client.family == 4 ? c.v4.lookup(client.address) : c.v6.lookup(client.address);
-  // Bits beyond those the client's prefix gave (cleared) cannot tell clients apart.
-  scope = hit.depth < client.bits ? hit.depth : client.bits;
   const Decision& d = c.decisions[hit.value];
+  const unsigned cap = client.family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  // Every address of the leaf that decided gets this decision, so its prefix is the
+  // scope, also when it is longer than the client's prefix: the resolver then asks
+  // again with more bits (RFC 7871 7.2.1).
+  unsigned s = hit.depth;
+  // In slow start a hash of the client's first `cap` bits picks between two decisions.
+  if (d.ramping && s < cap) s = cap;
+  // ECS bits past the cap are cleared, so they never decide.
+  if (client.from_ecs && s > cap) s = cap;
+  scope = static_cast<uint8_t>(s);
   if (!d.ramping) return d;
-  // The answer now depends on the client's prefix up to the ECS cap as well.
-  const unsigned bits = client.family == 4 ? services_->ecs.max_prefix_v4 : services_->ecs.max_prefix_v6;
-  if (scope < bits) scope = static_cast<uint8_t>(bits < client.bits ? bits : client.bits);
-  return prefix_hash(client, services_->ecs) <= d.ramp_threshold ? d : c.decisions[d.held_back];
+  return prefix_hash(client, ecs) <= d.ramp_threshold ? d : c.decisions[d.held_back];
 }
 
 RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,

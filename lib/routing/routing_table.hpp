@@ -14,6 +14,7 @@
 
 #include "dns/writer.hpp"
 #include "health/health_view.hpp"
+#include "routing/ipv4_in_ipv6.hpp"
 #include "routing/service_set.hpp"
 
 namespace meridian::routing {
@@ -22,7 +23,8 @@ struct RouteClient {
   int family = 4;
   uint8_t address[16] = {};
   bool from_ecs = false;  // the ECS scope is reported only then
-  uint8_t bits = 128;     // address bits that may decide (ECS: min(source, cap))
+  uint8_t bits = 128;     // address bits the client gave (ECS: min(source, cap)); the rest are zero
+  uint8_t sent[16] = {};  // ECS: the address as sent, zero past the source prefix (the scope is around it)
 };
 
 // ::ffff:a.b.c.d: an IPv6 address that carries an IPv4 client (RFC 4291 2.5.5.2).
@@ -32,8 +34,16 @@ inline bool is_ipv4_mapped(const uint8_t* v6) {
 }
 
 // The client an ECS option describes: bits beyond min(source prefix, configured
-// cap) are cleared, so only what the cap allows can decide the answer.
+// cap) are cleared, so only what the cap allows can decide the answer. An IPv6
+// prefix whose address (zero past the source prefix) is in a form carrying an
+// IPv4 client (ipv4_in_ipv6.hpp) is that IPv4 client: the IPv4 cap applies to its
+// IPv4 bits.
 RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefix, const EcsSettings& ecs);
+
+// The client the tries look up: the IPv4 client an IPv6 address carries (its
+// bits: those of the IPv4 address the client gave), else the client itself.
+// form, when given, is set to the form found or nullptr.
+RouteClient lookup_client(const RouteClient& client, const EcsSettings& ecs, const Ipv4InIpv6Form** form = nullptr);
 
 struct Decision {
   std::vector<uint16_t> regions;   // candidates, chosen among by weight
@@ -105,10 +115,15 @@ class RoutingTable {
                      std::string_view owner, health::Stability::Clock::time_point now,
                      uint16_t owner_ptr = 0) const;
 
-  // The decision (and scope) for a client, without writing anything.
+  // The decision for a client, without writing anything, and its scope: the
+  // prefix around the client's address inside which every address gets this
+  // decision (RFC 7871 7.2.1; it may be longer than the client's prefix).
   const Decision& decide(int service, const RouteClient& client, uint8_t& scope) const;
 
  private:
+  // One family's trie, without the IPv4-in-IPv6 forms.
+  const Decision& decide_in_trie(int service, const RouteClient& client, uint8_t& scope) const;
+
   std::shared_ptr<const ServiceSet> services_;
   std::vector<CompiledService> compiled_;
 };

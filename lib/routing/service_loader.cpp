@@ -100,10 +100,14 @@ class Loader {
       return;
     }
     if (!e.is_object()) return error(at, "\"ecs\" must be an object or a boolean");
-    check_keys(e, at, {"enabled", "max_prefix"});
+    check_keys(e, at, {"enabled", "max_prefix", "ipv4_in_ipv6"});
     if (e.contains("enabled")) {
       if (!e["enabled"].is_boolean()) error(at / "enabled", "\"enabled\" must be true or false");
       else ecs.enabled = e["enabled"].get<bool>();
+    }
+    if (e.contains("ipv4_in_ipv6")) {
+      if (!e["ipv4_in_ipv6"].is_boolean()) error(at / "ipv4_in_ipv6", "\"ipv4_in_ipv6\" must be true or false");
+      else ecs.ipv4_in_ipv6 = e["ipv4_in_ipv6"].get<bool>();
     }
     if (e.contains("max_prefix")) {
       const json& m = e["max_prefix"];

@@ -17,6 +17,9 @@ struct EcsSettings {
   bool enabled = true;
   unsigned max_prefix_v4 = 24;
   unsigned max_prefix_v6 = 56;
+  // IPv4-compatible, SIIT, NAT64, Teredo and 6to4 clients are routed as the IPv4
+  // client inside (IPv4-mapped always is).
+  bool ipv4_in_ipv6 = true;
 };
 
 struct ServiceSet {

@@ -262,6 +262,7 @@ TEST_SUITE("routing.loader") {
         {R"({"services": {"s": {"policy": "failover", "regions": {"a": {"endpoints": []}}}}})",
          "{\"endpoints\"", 0, "endpoint"},
         {R"({"dns": {"ecs": {"max_prefix": {"ipv4": 33}}}, "services": {}})", "33", 0, "ipv4"},
+        {R"({"dns": {"ecs": {"ipv4_in_ipv6": "yes"}}, "services": {}})", "\"yes\"", 0, "ipv4_in_ipv6"},
         {R"({"services": {"s": {"policy": "failover", "fail_open": "no", "regions": {"a": {"endpoints": ["192.0.2.1"]}}}}})",
          "\"no\"", 0, "fail_open"},
     };

@@ -298,6 +298,40 @@ TEST_SUITE("routing.responder") {
     CHECK(g.ecs->scope == 28);
   }
 
+  TEST_CASE("ECS scope longer than the source prefix when a longer network decides (RFC 7871 7.2.1); source 0") {
+    auto l = load(kNoCap);
+    using Addrs = std::vector<std::string>;
+    // 81.2.69.0/24 holds GB networks (81.2.69.142/31, 81.2.69.160/27) in its upper half
+    // only: 81.2.69.0 (the /24 zero-filled) is default -> us, and so is the lower /25 alone.
+    const Reply r = ask(*l, with_ecs("app.example.com", 1, {1, 24, 0, v4bytes("81.2.69.0", 3)}));
+    CHECK(r.addresses() == Addrs{"192.0.2.21"});
+    REQUIRE(r.ecs);
+    CHECK(r.ecs->source == 24);
+    CHECK(r.ecs->scope == 25);
+    // Source prefix 0: "do not tailor", the packet source decides, scope 0.
+    const Reply z = ask(*l, with_ecs("app.example.com", 1, {1, 0, 0, {}}), "81.2.69.142");
+    CHECK(z.addresses() == Addrs{"192.0.2.11"});
+    REQUIRE(z.ecs);
+    CHECK(z.ecs->scope == 0);
+  }
+
+  TEST_CASE("IPv6 packet sources and ECS prefixes that carry an IPv4 client route as it") {
+    auto l = load(kNoCap);
+    using Addrs = std::vector<std::string>;
+    // 81.2.69.161 is in net:81.2.69.160/28 -> usw: as 6to4, Teredo (inverted) and NAT64.
+    for (const char* from : {"2002:5102:45a1::1", "2001:0:4136:e378:8000:63bf:aefd:ba5e", "64:ff9b::5102:45a1"})
+      CHECK(ask(*l, make_query("app.example.com", 1, true), from).addresses() == Addrs{"192.0.2.31"});
+    // ECS family 2 in 6to4: the scope is 16 + the net key's /28.
+    const Reply s = ask(*l, with_ecs("app.example.com", 1, {2, 48, 0, v6bytes("2002:5102:45a1::", 6)}));
+    CHECK(s.addresses() == Addrs{"192.0.2.31"});
+    REQUIRE(s.ecs);
+    CHECK(s.ecs->scope == 16 + 28);
+    // Switched off: 6to4 is ordinary IPv6 (the database's 6to4 alias says GB -> eu; the IPv4 net key is not seen).
+    auto off = load(R"(, "ecs": {"ipv4_in_ipv6": false, "max_prefix": {"ipv4": 32, "ipv6": 128}})");
+    CHECK(ask(*off, make_query("app.example.com", 1, true), "2002:5102:45a1::1").addresses() == Addrs{"192.0.2.11"});
+    CHECK(ask(*off, make_query("app.example.com", 1, true), "::ffff:81.2.69.161").addresses() == Addrs{"192.0.2.31"});
+  }
+
   TEST_CASE("ECS decides over the packet source; IPv6 ECS for AAAA") {
     auto l = load(kNoCap);
     // Packet source is loopback (default -> us); ECS says GB (eu).
