@@ -18,6 +18,10 @@ int explain(const std::string& config_path, const std::string& name, const std::
     diagnostics.print(std::cerr);
     return 1;
   }
+  for (const auto& r : *state->zone_reports)
+    if (!r.serving())
+      std::cerr << "explain: " << r.file << " does not load (" << r.errors.size()
+                << " error(s); `meridian check` lists them); its zone is left out\n";
   const auto wire = dns::name_from_text(name.back() == '.' ? name : name + ".");
   if (!wire) {
     std::cerr << "explain: \"" << name << "\" is not a domain name\n";
