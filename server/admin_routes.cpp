@@ -14,6 +14,7 @@ admin::ObservedState observe(RunningServer& r) {
   s.dns = r.dns.stats().totals();
   const runtime::LoadedState current = r.state.current();
   s.snapshot = current.snapshot;
+  s.zone_reports = current.zone_reports;
   s.overrides = current.health->overrides();
   s.health = r.health.entries();
   s.checks = r.checks.stats();

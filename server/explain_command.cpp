@@ -15,9 +15,13 @@ int explain(const std::string& config_path, const std::string& name, const std::
   config::Diagnostics diagnostics;
   // A rejected health file leaves the server on its previous overrides; explain
   // has no previous state, so it explains with the files that do load.
-  const auto state = runtime::load_state(config_path, diagnostics, health::BadOverrideFile::skip);
+  const auto state = runtime::load_state(config_path, diagnostics, {.bad_override_file = health::BadOverrideFile::skip});
   diagnostics.print(std::cerr);  // errors when it fails, else warnings (rejected health files)
   if (!state) return 1;
+  for (const auto& r : *state->zone_reports)
+    if (!r.serving())
+      std::cerr << "explain: " << r.file << " does not load (" << r.errors.size()
+                << " error(s); `meridian check` lists them); its zone is left out\n";
   const auto wire = dns::name_from_text(name.back() == '.' ? name : name + ".");
   if (!wire) {
     std::cerr << "explain: \"" << name << "\" is not a domain name\n";

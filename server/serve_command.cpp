@@ -11,6 +11,7 @@
 #include "runtime/server_state.hpp"
 #include "runtime/state_watcher.hpp"
 #include "runtime/state_loader.hpp"
+#include "runtime/zone_loading.hpp"
 #include "util/log.hpp"
 
 namespace meridian::cli {
@@ -37,6 +38,10 @@ int serve(const std::string& config_path) {
     return 1;
   }
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
+  // Zone files that do not load are left out; the server starts with the others
+  // (or none: an edited file is reloaded).
+  runtime::log_zone_failures(*initial->zone_reports);
+  const std::size_t zone_failures = runtime::count_zone_failures(*initial->zone_reports);
   runtime::DnsService dns(initial->config.dns);
   const std::size_t zones = initial->zones->size();
   const std::size_t services = initial->services->services.size();
@@ -70,7 +75,7 @@ int serve(const std::string& config_path) {
   runtime::StateWatcher watcher(state);
   health_table.subscribe([&watcher](const std::string&, const health::Status&) { watcher.health_changed(); });
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
-                                {"version", MERIDIAN_VERSION}});
+                                {"zone_failures", std::to_string(zone_failures)}, {"version", MERIDIAN_VERSION}});
 
   for (;;) {
     int sig = 0;

@@ -106,11 +106,23 @@ std::string render_metrics(const ObservedState& s) {
     });
   }
   m.sample("meridian_dns_zone_queries_total", {{"zone", ""}}, static_cast<double>(s.dns.zone_queries[net::kCountedZones]));
-  m.family("meridian_zone_serial", "gauge", "SOA serial of each loaded zone.");
+  m.family("meridian_zone_serial", "gauge", "SOA serial of each zone served (a stale zone: of its last good version).");
   if (s.snapshot && s.snapshot->zones)
     s.snapshot->zones->for_each_zone([&](const zone::Zone& z) {
       m.sample("meridian_zone_serial", {{"zone", dns::name_to_text(z.origin())}}, static_cast<double>(z.serial()));
     });
+  // Per zone file; zone="" when a file that does not load never said its origin.
+  m.family("meridian_zone_loaded", "gauge", "1 when the zone file's current content is served, 0 when it does not load.");
+  m.family("meridian_zone_stale", "gauge", "1 when the zone file does not load and its last good version is served.");
+  m.family("meridian_zone_load_errors", "gauge", "Errors reported by the latest load of the zone file.");
+  if (s.zone_reports) {
+    for (const auto& r : *s.zone_reports) {
+      const std::string zone = r.origin.empty() ? "" : dns::name_to_text(r.origin);
+      m.sample("meridian_zone_loaded", {{"zone", zone}, {"file", r.file}}, r.state == zone::ZoneState::loaded ? 1 : 0);
+      m.sample("meridian_zone_stale", {{"zone", zone}, {"file", r.file}}, r.state == zone::ZoneState::stale ? 1 : 0);
+      m.sample("meridian_zone_load_errors", {{"zone", zone}, {"file", r.file}}, static_cast<double>(r.errors.size()));
+    }
+  }
 
   m.family("meridian_answers_total", "counter", "Dynamic answers by service and chosen region.");
   m.family("meridian_failovers_total", "counter", "Dynamic answers that were not the client's first choice.");
@@ -143,7 +155,8 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_reloads_total", {}, static_cast<double>(s.reload.reloads));
   m.family("meridian_reload_failures_total", "counter", "Reloads and health file updates that were rejected.");
   m.sample("meridian_reload_failures_total", {}, static_cast<double>(s.reload.failures));
-  m.family("meridian_last_reload_success", "gauge", "1 when the latest reload was accepted.");
+  m.family("meridian_last_reload_success", "gauge",
+           "1 when the latest reload was accepted (zone files that did not load: meridian_zone_loaded).");
   m.sample("meridian_last_reload_success", {}, s.reload.last_ok ? 1 : 0);
   return m.str() + s.forward_metrics;
 }
@@ -153,11 +166,26 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
   j["version"] = MERIDIAN_VERSION;
   j["ready"] = s.ready;
   nlohmann::ordered_json zones = nlohmann::ordered_json::array();
-  if (s.snapshot && s.snapshot->zones)
+  if (s.zone_reports) {
+    // Every zone file in load order, served or not.
+    for (const auto& r : *s.zone_reports) {
+      const zone::Zone* z = r.serving() && s.snapshot && s.snapshot->zones ? s.snapshot->zones->find_exact(r.origin) : nullptr;
+      nlohmann::ordered_json entry;
+      entry["zone"] = r.origin.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(dns::name_to_text(r.origin));
+      entry["serial"] = z ? nlohmann::ordered_json(z->serial()) : nlohmann::ordered_json();
+      entry["file"] = r.file;
+      entry["names"] = z ? z->node_count() : 0;
+      entry["state"] = zone::zone_state_name(r.state);
+      entry["error"] = r.errors.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.errors.front().to_string());
+      entry["errors"] = r.errors.size();
+      zones.push_back(std::move(entry));
+    }
+  } else if (s.snapshot && s.snapshot->zones) {
     s.snapshot->zones->for_each_zone([&](const zone::Zone& z) {
       zones.push_back({{"zone", dns::name_to_text(z.origin())}, {"serial", z.serial()}, {"file", z.source()},
-                       {"names", z.node_count()}});
+                       {"names", z.node_count()}, {"state", "loaded"}, {"error", nullptr}, {"errors", 0}});
     });
+  }
   j["zones"] = zones;
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   if (s.snapshot && s.snapshot->routing) {

@@ -12,12 +12,14 @@
 #include "net/dns_stats.hpp"
 #include "query/snapshot.hpp"
 #include "runtime/server_state.hpp"
+#include "zone/zone_report.hpp"
 
 namespace meridian::admin {
 
 struct ObservedState {
   net::DnsStats::Totals dns;
   std::shared_ptr<const query::Snapshot> snapshot;
+  std::shared_ptr<const std::vector<zone::ZoneReport>> zone_reports;  // null: every zone in the snapshot loaded
   std::map<std::string, health::Entry> health;
   health::OverrideMap overrides;
   std::map<std::string, health::CheckStats> checks;

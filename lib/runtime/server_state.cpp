@@ -4,6 +4,7 @@
 #include <set>
 
 #include "runtime/file_fingerprint.hpp"
+#include "runtime/zone_loading.hpp"
 #include "util/log.hpp"
 
 namespace meridian::runtime {
@@ -45,7 +46,8 @@ bool ServerState::reload(const std::string& trigger) {
   std::lock_guard lock(mutex_);
   log(LogLevel::info, "reload_start", {{"trigger", trigger}});
   config::Diagnostics diagnostics;
-  auto next = load_state(config_path_, diagnostics);
+  // Zone files that no longer load keep their versions from state_.
+  auto next = load_state(config_path_, diagnostics, {.previous = &state_});
   ++status_.reloads;
   if (!next) {
     ++status_.failures;
@@ -71,6 +73,7 @@ bool ServerState::reload(const std::string& trigger) {
     }
   }
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
+  log_zone_failures(*next->zone_reports);
   if (next->config.dns.listen != state_.config.dns.listen)
     log(LogLevel::warn, "reload_listen_unchanged", {{"reason", "listen addresses change on restart only"}});
   state_ = std::move(*next);
@@ -88,8 +91,11 @@ bool ServerState::reload(const std::string& trigger) {
   status_.last_error.clear();
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
+  // A zone file that did not load does not fail the reload (the rest is served):
+  // its state is in zone_reports, /status and the meridian_zone_* metrics.
   log(LogLevel::info, "reload_done", {{"zones", std::to_string(state_.zones->size())},
-                                      {"services", std::to_string(state_.services->services.size())}});
+                                      {"services", std::to_string(state_.services->services.size())},
+                                      {"zone_failures", std::to_string(count_zone_failures(*state_.zone_reports))}});
   return true;
 }
 

@@ -3,41 +3,11 @@
 #include "config/json_source.hpp"
 #include "dns/name.hpp"
 #include "forward/forwarding_tier.hpp"
-#include "zone/zone_directory.hpp"
+#include "runtime/zone_loading.hpp"
 
 namespace meridian::runtime {
 
 namespace {
-
-// Where a name's "service" is written in its zone file (read again: error path only).
-config::Diagnostic service_position(const zone::Zone& z, const std::string& name, std::string message) {
-  try {
-    const auto src = config::JsonSource::load_file(z.source());
-    if (src.root().contains("records") && src.root()["records"].is_object()) {
-      for (const auto& [key, value] : src.root()["records"].items()) {
-        (void)value;
-        const auto wire = dns::name_from_text(key, z.origin());
-        if (wire && dns::fold_wire_name(*wire) == name)
-          return src.error_at(nlohmann::json::json_pointer("/records") / key / "service", std::move(message));
-      }
-    }
-  } catch (const config::LoadError&) {
-  }
-  return {z.source(), 0, 0, std::move(message)};
-}
-
-// Links each dynamic name to its service slot; unknown services are errors.
-void link_services(zone::ZoneSet& zones, const routing::ServiceSet& services, config::Diagnostics& diagnostics) {
-  zones.for_each_zone_mutable([&](zone::Zone& z) {
-    z.for_each_node_mutable([&](zone::Node& node) {
-      if (node.service.empty()) return;
-      node.service_index = services.find(node.service);
-      if (node.service_index < 0)
-        diagnostics.add(service_position(z, node.name, dns::name_to_text(node.name) + " uses service \"" + node.service +
-                                                           "\", which meridian.json does not define"));
-    });
-  });
-}
 
 // Every region's "check" must name a defined check that can reach its targets.
 void validate_checks(const config::JsonSource& source, const routing::ServiceSet& services, const health::CheckMap& checks,
@@ -149,7 +119,7 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
 }
 
 std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics,
-                                      health::BadOverrideFile bad_override_file) {
+                                      const LoadOptions& options) {
   const std::size_t errors_before = diagnostics.size();
   std::optional<config::JsonSource> source;
   try {
@@ -162,14 +132,19 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   state.config = config::read_server_config(*source, diagnostics);
   state.config.source = nullptr;  // the JsonSource does not outlive this call
   auto services = routing::load_services(*source, state.config.base_dir, diagnostics);
-  auto zones = zone::load_zones(state.config.zone_paths, diagnostics);
-  link_services(*zones, *services, diagnostics);
+  ZoneLoad zones = load_zones(state.config.zone_paths, *services, options.previous ? options.previous->zones.get() : nullptr, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);
   validate_checks(*source, *services, checks, diagnostics);
   validate_forwarding(*source, *services, diagnostics);
-  auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, bad_override_file);
-  if (diagnostics.size() != errors_before || !overrides) return std::nullopt;
-  state.zones = std::move(zones);
+  auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, options.bad_override_file);
+  if (diagnostics.size() != errors_before || !overrides) {
+    // The load fails for other reasons; the zones' own errors are reported with them.
+    for (const auto& r : zones.reports)
+      for (const auto& e : r.errors) diagnostics.add(e);
+    return std::nullopt;
+  }
+  state.zones = std::move(zones.zones);
+  state.zone_reports = std::make_shared<const std::vector<zone::ZoneReport>>(std::move(zones.reports));
   state.services = std::move(services);
   state.checks = std::move(checks);
   state.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});

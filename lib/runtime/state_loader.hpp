@@ -12,21 +12,34 @@
 #include "health/overrides.hpp"
 #include "query/snapshot.hpp"
 #include "routing/service_set.hpp"
+#include "zone/zone_report.hpp"
 
 namespace meridian::runtime {
 
 struct LoadedState {
   config::ServerConfig config;
   std::shared_ptr<const zone::ZoneSet> zones;
+  // Every zone file and what became of it; a file that does not load does not
+  // fail the load (see zone_loading.hpp).
+  std::shared_ptr<const std::vector<zone::ZoneReport>> zone_reports;
   std::shared_ptr<const routing::ServiceSet> services;
   std::shared_ptr<const health::HealthSnapshot> health;
   health::CheckMap checks;
   std::shared_ptr<const query::Snapshot> snapshot;
 };
 
-// nullopt when anything is wrong; every problem is in diagnostics.
+// nullopt when anything but a zone file is wrong (meridian.json, services,
+// checks, geodata, latency tables, health files); every problem is then in
+// diagnostics, zone errors included. A zone file that does not load is left out
+// (or, given the previous state of a reload, keeps its last good version) and
+// reported in zone_reports only.
+struct LoadOptions {
+  const LoadedState* previous = nullptr;  // a reload: zone files that fail keep their version from here
+  // The server rejects a set with a bad file; `meridian explain` leaves that file out.
+  health::BadOverrideFile bad_override_file = health::BadOverrideFile::reject_all;
+};
 std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics,
-                                      health::BadOverrideFile bad_override_file = health::BadOverrideFile::reject_all);
+                                      const LoadOptions& options = {});
 
 // Health override files checked against the services they name.
 std::optional<health::OverrideMap> load_health_overrides(

@@ -114,6 +114,21 @@ uint32_t Zone::serial() const {
   return dns::read_u32(p + off);
 }
 
+std::unique_ptr<Zone> Zone::clone() const {
+  auto copy = std::make_unique<Zone>(origin_, source_);
+  for_each_node([&](const Node& node) {
+    Node& mine = copy->nodes_[node.name];  // the apex entry exists already (apex_ points at it)
+    mine = node;
+    // What points into this zone is set again by compile().
+    for (auto& rrset : mine.rrsets) {
+      rrset.image = {};
+      for (auto& rd : rrset.rdata) rd.target_head = nullptr;
+    }
+  });
+  if (!copy->finalize().empty()) return nullptr;  // cannot happen: this zone was finalized
+  return copy;
+}
+
 Node& Zone::node_for(const std::string& lower_wire_name) {
   auto [it, inserted] = nodes_.try_emplace(lower_wire_name);
   if (inserted) {

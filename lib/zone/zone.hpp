@@ -71,6 +71,12 @@ class Zone {
   Zone(const Zone&) = delete;  // the heads point into the zone's own arena and nodes
   Zone& operator=(const Zone&) = delete;
 
+  // A new zone with the same data, compiled anew into its own arena and index
+  // (no parse; the rules were checked when this one was built). Service slots are
+  // copied as they are: a loader links them again for its own services. For
+  // serving a zone's last good version in a new snapshot without sharing it.
+  std::unique_ptr<Zone> clone() const;
+
   const std::string& origin() const { return origin_; }
   unsigned origin_labels() const { return origin_labels_; }
   const std::string& source() const { return source_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "config/json_source.hpp"
 #include "dns/name.hpp"
 #include "zone/json_zone.hpp"
 
@@ -10,7 +11,7 @@ namespace meridian::zone {
 
 namespace fs = std::filesystem;
 
-std::shared_ptr<ZoneSet> load_zones(const std::vector<std::string>& paths, config::Diagnostics& diagnostics) {
+std::vector<std::string> list_zone_files(const std::vector<std::string>& paths, config::Diagnostics& diagnostics) {
   std::vector<std::string> files;
   for (const auto& path : paths) {
     std::error_code ec;
@@ -26,15 +27,26 @@ std::shared_ptr<ZoneSet> load_zones(const std::vector<std::string>& paths, confi
       diagnostics.add(path, 0, 0, "no such zone file or folder");
     }
   }
-  auto set = std::make_shared<ZoneSet>();
-  for (const auto& file : files) {
-    auto zone = load_json_zone_file(file, diagnostics);
-    if (!zone) continue;
-    const std::string origin = zone->origin();
-    if (!set->add(std::move(zone)))
-      diagnostics.add(file, 0, 0, "zone " + dns::name_to_text(origin) + " is defined in more than one file");
+  return files;
+}
+
+ZoneFile load_zone_file(const std::string& path, config::Diagnostics& diagnostics) {
+  ZoneFile out;
+  try {
+    const config::JsonSource source = config::JsonSource::load_file(path);
+    out.zone = load_json_zone(source, diagnostics);
+    if (out.zone) {
+      out.origin = out.zone->origin();
+    } else if (source.root().is_object() && source.root().contains("origin") && source.root()["origin"].is_string()) {
+      // A bad zone still says which zone it is, for the reports.
+      std::string text = source.root()["origin"].get<std::string>();
+      if (text.empty() || text.back() != '.') text += '.';
+      if (const auto wire = dns::name_from_text(text)) out.origin = dns::fold_wire_name(*wire);
+    }
+  } catch (const config::LoadError& e) {
+    diagnostics.append(e.diagnostics());
   }
-  return set;
+  return out;
 }
 
 }  // namespace meridian::zone

@@ -1,5 +1,5 @@
-// Loads every zone named by the configuration (files, or folders of *.json files)
-// into one ZoneSet.
+// Finds the zone files named by the configuration (files, or folders of *.json
+// files) and loads them one at a time, each with its own errors.
 #pragma once
 #include <memory>
 #include <string>
@@ -10,8 +10,16 @@
 
 namespace meridian::zone {
 
-// Returns the zone set; diagnostics say what could not be loaded. Callers treat a
-// non-empty diagnostics list as a failed load.
-std::shared_ptr<ZoneSet> load_zones(const std::vector<std::string>& paths, config::Diagnostics& diagnostics);
+// The files to load, in load order (a folder's *.json files sorted by name). A
+// path that does not exist is an error of the configuration, in diagnostics.
+std::vector<std::string> list_zone_files(const std::vector<std::string>& paths, config::Diagnostics& diagnostics);
+
+struct ZoneFile {
+  std::unique_ptr<Zone> zone;  // null when the file does not load
+  std::string origin;          // lower-case wire form, when the file names a valid one
+};
+
+// One zone file; its errors (and warnings) go to diagnostics.
+ZoneFile load_zone_file(const std::string& path, config::Diagnostics& diagnostics);
 
 }  // namespace meridian::zone

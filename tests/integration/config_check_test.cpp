@@ -1,10 +1,12 @@
 // `meridian check`: a good configuration passes; errors in zone files and in
 // meridian.json are printed as file:line:column: message and the exit code is
-// non-zero; `serve` refuses to start with the same files.
+// non-zero. `serve` starts without a zone that does not load, and refuses to
+// start with a broken meridian.json.
 #include <doctest/doctest.h>
 
 #include <sstream>
 
+#include "integration/harness/dns_client.hpp"
 #include "integration/harness/fixtures.hpp"
 #include "integration/harness/process.hpp"
 
@@ -182,15 +184,59 @@ TEST_CASE("check: a missing zone folder and a missing config file") {
   CHECK(missing.exit_code != -1);
 }
 
-TEST_CASE("serve refuses to start with a bad zone and says why") {
+TEST_CASE("check: one bad zone among good ones exits 1 with every error and a line per zone") {
+  TempDir dir;
+  dir.write("zones/example.com.json", read_file(source_path("tests/data/dns/example.com.json")));
+  const std::string zone = dir.write("zones/bad.test.json", kBadZone);
+  dir.write("zones/example.net.json", read_file(source_path("tests/data/dns/example.net.json")));
+  const std::string config = dir.write("meridian.json", server_config("zones/"));
+  const CommandResult r = run_command({meridian_binary(), "check", "--config", config});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_FALSE(find_diagnostic(r.err, zone, "7:18").empty());
+  CHECK_FALSE(find_diagnostic(r.err, zone, position_of(kBadZone, "\"extra\"")).empty());
+  const auto out = lines_of(r.out);
+  REQUIRE(out.size() == 3);  // one per zone file, in file order
+  CHECK(out[0].rfind("zone bad.test. error file=" + zone + " errors=", 0) == 0);
+  // The first error as listed on stderr, by its position.
+  const std::string first = lines_of(r.err).front();
+  REQUIRE(first.rfind(zone + ":", 0) == 0);
+  const std::string at = first.substr(0, first.find(": "));
+  CHECK(out[0].size() > at.size());
+  CHECK(out[0].substr(out[0].size() - at.size() - 7) == " first=" + at);
+  CHECK(out[1].rfind("zone example.com. loaded file=", 0) == 0);
+  CHECK(out[1].find(" serial=2026112701") != std::string::npos);
+  CHECK(out[2].rfind("zone example.net. loaded file=", 0) == 0);
+  CHECK(r.err.find(config + ": ") != std::string::npos);
+  CHECK(r.err.find("in 1 of 3 zone file(s)") != std::string::npos);
+}
+
+// Knot and NSD start with the zones that load; so does meridian (the bad zone
+// is answered REFUSED). A broken meridian.json still stops the start.
+TEST_CASE("serve starts without a bad zone and says why; a broken meridian.json stops it") {
   TempDir dir;
   const std::string zone = dir.write("zones/bad.test.json", kBadZone);
+  dir.write("zones/example.com.json", read_file(source_path("tests/data/dns/example.com.json")));
   const std::string config = dir.write("meridian.json", server_config("zones/"));
+  {
+    ServerProcess p;
+    REQUIRE_MESSAGE(p.start(config), p.error());
+    const std::string log = p.log();
+    INFO(log);
+    CHECK(log.find("event=zone_error zone=bad.test. file=" + zone + " error=\"" + zone + ":7:18: ") != std::string::npos);
+    CHECK(log.find("event=zone_not_loaded zone=bad.test.") != std::string::npos);
+    CHECK(log.find("event=ready zones=1 ") != std::string::npos);
+    CHECK(ask_udp(p.v4(), QuerySpec{"ns1.bad.test", qtype::A}).rcode == rcode::REFUSED);
+    CHECK(ask_udp(p.v4(), QuerySpec{"example.com", qtype::SOA}).rcode == rcode::NOERROR);
+    CHECK(p.stop() == 0);
+  }
+  const std::string broken = dir.write("meridian.json", "{\"dns\": {\"listen\": [\"127.0.0.1:0\"]},\n \"zones\": \"zones/\",\n}\n");
   ServerProcess p;
-  CHECK_FALSE(p.start(config));
-  INFO(p.error());
+  CHECK_FALSE(p.start(broken));
   CHECK(p.stop() == 1);
-  CHECK(p.log().find(zone + ":7:18: ") != std::string::npos);
+  INFO(p.log());
+  CHECK(p.log().find(broken + ":3:") != std::string::npos);
+  CHECK(p.log().find("event=start_failed") != std::string::npos);
 }
 
 TEST_CASE("--version") {

@@ -16,6 +16,7 @@
 
 #include "query/responder.hpp"
 #include "runtime/state_loader.hpp"
+#include "runtime/zone_loading.hpp"
 
 using namespace meridian;
 
@@ -90,6 +91,7 @@ std::unique_ptr<Loaded> load(const std::string& dns_extra, const std::string& he
   l->state = runtime::load_state(path, d);
   INFO(d.to_string());
   REQUIRE(l->state);
+  REQUIRE(runtime::count_zone_failures(*l->state->zone_reports) == 0);
   return l;
 }
 
