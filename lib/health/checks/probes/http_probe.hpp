@@ -1,6 +1,6 @@
 // The "http" check: GET `path` with a Host header (`host`, else the target's
 // address); up when the status is one of `expect` and, if `body` is set, the
-// body (up to 64 KiB) contains it.
+// body contains it.
 #pragma once
 #include "health/checks/probe.hpp"
 
