@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "health/checks/check_stability.hpp"
+#include "health/checks/rise_fall.hpp"
 #include "util/log.hpp"
 
 namespace meridian::health {
@@ -31,19 +32,19 @@ double random_unit() {
 const char* state_name(bool up) { return up ? "up" : "down"; }
 }  // namespace
 
-// One target: when to probe next, and what its results add up to.
+// One target: when to probe next; its results go through RiseFall to the table.
 class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
  public:
   Monitor(asio::io_context& io, HealthTable& table, CheckTarget target, const ProbeMaker& make)
       : table_(table), target_(std::move(target)), timer_(io), probe_(make(io.get_executor(), target_.config)),
-        up_(target_.config.initial_up),
+        state_(target_.config),
         // A random offset within one interval keeps checks from firing together.
         first_delay_(static_cast<int64_t>(random_unit() * static_cast<double>(target_.config.interval.count()))) {}
 
   // Reported synchronously by apply(), so a snapshot built right after sees it.
   void report_initial() {
-    table_.report(target_.key, Source::check, up_ ? State::up : State::down,
-                  std::string("initial state (") + state_name(up_) + "): waiting for the first check",
+    table_.report(target_.key, Source::check, state_.up() ? State::up : State::down,
+                  std::string("initial state (") + state_name(state_.up()) + "): waiting for the first check",
                   stability(Clock::now() + first_delay_));
   }
 
@@ -74,12 +75,12 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
   void probe() {
     const Clock::time_point started = Clock::now();
     probe_->start(target_.endpoint, started + target_.config.timeout, [self = shared_from_this(), started](ProbeResult r) {
-      self->record(std::chrono::duration<double>(Clock::now() - started).count(), r.ok);
+      self->count(std::chrono::duration<double>(Clock::now() - started).count(), r.ok);
       if (!self->stopped_) self->judge(r);
     });
   }
 
-  void record(double seconds, bool ok) {
+  void count(double seconds, bool ok) {
     std::lock_guard lock(stats_mutex_);
     ++stats_.runs;
     if (!ok) ++stats_.failures;
@@ -87,30 +88,14 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
     stats_.has_result = true;
   }
 
-  // Rise/fall and hold-down: the state flips after enough results in a row, and
-  // not within hold_down of the last flip.
   void judge(const ProbeResult& result) {
-    if (result.ok) {
-      ++successes_;
-      failures_ = 0;
-    } else {
-      ++failures_;
-      successes_ = 0;
-    }
     const auto now = Clock::now();
-    const bool held = now - last_change_ < target_.config.hold_down;
-    bool next = up_;
-    if (!up_ && result.ok && successes_ >= target_.config.rise && !held) next = true;
-    if (up_ && !result.ok && failures_ >= target_.config.fall && !held) next = false;
-    if (next != up_) {
-      up_ = next;
-      last_change_ = now;
+    if (state_.record(result.ok, now))
       util::log(util::LogLevel::info, "health_change",
-                {{"key", target_.key}, {"state", state_name(up_)}, {"source", "check"}, {"reason", result.reason}});
-    }
+                {{"key", target_.key}, {"state", state_name(state_.up())}, {"source", "check"}, {"reason", result.reason}});
     // The reason is refreshed on every result so /status shows the latest error.
     const std::chrono::milliseconds delay = next_interval();
-    table_.report(target_.key, Source::check, up_ ? State::up : State::down, result.reason, stability(now + delay));
+    table_.report(target_.key, Source::check, state_.up() ? State::up : State::down, result.reason, stability(now + delay));
     schedule(delay);
   }
 
@@ -121,22 +106,16 @@ class CheckRunner::Monitor : public std::enable_shared_from_this<Monitor> {
   }
 
   Stability stability(Clock::time_point next_check) const {
-    CheckProgress p{up_, successes_, failures_, next_check, {}};
-    if (target_.config.hold_down.count() > 0 && last_change_ != Clock::time_point{})
-      p.hold_until = last_change_ + target_.config.hold_down;
-    return check_stability(target_.config, p);
+    return check_stability(target_.config, state_.progress(next_check));
   }
 
   HealthTable& table_;
   const CheckTarget target_;
   asio::steady_timer timer_;
   const std::unique_ptr<Probe> probe_;
-  bool up_;
+  RiseFall state_;
   const std::chrono::milliseconds first_delay_;
   std::atomic<bool> stopped_{false};
-  unsigned successes_ = 0;
-  unsigned failures_ = 0;
-  Clock::time_point last_change_{};
   mutable std::mutex stats_mutex_;
   CheckStats stats_;
 };
