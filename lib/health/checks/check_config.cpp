@@ -1,6 +1,7 @@
 #include "health/checks/check_config.hpp"
 
 #include "config/server_config.hpp"
+#include "health/checks/probe.hpp"
 
 namespace meridian::health {
 
@@ -22,7 +23,7 @@ CheckMap read_checks(const config::JsonSource& src, config::Diagnostics& diags) 
     const Pointer at = Pointer("/checks") / name;
     auto error = [&](const Pointer& p, const std::string& m, bool key = false) { diags.add(src.error_at(p, m, key)); };
     if (!def.is_object()) {
-      error(at, "a check is an object with \"type\": \"tcp\" or \"http\"");
+      error(at, "a check is an object with \"type\": " + probe_type_names());
       continue;
     }
     static const char* const kKeys[] = {"type", "interval", "timeout", "rise", "fall", "initial", "jitter",
@@ -36,12 +37,12 @@ CheckMap read_checks(const config::JsonSource& src, config::Diagnostics& diags) 
     CheckConfig c;
     c.name = name;
     const std::string type = def.contains("type") && def["type"].is_string() ? def["type"].get<std::string>() : "";
-    if (type == "tcp") c.kind = CheckConfig::tcp;
-    else if (type == "http") c.kind = CheckConfig::http;
-    else {
-      error(def.contains("type") ? at / "type" : at, "\"type\" must be \"tcp\" or \"http\"");
+    const ProbeType* probe = find_probe_type(type);
+    if (probe == nullptr) {
+      error(def.contains("type") ? at / "type" : at, "\"type\" must be " + probe_type_names());
       continue;
     }
+    c.kind = probe->name;
     auto duration = [&](const char* key, std::chrono::milliseconds& out_value, bool allow_zero) {
       if (!def.contains(key)) return;
       const auto d = config::parse_duration(def[key]);
@@ -105,7 +106,7 @@ CheckMap read_checks(const config::JsonSource& src, config::Diagnostics& diags) 
       if (!def["body"].is_string()) error(at / "body", "\"body\" is a text the response body must contain");
       else c.body_contains = def["body"].get<std::string>();
     }
-    if (c.kind == CheckConfig::tcp && (def.contains("path") || def.contains("expect") || def.contains("body")))
+    if (!probe->http_settings && (def.contains("path") || def.contains("expect") || def.contains("body")))
       error(at, "path/expect/body apply to http checks only");
     out[name] = c;
   }

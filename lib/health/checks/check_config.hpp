@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostics.hpp"
@@ -13,7 +14,10 @@
 namespace meridian::health {
 
 struct CheckConfig {
-  enum Kind { tcp, http } kind = tcp;
+  // The check's "type": names its probe in the probe table (probe.hpp).
+  std::string kind{tcp};
+  static constexpr std::string_view tcp = "tcp";
+  static constexpr std::string_view http = "http";
   std::string name;
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds timeout{1000};

@@ -1,6 +1,7 @@
 // Runs active checks on Boost.Asio: one monitor per target, each on its own
-// timer with a random start offset and jitter, applying rise/fall (and an
-// optional hold-down) before it reports a state change to the health table.
+// timer with a random start offset and jitter, asking its probe (probe.hpp) for
+// one attempt at a time and applying rise/fall (and an optional hold-down)
+// before it reports a state change to the health table.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "health/checks/check_config.hpp"
+#include "health/checks/probe.hpp"
 #include "health/health_table.hpp"
 
 namespace meridian::health {
@@ -35,6 +37,8 @@ struct CheckStats {
 class CheckRunner {
  public:
   explicit CheckRunner(HealthTable& table);
+  // With another source of probes than the probe table (tests script results).
+  CheckRunner(HealthTable& table, ProbeMaker probes);
   ~CheckRunner();
 
   // Replaces the targets. Monitors whose key and settings are unchanged keep
@@ -49,6 +53,7 @@ class CheckRunner {
  private:
   class Monitor;
   HealthTable& table_;
+  ProbeMaker make_probe_;
   boost::asio::io_context io_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
