@@ -159,7 +159,7 @@ class Resolution {
       for (std::size_t i = 0; static_cast<uint8_t>(name[i]) != 0; i += 1 + static_cast<uint8_t>(name[i]))
         offsets[labels++] = static_cast<uint8_t>(i);
       const Zone* next = snap_.zones->find_zone(name, offsets, labels);
-      if (!next) return dns::rcode::NOERROR;
+      if (!next || !next->available()) return dns::rcode::NOERROR;
       // The target was just written as the CNAME's rdata.
       name_ptr_ = cname_rdata_at_;
       name_in_full_ = false;
@@ -639,7 +639,10 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
       if (const Zone* parent = snapshot.zones->find_zone(q.qname.suffix(1), parent_offsets, q.qname.labels - 1u))
         zone = parent;
     }
-    if (zone && is_explain_query(q)) {
+    if (zone && !zone->available()) {
+      rcode = dns::rcode::SERVFAIL;  // configured, but its file did not load (as Knot)
+      zone = nullptr;
+    } else if (zone && is_explain_query(q)) {
       const routing::RouteClient client = route_client(snapshot, q, source);
       rcode = answer_explain(snapshot, q, source, client, clock, w);
       scope = 0;

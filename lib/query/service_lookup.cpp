@@ -36,6 +36,11 @@ ServiceLookup find_service(const zone::ZoneSet& zones, std::string_view lower_wi
       out.error = dns::name_to_text(name) + " is not in any zone served here";
       return out;
     }
+    if (!zone->available()) {
+      out.error = dns::name_to_text(name) + " is in zone " + dns::name_to_text(zone->origin()) +
+                  ", whose file did not load";
+      return out;
+    }
     const zone::Node* node = find_node(*zone, buf.view());
     if (!node) {
       out.error = dns::name_to_text(name) + " does not exist";

@@ -95,6 +95,10 @@ ZoneLoad load_zones(const std::vector<std::string>& paths, const routing::Servic
     report.errors = errors.items();
     out.reports.push_back(std::move(report));
   }
+  // Names of a zone that is configured but not loaded are SERVFAIL, not answered
+  // by a parent zone or REFUSED as if the zone were not ours.
+  for (const auto& r : out.reports)
+    if (r.state == zone::ZoneState::error && !r.origin.empty()) out.zones->add_unavailable(r.origin, r.file);
   return out;
 }
 
@@ -118,7 +122,7 @@ void log_zone_failures(const std::vector<zone::ZoneReport>& reports) {
     else
       util::log(LogLevel::error, "zone_not_loaded",
                 {{"zone", zone}, {"file", r.file}, {"errors", std::to_string(r.errors.size())},
-                 {"reason", "the zone is not served (REFUSED) until its file loads"}});
+                 {"reason", "its names are answered SERVFAIL until its file loads"}});
   }
 }
 

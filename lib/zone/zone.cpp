@@ -248,6 +248,7 @@ void Zone::sync_heads() {
 
 bool ZoneSet::add(std::unique_ptr<Zone> zone) {
   const unsigned labels = zone->origin_labels();
+  if (lookup_.find(zone->origin())) return false;  // served already, or a stand-in holds the origin
   zone->set_index(static_cast<unsigned>(zones_.size()));
   const auto [it, inserted] = zones_.try_emplace(zone->origin(), std::move(zone));
   if (!inserted) return false;
@@ -257,8 +258,21 @@ bool ZoneSet::add(std::unique_ptr<Zone> zone) {
   return true;
 }
 
+bool ZoneSet::add_unavailable(const std::string& origin, const std::string& source) {
+  if (lookup_.find(origin)) return false;
+  auto zone = std::make_unique<Zone>(origin, source);
+  zone->available_ = false;
+  zone->set_index(static_cast<unsigned>(zones_.size() + unavailable_.size()));
+  const unsigned labels = zone->origin_labels();
+  lookup_.insert(zone.get());
+  min_labels_ = std::min(min_labels_, labels);
+  max_labels_ = std::max(max_labels_, labels);
+  unavailable_.push_back(std::move(zone));
+  return true;
+}
+
 const Zone* ZoneSet::find_zone(std::string_view name, const uint8_t* label_offsets, unsigned labels) const {
-  if (zones_.empty() || labels < min_labels_) return nullptr;
+  if ((zones_.empty() && unavailable_.empty()) || labels < min_labels_) return nullptr;
   // Try suffixes from the longest an origin can be, down to the shortest.
   const unsigned first = labels > max_labels_ ? labels - max_labels_ : 0;
   const unsigned last = labels - min_labels_;

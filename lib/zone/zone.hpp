@@ -79,6 +79,9 @@ class Zone {
 
   const std::string& origin() const { return origin_; }
   unsigned origin_labels() const { return origin_labels_; }
+  // False for the stand-in of a configured zone whose file did not load: its
+  // names are answered SERVFAIL (as Knot does), not REFUSED or from a parent zone.
+  bool available() const { return available_; }
   const std::string& source() const { return source_; }
   // Position in its ZoneSet, for per-zone counters.
   unsigned index() const { return index_; }
@@ -150,6 +153,8 @@ class Zone {
   std::vector<CacheLine> arena_;   // heads too big for a room, with their images
   std::vector<NodeHead*> heads_;   // heads_[i] is compiled_[i]'s
   NameIndex<NodeHead, kHeadRoom> lookup_;  // names -> heads, in its rooms or the arena
+  bool available_ = true;
+  friend class ZoneSet;  // marks stand-ins
   Node* apex_ = nullptr;
   const NodeHead* apex_head_ = nullptr;
   const RRset* soa_ = nullptr;
@@ -164,6 +169,11 @@ class ZoneSet {
  public:
   // False when a zone with this origin is already present.
   bool add(std::unique_ptr<Zone> zone);
+  // A configured zone whose file did not load: find_zone() gives its stand-in
+  // (available() false) for its names; for_each_zone() and size() leave it out.
+  // False when a zone with this origin is present. Called after every add(), so
+  // the zones served keep the indexes 0..size()-1 (per-zone counters).
+  bool add_unavailable(const std::string& origin, const std::string& source);
   // Longest-match zone for a lower-case wire name given by its label offsets.
   const Zone* find_zone(std::string_view name, const uint8_t* label_offsets, unsigned labels) const;
   const Zone* find_exact(std::string_view origin) const;
@@ -177,6 +187,7 @@ class ZoneSet {
 
  private:
   std::unordered_map<std::string, std::unique_ptr<Zone>, NameHash, NameEqual> zones_;
+  std::vector<std::unique_ptr<Zone>> unavailable_;
   NameIndex<Zone> lookup_;  // rebuilt by add()
   unsigned min_labels_ = 255;
   unsigned max_labels_ = 0;

@@ -1,5 +1,5 @@
 // One bad zone file does not stop the others (issue #12): a server starts with
-// the zones that load and answers REFUSED for one that does not; a reload that
+// the zones that load and answers SERVFAIL for one that does not; a reload that
 // breaks one zone serves everything else that changed while the broken zone
 // keeps its last good version; /status, the metrics and the log say which zone
 // failed and where (file:line:column). Errors outside zone files still reject
@@ -75,11 +75,12 @@ TEST_CASE("a start with one broken zone among five serves the other four and rep
     CHECK(serial_of(m, origin) == 1u);
     CHECK(m.one(std::string("www.") + origin) == "192.0.2.80");
   }
-  // Not served: REFUSED, as for any name outside our zones.
+  // Configured but not served: SERVFAIL, as Knot answers (a resolver tries another server).
   int rcode = -1;
   CHECK(serial_of(m, "broken.test", &rcode) == 0u);
-  CHECK(rcode == rcode::REFUSED);
-  CHECK(rcode_of(m, "www.broken.test") == rcode::REFUSED);
+  CHECK(rcode == rcode::SERVFAIL);
+  CHECK(rcode_of(m, "www.broken.test") == rcode::SERVFAIL);
+  CHECK(rcode_of(m, "www.nowhere.test") == rcode::REFUSED);  // not ours at all
 
   const std::string log = m.log();
   INFO(log);
@@ -124,7 +125,7 @@ TEST_CASE("a start where no zone loads still starts, and serves the zone once it
   m.dir.write("zones/only.test.json", text);
   REQUIRE_MESSAGE(m.start(base_config(json::object(), json::object()), {}), m.error);
   const std::string file = m.dir.file("zones/only.test.json");
-  CHECK(rcode_of(m, "www.only.test") == rcode::REFUSED);
+  CHECK(rcode_of(m, "www.only.test") == rcode::REFUSED);  // the file never says which zone it holds
   const json status = m.status();
   INFO(status.dump());
   REQUIRE(status["zones"].size() == 1);
@@ -202,7 +203,7 @@ TEST_CASE("a reload that breaks one zone serves the rest of it; the broken zone 
   const std::size_t not_loaded = m.log_count("event=zone_not_loaded zone=b.test.");
   write_atomic(m.config_path, no_web.dump(2) + "\n");
   REQUIRE(m.wait_log("event=zone_not_loaded zone=b.test.", not_loaded + 1));
-  CHECK(rcode_of(m, "www.b.test") == rcode::REFUSED);
+  CHECK(rcode_of(m, "www.b.test") == rcode::SERVFAIL);
   CHECK(serial_of(m, "a.test") == 2u);
   status = m.status();
   eb = zone_entry(status, b);
@@ -219,4 +220,35 @@ TEST_CASE("a reload that breaks one zone serves the rest of it; the broken zone 
   CHECK(metrics.value("meridian_zone_loaded", {{"zone", "b.test."}, {"file", b}}) == 1.0);
   CHECK(metrics.value("meridian_zone_load_errors", {{"zone", "b.test."}, {"file", b}}) == 0.0);
   CHECK(m.log_clean());
+}
+
+TEST_CASE("a child zone that does not load is SERVFAIL, not answered by its parent") {
+  Meridian m;
+  json child = zone_of("sub.a.test.", 3);
+  child["records"]["www"] = {{"A", "192.0.2.999"}};
+  const json parent = zone_of("a.test.", 1, {{"sub", {{"NS", "ns.example.net."}}}, {"alias", {{"CNAME", "www.sub.a.test."}}}});
+  REQUIRE_MESSAGE(m.start(base_config(json::object(), json::object()), {{"a.test.json", parent}, {"sub.a.test.json", child}}),
+                  m.error);
+  CHECK(serial_of(m, "a.test") == 1u);
+  CHECK(rcode_of(m, "www.a.test") == rcode::NOERROR);
+  // Without the stand-in the parent would answer: a referral for sub, NXDOMAIN for names it lacks.
+  int rcode = -1;
+  CHECK(serial_of(m, "sub.a.test", &rcode) == 0u);
+  CHECK(rcode == rcode::SERVFAIL);
+  CHECK(rcode_of(m, "www.sub.a.test") == rcode::SERVFAIL);
+  CHECK(rcode_of(m, "deep.x.sub.a.test") == rcode::SERVFAIL);
+  // A CNAME in a zone that loads into the one that did not: the chain stops there.
+  const Message aliased = ask_udp(m.dns, QuerySpec{"alias.a.test", qtype::A});
+  REQUIRE(aliased.ok);
+  INFO(aliased.describe());
+  CHECK(aliased.rcode == rcode::NOERROR);
+  CHECK(aliased.aa);
+  REQUIRE(aliased.answer.size() == 1);
+  CHECK(aliased.answer[0].type == qtype::CNAME);
+  CHECK(aliased.authority.empty());  // no referral from the parent for the target
+
+  const json broken_fixed = zone_of("sub.a.test.", 4);
+  write_atomic(m.dir.file("zones/sub.a.test.json"), broken_fixed.dump(2) + "\n");
+  REQUIRE(wait_for([&] { return serial_of(m, "sub.a.test") == 4u; }));
+  CHECK(rcode_of(m, "www.sub.a.test") == rcode::NOERROR);
 }
