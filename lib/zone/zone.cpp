@@ -284,7 +284,8 @@ const Zone* ZoneSet::find_zone(std::string_view name, const uint8_t* label_offse
 }
 
 const Zone* ZoneSet::find_exact(std::string_view origin) const {
-  return lookup_.find(origin);
+  const Zone* zone = lookup_.find(origin);
+  return zone && zone->available() ? zone : nullptr;
 }
 
 }  // namespace meridian::zone

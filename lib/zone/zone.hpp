@@ -176,6 +176,7 @@ class ZoneSet {
   bool add_unavailable(const std::string& origin, const std::string& source);
   // Longest-match zone for a lower-case wire name given by its label offsets.
   const Zone* find_zone(std::string_view name, const uint8_t* label_offsets, unsigned labels) const;
+  // The zone served with this origin (never a stand-in).
   const Zone* find_exact(std::string_view origin) const;
   std::size_t size() const { return zones_.size(); }
   template <typename F> void for_each_zone(F&& f) const {

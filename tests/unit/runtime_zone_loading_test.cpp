@@ -177,6 +177,12 @@ TEST_SUITE("runtime.zone_loading") {
     CHECK(r.errors[0].line == 8);
     CHECK(r.errors[0].message.find("192.0.2.300") != std::string::npos);
     CHECK(served(load, "rdata.test.") == nullptr);
+    // Its names find a stand-in, which the responder answers SERVFAIL.
+    const std::string rdata_origin = wire_name("rdata.test.");
+    const zone::Zone* stand_in = load.zones->find_zone(rdata_origin, reinterpret_cast<const uint8_t*>("\0\6"), 2);
+    REQUIRE(stand_in != nullptr);
+    CHECK_FALSE(stand_in->available());
+    CHECK(load.zones->size() == 2);  // stand-ins are not zones served
 
     const auto& s = report_for(load, syntax);
     CHECK(s.state == zone::ZoneState::error);
