@@ -21,9 +21,24 @@ unsigned first_difference(const uint8_t* a, const uint8_t* b, unsigned bits) {
   return bits;
 }
 
+// Every form's prefix is 16 bits or longer, so an address whose first 16 bits
+// start none of them is in no form, and no network of 16 bits or more around it
+// overlaps one: most IPv6 clients are decided here, without the per-form compares.
+bool starts_a_form(const uint8_t* v6) {
+  for (const Ipv4InIpv6Form& f : kIpv4InIpv6Forms)
+    if (v6[0] == f.prefix[0] && v6[1] == f.prefix[1]) return true;
+  return false;
+}
+static_assert([] {
+  for (const Ipv4InIpv6Form& f : kIpv4InIpv6Forms)
+    if (f.prefix_len < 16) return false;
+  return true;
+}());
+
 }  // namespace
 
 const Ipv4InIpv6Form* ipv4_in_ipv6_form(const uint8_t* v6, bool all_forms) {
+  if (!starts_a_form(v6)) return nullptr;
   for (std::size_t i = 0; i < active_forms(all_forms); ++i) {
     const Ipv4InIpv6Form& f = kIpv4InIpv6Forms[i];
     if (std::memcmp(v6, f.prefix, f.prefix_len / 8u) == 0) return &f;
@@ -38,6 +53,7 @@ void embedded_ipv4(const Ipv4InIpv6Form& form, const uint8_t* v6, uint8_t* v4) {
 }
 
 unsigned scope_outside_forms(const uint8_t* v6, unsigned scope, bool all_forms) {
+  if (scope >= 16 && !starts_a_form(v6)) return scope;
   for (std::size_t i = 0; i < active_forms(all_forms); ++i) {
     const Ipv4InIpv6Form& f = kIpv4InIpv6Forms[i];
     if (scope >= f.prefix_len) continue;  // the network is inside the form or apart from it

@@ -234,18 +234,24 @@ RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefi
   RouteClient c;
   c.from_ecs = true;
   c.family = family;
-  const unsigned bytes = family == 4 ? 4u : 16u;
-  std::memcpy(c.sent, address, bytes);
-  clear_after(c.sent, source_prefix, bytes);
-  unsigned cap = family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
+  if (family == 4) {
+    const unsigned bits = source_prefix < ecs.max_prefix_v4 ? source_prefix : ecs.max_prefix_v4;
+    c.bits = static_cast<uint8_t>(bits);
+    std::memcpy(c.address, address, 4);
+    clear_after(c.address, bits, 4);
+    return c;
+  }
+  // IPv6: the scope is placed around the address as sent (see decide()).
+  std::memcpy(c.sent, address, 16);
+  clear_after(c.sent, source_prefix, 16);
+  unsigned cap = ecs.max_prefix_v6;
   // A prefix in a form carrying an IPv4 client (e.g. family 2, ::ffff:a.b.c.d/96+n)
   // is that IPv4 client: the IPv4 cap applies to the IPv4 bits.
-  if (family == 6)
-    if (const Ipv4InIpv6Form* form = ipv4_in_ipv6_form(c.sent, ecs.ipv4_in_ipv6)) cap = form->v4_at + ecs.max_prefix_v4;
+  if (const Ipv4InIpv6Form* form = ipv4_in_ipv6_form(c.sent, ecs.ipv4_in_ipv6)) cap = form->v4_at + ecs.max_prefix_v4;
   const unsigned bits = source_prefix < cap ? source_prefix : cap;
   c.bits = static_cast<uint8_t>(bits);
-  std::memcpy(c.address, c.sent, bytes);
-  clear_after(c.address, bits, bytes);
+  std::memcpy(c.address, c.sent, 16);
+  clear_after(c.address, bits, 16);
   return c;
 }
 

@@ -24,7 +24,7 @@ struct RouteClient {
   uint8_t address[16] = {};
   bool from_ecs = false;  // the ECS scope is reported only then
   uint8_t bits = 128;     // address bits the client gave (ECS: min(source, cap)); the rest are zero
-  uint8_t sent[16] = {};  // ECS: the address as sent, zero past the source prefix (the scope is around it)
+  uint8_t sent[16] = {};  // IPv6 ECS: the address as sent, zero past the source prefix (the scope is around it)
 };
 
 // ::ffff:a.b.c.d: an IPv6 address that carries an IPv4 client (RFC 4291 2.5.5.2).
