@@ -61,3 +61,14 @@ TEST_CASE("rise/fall: progress counts the streak and has no hold-down before a f
   CHECK(p.next_check == kT0 + 2s);
   CHECK(p.hold_until == Clock::time_point{});
 }
+
+// The steady clock starts near the host's boot: on a host up for less than
+// hold_down, the first flip must not be held as if a flip had happened at 0.
+TEST_CASE("rise/fall: hold_down does not hold the first flip, however close to the clock's epoch") {
+  health::RiseFall s(settings(1, 1, true, 600s));
+  const Clock::time_point soon_after_boot = Clock::time_point{} + 5s;
+  CHECK(s.record(false, soon_after_boot));
+  CHECK_FALSE(s.up());
+  CHECK(s.progress(soon_after_boot + 1s).hold_until == soon_after_boot + 600s);
+  CHECK_FALSE(s.record(true, soon_after_boot + 1s));  // held from the first flip on
+}

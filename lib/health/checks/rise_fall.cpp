@@ -13,7 +13,7 @@ bool RiseFall::record(bool ok, Clock::time_point now) {
     ++failures_;
     successes_ = 0;
   }
-  const bool held = now - last_change_ < hold_down_;
+  const bool held = last_change_ && now - *last_change_ < hold_down_;
   const bool flip = !held && (up_ ? !ok && failures_ >= fall_ : ok && successes_ >= rise_);
   if (flip) {
     up_ = !up_;
@@ -24,7 +24,7 @@ bool RiseFall::record(bool ok, Clock::time_point now) {
 
 CheckProgress RiseFall::progress(Clock::time_point next_check) const {
   CheckProgress p{up_, successes_, failures_, next_check, {}};
-  if (hold_down_.count() > 0 && last_change_ != Clock::time_point{}) p.hold_until = last_change_ + hold_down_;
+  if (hold_down_.count() > 0 && last_change_) p.hold_until = *last_change_ + hold_down_;
   return p;
 }
 

@@ -3,6 +3,7 @@
 // `hold_down` of the previous one. No clock or I/O of its own.
 #pragma once
 #include <chrono>
+#include <optional>
 
 #include "health/checks/check_config.hpp"
 #include "health/checks/check_stability.hpp"
@@ -28,7 +29,9 @@ class RiseFall {
   bool up_;
   unsigned successes_ = 0;  // in a row, including the latest result
   unsigned failures_ = 0;
-  Clock::time_point last_change_{};
+  // None before the first flip: the steady clock's epoch is the host's boot, so
+  // a default time would hold the first flip on a host up for less than hold_down.
+  std::optional<Clock::time_point> last_change_;
 };
 
 }  // namespace meridian::health
