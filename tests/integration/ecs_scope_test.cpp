@@ -241,28 +241,6 @@ std::vector<Prefix> probes_for(const std::vector<std::string>& v4_ips, const std
 
 // --- gdnsd, configured as tools/bench does for its geoip plugin
 
-// A port free for both UDP and TCP on 127.0.0.1 right now.
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
-        ::getsockname(t, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
-      ::close(t);
-      continue;
-    }
-    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-    ::close(u);
-    ::close(t);
-    if (ok) return ntohs(sa.sin_port);
-  }
-  return 0;
-}
-
 std::string gdnsd_config(const std::string& dir, uint16_t port, const std::string& db) {
   std::ostringstream c;
   c << "options => {\n  listen => [ 127.0.0.1:" << port << " ]\n  udp_threads => 1\n  tcp_threads => 1\n"
@@ -306,7 +284,7 @@ class Gdnsd {
     dir.write("gdnsd/run/.keep", "");
     dir.write("gdnsd/state/.keep", "");
     for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_port();
+      port_ = free_udp_tcp_port();
       if (!port_) continue;
       dir.write("gdnsd/config", gdnsd_config(root, port_, db));
       log_ = dir.file("gdnsd/gdnsd.log");

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/json_source.hpp"
+#include "unit/support/temp_dir.hpp"
 #include "routing/service_set.hpp"
 #include "runtime/state_loader.hpp"
 
@@ -67,27 +68,7 @@ void expect_error_at(const config::Diagnostics& d, const std::string& file, std:
   CHECK_MESSAGE(found, "expected " << file << ":" << pos.first << ":" << pos.second << " mentioning \"" << words << "\"");
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "meridian-routing-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p) << text;
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = meridian::test::UnitTempDir;
 
 const char* const kServices = R"({
   "geoip": {"city": "@CITY@"},

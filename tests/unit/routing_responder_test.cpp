@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "query/responder.hpp"
+#include "unit/support/temp_dir.hpp"
 #include "runtime/state_loader.hpp"
 #include "runtime/zone_loading.hpp"
 
@@ -25,27 +26,7 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 const std::string kSrc = MERIDIAN_SOURCE_DIR;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "meridian-routing-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+using TempDir = meridian::test::UnitTempDir;
 
 const char* const kZone = R"({
   "origin": "example.com.", "ttl": 3600,

@@ -14,32 +14,14 @@
 #include <string>
 
 #include "runtime/inotify_watch.hpp"
+#include "unit/support/temp_dir.hpp"
 
 using meridian::runtime::InotifyWatch;
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "meridian-inotify-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string at(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(at(name)) << text;
-    return at(name);
-  }
-
- private:
-  std::string path_;
-};
+using TempDir = meridian::test::UnitTempDir;
 
 // True when the watch reports a relevant change within `within` (generous: the
 // kernel queues events at once, but the machine may be loaded).
@@ -61,10 +43,10 @@ bool stays_quiet(InotifyWatch& w) { return !reports_change(w, std::chrono::milli
 TEST_SUITE("runtime.inotify") {
   TEST_CASE("a watched folder reports its *.json files and ignores other names") {
     TempDir d;
-    fs::create_directories(d.at("health"));
+    fs::create_directories(d.file("health"));
     InotifyWatch w;
     REQUIRE(w.ok());
-    REQUIRE(w.watch({d.at("health/")}));
+    REQUIRE(w.watch({d.file("health/")}));
     CHECK(stays_quiet(w));
 
     d.write("health/notes.txt", "x");
@@ -76,10 +58,10 @@ TEST_SUITE("runtime.inotify") {
     CHECK(stays_quiet(w));  // drained
 
     d.write("health/next.tmp", R"({"a": "down"})");
-    fs::rename(d.at("health/next.tmp"), d.at("health/ops.json"));
+    fs::rename(d.file("health/next.tmp"), d.file("health/ops.json"));
     CHECK(reports_change(w));
 
-    fs::remove(d.at("health/ops.json"));
+    fs::remove(d.file("health/ops.json"));
     CHECK(reports_change(w));
   }
 
@@ -93,7 +75,7 @@ TEST_SUITE("runtime.inotify") {
 
     d.write("meridian.json.swp", "{\"x\": 1}");
     CHECK(stays_quiet(w));
-    fs::rename(d.at("meridian.json.swp"), config);
+    fs::rename(d.file("meridian.json.swp"), config);
     CHECK(reports_change(w));
 
     d.write("meridian.json", "{\"x\": 2}");  // written in place
@@ -103,24 +85,24 @@ TEST_SUITE("runtime.inotify") {
   TEST_CASE("a folder that does not exist yet is seen when it is created; a missing parent is not watched") {
     TempDir d;
     InotifyWatch w;
-    CHECK(w.watch({d.at("health")}));
-    fs::create_directories(d.at("health"));
+    CHECK(w.watch({d.file("health")}));
+    fs::create_directories(d.file("health"));
     CHECK(reports_change(w));
     // Watched again (as the server does after each look), its files count too.
-    CHECK(w.watch({d.at("health")}));
+    CHECK(w.watch({d.file("health")}));
     d.write("health/a.json", "{}");
     CHECK(reports_change(w));
 
-    CHECK_FALSE(w.watch({d.at("no/such/folder/file.json")}));
+    CHECK_FALSE(w.watch({d.file("no/such/folder/file.json")}));
   }
 
   TEST_CASE("watching a new set drops folders no longer named") {
     TempDir d;
-    fs::create_directories(d.at("old"));
-    fs::create_directories(d.at("new"));
+    fs::create_directories(d.file("old"));
+    fs::create_directories(d.file("new"));
     InotifyWatch w;
-    REQUIRE(w.watch({d.at("old")}));
-    REQUIRE(w.watch({d.at("new")}));
+    REQUIRE(w.watch({d.file("old")}));
+    REQUIRE(w.watch({d.file("new")}));
     (void)w.changed();  // the dropped watch's own notice
     d.write("old/a.json", "{}");
     CHECK(stays_quiet(w));

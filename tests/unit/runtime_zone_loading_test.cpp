@@ -12,6 +12,7 @@
 #include <string>
 
 #include "dns/constants.hpp"
+#include "unit/support/temp_dir.hpp"
 #include "dns/name.hpp"
 #include "routing/service_set.hpp"
 #include "runtime/state_loader.hpp"
@@ -24,29 +25,7 @@ using namespace meridian::test;
 
 namespace {
 
-class ZoneDir {
- public:
-  ZoneDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "meridian-zones-XXXXXX").string();
-    REQUIRE(mkdtemp(templ.data()) != nullptr);
-    path_ = templ;
-  }
-  ~ZoneDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ZoneDir = meridian::test::UnitTempDir;
 
 std::string zone_text(const std::string& origin, uint32_t serial, const std::string& extra_records = "") {
   return "{\n  \"origin\": \"" + origin + "\",\n  \"soa\": {\"mname\": \"ns1\", \"rname\": \"hostmaster\", \"serial\": " +

@@ -42,7 +42,4 @@ class KnotServer {
 std::vector<std::string> section_keys(const std::vector<Record>& section);
 std::string join_lines(const std::vector<std::string>& lines);
 
-// A port free for both UDP and TCP on 127.0.0.1 right now.
-uint16_t free_udp_tcp_port();
-
 }  // namespace meridian::test

@@ -305,4 +305,25 @@ std::string server_config(const std::string& zone_dir, const std::string& extra_
   return "{\n  \"dns\": {" + dns + "},\n  \"zones\": \"" + zone_dir + "\"\n}\n";
 }
 
+uint16_t free_udp_tcp_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const int t = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::getsockname(t, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+      ::close(t);
+      continue;
+    }
+    const int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(u);
+    ::close(t);
+    if (ok) return ntohs(sa.sin_port);
+  }
+  return 0;
+}
+
 }  // namespace meridian::test

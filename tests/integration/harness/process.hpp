@@ -67,6 +67,10 @@ struct Endpoint {
   bool v6() const { return host.find(':') != std::string::npos; }
 };
 
+// A port free for both UDP and TCP on 127.0.0.1 right now, for peer servers
+// (knotd, gdnsd) that cannot be told to pick one themselves.
+uint16_t free_udp_tcp_port();
+
 // The real meridian binary running `serve --config <dir>/meridian.json`.
 // Stderr goes to <dir>/meridian.log; start() waits for `event=ready` and parses
 // the `event=listening address=...` lines.
