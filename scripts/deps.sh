@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libldns-dev libmaxminddb-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
-  dnsutils knot-dnsutils mmdb-bin curl knot gdnsd
+  dnsutils knot-dnsutils mmdb-bin curl
   "$@"
 )
 
