@@ -255,16 +255,24 @@ RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefi
   return c;
 }
 
-RouteClient lookup_client(const RouteClient& client, const EcsSettings& ecs, const Ipv4InIpv6Form** form_out) {
-  const Ipv4InIpv6Form* form = client.family == 6 ? ipv4_in_ipv6_form(client.address, ecs.ipv4_in_ipv6) : nullptr;
-  if (form_out) *form_out = form;
-  if (!form) return client;
+namespace {
+
+// The IPv4 client that an IPv6 client in `form` carries.
+RouteClient embedded_client(const RouteClient& client, const Ipv4InIpv6Form* form) {
   RouteClient v4;
   v4.family = 4;
   v4.from_ecs = client.from_ecs;
   embedded_ipv4(*form, client.address, v4.address);
   v4.bits = static_cast<uint8_t>(client.bits <= form->v4_at ? 0u : std::min(unsigned{client.bits} - form->v4_at, 32u));
   return v4;
+}
+
+}  // namespace
+
+RouteClient lookup_client(const RouteClient& client, const EcsSettings& ecs, const Ipv4InIpv6Form** form_out) {
+  const Ipv4InIpv6Form* form = client.family == 6 ? ipv4_in_ipv6_form(client.address, ecs.ipv4_in_ipv6) : nullptr;
+  if (form_out) *form_out = form;
+  return form ? embedded_client(client, form) : client;
 }
 
 RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health,
@@ -320,7 +328,7 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
   // is that IPv4 client: IPv4 `net:` keys and the IPv4 trie decide, and the scope
   // is the bits before the IPv4 address plus the IPv4 scope.
   const Ipv4InIpv6Form* form = ipv4_in_ipv6_form(client.address, ecs.ipv4_in_ipv6);
-  const Decision& d = form ? decide_in_trie(service, lookup_client(client, ecs), scope) : decide_in_trie(service, client, scope);
+  const Decision& d = form ? decide_in_trie(service, embedded_client(client, form), scope) : decide_in_trie(service, client, scope);
   unsigned s = form ? form->v4_at + scope : scope;
   // The scope's network (around the address the client sent) must not hold clients
   // of a form it is not in: they are routed by the IPv4 address they carry.
