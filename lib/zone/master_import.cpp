@@ -200,7 +200,11 @@ nlohmann::ordered_json import_master_file(const std::string& path, const std::st
       if (set.ttl != default_ttl) data = {{"ttl", set.ttl}, {"data", data}};
       types[rr_type_name(type)] = data;
     }
-    records[relative_name(owner, origin)] = types;
+    // Owners are unique here, so append without ordered_json's by-key search,
+    // which is linear per insert and made a large zone's import quadratic.
+    auto& members = static_cast<nlohmann::ordered_json::object_t::Container&>(
+        records.get_ref<nlohmann::ordered_json::object_t&>());
+    members.emplace_back(relative_name(owner, origin), std::move(types));
   }
   out["records"] = records;
   return out;
