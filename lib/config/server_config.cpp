@@ -8,8 +8,8 @@
 
 #include "config/json_object_reader.hpp"
 #include "config/path.hpp"
-#include "net/endpoint.hpp"
 #include "routing/client_key.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::config {
 
@@ -46,7 +46,7 @@ class Reader {
     std::set<std::string> seen;
     for (const auto& [i, text] : items) {
       const Pointer item_at = l.is_array() ? at / std::to_string(i) : at;
-      const auto hp = net::parse_host_port(text);
+      const auto hp = util::parse_host_port(text);
       if (!hp) error(item_at, "\"" + text + "\" is not an address:port such as 127.0.0.1:53 or [::1]:53");
       else if (!seen.insert(hp->to_string()).second) error(item_at, "listen address given twice");
       else d.listen.push_back(text);
@@ -117,7 +117,7 @@ class Reader {
 
   void read_admin(JsonObjectReader& admin, AdminSettings& out) {
     admin.string("listen", out.listen, KeyRules::optional("\"listen\" is an address:port such as 127.0.0.1:9153"),
-                 [](const std::string& s) { return net::parse_host_port(s).has_value(); });
+                 [](const std::string& s) { return util::parse_host_port(s).has_value(); });
     admin.string("token", out.token, KeyRules::optional("\"token\" is a non-empty string"),
                  [](const std::string& s) { return !s.empty(); });
     admin.boolean("ready_after_checks", out.ready_after_checks);
