@@ -78,7 +78,6 @@ class JsonObjectReader {
       : value_(value), at_(std::move(at)), sink_(sink) {}
 
   bool is_object() const { return value_.is_object(); }
-  const nlohmann::json& value() const { return value_; }
   const JsonPointer& pointer() const { return at_; }
   JsonPointer pointer(std::string_view key) const { return at_ / std::string(key); }
   JsonErrorSink& sink() const { return sink_; }
@@ -92,16 +91,16 @@ class JsonObjectReader {
   // Keys this object may hold that another part of meridian validates.
   void allow(std::initializer_list<std::string_view> keys);
 
-  // The getters below return false when they reported an error; an absent optional
-  // key returns true. The output changes only when a valid value was read.
-
-  // The value as it is (nullptr when absent), for values with a syntax of their own.
+  // These return the value, or nullptr when it is absent or (reported) of the wrong
+  // type. find() takes any type, for values with a syntax of their own.
   const nlohmann::json* find(std::string_view key, const KeyRules& rules = {});
   const nlohmann::json* array(std::string_view key, const KeyRules& rules = {});
   const nlohmann::json* object(std::string_view key, const KeyRules& rules = {});
   // A reader for an object-valued key; nullopt when absent or not an object.
   std::optional<JsonObjectReader> section(std::string_view key, const KeyRules& rules = {});
 
+  // These return false when they reported an error (an absent optional key returns
+  // true); the output changes only when a valid value was read.
   // valid: further checks on the text; a string it refuses is reported with
   // rules.wrong_value, which should then say what valid wants.
   bool string(std::string_view key, std::string& out, const KeyRules& rules = {},
