@@ -64,7 +64,7 @@ int serve(const std::string& config_path) {
       options.token = admin_settings.token;
       admin_server = std::make_unique<admin::AdminServer>(options);
       add_admin_routes(*admin_server, running);
-      const auto bound = admin_server->start(*net::parse_host_port(admin_settings.listen));
+      const auto bound = admin_server->start(*util::parse_host_port(admin_settings.listen));
       log(LogLevel::info, "listening", {{"address", bound.to_string()}, {"transports", "admin-http"}});
     }
   } catch (const std::exception& e) {

@@ -136,7 +136,7 @@ Response AdminServer::dispatch(const Request& req, const std::string& authorizat
   }
 }
 
-net::HostPort AdminServer::start(const net::HostPort& where) {
+util::HostPort AdminServer::start(const util::HostPort& where) {
   acceptor_ = std::make_unique<tcp::acceptor>(io_);
   const tcp::endpoint ep(where.address, where.port);
   acceptor_->open(ep.protocol());
@@ -144,7 +144,7 @@ net::HostPort AdminServer::start(const net::HostPort& where) {
   if (ep.address().is_v6()) acceptor_->set_option(asio::ip::v6_only(true));
   acceptor_->bind(ep);
   acceptor_->listen();
-  net::HostPort bound = where;
+  util::HostPort bound = where;
   bound.port = acceptor_->local_endpoint().port();
   accept();
   thread_ = std::thread([this] { io_.run(); });

@@ -12,7 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::admin {
 
@@ -43,7 +43,7 @@ class AdminServer {
 
   void route(const std::string& path, Handler handler) { routes_[path] = std::move(handler); }
   // Binds and starts serving; returns the bound address (port 0 picks one).
-  net::HostPort start(const net::HostPort& where);
+  util::HostPort start(const util::HostPort& where);
   void stop();
 
  private:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/diagnostics.hpp"
+#include "config/duration.hpp"  // parse_duration, which readers of other sections use too
 #include "config/json_source.hpp"
 
 namespace meridian::config {
@@ -42,9 +43,6 @@ struct ServerConfig {
   AdminSettings admin;
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
 };
-
-// Parses durations such as "2s", "500ms", "1m", or a number of seconds.
-std::optional<std::chrono::milliseconds> parse_duration(const nlohmann::json& value);
 
 // Reads the settings above from source; problems go to diagnostics.
 ServerConfig read_server_config(const JsonSource& source, Diagnostics& diagnostics);

@@ -1,20 +1,12 @@
-// Listen addresses as operators write them: "127.0.0.1:5300", "[::1]:5300".
+// HostPort moved to util/host_port.hpp. These names stay until the last users
+// (routing/service_loader.cpp, forward/settings.cpp, forward/forwarding_tier.cpp)
+// include util/host_port.hpp; then this header goes.
 #pragma once
-#include <cstdint>
-#include <optional>
-#include <string>
-
-#include <boost/asio/ip/address.hpp>
+#include "util/host_port.hpp"
 
 namespace meridian::net {
 
-struct HostPort {
-  boost::asio::ip::address address;
-  uint16_t port = 0;
-  std::string to_string() const;
-};
-
-// Parses "IPv4:port" or "[IPv6]:port"; nullopt when malformed.
-std::optional<HostPort> parse_host_port(const std::string& text);
+using util::HostPort;
+using util::parse_host_port;
 
 }  // namespace meridian::net

@@ -137,7 +137,7 @@ TcpServer::TcpServer(const SnapshotHolder& snapshots, DnsStats& stats, TcpLimits
 
 TcpServer::~TcpServer() { stop(std::chrono::milliseconds(0)); }
 
-HostPort TcpServer::bind(const HostPort& where) {
+util::HostPort TcpServer::bind(const util::HostPort& where) {
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
   const tcp::endpoint ep(where.address, where.port);
   acceptor->open(ep.protocol());
@@ -145,7 +145,7 @@ HostPort TcpServer::bind(const HostPort& where) {
   if (ep.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
   acceptor->bind(ep);
   acceptor->listen(asio::socket_base::max_listen_connections);
-  HostPort actual = where;
+  util::HostPort actual = where;
   actual.port = acceptor->local_endpoint().port();
   acceptors_.push_back(std::move(acceptor));
   return actual;

@@ -14,8 +14,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "net/dns_stats.hpp"
-#include "net/endpoint.hpp"
 #include "net/snapshot_holder.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::net {
 
@@ -31,7 +31,7 @@ class TcpServer {
   ~TcpServer();
 
   // Binds a listener; throws boost::system::system_error when it cannot.
-  HostPort bind(const HostPort& where);
+  util::HostPort bind(const util::HostPort& where);
   void start(unsigned threads);
   // Stops accepting, lets in-flight answers go out (up to grace), then closes.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));

@@ -21,7 +21,7 @@ constexpr unsigned kBatch = 32;             // datagrams per recvmmsg/sendmmsg
 // max_udp_payload (at most 4096).
 constexpr std::size_t kPacketBuffer = 4096;
 
-socklen_t fill_sockaddr(const HostPort& hp, sockaddr_storage& ss) {
+socklen_t fill_sockaddr(const util::HostPort& hp, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
   if (hp.address.is_v4()) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
@@ -54,7 +54,7 @@ query::ClientAddress client_of(const sockaddr_storage& ss) {
 
 }  // namespace
 
-int open_udp_socket(const HostPort& where, bool reuse_port) {
+int open_udp_socket(const util::HostPort& where, bool reuse_port) {
   const int family = where.address.is_v4() ? AF_INET : AF_INET6;
   const int fd = ::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
@@ -91,8 +91,8 @@ uint16_t bound_port(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port);
 }
 
-HostPort UdpServer::bind(const HostPort& where, unsigned threads) {
-  HostPort actual = where;
+util::HostPort UdpServer::bind(const util::HostPort& where, unsigned threads) {
+  util::HostPort actual = where;
   for (unsigned i = 0; i < (threads ? threads : 1); ++i) {
     const int fd = open_udp_socket(actual, true);
     if (actual.port == 0) actual.port = bound_port(fd);

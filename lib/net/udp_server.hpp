@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "net/dns_stats.hpp"
-#include "net/endpoint.hpp"
 #include "net/snapshot_holder.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::net {
 
@@ -19,7 +19,7 @@ class UdpServer {
 
   // Opens `threads` sockets on the address; port 0 picks a free port, which the
   // returned HostPort carries. Throws std::system_error when binding fails.
-  HostPort bind(const HostPort& where, unsigned threads);
+  util::HostPort bind(const util::HostPort& where, unsigned threads);
   void start();
   void stop();
 
@@ -34,7 +34,7 @@ class UdpServer {
 };
 
 // Binds one UDP socket (SO_REUSEPORT, IPV6_V6ONLY for v6); returns the fd.
-int open_udp_socket(const HostPort& where, bool reuse_port);
+int open_udp_socket(const util::HostPort& where, bool reuse_port);
 // The port a bound socket got.
 uint16_t bound_port(int fd);
 

@@ -16,15 +16,15 @@ DnsService::DnsService(const config::DnsSettings& settings) : settings_(settings
 
 DnsService::~DnsService() { stop(); }
 
-net::HostPort DnsService::bind_pair(const net::HostPort& wanted) {
+util::HostPort DnsService::bind_pair(const util::HostPort& wanted) {
   // With port 0 the UDP port is chosen first; TCP then needs the same number,
   // which another program may hold, so try a few times.
   for (int attempt = 0;; ++attempt) {
     net::UdpServer probe(snapshots_, stats_);
-    const net::HostPort udp_port = probe.bind(wanted, 1);
+    const util::HostPort udp_port = probe.bind(wanted, 1);
     probe.stop();  // release it: the real sockets are bound below with the same port
     try {
-      const net::HostPort bound = tcp_->bind(udp_port);
+      const util::HostPort bound = tcp_->bind(udp_port);
       udp_->bind(bound, settings_.threads);
       return bound;
     } catch (const std::exception& e) {
@@ -33,10 +33,10 @@ net::HostPort DnsService::bind_pair(const net::HostPort& wanted) {
   }
 }
 
-std::vector<net::HostPort> DnsService::start() {
-  std::vector<net::HostPort> bound;
+std::vector<util::HostPort> DnsService::start() {
+  std::vector<util::HostPort> bound;
   for (const auto& text : settings_.listen) {
-    const auto hp = net::parse_host_port(text);
+    const auto hp = util::parse_host_port(text);
     if (!hp) throw std::runtime_error("bad listen address " + text);
     try {
       bound.push_back(bind_pair(*hp));

@@ -7,10 +7,10 @@
 
 #include "config/server_config.hpp"
 #include "net/dns_stats.hpp"
-#include "net/endpoint.hpp"
 #include "net/snapshot_holder.hpp"
 #include "net/tcp_server.hpp"
 #include "net/udp_server.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::runtime {
 
@@ -25,11 +25,11 @@ class DnsService {
   // Binds every listen address (UDP and TCP on the same port; port 0 picks one
   // free for both) and starts serving. Throws std::runtime_error naming the
   // address that could not be bound.
-  std::vector<net::HostPort> start();
+  std::vector<util::HostPort> start();
   void stop();
 
  private:
-  net::HostPort bind_pair(const net::HostPort& wanted);
+  util::HostPort bind_pair(const util::HostPort& wanted);
 
   config::DnsSettings settings_;
   net::SnapshotHolder snapshots_;

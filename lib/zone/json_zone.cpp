@@ -4,6 +4,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "config/json_object_reader.hpp"
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
 #include "zone/rdata_codec.hpp"
@@ -18,40 +19,35 @@ using Pointer = json::json_pointer;
 constexpr uint32_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 section 8
 constexpr uint32_t kDefaultTtl = 3600;
 
-class ZoneBuilder {
+class ZoneBuilder : private config::JsonErrorSink {
  public:
   ZoneBuilder(const config::JsonSource& src, config::Diagnostics& diags) : src_(src), diags_(diags) {}
 
   std::unique_ptr<Zone> build() {
-    const json& root = src_.root();
+    config::JsonObjectReader root(src_.root(), Pointer(), *this);
     if (!root.is_object()) return fail(Pointer(), "a zone file must hold a JSON object");
-    for (const auto& [key, value] : root.items()) {
-      (void)value;
-      if (key != "origin" && key != "ttl" && key != "soa" && key != "records")
-        error(Pointer() / key, "unknown key \"" + key + "\" (expected origin, ttl, soa, records)", true);
-    }
-    if (!root.contains("origin") || !root["origin"].is_string())
-      return fail(Pointer("/origin"), "\"origin\" must be a domain name string such as \"example.com.\"");
-    std::string origin_text = root["origin"].get<std::string>();
+    // Every top-level key is taken before the first early return, so unknown keys are always reported.
+    const std::string origin_problem = "\"origin\" must be a domain name string such as \"example.com.\"";
+    std::string origin_text;
+    const bool has_origin =
+        root.string("origin", origin_text, config::KeyRules::required(origin_problem, origin_problem));
+    default_ttl_ = kDefaultTtl;
+    root.integer("ttl", default_ttl_, 0, kMaxTtl, kTtlProblem);
+    const json* soa = root.find("soa");
+    const json* records = root.object("records", config::KeyRules::optional("\"records\" must be an object of names"));
+    root.report_unknown_keys();
+    if (!has_origin) return nullptr;
     if (origin_text.empty() || origin_text.back() != '.') origin_text += '.';
     const auto origin = dns::name_from_text(origin_text);
     if (!origin) return fail(Pointer("/origin"), "\"origin\" is not a valid domain name");
     origin_ = dns::fold_wire_name(*origin);
     zone_ = std::make_unique<Zone>(origin_, src_.path());
 
-    default_ttl_ = kDefaultTtl;
-    if (root.contains("ttl")) read_ttl(root["ttl"], Pointer("/ttl"), default_ttl_);
-
-    if (root.contains("soa")) load_soa(root["soa"]);
-    if (root.contains("records")) {
-      const json& records = root["records"];
-      if (!records.is_object()) {
-        error(Pointer("/records"), "\"records\" must be an object of names");
-      } else {
-        for (const auto& [name, types] : records.items()) {
-          if (errors_ > kReportedErrors) break;  // the file needs fixing first; the rest would only repeat
-          load_name(name, types, Pointer("/records") / name);
-        }
+    if (soa) load_soa(*soa);
+    if (records) {
+      for (const auto& [name, types] : records->items()) {
+        if (errors_ > kReportedErrors) break;  // the file needs fixing first; the rest would only repeat
+        load_name(name, types, Pointer("/records") / name);
       }
     }
     check_zone_rules();
@@ -79,53 +75,45 @@ class ZoneBuilder {
                                               " are listed above"));
   }
 
-  bool read_ttl(const json& v, const Pointer& at, uint32_t& out) {
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxTtl) {
-      error(at, "a TTL must be an integer from 0 to 2147483647");
-      return false;
-    }
-    out = static_cast<uint32_t>(v.get<int64_t>());
-    return true;
-  }
+  // The readers of the zone's objects report through error(), and so are capped too.
+  void report(const Pointer& at, const std::string& message, bool at_key) override { error(at, message, at_key); }
 
-  void load_soa(const json& soa) {
-    const Pointer at("/soa");
+  static inline const config::KeyRules kTtlProblem =
+      config::KeyRules::optional("a TTL must be an integer from 0 to 2147483647");
+
+  void load_soa(const json& value) {
+    config::JsonObjectReader soa(value, Pointer("/soa"), *this);
     if (!soa.is_object()) {
-      error(at, "\"soa\" must be an object with mname, rname, serial, refresh, retry, expire, minimum");
+      soa.error("\"soa\" must be an object with mname, rname, serial, refresh, retry, expire, minimum");
       return;
     }
     static const char* const kFields[] = {"mname", "rname", "serial", "refresh", "retry", "expire", "minimum"};
     std::string text;
     for (const char* field : kFields) {
-      if (!soa.contains(field)) {
-        error(at, std::string("\"soa\" is missing \"") + field + "\"");
+      const json* v =
+          soa.find(field, config::KeyRules::required(std::string("\"soa\" is missing \"") + field + "\""));
+      if (!v) return;
+      const bool is_name = std::string_view(field) == "mname" || std::string_view(field) == "rname";
+      if (v->is_string()) text += v->get<std::string>();
+      else if (v->is_number_unsigned() && is_name) {
+        soa.error(field, std::string("\"") + field + "\" must be a domain name");
         return;
-      }
-      const json& v = soa[field];
-      if (v.is_string()) text += v.get<std::string>();
-      else if (v.is_number_unsigned() && (std::string(field) == "mname" || std::string(field) == "rname")) {
-        error(at / field, std::string("\"") + field + "\" must be a domain name");
-        return;
-      } else if (v.is_number_unsigned() && v.get<uint64_t>() <= 0xFFFFFFFFull) text += std::to_string(v.get<uint64_t>());
-      else if (v.is_number_unsigned()) {
-        error(at / field, std::string("\"") + field + "\" must fit in 32 bits (0 to 4294967295)");
+      } else if (v->is_number_unsigned() && v->get<uint64_t>() <= 0xFFFFFFFFull) text += std::to_string(v->get<uint64_t>());
+      else if (v->is_number_unsigned()) {
+        soa.error(field, std::string("\"") + field + "\" must fit in 32 bits (0 to 4294967295)");
         return;
       }
       else {
-        error(at / field, std::string("\"") + field + "\" must be a string or a non-negative number");
+        soa.error(field, std::string("\"") + field + "\" must be a string or a non-negative number");
         return;
       }
       text += ' ';
     }
-    for (const auto& [key, value] : soa.items()) {
-      (void)value;
-      if (key != "ttl" && std::find_if(std::begin(kFields), std::end(kFields),
-                                       [&](const char* f) { return key == f; }) == std::end(kFields))
-        error(at / key, "unknown SOA field \"" + key + "\"", true);
-    }
     uint32_t ttl = default_ttl_;
-    if (soa.contains("ttl") && !read_ttl(soa["ttl"], at / "ttl", ttl)) return;
-    add_rdata(zone_->node_for(origin_), dns::type::SOA, ttl, text, at);
+    const bool ttl_ok = soa.integer("ttl", ttl, 0, kMaxTtl, kTtlProblem);
+    soa.report_unknown_keys();
+    if (!ttl_ok) return;
+    add_rdata(zone_->node_for(origin_), dns::type::SOA, ttl, text, soa.pointer());
   }
 
   void load_name(const std::string& name_text, const json& types, const Pointer& at) {
@@ -175,16 +163,11 @@ class ZoneBuilder {
       const json* data = &value;
       Pointer data_at = vat;
       if (value.is_object()) {
-        for (const auto& [k, v] : value.items()) {
-          (void)v;
-          if (k != "ttl" && k != "data") error(vat / k, "unknown key \"" + k + "\" (expected ttl, data)", true);
-        }
-        if (value.contains("ttl") && !read_ttl(value["ttl"], vat / "ttl", ttl)) continue;
-        if (!value.contains("data")) {
-          error(vat, "missing \"data\"");
-          continue;
-        }
-        data = &value["data"];
+        config::JsonObjectReader record(value, vat, *this);
+        const bool ttl_ok = record.integer("ttl", ttl, 0, kMaxTtl, kTtlProblem);
+        data = record.find("data", config::KeyRules::required());
+        record.report_unknown_keys();
+        if (!ttl_ok || !data) continue;
         data_at = vat / "data";
       }
       if (data->is_string()) {

@@ -198,6 +198,17 @@ TEST_SUITE("config.server") {
           "3:40: \"chaos\" must be an object {\"version\": ..., \"identity\": ...} or false\n");
   }
 
+  TEST_CASE("admin settings, at the value or the key") {
+    CHECK(Read(R"({"dns": {"listen": "127.0.0.1:53"}, "zones": "z", "admin": {"listen": "x", "ready_after_checks": 1, )"
+               R"("tokn": "t"}})")
+              .errors() ==
+          "1:71: \"listen\" is an address:port such as 127.0.0.1:9153\n"
+          "1:98: \"ready_after_checks\" must be true or false\n"
+          "1:101: unknown key \"tokn\" (expected one of: listen, token, ready_after_checks)\n");
+    CHECK(Read(R"({"dns": {"listen": "127.0.0.1:53"}, "zones": "z", "admin": []})").errors() ==
+          "1:60: \"admin\" must be an object {\"listen\": \"127.0.0.1:9153\"}\n");
+  }
+
   TEST_CASE("required sections") {
     CHECK(Read("{\n  \"zones\": \"z\"\n}").errors() == "1:1: \"dns\": {\"listen\": [...]} is required\n");
     CHECK(Read("{\"dns\": {\"listen\": \"127.0.0.1:53\"}}").errors() ==

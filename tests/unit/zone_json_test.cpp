@@ -209,7 +209,7 @@ TEST_SUITE("zone.json") {
     }
     SUBCASE("unknown key in a {ttl, data} object") {
       CHECK(first_error({R"(    "www": {"A": {"data": "192.0.2.1", "tll": 5}})"}) ==
-            "7:40: unknown key \"tll\" (expected ttl, data)");
+            "7:40: unknown key \"tll\" (expected one of: ttl, data)");
     }
     SUBCASE("{ttl} without data") {
       CHECK(first_error({R"(    "www": {"A": {"ttl": 5}})"}) == "7:18: missing \"data\"");
@@ -290,7 +290,7 @@ TEST_SUITE("zone.json") {
     SUBCASE("unknown key") {
       CHECK(first("{\n  \"origin\": \"example.com.\",\n  \"colour\": \"blue\",\n  \"soa\": " + soa +
                   ",\n  \"records\": {\"@\": {\"NS\": \"ns1\"}}\n}") ==
-            "3:3: unknown key \"colour\" (expected origin, ttl, soa, records)");
+            "3:3: unknown key \"colour\" (expected one of: origin, ttl, soa, records)");
     }
     SUBCASE("bad zone TTL") {
       CHECK(first("{\n  \"origin\": \"example.com.\",\n  \"ttl\": -1,\n  \"soa\": " + soa +
@@ -314,7 +314,9 @@ TEST_SUITE("zone.json") {
     SUBCASE("unknown SOA field") {
       CHECK(first("{\"origin\": \"example.com.\",\n \"soa\": {\"mname\": \"ns1\", \"rname\": \"h\", \"serial\": 1, "
                   "\"refresh\": 2, \"retry\": 3, \"expire\": 4, \"minimum\": 5, \"minimun\": 5},\n"
-                  " \"records\": {\"@\": {\"NS\": \"ns1\"}}}") == "2:106: unknown SOA field \"minimun\"");
+                  " \"records\": {\"@\": {\"NS\": \"ns1\"}}}") ==
+            "2:106: unknown key \"minimun\" (expected one of: mname, rname, serial, refresh, retry, expire, minimum, "
+            "ttl)");
     }
     SUBCASE("SOA given twice") {
       CHECK(first("{\"origin\": \"example.com.\", \"soa\": " + soa +

@@ -10,12 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::forward {
 
 tcp::acceptor Listener::bind(boost::asio::io_context& io, const std::string& listen) {
-  const auto hp = net::parse_host_port(listen);
+  const auto hp = util::parse_host_port(listen);
   if (!hp) throw std::runtime_error("cannot listen on " + listen + ": not an address:port");
   tcp::endpoint ep(hp->address, hp->port);
   tcp::acceptor a(io);
@@ -74,7 +74,7 @@ std::string Listener::bound() const {
   boost::system::error_code ec;
   const auto ep = acceptor_.local_endpoint(ec);
   if (ec) return id_.listen;
-  net::HostPort hp{ep.address(), ep.port()};
+  util::HostPort hp{ep.address(), ep.port()};
   return hp.to_string();
 }
 

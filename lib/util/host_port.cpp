@@ -1,8 +1,8 @@
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 
 #include <charconv>
 
-namespace meridian::net {
+namespace meridian::util {
 
 std::string HostPort::to_string() const {
   if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
@@ -34,4 +34,4 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
   return hp;
 }
 
-}  // namespace meridian::net
+}  // namespace meridian::util
