@@ -1,73 +1,14 @@
 #include "admin/observed_state.hpp"
 
-#include <cmath>
-#include <sstream>
-#include <vector>
+#include <string>
 
 #include "dns/name.hpp"
+#include "util/prometheus_text.hpp"
 #include "zone/rdata_codec.hpp"
 
 namespace meridian::admin {
 
 namespace {
-
-std::string escape_label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-// Collects samples per family and prints each family's samples together under
-// its HELP/TYPE lines, as the text format requires.
-class MetricWriter {
- public:
-  void family(const char* name, const char* type, const char* help) {
-    families_.push_back({name, std::string("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n', {}});
-  }
-  void sample(const char* name, std::initializer_list<std::pair<const char*, std::string>> labels, double value) {
-    std::ostringstream line;
-    line << name;
-    if (labels.size()) {
-      line << '{';
-      bool first = true;
-      for (const auto& [k, v] : labels) {
-        line << (first ? "" : ",") << k << "=\"" << escape_label(v) << '"';
-        first = false;
-      }
-      line << '}';
-    }
-    line << ' ' << format(value) << '\n';
-    for (auto& f : families_)
-      if (f.name == name) f.samples += line.str();
-  }
-  std::string str() const {
-    std::string out;
-    for (const auto& f : families_) out += f.header + f.samples;
-    return out;
-  }
-
- private:
-  static std::string format(double v) {
-    if (v == static_cast<double>(static_cast<int64_t>(v)) && std::fabs(v) < 9e15) return std::to_string(static_cast<int64_t>(v));
-    std::ostringstream o;
-    o.precision(9);
-    o << v;
-    return o.str();
-  }
-  struct Family {
-    std::string name;
-    std::string header;
-    std::string samples;
-  };
-  std::vector<Family> families_;
-};
 
 const char* rcode_name(unsigned r) {
   static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
@@ -79,7 +20,7 @@ const char* rcode_name(unsigned r) {
 }  // namespace
 
 std::string render_metrics(const ObservedState& s) {
-  MetricWriter m;
+  util::PrometheusText m;
   m.family("meridian_dns_queries_total", "counter", "DNS queries received, by transport.");
   m.sample("meridian_dns_queries_total", {{"transport", "udp"}}, static_cast<double>(s.dns.queries[0]));
   m.sample("meridian_dns_queries_total", {{"transport", "tcp"}}, static_cast<double>(s.dns.queries[1]));
@@ -158,7 +99,7 @@ std::string render_metrics(const ObservedState& s) {
   m.family("meridian_last_reload_success", "gauge",
            "1 when the latest reload was accepted (zone files that did not load: meridian_zone_loaded).");
   m.sample("meridian_last_reload_success", {}, s.reload.last_ok ? 1 : 0);
-  return m.str() + s.forward_metrics;
+  return m.render() + s.forward_metrics;
 }
 
 nlohmann::ordered_json render_status(const ObservedState& s) {

@@ -4,7 +4,7 @@
 // results with ready_after_checks); the bearer token; /explain.
 #include <doctest/doctest.h>
 
-#include "integration/support_backends/backend_server.hpp"
+#include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
 #include "integration/support_backends/prometheus_text.hpp"
 
@@ -17,7 +17,7 @@ const char* const kName = "app.example.test";
 const char* const kEu = "127.0.0.11";
 const char* const kUs = "127.0.0.21";
 
-json web_config(const Backend& eu, const json& admin = json{{"listen", "127.0.0.1:0"}}) {
+json web_config(const HttpBackend& eu, const json& admin = json{{"listen", "127.0.0.1:0"}}) {
   return base_config({{"web-http", http_check({{"interval", "400ms"}, {"timeout", "350ms"}, {"fall", 2}, {"rise", 1}})}},
                      {{"web", failover_service(region({kEu}, {eu.address()}, "web-http"), region({kUs}, {}, ""))}},
                      admin);
@@ -79,7 +79,7 @@ TEST_CASE("the strict Prometheus parser accepts good text and rejects bad text")
 }
 
 TEST_CASE("/metrics is valid Prometheus text and its counters move with traffic") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(web_config(eu), {{"example.test.json", standard_zone(42)}}), m.error);
   REQUIRE(wait_for([&] { return eu.served(200) >= 1; }));
@@ -160,7 +160,7 @@ TEST_CASE("/metrics is valid Prometheus text and its counters move with traffic"
 }
 
 TEST_CASE("/status, /healthz, /readyz, /explain and unknown paths") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(web_config(eu), {{"example.test.json", standard_zone(77)}}), m.error);
   REQUIRE(m.wait_answer(kName, kEu));
@@ -230,7 +230,7 @@ TEST_CASE("/status, /healthz, /readyz, /explain and unknown paths") {
 }
 
 TEST_CASE("a bearer token guards the admin endpoint") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(web_config(eu, {{"listen", "127.0.0.1:0"}, {"token", "secret"}}),
                           {{"example.test.json", standard_zone()}}),
@@ -249,7 +249,7 @@ TEST_CASE("a bearer token guards the admin endpoint") {
 }
 
 TEST_CASE("/readyz waits for the first check results when ready_after_checks is set") {
-  Backend eu;
+  HttpBackend eu;
   eu.set_reply(Reply::hanging());  // the first check can only end by its timeout
   Meridian m;
   json config = web_config(eu, {{"listen", "127.0.0.1:0"}, {"ready_after_checks", true}});

@@ -185,8 +185,8 @@ TEST_CASE("end to end: a region's backends die under L7 load, DNS drops it withi
 
   // --- outage: every backend of eu-west dies
   const auto killed = Clock::now();
-  eu1.stop();
-  eu2.stop();
+  eu1.stop_listening();
+  eu2.stop_listening();
   const bool dropped = mb::wait_for([&] { return m.one("app.example.test") == kUsEast; }, mb::kHealthDeadline,
                                     milliseconds(10));
   const auto detected = Clock::now();
@@ -204,8 +204,8 @@ TEST_CASE("end to end: a region's backends die under L7 load, DNS drops it withi
   const auto outage_end = Clock::now();
 
   // --- recovery: the backends come back on the same ports
-  eu1.restart();
-  eu2.restart();
+  REQUIRE(eu1.start_listening());
+  REQUIRE(eu2.start_listening());
   const auto restored = Clock::now();
   const bool returned = mb::wait_for([&] { return m.one("app.example.test") == kEuWest; }, mb::kHealthDeadline,
                                      milliseconds(10));

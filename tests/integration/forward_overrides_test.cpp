@@ -61,7 +61,7 @@ TEST_CASE("the L7 proxy obeys backend and region overrides from the shared healt
   // a region forced down: no backend of it takes traffic
   table.set_overrides(overrides({{"web/eu", health::Override::down}}));
   CHECK(spread(cl, 4) == std::map<std::string, int>{{"status 503", 4}});
-  CHECK(a.hits + b.hits == 30);
+  CHECK(a.requests() + b.requests() == 30);
   // ... unless a backend of it is forced up (the backend's own override wins, as in DNS)
   table.set_overrides(overrides({{"web/eu", health::Override::down}, {kb.c_str(), health::Override::up}}));
   CHECK(spread(cl, 4) == std::map<std::string, int>{{"b", 4}});

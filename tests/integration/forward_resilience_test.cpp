@@ -21,7 +21,7 @@ json region(const std::vector<HttpBackend*>& bs, json forward) {
 }
 
 Reply fail_with(unsigned status, std::map<std::string, std::string> headers = {}) {
-  return Reply{status, "failed", std::move(headers), 0};
+  return Reply{status, "failed", std::move(headers)};
 }
 
 }  // namespace
@@ -48,16 +48,16 @@ TEST_CASE("circuit breaker walks closed -> open -> half_open -> closed on a back
   CHECK(backend_status(tier, flaky.address())["circuit"] == "open");
   CHECK(errors >= 5);
   // open: no traffic reaches it
-  const int hits = flaky.hits;
+  const int hits = flaky.requests();
   for (int i = 0; i < 20; ++i) CHECK(cl.get("/")["X-Backend"] == "good");
-  CHECK(flaky.hits == hits);
+  CHECK(flaky.requests() == hits);
   // it recovers; after open_timeout probes go through and close the circuit
   failing = false;
   CHECK(wait_until([&] {
     cl.get("/");
     return backend_status(tier, flaky.address())["circuit"] == "closed";
   }));
-  CHECK(flaky.hits > hits);
+  CHECK(flaky.requests() > hits);
   const json st = backend_status(tier, flaky.address());
   CHECK(st["circuit_opened"] == 1);
   const std::string m = tier.metrics();
@@ -89,15 +89,15 @@ TEST_CASE("retry matrix") {
       CHECK(r.result_int() == 200);
       CHECK(r["X-Backend"] == "good");
     }
-    CHECK(bad.hits >= 4);
-    CHECK(good.hits == 10);
+    CHECK(bad.requests() >= 4);
+    CHECK(good.requests() == 10);
   }
   SUBCASE("POST is not retried, unless it carries Idempotency-Key") {
     bad.set([](const Request&) { return fail_with(503); });
     int unavailable = 0;
     for (int i = 0; i < 10; ++i) unavailable += cl.request(http::verb::post, "/", {}, "x").result_int() == 503;
-    CHECK(unavailable == bad.hits);
-    CHECK(bad.hits + good.hits == 10);
+    CHECK(unavailable == bad.requests());
+    CHECK(bad.requests() + good.requests() == 10);
     for (int i = 0; i < 6; ++i)
       CHECK(cl.request(http::verb::post, "/", {{"Idempotency-Key", std::to_string(i)}}, "x").result_int() == 200);
   }
@@ -105,8 +105,8 @@ TEST_CASE("retry matrix") {
     bad.set([](const Request&) { return fail_with(404); });
     int not_found = 0;
     for (int i = 0; i < 10; ++i) not_found += cl.get("/").result_int() == 404;
-    CHECK(not_found == bad.hits);
-    CHECK(bad.hits + good.hits == 10);
+    CHECK(not_found == bad.requests());
+    CHECK(bad.requests() + good.requests() == 10);
   }
   SUBCASE("429 with Retry-After is retried after that time; a long or missing Retry-After passes the 429") {
     bad.set([](const Request&) { return fail_with(429, {{"Retry-After", "1"}}); });
@@ -120,7 +120,7 @@ TEST_CASE("retry matrix") {
       if (std::chrono::steady_clock::now() - t >= std::chrono::milliseconds(950)) ++waited;
     }
     CHECK(waited >= 1);  // what went to "bad" first waited a second, then "good" answered
-    CHECK(waited == bad.hits);
+    CHECK(waited == bad.requests());
     bad.set([](const Request&) { return fail_with(429, {{"Retry-After", "100"}}); });
     int passed = 0;
     for (int i = 0; i < 4; ++i) passed += c2.get("/").result_int() == 429;
@@ -155,15 +155,15 @@ TEST_CASE("retry matrix") {
       if (took >= std::chrono::milliseconds(900)) ++waited;
     }
     CHECK(waited >= 1);
-    CHECK(waited == bad.hits);
+    CHECK(waited == bad.requests());
     // a date in the past: retried at once
-    const int before = bad.hits;
+    const int before = bad.requests();
     bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT"}}); });
     for (int i = 0; i < 4; ++i) {
       CHECK(timed_get(took) == 200);
       CHECK(took < std::chrono::milliseconds(900));
     }
-    CHECK(bad.hits - before == 4);  // each went to "bad" first, then to "good" at once
+    CHECK(bad.requests() - before == 4);  // each went to "bad" first, then to "good" at once
     // the obsolete forms too (an hour ahead: past the cap, passed through)
     bad.set([&](const Request&) { return fail_with(429, {{"Retry-After", "Sunday, 06-Nov-94 08:49:37 GMT"}}); });
     for (int i = 0; i < 2; ++i) CHECK(timed_get(took) == 200);
@@ -178,7 +178,7 @@ TEST_CASE("retry matrix") {
     CHECK(passed == 2);
   }
   SUBCASE("connect failures are retried for any method") {
-    bad.stop();
+    bad.stop_listening();
     for (int i = 0; i < 10; ++i) CHECK(cl.request(http::verb::post, "/", {}, "x").result_int() == 200);
   }
 }
@@ -197,7 +197,7 @@ TEST_CASE("the retry budget stops retries under a full outage") {
            {"budget", {{"ratio", 0.2}, {"window", "60s"}, {"min_retries", 0}}}}}}}})));
   Client cl(port_of(tier, "l7"));
   for (int i = 0; i < 200; ++i) CHECK(cl.get("/").result_int() == 503);
-  const int attempts = a.hits + b.hits;
+  const int attempts = a.requests() + b.requests();
   MESSAGE("200 requests under full outage: " << attempts << " backend attempts");
   CHECK(attempts > 200);
   CHECK(attempts <= 200 + 40 + 1);  // at most 20 % retries, not 3 per request
@@ -223,7 +223,7 @@ TEST_CASE("passive health ejects failing backends and feeds the shared health ta
                                 {"max_ejection_percent", 50}}}})));
   const std::string key_a = "web/eu/backend/" + a.address(), key_b = "web/eu/backend/" + b.address();
   Client cl(port_of(tier, "l7"));
-  a.stop();
+  a.stop_listening();
   // connect failures are retried on b: clients see no errors
   for (int i = 0; i < 20; ++i) CHECK(cl.get("/").result_int() == 200);
   CHECK_FALSE(health.is_up(key_a));
@@ -231,7 +231,7 @@ TEST_CASE("passive health ejects failing backends and feeds the shared health ta
   CHECK(health.entries().at(key_a).effective.source == meridian::health::Source::passive);
   CHECK(backend_status(tier, a.address())["ejections"].get<int>() >= 1);
   // it comes back: after the ejection, traffic shows it healthy and the table says up
-  a.restart();
+  REQUIRE(a.start_listening());
   CHECK(wait_until([&] {
     cl.get("/");
     return health.is_up(key_a);
@@ -247,8 +247,8 @@ TEST_CASE("passive health ejects failing backends and feeds the shared health ta
   });
   CHECK(wait_until([&] { return ok > 50; }));
   const auto killed = std::chrono::steady_clock::now();
-  a.stop();
-  b.stop();
+  a.stop_listening();
+  b.stop_listening();
   CHECK(wait_until([&] { return !health.is_up(key_a) && !health.is_up(key_b); }));
   const auto detected = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
   run = false;

@@ -6,7 +6,7 @@
 // three backends; initial "down" keeps a region out until rise successes.
 #include <doctest/doctest.h>
 
-#include "integration/support_backends/backend_server.hpp"
+#include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
 
 using namespace meridian::test;
@@ -30,11 +30,11 @@ json test_check(const json& extra = json::object()) {
   return c;
 }
 
-std::string key_of(const Backend& b, const std::string& region = "eu-west", const std::string& service = "web") {
+std::string key_of(const HttpBackend& b, const std::string& region = "eu-west", const std::string& service = "web") {
   return service + "/" + region + "/backend/" + b.address();
 }
 
-std::string change_line(const Backend& b, const char* state, const std::string& region = "eu-west",
+std::string change_line(const HttpBackend& b, const char* state, const std::string& region = "eu-west",
                         const std::string& service = "web") {
   return "event=health_change key=" + key_of(b, region, service) + " state=" + state;
 }
@@ -69,7 +69,7 @@ void check_dig(const Meridian& m, const std::string& address, uint32_t ttl) {
 }  // namespace
 
 TEST_CASE("a backend that stops answering takes its region out after fall checks; it comes back after rise") {
-  Backend eu, us;
+  HttpBackend eu, us;
   Meridian m;
   const json config = base_config({{"web-http", test_check()}},
                                   {{"web", failover_service(region({kEu}, {eu.address()}, "web-http"),
@@ -80,8 +80,12 @@ TEST_CASE("a backend that stops answering takes its region out after fall checks
   REQUIRE(m.wait_answer(kName, kEu));
   check_dig(m, kEu, kFirstChoiceTtl);
   // The check asked for the configured path with a Host header.
-  CHECK(eu.last_request().rfind("GET /healthz HTTP/1.1\r\n", 0) == 0);
-  CHECK(eu.last_request().find("Host: 127.0.0.1") != std::string::npos);
+  const auto request = eu.last();
+  REQUIRE(request.has_value());
+  CHECK(request->method_string() == "GET");
+  CHECK(request->target() == "/healthz");
+  CHECK(request->version() == 11);
+  CHECK(std::string(request->at(boost::beast::http::field::host)).rfind("127.0.0.1", 0) == 0);
 
   const auto stopped = Clock::now();
   eu.stop_listening();
@@ -110,7 +114,7 @@ TEST_CASE("a backend that stops answering takes its region out after fall checks
 }
 
 TEST_CASE("fall - 1 failures keep a backend up, fall failures take it down; rise - 1 successes keep it down") {
-  Backend eu, us;
+  HttpBackend eu, us;
   Meridian m;
   const json config = base_config({{"web-http", test_check({{"rise", 2}, {"fall", 3}})}},
                                   {{"web", failover_service(region({kEu}, {eu.address()}, "web-http"),
@@ -155,7 +159,7 @@ TEST_CASE("fall - 1 failures keep a backend up, fall failures take it down; rise
 }
 
 TEST_CASE("HTTP checks: unexpected status, missing body text and timeouts count as failures") {
-  Backend eu, us;
+  HttpBackend eu, us;
   eu.set_reply(Reply{202, "all healthy here\n"});
   Meridian m;
   const json check = test_check({{"expect", json::array({200, 202})}, {"body", "healthy"}, {"host", "app.internal"},
@@ -166,7 +170,8 @@ TEST_CASE("HTTP checks: unexpected status, missing body text and timeouts count 
   REQUIRE_MESSAGE(m.start(config, {{"example.test.json", standard_zone()}}), m.error);
   REQUIRE(wait_for([&] { return eu.served(202) >= 2; }));
   REQUIRE(m.wait_answer(kName, kEu));  // 202 is in "expect"
-  CHECK(eu.last_request().find("Host: app.internal\r\n") != std::string::npos);
+  REQUIRE(eu.last().has_value());
+  CHECK(eu.last()->at(boost::beast::http::field::host) == "app.internal");
 
   struct Case {
     const char* what;
@@ -178,7 +183,7 @@ TEST_CASE("HTTP checks: unexpected status, missing body text and timeouts count 
       {"status 404", Reply{404, "healthy\n"}, "HTTP status 404"},
       {"200 without the text", Reply{200, "degraded\n"}, "body lacks \"healthy\""},
       {"no answer within the timeout", Reply::hanging(), "timeout"},
-      {"connection closed without an answer", Reply{0, "", false, true}, "read"},
+      {"connection closed without an answer", Reply::reset_connection(), "read"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
@@ -196,8 +201,8 @@ TEST_CASE("HTTP checks: unexpected status, missing body text and timeouts count 
 }
 
 TEST_CASE("the check's port overrides the backend's own port") {
-  Backend real, us;
-  Backend dead;
+  HttpBackend real, us;
+  HttpBackend dead;
   const std::string dead_address = dead.address();
   dead.stop_listening();  // nothing listens on the backend's own port
   Meridian m;
@@ -212,7 +217,7 @@ TEST_CASE("the check's port overrides the backend's own port") {
 }
 
 TEST_CASE("tcp checks: a closed port is down, an open one up") {
-  Backend eu, us;
+  HttpBackend eu, us;
   Meridian m;
   const json tcp{{"type", "tcp"}, {"interval", "400ms"}, {"timeout", "350ms"}, {"rise", 2}, {"fall", 2}, {"jitter", 0}};
   const json config = base_config({{"tcp", tcp}}, {{"web", failover_service(region({kEu}, {eu.address()}, "tcp"),
@@ -232,7 +237,7 @@ TEST_CASE("tcp checks: a closed port is down, an open one up") {
 // `initial: down` must reach DNS before the first answer: the region stays out
 // until `rise` successes, even though nothing else republishes the routing state.
 TEST_CASE("initial down: the region stays out of answers until rise successes in a row") {
-  Backend eu;
+  HttpBackend eu;
   // Never three successes in a row until the test says so.
   std::vector<Reply> pattern;
   for (int i = 0; i < 4; ++i) {
@@ -269,7 +274,7 @@ TEST_CASE("initial down: the region stays out of answers until rise successes in
 }
 
 TEST_CASE("min_healthy: a region with three backends needs two of them (count and 50%)") {
-  Backend b1, b2, b3, us;
+  HttpBackend b1, b2, b3, us;
   Meridian m;
   const std::vector<std::string> three = {b1.address(), b2.address(), b3.address()};
   json services = {{"web", failover_service(region({kEu}, three, "web-http", 2), region({kUs}, {us.address()}, "web-http"))},

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <regex>
 
-#include "integration/support_backends/backend_server.hpp"
+#include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
 #include "integration/support_backends/prometheus_text.hpp"
 
@@ -24,7 +24,7 @@ const char* const kUs1 = "127.0.0.21";
 const char* const kUs2 = "127.0.0.22";
 
 struct Fixture {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   std::string ops;  // health/ops.json
 

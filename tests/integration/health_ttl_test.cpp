@@ -5,7 +5,7 @@
 // keeps the configured TTL; _explain says why.
 #include <doctest/doctest.h>
 
-#include "integration/support_backends/backend_server.hpp"
+#include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
 
 using namespace meridian::test;
@@ -40,7 +40,7 @@ std::string explain_text(const Meridian& m, const std::string& name) {
 }
 
 struct Fixture {
-  Backend eu, us;
+  HttpBackend eu, us;
   Meridian m;
   Fixture() {
     json web = failover_service(region({kEu}, {eu.address()}, "web-http"), region({kUs}, {us.address()}, "web-http"));

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <regex>
 
-#include "integration/support_backends/backend_server.hpp"
+#include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
 #include "integration/support_backends/prometheus_text.hpp"
 
@@ -26,7 +26,7 @@ const char* const kUs = "127.0.0.21";
 
 json quick_check() { return http_check({{"interval", "400ms"}, {"timeout", "350ms"}, {"fall", 2}, {"rise", 1}}); }
 
-json web_service(const Backend& eu) {
+json web_service(const HttpBackend& eu) {
   return failover_service(region({kEu}, {eu.address()}, "web-http"), region({kUs}, {}, ""));
 }
 
@@ -60,7 +60,7 @@ double metric(const Meridian& m, const std::string& name) {
 }  // namespace
 
 TEST_CASE("SIGHUP reloads a zone whose file looks unchanged to the file watcher") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
                           {{"example.test.json", standard_zone(2026010101)}}),
@@ -97,7 +97,7 @@ TEST_CASE("SIGHUP reloads a zone whose file looks unchanged to the file watcher"
 }
 
 TEST_CASE("an edited zone file is picked up without a signal") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
                           {{"example.test.json", standard_zone(7)}}),
@@ -146,7 +146,7 @@ TEST_CASE("an edited latency table is picked up without a signal, soon after it 
 // A zone file that no longer loads does not fail the reload: the zone keeps its
 // last good version ("stale"), and /status and the metrics say why.
 TEST_CASE("a malformed zone file keeps its last good version; /status and metrics say why") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
                           {{"example.test.json", standard_zone(100)}}),
@@ -215,7 +215,7 @@ TEST_CASE("a malformed zone file keeps its last good version; /status and metric
 // A dynamic name whose service is not defined: the error names the zone file
 // with the line:column of the name.
 TEST_CASE("a zone naming an unknown service is reported with file:line:column") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
                           {{"example.test.json", standard_zone(100)}}),
@@ -232,7 +232,7 @@ TEST_CASE("a zone naming an unknown service is reported with file:line:column") 
 }
 
 TEST_CASE("a malformed meridian.json is rejected and the checks keep running") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   json config = base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}});
   REQUIRE_MESSAGE(m.start(config, {{"example.test.json", standard_zone(5)}}), m.error);
@@ -256,7 +256,7 @@ TEST_CASE("a malformed meridian.json is rejected and the checks keep running") {
 }
 
 TEST_CASE("health states survive a reload; checks start and stop with the regions a reload adds and removes") {
-  Backend eu, extra;
+  HttpBackend eu, extra;
   Meridian m;
   json config = base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}});
   REQUIRE_MESSAGE(m.start(config, {{"example.test.json", standard_zone(1)}}), m.error);
@@ -296,7 +296,7 @@ TEST_CASE("health states survive a reload; checks start and stop with the region
 }
 
 TEST_CASE("no query is lost while the server reloads") {
-  Backend eu;
+  HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
                           {{"example.test.json", standard_zone(1)}}),

@@ -1,6 +1,5 @@
 #include "forward/core/listener.hpp"
 
-#include <cstdio>
 #include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
@@ -78,48 +77,9 @@ std::string Listener::bound() const {
   return hp.to_string();
 }
 
-std::string label_escape(const std::string& v) {
-  std::string o;
-  for (const char c : v) {
-    if (c == '\\' || c == '"') o += '\\';
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    o += c;
-  }
-  return o;
-}
-
 std::string Listener::labels() const {
   return "listener=\"" + id_.kind + " " + label_escape(id_.listen) + "\",service=\"" + label_escape(id_.service) +
          "\",region=\"" + label_escape(id_.region) + "\"";
-}
-
-void MetricSink::add(const std::string& name, const char* type, const char* help, const std::string& labels,
-                     double value) {
-  auto it = index_.find(name);
-  if (it == index_.end()) {
-    it = index_.emplace(name, families_.size()).first;
-    families_.push_back({name, type, help, {}});
-  }
-  char num[64];
-  std::snprintf(num, sizeof num, "%.17g", value);
-  Family& f = families_[it->second];
-  f.samples += name;
-  if (!labels.empty()) f.samples += "{" + labels + "}";
-  f.samples += ' ';
-  f.samples += num;
-  f.samples += '\n';
-}
-
-std::string MetricSink::render() const {
-  std::string out;
-  for (const auto& f : families_) {
-    out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
-    out += f.samples;
-  }
-  return out;
 }
 
 }  // namespace meridian::forward

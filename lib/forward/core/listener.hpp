@@ -2,9 +2,9 @@
 // max_connections and while draining), and the connection counters both report.
 #pragma once
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 #include <vector>
 
@@ -14,23 +14,12 @@
 
 #include "forward/core/backend.hpp"
 #include "forward/core/tier_core.hpp"
+#include "util/prometheus_text.hpp"
 
 namespace meridian::forward {
 
 // Collects Prometheus samples grouped by family (one # HELP / # TYPE per family).
-class MetricSink {
- public:
-  void add(const std::string& name, const char* type, const char* help, const std::string& labels, double value);
-  std::string render() const;
-
- private:
-  struct Family {
-    std::string name, type, help;
-    std::string samples;
-  };
-  std::vector<Family> families_;
-  std::map<std::string, std::size_t> index_;
-};
+using MetricSink = util::PrometheusText;
 
 struct ListenerIdentity {
   std::string kind;  // "l4" or "l7"
@@ -78,6 +67,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::awaitable<void> accept_loop();
 };
 
-std::string label_escape(const std::string& v);
+// A label value escaped for the text format.
+inline std::string label_escape(std::string_view v) { return util::prometheus_escape(v); }
 
 }  // namespace meridian::forward

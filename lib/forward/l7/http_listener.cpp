@@ -350,6 +350,161 @@ uint64_t HttpListener::hash_key(const L7Config& cfg, const Request& req, const s
   return hash_bytes(client_bytes);
 }
 
+namespace {
+
+// The client as the listener keys it: its address as text (for logs and forwarding
+// headers) and as bytes (rate limiting and hashing); an IPv4-mapped IPv6 peer is IPv4.
+struct PeerAddress {
+  std::string text;
+  std::string bytes;
+};
+
+PeerAddress peer_address(asio::ip::address addr) {
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  PeerAddress c;
+  c.text = addr.to_string();
+  if (addr.is_v4()) {
+    const auto b = addr.to_v4().to_bytes();
+    c.bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
+  } else {
+    const auto b = addr.to_v6().to_bytes();
+    c.bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  return c;
+}
+
+// Writes the responses of one client connection. Its buffer is reused for every
+// response; a response that fits in the socket's send buffer goes out at once,
+// with no coroutine (send_now), and only the rest of a longer one waits (finish).
+class ResponseWriter {
+ public:
+  ResponseWriter(tcp::socket& socket, Deadline& deadline, std::array<uint64_t, 6>& by_class)
+      : socket_(socket), deadline_(deadline), by_class_(by_class) {}
+
+  // Serialises r and writes what the socket takes now; true when all of it went out,
+  // else finish() writes the rest.
+  bool send_now(const Response& r) {
+    ++by_class_[std::min<std::size_t>(5, r.result_int() / 100)];
+    out_.clear();
+    serialize(out_, r);
+    error_ = {};
+    const std::size_t done = write_now(socket_, out_, error_);
+    out_.erase(0, done);
+    return out_.empty();
+  }
+  // The rest of what send_now could not write, within timeout; false when the
+  // client is gone.
+  awaitable<bool> finish(Ms timeout) {
+    if (!would_block(error_)) co_return false;
+    deadline_.expires_after(timeout);
+    error_ = co_await write_rest(socket_, out_);
+    deadline_.expires_never();
+    co_return !error_;
+  }
+  awaitable<bool> send(const Response& r, Ms timeout) {
+    if (send_now(r)) co_return true;
+    co_return co_await finish(timeout);
+  }
+
+ private:
+  tcp::socket& socket_;
+  Deadline& deadline_;
+  std::array<uint64_t, 6>& by_class_;  // responses by status class
+  std::string out_;
+  boost::system::error_code error_;
+};
+
+// A request read ended early because the client closed its side or went away.
+bool client_left(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted;
+}
+
+}  // namespace
+
+bool HttpListener::reject_unreadable_head(const boost::system::error_code& ec, bool timed_out, Response& res) {
+  if (timed_out) {
+    ++rejects_[header_timeout];
+    return false;  // nothing is sent: the client did not finish its request in time
+  }
+  if (client_left(ec)) return false;
+  const bool too_big = ec == http::error::header_limit;
+  const bool body_big = ec == http::error::body_limit;  // Content-Length over the limit
+  ++rejects_[too_big ? header_too_large : body_big ? body_too_large : bad_request];
+  res = error_response(too_big ? 431 : body_big ? 413 : 400,
+                       too_big ? "header too large" : body_big ? "body too large" : "bad request", 11, "");
+  res.keep_alive(false);
+  return true;
+}
+
+bool HttpListener::reject_unreadable_body(const boost::system::error_code& ec, bool timed_out, unsigned version,
+                                          std::string_view request_id, Response& res) {
+  if (timed_out) {
+    ++rejects_[request_timeout];
+    return false;
+  }
+  const bool too_big = ec == http::error::body_limit;
+  ++rejects_[too_big ? body_too_large : bad_request];
+  res = error_response(too_big ? 413 : 400, too_big ? "body too large" : "bad request", version, request_id);
+  res.keep_alive(false);
+  return true;
+}
+
+std::string_view HttpListener::take_request_id(const Request& head, RequestIdBuffer& id) {
+  if (const auto it = head.find("X-Request-ID"); it != head.end() && !it->value().empty() &&
+                                                  it->value().size() <= id.bytes.size()) {
+    id.length = it->value().size();
+    std::memcpy(id.bytes.data(), it->value().data(), id.length);
+  } else {
+    new_request_id(id.bytes.data());
+    id.length = 32;
+  }
+  return {id.bytes.data(), id.length};
+}
+
+HttpListener::Admission HttpListener::admit(Request& head, bool has_body, bool body_unread, unsigned version,
+                                            std::string_view request_id, const std::string& client_ip,
+                                            const std::string& client_bytes, Response& res) {
+  if (const std::string why = check_request_framing(head.base()); !why.empty()) {
+    ++rejects_[bad_request];
+    util::log(util::LogLevel::debug, "forward_bad_request", {{"client", client_ip}, {"reason", why}});
+    res = error_response(400, "bad request: " + why, version, request_id);
+    res.keep_alive(false);
+    return Admission::answer_and_close;
+  }
+  if (limiter_) {
+    unsigned retry_after = 1;
+    if (!limiter_->allow(client_bytes, util::coarse_now(), retry_after)) {
+      ++rejects_[rate_limited];
+      res = error_response(429, "too many requests", version, request_id);
+      res.set(http::field::retry_after, std::to_string(retry_after));
+      const bool keep = head.keep_alive() && !has_body;  // an unread body cannot stay on the connection
+      res.keep_alive(keep);
+      return keep ? Admission::answer_and_keep : Admission::answer_and_close;
+    }
+  }
+  if (head[http::field::expect].size() > 0) {
+    if (!beast::iequals(head[http::field::expect], "100-continue")) {
+      ++rejects_[bad_request];
+      res = error_response(417, "expectation failed", version, request_id);
+      res.keep_alive(false);
+      return Admission::answer_and_close;
+    }
+    head.erase(http::field::expect);
+    if (body_unread) return Admission::forward_after_continue;
+  }
+  return Admission::forward;
+}
+
+bool HttpListener::reject_overloaded(const L7Settings& s, unsigned version, std::string_view request_id,
+                                     Response& res) {
+  if (pending_ < s.max_pending) return false;
+  ++rejects_[overloaded];
+  res = error_response(503, "overloaded", version, request_id);
+  res.set(http::field::retry_after, "1");
+  return true;
+}
+
 awaitable<void> HttpListener::session(tcp::socket socket) {
   auto self = std::static_pointer_cast<HttpListener>(shared_from_this());
   ++connections_total_;
@@ -364,17 +519,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
   socket.non_blocking(true, ec);  // for write_now's direct attempt
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) co_return;
-  auto addr = peer.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  const std::string client_ip = addr.to_string();
-  std::string client_bytes;
-  if (addr.is_v4()) {
-    const auto b = addr.to_v4().to_bytes();
-    client_bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
-  } else {
-    const auto b = addr.to_v6().to_bytes();
-    client_bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
-  }
+  const PeerAddress client = peer_address(peer.address());
 
   Deadline deadline(core_, socket);  // header, keep-alive, body and write timeouts
   beast::flat_buffer buffer;
@@ -388,36 +533,12 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
     }
   });
 
-  std::string out;  // the response bytes, buffer reused for every response of the connection
-  std::string wire;  // the request as it goes to backends, likewise
+  ResponseWriter writer(socket, deadline, responses_);
+  std::string wire;  // the request as it goes to backends, reused for every request of the connection
   beast::flat_buffer rbuf;  // backend responses are read into it, likewise
   Response res;  // likewise (its fields' memory comes from the pool)
   // The request id, kept here (a request's own fields may drop it: Connection can name it).
-  char rid_buf[200];
-  std::size_t rid_len = 0;
-  // Serialises res and writes what the socket takes now; true when all of it went out,
-  // else wec says why (would_block: finish_send() writes the rest).
-  boost::system::error_code wec;
-  auto send_now = [&](const Response& r) {
-    ++responses_[std::min<std::size_t>(5, r.result_int() / 100)];
-    out.clear();
-    serialize(out, r);
-    wec = {};
-    const std::size_t done = write_now(socket, out, wec);
-    out.erase(0, done);
-    return out.empty();
-  };
-  auto finish_send = [&]() -> awaitable<bool> {
-    if (!would_block(wec)) co_return false;
-    deadline.expires_after(cfg_->s.request_timeout);
-    wec = co_await write_rest(socket, out);
-    deadline.expires_never();
-    co_return !wec;
-  };
-  auto send = [&](const Response& r) -> awaitable<bool> {
-    if (send_now(r)) co_return true;
-    co_return co_await finish_send();
-  };
+  RequestIdBuffer rid;
 
   bool first = true;
   try {
@@ -439,6 +560,7 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       const L7Settings& s = cfg->s;
       const auto started = util::coarse_now();
 
+      // Read the request head.
       http::request_parser<http::string_body, PoolAllocator<char>> parser;
       parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
       parser.body_limit(s.max_body_bytes);
@@ -447,84 +569,33 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       // the header timeout) only when it is not complete yet.
       if (!parse_buffered(parser, buffer, header_done, ec)) co_await read_message(socket, buffer, parser, header_done, ec);
       if (ec) {
-        if (timed_out(deadline, ec)) {
-          ++rejects_[header_timeout];
-          break;  // nothing is sent: the client did not finish its request in time
-        }
-        if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-            ec == asio::error::operation_aborted)
-          break;
-        const bool too_big = ec == http::error::header_limit;
-        const bool body_big = ec == http::error::body_limit;  // Content-Length over the limit
-        ++rejects_[too_big ? header_too_large : body_big ? body_too_large : bad_request];
-        res = error_response(too_big ? 431 : body_big ? 413 : 400,
-                             too_big ? "header too large" : body_big ? "body too large" : "bad request", 11, "");
-        res.keep_alive(false);
-        co_await send(res);
+        if (reject_unreadable_head(ec, timed_out(deadline, ec), res)) co_await writer.send(res, cfg_->s.request_timeout);
         break;
       }
       ++requests_;
       auto& head = parser.get();
       const unsigned version = head.version();
-      if (const auto it = head.find("X-Request-ID"); it != head.end() && !it->value().empty() &&
-                                                      it->value().size() <= sizeof rid_buf) {
-        rid_len = it->value().size();
-        std::memcpy(rid_buf, it->value().data(), rid_len);
-      } else {
-        new_request_id(rid_buf);
-        rid_len = 32;
-      }
-      const std::string_view request_id(rid_buf, rid_len);
+      const std::string_view request_id = take_request_id(head, rid);
 
-      if (const std::string why = check_request_framing(head.base()); !why.empty()) {
-        ++rejects_[bad_request];
-        util::log(util::LogLevel::debug, "forward_bad_request", {{"client", client_ip}, {"reason", why}});
-        res = error_response(400, "bad request: " + why, version, request_id);
-        res.keep_alive(false);
-        co_await send(res);
-        break;
-      }
+      // Admit it (framing, rate limit, Expect), then read its body.
       const bool has_body = parser.content_length().value_or(0) > 0 || parser.chunked();
-      if (limiter_) {
-        unsigned retry_after = 1;
-        if (!limiter_->allow(client_bytes, util::coarse_now(), retry_after)) {
-          ++rejects_[rate_limited];
-          res = error_response(429, "too many requests", version, request_id);
-          res.set(http::field::retry_after, std::to_string(retry_after));
-          const bool keep = head.keep_alive() && !has_body;  // an unread body cannot stay on the connection
-          res.keep_alive(keep);
-          if (!co_await send(res) || !keep) break;
-          continue;
-        }
+      const Admission admission =
+          admit(head, has_body, !parser.is_done(), version, request_id, client.text, client.bytes, res);
+      if (admission == Admission::answer_and_keep || admission == Admission::answer_and_close) {
+        if (!co_await writer.send(res, cfg_->s.request_timeout) || admission == Admission::answer_and_close) break;
+        continue;
       }
-      if (head[http::field::expect].size() > 0) {
-        if (!beast::iequals(head[http::field::expect], "100-continue")) {
-          ++rejects_[bad_request];
-          res = error_response(417, "expectation failed", version, request_id);
-          res.keep_alive(false);
-          co_await send(res);
-          break;
-        }
-        head.erase(http::field::expect);
-        if (!parser.is_done()) {
-          static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-          co_await asio::async_write(socket, asio::buffer(cont, sizeof cont - 1), redirect_error(use_awaitable, ec));
-          if (ec) break;
-        }
+      if (admission == Admission::forward_after_continue) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(cont, sizeof cont - 1), redirect_error(use_awaitable, ec));
+        if (ec) break;
       }
       if (!parser.is_done()) {
         deadline.expires_at(started + s.request_timeout);
         co_await read_message(socket, buffer, parser, message_done, ec);
         if (ec) {
-          if (timed_out(deadline, ec)) {
-            ++rejects_[request_timeout];
-            break;
-          }
-          const bool too_big = ec == http::error::body_limit;
-          ++rejects_[too_big ? body_too_large : bad_request];
-          res = error_response(too_big ? 413 : 400, too_big ? "body too large" : "bad request", version, request_id);
-          res.keep_alive(false);
-          co_await send(res);
+          if (reject_unreadable_body(ec, timed_out(deadline, ec), version, request_id, res))
+            co_await writer.send(res, cfg_->s.request_timeout);
           break;
         }
       }
@@ -532,24 +603,24 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       Request req = parser.release();
       const bool keep = req.keep_alive() && !closing && !core_.draining;
 
-      if (pending_ >= s.max_pending) {
-        ++rejects_[overloaded];
-        res = error_response(503, "overloaded", version, request_id);
-        res.set(http::field::retry_after, "1");
-      } else {
+      // Forward it to a backend (route, retries: forward()) unless too many are in flight.
+      if (!reject_overloaded(s, version, request_id, res)) {
         ++pending_;
         struct Dec {
           uint32_t& n;
           ~Dec() { --n; }
         } dec{pending_};
-        co_await forward(*cfg, req, res, request_id, client_ip, client_bytes, wire, rbuf);
+        co_await forward(*cfg, req, res, request_id, client.text, client.bytes, wire, rbuf);
       }
+
+      // Write the response and decide whether the connection goes on.
       res.version(version == 10 ? 10 : 11);
       const bool keep_now = keep && !closing;
       const unsigned code = res.result_int();
       finish_response(res, request_id, version, keep_now,
                       req.method() != http::verb::head && code != 204 && code != 304 && code >= 200);
-      if (!send_now(res) && !co_await finish_send()) break;  // the usual case needs no coroutine
+      // the usual case needs no coroutine
+      if (!writer.send_now(res) && !co_await writer.finish(cfg_->s.request_timeout)) break;
       if (!keep_now) break;
     }
   } catch (const std::exception& e) {

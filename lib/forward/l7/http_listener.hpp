@@ -56,8 +56,37 @@ class HttpListener final : public Listener {
   enum Reject { bad_request, header_too_large, body_too_large, header_timeout, request_timeout, rate_limited,
                 overloaded, no_route, no_backend, bad_gateway, gateway_timeout, reject_kinds };
 
+  // What admit() decided for a request.
+  enum class Admission {
+    forward,                 // send it to a backend
+    forward_after_continue,  // likewise, once "100 Continue" has asked for its body
+    answer_and_keep,         // answer with res; the connection goes on
+    answer_and_close,        // answer with res and close
+  };
+  // The request id of the request being served (a client's may be up to 200 bytes).
+  struct RequestIdBuffer {
+    std::array<char, 200> bytes;
+    std::size_t length = 0;
+  };
+
   uint64_t max_connections() const override { return cfg_->s.max_connections; }
+  // One client connection: its requests one after the other, each read (head, then
+  // admitted, then its body), forwarded and answered, until the client or a
+  // Connection: close ends it. The steps that decide without waiting are below.
   boost::asio::awaitable<void> session(tcp::socket socket) override;
+  // A request head or body that could not be read: false when nothing is to be sent
+  // (the client left or was too slow), else true with the error response in res.
+  bool reject_unreadable_head(const boost::system::error_code& ec, bool timed_out, Response& res);
+  bool reject_unreadable_body(const boost::system::error_code& ec, bool timed_out, unsigned version,
+                              std::string_view request_id, Response& res);
+  // The client's X-Request-ID when it sent a usable one, else a new one; kept in id.
+  std::string_view take_request_id(const Request& head, RequestIdBuffer& id);
+  // Framing, rate limit and Expect checks of a request whose head was read; an answer
+  // other than forward is written into res. body_unread: the body is still to be read.
+  Admission admit(Request& head, bool has_body, bool body_unread, unsigned version, std::string_view request_id,
+                  const std::string& client_ip, const std::string& client_bytes, Response& res);
+  // true (503 in res) when max_pending requests are already in flight.
+  bool reject_overloaded(const L7Settings& s, unsigned version, std::string_view request_id, Response& res);
   // Sends req to a backend of cfg (with retries) and stores the answer in res. cfg is kept
   // alive by the caller; wire, rbuf: the session's buffers for the bytes to and from backends.
   boost::asio::awaitable<void> forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,

@@ -1,6 +1,6 @@
-// Real backends and clients for the forwarding tier's integration tests, all on
-// 127.0.0.1 with kernel-chosen ports: small blocking HTTP/1.1 (Beast) and TCP servers,
-// one thread per connection, plus clients with timeouts. Header-only.
+// Clients and helpers for the forwarding tier's integration tests, all on 127.0.0.1 with
+// kernel-chosen ports; the backends are the harness's (integration/harness/http_backend.hpp).
+// Header-only.
 #pragma once
 #include <poll.h>
 #include <sys/socket.h>
@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "forward/forwarding_tier.hpp"
+#include "integration/harness/http_backend.hpp"
 #include "routing/service_set.hpp"
 
 namespace fwdtest {
@@ -65,186 +66,10 @@ bool wait_until(Pred p, std::chrono::milliseconds timeout = std::chrono::seconds
   return p();
 }
 
-inline void set_timeouts(int fd, int ms) {
-  timeval tv{ms / 1000, (ms % 1000) * 1000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-// Accepts on 127.0.0.1 and runs `serve` for each connection on its own thread.
-class Server {
- public:
-  using Serve = std::function<void(tcp::socket&)>;
-  explicit Server(Serve serve, uint16_t port = 0) : serve_(std::move(serve)) { start(port); }
-  ~Server() { stop(); }
-  uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-  // Throws when it cannot listen (then nothing runs).
-  void start(uint16_t port) {
-    auto a = std::make_unique<tcp::acceptor>(io_);
-    const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-    a->open(ep.protocol());
-    a->set_option(tcp::acceptor::reuse_address(true));
-    a->bind(ep);
-    a->listen(512);
-    a->non_blocking(true);
-    acceptor_ = std::move(a);
-    port_ = acceptor_->local_endpoint().port();
-    stopping_ = false;
-    thread_ = std::thread([this] { loop(); });
-  }
-  // Closes the listener (new connects are refused) and every open connection.
-  void stop() {
-    if (!acceptor_) return;
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-    boost::system::error_code ec;
-    acceptor_->close(ec);
-    acceptor_.reset();
-    {
-      std::lock_guard l(mutex_);
-      for (auto* s : open_) ::shutdown(s->native_handle(), SHUT_RDWR);
-    }
-    for (auto& c : conns_) c.thread.join();
-    conns_.clear();
-  }
-  // Listens again on the same port. While the port was free, a client socket may have
-  // been given it as its local port: retry until that connection is gone (bounded).
-  void restart() {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    for (;;) {
-      try {
-        start(port_);
-        return;
-      } catch (const boost::system::system_error& e) {
-        if (e.code() != boost::asio::error::address_in_use || std::chrono::steady_clock::now() > end) throw;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // retry pace, bounded by the deadline
-    }
-  }
-
- private:
-  void loop() {
-    while (!stopping_) {
-      pollfd p{acceptor_->native_handle(), POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      boost::system::error_code ec;
-      tcp::socket s(io_);
-      acceptor_->accept(s, ec);
-      if (ec) continue;
-      s.non_blocking(false);
-      reap();
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      conns_.push_back({std::thread([this, done, sock = std::make_shared<tcp::socket>(std::move(s))] {
-        {
-          std::lock_guard l(mutex_);
-          open_.push_back(sock.get());
-        }
-        set_timeouts(sock->native_handle(), 30000);
-        try {
-          serve_(*sock);
-        } catch (...) {
-        }
-        {
-          std::lock_guard l(mutex_);
-          std::erase(open_, sock.get());
-        }
-        boost::system::error_code e;
-        sock->close(e);
-        *done = true;
-      }), done});
-    }
-  }
-  // Joins the threads of connections that ended (long tests with health checks
-  // open many short connections).
-  void reap() {
-    for (auto it = conns_.begin(); it != conns_.end();) {
-      if (*it->done) {
-        it->thread.join();
-        it = conns_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  struct Conn {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  Serve serve_;
-  asio::io_context io_;
-  std::unique_ptr<tcp::acceptor> acceptor_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-  std::vector<Conn> conns_;
-  std::mutex mutex_;
-  std::vector<tcp::socket*> open_;
-};
-
-struct Reply {
-  unsigned status = 200;
-  std::string body;
-  std::map<std::string, std::string> headers;
-  int delay_ms = 0;
-};
-
-// HTTP/1.1 backend with keep-alive; by default answers 200 with its name as body.
-class HttpBackend {
- public:
-  using Handler = std::function<Reply(const Request&)>;
-  explicit HttpBackend(std::string name)
-      : name_(std::move(name)), server_([this](tcp::socket& s) { serve(s); }) {}
-  const std::string& name() const { return name_; }
-  std::string address() const { return server_.address(); }
-  uint16_t port() const { return server_.port(); }
-  void set(Handler h) {
-    std::lock_guard l(mutex_);
-    handler_ = std::move(h);
-  }
-  void stop() { server_.stop(); }
-  void restart() { server_.restart(); }
-  std::optional<Request> last() {
-    std::lock_guard l(mutex_);
-    return last_;
-  }
-  std::atomic<int> hits{0};
-
- private:
-  void serve(tcp::socket& s) {
-    beast::flat_buffer buf;
-    for (;;) {
-      Request req;
-      boost::system::error_code ec;
-      http::read(s, buf, req, ec);
-      if (ec) return;
-      ++hits;
-      Handler h;
-      {
-        std::lock_guard l(mutex_);
-        last_ = req;
-        h = handler_;
-      }
-      Reply r = h ? h(req) : Reply{};
-      if (r.body.empty() && r.status == 200) r.body = name_;
-      if (r.delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(r.delay_ms));
-      Response res{static_cast<http::status>(r.status), 11};
-      res.set("X-Backend", name_);
-      for (const auto& [k, v] : r.headers) res.set(k, v);
-      res.body() = r.body;
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      http::write(s, res, ec);
-      if (ec || !req.keep_alive()) return;
-    }
-  }
-  std::string name_;
-  std::mutex mutex_;
-  Handler handler_;
-  std::optional<Request> last_;
-  Server server_;  // last: its threads use the members above
-};
+using meridian::test::HttpBackend;
+using meridian::test::set_timeouts;
+using meridian::test::Reply;
+using Server = meridian::test::TcpServer;
 
 // A keep-alive HTTP client (reconnects when the server closed).
 class Client {
