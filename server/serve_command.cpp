@@ -19,6 +19,21 @@ namespace meridian::cli {
 using util::log;
 using util::LogLevel;
 
+namespace {
+
+// A reload reaches the forwarding tier before it is published: new listeners
+// bind (or the reload is rejected), backends and regions follow the services.
+class ForwardingReload : public runtime::ReloadParticipant {
+ public:
+  explicit ForwardingReload(forward::ForwardingTier& tier) : tier_(tier) {}
+  void prepare(const runtime::LoadedState& next) override { tier_.apply(*next.services); }
+
+ private:
+  forward::ForwardingTier& tier_;
+};
+
+}  // namespace
+
 int serve(const std::string& config_path) {
   // Signals are taken by this thread alone (sigwait), so every other thread
   // starts with them blocked.
@@ -49,6 +64,7 @@ int serve(const std::string& config_path) {
   health::CheckRunner checks(health_table);
   forward::ForwardingTier forwarding(health_table);
   runtime::ServerState state(config_path, std::move(*initial), dns.snapshots(), health_table, &checks);
+  ForwardingReload forwarding_reload(forwarding);
   std::atomic<bool> listeners_up{false};
   RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks,
                         [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); }};
@@ -58,7 +74,7 @@ int serve(const std::string& config_path) {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
     forwarding.apply(*state.current().services);
-    state.set_apply_hook([&forwarding](const runtime::LoadedState& next) { forwarding.apply(*next.services); });
+    state.set_reload_participant(&forwarding_reload);
     if (!admin_settings.listen.empty()) {
       admin::AdminOptions options;
       options.token = admin_settings.token;
@@ -73,7 +89,8 @@ int serve(const std::string& config_path) {
   }
   listeners_up.store(true);
   runtime::StateWatcher watcher(state);
-  health_table.subscribe([&watcher](const std::string&, const health::Status&) { watcher.health_changed(); });
+  const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(watcher);
+  health_table.add_listener(republish);
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"zone_failures", std::to_string(zone_failures)}, {"version", MERIDIAN_VERSION}});
 

@@ -18,6 +18,7 @@
 #include "forward/core/listener.hpp"
 #include "forward/l4/tcp_listener.hpp"
 #include "forward/l7/http_listener.hpp"
+#include "health/health_key.hpp"
 #include "net/endpoint.hpp"
 #include "util/coarse_clock.hpp"
 #include "util/log.hpp"
@@ -32,7 +33,7 @@ bool validate_region(const nlohmann::json& region_extra, const ErrorSink& error)
 }
 
 std::string backend_key(const std::string& service, const std::string& region, const std::string& address) {
-  return service + "/" + region + "/backend/" + address;
+  return health::HealthKey::backend(service, region, address).to_string();
 }
 
 namespace {

@@ -1,32 +1,49 @@
 #include "health/health_snapshot.hpp"
 
+#include "health/effective_state.hpp"
+
 namespace meridian::health {
 
-namespace {
-bool forced(const OverrideMap& overrides, const std::string& key, Status& out) {
-  const auto it = overrides.find(key);
-  if (it == overrides.end() || it->second.mode == Override::automatic) return false;
-  out.state = it->second.mode == Override::up ? State::up : State::down;
-  out.source = Source::override_file;
-  out.reason = it->second.reason;
-  out.stability = Stability::forever();  // an override holds until the file changes
-  return true;
+HealthSnapshot::HealthSnapshot(OverrideMap overrides, const std::map<std::string, Status>& observed)
+    : overrides_(std::move(overrides)) {
+  for (const auto& [key, status] : observed) {
+    Observations& o = observed_[key];
+    (status.source == Source::passive ? o.passive : o.check) = status;
+  }
 }
-}  // namespace
+
+HealthSnapshot HealthSnapshot::of_table(OverrideMap overrides, const std::map<std::string, Entry>& entries) {
+  HealthSnapshot out;
+  out.overrides_ = std::move(overrides);
+  for (const auto& [key, entry] : entries) {
+    Observations& o = out.observed_[key];
+    if (const auto c = entry.observation(Source::check)) o.check = *c;
+    if (const auto p = entry.observation(Source::passive)) o.passive = *p;
+  }
+  return out;
+}
 
 bool HealthSnapshot::region_forced(const std::string& service, const std::string& region, Status& out) const {
-  return forced(overrides_, service + "/" + region, out);
+  const EffectiveState e =
+      resolve_health({.target_override = find_override(overrides_, HealthKey::region(service, region).to_string())});
+  if (!e.forced()) return false;
+  out = e.status;
+  return true;
 }
 
 Status HealthSnapshot::endpoint(const std::string& service, const std::string& region, const std::string& address) const {
-  return status(service + "/" + region + "/" + address);
+  return status(HealthKey::endpoint(service, region, address));
 }
 
-Status HealthSnapshot::status(const std::string& key) const {
-  Status s;
-  if (forced(overrides_, key, s)) return s;
-  if (const auto it = observed_.find(key); it != observed_.end()) return it->second;
-  return s;
+Status HealthSnapshot::status(const HealthKey& key) const { return status(key.to_string()); }
+
+Status HealthSnapshot::status(const std::string& text) const {
+  HealthInputs in{.target_override = find_override(overrides_, text)};
+  if (const auto it = observed_.find(text); it != observed_.end()) {
+    if (it->second.check) in.check = &*it->second.check;
+    if (it->second.passive) in.passive = &*it->second.passive;
+  }
+  return resolve_health(in).status;
 }
 
 }  // namespace meridian::health

@@ -2,31 +2,41 @@
 // checks and passive observations. Routing tables are built from one of these.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 
+#include "health/health_table.hpp"
 #include "health/health_view.hpp"
 #include "health/overrides.hpp"
 
 namespace meridian::health {
 
+// What the checks and the passive observer last said about one target.
+struct Observations {
+  std::optional<Status> check;
+  std::optional<Status> passive;
+};
+
 class HealthSnapshot : public HealthView {
  public:
   HealthSnapshot() = default;
-  HealthSnapshot(OverrideMap overrides, std::map<std::string, Status> observed)
-      : overrides_(std::move(overrides)), observed_(std::move(observed)) {}
+  // Each status counts as an observation of its source (passive, else check).
+  HealthSnapshot(OverrideMap overrides, const std::map<std::string, Status>& observed);
+  // The table's entries as they are now (key: HealthKey text).
+  static HealthSnapshot of_table(OverrideMap overrides, const std::map<std::string, Entry>& entries);
 
   bool region_forced(const std::string& service, const std::string& region, Status& out) const override;
-  // Precedence: an override wins; otherwise the observed state (checks, passive);
-  // otherwise up (no check configured).
+  // Precedence: resolve_health (effective_state.hpp).
   Status endpoint(const std::string& service, const std::string& region, const std::string& address) const override;
-  Status status(const std::string& key) const override;
+  Status status(const HealthKey& key) const override;
+  // The same for a key in its text form.
+  Status status(const std::string& key) const;
 
   const OverrideMap& overrides() const { return overrides_; }
-  const std::map<std::string, Status>& observed() const { return observed_; }
 
  private:
   OverrideMap overrides_;
-  std::map<std::string, Status> observed_;  // key: service/region/address
+  std::map<std::string, Observations> observed_;  // key: HealthKey text
 };
 
 }  // namespace meridian::health

@@ -2,25 +2,52 @@
 
 #include <algorithm>
 
+#include "health/effective_state.hpp"
+
 namespace meridian::health {
 
+namespace {
+
+// Calls a function on status changes: what subscribe() registers.
+class FunctionListener : public HealthListener {
+ public:
+  explicit FunctionListener(HealthTable::Subscriber f) : f_(std::move(f)) {}
+  void on_status_changed(const std::string& key, const Status& status) override { f_(key, status); }
+
+ private:
+  HealthTable::Subscriber f_;
+};
+
+}  // namespace
+
+std::optional<Status> Entry::observation(Source source) const {
+  const auto it = by_source.find(source);
+  if (it == by_source.end()) return std::nullopt;
+  return Status{it->second.state, source, it->second.reason, it->second.stability};
+}
+
 Status HealthTable::combine(const Entry& e) {
-  // Down when any source says down; the first such source (check before passive) names the reason.
-  // Any source may change it: the earliest change of any bounds the whole.
-  Stability stability;
-  for (const auto& [source, obs] : e.by_source) stability = Stability::earliest(stability, obs.stability);
-  for (const auto& [source, obs] : e.by_source) {
-    if (obs.state == State::down) return {State::down, source, obs.reason, stability};
-  }
-  if (e.by_source.empty()) return {};
-  const auto& [source, obs] = *e.by_source.begin();
-  return {State::up, source, obs.reason, stability};
+  // The table holds observations only; the overrides are applied by its readers.
+  const auto check = e.observation(Source::check);
+  const auto passive = e.observation(Source::passive);
+  return resolve_health({.check = check ? &*check : nullptr, .passive = passive ? &*passive : nullptr}).status;
+}
+
+std::vector<std::shared_ptr<HealthListener>> HealthTable::live_listeners_locked() {
+  std::vector<std::shared_ptr<HealthListener>> live;
+  std::erase_if(listeners_, [&](const std::weak_ptr<HealthListener>& w) {
+    auto l = w.lock();
+    if (!l) return true;  // its owner is gone
+    live.push_back(std::move(l));
+    return false;
+  });
+  return live;
 }
 
 bool HealthTable::report(const std::string& key, Source source, State state, const std::string& reason,
                          const Stability& stability) {
   Status changed_to;
-  std::vector<Subscriber> subscribers;
+  std::vector<std::shared_ptr<HealthListener>> listeners;
   bool state_changed = false;
   {
     std::lock_guard lock(mutex_);
@@ -40,9 +67,9 @@ bool HealthTable::report(const std::string& key, Source source, State state, con
     if (state_changed) e.since = std::chrono::system_clock::now();
     ++generation_;
     changed_to = next;
-    subscribers = subscribers_;
+    listeners = live_listeners_locked();
   }
-  for (const auto& s : subscribers) s(key, changed_to);
+  for (const auto& l : listeners) l->on_status_changed(key, changed_to);
   return state_changed;
 }
 
@@ -88,13 +115,20 @@ uint64_t HealthTable::generation() const {
   return generation_;
 }
 
-void HealthTable::subscribe(Subscriber s) {
+void HealthTable::add_listener(std::weak_ptr<HealthListener> listener) {
   std::lock_guard lock(mutex_);
-  subscribers_.push_back(std::move(s));
+  listeners_.push_back(std::move(listener));
+}
+
+void HealthTable::subscribe(Subscriber s) {
+  auto listener = std::make_shared<FunctionListener>(std::move(s));
+  std::lock_guard lock(mutex_);
+  listeners_.push_back(listener);
+  owned_.push_back(std::move(listener));
 }
 
 void HealthTable::set_overrides(OverrideMap overrides) {
-  std::vector<std::function<void()>> subscribers;
+  std::vector<std::shared_ptr<HealthListener>> listeners;
   {
     std::lock_guard lock(mutex_);
     const auto same = [](const OverrideMap::value_type& a, const OverrideMap::value_type& b) {
@@ -105,19 +139,14 @@ void HealthTable::set_overrides(OverrideMap overrides) {
       return;
     overrides_ = std::move(overrides);
     ++generation_;
-    subscribers = override_subscribers_;
+    listeners = live_listeners_locked();
   }
-  for (const auto& s : subscribers) s();
+  for (const auto& l : listeners) l->on_overrides_changed();
 }
 
 OverrideMap HealthTable::overrides() const {
   std::lock_guard lock(mutex_);
   return overrides_;
-}
-
-void HealthTable::subscribe_overrides(std::function<void()> s) {
-  std::lock_guard lock(mutex_);
-  override_subscribers_.push_back(std::move(s));
 }
 
 }  // namespace meridian::health

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "health/health_key.hpp"
 #include "health/stability.hpp"
 
 namespace meridian::health {
@@ -36,8 +37,8 @@ class HealthView {
   // nullopt-like: forced == false when no override applies to the region.
   virtual bool region_forced(const std::string& service, const std::string& region, Status& out) const = 0;
   virtual Status endpoint(const std::string& service, const std::string& region, const std::string& address) const = 0;
-  // Any key (backends: service/region/backend/HOST:PORT), same precedence.
-  virtual Status status(const std::string& key) const = 0;
+  // Any endpoint or backend, same precedence.
+  virtual Status status(const HealthKey& key) const = 0;
 };
 
 }  // namespace meridian::health

@@ -283,7 +283,7 @@ RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const hea
     std::vector<double> ramp(s.regions.size(), 1.0);
     for (std::size_t r = 0; r < s.regions.size(); ++r) {
       c.regions.push_back(region_state(s, r, health));
-      if (const auto it = ramps.find(s.name + "/" + s.regions[r].name); it != ramps.end() && c.regions[r].up)
+      if (const auto it = ramps.find(s.regions[r].key(s.name).to_string()); it != ramps.end() && c.regions[r].up)
         ramp[r] = std::clamp(it->second, 0.0, 1.0);
     }
     // Classes with the same decision share it (shorter ECS scopes); it keeps the

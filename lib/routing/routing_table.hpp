@@ -63,7 +63,7 @@ struct Decision {
 };
 
 // How far each recovering region is through its slow start: 0..1, 1 = done.
-// Key: "service/region".
+// Key: the region's HealthKey text ("service/region"); see SlowStart.
 using RampShares = std::map<std::string, double>;
 
 struct RegionState {

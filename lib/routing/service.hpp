@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "health/health_key.hpp"
 #include "routing/prefix_trie.hpp"
 
 namespace meridian::routing {
@@ -52,12 +53,13 @@ struct Region {
   std::chrono::milliseconds slow_start{0};
   nlohmann::json extra;      // raw backends/forward settings for the forwarding tier
 
-  // Health table keys.
-  std::string endpoint_key(const std::string& service, const Endpoint& e) const {
-    return service + "/" + name + "/" + e.address_text;
+  // Health identities: of the region (overrides, slow start), of what it holds.
+  health::HealthKey key(const std::string& service) const { return health::HealthKey::region(service, name); }
+  health::HealthKey endpoint_key(const std::string& service, const Endpoint& e) const {
+    return health::HealthKey::endpoint(service, name, e.address_text);
   }
-  std::string backend_key(const std::string& service, const Backend& b) const {
-    return service + "/" + name + "/backend/" + b.address_text;
+  health::HealthKey backend_key(const std::string& service, const Backend& b) const {
+    return health::HealthKey::backend(service, name, b.address_text);
   }
 };
 

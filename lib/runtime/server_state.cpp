@@ -59,9 +59,9 @@ bool ServerState::reload(const std::string& trigger) {
     config_fingerprint_ = fingerprint(config_paths());
     return false;
   }
-  if (apply_hook_) {
+  if (participant_) {
     try {
-      apply_hook_(*next);
+      participant_->prepare(*next);
     } catch (const std::exception& e) {
       ++status_.failures;
       status_.last_ok = false;
@@ -81,8 +81,8 @@ bool ServerState::reload(const std::string& trigger) {
   std::set<std::string> keys;
   for (const auto& svc : state_.services->services)
     for (const auto& r : svc.regions) {
-      for (const auto& e : r.endpoints) keys.insert(r.endpoint_key(svc.name, e));
-      for (const auto& b : r.backends) keys.insert(r.backend_key(svc.name, b));
+      for (const auto& e : r.endpoints) keys.insert(r.endpoint_key(svc.name, e).to_string());
+      for (const auto& b : r.backends) keys.insert(r.backend_key(svc.name, b).to_string());
     }
   table_.retain([&](const std::string& key) { return keys.count(key) > 0; });
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
@@ -115,8 +115,8 @@ bool ServerState::reload_health() {
     log(LogLevel::info, "health_override",
         {{"key", key}, {"state", o.mode == health::Override::up ? "up" : o.mode == health::Override::down ? "down" : "auto"},
          {"reason", o.reason}});
-  state_.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), state_.health->observed());
-  publish_locked();
+  state_.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
+  publish_locked();  // with what the table observed
   status_.last_ok = true;
   status_.last_error.clear();
   return true;
@@ -125,63 +125,29 @@ bool ServerState::reload_health() {
 void ServerState::publish_locked() {
   // The forwarding tier reads the overrides from the table (a no-op when they did not change).
   table_.set_overrides(state_.health->overrides());
-  state_.health = std::make_shared<health::HealthSnapshot>(state_.health->overrides(), table_.effective());
+  state_.health = std::make_shared<health::HealthSnapshot>(
+      health::HealthSnapshot::of_table(state_.health->overrides(), table_.entries()));
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
   auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health);
-  const auto now = std::chrono::steady_clock::now();
   bool any_new = false;
   if (snapshot->routing) {
-    const auto& services = snapshot->routing->services().services;
-    for (std::size_t i = 0; i < services.size(); ++i) {
-      for (std::size_t r = 0; r < services[i].regions.size(); ++r) {
-        const auto& region = services[i].regions[r];
-        const std::string key = services[i].name + "/" + region.name;
-        const bool up = snapshot->routing->compiled(static_cast<int>(i)).regions[r].up;
-        const auto was = region_was_up_.find(key);
-        if (up && was != region_was_up_.end() && !was->second && region.slow_start.count() > 0) {
-          ramp_start_[key] = now;
-          any_new = true;
-          log(LogLevel::info, "slow_start", {{"region", key}, {"over_ms", std::to_string(region.slow_start.count())}});
-        }
-        if (!up) ramp_start_.erase(key);
-        region_was_up_[key] = up;
-      }
+    for (const auto& started : slow_start_.observe(*snapshot->routing, std::chrono::steady_clock::now())) {
+      any_new = true;
+      log(LogLevel::info, "slow_start",
+          {{"region", started.region.to_string()}, {"over_ms", std::to_string(started.over.count())}});
     }
   }
-  const routing::RampShares ramps = ramp_shares_locked();
+  const routing::RampShares ramps = slow_start_.shares(*state_.services, std::chrono::steady_clock::now());
   if (!ramps.empty() || any_new)
     snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps);
   state_.snapshot = std::move(snapshot);
   holder_.publish(state_.snapshot);
 }
 
-routing::RampShares ServerState::ramp_shares_locked() {
-  routing::RampShares shares;
-  const auto now = std::chrono::steady_clock::now();
-  for (auto it = ramp_start_.begin(); it != ramp_start_.end();) {
-    std::chrono::milliseconds length{0};
-    const auto slash = it->first.find('/');
-    const int s = state_.services->find(it->first.substr(0, slash));
-    if (s >= 0) {
-      const auto& svc = state_.services->services[static_cast<std::size_t>(s)];
-      const int r = svc.region_index(it->first.substr(slash + 1));
-      if (r >= 0) length = svc.regions[static_cast<std::size_t>(r)].slow_start;
-    }
-    const double share = length.count() > 0 ? std::chrono::duration<double>(now - it->second) / length : 1.0;
-    if (share >= 1.0) {
-      it = ramp_start_.erase(it);  // done: full share from now on
-      continue;
-    }
-    shares[it->first] = share;
-    ++it;
-  }
-  return shares;
-}
-
 bool ServerState::ramping() const {
   std::lock_guard lock(mutex_);
-  return !ramp_start_.empty();
+  return slow_start_.ramping();
 }
 
 void ServerState::refresh_health() {

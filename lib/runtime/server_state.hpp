@@ -4,15 +4,13 @@
 // new snapshot; a rejected change keeps the previous state serving.
 #pragma once
 #include <cstdint>
-#include <chrono>
-#include <functional>
-#include <map>
 #include <mutex>
 #include <string>
 
 #include "health/checks/check_runner.hpp"
 #include "health/health_table.hpp"
 #include "net/snapshot_holder.hpp"
+#include "routing/slow_start.hpp"
 #include "runtime/state_loader.hpp"
 
 namespace meridian::runtime {
@@ -24,15 +22,22 @@ struct ReloadStatus {
   std::string last_error;
 };
 
+// Takes part in a reload: sees the new state before it is published; throwing
+// rejects the reload (e.g. a forwarder cannot bind its new address).
+class ReloadParticipant {
+ public:
+  virtual ~ReloadParticipant() = default;
+  virtual void prepare(const LoadedState& next) = 0;
+};
+
 class ServerState {
  public:
   // checks may be null (no active checks, e.g. in tests).
   ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder, health::HealthTable& table,
               health::CheckRunner* checks);
 
-  // Called with a new state before it is published; throwing rejects the reload
-  // (e.g. a forwarder cannot bind its new address).
-  void set_apply_hook(std::function<void(const LoadedState&)> hook) { apply_hook_ = std::move(hook); }
+  // Prepares every reload before it is published (null: none); it must outlive this.
+  void set_reload_participant(ReloadParticipant* participant) { participant_ = participant; }
 
   // Rebuilds everything from the files; false when they are invalid.
   bool reload(const std::string& trigger);
@@ -64,12 +69,9 @@ class ServerState {
   mutable std::mutex mutex_;
   LoadedState state_;
   ReloadStatus status_;
-  routing::RampShares ramp_shares_locked();  // mutex_ held
 
-  std::function<void(const LoadedState&)> apply_hook_;
-  // Slow start: when each recovering region came back, and who was up last time.
-  std::map<std::string, std::chrono::steady_clock::time_point> ramp_start_;
-  std::map<std::string, bool> region_was_up_;
+  ReloadParticipant* participant_ = nullptr;
+  routing::SlowStart slow_start_;
   std::string config_fingerprint_;
   std::string health_fingerprint_;
 };

@@ -56,9 +56,9 @@ std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& servic
       };
       // A region behind a forwarder is checked through its backends, else its endpoints.
       if (!r.backends.empty()) {
-        for (const auto& b : r.backends) out.push_back({r.backend_key(s.name, b), endpoint(b.host, b.port), c});
+        for (const auto& b : r.backends) out.push_back({r.backend_key(s.name, b).to_string(), endpoint(b.host, b.port), c});
       } else {
-        for (const auto& e : r.endpoints) out.push_back({r.endpoint_key(s.name, e), endpoint(e.address_text, 80), c});
+        for (const auto& e : r.endpoints) out.push_back({r.endpoint_key(s.name, e).to_string(), endpoint(e.address_text, 80), c});
       }
     }
   }
@@ -69,27 +69,28 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
                                                          config::Diagnostics& diagnostics,
                                                          health::BadOverrideFile bad_file) {
   const std::size_t before = diagnostics.size();
-  auto validate = [&](const std::string& key) -> std::string {
-    const auto first = key.find('/');
-    if (first == std::string::npos) return "\"" + key + "\": keys are service/region or service/region/endpoint";
-    const std::string service = key.substr(0, first);
-    const int s = services.find(service);
-    if (s < 0) return "unknown service \"" + service + "\"";
-    const auto second = key.find('/', first + 1);
-    const std::string region = key.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  auto validate = [&](const std::string& text) -> std::string {
+    const auto key = health::HealthKey::parse(text);
+    if (!key) return "\"" + text + "\": keys are service/region or service/region/endpoint";
+    const int s = services.find(key->service());
+    if (s < 0) return "unknown service \"" + key->service() + "\"";
     const routing::Service& svc = services.services[static_cast<std::size_t>(s)];
-    const int r = svc.region_index(region);
-    if (r < 0) return "service \"" + service + "\" has no region \"" + region + "\"";
-    if (second == std::string::npos) return "";
-    const std::string endpoint = key.substr(second + 1);
-    if (endpoint.rfind("backend/", 0) == 0) {
-      for (const auto& b : svc.regions[static_cast<std::size_t>(r)].backends)
-        if ("backend/" + b.address_text == endpoint) return "";
-      return "region \"" + service + "/" + region + "\" has no " + endpoint;
+    const int r = svc.region_index(key->region_name());
+    if (r < 0) return "service \"" + key->service() + "\" has no region \"" + key->region_name() + "\"";
+    const routing::Region& region = svc.regions[static_cast<std::size_t>(r)];
+    const std::string region_text = key->region_key().to_string();
+    switch (key->kind()) {
+      case health::HealthKey::Kind::region: return "";
+      case health::HealthKey::Kind::backend:
+        for (const auto& b : region.backends)
+          if (b.address_text == key->address()) return "";
+        return "region \"" + region_text + "\" has no backend/" + key->address();
+      case health::HealthKey::Kind::endpoint:
+        for (const auto& ep : region.endpoints)
+          if (ep.address_text == key->address()) return "";
+        return "region \"" + region_text + "\" has no endpoint \"" + key->address() + "\"";
     }
-    for (const auto& ep : svc.regions[static_cast<std::size_t>(r)].endpoints)
-      if (ep.address_text == endpoint) return "";
-    return "region \"" + service + "/" + region + "\" has no endpoint \"" + endpoint + "\"";
+    return "";
   };
   auto overrides = health::load_overrides(dir, validate, diagnostics, bad_file);
   if (diagnostics.size() != before) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "health/health_table.hpp"
 #include "runtime/inotify_watch.hpp"
 #include "runtime/server_state.hpp"
 
@@ -45,6 +46,17 @@ class StateWatcher {
   std::atomic<bool> stop_{false};
   std::atomic<bool> watching_{false};
   std::thread thread_;
+};
+
+// The DNS side of the health table: a changed entry means a new snapshot (the
+// overrides come with one already: ServerState publishes them).
+class RepublishOnHealthChange : public health::HealthListener {
+ public:
+  explicit RepublishOnHealthChange(StateWatcher& watcher) : watcher_(watcher) {}
+  void on_status_changed(const std::string&, const health::Status&) override { watcher_.health_changed(); }
+
+ private:
+  StateWatcher& watcher_;
 };
 
 }  // namespace meridian::runtime

@@ -2,50 +2,49 @@
 
 #include <vector>
 
+#include "health/effective_state.hpp"
+
 namespace meridian::forward {
 
-bool HealthMirror::down_by_others(const health::Entry& e) {
-  for (const auto& [source, obs] : e.by_source)
-    if (source != health::Source::passive && obs.state == health::State::down) return true;
-  return false;
+uint8_t HealthMirror::verdict_of(const std::string& key, const health::Status* check,
+                                 const health::OverrideMap& overrides) {
+  health::HealthInputs in{.target_override = health::find_override(overrides, key), .check = check};
+  if (const auto parsed = health::HealthKey::parse(key); parsed && parsed->kind() == health::HealthKey::Kind::backend)
+    in.region_override = health::find_override(overrides, parsed->region_key().to_string());
+  const health::EffectiveState e = health::resolve_health(in);
+  if (e.forced()) return e.status.state == health::State::up ? verdict::forced_up : verdict::forced_down;
+  if (e.region_override == health::Override::down) return verdict::forced_down;
+  const uint8_t observed = e.status.state == health::State::down ? verdict::down : 0;
+  return e.region_override == health::Override::up ? observed | verdict::region_up : observed;
+}
+
+uint8_t HealthMirror::verdict_of(const std::string& key, const health::Entry* entry,
+                                 const health::OverrideMap& overrides) {
+  const auto check = entry ? entry->observation(health::Source::check) : std::nullopt;
+  return verdict_of(key, check ? &*check : nullptr, overrides);
 }
 
 uint8_t HealthMirror::compute(const std::string& key, bool observed_down, const health::OverrideMap& overrides) {
-  const uint8_t observed = observed_down ? verdict::down : 0;
-  if (overrides.empty()) return observed;
-  if (const auto it = overrides.find(key); it != overrides.end() && it->second.mode != health::Override::automatic)
-    return it->second.mode == health::Override::up ? verdict::forced_up : verdict::forced_down;
-  // service/region/backend/HOST:PORT -> service/region
-  const auto at = key.find("/backend/");
-  if (at == std::string::npos) return observed;
-  if (const auto it = overrides.find(key.substr(0, at)); it != overrides.end()) {
-    if (it->second.mode == health::Override::down) return verdict::forced_down;
-    if (it->second.mode == health::Override::up) return observed | verdict::region_up;
-  }
-  return observed;
+  const health::Status check{observed_down ? health::State::down : health::State::up, health::Source::check, "", {}};
+  return verdict_of(key, &check, overrides);
 }
 
 void HealthMirror::attach() {
-  std::weak_ptr<HealthMirror> weak = shared_from_this();
-  table_.subscribe([weak](const std::string& key, const health::Status& status) {
-    if (auto self = weak.lock()) self->on_change(key, status);
-  });
-  table_.subscribe_overrides([weak] {
-    if (auto self = weak.lock()) self->on_overrides();
-  });
-  on_overrides();
+  table_.add_listener(weak_from_this());
+  on_overrides_changed();
 }
 
-void HealthMirror::on_change(const std::string& key, const health::Status& status) {
+void HealthMirror::on_status_changed(const std::string& key, const health::Status& status) {
   std::lock_guard lock(mutex_);
   const auto it = flags_.find(key);
   if (it == flags_.end()) return;
-  if (auto f = it->second.lock())
-    f->store(compute(key, status.state == health::State::down && status.source != health::Source::passive, overrides_),
-             std::memory_order_relaxed);
+  // The table's effective state names the check when the check decided it; when it
+  // names our passive report, the check (if any) does not say down.
+  const health::Status* check = status.source == health::Source::check ? &status : nullptr;
+  if (auto f = it->second.lock()) f->store(verdict_of(key, check, overrides_), std::memory_order_relaxed);
 }
 
-void HealthMirror::on_overrides() {
+void HealthMirror::on_overrides_changed() {
   {
     std::lock_guard lock(mutex_);
     overrides_ = table_.overrides();
@@ -67,7 +66,7 @@ std::shared_ptr<HealthFlag> HealthMirror::flag(const std::string& key) {
   }
   const auto entries = table_.entries();
   const auto it = entries.find(key);
-  f->store(compute(key, it != entries.end() && down_by_others(it->second), overrides), std::memory_order_relaxed);
+  f->store(verdict_of(key, it != entries.end() ? &it->second : nullptr, overrides), std::memory_order_relaxed);
   return f;
 }
 
@@ -90,7 +89,7 @@ void HealthMirror::refresh_all() {
   const auto entries = table_.entries();
   for (auto& [key, f] : live) {
     const auto it = entries.find(key);
-    f->store(compute(key, it != entries.end() && down_by_others(it->second), overrides), std::memory_order_relaxed);
+    f->store(verdict_of(key, it != entries.end() ? &it->second : nullptr, overrides), std::memory_order_relaxed);
   }
 }
 

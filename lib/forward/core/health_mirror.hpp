@@ -1,6 +1,6 @@
 // A lock-free copy of what the shared health table says about each backend, for the
-// per-request path: one atomic verdict per backend, set by table subscribers. The
-// verdict combines, with the precedence DNS uses (HealthSnapshot):
+// per-request path: one atomic verdict per backend, kept current as the table's
+// listener. The verdict is health::resolve_health (the precedence DNS uses) over:
 //   1. an operator override of the backend (service/region/backend/HOST:PORT: up|down);
 //   2. an override of its region (service/region): down forces every backend of the
 //      region down; up lets the proxy fail open over all of them when none is healthy
@@ -29,10 +29,10 @@ inline constexpr uint8_t region_up = 8;    // its region is forced up: fail open
 
 using HealthFlag = std::atomic<uint8_t>;
 
-class HealthMirror : public std::enable_shared_from_this<HealthMirror> {
+class HealthMirror : public health::HealthListener, public std::enable_shared_from_this<HealthMirror> {
  public:
   explicit HealthMirror(health::HealthTable& table) : table_(table) {}
-  // Subscribes to the table (entries and overrides); the subscriptions hold only a weak reference.
+  // Listens to the table (entries and overrides); the table holds only a weak reference.
   void attach();
   // The verdict for key (shared by every holder), initialised from the table.
   std::shared_ptr<HealthFlag> flag(const std::string& key);
@@ -42,13 +42,17 @@ class HealthMirror : public std::enable_shared_from_this<HealthMirror> {
   void refresh_all();
   health::HealthTable& table() { return table_; }
 
-  // The verdict of a backend key from what the table observed and the overrides.
+  // The verdict of a backend key from what its active check says and the overrides.
   static uint8_t compute(const std::string& key, bool observed_down, const health::OverrideMap& overrides);
 
+  // health::HealthListener
+  void on_status_changed(const std::string& key, const health::Status& status) override;
+  void on_overrides_changed() override;
+
  private:
-  static bool down_by_others(const health::Entry& e);
-  void on_change(const std::string& key, const health::Status& status);
-  void on_overrides();
+  // check: the backend's active check (our own passive reports are left out).
+  static uint8_t verdict_of(const std::string& key, const health::Status* check, const health::OverrideMap& overrides);
+  static uint8_t verdict_of(const std::string& key, const health::Entry* entry, const health::OverrideMap& overrides);
   health::HealthTable& table_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::weak_ptr<HealthFlag>> flags_;
