@@ -61,8 +61,11 @@ struct Region {
   }
 };
 
-enum class PolicyKind { geo, latency, weighted, closest, failover };
-const char* policy_name(PolicyKind p);
+namespace policies {
+struct Policy;  // routing/policies/policy.hpp
+}
+// A service's "policy" as written ("geo", ...).
+const char* policy_name(const policies::Policy* policy);
 
 // Regions in a tier are equivalent for a client (chosen among by weight); the
 // first tier with a healthy region wins.
@@ -77,7 +80,7 @@ bool operator==(const Tier& a, const Tier& b);
 
 struct Service {
   std::string name;
-  PolicyKind policy = PolicyKind::geo;
+  const policies::Policy* policy = nullptr;  // from the policy table, set by the loader
   uint32_t ttl = 300;
   uint32_t failover_ttl = 30;
   // TTL follows health: an answer's TTL is lowered to the time until the health
