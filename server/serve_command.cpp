@@ -57,8 +57,8 @@ int serve(const std::string& config_path) {
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
-    forwarding.apply(*state.current().services);
-    state.set_apply_hook([&forwarding](const runtime::LoadedState& next) { forwarding.apply(*next.services); });
+    forwarding.apply(*state.current().forwarding);
+    state.set_apply_hook([&forwarding](const runtime::LoadedState& next) { forwarding.apply(*next.forwarding); });
     if (!admin_settings.listen.empty()) {
       admin::AdminOptions options;
       options.token = admin_settings.token;

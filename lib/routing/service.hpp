@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "routing/prefix_trie.hpp"
 
 namespace meridian::routing {
@@ -50,7 +48,6 @@ struct Region {
   // After coming back up, the share of its first-choice clients grows from 0 to
   // 100% over this time (0: at once).
   std::chrono::milliseconds slow_start{0};
-  nlohmann::json extra;      // raw backends/forward settings for the forwarding tier
 
   // Health table keys.
   std::string endpoint_key(const std::string& service, const Endpoint& e) const {

@@ -215,8 +215,6 @@ class Loader {
         error(at / "location", "\"location\" is [latitude, longitude] in degrees");
       else r.location = Location{loc[0].get<double>(), loc[1].get<double>()};
     }
-    for (const char* k : {"backends", "check", "min_healthy", "forward", "slow_start"})
-      if (def.contains(k)) r.extra[k] = def[k];
     read_backends(def, at, r);
     if (def.contains("slow_start")) {
       const auto d = config::parse_duration(def["slow_start"]);
