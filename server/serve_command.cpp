@@ -26,7 +26,7 @@ namespace {
 class ForwardingReload : public runtime::ReloadParticipant {
  public:
   explicit ForwardingReload(forward::ForwardingTier& tier) : tier_(tier) {}
-  void prepare(const runtime::LoadedState& next) override { tier_.apply(*next.services); }
+  void prepare(const runtime::LoadedState& next) override { tier_.apply(*next.forwarding); }
 
  private:
   forward::ForwardingTier& tier_;
@@ -73,7 +73,7 @@ int serve(const std::string& config_path) {
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
-    forwarding.apply(*state.current().services);
+    forwarding.apply(*state.current().forwarding);
     state.set_reload_participant(&forwarding_reload);
     if (!admin_settings.listen.empty()) {
       admin::AdminOptions options;

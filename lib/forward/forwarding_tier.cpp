@@ -27,9 +27,9 @@ namespace meridian::forward {
 
 namespace asio = boost::asio;
 
-bool validate_region(const nlohmann::json& region_extra, const ErrorSink& error) {
+bool validate_region(const nlohmann::json& region, const ErrorSink& error) {
   RegionForward ignored;
-  return parse_region(region_extra, ignored, error);
+  return parse_region(region, ignored, error);
 }
 
 std::string backend_key(const std::string& service, const std::string& region, const std::string& address) {
@@ -361,20 +361,9 @@ ForwardingTier::ForwardingTier(health::HealthTable& health) : impl_(std::make_un
 
 ForwardingTier::~ForwardingTier() { stop(); }
 
-void ForwardingTier::apply(const routing::ServiceSet& services) {
+void ForwardingTier::apply(const ForwardingPlan& plan) {
   std::vector<Want> wants;
-  std::string errors;
-  for (const auto& service : services.services) {
-    for (const auto& region : service.regions) {
-      if (!region.extra.is_object() || !region.extra.contains("forward")) continue;
-      Want w{service.name, region.name, {}};
-      const bool ok = parse_region(region.extra, w.f, [&](const nlohmann::json::json_pointer& at, const std::string& m) {
-        errors += service.name + "/" + region.name + " " + at.to_string() + ": " + m + "\n";
-      });
-      if (ok && !w.f.backends.empty()) wants.push_back(std::move(w));
-    }
-  }
-  if (!errors.empty()) throw std::runtime_error("invalid forwarding settings:\n" + errors);
+  for (const ForwardedRegion& r : plan) wants.push_back({r.service, r.region, r.settings});
   std::map<std::string, std::string> used;
   for (const Want& w : wants) {
     for (const std::string* listen : {w.f.l4 ? &w.f.l4->listen : nullptr, w.f.l7 ? &w.f.l7->listen : nullptr}) {

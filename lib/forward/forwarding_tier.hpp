@@ -14,14 +14,13 @@
 
 #include "forward/settings.hpp"
 #include "health/health_table.hpp"
-#include "routing/service_set.hpp"
 
 namespace meridian::forward {
 
-// Validates one region's "backends" + "forward" (the region object's members as in
-// routing::Region::extra). Errors are reported at JSON pointers relative to the region
-// object, e.g. "/forward/l7/balance". Returns false when there was any.
-bool validate_region(const nlohmann::json& region_extra, const ErrorSink& error);
+// Validates one region's "backends" + "forward" (members of the region object).
+// Errors are reported at JSON pointers relative to the region object, e.g.
+// "/forward/l7/balance". Returns false when there was any.
+bool validate_region(const nlohmann::json& region, const ErrorSink& error);
 
 // The health-table key of a backend: "service/region/backend/HOST:PORT".
 std::string backend_key(const std::string& service, const std::string& region, const std::string& address);
@@ -33,13 +32,14 @@ class ForwardingTier {
   ForwardingTier(const ForwardingTier&) = delete;
   ForwardingTier& operator=(const ForwardingTier&) = delete;
 
-  // Starts listeners for every region that has "forward" and "backends"; on reload,
+  // Starts listeners for every region of the plan (the regions with "forward" and
+  // "backends", read at load: runtime::LoadedState::forwarding); on reload,
   // re-applies: keeps listeners whose address did not change (and their connections),
   // keeps the state (circuit, ejections, pools) of backends that still exist, closes
   // listeners that are gone. All or nothing: throws std::runtime_error (naming the
-  // listen address that could not be bound, or the invalid region) and changes
-  // nothing. Callable again after stop() (starts a new io thread).
-  void apply(const routing::ServiceSet& services);
+  // listen address that could not be bound or used twice) and changes nothing.
+  // Callable again after stop() (starts a new io thread).
+  void apply(const ForwardingPlan& plan);
 
   // Graceful: stops accepting, lets requests in flight finish (at most the regions'
   // drain_timeout, default 5 s), then closes everything. Idempotent.

@@ -309,19 +309,19 @@ void read_l7(Reader& r, const json& v, const Pointer& at, L7Settings& s, const R
 
 }  // namespace
 
-bool parse_region(const json& extra, RegionForward& out, const ErrorSink& error) {
+bool parse_region(const json& region, RegionForward& out, const ErrorSink& error) {
   Reader r(error);
   out = RegionForward{};
-  if (!extra.is_object()) {
+  if (!region.is_object()) {
     r.error(Pointer(""), "a region is an object");
     return false;
   }
-  if (extra.contains("backends")) read_backends(r, extra["backends"], out);
-  if (!extra.contains("forward")) return !r.failed();
+  if (region.contains("backends")) read_backends(r, region["backends"], out);
+  if (!region.contains("forward")) return !r.failed();
   const Pointer at("/forward");
-  const json& f = extra["forward"];
+  const json& f = region["forward"];
   if (!r.object(f, at, "forward")) return false;
-  if (!extra.contains("backends")) r.error(at, "\"forward\" needs \"backends\" in the same region");
+  if (!region.contains("backends")) r.error(at, "\"forward\" needs \"backends\" in the same region");
   r.keys(f, at, {"l4", "l7", "circuit_breaker", "outlier", "bulkhead", "drain_timeout"});
   r.duration(f, "drain_timeout", at, out.drain_timeout, true);
   if (f.contains("circuit_breaker")) {

@@ -131,8 +131,17 @@ struct RegionForward {
   Ms drain_timeout{5000};
 };
 
-// Reads and checks one region's "backends" and "forward"; every problem goes to error.
-// Returns false when there was any.
-bool parse_region(const nlohmann::json& region_extra, RegionForward& out, const ErrorSink& error);
+// Reads and checks one region's "backends" and "forward" (members of the region
+// object `region`); every problem goes to error. Returns false when there was any.
+bool parse_region(const nlohmann::json& region, RegionForward& out, const ErrorSink& error);
+
+// A region the forwarding tier serves, with its settings as read once at load
+// (runtime::LoadedState::forwarding).
+struct ForwardedRegion {
+  std::string service;
+  std::string region;
+  RegionForward settings;
+};
+using ForwardingPlan = std::vector<ForwardedRegion>;
 
 }  // namespace meridian::forward

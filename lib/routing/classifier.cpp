@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+
+#include "routing/policies/policy.hpp"
 
 namespace meridian::routing {
 
@@ -37,55 +38,6 @@ void build_family(const std::vector<ClientKey>& keys, const GeoSources& geo, int
   }
   apply_net_keys(keys, family, trie);
   trie.compact();
-}
-
-// Interns preferences so equal ones share one class.
-uint32_t intern(std::vector<Preference>& classes, Preference p) {
-  for (std::size_t i = 0; i < classes.size(); ++i)
-    if (classes[i] == p) return static_cast<uint32_t>(i);
-  classes.push_back(std::move(p));
-  return static_cast<uint32_t>(classes.size() - 1);
-}
-
-Preference ordered(const std::vector<uint16_t>& regions) {
-  Preference p;
-  for (uint16_t r : regions) p.tiers.push_back(Tier{{r}});
-  return p;
-}
-
-std::vector<uint16_t> all_regions(const Service& s) {
-  std::vector<uint16_t> v(s.regions.size());
-  std::iota(v.begin(), v.end(), 0);
-  return v;
-}
-
-// Latency: regions sorted by RTT; those within tolerance of a tier's best share it.
-Preference latency_preference(const Service& s, const std::vector<double>& rtt) {
-  std::vector<uint16_t> order;
-  for (uint16_t r = 0; r < s.regions.size(); ++r)
-    if (r < rtt.size() && rtt[r] >= 0) order.push_back(r);
-  std::stable_sort(order.begin(), order.end(), [&](uint16_t a, uint16_t b) { return rtt[a] < rtt[b]; });
-  Preference p;
-  for (std::size_t i = 0; i < order.size();) {
-    Tier t;
-    const double best = rtt[order[i]];
-    while (i < order.size() && rtt[order[i]] <= best + s.tolerance_ms) t.regions.push_back(order[i++]);
-    p.tiers.push_back(std::move(t));
-  }
-  return p;
-}
-
-Preference closest_preference(const Service& s, const Location& client) {
-  std::vector<std::pair<double, uint16_t>> d;
-  for (uint16_t r = 0; r < s.regions.size(); ++r)
-    if (s.regions[r].location) d.emplace_back(distance_km(client, *s.regions[r].location), r);
-  std::stable_sort(d.begin(), d.end());
-  Preference p;
-  for (const auto& [km, r] : d) p.tiers.push_back(Tier{{r}});
-  // Regions without coordinates come last, in configuration order.
-  for (uint16_t r = 0; r < s.regions.size(); ++r)
-    if (!s.regions[r].location) p.tiers.push_back(Tier{{r}});
-  return p;
 }
 
 }  // namespace
@@ -124,50 +76,9 @@ KeyMatch match_address(const std::vector<ClientKey>& keys, const GeoSources& geo
 
 void compile_classes(Service& s, const std::vector<ClientKey>& keys, const GeoSources& geo) {
   s.classes.clear();
-  const uint32_t all = intern(s.classes, ordered(all_regions(s)));  // no key matched: configuration order
-  switch (s.policy) {
-    case PolicyKind::failover: {
-      s.v4 = PrefixTrie(32, all);
-      s.v6 = PrefixTrie(128, all);
-      return;
-    }
-    case PolicyKind::weighted: {
-      s.classes.clear();
-      Preference p;
-      p.tiers.push_back(Tier{all_regions(s)});
-      intern(s.classes, std::move(p));
-      s.v4 = PrefixTrie(32, 0);
-      s.v6 = PrefixTrie(128, 0);
-      return;
-    }
-    case PolicyKind::closest: {
-      for (int family : {4, 6}) {
-        PrefixTrie trie(family == 4 ? 32 : 128, all);
-        if (geo.city) {
-          geo.city->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
-            if (!r.has_location) return;
-            trie.assign(addr, len, intern(s.classes, closest_preference(s, {r.latitude, r.longitude})));
-          });
-        }
-        trie.compact();
-        (family == 4 ? s.v4 : s.v6) = std::move(trie);
-      }
-      return;
-    }
-    case PolicyKind::geo:
-    case PolicyKind::latency: {
-      // key index -> class
-      std::vector<uint32_t> key_class(keys.size() + 1, all);
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (s.policy == PolicyKind::geo) key_class[i] = intern(s.classes, ordered(s.geo_map[i].second));
-        else key_class[i] = intern(s.classes, latency_preference(s, s.latency_rows[i].second));
-      }
-      KeyTries t = classify_by_keys(keys, geo);
-      s.v4 = t.v4.remap(key_class);
-      s.v6 = t.v6.remap(key_class);
-      return;
-    }
-  }
+  // Class 0: every region in configuration order (for clients no key matches).
+  const uint32_t all = policies::intern_class(s.classes, policies::ordered_preference(policies::all_region_indexes(s)));
+  s.policy->compile(s, keys, geo, all);
 }
 
 }  // namespace meridian::routing

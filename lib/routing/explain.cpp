@@ -8,6 +8,7 @@
 
 #include "routing/answer_ttl.hpp"
 #include "routing/classifier.hpp"
+#include "routing/policies/policy.hpp"
 
 namespace meridian::routing {
 
@@ -111,8 +112,7 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
   const KeyMatch m = match_address(keys, set.geo, used.family, used.address);
   if (set.geo.city) j["geoip"] = record_json(m.city);
   if (set.geo.asn) j["asn_db"] = record_json(m.asn);
-  if (s.policy == PolicyKind::geo || s.policy == PolicyKind::latency)
-    j["matched_key"] = m.key >= 0 ? keys[static_cast<std::size_t>(m.key)].text : "(none: regions in configuration order)";
+  if (s.policy->explain_match) s.policy->explain_match(s, keys, m, j);
 
   uint8_t scope = 0;
   const Decision& d = table.decide(req.service, req.client, scope);
@@ -130,10 +130,7 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
       cand["health"] = health::state_name(rs.status.state);
       if (!rs.status.reason.empty()) cand["reason"] = rs.status.reason;
       cand["weight"] = region.weight;
-      if (s.policy == PolicyKind::latency && m.key >= 0 && static_cast<std::size_t>(m.key) < s.latency_rows.size())
-        cand["rtt_ms"] = s.latency_rows[static_cast<std::size_t>(m.key)].second[r];
-      if (s.policy == PolicyKind::closest && m.city.found && m.city.record.has_location && region.location)
-        cand["distance_km"] = static_cast<int64_t>(distance_km({m.city.record.latitude, m.city.record.longitude}, *region.location));
+      if (s.policy->explain_candidate) s.policy->explain_candidate(s, m, r, cand);
       nlohmann::ordered_json eps = nlohmann::ordered_json::array();
       for (std::size_t e = 0; e < region.endpoints.size(); ++e)
         eps.push_back({{"address", region.endpoints[e].address_text},

@@ -2,17 +2,6 @@
 
 namespace meridian::routing {
 
-const char* policy_name(PolicyKind p) {
-  switch (p) {
-    case PolicyKind::geo: return "geo";
-    case PolicyKind::latency: return "latency";
-    case PolicyKind::weighted: return "weighted";
-    case PolicyKind::closest: return "closest";
-    case PolicyKind::failover: return "failover";
-  }
-  return "geo";
-}
-
 unsigned MinHealthy::required(std::size_t backends) const {
   if (percent < 0) return count;
   const double need = percent / 100.0 * static_cast<double>(backends);

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "health/health_key.hpp"
 #include "routing/prefix_trie.hpp"
 
@@ -51,7 +49,6 @@ struct Region {
   // After coming back up, the share of its first-choice clients grows from 0 to
   // 100% over this time (0: at once).
   std::chrono::milliseconds slow_start{0};
-  nlohmann::json extra;      // raw backends/forward settings for the forwarding tier
 
   // Health identities: of the region (overrides, slow start), of what it holds.
   health::HealthKey key(const std::string& service) const { return health::HealthKey::region(service, name); }
@@ -63,8 +60,11 @@ struct Region {
   }
 };
 
-enum class PolicyKind { geo, latency, weighted, closest, failover };
-const char* policy_name(PolicyKind p);
+namespace policies {
+struct Policy;  // routing/policies/policy.hpp
+}
+// A service's "policy" as written ("geo", ...).
+const char* policy_name(const policies::Policy* policy);
 
 // Regions in a tier are equivalent for a client (chosen among by weight); the
 // first tier with a healthy region wins.
@@ -79,7 +79,7 @@ bool operator==(const Tier& a, const Tier& b);
 
 struct Service {
   std::string name;
-  PolicyKind policy = PolicyKind::geo;
+  const policies::Policy* policy = nullptr;  // from the policy table, set by the loader
   uint32_t ttl = 300;
   uint32_t failover_ttl = 30;
   // TTL follows health: an answer's TTL is lowered to the time until the health

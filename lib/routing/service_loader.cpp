@@ -1,5 +1,6 @@
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -7,6 +8,7 @@
 #include "config/path.hpp"
 #include "config/server_config.hpp"
 #include "net/endpoint.hpp"
+#include "routing/policies/policy.hpp"
 #include "routing/service_set.hpp"
 
 namespace meridian::routing {
@@ -43,7 +45,7 @@ class Loader {
       s.name = name;
       std::vector<ClientKey> keys;
       if (read_service(def, Pointer("/services") / name, s, keys)) {
-        if (needs_geo(s.policy, keys) && !set->geo.city)
+        if (needs_geo(*s.policy, keys) && !set->geo.city)
           error(Pointer("/services") / name / "policy",
                 std::string("policy \"") + policy_name(s.policy) + "\" with location keys needs \"geoip\": {\"city\": ...}");
         compile_classes(s, keys, set->geo);
@@ -56,8 +58,8 @@ class Loader {
   }
 
  private:
-  static bool needs_geo(PolicyKind p, const std::vector<ClientKey>& keys) {
-    if (p == PolicyKind::closest) return true;
+  static bool needs_geo(const policies::Policy& p, const std::vector<ClientKey>& keys) {
+    if (p.needs_location_database) return true;
     for (const auto& k : keys)
       if (k.kind != ClientKey::by_net && k.kind != ClientKey::by_default) return true;
     return false;
@@ -67,17 +69,25 @@ class Loader {
     diags_.add(src_.error_at(at, message, key));
   }
 
-  void check_keys(const json& obj, const Pointer& at, std::initializer_list<const char*> allowed) {
+  void check_keys(const json& obj, const Pointer& at, const std::vector<std::string_view>& allowed) {
     for (const auto& [key, value] : obj.items()) {
       (void)value;
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) {
-        std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        error(at / key, "unknown key \"" + key + "\" (expected one of: " + list + ")", true);
-      }
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      error(at / key, "unknown key \"" + key + "\" (expected one of: " + list + ")", true);
     }
+  }
+
+  // A service's own keys and those of every policy (a service may carry keys of
+  // a policy it does not use).
+  static std::vector<std::string_view> service_keys() {
+    std::vector<std::string_view> keys = {"policy", "ttl", "failover_ttl", "answers", "fail_open", "regions"};
+    for (const policies::Policy* p : policies::all_policies())
+      for (std::string_view k : p->keys)
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    for (std::string_view k : {"slow_start", "ttl_min", "ttl_follows_health"}) keys.push_back(k);
+    return keys;
   }
 
   bool read_u32(const json& obj, const char* key, const Pointer& at, uint32_t& out, uint64_t min, uint64_t max) {
@@ -205,8 +215,6 @@ class Loader {
         error(at / "location", "\"location\" is [latitude, longitude] in degrees");
       else r.location = Location{loc[0].get<double>(), loc[1].get<double>()};
     }
-    for (const char* k : {"backends", "check", "min_healthy", "forward", "slow_start"})
-      if (def.contains(k)) r.extra[k] = def[k];
     read_backends(def, at, r);
     if (def.contains("slow_start")) {
       const auto d = config::parse_duration(def["slow_start"]);
@@ -271,87 +279,18 @@ class Loader {
     }
   }
 
-  std::vector<uint16_t> region_list(const Service& s, const json& list, const Pointer& at) {
-    std::vector<uint16_t> out;
-    if (!list.is_array() || list.empty()) {
-      error(at, "expected a non-empty array of region names");
-      return out;
-    }
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const int r = list[i].is_string() ? s.region_index(list[i].get<std::string>()) : -1;
-      if (r < 0) error(at / std::to_string(i), "unknown region " + list[i].dump() + " in service \"" + s.name + "\"");
-      else if (std::find(out.begin(), out.end(), static_cast<uint16_t>(r)) != out.end())
-        error(at / std::to_string(i), "region " + list[i].dump() + " is listed twice");
-      else out.push_back(static_cast<uint16_t>(r));
-    }
-    return out;
-  }
-
-  bool read_key(const std::string& text, const Pointer& at, std::vector<ClientKey>& keys, const config::JsonSource& src) {
-    std::string problem;
-    auto k = parse_client_key(text, problem);
-    if (!k) {
-      diags_.add(src.error_at(at, problem, true));
-      return false;
-    }
-    keys.push_back(*k);
-    return true;
-  }
-
-  void read_latency(Service& s, const std::string& path, const Pointer& at, std::vector<ClientKey>& keys) {
-    std::optional<config::JsonSource> table;
-    try {
-      table.emplace(config::JsonSource::load_file(path));
-    } catch (const config::LoadError& e) {
-      diags_.append(e.diagnostics());
-      error(at, "cannot load the latency table " + path);
-      return;
-    }
-    const json& root = table->root();
-    if (!root.is_object() || !root.contains("regions") || !root["regions"].is_array() || !root.contains("rows") ||
-        !root["rows"].is_object()) {
-      diags_.add(table->error_at(Pointer(), "a latency table is {\"regions\": [...], \"rows\": {KEY: [RTT, ...]}}"));
-      return;
-    }
-    // Column -> service region (or -1 for regions the service does not have).
-    std::vector<int> column;
-    for (const auto& name : root["regions"]) column.push_back(name.is_string() ? s.region_index(name.get<std::string>()) : -1);
-    for (const auto& [key, row] : root["rows"].items()) {
-      const Pointer rat = Pointer("/rows") / key;
-      if (!row.is_array() || row.size() != column.size()) {
-        diags_.add(table->error_at(rat, "a row has one RTT (ms) per region in \"regions\""));
-        continue;
-      }
-      std::vector<double> rtt(s.regions.size(), -1);
-      bool ok = true;
-      for (std::size_t c = 0; c < column.size(); ++c) {
-        if (!row[c].is_number() || row[c].get<double>() < 0) {
-          diags_.add(table->error_at(rat / std::to_string(c), "an RTT is a non-negative number of milliseconds"));
-          ok = false;
-        } else if (column[c] >= 0) {
-          rtt[static_cast<std::size_t>(column[c])] = row[c].get<double>();
-        }
-      }
-      if (ok && read_key(key, rat, keys, *table)) s.latency_rows.emplace_back(key, std::move(rtt));
-    }
-  }
-
   bool read_service(const json& def, const Pointer& at, Service& s, std::vector<ClientKey>& keys) {
     const std::size_t before = diags_.size();
     if (!def.is_object()) {
       error(at, "a service is an object with \"policy\" and \"regions\"");
       return false;
     }
-    check_keys(def, at, {"policy", "ttl", "failover_ttl", "answers", "fail_open", "regions", "geo", "order",
-                         "latency", "tolerance_ms", "slow_start", "ttl_min", "ttl_follows_health"});
+    static const std::vector<std::string_view> keys_allowed = service_keys();
+    check_keys(def, at, keys_allowed);
     const std::string policy = def.contains("policy") && def["policy"].is_string() ? def["policy"].get<std::string>() : "";
-    if (policy == "geo") s.policy = PolicyKind::geo;
-    else if (policy == "latency") s.policy = PolicyKind::latency;
-    else if (policy == "weighted") s.policy = PolicyKind::weighted;
-    else if (policy == "closest") s.policy = PolicyKind::closest;
-    else if (policy == "failover") s.policy = PolicyKind::failover;
-    else {
-      error(def.contains("policy") ? at / "policy" : at, "\"policy\" must be one of geo, latency, weighted, closest, failover");
+    s.policy = policies::find_policy(policy);
+    if (!s.policy) {
+      error(def.contains("policy") ? at / "policy" : at, "\"policy\" must be one of " + policies::policy_names());
       return false;
     }
     read_u32(def, "ttl", at, s.ttl, 0, 0x7FFFFFFF);
@@ -393,51 +332,7 @@ class Loader {
     }
     if (diags_.size() != before) return false;
 
-    switch (s.policy) {
-      case PolicyKind::geo: {
-        if (!def.contains("geo") || !def["geo"].is_object()) {
-          error(at, "policy \"geo\" needs \"geo\": {KEY: [regions...], \"default\": [...]}");
-          break;
-        }
-        for (const auto& [key, list] : def["geo"].items()) {
-          const Pointer kat = at / "geo" / key;
-          auto regions = region_list(s, list, kat);
-          if (!regions.empty() && read_key(key, kat, keys, src_)) s.geo_map.emplace_back(key, std::move(regions));
-        }
-        break;
-      }
-      case PolicyKind::failover: {
-        if (def.contains("order")) {
-          const auto order = region_list(s, def["order"], at / "order");
-          if (order.size() != s.regions.size() && diags_.size() == before)
-            error(at / "order", "\"order\" must list every region of the service");
-          // Reorder regions so configuration order is the failover order.
-          std::vector<Region> sorted;
-          for (uint16_t r : order) sorted.push_back(s.regions[r]);
-          if (sorted.size() == s.regions.size()) s.regions = std::move(sorted);
-        }
-        break;
-      }
-      case PolicyKind::latency: {
-        std::string path = default_latency_;
-        if (def.contains("latency")) {
-          if (!def["latency"].is_string()) error(at / "latency", "\"latency\" is the path of a latency table file");
-          else path = config::resolve_path(base_, def["latency"].get<std::string>());
-        }
-        if (def.contains("tolerance_ms")) {
-          if (!def["tolerance_ms"].is_number() || def["tolerance_ms"].get<double>() < 0)
-            error(at / "tolerance_ms", "\"tolerance_ms\" is a non-negative number");
-          else s.tolerance_ms = def["tolerance_ms"].get<double>();
-        }
-        if (path.empty()) error(at, "policy \"latency\" needs a latency table: \"latency\": PATH here or at the top level");
-        else read_latency(s, path, at, keys);
-        s.latency_path = path;
-        break;
-      }
-      case PolicyKind::weighted:
-      case PolicyKind::closest:
-        break;
-    }
+    s.policy->read(policies::ReadContext{src_, base_, default_latency_, diags_}, def, at, s, keys);
     return diags_.size() == before;
   }
 

@@ -2,7 +2,7 @@
 
 #include "config/json_source.hpp"
 #include "dns/name.hpp"
-#include "forward/forwarding_tier.hpp"
+#include "forward/settings.hpp"
 #include "runtime/zone_loading.hpp"
 
 namespace meridian::runtime {
@@ -28,18 +28,27 @@ void validate_checks(const config::JsonSource& source, const routing::ServiceSet
   }
 }
 
-// Regions' backends/forward settings, checked by the forwarding tier's own rules.
-void validate_forwarding(const config::JsonSource& source, const routing::ServiceSet& services,
-                         config::Diagnostics& diagnostics) {
+// Regions' "backends"/"forward", read here once by the forwarding tier's rules
+// (the only place that reads them as forwarding settings); the regions that
+// forward, for the tier.
+forward::ForwardingPlan read_forwarding(const config::JsonSource& source, const routing::ServiceSet& services,
+                                        config::Diagnostics& diagnostics) {
+  forward::ForwardingPlan plan;
   for (const auto& s : services.services) {
     for (const auto& r : s.regions) {
-      if (r.extra.is_null() || (!r.extra.contains("forward") && !r.extra.contains("backends"))) continue;
       const auto at = nlohmann::json::json_pointer("/services") / s.name / "regions" / r.name;
-      forward::validate_region(r.extra, [&](const nlohmann::json::json_pointer& relative, const std::string& message) {
-        diagnostics.add(source.error_at(at / relative, message));
-      });
+      const nlohmann::json& region = source.root().at(at);  // there: the service was loaded from it
+      if (!region.contains("forward") && !region.contains("backends")) continue;
+      forward::ForwardedRegion f{s.name, r.name, {}};
+      const bool ok =
+          forward::parse_region(region, f.settings, [&](const nlohmann::json::json_pointer& relative, const std::string& message) {
+            diagnostics.add(source.error_at(at / relative, message));
+          });
+      // Valid "forward" has "l4" and/or "l7" and non-empty "backends".
+      if (ok && (f.settings.l4 || f.settings.l7)) plan.push_back(std::move(f));
     }
   }
+  return plan;
 }
 
 }  // namespace
@@ -136,7 +145,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   ZoneLoad zones = load_zones(state.config.zone_paths, *services, options.previous ? options.previous->zones.get() : nullptr, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);
   validate_checks(*source, *services, checks, diagnostics);
-  validate_forwarding(*source, *services, diagnostics);
+  auto forwarding = read_forwarding(*source, *services, diagnostics);
   auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, options.bad_override_file);
   if (diagnostics.size() != errors_before || !overrides) {
     // The load fails for other reasons; the zones' own errors are reported with them.
@@ -147,6 +156,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   state.zones = std::move(zones.zones);
   state.zone_reports = std::make_shared<const std::vector<zone::ZoneReport>>(std::move(zones.reports));
   state.services = std::move(services);
+  state.forwarding = std::make_shared<const forward::ForwardingPlan>(std::move(forwarding));
   state.checks = std::move(checks);
   state.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
   state.snapshot = make_snapshot(state.config, state.zones, state.services, *state.health);

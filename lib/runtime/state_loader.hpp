@@ -7,6 +7,7 @@
 
 #include "config/diagnostics.hpp"
 #include "config/server_config.hpp"
+#include "forward/settings.hpp"
 #include "health/checks/check_runner.hpp"
 #include "health/health_snapshot.hpp"
 #include "health/overrides.hpp"
@@ -23,6 +24,8 @@ struct LoadedState {
   // fail the load (see zone_loading.hpp).
   std::shared_ptr<const std::vector<zone::ZoneReport>> zone_reports;
   std::shared_ptr<const routing::ServiceSet> services;
+  // The regions the forwarding tier serves, their "backends"/"forward" read once here.
+  std::shared_ptr<const forward::ForwardingPlan> forwarding;
   std::shared_ptr<const health::HealthSnapshot> health;
   health::CheckMap checks;
   std::shared_ptr<const query::Snapshot> snapshot;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,7 +27,6 @@
 
 #include "forward/forwarding_tier.hpp"
 #include "integration/harness/http_backend.hpp"
-#include "routing/service_set.hpp"
 
 namespace fwdtest {
 
@@ -162,19 +162,17 @@ inline int status_of(const std::string& raw) {
   return std::atoi(raw.c_str() + 9);
 }
 
-// One service "web" with one region "eu" whose members are `region` (backends, forward...).
-inline meridian::routing::ServiceSet services(const nlohmann::json& region, const std::string& service = "web",
-                                              const std::string& region_name = "eu") {
-  meridian::routing::ServiceSet set;
-  meridian::routing::Service svc;
-  svc.name = service;
-  meridian::routing::Region r;
-  r.name = region_name;
-  r.extra = region;
-  svc.regions.push_back(r);
-  set.services.push_back(svc);
-  set.by_name[service] = 0;
-  return set;
+// What the tier is given for one service "web" with one region "eu" whose members
+// are `region` (backends, forward...), read as the server reads it at load.
+inline meridian::forward::ForwardingPlan services(const nlohmann::json& region, const std::string& service = "web",
+                                                  const std::string& region_name = "eu") {
+  meridian::forward::ForwardedRegion r{service, region_name, {}};
+  std::string errors;
+  if (!meridian::forward::parse_region(region, r.settings, [&](const nlohmann::json::json_pointer& at, const std::string& m) {
+        errors += at.to_string() + ": " + m + "\n";
+      }))
+    throw std::runtime_error("invalid forwarding settings:\n" + errors);
+  return {std::move(r)};
 }
 
 inline nlohmann::json backend_list(const std::vector<HttpBackend*>& bs, const std::vector<uint32_t>& weights = {}) {
