@@ -261,7 +261,7 @@ TEST_CASE("differential: meridian and Knot DNS give the same answers") {
   unsigned compared = 0, skipped = 0, differing = 0;
   for (const auto& c : cases) {
     std::ostringstream label;
-    label << c.name << " " << Record{"", 0, c.type, 1, ""}.type_name() << (c.tcp ? " tcp" : " udp")
+    label << c.name << " " << type_name(c.type) << (c.tcp ? " tcp" : " udp")
           << (c.edns ? "" : " noedns");
     CAPTURE(label.str());
     QuerySpec q(c.name, c.type);

@@ -203,7 +203,9 @@ TEST_SUITE("dns.read_name") {
 TEST_SUITE("dns.parse_query") {
   TEST_CASE("a plain query") {
     dns::Query q;
-    const Bytes b = make_query({.name = "WWW.Example.COM.", .qtype = dns::type::AAAA, .id = 0xABCD});
+    QuerySpec s{"WWW.Example.COM.", dns::type::AAAA};
+    s.id = 0xABCD;
+    const Bytes b = make_query(s);
     REQUIRE(parse(b, q) == QueryStatus::ok);
     CHECK(q.id == 0xABCD);
     CHECK(q.flags == dns::flag::RD);
@@ -227,9 +229,9 @@ TEST_SUITE("dns.parse_query") {
   }
 
   TEST_CASE("responses (QR=1) are dropped, even well-formed ones") {
-    QuerySpec s;
-    s.flags = dns::flag::QR | dns::flag::AA;
-    CHECK(parse(make_query(s)) == QueryStatus::drop);
+    QuerySpec s{"www.example.com."};
+    s.other_flags = dns::flag::QR | dns::flag::AA;
+    CHECK(parse(build_query(s)) == QueryStatus::drop);
     CHECK(parse(header(7, dns::flag::QR, 0)) == QueryStatus::drop);
   }
 
@@ -255,9 +257,10 @@ TEST_SUITE("dns.parse_query") {
   TEST_CASE("opcode other than QUERY is NOTIMP") {
     dns::Query q;
     SUBCASE("with a readable question (NOTIFY)") {
-      QuerySpec s;
-      s.flags = opcode_flags(4, dns::flag::AA);
-      const Bytes b = make_query(s);
+      QuerySpec s{"www.example.com."};
+      s.opcode = 4;
+      s.other_flags = dns::flag::AA;
+      const Bytes b = build_query(s);
       CHECK(parse(b, q) == QueryStatus::notimp);
       CHECK(q.opcode == 4);
       CHECK(q.question_end == b.size());
@@ -351,9 +354,7 @@ TEST_SUITE("dns.parse_query") {
     CHECK(parse(b, q) == QueryStatus::formerr);
     CHECK(q.question_end == qend);
     // Trailing bytes after an OPT record too.
-    QuerySpec s;
-    s.edns = true;
-    Bytes e = make_query(s);
+    Bytes e = make_query("www.example.com.", dns::type::A, true);
     put_raw(e, {0xDE, 0xAD});
     CHECK(parse(e, q) == QueryStatus::formerr);
   }

@@ -15,7 +15,11 @@ using dns::Section;
 namespace {
 
 // The question www.example.com A IN: name at 12 ("www" 12, "example" 16, "com" 24, root 28).
-Bytes base_query() { return make_query({.name = "www.example.com.", .qtype = dns::type::A, .id = 0x5150}); }
+Bytes base_query() {
+  QuerySpec s{"www.example.com.", dns::type::A};
+  s.id = 0x5150;
+  return make_query(s);
+}
 
 std::string bytes_at(const MessageWriter& w, const uint8_t* buf, std::size_t from) {
   return hex(buf + from, w.size() - from);

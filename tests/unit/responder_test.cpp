@@ -103,16 +103,16 @@ Answer ask_checked(Responder& r, const Bytes& q, Transport t = Transport::udp) {
   INFO("response: " << hex(a.wire));
   REQUIRE_MESSAGE(a.msg.ok, a.msg.error);
   CHECK(ldns_parses(a.wire));
-  CHECK(a.msg.qr());
+  CHECK(a.msg.qr);
   return a;
 }
 Answer ask_checked(Responder& r, const char* name, uint16_t qtype, Transport t = Transport::udp) {
   return ask_checked(r, make_query(name, qtype), t);
 }
 
-std::vector<std::string> texts(const std::vector<ParsedRR>& section) {
+std::vector<std::string> texts(const std::vector<Record>& section) {
   std::vector<std::string> out;
-  for (const auto& rr : section) out.push_back(rr.owner + " " + std::to_string(rr.ttl) + " " + zone::rr_type_name(rr.type) + " " + rr.text);
+  for (const auto& rr : section) out.push_back(rr.owner + " " + std::to_string(rr.ttl) + " " + rr.type_name() + " " + rr.rdata);
   return out;
 }
 using Lines = std::vector<std::string>;
@@ -120,14 +120,16 @@ using Lines = std::vector<std::string>;
 const char* const kSoaText = "example.com. 300 SOA ns1.example.com. hostmaster.example.com. 2026112701 7200 900 1209600 300";
 
 Bytes edns_query(const char* name, uint16_t qtype, uint16_t payload = 1232, uint32_t ttl = 0, const Bytes& options = {}) {
-  QuerySpec s;
-  s.name = name;
-  s.qtype = qtype;
-  s.edns = true;
-  s.payload = payload;
-  s.edns_ttl = ttl;
-  s.options = options;
-  return make_query(s);
+  QuerySpec s{name, qtype};
+  s.rd = true;
+  Edns& e = s.edns.emplace();
+  e.payload = payload;
+  e.ext_rcode = static_cast<uint8_t>(ttl >> 24);
+  e.version = static_cast<uint8_t>(ttl >> 16);
+  e.do_bit = (ttl & dns::edns::kDoBit) != 0;
+  e.raw_options = options;
+  REQUIRE_MESSAGE((ttl & 0x7FFF) == 0, "the OPT TTL's Z bits are not settable here");
+  return build_query(s);
 }
 
 }  // namespace
@@ -135,21 +137,21 @@ Bytes edns_query(const char* name, uint16_t qtype, uint16_t payload = 1232, uint
 TEST_SUITE("responder") {
   TEST_CASE_FIXTURE(MainFixture, "positive answer: AA, RD echoed, no RA, owner compressed to the question") {
     const Answer a = ask_checked(r, "app.example.com.", type::A);
-    CHECK(a.msg.id == 0x1234);
-    CHECK(a.msg.rcode() == rcode::NOERROR);
-    CHECK(a.msg.aa());
-    CHECK_FALSE(a.msg.tc());
-    CHECK(a.msg.rd());
-    CHECK_FALSE(a.msg.ra());
-    CHECK(a.msg.opcode() == 0);
+    CHECK(a.msg.id == QuerySpec{}.id);
+    CHECK(a.msg.rcode == rcode::NOERROR);
+    CHECK(a.msg.aa);
+    CHECK_FALSE(a.msg.tc);
+    CHECK(a.msg.rd);
+    CHECK_FALSE(a.msg.ra);
+    CHECK(a.msg.opcode == 0);
     CHECK(a.msg.qdcount == 1);
-    CHECK(a.msg.qname == "app.example.com.");
-    CHECK(a.msg.qtype == type::A);
-    CHECK(a.msg.qclass == dns::klass::IN);
+    CHECK(a.msg.question.at(0).owner == "app.example.com.");
+    CHECK(a.msg.question.at(0).type == type::A);
+    CHECK(a.msg.question.at(0).klass == dns::klass::IN);
     CHECK(texts(a.msg.answer) == Lines{"app.example.com. 3600 A 192.0.2.50"});
     CHECK(a.msg.authority.empty());
     CHECK(a.msg.additional.empty());
-    CHECK_FALSE(a.msg.has_opt());
+    CHECK_FALSE(a.msg.has_opt);
     CHECK(a.wire[a.msg.answer[0].offset] == 0xC0);
     CHECK(a.wire[a.msg.answer[0].offset + 1] == 0x0C);
     CHECK(a.info.rcode == rcode::NOERROR);
@@ -160,38 +162,37 @@ TEST_SUITE("responder") {
   }
 
   TEST_CASE_FIXTURE(MainFixture, "RRset TTLs, and CD echoed") {
-    QuerySpec s;
-    s.name = "mail.example.com.";
-    s.flags = dns::flag::CD | dns::flag::AD;
-    const Answer a = ask_checked(r, make_query(s));
+    QuerySpec s{"mail.example.com."};
+    s.other_flags = dns::flag::CD | dns::flag::AD;
+    const Answer a = ask_checked(r, build_query(s));
     CHECK(texts(a.msg.answer) == Lines{"mail.example.com. 600 A 192.0.2.25", "mail.example.com. 600 A 192.0.2.26"});
-    CHECK(a.msg.cd());
-    CHECK_FALSE(a.msg.rd());
+    CHECK(a.msg.cd);
+    CHECK_FALSE(a.msg.rd);
     CHECK((a.msg.flags & dns::flag::AD) == 0);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "NXDOMAIN: SOA with the negative TTL in authority") {
     const Answer a = ask_checked(r, "nothere.example.com.", type::A);
-    CHECK(a.msg.rcode() == rcode::NXDOMAIN);
-    CHECK(a.msg.aa());
+    CHECK(a.msg.rcode == rcode::NXDOMAIN);
+    CHECK(a.msg.aa);
     CHECK(a.msg.answer.empty());
     CHECK(texts(a.msg.authority) == Lines{kSoaText});
     CHECK(a.msg.additional.empty());
     CHECK(a.info.rcode == rcode::NXDOMAIN);
     // deeper, and below a name that exists
-    CHECK(ask_checked(r, "x.y.nothere.example.com.", type::A).msg.rcode() == rcode::NXDOMAIN);
-    CHECK(ask_checked(r, "x.app.example.com.", type::A).msg.rcode() == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "x.y.nothere.example.com.", type::A).msg.rcode == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "x.app.example.com.", type::A).msg.rcode == rcode::NXDOMAIN);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "NODATA: NOERROR, no answer, SOA") {
     const Answer a = ask_checked(r, "app.example.com.", type::AAAA);
-    CHECK(a.msg.rcode() == rcode::NOERROR);
-    CHECK(a.msg.aa());
+    CHECK(a.msg.rcode == rcode::NOERROR);
+    CHECK(a.msg.aa);
     CHECK(a.msg.answer.empty());
     CHECK(texts(a.msg.authority) == Lines{kSoaText});
     // at the apex
     const Answer apex = ask_checked(r, "example.com.", type::AAAA);
-    CHECK(apex.msg.rcode() == rcode::NOERROR);
+    CHECK(apex.msg.rcode == rcode::NOERROR);
     CHECK(texts(apex.msg.authority) == Lines{kSoaText});
   }
 
@@ -200,15 +201,15 @@ TEST_SUITE("responder") {
       CAPTURE(ent);
       for (uint16_t t : {type::A, type::TXT, type::ANY}) {
         const Answer a = ask_checked(r, ent, t);
-        CHECK(a.msg.rcode() == rcode::NOERROR);
-        CHECK(a.msg.aa());
+        CHECK(a.msg.rcode == rcode::NOERROR);
+        CHECK(a.msg.aa);
         CHECK(a.msg.answer.empty());
         CHECK(texts(a.msg.authority) == Lines{kSoaText});
       }
     }
     CHECK(texts(ask_checked(r, "a.b.c.example.com.", type::TXT).msg.answer) ==
           Lines{"a.b.c.example.com. 3600 TXT \"deep\""});
-    CHECK(ask_checked(r, "x.b.c.example.com.", type::TXT).msg.rcode() == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "x.b.c.example.com.", type::TXT).msg.rcode == rcode::NXDOMAIN);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "additional section: NS, MX and SRV targets") {
@@ -235,8 +236,8 @@ TEST_SUITE("responder") {
 
   TEST_CASE_FIXTURE(MainFixture, "CNAME: chain followed inside the zone, compressed target") {
     const Answer a = ask_checked(r, "www.example.com.", type::A);
-    CHECK(a.msg.rcode() == rcode::NOERROR);
-    CHECK(a.msg.aa());
+    CHECK(a.msg.rcode == rcode::NOERROR);
+    CHECK(a.msg.aa);
     CHECK(texts(a.msg.answer) ==
           Lines{"www.example.com. 3600 CNAME app.example.com.", "app.example.com. 3600 A 192.0.2.50"});
     CHECK(a.msg.authority.empty());
@@ -258,26 +259,26 @@ TEST_SUITE("responder") {
 
   TEST_CASE_FIXTURE(MainFixture, "CNAME: target in another served zone, out of every zone, missing") {
     const Answer org = ask_checked(r, "away.example.com.", type::A);
-    CHECK(org.msg.aa());
+    CHECK(org.msg.aa);
     CHECK(texts(org.msg.answer) ==
           Lines{"away.example.com. 3600 CNAME www.example.org.", "www.example.org. 3600 A 198.51.100.1"});
 
     const Answer far = ask_checked(r, "far.example.com.", type::A);
-    CHECK(far.msg.rcode() == rcode::NOERROR);
-    CHECK(far.msg.aa());
+    CHECK(far.msg.rcode == rcode::NOERROR);
+    CHECK(far.msg.aa);
     CHECK(texts(far.msg.answer) == Lines{"far.example.com. 3600 CNAME www.example.net."});
     CHECK(far.msg.authority.empty());
 
     // RFC 6604: the rcode is that of the last name in the chain
     const Answer dangling = ask_checked(r, "dangling.example.com.", type::A);
-    CHECK(dangling.msg.rcode() == rcode::NXDOMAIN);
+    CHECK(dangling.msg.rcode == rcode::NXDOMAIN);
     CHECK(texts(dangling.msg.answer) == Lines{"dangling.example.com. 3600 CNAME nothere.example.com."});
     CHECK(texts(dangling.msg.authority) == Lines{kSoaText});
   }
 
   TEST_CASE_FIXTURE(MainFixture, "CNAME loops end") {
     const Answer loop = ask_checked(r, "loop1.example.com.", type::A);
-    CHECK(loop.msg.rcode() == rcode::NOERROR);
+    CHECK(loop.msg.rcode == rcode::NOERROR);
     CHECK(texts(loop.msg.answer) ==
           Lines{"loop1.example.com. 3600 CNAME loop2.example.com.", "loop2.example.com. 3600 CNAME loop1.example.com."});
     const Answer self = ask_checked(r, "self.example.com.", type::A);
@@ -291,8 +292,8 @@ TEST_SUITE("responder") {
         CAPTURE(name);
         CAPTURE(t);
         const Answer a = ask_checked(r, name, t);
-        CHECK(a.msg.rcode() == rcode::NOERROR);
-        CHECK_FALSE(a.msg.aa());
+        CHECK(a.msg.rcode == rcode::NOERROR);
+        CHECK_FALSE(a.msg.aa);
         CHECK(a.msg.answer.empty());
         CHECK(texts(a.msg.authority) ==
               Lines{"lab.example.com. 3600 NS ns.lab.example.com.", "lab.example.com. 3600 NS ns.example.org."});
@@ -300,10 +301,10 @@ TEST_SUITE("responder") {
       }
     }
     // glue names themselves are below the cut: referral too
-    CHECK_FALSE(ask_checked(r, "ns.lab.example.com.", type::A).msg.aa());
+    CHECK_FALSE(ask_checked(r, "ns.lab.example.com.", type::A).msg.aa);
     // a delegation without in-zone glue
     const Answer nods = ask_checked(r, "www.nods.example.com.", type::A);
-    CHECK_FALSE(nods.msg.aa());
+    CHECK_FALSE(nods.msg.aa);
     CHECK(texts(nods.msg.authority) == Lines{"nods.example.com. 3600 NS ns.example.org."});
     CHECK(nods.msg.additional.empty());
   }
@@ -374,34 +375,34 @@ TEST_SUITE("responder") {
 
   TEST_CASE_FIXTURE(MainFixture, "DS at the cut is answered by the parent") {
     const Answer ds = ask_checked(r, "lab.example.com.", type::DS);
-    CHECK(ds.msg.aa());
-    CHECK(ds.msg.rcode() == rcode::NOERROR);
+    CHECK(ds.msg.aa);
+    CHECK(ds.msg.rcode == rcode::NOERROR);
     CHECK(texts(ds.msg.answer) == Lines{"lab.example.com. 3600 DS 60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118"});
     CHECK(ds.msg.authority.empty());
     const Answer none = ask_checked(r, "nods.example.com.", type::DS);
-    CHECK(none.msg.aa());
-    CHECK(none.msg.rcode() == rcode::NOERROR);
+    CHECK(none.msg.aa);
+    CHECK(none.msg.rcode == rcode::NOERROR);
     CHECK(none.msg.answer.empty());
     CHECK(texts(none.msg.authority) == Lines{kSoaText});
     // below the cut, DS is the child's business: referral
-    CHECK_FALSE(ask_checked(r, "x.lab.example.com.", type::DS).msg.aa());
+    CHECK_FALSE(ask_checked(r, "x.lab.example.com.", type::DS).msg.aa);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "wildcards in the main zone") {
     const Answer a = ask_checked(r, "x.dev.example.com.", type::A);
-    CHECK(a.msg.aa());
+    CHECK(a.msg.aa);
     CHECK(texts(a.msg.answer) == Lines{"x.dev.example.com. 3600 A 192.0.2.80"});
     CHECK(texts(ask_checked(r, "x.y.dev.example.com.", type::A).msg.answer) ==
           Lines{"x.y.dev.example.com. 3600 A 192.0.2.80"});
     // an existing name is not covered by the wildcard, for any type
     const Answer host = ask_checked(r, "host.dev.example.com.", type::A);
-    CHECK(host.msg.rcode() == rcode::NOERROR);
+    CHECK(host.msg.rcode == rcode::NOERROR);
     CHECK(host.msg.answer.empty());
     // below it the closest encloser is host.dev, which has no wildcard
-    CHECK(ask_checked(r, "x.host.dev.example.com.", type::A).msg.rcode() == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "x.host.dev.example.com.", type::A).msg.rcode == rcode::NXDOMAIN);
     // the wildcard has no AAAA: NODATA
     const Answer nodata = ask_checked(r, "x.dev.example.com.", type::AAAA);
-    CHECK(nodata.msg.rcode() == rcode::NOERROR);
+    CHECK(nodata.msg.rcode == rcode::NOERROR);
     CHECK(nodata.msg.answer.empty());
     CHECK(texts(nodata.msg.authority) == Lines{kSoaText});
     // a wildcard CNAME is followed
@@ -411,63 +412,63 @@ TEST_SUITE("responder") {
 
   TEST_CASE_FIXTURE(MainFixture, "ANY: one RRset over UDP, all over TCP (RFC 8482)") {
     const Answer udp = ask_checked(r, "example.com.", type::ANY);
-    CHECK(udp.msg.rcode() == rcode::NOERROR);
-    CHECK(udp.msg.aa());
+    CHECK(udp.msg.rcode == rcode::NOERROR);
+    CHECK(udp.msg.aa);
     REQUIRE_FALSE(udp.msg.answer.empty());
     for (const auto& rr : udp.msg.answer) CHECK(rr.type == udp.msg.answer[0].type);
 
     const Answer tcp = ask_checked(r, "example.com.", type::ANY, Transport::tcp);
     CHECK(tcp.msg.answer.size() == 6);
     for (uint16_t t : {type::A, type::NS, type::SOA, type::MX, type::TXT})
-      CHECK(ParsedMessage::of_type(tcp.msg.answer, t).size() == (t == type::NS ? 2u : 1u));
-    CHECK_FALSE(tcp.msg.tc());
+      CHECK(Message::of_type(tcp.msg.answer, t).size() == (t == type::NS ? 2u : 1u));
+    CHECK_FALSE(tcp.msg.tc);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "CHAOS class: version and identity") {
-    const Answer v = ask_checked(r, make_query({.name = "version.bind.", .qtype = type::TXT, .qclass = dns::klass::CH}));
-    CHECK(v.msg.rcode() == rcode::NOERROR);
-    CHECK_FALSE(v.msg.aa());  // as Knot and NSD
+    const Answer v = ask_checked(r, make_query({"version.bind.", type::TXT, dns::klass::CH}));
+    CHECK(v.msg.rcode == rcode::NOERROR);
+    CHECK_FALSE(v.msg.aa);  // as Knot and NSD
     REQUIRE(v.msg.answer.size() == 1);
     CHECK(v.msg.answer[0].klass == dns::klass::CH);
     CHECK(v.msg.answer[0].type == type::TXT);
     CHECK(v.msg.answer[0].owner == "version.bind.");
-    CHECK(v.msg.answer[0].rdata == std::string("\x0d") + "meridian-test");
+    CHECK(v.msg.answer[0].rdata_wire == std::string("\x0d") + "meridian-test");
     CHECK(v.info.zone == nullptr);
 
     for (const char* name : {"VERSION.server.", "id.server.", "hostname.bind."}) {
       CAPTURE(name);
       const Answer a =
-          ask_checked(r, make_query({.name = name, .qtype = type::ANY, .qclass = dns::klass::CH}));
+          ask_checked(r, make_query({name, type::ANY, dns::klass::CH}));
       REQUIRE(a.msg.answer.size() == 1);
       CHECK(a.msg.answer[0].owner == name);  // case as asked
     }
-    CHECK(ask_checked(r, make_query({.name = "id.server.", .qtype = type::TXT, .qclass = dns::klass::CH}))
+    CHECK(ask_checked(r, make_query({"id.server.", type::TXT, dns::klass::CH}))
               .msg.answer[0]
-              .rdata == std::string("\x06") + "host-a");
+              .rdata_wire == std::string("\x06") + "host-a");
 
     // another type: NODATA
-    const Answer a = ask_checked(r, make_query({.name = "version.bind.", .qtype = type::A, .qclass = dns::klass::CH}));
-    CHECK(a.msg.rcode() == rcode::NOERROR);
+    const Answer a = ask_checked(r, make_query({"version.bind.", type::A, dns::klass::CH}));
+    CHECK(a.msg.rcode == rcode::NOERROR);
     CHECK(a.msg.answer.empty());
     // unknown names and disabled answers are refused
-    CHECK(ask_checked(r, make_query({.name = "authors.bind.", .qtype = type::TXT, .qclass = dns::klass::CH}))
-              .msg.rcode() == rcode::REFUSED);
+    CHECK(ask_checked(r, make_query({"authors.bind.", type::TXT, dns::klass::CH}))
+              .msg.rcode == rcode::REFUSED);
     r.snapshot().identity.chaos_version = false;
-    const Answer off = ask_checked(r, make_query({.name = "version.bind.", .qtype = type::TXT, .qclass = dns::klass::CH}));
-    CHECK(off.msg.rcode() == rcode::REFUSED);
-    CHECK_FALSE(off.msg.aa());
-    CHECK(ask_checked(r, make_query({.name = "id.server.", .qtype = type::TXT, .qclass = dns::klass::CH}))
-              .msg.rcode() == rcode::NOERROR);
+    const Answer off = ask_checked(r, make_query({"version.bind.", type::TXT, dns::klass::CH}));
+    CHECK(off.msg.rcode == rcode::REFUSED);
+    CHECK_FALSE(off.msg.aa);
+    CHECK(ask_checked(r, make_query({"id.server.", type::TXT, dns::klass::CH}))
+              .msg.rcode == rcode::NOERROR);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "REFUSED: other zones, zone transfers, other classes") {
     for (const auto& q : {make_query("example.net.", type::A), make_query("com.", type::NS), make_query(".", type::NS),
                           make_query("example.com.", type::AXFR), make_query("example.com.", type::IXFR),
-                          make_query({.name = "www.example.com.", .qtype = type::A, .qclass = dns::klass::HS}),
-                          make_query({.name = "www.example.com.", .qtype = type::A, .qclass = dns::klass::ANY})}) {
+                          make_query({"www.example.com.", type::A, dns::klass::HS}),
+                          make_query({"www.example.com.", type::A, dns::klass::ANY})}) {
       const Answer a = ask_checked(r, q);
-      CHECK(a.msg.rcode() == rcode::REFUSED);
-      CHECK_FALSE(a.msg.aa());
+      CHECK(a.msg.rcode == rcode::REFUSED);
+      CHECK_FALSE(a.msg.aa);
       CHECK(a.msg.answer.empty());
       CHECK(a.msg.authority.empty());
       CHECK(a.msg.qdcount == 1);
@@ -478,15 +479,15 @@ TEST_SUITE("responder") {
   TEST_CASE_FIXTURE(MainFixture, "question case is preserved") {
     const Bytes q = make_query("WwW.ExAmPlE.CoM.", type::A);
     const Answer a = ask_checked(r, q);
-    CHECK(a.msg.qname == "WwW.ExAmPlE.CoM.");
+    CHECK(a.msg.question.at(0).owner == "WwW.ExAmPlE.CoM.");
     CHECK(hex(a.wire.data() + 12, q.size() - 12) == hex(q.data() + 12, q.size() - 12));
     REQUIRE(a.msg.answer.size() == 2);
     CHECK(a.msg.answer[0].owner == "WwW.ExAmPlE.CoM.");
     // other names may be compressed against the question in its case (RFC 4343 4.1)
     CHECK(dns::wire_names_equal(wire_name(a.msg.answer[1].owner), wire_name("app.example.com.")));
     const Answer nx = ask_checked(r, "NoThErE.Example.COM.", type::A);
-    CHECK(nx.msg.qname == "NoThErE.Example.COM.");
-    CHECK(nx.msg.rcode() == rcode::NXDOMAIN);
+    CHECK(nx.msg.question.at(0).owner == "NoThErE.Example.COM.");
+    CHECK(nx.msg.rcode == rcode::NXDOMAIN);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "malformed queries: FORMERR and NOTIMP echo rules") {
@@ -494,10 +495,10 @@ TEST_SUITE("responder") {
       const Answer a = ask_checked(r, header(0xAAAA, dns::flag::RD | dns::flag::CD, 0));
       CHECK(a.wire.size() == 12);
       CHECK(a.msg.id == 0xAAAA);
-      CHECK(a.msg.rcode() == rcode::FORMERR);
-      CHECK(a.msg.rd());
-      CHECK(a.msg.cd());
-      CHECK_FALSE(a.msg.aa());
+      CHECK(a.msg.rcode == rcode::FORMERR);
+      CHECK(a.msg.rd);
+      CHECK(a.msg.cd);
+      CHECK_FALSE(a.msg.aa);
       CHECK(a.msg.qdcount == 0);
       CHECK(a.info.rcode == rcode::FORMERR);
     }
@@ -505,7 +506,7 @@ TEST_SUITE("responder") {
       Bytes b = header(0xBBBB, 0, 1);
       put_raw(b, {3, 'w', 'w'});
       const Answer a = ask_checked(r, b);
-      CHECK(a.msg.rcode() == rcode::FORMERR);
+      CHECK(a.msg.rcode == rcode::FORMERR);
       CHECK(a.msg.qdcount == 0);
       CHECK(a.wire.size() == 12);
     }
@@ -514,7 +515,7 @@ TEST_SUITE("responder") {
       const std::size_t qlen = q.size();
       put_raw(q, {1, 2, 3});
       const Answer a = ask_checked(r, q);
-      CHECK(a.msg.rcode() == rcode::FORMERR);
+      CHECK(a.msg.rcode == rcode::FORMERR);
       CHECK(a.msg.qdcount == 1);
       CHECK(a.msg.ancount + a.msg.nscount + a.msg.arcount == 0);
       CHECK(a.wire.size() == qlen);
@@ -522,8 +523,8 @@ TEST_SUITE("responder") {
     }
     SUBCASE("bad Client Subnet option") {
       const Answer a = ask_checked(r, edns_query("www.example.com.", type::A, 1232, 0, ecs_option(3, 8, 0, {10})));
-      CHECK(a.msg.rcode() == rcode::FORMERR);
-      CHECK(a.msg.qname == "www.example.com.");
+      CHECK(a.msg.rcode == rcode::FORMERR);
+      CHECK(a.msg.question.at(0).owner == "www.example.com.");
       CHECK(a.msg.answer.empty());
     }
     SUBCASE("two OPT records") {
@@ -532,32 +533,35 @@ TEST_SUITE("responder") {
       const Bytes o = concat({opt_rr(), opt_rr()});
       q.insert(q.end(), o.begin(), o.end());
       const Answer a = ask_checked(r, q);
-      CHECK(a.msg.rcode() == rcode::FORMERR);
+      CHECK(a.msg.rcode == rcode::FORMERR);
       CHECK(a.msg.answer.empty());
     }
     SUBCASE("NOTIMP with a question: opcode and question echoed") {
-      QuerySpec s;
-      s.flags = opcode_flags(4, dns::flag::AA | dns::flag::RD);
-      const Answer a = ask_checked(r, make_query(s));
-      CHECK(a.msg.rcode() == rcode::NOTIMP);
-      CHECK(a.msg.opcode() == 4);
-      CHECK(a.msg.rd());
-      CHECK_FALSE(a.msg.aa());
-      CHECK(a.msg.qname == "www.example.com.");
+      QuerySpec s{"www.example.com."};
+      s.opcode = 4;
+      s.rd = true;
+      s.other_flags = dns::flag::AA;
+      const Answer a = ask_checked(r, build_query(s));
+      CHECK(a.msg.rcode == rcode::NOTIMP);
+      CHECK(a.msg.opcode == 4);
+      CHECK(a.msg.rd);
+      CHECK_FALSE(a.msg.aa);
+      CHECK(a.msg.question.at(0).owner == "www.example.com.");
       CHECK(a.msg.answer.empty());
       CHECK(a.info.rcode == rcode::NOTIMP);
     }
     SUBCASE("NOTIMP without a question") {
       const Answer a = ask_checked(r, header(0xCCCC, opcode_flags(2), 0));
       CHECK(a.wire.size() == 12);
-      CHECK(a.msg.rcode() == rcode::NOTIMP);
-      CHECK(a.msg.opcode() == 2);
+      CHECK(a.msg.rcode == rcode::NOTIMP);
+      CHECK(a.msg.opcode == 2);
     }
   }
 
   TEST_CASE_FIXTURE(MainFixture, "dropped: short packets and responses get nothing") {
-    for (const Bytes& q : {Bytes{}, Bytes{1, 2, 3}, header(1, dns::flag::QR, 1),
-                           make_query({.name = "www.example.com.", .flags = dns::flag::QR})}) {
+    QuerySpec response{"www.example.com."};
+    response.other_flags = dns::flag::QR;
+    for (const Bytes& q : {Bytes{}, Bytes{1, 2, 3}, header(1, dns::flag::QR, 1), build_query(response)}) {
       const Answer a = r.ask(q);
       CHECK(a.wire.empty());
       CHECK(a.info.dropped);
@@ -566,64 +570,59 @@ TEST_SUITE("responder") {
 
   TEST_CASE_FIXTURE(MainFixture, "EDNS: OPT with our payload, DO echoed, version 0") {
     const Answer a = ask_checked(r, edns_query("app.example.com.", type::A, 4096, edns_ttl(0, 0, true)));
-    CHECK(a.msg.rcode() == rcode::NOERROR);
-    REQUIRE(a.msg.opt_count == 1);
+    CHECK(a.msg.rcode == rcode::NOERROR);
+    REQUIRE(a.msg.has_opt);  // exactly one: a second OPT fails ask_checked's parse
     CHECK(a.msg.arcount == 1);
-    CHECK(a.msg.opt_payload == 1232);
-    CHECK(a.msg.opt_do());
-    CHECK(a.msg.opt_version() == 0);
-    CHECK(a.msg.full_rcode() == 0);
-    CHECK(a.msg.opt_rdata.empty());
+    CHECK(a.msg.udp_payload == 1232);
+    CHECK(a.msg.do_bit);
+    CHECK(a.msg.edns_version == 0);
+    CHECK(a.msg.rcode == 0);
+    CHECK(a.msg.options.empty());  // the parser fails on OPT rdata the options do not fill exactly
     // the OPT is the last record
     CHECK(a.wire.size() - 11 > a.msg.answer.back().offset);
     CHECK(a.wire[a.wire.size() - 11] == 0);
 
     const Answer nodo = ask_checked(r, edns_query("app.example.com.", type::A, 4096, edns_ttl(0, 0, false)));
-    CHECK_FALSE(nodo.msg.opt_do());
+    CHECK_FALSE(nodo.msg.do_bit);
     r.snapshot().max_udp_payload = 4096;
-    CHECK(ask_checked(r, edns_query("app.example.com.", type::A)).msg.opt_payload == 4096);
+    CHECK(ask_checked(r, edns_query("app.example.com.", type::A)).msg.udp_payload == 4096);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "EDNS: NSID when asked and configured") {
     const Answer a = ask_checked(r, edns_query("app.example.com.", type::A, 1232, 0, edns_option(dns::edns::NSID, "")));
-    bool found = false;
-    CHECK(a.msg.opt_option(dns::edns::NSID, &found) == "node-7");
-    CHECK(found);
+    CHECK(a.msg.option(dns::edns::NSID) == std::optional<std::string>("node-7"));
     // not asked: not sent
-    ask_checked(r, edns_query("app.example.com.", type::A)).msg.opt_option(dns::edns::NSID, &found);
-    CHECK_FALSE(found);
+    CHECK_FALSE(ask_checked(r, edns_query("app.example.com.", type::A)).msg.option(dns::edns::NSID).has_value());
     // asked, but no NSID configured
     r.snapshot().identity.nsid.clear();
     const Answer none = ask_checked(r, edns_query("app.example.com.", type::A, 1232, 0, edns_option(dns::edns::NSID, "")));
-    CHECK(none.msg.has_opt());
-    none.msg.opt_option(dns::edns::NSID, &found);
-    CHECK_FALSE(found);
+    CHECK(none.msg.has_opt);
+    CHECK_FALSE(none.msg.option(dns::edns::NSID).has_value());
   }
 
   TEST_CASE_FIXTURE(MainFixture, "EDNS: Client Subnet echoed with scope 0 for static data") {
     const Answer a = ask_checked(r, edns_query("app.example.com.", type::A, 1232, 0, ecs_option(1, 24, 0, {198, 51, 100})));
-    bool found = false;
-    const std::string ecs = a.msg.opt_option(dns::edns::CLIENT_SUBNET, &found);
-    REQUIRE(found);
-    CHECK(hex(ecs) == "00 01 18 00 c6 33 64");
+    const std::optional<std::string> ecs = a.msg.option(dns::edns::CLIENT_SUBNET);
+    REQUIRE(ecs.has_value());
+    CHECK(hex(*ecs) == "00 01 18 00 c6 33 64");
     const Answer v6 = ask_checked(r, edns_query("app.example.com.", type::A, 1232, 0,
                                                 ecs_option(2, 48, 0, {0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34})));
-    CHECK(hex(v6.msg.opt_option(dns::edns::CLIENT_SUBNET)) == "00 02 30 00 20 01 0d b8 12 34");
+    CHECK(hex(v6.msg.option(dns::edns::CLIENT_SUBNET).value_or("(none)")) == "00 02 30 00 20 01 0d b8 12 34");
     const Answer zero = ask_checked(r, edns_query("app.example.com.", type::A, 1232, 0, ecs_option(1, 0, 0, {})));
-    CHECK(hex(zero.msg.opt_option(dns::edns::CLIENT_SUBNET)) == "00 01 00 00");
+    CHECK(hex(zero.msg.option(dns::edns::CLIENT_SUBNET).value_or("(none)")) == "00 01 00 00");
   }
 
   TEST_CASE_FIXTURE(MainFixture, "BADVERS: extended rcode in the OPT TTL") {
     const Answer a = ask_checked(r, edns_query("app.example.com.", type::A, 1232, edns_ttl(0, 1, true)));
-    CHECK(a.msg.rcode() == 0);  // low bits of 16
-    REQUIRE(a.msg.has_opt());
-    CHECK((a.msg.opt_ttl >> 24) == 1);
-    CHECK(a.msg.full_rcode() == rcode::BADVERS);
-    CHECK(a.msg.opt_version() == 0);
-    CHECK(a.msg.opt_do());
+    CHECK((a.msg.flags & 0x0F) == 0);  // low bits of 16
+    REQUIRE(a.msg.has_opt);
+    CHECK((a.msg.rcode >> 4) == 1);  // the OPT TTL's extended rcode
+    CHECK(a.msg.rcode == rcode::BADVERS);
+    CHECK(a.msg.edns_version == 0);
+    CHECK(a.msg.do_bit);
     CHECK(a.msg.answer.empty());
     CHECK(a.msg.authority.empty());
-    CHECK(a.msg.qname == "app.example.com.");
+    CHECK(a.msg.question.at(0).owner == "app.example.com.");
     CHECK(a.info.rcode == rcode::BADVERS);
   }
 
@@ -632,13 +631,13 @@ TEST_SUITE("responder") {
         edns_query("nothere.example.com.", type::A),  edns_query("app.example.com.", type::AAAA),
         edns_query("example.net.", type::A),          edns_query("host.lab.example.com.", type::A),
         edns_query("big.example.com.", type::TXT, 512), edns_query("www.example.com.", type::A),
-        make_query({.name = "version.bind.", .qtype = type::TXT, .qclass = dns::klass::CH, .edns = true}),
-        make_query({.name = "nothing.bind.", .qtype = type::TXT, .qclass = dns::klass::CH, .edns = true}),
+        make_query({"version.bind.", type::TXT, dns::klass::CH}, true),
+        make_query({"nothing.bind.", type::TXT, dns::klass::CH}, true),
     };
     for (const Bytes& q : queries) {
       const Answer a = ask_checked(r, q);
-      CAPTURE(a.msg.qname);
-      CHECK(a.msg.opt_count == 1);
+      CAPTURE(a.msg.question.at(0).owner);
+      CHECK(a.msg.has_opt);  // exactly one: a second OPT fails ask_checked's parse
       CHECK(a.msg.arcount == a.msg.additional.size() + 1);
     }
   }
@@ -649,53 +648,53 @@ TEST_SUITE("responder") {
   // (RFC 7871 7.1.1), or the opcode is one meridian does not implement.
   TEST_CASE_FIXTURE(MainFixture, "OPT in FORMERR for a bad ECS option") {
     const Answer a = ask_checked(r, edns_query("www.example.com.", type::A, 1232, 0, ecs_option(1, 24, 24, {1, 2, 3})));
-    CHECK(a.msg.rcode() == rcode::FORMERR);
-    CHECK(a.msg.has_opt());
+    CHECK(a.msg.rcode == rcode::FORMERR);
+    CHECK(a.msg.has_opt);
   }
   TEST_CASE_FIXTURE(MainFixture, "OPT in NOTIMP for a query with EDNS") {
-    QuerySpec s;
-    s.flags = opcode_flags(4);
-    s.edns = true;
-    const Answer a = ask_checked(r, make_query(s));
-    CHECK(a.msg.rcode() == rcode::NOTIMP);
-    CHECK(a.msg.has_opt());
+    QuerySpec s{"www.example.com."};
+    s.opcode = 4;
+    s.edns = Edns{};
+    const Answer a = ask_checked(r, build_query(s));
+    CHECK(a.msg.rcode == rcode::NOTIMP);
+    CHECK(a.msg.has_opt);
   }
 
   TEST_CASE_FIXTURE(MainFixture, "truncation at 512 bytes: TC=1, whole RRset left out, parseable") {
     SUBCASE("no EDNS") {
       const Answer a = ask_checked(r, "big.example.com.", type::TXT);
-      CHECK(a.msg.tc());
+      CHECK(a.msg.tc);
       CHECK(a.wire.size() <= 512);
-      CHECK(a.msg.aa());
+      CHECK(a.msg.aa);
       CHECK(a.msg.answer.empty());
       CHECK(a.msg.qdcount == 1);
       CHECK(a.info.truncated);
     }
     SUBCASE("EDNS payload 512") {
       const Answer a = ask_checked(r, edns_query("big.example.com.", type::TXT, 512));
-      CHECK(a.msg.tc());
+      CHECK(a.msg.tc);
       CHECK(a.wire.size() <= 512);
-      CHECK(a.msg.has_opt());
+      CHECK(a.msg.has_opt);
       CHECK(a.msg.answer.empty());
     }
     SUBCASE("EDNS payload below 512 counts as 512") {
       const Answer a = ask_checked(r, edns_query("big.example.com.", type::TXT, 100));
-      CHECK(a.msg.tc());
+      CHECK(a.msg.tc);
       CHECK(a.wire.size() <= 512);
       // and a small answer still fits
       const Answer small = ask_checked(r, edns_query("mail.example.com.", type::A, 100));
-      CHECK_FALSE(small.msg.tc());
+      CHECK_FALSE(small.msg.tc);
       CHECK(small.msg.answer.size() == 2);
     }
     SUBCASE("EDNS payload 4096 is capped at the server's 1232") {
       const Answer a = ask_checked(r, edns_query("big.example.com.", type::TXT, 4096));
-      CHECK(a.msg.tc());
+      CHECK(a.msg.tc);
       CHECK(a.wire.size() <= 1232);
-      CHECK(a.msg.has_opt());
+      CHECK(a.msg.has_opt);
     }
     SUBCASE("TCP carries it all") {
       const Answer a = ask_checked(r, "big.example.com.", type::TXT, Transport::tcp);
-      CHECK_FALSE(a.msg.tc());
+      CHECK_FALSE(a.msg.tc);
       CHECK(a.msg.answer.size() == 40);
       CHECK(a.wire.size() > 1232);
       CHECK_FALSE(a.info.truncated);
@@ -703,7 +702,7 @@ TEST_SUITE("responder") {
     SUBCASE("a UDP output buffer smaller than the payload is the limit") {
       const Answer a = r.ask(edns_query("big.example.com.", type::TXT, 4096), Transport::udp, 700);
       REQUIRE(a.msg.ok);
-      CHECK(a.msg.tc());
+      CHECK(a.msg.tc);
       CHECK(a.wire.size() <= 700);
     }
   }
@@ -714,7 +713,7 @@ TEST_SUITE("responder") {
       "retry": 3, "expire": 4, "minimum": 5}, "records": {"@": {"NS": "ns"}, "c": {"CNAME": "b"},
       "b": {"TXT": )" + big_txt_records() + "}}}");
     const Answer a = ask_checked(big, "c.t.example.", type::TXT);
-    CHECK(a.msg.tc());
+    CHECK(a.msg.tc);
     CHECK(a.wire.size() <= 512);
     CHECK(texts(a.msg.answer) == Lines{"c.t.example. 3600 CNAME b.t.example."});
   }
@@ -731,8 +730,8 @@ TEST_SUITE("responder") {
 
     // Below the owner: DNAME, CNAME (TTL of the DNAME), then the target's answer.
     const Answer a = ask_checked(d, "x.old.d.example.", type::A);
-    CHECK(a.msg.rcode() == rcode::NOERROR);
-    CHECK(a.msg.aa());
+    CHECK(a.msg.rcode == rcode::NOERROR);
+    CHECK(a.msg.aa);
     CHECK(texts(a.msg.answer) == Lines{"old.d.example. 120 DNAME new.d.example.",
                                        "x.old.d.example. 120 CNAME x.new.d.example.",
                                        "x.new.d.example. 3600 A 192.0.2.7"});
@@ -742,7 +741,7 @@ TEST_SUITE("responder") {
 
     // Deeper names keep their labels; a missing target is NXDOMAIN with the SOA.
     const Answer nx = ask_checked(d, "a.b.old.d.example.", type::A);
-    CHECK(nx.msg.rcode() == rcode::NXDOMAIN);
+    CHECK(nx.msg.rcode == rcode::NXDOMAIN);
     CHECK(texts(nx.msg.answer) == Lines{"old.d.example. 120 DNAME new.d.example.",
                                         "a.b.old.d.example. 120 CNAME a.b.new.d.example."});
     CHECK(nx.msg.authority.size() == 1);
@@ -757,7 +756,7 @@ TEST_SUITE("responder") {
     CHECK(texts(ask_checked(d, "old.d.example.", type::TXT).msg.answer) ==
           Lines{"old.d.example. 3600 TXT \"at the owner\""});
     const Answer nodata = ask_checked(d, "old.d.example.", type::A);
-    CHECK(nodata.msg.rcode() == rcode::NOERROR);
+    CHECK(nodata.msg.rcode == rcode::NOERROR);
     CHECK(nodata.msg.answer.empty());
 
     // Into another zone we serve.
@@ -769,7 +768,7 @@ TEST_SUITE("responder") {
     const std::string long_label(63, 'q');
     const std::string long_name = long_label + "." + long_label + ".grow.d.example.";
     const Answer yx = ask_checked(d, long_name.c_str(), type::A);
-    CHECK(yx.msg.rcode() == rcode::YXDOMAIN);
+    CHECK(yx.msg.rcode == rcode::YXDOMAIN);
     REQUIRE(yx.msg.answer.size() == 1);
     CHECK(yx.msg.answer[0].type == type::DNAME);
   }
@@ -784,7 +783,7 @@ TEST_SUITE("responder") {
     if (a.wire.empty()) return;  // dropping it is fine too
     INFO("response: " << hex(a.wire));
     REQUIRE(a.msg.ok);
-    CHECK((a.msg.qdcount == 0 || a.msg.qname == "."));
+    CHECK((a.msg.qdcount == 0 || a.msg.question.at(0).owner == "."));
   }
 }
 
@@ -812,7 +811,7 @@ TEST_SUITE("responder.robustness") {
         edns_query("alias.example.com.", type::A, 4096, edns_ttl(0, 0, true),
                    concat({edns_option(dns::edns::NSID, ""), ecs_option(1, 24, 0, {198, 51, 100})})),
         edns_query("example.com.", type::NS, 512, 0, ecs_option(2, 56, 0, {0x20, 1, 0xd, 0xb8, 0, 0, 1})),
-        make_query({.name = "version.bind.", .qtype = type::TXT, .qclass = dns::klass::CH, .edns = true}),
+        make_query({"version.bind.", type::TXT, dns::klass::CH}, true),
     };
     std::mt19937 rng(20261127);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
@@ -849,6 +848,7 @@ TEST_SUITE("responder.robustness") {
       INFO("query: " << hex(q));
       INFO("response: " << hex(a.wire));
       CHECK_MESSAGE(a.msg.ok, a.msg.error);
+      CHECK(a.msg.qdcount <= 1);
       CHECK(ldns_parses(a.wire));
     }
     CHECK(answered > 1000);
@@ -883,7 +883,7 @@ TEST_SUITE("responder.limits") {
     Responder r(kManyNs);
     const Answer a = ask_checked(r, "many.test.", type::NS);
     CHECK(a.wire.size() <= 512);
-    CHECK_FALSE(a.msg.tc());
+    CHECK_FALSE(a.msg.tc);
     CHECK(a.msg.answer.size() == 8);
     CHECK(a.msg.additional.size() >= 1);
     CHECK(a.msg.additional.size() < 16);
@@ -894,24 +894,24 @@ TEST_SUITE("responder.limits") {
     // with EDNS and room to spare, too; the OPT still comes last
     const Answer edns = ask_checked(r, edns_query("many.test.", type::NS, 1232));
     CHECK(edns.msg.additional.size() == 16);
-    CHECK(edns.msg.has_opt());
+    CHECK(edns.msg.has_opt);
     // at exactly 512 with EDNS, the OPT still fits
     const Answer e512 = ask_checked(r, edns_query("many.test.", type::NS, 512));
     CHECK(e512.wire.size() <= 512);
-    CHECK(e512.msg.has_opt());
-    CHECK_FALSE(e512.msg.tc());
+    CHECK(e512.msg.has_opt);
+    CHECK_FALSE(e512.msg.tc);
     CHECK(e512.msg.additional.size() < 16);
   }
 
   TEST_CASE("a referral whose in-domain glue does not fit sets TC (RFC 9471)") {
     Responder r(kManyNs);
     const Answer a = ask_checked(r, "www.sub.many.test.", type::A);
-    CHECK_FALSE(a.msg.aa());
+    CHECK_FALSE(a.msg.aa);
     CHECK(a.msg.authority.size() == 12);
-    CHECK(a.msg.tc());
+    CHECK(a.msg.tc);
     CHECK(a.wire.size() <= 512);
     const Answer tcp = ask_checked(r, "www.sub.many.test.", type::A, Transport::tcp);
-    CHECK_FALSE(tcp.msg.tc());
+    CHECK_FALSE(tcp.msg.tc);
     CHECK(tcp.msg.additional.size() == 24);
   }
 }
@@ -923,13 +923,13 @@ TEST_SUITE("responder.rfc4592") {
   TEST_CASE("synthesized answers") {
     Responder r(kRfc4592Zone);
     const Answer mx = ask_checked(r, "host3.example.", type::MX);
-    CHECK(mx.msg.rcode() == rcode::NOERROR);
-    CHECK(mx.msg.aa());
+    CHECK(mx.msg.rcode == rcode::NOERROR);
+    CHECK(mx.msg.aa);
     CHECK(texts(mx.msg.answer) == Lines{"host3.example. 3600 MX 10 host1.example."});
     CHECK(texts(mx.msg.additional) == Lines{"host1.example. 3600 A 192.0.2.1"});
 
     const Answer a = ask_checked(r, "host3.example.", type::A);
-    CHECK(a.msg.rcode() == rcode::NOERROR);
+    CHECK(a.msg.rcode == rcode::NOERROR);
     CHECK(a.msg.answer.empty());
     REQUIRE(a.msg.authority.size() == 1);
     CHECK(a.msg.authority[0].type == type::SOA);
@@ -943,27 +943,27 @@ TEST_SUITE("responder.rfc4592") {
     Responder r(kRfc4592Zone);
     // host1.example. exists: NODATA
     const Answer host1 = ask_checked(r, "host1.example.", type::MX);
-    CHECK(host1.msg.rcode() == rcode::NOERROR);
+    CHECK(host1.msg.rcode == rcode::NOERROR);
     CHECK(host1.msg.answer.empty());
     // sub.*.example. exists: NODATA for MX, its own TXT for TXT
     const Answer sub = ask_checked(r, "sub.*.example.", type::MX);
-    CHECK(sub.msg.rcode() == rcode::NOERROR);
+    CHECK(sub.msg.rcode == rcode::NOERROR);
     CHECK(sub.msg.answer.empty());
     CHECK(texts(ask_checked(r, "sub.*.example.", type::TXT).msg.answer) ==
           Lines{"sub.*.example. 3600 TXT \"this is not a wildcard\""});
     // _tcp.host1.example. is the closest encloser and has no wildcard child
     const Answer telnet = ask_checked(r, "_telnet._tcp.host1.example.", type::SRV);
-    CHECK(telnet.msg.rcode() == rcode::NXDOMAIN);
+    CHECK(telnet.msg.rcode == rcode::NXDOMAIN);
     CHECK(telnet.msg.answer.empty());
     // below the delegation: a referral
     const Answer del = ask_checked(r, "host.subdel.example.", type::A);
-    CHECK(del.msg.rcode() == rcode::NOERROR);
-    CHECK_FALSE(del.msg.aa());
+    CHECK(del.msg.rcode == rcode::NOERROR);
+    CHECK_FALSE(del.msg.aa);
     CHECK(texts(del.msg.authority) ==
           Lines{"subdel.example. 3600 NS ns.example.com.", "subdel.example. 3600 NS ns.example.net."});
     // *.example. does not match its own subdomains
     const Answer ghost = ask_checked(r, "ghost.*.example.", type::MX);
-    CHECK(ghost.msg.rcode() == rcode::NXDOMAIN);
+    CHECK(ghost.msg.rcode == rcode::NXDOMAIN);
     CHECK(ghost.msg.answer.empty());
   }
 
@@ -975,13 +975,13 @@ TEST_SUITE("responder.rfc4592") {
     CHECK(texts(ask_checked(r, "_chat._udp.host3.example.", type::TXT).msg.answer) ==
           Lines{"_chat._udp.host3.example. 3600 TXT \"this is a wildcard\""});
     // closest encloser host2.example. (an empty non-terminal): no source
-    CHECK(ask_checked(r, "_dns._udp.host2.example.", type::SRV).msg.rcode() == rcode::NXDOMAIN);
-    CHECK(ask_checked(r, "_telnet._tcp.host2.example.", type::SRV).msg.rcode() == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "_dns._udp.host2.example.", type::SRV).msg.rcode == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "_telnet._tcp.host2.example.", type::SRV).msg.rcode == rcode::NXDOMAIN);
     // closest encloser *.example.: no source
-    CHECK(ask_checked(r, "foobar.*.example.", type::TXT).msg.rcode() == rcode::NXDOMAIN);
+    CHECK(ask_checked(r, "foobar.*.example.", type::TXT).msg.rcode == rcode::NXDOMAIN);
     // the empty non-terminals themselves
-    CHECK(ask_checked(r, "host2.example.", type::A).msg.rcode() == rcode::NOERROR);
-    CHECK(ask_checked(r, "_tcp.host2.example.", type::A).msg.rcode() == rcode::NOERROR);
+    CHECK(ask_checked(r, "host2.example.", type::A).msg.rcode == rcode::NOERROR);
+    CHECK(ask_checked(r, "_tcp.host2.example.", type::A).msg.rcode == rcode::NOERROR);
     CHECK(ask_checked(r, "host2.example.", type::A).msg.answer.empty());
     // the wildcard owner asked for directly answers as itself
     CHECK(texts(ask_checked(r, "*.example.", type::TXT).msg.answer) ==
@@ -1007,7 +1007,7 @@ TEST_SUITE("responder.zones") {
     CHECK(texts(ask_checked(r, "child.example.com.", type::A).msg.answer) ==
           Lines{"child.example.com. 3600 A 192.0.2.77"});
     const Answer ds = ask_checked(r, "child.example.com.", type::DS);
-    CHECK(ds.msg.aa());
+    CHECK(ds.msg.aa);
     CHECK(texts(ds.msg.answer) ==
           Lines{"child.example.com. 3600 DS 60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118"});
   }
@@ -1015,8 +1015,8 @@ TEST_SUITE("responder.zones") {
   TEST_CASE("no zones at all: REFUSED") {
     Responder r;
     const Answer a = ask_checked(r, "www.example.com.", type::A);
-    CHECK(a.msg.rcode() == rcode::REFUSED);
+    CHECK(a.msg.rcode == rcode::REFUSED);
     r.snapshot().zones.reset();
-    CHECK(ask_checked(r, "www.example.com.", type::A).msg.rcode() == rcode::REFUSED);
+    CHECK(ask_checked(r, "www.example.com.", type::A).msg.rcode == rcode::REFUSED);
   }
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "query/responder.hpp"
+#include "support/dns_message.hpp"
 #include "unit/support/temp_dir.hpp"
 #include "runtime/state_loader.hpp"
 #include "runtime/zone_loading.hpp"
@@ -81,20 +82,6 @@ void put16(Bytes& b, unsigned v) {
   b.push_back(static_cast<uint8_t>(v));
 }
 
-Bytes qname(const std::string& dotted) {
-  Bytes b;
-  std::size_t start = 0;
-  while (start < dotted.size()) {
-    auto dot = dotted.find('.', start);
-    if (dot == std::string::npos) dot = dotted.size();
-    b.push_back(static_cast<uint8_t>(dot - start));
-    b.insert(b.end(), dotted.begin() + static_cast<long>(start), dotted.begin() + static_cast<long>(dot));
-    start = dot + 1;
-  }
-  b.push_back(0);
-  return b;
-}
-
 struct Ecs {
   uint16_t family;
   uint8_t source;
@@ -111,29 +98,15 @@ Bytes ecs_payload(const Ecs& e) {
   return b;
 }
 
-// A query; options are raw (code, payload) pairs; edns=false: no OPT at all.
+// A query (no RD); options are raw (code, payload) pairs; edns=false: no OPT at all.
 Bytes make_query(const std::string& name, uint16_t qtype, bool edns, const std::vector<std::pair<uint16_t, Bytes>>& options = {}) {
-  Bytes b = {0xAB, 0xCD, 0, 0, 0, 1, 0, 0, 0, 0, 0, static_cast<uint8_t>(edns ? 1 : 0)};
-  const Bytes n = qname(name);
-  b.insert(b.end(), n.begin(), n.end());
-  put16(b, qtype);
-  put16(b, 1);
+  test::QuerySpec spec{name, qtype};
+  spec.id = 0xABCD;
   if (edns) {
-    b.push_back(0);
-    put16(b, 41);
-    put16(b, 1232);
-    put16(b, 0);
-    put16(b, 0);
-    std::size_t rdlen = 0;
-    for (const auto& [code, data] : options) rdlen += 4 + data.size();
-    put16(b, static_cast<unsigned>(rdlen));
-    for (const auto& [code, data] : options) {
-      put16(b, code);
-      put16(b, static_cast<unsigned>(data.size()));
-      b.insert(b.end(), data.begin(), data.end());
-    }
+    test::Edns& e = spec.edns.emplace();
+    for (const auto& [code, data] : options) e.options.emplace_back(code, std::string(data.begin(), data.end()));
   }
-  return b;
+  return test::build_query(spec);
 }
 
 Bytes with_ecs(const std::string& name, uint16_t qtype, const Ecs& e) { return make_query(name, qtype, true, {{8, ecs_payload(e)}}); }
@@ -173,55 +146,28 @@ struct Reply {
   }
 };
 
-std::size_t skip_name(const Bytes& m, std::size_t pos) {
-  while (pos < m.size()) {
-    const uint8_t len = m[pos];
-    if (len >= 0xC0) return pos + 2;
-    pos += 1 + len;
-    if (len == 0) break;
-  }
-  return pos;
-}
-
+// The reply decoded by the shared test decoder (support/dns_message.hpp).
 Reply parse(const Bytes& m) {
+  const test::Message msg = test::parse_message(m);
+  REQUIRE_MESSAGE(msg.ok, msg.error);
   Reply r;
-  REQUIRE(m.size() >= 12);
-  r.rcode = m[3] & 0x0F;
-  const unsigned qd = (m[4] << 8) | m[5], an = (m[6] << 8) | m[7], ns = (m[8] << 8) | m[9], ar = (m[10] << 8) | m[11];
-  std::size_t pos = 12;
-  for (unsigned i = 0; i < qd; ++i) pos = skip_name(m, pos) + 4;
-  for (unsigned i = 0; i < an + ns + ar; ++i) {
-    pos = skip_name(m, pos);
-    REQUIRE(pos + 10 <= m.size());
-    RR rr;
-    rr.type = static_cast<uint16_t>((m[pos] << 8) | m[pos + 1]);
-    rr.ttl = (uint32_t{m[pos + 4]} << 24) | (uint32_t{m[pos + 5]} << 16) | (m[pos + 6] << 8) | m[pos + 7];
-    const std::size_t rdlen = (m[pos + 8] << 8) | m[pos + 9];
-    pos += 10;
-    REQUIRE(pos + rdlen <= m.size());
-    rr.rdata.assign(m.begin() + static_cast<long>(pos), m.begin() + static_cast<long>(pos + rdlen));
-    pos += rdlen;
-    if (rr.type == 41) {
-      r.has_opt = true;
-      for (std::size_t o = 0; o + 4 <= rr.rdata.size();) {
-        const unsigned code = (rr.rdata[o] << 8) | rr.rdata[o + 1];
-        const std::size_t len = (rr.rdata[o + 2] << 8) | rr.rdata[o + 3];
-        if (code == 8) {
-          REQUIRE(len >= 4);
-          Ecs e;
-          e.family = static_cast<uint16_t>((rr.rdata[o + 4] << 8) | rr.rdata[o + 5]);
-          e.source = rr.rdata[o + 6];
-          e.scope = rr.rdata[o + 7];
-          e.address.assign(rr.rdata.begin() + static_cast<long>(o + 8), rr.rdata.begin() + static_cast<long>(o + 4 + len));
-          r.ecs = e;
-        }
-        o += 4 + len;
-      }
-      continue;
-    }
-    (i < an ? r.answer : i < an + ns ? r.authority : r.additional).push_back(rr);
+  r.rcode = msg.flags & 0x0F;
+  r.has_opt = msg.has_opt;
+  const auto copy = [](const std::vector<test::Record>& section, std::vector<RR>& out) {
+    for (const auto& rr : section) out.push_back({rr.type, rr.ttl, Bytes(rr.rdata_wire.begin(), rr.rdata_wire.end())});
+  };
+  copy(msg.answer, r.answer);
+  copy(msg.authority, r.authority);
+  copy(msg.additional, r.additional);
+  if (const auto ecs = msg.option(8)) {
+    REQUIRE(ecs->size() >= 4);
+    Ecs e;
+    e.family = static_cast<uint16_t>(static_cast<uint8_t>((*ecs)[0]) << 8 | static_cast<uint8_t>((*ecs)[1]));
+    e.source = static_cast<uint8_t>((*ecs)[2]);
+    e.scope = static_cast<uint8_t>((*ecs)[3]);
+    e.address.assign(ecs->begin() + 4, ecs->end());
+    r.ecs = e;
   }
-  CHECK(pos == m.size());
   return r;
 }
 

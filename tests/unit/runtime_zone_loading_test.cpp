@@ -114,13 +114,13 @@ TEST_SUITE("runtime.zone_loading") {
     r.snapshot().zones = set;
     REQUIRE(set->add(std::move(copy)));
     const Answer a = r.ask("example.com.", dns::type::MX);
-    CHECK(a.msg.rcode() == dns::rcode::NOERROR);
+    CHECK(a.msg.rcode == dns::rcode::NOERROR);
     CHECK(a.msg.answer.size() == 1);
     CHECK(a.msg.additional.size() == 1);
     const Answer cname = r.ask("www.example.com.", dns::type::A);
     CHECK(cname.msg.answer.size() == 2);
     const Answer none = r.ask("nope.example.com.", dns::type::A);
-    CHECK(none.msg.rcode() == dns::rcode::NXDOMAIN);
+    CHECK(none.msg.rcode == dns::rcode::NXDOMAIN);
     CHECK(none.msg.authority.size() == 1);
   }
 

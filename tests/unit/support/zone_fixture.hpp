@@ -63,7 +63,7 @@ inline std::unique_ptr<zone::Zone> good_zone(const std::string& text) {
 
 struct Answer {
   Bytes wire;
-  ParsedMessage msg;
+  Message msg;
   query::AnswerInfo info;
 };
 
