@@ -1,5 +1,6 @@
 #include "forward/forwarding_tier.hpp"
 
+#include <array>
 #include <chrono>
 #include <future>
 #include <map>
@@ -38,13 +39,64 @@ std::string backend_key(const std::string& service, const std::string& region, c
 
 namespace {
 
-struct Want {
-  std::string service, region;
-  RegionForward f;
+// "service/region", as logs, /status and health files name a region.
+std::string region_id(const ForwardedRegion& r) { return health::HealthKey::region(r.service, r.region).to_string(); }
+
+// What the tier needs to know about one kind of listener a region may ask for. The
+// apply, stop, status and metrics loops all go over kListenerKinds, so a new kind
+// (TLS) is one more entry there, not another copy of those loops.
+struct ListenerKind {
+  const char* name;  // ListenerIdentity::kind, and the prefix of listening()
+  // The address the region asks this kind to listen on; nullptr when it asks for none.
+  const std::string* (*listen)(const RegionForward& settings);
+  // A listener (not started yet) on an acceptor already bound to that address.
+  std::shared_ptr<Listener> (*create)(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor,
+                                      const RegionForward& settings, std::shared_ptr<Region> region);
+  // Swaps a running listener of this kind to new settings; its connections stay open.
+  void (*update)(Listener& listener, const RegionForward& settings, std::shared_ptr<Region> region);
 };
 
-std::string listener_key(const char* kind, const Want& w, const std::string& listen) {
-  return std::string(kind) + "|" + w.service + "/" + w.region + "|" + listen;
+// The ListenerKind of ListenerClass, which runs on a Config built by Config::build
+// from the region's `settings` member (an optional L4Settings, L7Settings, ...).
+template <class ListenerClass, class Config, auto settings>
+constexpr ListenerKind listener_kind(const char* name) {
+  return {name,
+          [](const RegionForward& f) -> const std::string* { return (f.*settings) ? &(f.*settings)->listen : nullptr; },
+          [](TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, const RegionForward& f,
+             std::shared_ptr<Region> region) -> std::shared_ptr<Listener> {
+            return std::make_shared<ListenerClass>(core, std::move(id), std::move(acceptor),
+                                                   Config::build(*(f.*settings), std::move(region)));
+          },
+          // Only called with a listener this kind created (ListenerSlot::kind), so the cast holds.
+          [](Listener& listener, const RegionForward& f, std::shared_ptr<Region> region) {
+            static_cast<ListenerClass&>(listener).update(Config::build(*(f.*settings), std::move(region)));
+          }};
+}
+
+// In this order listeners are bound, started, closed and listed in status() and metrics().
+constexpr std::array kListenerKinds{
+    listener_kind<l7::HttpListener, l7::L7Config, &RegionForward::l7>("l7"),
+    listener_kind<l4::TcpListener, l4::L4Config, &RegionForward::l4>("l4"),
+};
+
+// Calls f(kind, listen) for every listener the region asks for, kind being an index
+// in kListenerKinds.
+template <class F>
+void for_each_listen(const RegionForward& settings, F&& f) {
+  for (std::size_t kind = 0; kind < kListenerKinds.size(); ++kind)
+    if (const std::string* listen = kListenerKinds[kind].listen(settings)) f(kind, *listen);
+}
+
+// A listener of the tier. A region keeps its listener (and the connections on it)
+// across a reload while kind and address stay the same; any other change is a new slot.
+struct ListenerSlot {
+  std::size_t kind;  // index in kListenerKinds
+  std::string region_listen;  // "service/region|listen"
+  auto operator<=>(const ListenerSlot&) const = default;
+};
+
+ListenerSlot listener_slot(std::size_t kind, const ForwardedRegion& r, const std::string& listen) {
+  return {kind, region_id(r) + "|" + listen};
 }
 
 }  // namespace
@@ -66,8 +118,7 @@ struct ForwardingTier::Impl {
   bool started_once = false;
 
   std::map<std::string, std::shared_ptr<Backend>> backends;
-  std::map<std::string, std::shared_ptr<l7::HttpListener>> l7s;
-  std::map<std::string, std::shared_ptr<l4::TcpListener>> l4s;
+  std::map<ListenerSlot, std::shared_ptr<Listener>> listeners;
   std::optional<asio::steady_timer> refresh;
   Ms drain_timeout{5000};
 
@@ -149,114 +200,112 @@ struct ForwardingTier::Impl {
     return result.get();
   }
 
-  void apply_on_io(std::vector<Want>& wants) {
-    // 1. bind every new listener first: a failure changes nothing
-    std::map<std::string, tcp::acceptor> fresh;
-    std::set<std::string> wanted;
-    for (const Want& w : wants) {
-      if (w.f.l7) {
-        const std::string k = listener_key("l7", w, w.f.l7->listen);
-        wanted.insert(k);
-        if (!l7s.count(k)) fresh.emplace(k, Listener::bind(io, w.f.l7->listen));
-      }
-      if (w.f.l4) {
-        const std::string k = listener_key("l4", w, w.f.l4->listen);
-        wanted.insert(k);
-        if (!l4s.count(k)) fresh.emplace(k, Listener::bind(io, w.f.l4->listen));
-      }
-    }
-    // 2. backends and regions
-    std::map<std::string, std::shared_ptr<Backend>> next;
+  // Applies the plan on the io thread; a listen address that cannot be bound throws
+  // before anything changed.
+  void apply_on_io(const ForwardingPlan& plan) {
+    auto bound = bind_new_listeners(plan);
+    std::map<std::string, std::shared_ptr<Backend>> next_backends;
+    std::set<ListenerSlot> wanted;
     Ms drain{0};
-    for (Want& w : wants) {
-      drain = std::max(drain, w.f.drain_timeout);
-      auto region = std::make_shared<Region>(w.service, w.region, w.f, health);
-      for (const BackendSpec& spec : w.f.backends) {
-        const std::string key = backend_key(w.service, w.region, spec.address);
-        std::shared_ptr<Backend> b;
-        if (const auto it = backends.find(key); it != backends.end()) {
-          b = it->second;
-        } else {
-          b = std::make_shared<Backend>();
-          b->key = key;
-          b->address = spec.address;
-          b->endpoint = tcp::endpoint(asio::ip::make_address(spec.host), spec.port);
-          b->health = mirror->flag(key);
-        }
-        b->group = spec.group;
-        b->weight = spec.weight;
-        b->max_connections = spec.max_connections ? spec.max_connections : w.f.bulkhead.max_connections;
-        b->passive_hold = w.f.outlier.base_ejection;
-        b->circuit.configure(w.f.circuit);
-        region->backends.push_back(b);
-        next[key] = b;
-      }
-      const ListenerIdentity base{"", "", w.service, w.region};
-      if (w.f.l7) {
-        const std::string k = listener_key("l7", w, w.f.l7->listen);
-        auto cfg = l7::L7Config::build(*w.f.l7, region);
-        if (const auto it = l7s.find(k); it != l7s.end()) {
-          it->second->update(cfg);
-        } else {
-          ListenerIdentity id = base;
-          id.kind = "l7";
-          id.listen = w.f.l7->listen;
-          auto l = std::make_shared<l7::HttpListener>(core, id, std::move(fresh.at(k)), cfg);
-          l->start();
-          l7s.emplace(k, l);
-          util::log(util::LogLevel::info, "forward_listening", {{"kind", "l7"}, {"address", l->bound()},
-                                                                {"service", w.service}, {"region", w.region}});
-        }
-      }
-      if (w.f.l4) {
-        const std::string k = listener_key("l4", w, w.f.l4->listen);
-        auto cfg = l4::L4Config::build(*w.f.l4, region);
-        if (const auto it = l4s.find(k); it != l4s.end()) {
-          it->second->update(cfg);
-        } else {
-          ListenerIdentity id = base;
-          id.kind = "l4";
-          id.listen = w.f.l4->listen;
-          auto l = std::make_shared<l4::TcpListener>(core, id, std::move(fresh.at(k)), cfg);
-          l->start();
-          l4s.emplace(k, l);
-          util::log(util::LogLevel::info, "forward_listening", {{"kind", "l4"}, {"address", l->bound()},
-                                                                {"service", w.service}, {"region", w.region}});
-        }
-      }
+    for (const ForwardedRegion& r : plan) {
+      drain = std::max(drain, r.settings.drain_timeout);
+      const auto region = build_region(r, next_backends);
+      for_each_listen(r.settings, [&](std::size_t kind, const std::string& listen) {
+        const ListenerSlot slot = listener_slot(kind, r, listen);
+        start_or_update_listener(slot, r, listen, region, bound);
+        wanted.insert(slot);
+      });
     }
-    // 3. what is gone
-    for (auto it = l7s.begin(); it != l7s.end();) {
+    close_listeners_except(wanted);
+    retire_backends_except(next_backends);
+    backends = std::move(next_backends);
+    drain_timeout = drain.count() ? drain : Ms(5000);
+  }
+
+  // Binds the plan's listen addresses that have no listener yet, so that a failure
+  // (address in use, not local) throws before anything else changed.
+  std::map<ListenerSlot, tcp::acceptor> bind_new_listeners(const ForwardingPlan& plan) {
+    std::map<ListenerSlot, tcp::acceptor> bound;
+    for (const ForwardedRegion& r : plan)
+      for_each_listen(r.settings, [&](std::size_t kind, const std::string& listen) {
+        ListenerSlot slot = listener_slot(kind, r, listen);
+        if (!listeners.count(slot)) bound.emplace(std::move(slot), Listener::bind(io, listen));
+      });
+    return bound;
+  }
+
+  // The region's backends for the new plan, added to `next`. A backend that already
+  // exists is reused with its state (circuit, ejection, pool) and takes the new settings.
+  std::shared_ptr<Region> build_region(const ForwardedRegion& r, std::map<std::string, std::shared_ptr<Backend>>& next) {
+    const RegionForward& f = r.settings;
+    auto region = std::make_shared<Region>(r.service, r.region, f, health);
+    for (const BackendSpec& spec : f.backends) {
+      const std::string key = backend_key(r.service, r.region, spec.address);
+      std::shared_ptr<Backend> b;
+      if (const auto it = backends.find(key); it != backends.end()) {
+        b = it->second;
+      } else {
+        b = std::make_shared<Backend>();
+        b->key = key;
+        b->address = spec.address;
+        b->endpoint = tcp::endpoint(asio::ip::make_address(spec.host), spec.port);
+        b->health = mirror->flag(key);
+      }
+      b->group = spec.group;
+      b->weight = spec.weight;
+      b->max_connections = spec.max_connections ? spec.max_connections : f.bulkhead.max_connections;
+      b->passive_hold = f.outlier.base_ejection;
+      b->circuit.configure(f.circuit);
+      region->backends.push_back(b);
+      next[key] = b;
+    }
+    return region;
+  }
+
+  // A listener kept from before takes the region's new settings in place; a new one
+  // starts on the acceptor bind_new_listeners() bound for it.
+  void start_or_update_listener(const ListenerSlot& slot, const ForwardedRegion& r, const std::string& listen,
+                                const std::shared_ptr<Region>& region, std::map<ListenerSlot, tcp::acceptor>& bound) {
+    const ListenerKind& kind = kListenerKinds[slot.kind];
+    if (const auto it = listeners.find(slot); it != listeners.end()) {
+      kind.update(*it->second, r.settings, region);
+      return;
+    }
+    auto listener = kind.create(core, ListenerIdentity{kind.name, listen, r.service, r.region},
+                                std::move(bound.at(slot)), r.settings, region);
+    listener->start();
+    listeners.emplace(slot, listener);
+    util::log(util::LogLevel::info, "forward_listening", {{"kind", kind.name}, {"address", listener->bound()},
+                                                          {"service", r.service}, {"region", r.region}});
+  }
+
+  // Closes the listeners the plan no longer has; connections on them finish on their own.
+  void close_listeners_except(const std::set<ListenerSlot>& wanted) {
+    for (auto it = listeners.begin(); it != listeners.end();) {
       if (wanted.count(it->first)) {
         ++it;
       } else {
         it->second->close();
-        it = l7s.erase(it);
+        it = listeners.erase(it);
       }
     }
-    for (auto it = l4s.begin(); it != l4s.end();) {
-      if (wanted.count(it->first)) {
-        ++it;
-      } else {
-        it->second->close();
-        it = l4s.erase(it);
-      }
-    }
+  }
+
+  // Backends the plan no longer has: their pooled connections close, and a passive
+  // "down" we reported for them is withdrawn so it does not outlive them.
+  void retire_backends_except(const std::map<std::string, std::shared_ptr<Backend>>& next) {
     for (auto& [key, b] : backends) {
       if (next.count(key)) continue;
       b->drop_idle();
       if (b->reported_down) health.forget(key, health::Source::passive);
     }
-    backends = std::move(next);
-    drain_timeout = drain.count() ? drain : Ms(5000);
   }
 
   void stop() {
     if (!running) return;
     const Ms drain = run([this] {
       core.draining = true;
-      for (auto& [k, l] : l7s) l->close();
-      for (auto& [k, l] : l4s) l->close();
+      for (auto& [slot, l] : listeners) l->close();
       core.close_all(false);
       return drain_timeout;
     });
@@ -272,8 +321,7 @@ struct ForwardingTier::Impl {
     while (std::chrono::steady_clock::now() < grace && run([this] { return core.sessions(); }) > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     run([this] {
-      l7s.clear();
-      l4s.clear();
+      listeners.clear();
       refresh.reset();
     });
     work.reset();
@@ -362,23 +410,20 @@ ForwardingTier::ForwardingTier(health::HealthTable& health) : impl_(std::make_un
 ForwardingTier::~ForwardingTier() { stop(); }
 
 void ForwardingTier::apply(const ForwardingPlan& plan) {
-  std::vector<Want> wants;
-  for (const ForwardedRegion& r : plan) wants.push_back({r.service, r.region, r.settings});
-  std::map<std::string, std::string> used;
-  for (const Want& w : wants) {
-    for (const std::string* listen : {w.f.l4 ? &w.f.l4->listen : nullptr, w.f.l7 ? &w.f.l7->listen : nullptr}) {
-      if (!listen) continue;
-      const auto hp = net::parse_host_port(*listen);
-      if (hp && hp->port == 0) continue;
-      const auto [it, fresh] = used.emplace(*listen, w.service + "/" + w.region);
+  // One address serves one listener: name both regions that want it, before anything
+  // is bound. Port 0 asks for any free port, so it never collides.
+  std::map<std::string, std::string> used;  // listen -> region using it
+  for (const ForwardedRegion& r : plan)
+    for_each_listen(r.settings, [&](std::size_t, const std::string& listen) {
+      const auto hp = net::parse_host_port(listen);
+      if (hp && hp->port == 0) return;
+      const auto [it, fresh] = used.emplace(listen, region_id(r));
       if (!fresh)
-        throw std::runtime_error("cannot listen on " + *listen + ": used by both " + it->second + " and " + w.service +
-                                 "/" + w.region);
-    }
-  }
+        throw std::runtime_error("cannot listen on " + listen + ": used by both " + it->second + " and " + region_id(r));
+    });
   std::lock_guard lock(impl_->control);
   impl_->start_thread();
-  impl_->run([&] { impl_->apply_on_io(wants); });
+  impl_->run([&] { impl_->apply_on_io(plan); });
 }
 
 void ForwardingTier::stop() {
@@ -389,8 +434,7 @@ void ForwardingTier::stop() {
 std::string ForwardingTier::metrics() const {
   return impl_->run([this] {
     MetricSink m;
-    for (const auto& [k, l] : impl_->l7s) l->metrics(m);
-    for (const auto& [k, l] : impl_->l4s) l->metrics(m);
+    for (const auto& [slot, l] : impl_->listeners) l->metrics(m);
     impl_->backend_metrics(m);
     return m.render();
   });
@@ -399,8 +443,7 @@ std::string ForwardingTier::metrics() const {
 nlohmann::json ForwardingTier::status() const {
   return impl_->run([this] {
     nlohmann::json j = {{"listeners", nlohmann::json::array()}, {"backends", nlohmann::json::array()}};
-    for (const auto& [k, l] : impl_->l7s) j["listeners"].push_back(l->status());
-    for (const auto& [k, l] : impl_->l4s) j["listeners"].push_back(l->status());
+    for (const auto& [slot, l] : impl_->listeners) j["listeners"].push_back(l->status());
     for (const auto& [k, b] : impl_->backends) j["backends"].push_back(impl_->backend_status(*b));
     return j;
   });
@@ -409,8 +452,7 @@ nlohmann::json ForwardingTier::status() const {
 std::vector<std::string> ForwardingTier::listening() const {
   return impl_->run([this] {
     std::vector<std::string> out;
-    for (const auto& [k, l] : impl_->l7s) out.push_back("l7 " + l->bound());
-    for (const auto& [k, l] : impl_->l4s) out.push_back("l4 " + l->bound());
+    for (const auto& [slot, l] : impl_->listeners) out.push_back(l->identity().kind + " " + l->bound());
     return out;
   });
 }

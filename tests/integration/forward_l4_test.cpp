@@ -1,5 +1,6 @@
 // The L4 TCP proxy against real TCP backends: half-close, connect retry on refusal,
-// PROXY protocol v1/v2, idle timeout, per-backend connection cap.
+// PROXY protocol v1/v2, idle timeout, per-backend connection cap; L4 and L7 listeners of one
+// region across reloads.
 #include <doctest/doctest.h>
 
 #include "forward_support/backends.hpp"
@@ -147,3 +148,66 @@ TEST_CASE("L4 idle timeout and per-backend connection cap") {
   CHECK(wait_until([&] { return backend_status(tier, a.address())["active"] == 0; }));
   CHECK(half_close_exchange(port, "again") == "a got 5: again");
 }
+
+TEST_CASE("a region with L4 and L7 listeners: reload keeps each, closes the one dropped; a shared address is refused") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend a("a"), b("b");
+  const auto both = [](HttpBackend& backend) {
+    return json{{"backends", backend_list({&backend})},
+                {"forward", {{"l4", {{"listen", "127.0.0.1:0"}}}, {"l7", {{"listen", "127.0.0.1:0"}}}}}};
+  };
+  tier.apply(services(both(a)));
+  const auto listening = tier.listening();
+  REQUIRE(listening.size() == 2);
+  CHECK(listening[0].rfind("l7 ", 0) == 0);  // L7 listed first, as status and metrics list them
+  CHECK(listening[1].rfind("l4 ", 0) == 0);
+  const json st = tier.status();
+  REQUIRE(st["listeners"].size() == 2);
+  CHECK(st["listeners"][0]["kind"] == "l7");
+  CHECK(st["listeners"][1]["kind"] == "l4");
+  const uint16_t l4_port = port_of(tier, "l4"), l7_port = port_of(tier, "l7");
+  Client via_l4(l4_port), via_l7(l7_port);
+  CHECK(via_l4.get("/")["X-Backend"] == "a");
+  CHECK(via_l7.get("/")["X-Backend"] == "a");
+
+  // new backends: both listeners stay, with their connections (the L4 one still relays to a)
+  tier.apply(services(both(b)));
+  CHECK(port_of(tier, "l4") == l4_port);
+  CHECK(port_of(tier, "l7") == l7_port);
+  CHECK(via_l4.get("/")["X-Backend"] == "a");
+  CHECK(via_l7.get("/")["X-Backend"] == "b");
+  CHECK(Client(l4_port).get("/")["X-Backend"] == "b");
+
+  // L7 dropped from the region: its listener closes, the L4 one goes on
+  json l4_only = both(b);
+  l4_only["forward"].erase("l7");
+  tier.apply(services(l4_only));
+  REQUIRE(tier.listening().size() == 1);
+  CHECK(port_of(tier, "l4") == l4_port);
+  CHECK(via_l4.get("/")["X-Backend"] == "a");
+  {
+    asio::io_context io;
+    tcp::socket s(io);
+    boost::system::error_code ec;
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), l7_port), ec);
+    CHECK(ec);  // nothing listens there any more
+  }
+
+  // two regions asking for one address: refused before anything is bound, naming both
+  json taken = both(b);
+  taken["forward"].erase("l7");
+  taken["forward"]["l4"]["listen"] = "127.0.0.1:" + std::to_string(l4_port);
+  auto plan = services(taken, "web", "eu");
+  plan.push_back(services(taken, "web", "us").front());
+  try {
+    tier.apply(plan);
+    FAIL("apply should have thrown");
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("127.0.0.1:" + std::to_string(l4_port)) != std::string::npos);
+    CHECK(what.find("used by both web/eu and web/us") != std::string::npos);
+  }
+  CHECK(port_of(tier, "l4") == l4_port);
+  CHECK(Client(l4_port).get("/")["X-Backend"] == "b");
+}  // the clients close before the tier stops, so it has no connection to wait for
