@@ -8,7 +8,6 @@
 #include "config/backend_list.hpp"
 #include "config/json_object_reader.hpp"
 #include "config/path.hpp"
-#include "net/endpoint.hpp"
 #include "routing/policies/policy.hpp"
 #include "routing/service_set.hpp"
 
