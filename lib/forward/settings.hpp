@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/backend_list.hpp"
+
 namespace meridian::forward {
 
 using Ms = std::chrono::milliseconds;
@@ -34,14 +36,8 @@ struct BalanceSettings {
   unsigned vnodes = 160;  // consistent_hash: virtual nodes per unit of weight
 };
 
-struct BackendSpec {
-  std::string address;  // as written, "127.0.0.1:9001"; part of the health key
-  std::string host;
-  uint16_t port = 0;
-  uint32_t weight = 1;  // 0: drained (no new traffic)
-  std::string group = "default";
-  uint32_t max_connections = 0;  // 0: the region's bulkhead default
-};
+// Read once with the region (config/backend_list.hpp): routing keeps the same list.
+using BackendSpec = config::BackendSpec;
 
 struct CircuitSettings {
   bool enabled = true;
@@ -134,6 +130,10 @@ struct RegionForward {
 // Reads and checks one region's "backends" and "forward" (members of the region
 // object `region`); every problem goes to error. Returns false when there was any.
 bool parse_region(const nlohmann::json& region, RegionForward& out, const ErrorSink& error);
+// The same with "backends" already read (by the services loader, whose errors
+// they were): checks and reads "forward" only.
+bool parse_region(const nlohmann::json& region, std::vector<BackendSpec> backends, RegionForward& out,
+                  const ErrorSink& error);
 
 // A region the forwarding tier serves, with its settings as read once at load
 // (runtime::LoadedState::forwarding).

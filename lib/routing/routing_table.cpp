@@ -92,9 +92,9 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
     std::vector<Changeable> up_side, down_side;
     for (const Backend& b : region.backends) {
       const health::Status bs = health.status(region.backend_key(s.name, b));
-      (bs.state == health::State::up ? up_side : down_side).push_back({bs.stability, "backend " + b.address_text});
+      (bs.state == health::State::up ? up_side : down_side).push_back({bs.stability, "backend " + b.address});
       if (bs.state == health::State::up) ++up;
-      else last_reason = b.address_text + ": " + bs.reason;
+      else last_reason = b.address + ": " + bs.reason;
     }
     const unsigned need = region.min_healthy.required(region.backends.size());
     st.up = up >= need;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/backend_list.hpp"
 #include "health/health_key.hpp"
 #include "routing/prefix_trie.hpp"
 
@@ -24,12 +25,8 @@ struct Location {
   double longitude = 0;
 };
 
-struct Backend {
-  std::string address_text;  // "127.0.0.1:9001", as written
-  std::string host;          // address part
-  uint16_t port = 0;
-  uint32_t weight = 1;
-};
+// Read once by the services loader; the forwarding tier gets the same list.
+using Backend = config::BackendSpec;
 
 // How many backends must be up for the region to be up: a count or a share.
 struct MinHealthy {
@@ -56,7 +53,7 @@ struct Region {
     return health::HealthKey::endpoint(service, name, e.address_text);
   }
   health::HealthKey backend_key(const std::string& service, const Backend& b) const {
-    return health::HealthKey::backend(service, name, b.address_text);
+    return health::HealthKey::backend(service, name, b.address);
   }
 };
 

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <set>
 
+#include "config/backend_list.hpp"
+#include "config/json_object_reader.hpp"
 #include "config/path.hpp"
-#include "config/server_config.hpp"
-#include "net/endpoint.hpp"
 #include "routing/policies/policy.hpp"
 #include "routing/service_set.hpp"
 
@@ -22,25 +22,23 @@ using Pointer = json::json_pointer;
 class Loader {
  public:
   Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d)
-      : src_(src), base_(std::move(base)), diags_(d) {}
+      : src_(src), base_(std::move(base)), diags_(d), sink_(src_, diags_) {}
 
   std::shared_ptr<ServiceSet> load() {
     auto set = std::make_shared<ServiceSet>();
     const json& root = src_.root();
     if (!root.is_object()) return set;
-    read_ecs(root, set->ecs);
-    read_geoip(root, set->geo);
-    if (root.contains("latency")) {
-      if (!root["latency"].is_string()) error(Pointer("/latency"), "\"latency\" is the path of a latency table file");
-      else default_latency_ = config::resolve_path(base_, root["latency"].get<std::string>());
-    }
-    if (!root.contains("services")) return set;
-    const json& services = root["services"];
-    if (!services.is_object()) {
-      error(Pointer("/services"), "\"services\" must be an object of named services");
-      return set;
-    }
-    for (const auto& [name, def] : services.items()) {
+    // The top level's other keys are the server configuration's (config/server_config.cpp).
+    config::JsonObjectReader top(root, Pointer(), sink_);
+    read_ecs(top, set->ecs);
+    read_geoip(top, set->geo);
+    std::string latency;
+    if (top.string("latency", latency, KeyRules::optional("\"latency\" is the path of a latency table file")) &&
+        top.contains("latency"))
+      default_latency_ = config::resolve_path(base_, latency);
+    const json* services = top.object("services", KeyRules::optional("\"services\" must be an object of named services"));
+    if (!services) return set;
+    for (const auto& [name, def] : services->items()) {
       Service s;
       s.name = name;
       std::vector<ClientKey> keys;
@@ -58,6 +56,8 @@ class Loader {
   }
 
  private:
+  using KeyRules = config::KeyRules;
+
   static bool needs_geo(const policies::Policy& p, const std::vector<ClientKey>& keys) {
     if (p.needs_location_database) return true;
     for (const auto& k : keys)
@@ -65,22 +65,10 @@ class Loader {
     return false;
   }
 
-  void error(const Pointer& at, const std::string& message, bool key = false) {
-    diags_.add(src_.error_at(at, message, key));
-  }
-
-  void check_keys(const json& obj, const Pointer& at, const std::vector<std::string_view>& allowed) {
-    for (const auto& [key, value] : obj.items()) {
-      (void)value;
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      error(at / key, "unknown key \"" + key + "\" (expected one of: " + list + ")", true);
-    }
-  }
+  void error(const Pointer& at, const std::string& message) { sink_.report(at, message, false); }
 
   // A service's own keys and those of every policy (a service may carry keys of
-  // a policy it does not use).
+  // a policy it does not use), in the order "unknown key" messages list them.
   static std::vector<std::string_view> service_keys() {
     std::vector<std::string_view> keys = {"policy", "ttl", "failover_ttl", "answers", "fail_open", "regions"};
     for (const policies::Policy* p : policies::all_policies())
@@ -90,63 +78,44 @@ class Loader {
     return keys;
   }
 
-  bool read_u32(const json& obj, const char* key, const Pointer& at, uint32_t& out, uint64_t min, uint64_t max) {
-    if (!obj.contains(key)) return true;
-    const json& v = obj[key];
-    if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max) {
-      error(at / key, std::string("\"") + key + "\" must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-      return false;
-    }
-    out = static_cast<uint32_t>(v.get<uint64_t>());
-    return true;
-  }
-
-  void read_ecs(const json& root, EcsSettings& ecs) {
-    if (!root.contains("dns") || !root["dns"].is_object() || !root["dns"].contains("ecs")) return;
-    const json& e = root["dns"]["ecs"];
-    const Pointer at("/dns/ecs");
+  void read_ecs(config::JsonObjectReader& top, EcsSettings& ecs) {
+    const json* dns = top.find("dns");
+    if (!dns || !dns->is_object() || !dns->contains("ecs")) return;
+    const json& e = (*dns)["ecs"];
     if (e.is_boolean()) {
       ecs.enabled = e.get<bool>();
       return;
     }
+    const Pointer at("/dns/ecs");
     if (!e.is_object()) return error(at, "\"ecs\" must be an object or a boolean");
-    check_keys(e, at, {"enabled", "max_prefix", "ipv4_in_ipv6"});
-    if (e.contains("enabled")) {
-      if (!e["enabled"].is_boolean()) error(at / "enabled", "\"enabled\" must be true or false");
-      else ecs.enabled = e["enabled"].get<bool>();
-    }
-    if (e.contains("ipv4_in_ipv6")) {
-      if (!e["ipv4_in_ipv6"].is_boolean()) error(at / "ipv4_in_ipv6", "\"ipv4_in_ipv6\" must be true or false");
-      else ecs.ipv4_in_ipv6 = e["ipv4_in_ipv6"].get<bool>();
-    }
-    if (e.contains("max_prefix")) {
-      const json& m = e["max_prefix"];
-      if (!m.is_object()) return error(at / "max_prefix", "\"max_prefix\" must be {\"ipv4\": N, \"ipv6\": N}");
-      check_keys(m, at / "max_prefix", {"ipv4", "ipv6"});
-      uint32_t v4 = ecs.max_prefix_v4, v6 = ecs.max_prefix_v6;
-      read_u32(m, "ipv4", at / "max_prefix", v4, 0, 32);
-      read_u32(m, "ipv6", at / "max_prefix", v6, 0, 128);
-      ecs.max_prefix_v4 = v4;
-      ecs.max_prefix_v6 = v6;
-    }
+    config::JsonObjectReader reader(e, at, sink_);
+    reader.allow({"enabled", "max_prefix", "ipv4_in_ipv6"});
+    reader.report_unknown_keys();
+    reader.boolean("enabled", ecs.enabled);
+    reader.boolean("ipv4_in_ipv6", ecs.ipv4_in_ipv6);
+    auto max_prefix = reader.section("max_prefix", KeyRules::optional("\"max_prefix\" must be {\"ipv4\": N, \"ipv6\": N}"));
+    if (!max_prefix) return;
+    max_prefix->allow({"ipv4", "ipv6"});
+    max_prefix->report_unknown_keys();
+    max_prefix->integer("ipv4", ecs.max_prefix_v4, 0, 32);
+    max_prefix->integer("ipv6", ecs.max_prefix_v6, 0, 128);
   }
 
-  void read_geoip(const json& root, GeoSources& geo) {
-    if (!root.contains("geoip")) return;
-    const json& g = root["geoip"];
-    const Pointer at("/geoip");
-    if (!g.is_object()) return error(at, "\"geoip\" must be an object {\"city\": PATH, \"asn\": PATH}");
-    check_keys(g, at, {"city", "country", "asn"});
+  void read_geoip(config::JsonObjectReader& top, GeoSources& geo) {
+    auto g = top.section("geoip", KeyRules::optional("\"geoip\" must be an object {\"city\": PATH, \"asn\": PATH}"));
+    if (!g) return;
+    g->allow({"city", "country", "asn"});
+    g->report_unknown_keys();
     auto open = [&](const char* key) -> std::shared_ptr<const geo::GeoipDatabase> {
-      if (!g.contains(key)) return nullptr;
-      if (!g[key].is_string()) {
-        error(at / key, std::string("\"") + key + "\" is the path of a .mmdb file");
+      std::string path;
+      if (!g->string(key, path, KeyRules::optional(std::string("\"") + key + "\" is the path of a .mmdb file")) ||
+          !g->contains(key))
         return nullptr;
-      }
+      path = config::resolve_path(base_, path);
       try {
-        return geo::GeoipDatabase::open(config::resolve_path(base_, g[key].get<std::string>()));
+        return geo::GeoipDatabase::open(path);
       } catch (const config::LoadError& e) {
-        error(at / key, e.diagnostics().items().front().message + " (" + config::resolve_path(base_, g[key].get<std::string>()) + ")");
+        g->error(key, e.diagnostics().items().front().message + " (" + path + ")");
         return nullptr;
       }
     };
@@ -178,106 +147,68 @@ class Loader {
       error(at, "a region is an object with \"endpoints\"");
       return false;
     }
-    check_keys(def, at, {"endpoints", "location", "weight", "backends", "check", "min_healthy", "forward", "slow_start"});
     const std::size_t before = diags_.size();
-    read_u32(def, "weight", at, r.weight, 0, 1000000);
-    if (def.contains("endpoints")) {
-      const json& eps = def["endpoints"];
-      if (!eps.is_array()) {
-        error(at / "endpoints", "\"endpoints\" must be an array of addresses");
-      } else {
-        std::set<std::string> seen;
-        for (std::size_t i = 0; i < eps.size(); ++i) {
-          const Pointer eat = at / "endpoints" / std::to_string(i);
-          Endpoint ep;
-          std::string text;
-          if (eps[i].is_string()) {
-            text = eps[i].get<std::string>();
-          } else if (eps[i].is_object() && eps[i].contains("address") && eps[i]["address"].is_string()) {
-            check_keys(eps[i], eat, {"address", "weight"});
-            text = eps[i]["address"].get<std::string>();
-            read_u32(eps[i], "weight", eat, ep.weight, 1, 1000000);
-          } else {
-            error(eat, "an endpoint is an address string or {\"address\": ..., \"weight\": N}");
-            continue;
-          }
-          if (!parse_address(text, ep)) error(eat, "\"" + text + "\" is not an IPv4 or IPv6 address");
-          else if (!seen.insert(text).second) error(eat, "endpoint \"" + text + "\" is listed twice");
-          else r.endpoints.push_back(ep);
+    config::JsonObjectReader region(def, at, sink_);
+    // "forward" is the forwarding tier's (forward/settings.cpp).
+    region.allow({"endpoints", "location", "weight", "backends", "check", "min_healthy", "forward", "slow_start"});
+    region.report_unknown_keys();
+    region.integer("weight", r.weight, 0, 1000000);
+    if (const json* eps = region.array("endpoints", KeyRules::optional("\"endpoints\" must be an array of addresses"))) {
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < eps->size(); ++i) {
+        const Pointer eat = at / "endpoints" / std::to_string(i);
+        const json& entry = (*eps)[i];
+        Endpoint ep;
+        std::string text;
+        if (entry.is_string()) {
+          text = entry.get<std::string>();
+        } else if (entry.is_object() && entry.contains("address") && entry["address"].is_string()) {
+          config::JsonObjectReader endpoint(entry, eat, sink_);
+          endpoint.allow({"address", "weight"});
+          endpoint.report_unknown_keys();
+          endpoint.string("address", text);
+          endpoint.integer("weight", ep.weight, 1, 1000000);
+        } else {
+          error(eat, "an endpoint is an address string or {\"address\": ..., \"weight\": N}");
+          continue;
         }
+        if (!parse_address(text, ep)) error(eat, "\"" + text + "\" is not an IPv4 or IPv6 address");
+        else if (!seen.insert(text).second) error(eat, "endpoint \"" + text + "\" is listed twice");
+        else r.endpoints.push_back(ep);
       }
     }
     if (r.endpoints.empty() && diags_.size() == before) error(at, "region \"" + name + "\" needs at least one endpoint");
-    if (def.contains("location")) {
-      const json& loc = def["location"];
-      if (!loc.is_array() || loc.size() != 2 || !loc[0].is_number() || !loc[1].is_number() ||
-          std::abs(loc[0].get<double>()) > 90 || std::abs(loc[1].get<double>()) > 180)
-        error(at / "location", "\"location\" is [latitude, longitude] in degrees");
-      else r.location = Location{loc[0].get<double>(), loc[1].get<double>()};
+    if (const json* loc = region.find("location")) {
+      if (!loc->is_array() || loc->size() != 2 || !(*loc)[0].is_number() || !(*loc)[1].is_number() ||
+          std::abs((*loc)[0].get<double>()) > 90 || std::abs((*loc)[1].get<double>()) > 180)
+        region.error("location", "\"location\" is [latitude, longitude] in degrees");
+      else r.location = Location{(*loc)[0].get<double>(), (*loc)[1].get<double>()};
     }
-    read_backends(def, at, r);
-    if (def.contains("slow_start")) {
-      const auto d = config::parse_duration(def["slow_start"]);
-      if (!d) error(at / "slow_start", "\"slow_start\" is a duration such as \"60s\"");
-      else r.slow_start = *d;
-    }
-    if (def.contains("check")) {
-      if (!def["check"].is_string()) error(at / "check", "\"check\" names a check defined in \"checks\"");
-      else r.check = def["check"].get<std::string>();
-    }
-    if (def.contains("min_healthy")) {
-      const json& m = def["min_healthy"];
-      if (m.is_number_unsigned() && m.get<unsigned>() >= 1) {
-        r.min_healthy.count = m.get<unsigned>();
-      } else if (m.is_string() && !m.get<std::string>().empty() && m.get<std::string>().back() == '%') {
+    r.backends = config::read_backends(region);
+    region.duration("slow_start", r.slow_start, config::ZeroDuration::allowed, kSlowStartRules);
+    region.string("check", r.check, KeyRules::optional("\"check\" names a check defined in \"checks\""));
+    if (const json* m = region.find("min_healthy")) {
+      if (m->is_number_unsigned() && m->get<unsigned>() >= 1) {
+        r.min_healthy.count = m->get<unsigned>();
+      } else if (m->is_string() && !m->get<std::string>().empty() && m->get<std::string>().back() == '%') {
         try {
-          r.min_healthy.percent = std::stod(m.get<std::string>());
+          r.min_healthy.percent = std::stod(m->get<std::string>());
         } catch (...) {
           r.min_healthy.percent = -2;
         }
         if (r.min_healthy.percent <= 0 || r.min_healthy.percent > 100)
-          error(at / "min_healthy", "\"min_healthy\" as a share is \"1%\" to \"100%\"");
+          region.error("min_healthy", "\"min_healthy\" as a share is \"1%\" to \"100%\"");
       } else {
-        error(at / "min_healthy", "\"min_healthy\" is a count (1 or more) or a share such as \"50%\"");
+        region.error("min_healthy", "\"min_healthy\" is a count (1 or more) or a share such as \"50%\"");
       }
-      if (r.backends.empty()) error(at / "min_healthy", "\"min_healthy\" applies to regions with \"backends\"");
+      if (r.backends.empty()) region.error("min_healthy", "\"min_healthy\" applies to regions with \"backends\"");
       else if (r.min_healthy.percent < 0 && r.min_healthy.count > r.backends.size())
-        error(at / "min_healthy", "\"min_healthy\" is larger than the number of backends");
+        region.error("min_healthy", "\"min_healthy\" is larger than the number of backends");
     }
     return diags_.size() == before;
   }
 
-  void read_backends(const json& def, const Pointer& at, Region& r) {
-    if (!def.contains("backends")) return;
-    const json& list = def["backends"];
-    if (!list.is_array() || list.empty()) {
-      error(at / "backends", "\"backends\" is a non-empty array of {\"address\": \"HOST:PORT\", \"weight\": N}");
-      return;
-    }
-    std::set<std::string> seen;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const Pointer bat = at / "backends" / std::to_string(i);
-      Backend b;
-      if (list[i].is_string()) {
-        b.address_text = list[i].get<std::string>();
-      } else if (list[i].is_object() && list[i].contains("address") && list[i]["address"].is_string()) {
-        b.address_text = list[i]["address"].get<std::string>();
-        read_u32(list[i], "weight", bat, b.weight, 0, 1000000);
-      } else {
-        error(bat, "a backend is \"HOST:PORT\" or {\"address\": \"HOST:PORT\", \"weight\": N}");
-        continue;
-      }
-      const auto hp = net::parse_host_port(b.address_text);
-      if (!hp || hp->port == 0) {
-        error(bat, "\"" + b.address_text + "\" is not an address:port such as 127.0.0.1:9001 or [::1]:9001");
-        continue;
-      }
-      b.host = hp->address.to_string();
-      b.port = hp->port;
-      if (!seen.insert(b.address_text).second) error(bat, "backend \"" + b.address_text + "\" is listed twice");
-      else r.backends.push_back(b);
-    }
-  }
+  static bool is_policy_name(const std::string& name) { return policies::find_policy(name) != nullptr; }
 
   bool read_service(const json& def, const Pointer& at, Service& s, std::vector<ClientKey>& keys) {
     const std::size_t before = diags_.size();
@@ -285,49 +216,39 @@ class Loader {
       error(at, "a service is an object with \"policy\" and \"regions\"");
       return false;
     }
+    config::JsonObjectReader service(def, at, sink_);
     static const std::vector<std::string_view> keys_allowed = service_keys();
-    check_keys(def, at, keys_allowed);
-    const std::string policy = def.contains("policy") && def["policy"].is_string() ? def["policy"].get<std::string>() : "";
+    for (const std::string_view key : keys_allowed) service.allow({key});
+    service.report_unknown_keys();
+    const std::string policy_wording = "\"policy\" must be one of " + policies::policy_names();
+    std::string policy;
+    if (!service.string("policy", policy, KeyRules::required(policy_wording, policy_wording), is_policy_name))
+      return false;
     s.policy = policies::find_policy(policy);
-    if (!s.policy) {
-      error(def.contains("policy") ? at / "policy" : at, "\"policy\" must be one of " + policies::policy_names());
-      return false;
-    }
-    read_u32(def, "ttl", at, s.ttl, 0, 0x7FFFFFFF);
+    service.integer("ttl", s.ttl, 0, 0x7FFFFFFF);
     s.failover_ttl = std::min<uint32_t>(s.ttl, 30);
-    read_u32(def, "failover_ttl", at, s.failover_ttl, 0, 0x7FFFFFFF);
+    service.integer("failover_ttl", s.failover_ttl, 0, 0x7FFFFFFF);
     s.ttl_min = s.ttl / 2;
-    if (read_u32(def, "ttl_min", at, s.ttl_min, 0, 0x7FFFFFFF) && s.ttl_min > s.ttl)
-      error(at / "ttl_min", "\"ttl_min\" must not exceed \"ttl\" (" + std::to_string(s.ttl) + ")");
-    if (def.contains("ttl_follows_health")) {
-      if (!def["ttl_follows_health"].is_boolean())
-        error(at / "ttl_follows_health", "\"ttl_follows_health\" must be true or false");
-      else s.ttl_follows_health = def["ttl_follows_health"].get<bool>();
+    if (service.integer("ttl_min", s.ttl_min, 0, 0x7FFFFFFF) && s.ttl_min > s.ttl)
+      service.error("ttl_min", "\"ttl_min\" must not exceed \"ttl\" (" + std::to_string(s.ttl) + ")");
+    service.boolean("ttl_follows_health", s.ttl_follows_health);
+    if (const json* answers = service.find("answers")) {
+      if (answers->is_string() && answers->get<std::string>() == "all") s.answers = 0;
+      else service.integer("answers", s.answers, 1, 64);
     }
-    if (def.contains("answers")) {
-      const json& a = def["answers"];
-      if (a.is_string() && a.get<std::string>() == "all") s.answers = 0;
-      else {
-        uint32_t n = 1;
-        if (read_u32(def, "answers", at, n, 1, 64)) s.answers = n;
-      }
-    }
-    if (def.contains("fail_open")) {
-      if (!def["fail_open"].is_boolean()) error(at / "fail_open", "\"fail_open\" must be true or false");
-      else s.fail_open = def["fail_open"].get<bool>();
-    }
-    if (!def.contains("regions") || !def["regions"].is_object() || def["regions"].empty()) {
-      error(def.contains("regions") ? at / "regions" : at, "a service needs \"regions\": {NAME: {...}, ...}");
+    service.boolean("fail_open", s.fail_open);
+    const json* regions = service.find("regions");
+    if (!regions || !regions->is_object() || regions->empty()) {
+      error(regions ? at / "regions" : at, "a service needs \"regions\": {NAME: {...}, ...}");
       return false;
     }
-    std::optional<std::chrono::milliseconds> service_slow_start;
-    if (def.contains("slow_start")) {
-      service_slow_start = config::parse_duration(def["slow_start"]);
-      if (!service_slow_start) error(at / "slow_start", "\"slow_start\" is a duration such as \"60s\"");
-    }
-    for (const auto& [rname, rdef] : def["regions"].items()) {
+    std::chrono::milliseconds service_slow_start{0};
+    const bool has_slow_start = service.contains("slow_start");
+    const bool slow_start_valid =
+        service.duration("slow_start", service_slow_start, config::ZeroDuration::allowed, kSlowStartRules);
+    for (const auto& [rname, rdef] : regions->items()) {
       Region r;
-      if (service_slow_start) r.slow_start = *service_slow_start;
+      if (has_slow_start && slow_start_valid) r.slow_start = service_slow_start;
       if (read_region(rname, rdef, at / "regions" / rname, r)) s.regions.push_back(std::move(r));
     }
     if (diags_.size() != before) return false;
@@ -336,9 +257,12 @@ class Loader {
     return diags_.size() == before;
   }
 
+  inline static const KeyRules kSlowStartRules = KeyRules::optional("\"slow_start\" is a duration such as \"60s\"");
+
   const config::JsonSource& src_;
   std::string base_;
   config::Diagnostics& diags_;
+  config::DiagnosticsSink sink_;
   std::string default_latency_;
 };
 

@@ -28,9 +28,8 @@ void validate_checks(const config::JsonSource& source, const routing::ServiceSet
   }
 }
 
-// Regions' "backends"/"forward", read here once by the forwarding tier's rules
-// (the only place that reads them as forwarding settings); the regions that
-// forward, for the tier.
+// Regions' "forward", read here once by the forwarding tier's rules, with the
+// "backends" the services loader read; the regions that forward, for the tier.
 forward::ForwardingPlan read_forwarding(const config::JsonSource& source, const routing::ServiceSet& services,
                                         config::Diagnostics& diagnostics) {
   forward::ForwardingPlan plan;
@@ -41,7 +40,7 @@ forward::ForwardingPlan read_forwarding(const config::JsonSource& source, const 
       if (!region.contains("forward") && !region.contains("backends")) continue;
       forward::ForwardedRegion f{s.name, r.name, {}};
       const bool ok =
-          forward::parse_region(region, f.settings, [&](const nlohmann::json::json_pointer& relative, const std::string& message) {
+          forward::parse_region(region, r.backends, f.settings, [&](const nlohmann::json::json_pointer& relative, const std::string& message) {
             diagnostics.add(source.error_at(at / relative, message));
           });
       // Valid "forward" has "l4" and/or "l7" and non-empty "backends".
@@ -92,7 +91,7 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
       case health::HealthKey::Kind::region: return "";
       case health::HealthKey::Kind::backend:
         for (const auto& b : region.backends)
-          if (b.address_text == key->address()) return "";
+          if (b.address == key->address()) return "";
         return "region \"" + region_text + "\" has no backend/" + key->address();
       case health::HealthKey::Kind::endpoint:
         for (const auto& ep : region.endpoints)

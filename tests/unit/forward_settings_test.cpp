@@ -112,3 +112,33 @@ TEST_CASE("mistakes are reported at the right pointer") {
   CHECK(errors_of(json::parse(R"({"backends": [], "forward": {"l4": {"listen": "127.0.0.1:1"}}})")).count("/backends"));
   CHECK(errors_of(json::parse(R"({"backends": ["127.0.0.1:2"]})")).empty());
 }
+
+TEST_CASE("wordings are the shared JSON reader's") {
+  auto e = errors_of(json::parse(R"({
+    "backends": [{"address": "127.0.0.1:9001", "wieght": 2}],
+    "forward": {"l4": {"listen": "127.0.0.1:1"}, "circuit_breaker": {"failure_rate": 2}}})"));
+  CHECK(e["/backends/0/wieght"] == "unknown key \"wieght\" (expected one of: address, weight, group, max_connections)");
+  CHECK(e["/forward/circuit_breaker/failure_rate"] == "\"failure_rate\" must be a number from 0.01 to 1");
+}
+
+TEST_CASE("with backends already read, only \"forward\" is read from the region") {
+  BackendSpec b;
+  b.address = "127.0.0.1:9001";
+  b.host = "127.0.0.1";
+  b.port = 9001;
+  b.group = "api";
+  // "backends" is not re-read: its (here invalid) value would otherwise be an error.
+  const json region = json::parse(R"({"backends": "read elsewhere",
+    "forward": {"l7": {"listen": "127.0.0.1:1", "routes": [{"group": "api"}]}}})");
+  std::string errors;
+  RegionForward f;
+  CHECK(parse_region(region, {b}, f, [&](const json::json_pointer& at, const std::string& m) {
+    errors += at.to_string() + " " + m + "\n";
+  }));
+  CHECK(errors.empty());
+  REQUIRE(f.backends.size() == 1);
+  CHECK(f.backends[0].group == "api");
+  // A route to a group no given backend is in is still an error.
+  const json bad = json::parse(R"({"backends": [], "forward": {"l7": {"listen": "127.0.0.1:1", "routes": [{"group": "web"}]}}})");
+  CHECK_FALSE(parse_region(bad, {b}, f, nullptr));
+}

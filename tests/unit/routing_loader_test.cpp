@@ -151,6 +151,45 @@ TEST_SUITE("routing.loader") {
     expect_error_at(d, "meridian.json", where(text, "0}]"), "weight");
   }
 
+  TEST_CASE("backends are read with every key the forwarding tier uses; a mistyped key is at the key") {
+    std::string text;
+    const auto d = load_errors(R"({
+  "services": {"web": {"policy": "failover",
+    "regions": {"eu": {"endpoints": ["192.0.2.11"],
+                       "backends": [{"address": "127.0.0.1:9001", "gruop": "api"}, {"address": "x"}]}}}}
+})", &text);
+    REQUIRE(d.size() == 2);
+    CHECK(d.items()[0].message == "unknown key \"gruop\" (expected one of: address, weight, group, max_connections)");
+    CHECK(std::make_pair(d.items()[0].line, d.items()[0].column) == where(text, "\"gruop\""));
+    CHECK(d.items()[1].message == "\"x\" is not an address:port such as 127.0.0.1:9001 or [::1]:9001");
+    CHECK(std::make_pair(d.items()[1].line, d.items()[1].column) == where(text, "{\"address\": \"x\"}"));
+
+    const auto empty = load_errors(R"({"services": {"web": {"policy": "failover",
+      "regions": {"eu": {"endpoints": ["192.0.2.11"], "backends": []}}}}})");
+    REQUIRE(empty.size() == 1);
+    // The forwarding tier's wording (it names the string form too).
+    CHECK(empty.items()[0].message ==
+          "\"backends\" is a non-empty array of \"HOST:PORT\" or {\"address\": \"HOST:PORT\", \"weight\": N}");
+
+    const config::JsonSource src = config::JsonSource::parse(R"({"services": {"web": {"policy": "failover",
+      "regions": {"eu": {"endpoints": ["192.0.2.11"],
+                         "backends": [{"address": "127.0.0.1:9001", "group": "api", "max_connections": 7, "weight": 3},
+                                      "[::1]:9002"]}}}}})", "meridian.json");
+    config::Diagnostics good;
+    const auto set = routing::load_services(src, kFixtures, good);
+    INFO(good.to_string());
+    REQUIRE(good.empty());
+    const auto& backends = set->services.front().regions.front().backends;
+    REQUIRE(backends.size() == 2);
+    CHECK(backends[0].address == "127.0.0.1:9001");
+    CHECK(backends[0].group == "api");
+    CHECK(backends[0].max_connections == 7);
+    CHECK(backends[0].weight == 3);
+    CHECK(backends[1].host == "::1");
+    CHECK(backends[1].port == 9002);
+    CHECK(backends[1].group == "default");
+  }
+
   TEST_CASE("location keys without a geoip database: at the policy") {
     std::string text;
     const auto d = load_errors(R"({

@@ -1,5 +1,6 @@
 // "failover": every client gets the regions in one order ("order", or
 // configuration order); the first healthy one answers.
+#include "config/json_object_reader.hpp"
 #include "routing/policies/policy.hpp"
 
 namespace meridian::routing::policies {
@@ -10,9 +11,12 @@ constexpr std::string_view kKeys[] = {"order"};
 
 void read(const ReadContext& context, const nlohmann::json& def, const Pointer& at, Service& s,
           std::vector<ClientKey>&) {
-  if (!def.contains("order")) return;
+  config::DiagnosticsSink sink(context.source, context.diagnostics);
+  config::JsonObjectReader service(def, at, sink);
+  const nlohmann::json* written = service.find("order");
+  if (!written) return;
   const std::size_t before = context.diagnostics.size();
-  const auto order = read_region_list(context, s, def["order"], at / "order");
+  const auto order = read_region_list(context, s, *written, service.pointer("order"));
   if (order.size() != s.regions.size() && context.diagnostics.size() == before)
     context.error(at / "order", "\"order\" must list every region of the service");
   // Reorder regions so configuration order is the failover order.

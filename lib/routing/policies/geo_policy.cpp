@@ -1,5 +1,6 @@
 // "geo": a map from client keys (country, continent, ASN, network...) to an
 // ordered list of regions.
+#include "config/json_object_reader.hpp"
 #include "routing/policies/policy.hpp"
 
 namespace meridian::routing::policies {
@@ -10,11 +11,14 @@ constexpr std::string_view kKeys[] = {"geo"};
 
 void read(const ReadContext& context, const nlohmann::json& def, const Pointer& at, Service& s,
           std::vector<ClientKey>& keys) {
-  if (!def.contains("geo") || !def["geo"].is_object()) {
-    context.error(at, "policy \"geo\" needs \"geo\": {KEY: [regions...], \"default\": [...]}");
+  config::DiagnosticsSink sink(context.source, context.diagnostics);
+  config::JsonObjectReader service(def, at, sink);
+  const nlohmann::json* geo = service.find("geo");
+  if (!geo || !geo->is_object()) {
+    service.error("policy \"geo\" needs \"geo\": {KEY: [regions...], \"default\": [...]}");
     return;
   }
-  for (const auto& [key, list] : def["geo"].items()) {
+  for (const auto& [key, list] : geo->items()) {
     const Pointer kat = at / "geo" / key;
     auto regions = read_region_list(context, s, list, kat);
     if (!regions.empty() && read_client_key(context, context.source, key, kat, keys))

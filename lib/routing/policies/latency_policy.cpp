@@ -1,8 +1,10 @@
 // "latency": a table of measured RTTs per client key and region; regions sorted
 // by RTT, those within tolerance_ms of a tier's best sharing the tier.
 #include <algorithm>
+#include <limits>
 #include <optional>
 
+#include "config/json_object_reader.hpp"
 #include "config/path.hpp"
 #include "routing/policies/policy.hpp"
 
@@ -22,26 +24,29 @@ void read_table(const ReadContext& context, Service& s, const std::string& path,
     context.error(at, "cannot load the latency table " + path);
     return;
   }
-  const nlohmann::json& root = table->root();
-  if (!root.is_object() || !root.contains("regions") || !root["regions"].is_array() || !root.contains("rows") ||
-      !root["rows"].is_object()) {
-    context.diagnostics.add(table->error_at(Pointer(), "a latency table is {\"regions\": [...], \"rows\": {KEY: [RTT, ...]}}"));
+  // A file of its own: errors at its positions. Its keys are not checked (they never were).
+  config::DiagnosticsSink sink(*table, context.diagnostics);
+  config::JsonObjectReader top(table->root(), Pointer(), sink);
+  const nlohmann::json* regions = top.find("regions");
+  const nlohmann::json* rows = top.find("rows");
+  if (!regions || !regions->is_array() || !rows || !rows->is_object()) {
+    top.error("a latency table is {\"regions\": [...], \"rows\": {KEY: [RTT, ...]}}");
     return;
   }
   // Column -> service region (or -1 for regions the service does not have).
   std::vector<int> column;
-  for (const auto& name : root["regions"]) column.push_back(name.is_string() ? s.region_index(name.get<std::string>()) : -1);
-  for (const auto& [key, row] : root["rows"].items()) {
+  for (const auto& name : *regions) column.push_back(name.is_string() ? s.region_index(name.get<std::string>()) : -1);
+  for (const auto& [key, row] : rows->items()) {
     const Pointer rat = Pointer("/rows") / key;
     if (!row.is_array() || row.size() != column.size()) {
-      context.diagnostics.add(table->error_at(rat, "a row has one RTT (ms) per region in \"regions\""));
+      sink.report(rat, "a row has one RTT (ms) per region in \"regions\"", false);
       continue;
     }
     std::vector<double> rtt(s.regions.size(), -1);
     bool ok = true;
     for (std::size_t c = 0; c < column.size(); ++c) {
       if (!row[c].is_number() || row[c].get<double>() < 0) {
-        context.diagnostics.add(table->error_at(rat / std::to_string(c), "an RTT is a non-negative number of milliseconds"));
+        sink.report(rat / std::to_string(c), "an RTT is a non-negative number of milliseconds", false);
         ok = false;
       } else if (column[c] >= 0) {
         rtt[static_cast<std::size_t>(column[c])] = row[c].get<double>();
@@ -53,17 +58,17 @@ void read_table(const ReadContext& context, Service& s, const std::string& path,
 
 void read(const ReadContext& context, const nlohmann::json& def, const Pointer& at, Service& s,
           std::vector<ClientKey>& keys) {
+  // The services loader reports the service's unknown keys; this reads the policy's own.
+  config::DiagnosticsSink sink(context.source, context.diagnostics);
+  config::JsonObjectReader service(def, at, sink);
   std::string path = context.default_latency;
-  if (def.contains("latency")) {
-    if (!def["latency"].is_string()) context.error(at / "latency", "\"latency\" is the path of a latency table file");
-    else path = config::resolve_path(context.base_dir, def["latency"].get<std::string>());
-  }
-  if (def.contains("tolerance_ms")) {
-    if (!def["tolerance_ms"].is_number() || def["tolerance_ms"].get<double>() < 0)
-      context.error(at / "tolerance_ms", "\"tolerance_ms\" is a non-negative number");
-    else s.tolerance_ms = def["tolerance_ms"].get<double>();
-  }
-  if (path.empty()) context.error(at, "policy \"latency\" needs a latency table: \"latency\": PATH here or at the top level");
+  std::string written;
+  if (service.string("latency", written, config::KeyRules::optional("\"latency\" is the path of a latency table file")) &&
+      service.contains("latency"))
+    path = config::resolve_path(context.base_dir, written);
+  service.number("tolerance_ms", s.tolerance_ms, 0, std::numeric_limits<double>::max(),
+                 config::KeyRules::optional("\"tolerance_ms\" is a non-negative number"));
+  if (path.empty()) service.error("policy \"latency\" needs a latency table: \"latency\": PATH here or at the top level");
   else read_table(context, s, path, at, keys);
   s.latency_path = path;
 }
