@@ -19,7 +19,7 @@
 #include "forward/l4/tcp_listener.hpp"
 #include "forward/l7/http_listener.hpp"
 #include "health/health_key.hpp"
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 #include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
@@ -368,7 +368,7 @@ void ForwardingTier::apply(const ForwardingPlan& plan) {
   for (const Want& w : wants) {
     for (const std::string* listen : {w.f.l4 ? &w.f.l4->listen : nullptr, w.f.l7 ? &w.f.l7->listen : nullptr}) {
       if (!listen) continue;
-      const auto hp = net::parse_host_port(*listen);
+      const auto hp = util::parse_host_port(*listen);
       if (hp && hp->port == 0) continue;
       const auto [it, fresh] = used.emplace(*listen, w.service + "/" + w.region);
       if (!fresh)

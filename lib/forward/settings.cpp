@@ -3,7 +3,7 @@
 #include <set>
 
 #include "config/server_config.hpp"
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::forward {
 
@@ -101,7 +101,7 @@ class Reader {
 
   void listen(const json& obj, const Pointer& at, std::string& out) {
     if (!obj.contains("listen")) return error(at, "a listener needs \"listen\": \"ADDRESS:PORT\"");
-    if (!obj["listen"].is_string() || !net::parse_host_port(obj["listen"].get<std::string>()))
+    if (!obj["listen"].is_string() || !util::parse_host_port(obj["listen"].get<std::string>()))
       return error(at / "listen", "\"listen\" is an address:port such as 127.0.0.11:8080 or [::1]:8080");
     out = obj["listen"].get<std::string>();
   }
@@ -170,7 +170,7 @@ void read_backends(Reader& r, const json& list, RegionForward& out) {
       r.error(bat, "a backend is \"HOST:PORT\" or {\"address\": \"HOST:PORT\", \"weight\": N}");
       continue;
     }
-    const auto hp = net::parse_host_port(b.address);
+    const auto hp = util::parse_host_port(b.address);
     if (!hp || hp->port == 0) {
       r.error(bat, "\"" + b.address + "\" is not an address:port such as 127.0.0.1:9001 or [::1]:9001");
       continue;
@@ -363,7 +363,7 @@ bool parse_region(const json& region, RegionForward& out, const ErrorSink& error
   if (f.contains("l4")) read_l4(r, f["l4"], at / "l4", out.l4.emplace());
   if (f.contains("l7")) read_l7(r, f["l7"], at / "l7", out.l7.emplace(), out);
   if (!f.contains("l4") && !f.contains("l7")) r.error(at, "\"forward\" needs \"l4\" and/or \"l7\"");
-  const auto l4_at = out.l4 ? net::parse_host_port(out.l4->listen) : std::nullopt;
+  const auto l4_at = out.l4 ? util::parse_host_port(out.l4->listen) : std::nullopt;
   if (out.l4 && out.l7 && l4_at && l4_at->port != 0 && out.l4->listen == out.l7->listen)
     r.error(at / "l7" / "listen", "L4 and L7 cannot listen on the same address");
   return !r.failed();

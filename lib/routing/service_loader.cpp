@@ -7,7 +7,7 @@
 
 #include "config/path.hpp"
 #include "config/server_config.hpp"
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 #include "routing/policies/policy.hpp"
 #include "routing/service_set.hpp"
 
@@ -156,19 +156,10 @@ class Loader {
   }
 
   bool parse_address(const std::string& text, Endpoint& ep) {
-    boost::system::error_code ec;
-    const auto addr = boost::asio::ip::make_address(text, ec);
-    if (ec) return false;
+    const auto ip = util::IpAddress::parse(text);
+    if (!ip) return false;
     ep.address_text = text;
-    if (addr.is_v4()) {
-      ep.family = 4;
-      const auto b = addr.to_v4().to_bytes();
-      std::memcpy(ep.address, b.data(), 4);
-    } else {
-      ep.family = 6;
-      const auto b = addr.to_v6().to_bytes();
-      std::memcpy(ep.address, b.data(), 16);
-    }
+    ep.ip = *ip;
     return true;
   }
 
@@ -267,7 +258,7 @@ class Loader {
         error(bat, "a backend is \"HOST:PORT\" or {\"address\": \"HOST:PORT\", \"weight\": N}");
         continue;
       }
-      const auto hp = net::parse_host_port(b.address_text);
+      const auto hp = util::parse_host_port(b.address_text);
       if (!hp || hp->port == 0) {
         error(bat, "\"" + b.address_text + "\" is not an address:port such as 127.0.0.1:9001 or [::1]:9001");
         continue;
