@@ -8,8 +8,8 @@
 
 #include "config/json_object_reader.hpp"
 #include "config/path.hpp"
-#include "routing/client_key.hpp"
 #include "util/host_port.hpp"
+#include "util/ip_address.hpp"
 
 namespace meridian::config {
 
@@ -86,7 +86,7 @@ class Reader {
       for (std::size_t i = 0; i < allow.size(); ++i) {
         const json& v = allow[i];
         std::string problem;
-        if (!v.is_string() || !routing::parse_client_key("net:" + v.get<std::string>(), problem))
+        if (!v.is_string() || !util::parse_network(v.get<std::string>(), problem))
           error(explain.pointer("allow") / std::to_string(i), "an allowed source is a network such as 127.0.0.0/8");
         else d.explain_allow.push_back(v.get<std::string>());
       }

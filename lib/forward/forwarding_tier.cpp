@@ -20,7 +20,7 @@
 #include "forward/l4/tcp_listener.hpp"
 #include "forward/l7/http_listener.hpp"
 #include "health/health_key.hpp"
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 #include "util/coarse_clock.hpp"
 #include "util/log.hpp"
 
@@ -415,7 +415,7 @@ void ForwardingTier::apply(const ForwardingPlan& plan) {
   std::map<std::string, std::string> used;  // listen -> region using it
   for (const ForwardedRegion& r : plan)
     for_each_listen(r.settings, [&](std::size_t, const std::string& listen) {
-      const auto hp = net::parse_host_port(listen);
+      const auto hp = util::parse_host_port(listen);
       if (hp && hp->port == 0) return;
       const auto [it, fresh] = used.emplace(listen, region_id(r));
       if (!fresh)

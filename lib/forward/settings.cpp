@@ -3,7 +3,7 @@
 #include <set>
 
 #include "config/json_object_reader.hpp"
-#include "net/endpoint.hpp"
+#include "util/host_port.hpp"
 
 namespace meridian::forward {
 
@@ -51,7 +51,7 @@ void expect_keys(JsonObjectReader& r, std::initializer_list<std::string_view> ke
   r.report_unknown_keys();
 }
 
-bool valid_listen(const std::string& text) { return net::parse_host_port(text).has_value(); }
+bool valid_listen(const std::string& text) { return util::parse_host_port(text).has_value(); }
 
 void read_listen(JsonObjectReader& r, std::string& out) {
   r.string("listen", out,
@@ -220,7 +220,7 @@ void read_forward(JsonObjectReader& region, RegionForward& out) {
   if (auto l4 = f->section("l4")) read_l4(*l4, out.l4.emplace());
   if (auto l7 = f->section("l7")) read_l7(*l7, out.l7.emplace(), out);
   if (!f->contains("l4") && !f->contains("l7")) f->error("\"forward\" needs \"l4\" and/or \"l7\"");
-  const auto l4_at = out.l4 ? net::parse_host_port(out.l4->listen) : std::nullopt;
+  const auto l4_at = out.l4 ? util::parse_host_port(out.l4->listen) : std::nullopt;
   if (out.l4 && out.l7 && l4_at && l4_at->port != 0 && out.l4->listen == out.l7->listen)
     f->sink().report(f->pointer("l7") / "listen", "L4 and L7 cannot listen on the same address", false);
 }

@@ -1,7 +1,6 @@
 #include "net/tcp_server.hpp"
 
 #include <array>
-#include <cstring>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -47,18 +46,7 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     boost::system::error_code ec;
     const auto peer = socket_.remote_endpoint(ec);
-    if (!ec) {
-      const auto addr = peer.address();
-      if (addr.is_v4()) {
-        client_.family = 4;
-        const auto b = addr.to_v4().to_bytes();
-        std::memcpy(client_.address, b.data(), 4);
-      } else {
-        client_.family = 6;
-        const auto b = addr.to_v6().to_bytes();
-        std::memcpy(client_.address, b.data(), 16);
-      }
-    }
+    if (!ec) client_ = util::IpAddress::from_asio(peer.address());
     read_length();
   }
 

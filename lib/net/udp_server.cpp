@@ -23,33 +23,25 @@ constexpr std::size_t kPacketBuffer = 4096;
 
 socklen_t fill_sockaddr(const util::HostPort& hp, sockaddr_storage& ss) {
   std::memset(&ss, 0, sizeof ss);
-  if (hp.address.is_v4()) {
+  const auto ip = util::IpAddress::from_asio(hp.address);
+  if (ip.family == 4) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
     sin->sin_family = AF_INET;
     sin->sin_port = htons(hp.port);
-    const auto bytes = hp.address.to_v4().to_bytes();
-    std::memcpy(&sin->sin_addr, bytes.data(), 4);
+    std::memcpy(&sin->sin_addr, ip.bytes(), 4);
     return sizeof(sockaddr_in);
   }
   auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
   sin6->sin6_family = AF_INET6;
   sin6->sin6_port = htons(hp.port);
-  const auto bytes = hp.address.to_v6().to_bytes();
-  std::memcpy(&sin6->sin6_addr, bytes.data(), 16);
+  std::memcpy(&sin6->sin6_addr, ip.bytes(), 16);
   sin6->sin6_scope_id = hp.address.to_v6().scope_id();
   return sizeof(sockaddr_in6);
 }
 
 query::ClientAddress client_of(const sockaddr_storage& ss) {
-  query::ClientAddress c;
-  if (ss.ss_family == AF_INET) {
-    c.family = 4;
-    std::memcpy(c.address, &reinterpret_cast<const sockaddr_in&>(ss).sin_addr, 4);
-  } else {
-    c.family = 6;
-    std::memcpy(c.address, &reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr, 16);
-  }
-  return c;
+  if (ss.ss_family == AF_INET) return util::IpAddress::v4(&reinterpret_cast<const sockaddr_in&>(ss).sin_addr);
+  return util::IpAddress::v6(&reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "query/explain_answer.hpp"
 
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -13,25 +12,11 @@ namespace meridian::query {
 using dns::MessageWriter;
 using dns::Section;
 
-namespace {
-
-// The peer for the explain ACL: a dual-stack socket reports an IPv4 peer as
-// ::ffff:a.b.c.d. (Routing also reads the IPv4 client in other forms: decide().)
-ClientAddress unmapped(const ClientAddress& source) {
-  ClientAddress out = source;
-  if (source.family == 6 && routing::is_ipv4_mapped(source.address)) {
-    out.family = 4;
-    std::memset(out.address, 0, sizeof out.address);
-    std::memcpy(out.address, source.address + 12, 4);
-  }
-  return out;
-}
-
-}  // namespace
-
 uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientAddress& source,
                         const routing::RouteClient& client, const AnswerClock& clock, MessageWriter& w) {
-  const ClientAddress plain = unmapped(source);
+  // The peer for the explain ACL: a dual-stack socket reports an IPv4 peer as
+  // ::ffff:a.b.c.d. (Routing also reads the IPv4 client in other forms: decide().)
+  const ClientAddress plain = source.unmapped();
   if (!snap.routing || routing::match_net(snap.explain_allow, plain.family, plain.address) < 0) return dns::rcode::REFUSED;
   const std::string_view target = q.qname.suffix(1);
   const ServiceLookup found = find_service(*snap.zones, target);

@@ -490,8 +490,7 @@ routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, con
   if (q.has_ecs && ecs && q.ecs.source_prefix > 0)
     return routing::ecs_client(q.ecs.family == 1 ? 4 : 6, q.ecs.address, q.ecs.source_prefix, *ecs);
   routing::RouteClient c;
-  c.family = source.family;
-  std::memcpy(c.address, source.address, 16);
+  static_cast<util::IpAddress&>(c) = source;
   return c;
 }
 

@@ -11,16 +11,14 @@
 #include "dns/writer.hpp"
 #include "query/snapshot.hpp"
 #include "util/coarse_clock.hpp"
+#include "util/ip_address.hpp"
 
 namespace meridian::query {
 
 enum class Transport : uint8_t { udp = 0, tcp = 1 };
 
 // The packet source; used when the query carries no Client Subnet option.
-struct ClientAddress {
-  uint8_t family = 0;  // 4 or 6
-  uint8_t address[16] = {};
-};
+using ClientAddress = util::IpAddress;
 
 // What happened, for metrics and logs.
 struct AnswerInfo {

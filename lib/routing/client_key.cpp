@@ -1,9 +1,6 @@
 #include "routing/client_key.hpp"
 
-#include <boost/asio/ip/address.hpp>
-
 #include <charconv>
-#include <cstring>
 
 namespace meridian::routing {
 
@@ -14,14 +11,6 @@ bool is_upper_code(const std::string& s, std::size_t min, std::size_t max) {
   for (char c : s)
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
   return true;
-}
-
-bool prefix_contains(const uint8_t* net, unsigned prefix_len, const uint8_t* addr) {
-  const unsigned full = prefix_len / 8;
-  if (std::memcmp(net, addr, full) != 0) return false;
-  if (prefix_len % 8 == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - prefix_len % 8));
-  return (net[full] & mask) == (addr[full] & mask);
 }
 
 }  // namespace
@@ -40,41 +29,10 @@ std::optional<ClientKey> parse_client_key(const std::string& text, std::string& 
       error = "\"" + text + "\": a net key is net:ADDRESS/PREFIX";
       return std::nullopt;
     }
-    boost::system::error_code ec;
-    const auto addr = boost::asio::ip::make_address(cidr.substr(0, slash), ec);
-    unsigned len = 0;
-    const std::string len_text = cidr.substr(slash + 1);
-    const auto [end, err] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-    if (ec || err != std::errc() || end != len_text.data() + len_text.size()) {
-      error = "\"" + text + "\" is not a valid network";
-      return std::nullopt;
-    }
+    const auto network = util::parse_network(cidr, error, text);
+    if (!network) return std::nullopt;
     k.kind = ClientKey::by_net;
-    if (addr.is_v4()) {
-      k.family = 4;
-      const auto b = addr.to_v4().to_bytes();
-      std::memcpy(k.address, b.data(), 4);
-      if (len > 32) {
-        error = "\"" + text + "\": an IPv4 prefix is at most 32";
-        return std::nullopt;
-      }
-    } else {
-      k.family = 6;
-      const auto b = addr.to_v6().to_bytes();
-      std::memcpy(k.address, b.data(), 16);
-      if (len > 128) {
-        error = "\"" + text + "\": an IPv6 prefix is at most 128";
-        return std::nullopt;
-      }
-    }
-    k.prefix_len = len;
-    // Host bits must be zero, so what the operator wrote is what matches.
-    for (unsigned bit = len; bit < (k.family == 4 ? 32u : 128u); ++bit) {
-      if (k.address[bit / 8] & (0x80 >> (bit % 8))) {
-        error = "\"" + text + "\": address bits are set beyond the prefix length";
-        return std::nullopt;
-      }
-    }
+    static_cast<util::IpNetwork&>(k) = *network;
     return k;
   }
   if (text.rfind("asn:", 0) == 0) {
@@ -154,7 +112,7 @@ int match_net(const std::vector<ClientKey>& keys, int family, const uint8_t* add
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const ClientKey& k = keys[i];
     if (k.kind != ClientKey::by_net || k.family != family) continue;
-    if (prefix_contains(k.address, k.prefix_len, address) && (best < 0 || k.prefix_len > best_len)) {
+    if (k.contains(address) && (best < 0 || k.prefix_len > best_len)) {
       best = static_cast<int>(i);
       best_len = k.prefix_len;
     }

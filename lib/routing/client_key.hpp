@@ -7,15 +7,14 @@
 #include <vector>
 
 #include "geo/geoip_database.hpp"
+#include "util/ip_address.hpp"
 
 namespace meridian::routing {
 
-struct ClientKey {
+// net keys: the network is the IpNetwork part (unused by the other kinds).
+struct ClientKey : util::IpNetwork {
   enum Kind { by_net = 0, by_asn = 1, by_subdivision = 2, by_country = 3, by_continent = 4, by_default = 5 } kind = by_default;
   std::string text;          // as written
-  int family = 4;            // net keys
-  uint8_t address[16] = {};  // net keys
-  unsigned prefix_len = 0;   // net keys
   uint32_t asn_number = 0;
   std::string country;       // "IE"
   std::string subdivision;   // "L"

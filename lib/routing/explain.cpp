@@ -1,9 +1,6 @@
 #include "routing/explain.hpp"
 
-#include <boost/asio/ip/address.hpp>
-
 #include <charconv>
-#include <cstring>
 #include <sstream>
 
 #include "routing/answer_ttl.hpp"
@@ -31,17 +28,6 @@ std::string ttl_reason(const Service& s, const Decision& d, const AnswerTtl& t) 
   return base + " (" + change + ")";
 }
 
-std::string address_text(const RouteClient& c) {
-  if (c.family == 4) {
-    boost::asio::ip::address_v4::bytes_type b;
-    std::memcpy(b.data(), c.address, 4);
-    return boost::asio::ip::address_v4(b).to_string();
-  }
-  boost::asio::ip::address_v6::bytes_type b;
-  std::memcpy(b.data(), c.address, 16);
-  return boost::asio::ip::address_v6(b).to_string();
-}
-
 nlohmann::ordered_json record_json(const geo::GeoLookup& l) {
   nlohmann::ordered_json j;
   j["found"] = l.found;
@@ -56,38 +42,23 @@ nlohmann::ordered_json record_json(const geo::GeoLookup& l) {
   return j;
 }
 
-bool parse_ip(const std::string& text, int& family, uint8_t* out) {
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(text, ec);
-  if (ec) return false;
-  family = a.is_v4() ? 4 : 6;
-  if (a.is_v4()) {
-    const auto b = a.to_v4().to_bytes();
-    std::memcpy(out, b.data(), 4);
-  } else {
-    const auto b = a.to_v6().to_bytes();
-    std::memcpy(out, b.data(), 16);
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string set_explain_client(ExplainRequest& req, const std::string& client, const std::string& ecs,
                                const EcsSettings& settings) {
   req.client_text = client;
-  if (!parse_ip(client, req.client.family, req.client.address)) return "client \"" + client + "\" is not an IP address";
+  const auto address = util::IpAddress::parse(client);
+  if (!address) return "client \"" + client + "\" is not an IP address";
+  static_cast<util::IpAddress&>(req.client) = *address;
   if (ecs.empty()) return {};
   const auto slash = ecs.find('/');
-  int family = 4;
-  uint8_t addr[16] = {};
   unsigned prefix = 0;
   const std::string len = slash == std::string::npos ? "" : ecs.substr(slash + 1);
   const auto [end, err] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-  if (slash == std::string::npos || err != std::errc() || end != len.data() + len.size() ||
-      !parse_ip(ecs.substr(0, slash), family, addr) || prefix > (family == 4 ? 32u : 128u))
+  const auto sent = slash == std::string::npos ? std::nullopt : util::IpAddress::parse(ecs.substr(0, slash));
+  if (!sent || err != std::errc() || end != len.data() + len.size() || prefix > (sent->family == 4 ? 32u : 128u))
     return "ecs \"" + ecs + "\" is not ADDRESS/PREFIX";
-  req.client = ecs_client(family, addr, prefix, settings);
+  req.client = ecs_client(sent->family, sent->bytes(), prefix, settings);
   req.ecs_prefix = static_cast<int>(prefix);
   req.client_text = client + " with ECS " + ecs;
   return {};
@@ -105,8 +76,8 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
   // The address the tries look up: the IPv4 client an IPv6 address carries, if it does.
   const Ipv4InIpv6Form* form = nullptr;
   const RouteClient used = lookup_client(req.client, set.ecs, &form);
-  j["address_used"] = address_text(used);
-  if (form) j["ipv4_in_ipv6"] = std::string(form->name) + " " + address_text(req.client);
+  j["address_used"] = used.to_string();
+  if (form) j["ipv4_in_ipv6"] = std::string(form->name) + " " + req.client.to_string();
   j["source"] = req.ecs_prefix >= 0 ? "ecs/" + std::to_string(req.ecs_prefix) : "packet source";
 
   const KeyMatch m = match_address(keys, set.geo, used.family, used.address);

@@ -73,7 +73,7 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
     health::Status es = health.endpoint(s.name, region.name, ep.address_text);
     st.endpoints.push_back(es);
     if (es.state != health::State::up) continue;
-    if (ep.family == 4) {
+    if (ep.ip.family == 4) {
       st.healthy_v4.push_back(static_cast<uint16_t>(e));
       st.weights_v4.push_back(w4 += ep.weight);
     } else {
@@ -120,8 +120,8 @@ RegionState region_state(const Service& s, std::size_t r, const health::HealthVi
   }
   for (std::size_t e = 0; e < region.endpoints.size(); ++e) {
     const Endpoint& ep = region.endpoints[e];
-    auto& idx = ep.family == 4 ? st.all_v4 : st.all_v6;
-    auto& wts = ep.family == 4 ? st.all_weights_v4 : st.all_weights_v6;
+    auto& idx = ep.ip.family == 4 ? st.all_v4 : st.all_v6;
+    auto& wts = ep.ip.family == 4 ? st.all_weights_v4 : st.all_weights_v6;
     idx.push_back(static_cast<uint16_t>(e));
     wts.push_back((wts.empty() ? 0 : wts.back()) + ep.weight);
   }
@@ -233,7 +233,7 @@ void clear_after(uint8_t* address, unsigned bits, unsigned bytes) {
 RouteClient ecs_client(int family, const uint8_t* address, unsigned source_prefix, const EcsSettings& ecs) {
   RouteClient c;
   c.from_ecs = true;
-  c.family = family;
+  c.family = static_cast<uint8_t>(family);
   if (family == 4) {
     const unsigned bits = source_prefix < ecs.max_prefix_v4 ? source_prefix : ecs.max_prefix_v4;
     c.bits = static_cast<uint8_t>(bits);
@@ -399,7 +399,7 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   auto put_record = [&](const Endpoint& ep) {
     const auto mark = w.mark();
     const bool owner_ok = owner_ptr ? w.put_bytes(head, 2) : w.put_name(owner);
-    if (!(owner_ok && w.put_bytes(head + 2, sizeof head - 2) && w.put_bytes(ep.address, addr_len))) {
+    if (!(owner_ok && w.put_bytes(head + 2, sizeof head - 2) && w.put_bytes(ep.ip.bytes(), addr_len))) {
       w.rollback(mark);
       return false;
     }

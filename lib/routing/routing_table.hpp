@@ -16,22 +16,17 @@
 #include "health/health_view.hpp"
 #include "routing/ipv4_in_ipv6.hpp"
 #include "routing/service_set.hpp"
+#include "util/ip_address.hpp"
 
 namespace meridian::routing {
 
-struct RouteClient {
-  int family = 4;
-  uint8_t address[16] = {};
+// The address decided on (IPv4 unless set), and what ECS said about it.
+struct RouteClient : util::IpAddress {
+  RouteClient() : util::IpAddress{4, {}} {}
   bool from_ecs = false;  // the ECS scope is reported only then
   uint8_t bits = 128;     // address bits the client gave (ECS: min(source, cap)); the rest are zero
   uint8_t sent[16] = {};  // IPv6 ECS: the address as sent, zero past the source prefix (the scope is around it)
 };
-
-// ::ffff:a.b.c.d: an IPv6 address that carries an IPv4 client (RFC 4291 2.5.5.2).
-inline bool is_ipv4_mapped(const uint8_t* v6) {
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  return std::memcmp(v6, kMapped, sizeof kMapped) == 0;
-}
 
 // The client an ECS option describes: bits beyond min(source prefix, configured
 // cap) are cleared, so only what the cap allows can decide the answer. An IPv6

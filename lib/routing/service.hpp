@@ -10,13 +10,13 @@
 #include "config/backend_list.hpp"
 #include "health/health_key.hpp"
 #include "routing/prefix_trie.hpp"
+#include "util/ip_address.hpp"
 
 namespace meridian::routing {
 
 struct Endpoint {
   std::string address_text;
-  int family = 4;          // 4 or 6
-  uint8_t address[16] = {};
+  util::IpAddress ip;
   uint32_t weight = 1;
 };
 

@@ -125,19 +125,10 @@ class Loader {
   }
 
   bool parse_address(const std::string& text, Endpoint& ep) {
-    boost::system::error_code ec;
-    const auto addr = boost::asio::ip::make_address(text, ec);
-    if (ec) return false;
+    const auto ip = util::IpAddress::parse(text);
+    if (!ip) return false;
     ep.address_text = text;
-    if (addr.is_v4()) {
-      ep.family = 4;
-      const auto b = addr.to_v4().to_bytes();
-      std::memcpy(ep.address, b.data(), 4);
-    } else {
-      ep.family = 6;
-      const auto b = addr.to_v6().to_bytes();
-      std::memcpy(ep.address, b.data(), 16);
-    }
+    ep.ip = *ip;
     return true;
   }
 

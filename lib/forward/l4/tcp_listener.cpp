@@ -8,6 +8,7 @@
 
 #include "forward/l4/proxy_protocol.hpp"
 #include "util/coarse_clock.hpp"
+#include "util/ip_address.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward::l4 {
@@ -42,18 +43,8 @@ awaitable<void> TcpListener::session(tcp::socket client) {
   const tcp::endpoint local = client.local_endpoint(ec);
   if (ec) co_return;
   client.set_option(tcp::no_delay(true), ec);
-  std::string addr_bytes;
-  {
-    auto a = peer.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-    if (a.is_v4()) {
-      const auto b = a.to_v4().to_bytes();
-      addr_bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
-    } else {
-      const auto b = a.to_v6().to_bytes();
-      addr_bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
-    }
-  }
+  const auto ip = util::IpAddress::from_asio(peer.address()).unmapped();
+  const std::string addr_bytes(reinterpret_cast<const char*>(ip.bytes()), ip.size());
   const uint64_t key = hash_bytes(addr_bytes);
 
   bool aborted = false;

@@ -22,6 +22,7 @@
 #include "forward/l7/framing.hpp"
 #include "forward/resilience/backoff.hpp"
 #include "util/coarse_clock.hpp"
+#include "util/ip_address.hpp"
 #include "util/log.hpp"
 
 namespace meridian::forward::l7 {
@@ -359,18 +360,10 @@ struct PeerAddress {
   std::string bytes;
 };
 
-PeerAddress peer_address(asio::ip::address addr) {
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-  PeerAddress c;
-  c.text = addr.to_string();
-  if (addr.is_v4()) {
-    const auto b = addr.to_v4().to_bytes();
-    c.bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
-  } else {
-    const auto b = addr.to_v6().to_bytes();
-    c.bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
-  }
-  return c;
+PeerAddress peer_address(const asio::ip::address& peer) {
+  const asio::ip::address addr = util::unmapped(peer);
+  const auto ip = util::IpAddress::from_asio(addr);
+  return {addr.to_string(), std::string(reinterpret_cast<const char*>(ip.bytes()), ip.size())};
 }
 
 // Writes the responses of one client connection. Its buffer is reused for every
