@@ -12,12 +12,15 @@
 
 #include "config/json_source.hpp"
 #include "unit/support/temp_dir.hpp"
+#include "unit/support/text_position.hpp"
 #include "routing/service_set.hpp"
 #include "runtime/state_loader.hpp"
 
 using namespace meridian;
 
 namespace {
+
+using meridian::test::where;
 
 const std::string kSrc = MERIDIAN_SOURCE_DIR;
 const std::string kCity = kSrc + "/tests/data/geoip/GeoIP2-City-Test.mmdb";
@@ -26,24 +29,6 @@ const std::string kFixtures = kSrc + "/tests/data/routing/";
 std::string subst(std::string text) {
   for (auto at = text.find("@CITY@"); at != std::string::npos; at = text.find("@CITY@")) text.replace(at, 6, kCity);
   return text;
-}
-
-// 1-based line:column of the first character of `marker` (which must occur once).
-std::pair<std::size_t, std::size_t> where(const std::string& text, const std::string& marker, std::size_t skip = 0) {
-  const auto at = text.find(marker);
-  REQUIRE_MESSAGE(at != std::string::npos, marker);
-  REQUIRE_MESSAGE(text.find(marker, at + 1) == std::string::npos, "marker not unique: " << marker);
-  const std::size_t off = at + skip;
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < off; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return {line, col};
 }
 
 config::Diagnostics load_errors(const std::string& json, std::string* text_out = nullptr) {

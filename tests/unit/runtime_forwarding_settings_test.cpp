@@ -8,29 +8,15 @@
 
 #include "runtime/state_loader.hpp"
 #include "unit/support/temp_dir.hpp"
+#include "unit/support/text_position.hpp"
 
 using namespace meridian;
 
 namespace {
 
-using TempDir = meridian::test::UnitTempDir;
+using meridian::test::where;
 
-// 1-based line:column of the first character of `marker` (which must occur once).
-std::pair<std::size_t, std::size_t> where(const std::string& text, const std::string& marker) {
-  const auto at = text.find(marker);
-  REQUIRE_MESSAGE(at != std::string::npos, marker);
-  REQUIRE_MESSAGE(text.find(marker, at + 1) == std::string::npos, "marker not unique: " << marker);
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < at; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return {line, col};
-}
+using TempDir = meridian::test::UnitTempDir;
 
 std::string services_file(const std::string& eu_region) {
   return R"({
