@@ -99,6 +99,20 @@ std::string render_metrics(const ObservedState& s) {
   m.family("meridian_last_reload_success", "gauge",
            "1 when the latest reload was accepted (zone files that did not load: meridian_zone_loaded).");
   m.sample("meridian_last_reload_success", {}, s.reload.last_ok ? 1 : 0);
+  m.family("meridian_last_reload_duration_seconds", "gauge", "How long the latest published reload took.");
+  m.sample("meridian_last_reload_duration_seconds", {}, s.reload.last_seconds);
+  // Cost follows the change: how many parts loads built anew, and how many they took over unchanged.
+  m.family("meridian_load_parts_total", "counter",
+           "Parts of the served state built by loads since start (outcome=built) or taken over unchanged (outcome=reused).");
+  const runtime::BuildCounts& t = s.reload.total_built;
+  const std::pair<const char*, std::pair<unsigned, unsigned>> parts[] = {
+      {"zone", {t.zones_built, t.zones_reused}},
+      {"service", {t.services_compiled, t.services_reused}},
+      {"database", {t.databases_opened, t.databases_reused}}};
+  for (const auto& [part, counts] : parts) {
+    m.sample("meridian_load_parts_total", {{"part", part}, {"outcome", "built"}}, counts.first);
+    m.sample("meridian_load_parts_total", {{"part", part}, {"outcome", "reused"}}, counts.second);
+  }
   return m.render() + s.forward_metrics;
 }
 
@@ -166,8 +180,13 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
     overrides[key] = {{"state", o.mode == health::Override::up ? "up" : o.mode == health::Override::down ? "down" : "auto"},
                       {"reason", o.reason}, {"file", o.file}};
   j["overrides"] = overrides;
+  const runtime::BuildCounts& b = s.reload.last_built;
   j["reload"] = {{"reloads", s.reload.reloads}, {"failures", s.reload.failures}, {"last_ok", s.reload.last_ok},
-                 {"last_error", s.reload.last_error}};
+                 {"last_error", s.reload.last_error},
+                 {"last_seconds", s.reload.last_seconds},
+                 {"last_built", {{"zones_built", b.zones_built}, {"zones_reused", b.zones_reused},
+                                 {"services_compiled", b.services_compiled}, {"services_reused", b.services_reused},
+                                 {"databases_opened", b.databases_opened}, {"databases_reused", b.databases_reused}}}};
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
   return j;
 }

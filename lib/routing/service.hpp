@@ -97,6 +97,8 @@ struct Service {
   std::vector<std::pair<std::string, std::vector<double>>> latency_rows; // key -> RTT per region (latency)
   double tolerance_ms = 0;
   std::string latency_path;  // the latency table read (latency policy), watched for reloads
+  // Everything classes/v4/v6 were compiled from, as text: equal inputs, equal classes.
+  std::string compile_inputs;
 
   int region_index(const std::string& name) const;
 };

@@ -21,8 +21,8 @@ using Pointer = json::json_pointer;
 
 class Loader {
  public:
-  Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d)
-      : src_(src), base_(std::move(base)), diags_(d), sink_(src_, diags_) {}
+  Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d, const ServiceSet* previous)
+      : src_(src), base_(std::move(base)), diags_(d), sink_(src_, diags_), previous_(previous) {}
 
   std::shared_ptr<ServiceSet> load() {
     auto set = std::make_shared<ServiceSet>();
@@ -31,7 +31,7 @@ class Loader {
     // The top level's other keys are the server configuration's (config/server_config.cpp).
     config::JsonObjectReader top(root, Pointer(), sink_);
     read_ecs(top, set->ecs);
-    read_geoip(top, set->geo);
+    read_geoip(top, set->geo, set->database_stamps, set->built);
     std::string latency;
     if (top.string("latency", latency, KeyRules::optional("\"latency\" is the path of a latency table file")) &&
         top.contains("latency"))
@@ -46,7 +46,13 @@ class Loader {
         if (needs_geo(*s.policy, keys) && !set->geo.city)
           error(Pointer("/services") / name / "policy",
                 std::string("policy \"") + policy_name(s.policy) + "\" with location keys needs \"geoip\": {\"city\": ...}");
-        compile_classes(s, keys, set->geo);
+        s.compile_inputs = compile_inputs(def, s, *set);
+        if (!take_over_classes(s)) {
+          compile_classes(s, keys, set->geo);
+          ++set->built.compiled;
+        } else {
+          ++set->built.reused;
+        }
         set->by_name[name] = static_cast<int>(set->services.size());
         set->services.push_back(std::move(s));
         set->keys.push_back(std::move(keys));
@@ -66,6 +72,42 @@ class Loader {
   }
 
   void error(const Pointer& at, const std::string& message) { sink_.report(at, message, false); }
+
+  // The service's definition, the latency rows it read, the databases and the
+  // ECS settings: what its compiled classes depend on.
+  static std::string compile_inputs(const json& def, const Service& s, const ServiceSet& set) {
+    std::string inputs = def.dump();
+    // The rows as read (not the file's stamp): a file edited while it was read cannot leave stale classes.
+    for (const auto& [key, rtts] : s.latency_rows) {
+      inputs += "\nrow " + key;
+      for (const double rtt : rtts) inputs += " " + std::to_string(rtt);
+    }
+    for (const auto* db : {set.geo.city.get(), set.geo.asn.get()}) {
+      if (!db) continue;
+      const auto it = set.database_stamps.find(db->path());
+      // A database without a stamp (replaced while opened) never matches: compiled again next time.
+      inputs += "\ndatabase " + db->path() + "@" +
+                (it == set.database_stamps.end() ? "unstamped " + std::to_string(reinterpret_cast<uintptr_t>(db))
+                                                 : it->second.to_string());
+    }
+    inputs += "\necs " + std::to_string(set.ecs.enabled) + " " + std::to_string(set.ecs.max_prefix_v4) + " " +
+              std::to_string(set.ecs.max_prefix_v6) + " " + std::to_string(set.ecs.ipv4_in_ipv6);
+    return inputs;
+  }
+
+  // Takes the compiled classes of the previous set's service of that name when
+  // they were compiled from the same inputs.
+  bool take_over_classes(Service& s) const {
+    if (!previous_) return false;
+    const int i = previous_->find(s.name);
+    if (i < 0) return false;
+    const Service& old = previous_->services[static_cast<std::size_t>(i)];
+    if (old.compile_inputs != s.compile_inputs) return false;
+    s.classes = old.classes;
+    s.v4 = old.v4;
+    s.v6 = old.v6;
+    return true;
+  }
 
   // A service's own keys and those of every policy (a service may carry keys of
   // a policy it does not use), in the order "unknown key" messages list them.
@@ -101,7 +143,30 @@ class Loader {
     max_prefix->integer("ipv6", ecs.max_prefix_v6, 0, 128);
   }
 
-  void read_geoip(config::JsonObjectReader& top, GeoSources& geo) {
+  // The previous set's database when the file is the one it opened, else the file opened anew.
+  std::shared_ptr<const geo::GeoipDatabase> open_database(const std::string& path,
+                                                          std::unordered_map<std::string, util::FileStamp>& stamps,
+                                                          ServiceBuildCounts& counts) const {
+    const auto before = util::stamp_file(path);
+    if (previous_ && before) {
+      const auto it = previous_->database_stamps.find(path);
+      for (const auto* kept : {&previous_->geo.city, &previous_->geo.asn}) {
+        if (*kept && (*kept)->path() == path && it != previous_->database_stamps.end() && it->second == *before) {
+          stamps[path] = *before;
+          ++counts.databases_reused;
+          return *kept;
+        }
+      }
+    }
+    auto db = geo::GeoipDatabase::open(path);
+    ++counts.databases_opened;
+    // Replaced while it was opened: the next reload sees another stamp and opens it again.
+    if (const auto after = util::stamp_file(path); after && before && *after == *before) stamps[path] = *after;
+    return db;
+  }
+
+  void read_geoip(config::JsonObjectReader& top, GeoSources& geo, std::unordered_map<std::string, util::FileStamp>& stamps,
+                  ServiceBuildCounts& counts) {
     auto g = top.section("geoip", KeyRules::optional("\"geoip\" must be an object {\"city\": PATH, \"asn\": PATH}"));
     if (!g) return;
     g->allow({"city", "country", "asn"});
@@ -113,7 +178,7 @@ class Loader {
         return nullptr;
       path = config::resolve_path(base_, path);
       try {
-        return geo::GeoipDatabase::open(path);
+        return open_database(path, stamps, counts);
       } catch (const config::LoadError& e) {
         g->error(key, e.diagnostics().items().front().message + " (" + path + ")");
         return nullptr;
@@ -255,13 +320,14 @@ class Loader {
   config::Diagnostics& diags_;
   config::DiagnosticsSink sink_;
   std::string default_latency_;
+  const ServiceSet* previous_;
 };
 
 }  // namespace
 
 std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
-                                          config::Diagnostics& diagnostics) {
-  return Loader(source, base_dir, diagnostics).load();
+                                          config::Diagnostics& diagnostics, const ServiceSet* previous) {
+  return Loader(source, base_dir, diagnostics, previous).load();
 }
 
 }  // namespace meridian::routing

@@ -10,6 +10,7 @@
 #include "config/json_source.hpp"
 #include "routing/classifier.hpp"
 #include "routing/service.hpp"
+#include "util/file_stamp.hpp"
 
 namespace meridian::routing {
 
@@ -22,11 +23,22 @@ struct EcsSettings {
   bool ipv4_in_ipv6 = true;
 };
 
+// What one load built anew and what it took over from the previous set.
+struct ServiceBuildCounts {
+  unsigned compiled = 0;          // services whose classes were compiled
+  unsigned reused = 0;            // services whose compiled classes were taken over
+  unsigned databases_opened = 0;  // .mmdb files opened
+  unsigned databases_reused = 0;  // .mmdb files taken over (same file, unchanged)
+};
+
 struct ServiceSet {
   std::vector<Service> services;
   std::vector<std::vector<ClientKey>> keys;  // per service: geo map / latency table keys
   GeoSources geo;
   EcsSettings ecs;
+  // The stamp of every database file opened, by path (see util/file_stamp.hpp).
+  std::unordered_map<std::string, util::FileStamp> database_stamps;
+  ServiceBuildCounts built;
 
   int find(const std::string& name) const {
     const auto it = by_name.find(name);
@@ -36,8 +48,12 @@ struct ServiceSet {
 };
 
 // Reads "services", "geoip", "latency" and "dns.ecs" from the configuration;
-// relative paths resolve against base_dir.
+// relative paths resolve against base_dir. Given the set served until now, a
+// database file that did not change is taken over instead of opened again, and
+// a service whose compile inputs did not change (its definition, its latency
+// table file, the database files, the ECS settings) takes over its compiled
+// classes instead of walking the database again.
 std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
-                                          config::Diagnostics& diagnostics);
+                                          config::Diagnostics& diagnostics, const ServiceSet* previous = nullptr);
 
 }  // namespace meridian::routing

@@ -3,17 +3,16 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "util/file_stamp.hpp"
+
 namespace meridian::runtime {
 
 namespace fs = std::filesystem;
 
 namespace {
 void add_file(const fs::path& p, std::vector<std::string>& out) {
-  std::error_code ec;
-  const auto size = fs::file_size(p, ec);
-  if (ec) return;
-  const auto mtime = fs::last_write_time(p, ec).time_since_epoch().count();
-  out.push_back(p.string() + ":" + std::to_string(size) + ":" + std::to_string(mtime));
+  // The inode too: a file renamed into place may keep the size and mtime of the old one.
+  if (const auto stamp = util::stamp_file(p.string())) out.push_back(p.string() + ":" + stamp->to_string());
 }
 }  // namespace
 

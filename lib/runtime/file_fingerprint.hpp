@@ -1,4 +1,4 @@
-// Notices edits to files: a fingerprint is each file's path, size and mtime
+// Notices edits to files: a fingerprint is each file's path and stamp (util/file_stamp.hpp)
 // (folders expand to their *.json files). Comparing two tells whether to reload.
 #pragma once
 #include <string>

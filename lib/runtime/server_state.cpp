@@ -1,6 +1,8 @@
 #include "runtime/server_state.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <set>
 
 #include "runtime/file_fingerprint.hpp"
@@ -12,9 +14,29 @@ namespace meridian::runtime {
 using util::log;
 using util::LogLevel;
 
+namespace {
+
+void add_counts(BuildCounts& total, const BuildCounts& more) {
+  total.zones_built += more.zones_built;
+  total.zones_reused += more.zones_reused;
+  total.services_compiled += more.services_compiled;
+  total.services_reused += more.services_reused;
+  total.databases_opened += more.databases_opened;
+  total.databases_reused += more.databases_reused;
+}
+
+std::string milliseconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1fms", seconds * 1000);
+  return text;
+}
+
+}  // namespace
+
 ServerState::ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder,
                          health::HealthTable& table, health::CheckRunner* checks)
     : config_path_(std::move(config_path)), holder_(holder), table_(table), checks_(checks), state_(std::move(initial)) {
+  add_counts(status_.total_built, state_.built);
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
   publish_locked();
   config_fingerprint_ = fingerprint(config_paths());
@@ -27,6 +49,9 @@ std::vector<std::string> ServerState::config_paths() const {
   for (const auto& s : state_.services->services)
     if (!s.latency_path.empty() && std::find(paths.begin(), paths.end(), s.latency_path) == paths.end())
       paths.push_back(s.latency_path);
+  // A database replaced by rename (geoipupdate) is picked up like any other file.
+  for (const auto& [path, stamp] : state_.services->database_stamps)
+    if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
   return paths;
 }
 
@@ -44,6 +69,7 @@ std::vector<std::string> ServerState::health_paths() const {
 
 bool ServerState::reload(const std::string& trigger) {
   std::lock_guard lock(mutex_);
+  const auto started = std::chrono::steady_clock::now();
   log(LogLevel::info, "reload_start", {{"trigger", trigger}});
   config::Diagnostics diagnostics;
   // Zone files that no longer load keep their versions from state_.
@@ -89,12 +115,22 @@ bool ServerState::reload(const std::string& trigger) {
   publish_locked();
   status_.last_ok = true;
   status_.last_error.clear();
+  status_.last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  status_.last_built = state_.built;
+  add_counts(status_.total_built, state_.built);
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
   // A zone file that did not load does not fail the reload (the rest is served):
   // its state is in zone_reports, /status and the meridian_zone_* metrics.
-  log(LogLevel::info, "reload_done", {{"zones", std::to_string(state_.zones->size())},
+  const BuildCounts& b = state_.built;
+  log(LogLevel::info, "reload_done", {{"took", milliseconds_text(status_.last_seconds)},
+                                      {"zones", std::to_string(state_.zones->size())},
+                                      {"zones_built", std::to_string(b.zones_built)},
+                                      {"zones_reused", std::to_string(b.zones_reused)},
                                       {"services", std::to_string(state_.services->services.size())},
+                                      {"services_compiled", std::to_string(b.services_compiled)},
+                                      {"services_reused", std::to_string(b.services_reused)},
+                                      {"databases_opened", std::to_string(b.databases_opened)},
                                       {"zone_failures", std::to_string(count_zone_failures(*state_.zone_reports))}});
   return true;
 }

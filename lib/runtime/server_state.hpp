@@ -20,6 +20,11 @@ struct ReloadStatus {
   uint64_t failures = 0;
   bool last_ok = true;
   std::string last_error;
+  // The last reload that was published: how long it took and what it built.
+  double last_seconds = 0;
+  BuildCounts last_built;
+  // Since start (the first load included): parts built anew and taken over.
+  BuildCounts total_built;
 };
 
 // Takes part in a reload: sees the new state before it is published; throwing

@@ -140,8 +140,11 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   LoadedState state;
   state.config = config::read_server_config(*source, diagnostics);
   state.config.source = nullptr;  // the JsonSource does not outlive this call
-  auto services = routing::load_services(*source, state.config.base_dir, diagnostics);
-  ZoneLoad zones = load_zones(state.config.zone_paths, *services, options.previous ? options.previous->zones.get() : nullptr, diagnostics);
+  const LoadedState* previous = options.previous;
+  auto services = routing::load_services(*source, state.config.base_dir, diagnostics,
+                                         previous ? previous->services.get() : nullptr);
+  ZoneLoad zones = load_zones(state.config.zone_paths, *services,
+                              previous && previous->zone_files ? previous->zone_files.get() : nullptr, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);
   validate_checks(*source, *services, checks, diagnostics);
   auto forwarding = read_forwarding(*source, *services, diagnostics);
@@ -152,8 +155,11 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
       for (const auto& e : r.errors) diagnostics.add(e);
     return std::nullopt;
   }
+  state.built = {zones.built, zones.reused, services->built.compiled, services->built.reused,
+                 services->built.databases_opened, services->built.databases_reused};
   state.zones = std::move(zones.zones);
   state.zone_reports = std::make_shared<const std::vector<zone::ZoneReport>>(std::move(zones.reports));
+  state.zone_files = std::make_shared<const std::vector<ZoneFileVersion>>(std::move(zones.files));
   state.services = std::move(services);
   state.forwarding = std::make_shared<const forward::ForwardingPlan>(std::move(forwarding));
   state.checks = std::move(checks);

@@ -13,9 +13,20 @@
 #include "health/overrides.hpp"
 #include "query/snapshot.hpp"
 #include "routing/service_set.hpp"
+#include "runtime/zone_loading.hpp"
 #include "zone/zone_report.hpp"
 
 namespace meridian::runtime {
+
+// What a load built anew and what it took over from the state served until now.
+struct BuildCounts {
+  unsigned zones_built = 0;
+  unsigned zones_reused = 0;
+  unsigned services_compiled = 0;
+  unsigned services_reused = 0;
+  unsigned databases_opened = 0;
+  unsigned databases_reused = 0;
+};
 
 struct LoadedState {
   config::ServerConfig config;
@@ -23,12 +34,15 @@ struct LoadedState {
   // Every zone file and what became of it; a file that does not load does not
   // fail the load (see zone_loading.hpp).
   std::shared_ptr<const std::vector<zone::ZoneReport>> zone_reports;
+  // What each zone file gave this load, for the next one (see zone_loading.hpp).
+  std::shared_ptr<const std::vector<ZoneFileVersion>> zone_files;
   std::shared_ptr<const routing::ServiceSet> services;
   // The regions the forwarding tier serves, their "backends"/"forward" read once here.
   std::shared_ptr<const forward::ForwardingPlan> forwarding;
   std::shared_ptr<const health::HealthSnapshot> health;
   health::CheckMap checks;
   std::shared_ptr<const query::Snapshot> snapshot;
+  BuildCounts built;
 };
 
 // nullopt when anything but a zone file is wrong (meridian.json, services,
@@ -37,7 +51,9 @@ struct LoadedState {
 // (or, given the previous state of a reload, keeps its last good version) and
 // reported in zone_reports only.
 struct LoadOptions {
-  const LoadedState* previous = nullptr;  // a reload: zone files that fail keep their version from here
+  // A reload: unchanged zone files, databases and services' compiled classes are
+  // taken over from here, and zone files that fail keep their version from here.
+  const LoadedState* previous = nullptr;
   // The server rejects a set with a bad file; `meridian explain` leaves that file out.
   health::BadOverrideFile bad_override_file = health::BadOverrideFile::reject_all;
 };

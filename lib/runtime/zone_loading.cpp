@@ -1,5 +1,6 @@
 #include "runtime/zone_loading.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "config/json_source.hpp"
@@ -28,15 +29,23 @@ config::Diagnostic service_position(const zone::Zone& z, const std::string& name
   return {z.source(), 0, 0, std::move(message)};
 }
 
-// Links each dynamic name to its service slot; false (with errors) when a name
-// uses a service that is not defined. stale: z is a last good version, whose
-// file no longer says what it serves.
-bool link_services(zone::Zone& z, const routing::ServiceSet& services, bool stale, config::Diagnostics& errors) {
+using ServiceLinks = std::vector<std::pair<std::string, int>>;
+
+// Links each dynamic name to its service slot and lists the services used; false
+// (with errors) when a name uses a service that is not defined. stale: z is a
+// last good version, whose file no longer says what it serves.
+bool link_services(zone::Zone& z, const routing::ServiceSet& services, bool stale, config::Diagnostics& errors,
+                   ServiceLinks& links) {
   bool ok = true;
+  links.clear();
   z.for_each_node_mutable([&](zone::Node& node) {
     if (node.service.empty()) return;
     node.service_index = services.find(node.service);
-    if (node.service_index >= 0) return;
+    if (node.service_index >= 0) {
+      const auto used = [&](const auto& link) { return link.first == node.service; };
+      if (std::find_if(links.begin(), links.end(), used) == links.end()) links.emplace_back(node.service, node.service_index);
+      return;
+    }
     ok = false;
     const std::string what = dns::name_to_text(node.name) + " uses service \"" + node.service +
                              "\", which meridian.json does not define";
@@ -48,52 +57,106 @@ bool link_services(zone::Zone& z, const routing::ServiceSet& services, bool stal
   return ok;
 }
 
+// True when every service the zone uses has the same slot in `services`.
+bool links_hold(const ServiceLinks& links, const routing::ServiceSet& services) {
+  return std::all_of(links.begin(), links.end(), [&](const auto& link) { return services.find(link.first) == link.second; });
+}
+
+// What one file gives the new load: a zone taken over, a zone built now, or nothing.
+struct FileOutcome {
+  zone::ZoneReport report;
+  ZoneFileVersion version;
+  std::unique_ptr<zone::Zone> built;  // new: added after the taken-over ones
+};
+
+// The version of a previous load, for this load's services: shared when its
+// links hold, else a linked copy (null with errors when a service is gone).
+void take_over(const ZoneFileVersion& previous, const routing::ServiceSet& services, bool stale, FileOutcome& out,
+               config::Diagnostics& errors) {
+  if (links_hold(previous.service_links, services)) {
+    out.version.zone = previous.zone;
+    out.version.service_links = previous.service_links;
+    return;
+  }
+  auto copy = previous.zone->clone();
+  if (copy && link_services(*copy, services, stale, errors, out.version.service_links)) out.built = std::move(copy);
+}
+
 }  // namespace
 
 ZoneLoad load_zones(const std::vector<std::string>& paths, const routing::ServiceSet& services,
-                    const zone::ZoneSet* previous, config::Diagnostics& diagnostics) {
-  ZoneLoad out;
-  out.zones = std::make_shared<zone::ZoneSet>();
-  std::unordered_map<std::string, const zone::Zone*> last_good;  // by file
-  if (previous) previous->for_each_zone([&](const zone::Zone& z) { last_good.emplace(z.source(), &z); });
+                    const std::vector<ZoneFileVersion>* previous, config::Diagnostics& diagnostics) {
+  std::unordered_map<std::string, const ZoneFileVersion*> before;  // by file
+  if (previous)
+    for (const auto& f : *previous) before.emplace(f.file, &f);
   std::unordered_map<std::string, std::string> served_from;  // origin -> file
+  std::vector<FileOutcome> outcomes;
 
   for (const auto& file : zone::list_zone_files(paths, diagnostics)) {
-    zone::ZoneReport report;
-    report.file = file;
+    FileOutcome o;
+    o.report.file = file;
+    o.version.file = file;
     config::Diagnostics errors;
-    zone::ZoneFile loaded = zone::load_zone_file(file, errors);
-    report.origin = loaded.origin;
-    std::unique_ptr<zone::Zone> zone = std::move(loaded.zone);
-    if (zone && !link_services(*zone, services, false, errors)) zone.reset();
-    report.state = zone ? zone::ZoneState::loaded : zone::ZoneState::error;
-    if (!zone) {
-      if (const auto it = last_good.find(file); it != last_good.end()) {
-        zone = it->second->clone();
-        if (zone && link_services(*zone, services, true, errors)) {
-          report.state = zone::ZoneState::stale;
-          report.origin = zone->origin();
-        } else {
-          zone.reset();
-        }
+    const ZoneFileVersion* last = nullptr;
+    if (const auto it = before.find(file); it != before.end() && it->second->zone) last = it->second;
+    // Taken before reading: a file edited while it is read gets another stamp, read again next time.
+    const auto stamp = util::stamp_file(file);
+    const bool unchanged = last && last->stamp && stamp && *last->stamp == *stamp;
+    if (unchanged) take_over(*last, services, false, o, errors);
+    if (o.version.zone || o.built) {
+      o.version.stamp = stamp;
+      o.report.state = zone::ZoneState::loaded;
+    } else {
+      // Changed, new, or its services moved away: read it (errors then have their positions).
+      errors = {};
+      zone::ZoneFile loaded = zone::load_zone_file(file, errors);
+      o.report.origin = loaded.origin;
+      if (loaded.zone && link_services(*loaded.zone, services, false, errors, o.version.service_links)) {
+        o.built = std::move(loaded.zone);
+        o.version.stamp = stamp;
+        o.report.state = zone::ZoneState::loaded;
+      } else if (last) {
+        take_over(*last, services, true, o, errors);
+        o.report.state = o.version.zone || o.built ? zone::ZoneState::stale : zone::ZoneState::error;
       }
     }
-    if (zone) {
-      const std::string origin = zone->origin();
-      const uint32_t serial = zone->serial();
-      if (out.zones->add(std::move(zone))) {
-        report.serial = serial;
-        served_from.emplace(origin, file);
+    const zone::Zone* z = o.built ? o.built.get() : o.version.zone.get();
+    if (z) {
+      o.report.origin = z->origin();
+      if (served_from.emplace(z->origin(), file).second) {
+        o.report.serial = z->serial();
       } else {
         // The earlier file keeps the zone.
-        errors.add(file, 0, 0, "zone " + dns::name_to_text(origin) + " is defined in more than one file (also in " +
-                                   served_from[origin] + ", which is served)");
-        report.state = zone::ZoneState::error;
+        errors.add(file, 0, 0, "zone " + dns::name_to_text(z->origin()) + " is defined in more than one file (also in " +
+                                   served_from[z->origin()] + ", which is served)");
+        o.report.state = zone::ZoneState::error;
+        o.built.reset();
+        o.version = {file, std::nullopt, nullptr, {}};
       }
     }
     for (const auto& w : errors.warnings()) diagnostics.add_warning(w);
-    report.errors = errors.items();
-    out.reports.push_back(std::move(report));
+    o.report.errors = errors.items();
+    outcomes.push_back(std::move(o));
+  }
+
+  ZoneLoad out;
+  out.zones = std::make_shared<zone::ZoneSet>();
+  // Taken-over zones first: they keep their counter slots; new ones get free slots.
+  for (auto& o : outcomes)
+    if (o.version.zone && !o.built) {
+      out.zones->add_shared(o.version.zone);
+      ++out.reused;
+    }
+  for (auto& o : outcomes)
+    if (o.built) {
+      const std::string origin = o.built->origin();
+      out.zones->add(std::move(o.built));
+      o.version.zone = out.zones->share_exact(origin);
+      ++out.built;
+    }
+  for (auto& o : outcomes) {
+    out.reports.push_back(std::move(o.report));
+    out.files.push_back(std::move(o.version));
   }
   // Names of a zone that is configured but not loaded are SERVFAIL, not answered
   // by a parent zone or REFUSED as if the zone were not ours.

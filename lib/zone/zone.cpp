@@ -246,23 +246,42 @@ void Zone::sync_heads() {
   for (std::size_t i = 0; i < compiled_.size(); ++i) heads_[i]->service_index = compiled_[i].service_index;
 }
 
-bool ZoneSet::add(std::unique_ptr<Zone> zone) {
-  const unsigned labels = zone->origin_labels();
+unsigned ZoneSet::free_slot() const {
+  unsigned i = 0;
+  while (i < slot_used_.size() && slot_used_[i]) ++i;
+  return i;
+}
+
+bool ZoneSet::insert(std::shared_ptr<const Zone> zone) {
   if (lookup_.find(zone->origin())) return false;  // served already, or a stand-in holds the origin
-  zone->set_index(static_cast<unsigned>(zones_.size()));
+  const unsigned slot = zone->index();
+  if (slot < slot_used_.size() && slot_used_[slot]) return false;
+  const unsigned labels = zone->origin_labels();
   const auto [it, inserted] = zones_.try_emplace(zone->origin(), std::move(zone));
   if (!inserted) return false;
+  if (slot >= slot_used_.size()) slot_used_.resize(slot + 1, false);
+  slot_used_[slot] = true;
   lookup_.insert(it->second.get());
   min_labels_ = std::min(min_labels_, labels);
   max_labels_ = std::max(max_labels_, labels);
   return true;
 }
 
+bool ZoneSet::add(std::unique_ptr<Zone> zone) {
+  zone->set_index(free_slot());
+  return insert(std::move(zone));
+}
+
+bool ZoneSet::add_shared(std::shared_ptr<const Zone> zone) { return insert(std::move(zone)); }
+
 bool ZoneSet::add_unavailable(const std::string& origin, const std::string& source) {
   if (lookup_.find(origin)) return false;
   auto zone = std::make_unique<Zone>(origin, source);
   zone->available_ = false;
-  zone->set_index(static_cast<unsigned>(zones_.size() + unavailable_.size()));
+  const unsigned slot = free_slot();
+  zone->set_index(slot);
+  if (slot >= slot_used_.size()) slot_used_.resize(slot + 1, false);
+  slot_used_[slot] = true;
   const unsigned labels = zone->origin_labels();
   lookup_.insert(zone.get());
   min_labels_ = std::min(min_labels_, labels);
@@ -286,6 +305,11 @@ const Zone* ZoneSet::find_zone(std::string_view name, const uint8_t* label_offse
 const Zone* ZoneSet::find_exact(std::string_view origin) const {
   const Zone* zone = lookup_.find(origin);
   return zone && zone->available() ? zone : nullptr;
+}
+
+std::shared_ptr<const Zone> ZoneSet::share_exact(std::string_view origin) const {
+  const auto it = zones_.find(origin);
+  return it == zones_.end() ? nullptr : it->second;
 }
 
 }  // namespace meridian::zone

@@ -165,31 +165,40 @@ class Zone {
 };
 
 // Every zone the server answers for; a query goes to the longest matching origin.
+// Zones are immutable once added and may be shared with other sets: a reload
+// takes over the zones whose files did not change.
 class ZoneSet {
  public:
-  // False when a zone with this origin is already present.
+  // A zone new to this set: it gets the lowest counter slot (index()) no zone of
+  // the set holds. False when a zone with this origin is already present.
   bool add(std::unique_ptr<Zone> zone);
+  // A zone taken over from another set, with the counter slot it has there (so
+  // its counters follow it); add these before the new ones. False when a zone
+  // with this origin, or one in the same slot, is already present.
+  bool add_shared(std::shared_ptr<const Zone> zone);
   // A configured zone whose file did not load: find_zone() gives its stand-in
   // (available() false) for its names; for_each_zone() and size() leave it out.
-  // False when a zone with this origin is present. Called after every add(), so
-  // the zones served keep the indexes 0..size()-1 (per-zone counters).
+  // False when a zone with this origin is present. Called after every add().
   bool add_unavailable(const std::string& origin, const std::string& source);
   // Longest-match zone for a lower-case wire name given by its label offsets.
   const Zone* find_zone(std::string_view name, const uint8_t* label_offsets, unsigned labels) const;
   // The zone served with this origin (never a stand-in).
   const Zone* find_exact(std::string_view origin) const;
+  // The same, shared (for taking it over into the next set).
+  std::shared_ptr<const Zone> share_exact(std::string_view origin) const;
   std::size_t size() const { return zones_.size(); }
   template <typename F> void for_each_zone(F&& f) const {
     for (const auto& [origin, zone] : zones_) f(*zone);
   }
-  template <typename F> void for_each_zone_mutable(F&& f) {
-    for (auto& [origin, zone] : zones_) f(*zone);
-  }
 
  private:
-  std::unordered_map<std::string, std::unique_ptr<Zone>, NameHash, NameEqual> zones_;
+  bool insert(std::shared_ptr<const Zone> zone);
+  unsigned free_slot() const;
+
+  std::unordered_map<std::string, std::shared_ptr<const Zone>, NameHash, NameEqual> zones_;
   std::vector<std::unique_ptr<Zone>> unavailable_;
-  NameIndex<Zone> lookup_;  // rebuilt by add()
+  std::vector<bool> slot_used_;  // by Zone::index()
+  NameIndex<Zone> lookup_;
   unsigned min_labels_ = 255;
   unsigned max_labels_ = 0;
 };

@@ -205,7 +205,7 @@ TEST_SUITE("runtime.zone_loading") {
     dir.write("b.json", zone_text("b.test.", 21));
     const auto second_services = services_named({"api", "web"});
     config::Diagnostics d2;
-    runtime::ZoneLoad second = runtime::load_zones({dir.path()}, second_services, first.zones.get(), d2);
+    runtime::ZoneLoad second = runtime::load_zones({dir.path()}, second_services, &first.files, d2);
     CHECK(d2.empty());
     const auto& ra = report_for(second, a);
     CHECK(ra.state == zone::ZoneState::stale);
@@ -225,14 +225,14 @@ TEST_SUITE("runtime.zone_loading") {
     // version carries over from the second.
     first = {};
     config::Diagnostics d3;
-    runtime::ZoneLoad third = runtime::load_zones({dir.path()}, second_services, second.zones.get(), d3);
+    runtime::ZoneLoad third = runtime::load_zones({dir.path()}, second_services, &second.files, d3);
     CHECK(report_for(third, a).state == zone::ZoneState::stale);
     CHECK(served(third, "a.test.")->serial() == 10u);
 
     // The service the last good version needs is gone: it is dropped with an error.
     const auto without_web = services_named({"api"});
     config::Diagnostics d4;
-    runtime::ZoneLoad fourth = runtime::load_zones({dir.path()}, without_web, third.zones.get(), d4);
+    runtime::ZoneLoad fourth = runtime::load_zones({dir.path()}, without_web, &third.files, d4);
     const auto& dropped = report_for(fourth, a);
     CHECK(dropped.state == zone::ZoneState::error);
     REQUIRE(dropped.errors.size() == 2);
@@ -244,7 +244,7 @@ TEST_SUITE("runtime.zone_loading") {
     // Fixed: the file's own content is served again.
     dir.write("a.json", zone_text("a.test.", 12));
     config::Diagnostics d5;
-    runtime::ZoneLoad fifth = runtime::load_zones({dir.path()}, without_web, fourth.zones.get(), d5);
+    runtime::ZoneLoad fifth = runtime::load_zones({dir.path()}, without_web, &fourth.files, d5);
     CHECK(report_for(fifth, a).state == zone::ZoneState::loaded);
     CHECK(report_for(fifth, a).errors.empty());
     CHECK(served(fifth, "a.test.")->serial() == 12u);
@@ -259,7 +259,7 @@ TEST_SUITE("runtime.zone_loading") {
     REQUIRE(served(first, "a.test.") != nullptr);
     std::filesystem::remove(a);
     config::Diagnostics d2;
-    const runtime::ZoneLoad second = runtime::load_zones({dir.path()}, services, first.zones.get(), d2);
+    const runtime::ZoneLoad second = runtime::load_zones({dir.path()}, services, &first.files, d2);
     CHECK(d2.empty());
     CHECK(second.reports.empty());
     CHECK(second.zones->size() == 0);
