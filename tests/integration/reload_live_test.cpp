@@ -1,6 +1,6 @@
-// Live reload of meridian.json and zones: SIGHUP picks up a changed zone serial
-// even when the file's size and mtime did not change; an edited file is picked
-// up without a signal; a malformed config is rejected (old state keeps serving,
+// Live reload of meridian.json and zones: a zone file renamed into place is
+// picked up even when its size and mtime did not change, and SIGHUP reloads; an
+// edited file is picked up without a signal; a malformed config is rejected (old state keeps serving,
 // the error with file:line:column in /status and the metrics), a malformed zone
 // keeps its last good version (the same, per zone); health
 // states survive a reload; checks start and stop with the regions a reload adds
@@ -59,7 +59,7 @@ double metric(const Meridian& m, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("SIGHUP reloads a zone whose file looks unchanged to the file watcher") {
+TEST_CASE("a zone file renamed into place with the old size and mtime is picked up; SIGHUP reloads") {
   HttpBackend eu;
   Meridian m;
   REQUIRE_MESSAGE(m.start(base_config({{"web-http", quick_check()}}, {{"web", web_service(eu)}}),
@@ -67,18 +67,18 @@ TEST_CASE("SIGHUP reloads a zone whose file looks unchanged to the file watcher"
                   m.error);
   REQUIRE(served_serial(m) == 2026010101u);
   const std::string zone = m.dir.file("zones/example.test.json");
-  // Same size, and the old modification time put back: only SIGHUP can notice.
+  // Same size, and the old modification time put back: the new inode tells.
   const auto mtime = std::filesystem::last_write_time(zone);
   const std::string old_text = read_file(zone);
   const std::string new_text = standard_zone(2026010102).dump(2) + "\n";
   REQUIRE(old_text.size() == new_text.size());
-  // Written beside it with the old mtime, then renamed over it: the watcher
-  // never sees a different size or mtime.
   const std::string tmp = m.dir.write("zones/example.test.json.next", new_text);
   std::filesystem::last_write_time(tmp, mtime);
   std::filesystem::rename(tmp, zone);
-  CHECK(served_serial(m) == 2026010101u);
+  REQUIRE(wait_for([&] { return served_serial(m) == 2026010102u; }));
 
+  // SIGHUP reloads; nothing changed, so the zone is taken over, not read again.
+  REQUIRE(m.wait_log("event=reload_done", 1));
   const std::size_t done = m.log_count("event=reload_done");
   m.sighup();
   REQUIRE(m.wait_log("event=reload_done", done + 1));
@@ -91,7 +91,9 @@ TEST_CASE("SIGHUP reloads a zone whose file looks unchanged to the file watcher"
   CHECK(status["zones"][0]["zone"] == "example.test.");
   CHECK(status["zones"][0]["serial"] == 2026010102u);
   CHECK(status["reload"]["last_ok"] == true);
-  CHECK(metric(m, "meridian_reloads_total") >= 1);
+  CHECK(status["reload"]["last_built"]["zones_built"] == 0);
+  CHECK(status["reload"]["last_built"]["zones_reused"] == 1);
+  CHECK(metric(m, "meridian_reloads_total") >= 2);
   CHECK(prom::parse(m.metrics()).value("meridian_zone_serial", {{"zone", "example.test."}}) == 2026010102.0);
   CHECK(m.log_clean());
 }
