@@ -46,7 +46,7 @@ int serve(const std::string& config_path) {
   std::signal(SIGPIPE, SIG_IGN);
 
   config::Diagnostics diagnostics;
-  auto initial = runtime::load_state(config_path, diagnostics);
+  auto initial = runtime::load_state(config_path, diagnostics, {.build_snapshot = false});
   if (!initial) {
     diagnostics.print(std::cerr);
     log(LogLevel::error, "start_failed", {{"config", config_path}, {"errors", std::to_string(diagnostics.size())}});

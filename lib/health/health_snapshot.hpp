@@ -15,6 +15,7 @@ namespace meridian::health {
 struct Observations {
   std::optional<Status> check;
   std::optional<Status> passive;
+  bool operator==(const Observations&) const = default;
 };
 
 class HealthSnapshot : public HealthView {
@@ -33,6 +34,10 @@ class HealthSnapshot : public HealthView {
   Status status(const std::string& key) const;
 
   const OverrideMap& overrides() const { return overrides_; }
+  // Equal snapshots give equal routing tables (a reload that changed no service reuses its table).
+  bool operator==(const HealthSnapshot& other) const {
+    return overrides_ == other.overrides_ && observed_ == other.observed_;
+  }
 
  private:
   OverrideMap overrides_;

@@ -28,6 +28,7 @@ struct Status {
   Source source = Source::initial;
   std::string reason;
   Stability stability;  // when it can next change (checks only; forever otherwise)
+  bool operator==(const Status&) const = default;
 };
 
 // Answers for keys "service/region" (region level) and "service/region/address".

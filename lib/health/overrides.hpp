@@ -14,6 +14,7 @@ struct Override {
   enum Mode { up, down, automatic } mode = automatic;
   std::string reason;
   std::string file;  // where it was set
+  bool operator==(const Override&) const = default;
 };
 
 using OverrideMap = std::map<std::string, Override>;

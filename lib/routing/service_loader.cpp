@@ -325,6 +325,15 @@ class Loader {
 
 }  // namespace
 
+bool same_services(const ServiceSet& a, const ServiceSet& b) {
+  if (a.services.size() != b.services.size() || a.geo.city != b.geo.city || a.geo.asn != b.geo.asn) return false;
+  for (std::size_t i = 0; i < a.services.size(); ++i)
+    if (a.services[i].name != b.services[i].name || a.services[i].compile_inputs != b.services[i].compile_inputs ||
+        a.services[i].latency_path != b.services[i].latency_path)
+      return false;
+  return true;  // compile_inputs carry the ECS settings
+}
+
 std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
                                           config::Diagnostics& diagnostics, const ServiceSet* previous) {
   return Loader(source, base_dir, diagnostics, previous).load();

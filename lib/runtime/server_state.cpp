@@ -73,7 +73,7 @@ bool ServerState::reload(const std::string& trigger) {
   log(LogLevel::info, "reload_start", {{"trigger", trigger}});
   config::Diagnostics diagnostics;
   // Zone files that no longer load keep their versions from state_.
-  auto next = load_state(config_path_, diagnostics, {.previous = &state_});
+  auto next = load_state(config_path_, diagnostics, {.previous = &state_, .build_snapshot = false});
   ++status_.reloads;
   if (!next) {
     ++status_.failures;
@@ -163,9 +163,16 @@ void ServerState::publish_locked() {
   table_.set_overrides(state_.health->overrides());
   state_.health = std::make_shared<health::HealthSnapshot>(
       health::HealthSnapshot::of_table(state_.health->overrides(), table_.entries()));
+  // The services and the health the served table was built from did not change
+  // (a reload of zones only): keep the table, whose build walks every service's trie.
+  const std::shared_ptr<const routing::RoutingTable> served =
+      state_.snapshot && state_.snapshot->routing && routing_health_ && routing_services_ == state_.services &&
+              *routing_health_ == *state_.health && !routing_ramped_ && !slow_start_.ramping()
+          ? state_.snapshot->routing
+          : nullptr;
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
-  auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health);
+  auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, {}, served);
   bool any_new = false;
   if (snapshot->routing) {
     for (const auto& started : slow_start_.observe(*snapshot->routing, std::chrono::steady_clock::now())) {
@@ -178,6 +185,9 @@ void ServerState::publish_locked() {
   if (!ramps.empty() || any_new)
     snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps);
   state_.snapshot = std::move(snapshot);
+  routing_services_ = state_.services;
+  routing_health_ = state_.health;
+  routing_ramped_ = !ramps.empty() || any_new;
   holder_.publish(state_.snapshot);
 }
 

@@ -109,10 +109,12 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
                                                      std::shared_ptr<const zone::ZoneSet> zones,
                                                      std::shared_ptr<const routing::ServiceSet> services,
                                                      const health::HealthSnapshot& health,
-                                                     const routing::RampShares& ramps) {
+                                                     const routing::RampShares& ramps,
+                                                     std::shared_ptr<const routing::RoutingTable> routing) {
   auto snapshot = std::make_shared<query::Snapshot>();
   snapshot->zones = std::move(zones);
-  if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health, ramps);
+  if (routing) snapshot->routing = std::move(routing);
+  else if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health, ramps);
   const auto& dns = config.dns;
   snapshot->max_udp_payload = dns.max_udp_payload;
   for (const auto& net : dns.explain_allow) {
@@ -141,8 +143,11 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   state.config = config::read_server_config(*source, diagnostics);
   state.config.source = nullptr;  // the JsonSource does not outlive this call
   const LoadedState* previous = options.previous;
-  auto services = routing::load_services(*source, state.config.base_dir, diagnostics,
-                                         previous ? previous->services.get() : nullptr);
+  std::shared_ptr<const routing::ServiceSet> services = routing::load_services(
+      *source, state.config.base_dir, diagnostics, previous ? previous->services.get() : nullptr);
+  const routing::ServiceBuildCounts service_counts = services->built;
+  // Nothing a service depends on changed: keep the set (and so the routing table built from it).
+  if (previous && previous->services && routing::same_services(*services, *previous->services)) services = previous->services;
   ZoneLoad zones = load_zones(state.config.zone_paths, *services,
                               previous && previous->zone_files ? previous->zone_files.get() : nullptr, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);
@@ -155,8 +160,8 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
       for (const auto& e : r.errors) diagnostics.add(e);
     return std::nullopt;
   }
-  state.built = {zones.built, zones.reused, services->built.compiled, services->built.reused,
-                 services->built.databases_opened, services->built.databases_reused};
+  state.built = {zones.built, zones.reused, service_counts.compiled, service_counts.reused,
+                 service_counts.databases_opened, service_counts.databases_reused};
   state.zones = std::move(zones.zones);
   state.zone_reports = std::make_shared<const std::vector<zone::ZoneReport>>(std::move(zones.reports));
   state.zone_files = std::make_shared<const std::vector<ZoneFileVersion>>(std::move(zones.files));
@@ -164,7 +169,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   state.forwarding = std::make_shared<const forward::ForwardingPlan>(std::move(forwarding));
   state.checks = std::move(checks);
   state.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
-  state.snapshot = make_snapshot(state.config, state.zones, state.services, *state.health);
+  if (options.build_snapshot) state.snapshot = make_snapshot(state.config, state.zones, state.services, *state.health);
   return state;
 }
 

@@ -56,6 +56,9 @@ struct LoadOptions {
   const LoadedState* previous = nullptr;
   // The server rejects a set with a bad file; `meridian explain` leaves that file out.
   health::BadOverrideFile bad_override_file = health::BadOverrideFile::reject_all;
+  // The server builds its snapshots with the health it observes (ServerState):
+  // it skips this one, whose routing table would be thrown away.
+  bool build_snapshot = true;
 };
 std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics,
                                       const LoadOptions& options = {});
@@ -68,11 +71,13 @@ std::optional<health::OverrideMap> load_health_overrides(
 // What the active checks should probe for these services.
 std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& services, const health::CheckMap& checks);
 
-// A snapshot for the given parts (used again when only health changes).
+// A snapshot for the given parts (used again when only health changes);
+// `routing` given: that table instead of one built from services and health.
 std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
                                                      std::shared_ptr<const zone::ZoneSet> zones,
                                                      std::shared_ptr<const routing::ServiceSet> services,
                                                      const health::HealthSnapshot& health,
-                                                     const routing::RampShares& ramps = {});
+                                                     const routing::RampShares& ramps = {},
+                                                     std::shared_ptr<const routing::RoutingTable> routing = nullptr);
 
 }  // namespace meridian::runtime

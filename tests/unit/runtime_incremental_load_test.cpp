@@ -129,6 +129,8 @@ TEST_SUITE("runtime.incremental_load") {
     REQUIRE(zone_of(second, "b.test.") != zone_of(first, "b.test."));
     CHECK(zone_of(second, "b.test.")->serial() == 2u);
     CHECK(zone_of(first, "b.test.")->serial() == 1u);  // the served one is untouched
+    // No service changed: the set itself is kept (the server then keeps its routing table too).
+    CHECK(second.services == first.services);
     // The new zone takes a slot no other zone holds.
     CHECK(zone_of(second, "b.test.")->index() != zone_of(second, "a.test.")->index());
     CHECK(zone_of(second, "b.test.")->index() != zone_of(second, "c.test.")->index());
@@ -156,6 +158,7 @@ TEST_SUITE("runtime.incremental_load") {
     CHECK(second.built.services_reused == 2);
     CHECK(second.built.zones_reused == 3);
     CHECK(second.built.databases_reused == 1);
+    CHECK(second.services != first.services);
     // The taken-over classes answer as a fresh compile does; the edited service changed.
     Site fresh_site;
     rewrite(fresh_site.dir, "meridian.json", config_text(R"({"EU": ["us"], "default": ["eu"]})"));
