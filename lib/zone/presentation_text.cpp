@@ -56,11 +56,20 @@ std::string presentation_text(uint16_t type, std::string_view wire) {
   std::string out;
   switch (type) {
     case dns::type::A:
+      // What inet_ntop writes, without its sprintf.
+      if (wire.size() != 4) break;
+      for (std::size_t i = 0; i < 4; ++i) {
+        if (i) out += '.';
+        const auto b = static_cast<uint8_t>(wire[i]);
+        if (b >= 100) out += static_cast<char>('0' + b / 100);
+        if (b >= 10) out += static_cast<char>('0' + b / 10 % 10);
+        out += static_cast<char>('0' + b % 10);
+      }
+      return out;
     case dns::type::AAAA: {
-      const bool v4 = type == dns::type::A;
-      if (wire.size() != (v4 ? 4u : 16u)) break;
+      if (wire.size() != 16) break;
       char text[INET6_ADDRSTRLEN];
-      if (!inet_ntop(v4 ? AF_INET : AF_INET6, wire.data(), text, sizeof text)) break;
+      if (!inet_ntop(AF_INET6, wire.data(), text, sizeof text)) break;
       return text;
     }
     case dns::type::NS: case dns::type::CNAME: case dns::type::PTR: case dns::type::DNAME:
