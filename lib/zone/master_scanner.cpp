@@ -6,6 +6,8 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -277,6 +279,28 @@ class Scan {
   uint32_t prev_ttl_ = 0;
 };
 
+// zscanner refuses CRLF line ends (ZS_DOS_NEWLINE); ldns read them, so a file
+// with CR bytes is read into memory without the CRs before each LF.
+bool has_cr(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> block(1 << 16);
+  while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0)
+    if (std::memchr(block.data(), '\r', static_cast<std::size_t>(in.gcount()))) return true;
+  return false;
+}
+
+std::string without_crlf(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream all;
+  all << in.rdbuf();
+  std::string text = all.str();
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) text[out++] = text[i];
+  text.resize(out);
+  return text;
+}
+
 struct ScannerDeleter {
   void operator()(zs_scanner_t* s) const {
     zs_deinit(s);
@@ -299,6 +323,16 @@ bool scan_master_file(const std::string& path, const std::string& origin_text, c
   if (zs_set_input_file(scanner.get(), path.c_str()) != 0) {
     diagnostics.add(path, 0, 0, std::string("cannot open file: ") + zs_strerror(scanner->error.code));
     return false;
+  }
+  std::string text;  // outlives the scan: zscanner reads it in place
+  if (has_cr(path)) {
+    text = without_crlf(path);
+    // zs_set_input_file set the folder relative $INCLUDEs are read from; keep it.
+    char* folder = scanner->path;
+    scanner->path = nullptr;
+    zs_set_input_string(scanner.get(), text.data(), text.size());
+    std::free(scanner->path);
+    scanner->path = folder;
   }
   Scan(path, diagnostics, on_record).run(scanner.get());
   return true;

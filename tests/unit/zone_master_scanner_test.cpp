@@ -257,6 +257,24 @@ TEST_SUITE("zone.import") {
     CHECK(s.owners[1] == "ok.example.com.");
   }
 
+  TEST_CASE("CRLF line ends (which zscanner refuses) read as LF, as ldns read them") {
+    TempDir dir;
+    const std::string lf = "$ORIGIN example.com.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 7200 900 1209600 300\n"
+                           "@ IN NS ns1\nns1 IN A 192.0.2.1\nwks IN WKS 192.0.2.1 tcp smtp\n"
+                           "txt IN TXT \"a\\r\" ( \"b\" )\n$INCLUDE inc.zone\n";
+    std::string crlf;
+    for (const char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    dir.write("inc.zone", "inc IN A 192.0.2.2\n");
+    config::Diagnostics lf_diags, crlf_diags;
+    const std::string from_lf = json_text(dir.write("lf.zone", lf), lf_diags);
+    const std::string from_crlf = json_text(dir.write("crlf.zone", crlf), crlf_diags);
+    INFO(crlf_diags.to_string());
+    CHECK(lf_diags.empty());
+    CHECK(crlf_diags.empty());
+    CHECK(from_crlf == from_lf);
+    CHECK(from_lf.find("\"inc\"") != std::string::npos);
+  }
+
   TEST_CASE("a file of errors stops after 100") {
     TempDir dir;
     std::string text = "$ORIGIN example.com.\n";
