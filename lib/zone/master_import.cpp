@@ -15,6 +15,8 @@ namespace meridian::zone {
 
 namespace {
 
+constexpr uint32_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 section 8
+
 uint32_t read_u32(std::string_view wire, std::size_t at) {
   uint32_t v = 0;
   for (std::size_t i = 0; i < 4; ++i) v = v << 8 | static_cast<uint8_t>(wire[at + i]);
@@ -131,6 +133,11 @@ class MasterImporter {
       last_ttl_use_ = &ttl_use_[r.ttl];
     }
     ++*last_ttl_use_;
+    // The loader refuses these; the import says where they are.
+    if (r.ttl > kMaxTtl)
+      diagnostics_.add(std::string(r.file), r.line, 1,
+                       "record " + dns::name_to_text(owner) + " " + rr_type_name(r.type) + ": TTL " +
+                           std::to_string(r.ttl) + " is above 2147483647 (RFC 2181 section 8)");
     if (!dns::is_subdomain(owner, zone_.origin_wire_)) {
       diagnostics_.add(std::string(r.file), r.line, 1,
                        "record " + dns::name_to_text(owner) + " is outside the zone " + zone_.origin_dotted_);

@@ -29,6 +29,8 @@ constexpr std::size_t kMaxErrors = 100;
 // A record's TTL when the file gives none and there is no $TTL before it.
 constexpr uint32_t kDefaultTtl = 3600;
 // What zscanner is given as the default TTL, to tell records without a TTL.
+// A TTL above 2^31-1 is an import error (RFC 2181 8), but this one written out
+// reads as no TTL.
 constexpr uint32_t kNoTtl = UINT32_MAX;
 
 struct RrDeleter {
@@ -320,6 +322,10 @@ bool scan_master_file(const std::string& path, const std::string& origin_text, c
     return false;
   }
   std::unique_ptr<zs_scanner_t, ScannerDeleter> scanner(raw);
+  // A first record without an owner belongs to the origin, as in ldns (zscanner
+  // would take the root).
+  std::memcpy(scanner->r_owner, scanner->zone_origin, scanner->zone_origin_length);
+  scanner->r_owner_length = scanner->zone_origin_length;
   if (zs_set_input_file(scanner.get(), path.c_str()) != 0) {
     diagnostics.add(path, 0, 0, std::string("cannot open file: ") + zs_strerror(scanner->error.code));
     return false;

@@ -180,6 +180,28 @@ TEST_SUITE("zone.import") {
     CHECK(dollar.records[6].ttl == 50);
   }
 
+  TEST_CASE("a first record without an owner is the origin's; TTLs above 2^31-1 are errors") {
+    TempDir dir;
+    config::Diagnostics diags;
+    const std::string text = json_text(dir.write("z.zone",
+                                                 "  3600 IN SOA ns1.example.com. h.example.com. 1 2 3 4 5\n"
+                                                 "  IN NS ns1.example.com.\n"
+                                                 "ns1 IN A 192.0.2.1\n"),
+                                       diags);
+    INFO(diags.to_string());
+    REQUIRE(diags.empty());
+    const auto json = nlohmann::ordered_json::parse(text);
+    CHECK(json["soa"]["serial"] == 1);
+    CHECK(json["records"]["@"]["NS"] == "ns1.example.com.");
+
+    config::Diagnostics big_diags;
+    json_text(dir.write("big.zone", "@ 3600 IN SOA ns1 h 1 2 3 4 5\nbig 2147483648 IN A 192.0.2.2\n"), big_diags);
+    REQUIRE(big_diags.size() == 1);
+    CHECK(big_diags.items()[0].line == 2);
+    CHECK(big_diags.items()[0].message ==
+          "record big.example.com. A: TTL 2147483648 is above 2147483647 (RFC 2181 section 8)");
+  }
+
   TEST_CASE("types zscanner does not know are read by ldns, one line or several") {
     TempDir dir;
     const Scanned s = scan(dir.write("z.zone",
