@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libldns-dev libmaxminddb-dev libboost-dev libboost-system-dev
+  libldns-dev libknot-dev libmaxminddb-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
   dnsutils knot-dnsutils mmdb-bin curl
   "$@"

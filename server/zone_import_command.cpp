@@ -8,19 +8,20 @@ namespace meridian::cli {
 
 int zone_import(const std::string& file, const std::string& origin, const std::string& output) {
   config::Diagnostics diagnostics;
-  const auto zone = zone::import_master_file(file, origin, diagnostics);
+  const zone::ImportedZone zone = zone::read_master_file(file, origin, diagnostics);
   if (!diagnostics.empty()) {
     diagnostics.print(std::cerr);
     return 1;
   }
   diagnostics.print(std::cerr);  // warnings only: the zone is written
-  const std::string text = zone.dump(2) + "\n";
   if (output.empty()) {
-    std::cout << text;
+    zone.write_json(std::cout);
+    std::cout << '\n' << std::flush;
     return 0;
   }
   std::ofstream out(output);
-  if (!(out << text)) {
+  zone.write_json(out);
+  if (!(out << '\n') || !out.flush()) {
     std::cerr << output << ": cannot write\n";
     return 1;
   }

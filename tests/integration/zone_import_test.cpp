@@ -224,6 +224,18 @@ TEST_CASE("zone import: a broken master file is an error with its line") {
   CHECK(o.exit_code != 0);
   CHECK(o.exit_code != -1);
 
+  // An error in an $INCLUDEd file names that file and its line.
+  dir.write("included.zone", "ok 3600 IN A 192.0.2.1\nbad 3600 IN AAAA 2001:db8::g\n");
+  const std::string including = dir.write("including.zone",
+                                          "$ORIGIN bad.test.\n"
+                                          "@ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n"
+                                          "$INCLUDE included.zone\n");
+  const CommandResult inc = run_command({meridian_binary(), "zone", "import", including, "--origin", "bad.test."});
+  INFO(inc.out << inc.err);
+  CHECK(inc.exit_code == 1);
+  CHECK(inc.err.find("included.zone:2:1: cannot parse master file: ") != std::string::npos);
+  CHECK(inc.err.find(including + ":3:1: reading stopped: the included file has errors") != std::string::npos);
+
   const CommandResult missing = run_command({meridian_binary(), "zone", "import", dir.file("nope.zone"), "--origin", "x."});
   CHECK(missing.exit_code != 0);
   CHECK(missing.exit_code != -1);
