@@ -212,11 +212,11 @@ scale_import() {
     say "  zone import failed or passed the deadline (exit $rc; $logs/scale-import-$n.log)"; return 1
   fi
   grep -q "\"h$n\"" "$f" || { say "  zone import: h$n is missing from the output"; return 1; }
-  scale_note "$tag: zone import of the master file (s) [peer: its start]" meridian "$(scale_secs "$t0" "$t1")" \
+  scale_note "$tag: master file: meridian zone import, peer: its start (s)" meridian "$(scale_secs "$t0" "$t1")" \
     "$(scale_other_pct "$m0" "$t0" "$((t1 - t0))")"
-  scale_note "$tag: zone import peak RSS (MB) [peer: its start's peak]" meridian \
+  scale_note "$tag: master file: zone import's peak RSS, peer: its start's (MB)" meridian \
     "$(awk '/maxrss_kb/ { printf "%.0f\n", $2 / 1024 }' "$logs/scale-import-$n.time")"
-  say "  import took ${scale_val["$tag: zone import of the master file (s) [peer: its start]|meridian"]}s"
+  say "  import took ${scale_val["$tag: master file: meridian zone import, peer: its start (s)|meridian"]}s"
   rm -f "$f"
 }
 
@@ -245,9 +245,9 @@ scale_zones() {
     # Knot and NSD load the master file when they start: that is the peer figure for the import
     for name in knot nsd; do
       [ -n "${scale_val["$tag: start to the first right answer (s)|$name"]:-}" ] || continue
-      scale_note "$tag: zone import of the master file (s) [peer: its start]" "$name" \
+      scale_note "$tag: master file: meridian zone import, peer: its start (s)" "$name" \
         "${scale_val["$tag: start to the first right answer (s)|$name"]}" "${scale_other["$tag: start to the first right answer (s)|$name"]:-}"
-      scale_note "$tag: zone import peak RSS (MB) [peer: its start's peak]" "$name" \
+      scale_note "$tag: master file: zone import's peak RSS, peer: its start's (MB)" "$name" \
         "${scale_val["$tag: peak RSS at start, VmHWM (MB)|$name"]}"
     done
     rm -rf "$scale_dir"   # the 1M zone's files are about 100 MB each
@@ -260,6 +260,7 @@ scale_report() {
   for p in knot nsd gdnsd; do [[ " ${!scale_val[*]} " == *"|$p "* ]] && peers+=("$p"); done
   {
     cat "$out/versions.txt"
+    echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc --all) CPUs)"
     echo
     echo "| work | meridian | peer | ratio |"
     echo "| --- | --- | --- | --- |"
