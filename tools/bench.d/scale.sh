@@ -93,6 +93,7 @@ scale_run() {
   if "$edit" "$port" && t=$(scale_poll "$port" "$eq" "$et" "$ew" "$scale_t0" "$@"); then
     cpu=$(( $(tree_cpu_ns "$srv_pid") - cpu ))
     scale_note "$tag: $scale_edit_label served after (s)" "$name" "$t" "$(scale_other_pct "$m0" "$scale_t0" "$cpu")"
+    scale_note "$tag: server CPU until the edit was served (s)" "$name" "$(scale_secs 0 "$cpu")"
     mem=$(scale_mem "$srv_pid")
     scale_note "$tag: peak RSS after the edit, VmHWM (MB)" "$name" "${mem#* }"
     say "  edit served after ${t}s, peak ${mem#* } MB"
@@ -205,7 +206,7 @@ scale_import() {
   say "$tag: meridian zone import"
   wait_quiet
   m0=$(machine_busy_ns); t0=$(date +%s%N)
-  timeout "$scale_deadline" /usr/bin/time -f 'maxrss_kb %M' -o "$logs/scale-import-$n.time" \
+  timeout "$scale_deadline" /usr/bin/time -f 'maxrss_kb %M cpu_s %U %S' -o "$logs/scale-import-$n.time" \
     "$meridian_bin" zone import "$scale_dir/big.test.zone" --origin "$scale_origin" -o "$f" >"$logs/scale-import-$n.log" 2>&1
   rc=$?; t1=$(date +%s%N)
   if [ $rc -ne 0 ]; then
@@ -214,6 +215,8 @@ scale_import() {
   grep -q "\"h$n\"" "$f" || { say "  zone import: h$n is missing from the output"; return 1; }
   scale_note "$tag: master file: meridian zone import, peer: its start (s)" meridian "$(scale_secs "$t0" "$t1")" \
     "$(scale_other_pct "$m0" "$t0" "$((t1 - t0))")"
+  scale_note "$tag: master file: zone import's CPU, peer: its start's (s)" meridian \
+    "$(awk '/maxrss_kb/ { printf "%.2f\n", $4 + $5 }' "$logs/scale-import-$n.time")"
   scale_note "$tag: master file: zone import's peak RSS, peer: its start's (MB)" meridian \
     "$(awk '/maxrss_kb/ { printf "%.0f\n", $2 / 1024 }' "$logs/scale-import-$n.time")"
   say "  import took ${scale_val["$tag: master file: meridian zone import, peer: its start (s)|meridian"]}s"
@@ -247,6 +250,8 @@ scale_zones() {
       [ -n "${scale_val["$tag: start to the first right answer (s)|$name"]:-}" ] || continue
       scale_note "$tag: master file: meridian zone import, peer: its start (s)" "$name" \
         "${scale_val["$tag: start to the first right answer (s)|$name"]}" "${scale_other["$tag: start to the first right answer (s)|$name"]:-}"
+      scale_note "$tag: master file: zone import's CPU, peer: its start's (s)" "$name" \
+        "${scale_val["$tag: server CPU to the first right answer (s)|$name"]}"
       scale_note "$tag: master file: zone import's peak RSS, peer: its start's (MB)" "$name" \
         "${scale_val["$tag: peak RSS at start, VmHWM (MB)|$name"]}"
     done
