@@ -202,7 +202,7 @@ scale_stage() {
 # scale_import N: `meridian zone import` of the master file: wall time and peak RSS (GNU time),
 # and a check that the output has the last name.
 scale_import() {
-  local n=$1 tag=$2 f="$scale_dir/imported.json" t0 t1 rc m0
+  local n=$1 tag=$2 f="$scale_dir/imported.json" t0 t1 rc m0 cpu
   say "$tag: meridian zone import"
   wait_quiet
   m0=$(machine_busy_ns); t0=$(date +%s%N)
@@ -213,10 +213,10 @@ scale_import() {
     say "  zone import failed or passed the deadline (exit $rc; $logs/scale-import-$n.log)"; return 1
   fi
   grep -q "\"h$n\"" "$f" || { say "  zone import: h$n is missing from the output"; return 1; }
+  cpu=$(awk '/maxrss_kb/ { printf "%.0f\n", ($4 + $5) * 1e9 }' "$logs/scale-import-$n.time")
   scale_note "$tag: master file: meridian zone import, peer: its start (s)" meridian "$(scale_secs "$t0" "$t1")" \
-    "$(scale_other_pct "$m0" "$t0" "$((t1 - t0))")"
-  scale_note "$tag: master file: zone import's CPU, peer: its start's (s)" meridian \
-    "$(awk '/maxrss_kb/ { printf "%.2f\n", $4 + $5 }' "$logs/scale-import-$n.time")"
+    "$(scale_other_pct "$m0" "$t0" "${cpu:-0}")"
+  scale_note "$tag: master file: zone import's CPU, peer: its start's (s)" meridian "$(scale_secs 0 "${cpu:-0}")"
   scale_note "$tag: master file: zone import's peak RSS, peer: its start's (MB)" meridian \
     "$(awk '/maxrss_kb/ { printf "%.0f\n", $2 / 1024 }' "$logs/scale-import-$n.time")"
   say "  import took ${scale_val["$tag: master file: meridian zone import, peer: its start (s)|meridian"]}s"
