@@ -108,7 +108,8 @@ std::string render_metrics(const ObservedState& s) {
   const std::pair<const char*, std::pair<unsigned, unsigned>> parts[] = {
       {"zone", {t.zones_built, t.zones_reused}},
       {"service", {t.services_compiled, t.services_reused}},
-      {"database", {t.databases_opened, t.databases_reused}}};
+      {"database", {t.databases_opened, t.databases_reused}},
+      {"routing_table", {t.routing_tables_built, t.routing_tables_reused}}};
   for (const auto& [part, counts] : parts) {
     m.sample("meridian_load_parts_total", {{"part", part}, {"outcome", "built"}}, counts.first);
     m.sample("meridian_load_parts_total", {{"part", part}, {"outcome", "reused"}}, counts.second);
@@ -186,7 +187,9 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
                  {"last_seconds", s.reload.last_seconds},
                  {"last_built", {{"zones_built", b.zones_built}, {"zones_reused", b.zones_reused},
                                  {"services_compiled", b.services_compiled}, {"services_reused", b.services_reused},
-                                 {"databases_opened", b.databases_opened}, {"databases_reused", b.databases_reused}}}};
+                                 {"databases_opened", b.databases_opened}, {"databases_reused", b.databases_reused},
+                                 {"routing_tables_built", b.routing_tables_built},
+                                 {"routing_tables_reused", b.routing_tables_reused}}}};
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
   return j;
 }

@@ -21,23 +21,27 @@ using Pointer = json::json_pointer;
 
 class Loader {
  public:
-  Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d, const ServiceSet* previous)
-      : src_(src), base_(std::move(base)), diags_(d), sink_(src_, diags_), previous_(previous) {}
+  Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d,
+         std::shared_ptr<const ServiceSet> previous)
+      : src_(src), base_(std::move(base)), diags_(d), sink_(src_, diags_), previous_(std::move(previous)) {}
 
-  std::shared_ptr<ServiceSet> load() {
+  ServiceBuildCounts built;  // what load() built and took over
+
+  std::shared_ptr<const ServiceSet> load() {
     auto set = std::make_shared<ServiceSet>();
     const json& root = src_.root();
     if (!root.is_object()) return set;
     // The top level's other keys are the server configuration's (config/server_config.cpp).
     config::JsonObjectReader top(root, Pointer(), sink_);
     read_ecs(top, set->ecs);
-    read_geoip(top, set->geo, set->database_stamps, set->built);
+    read_geoip(top, set->geo, set->database_stamps, built);
     std::string latency;
     if (top.string("latency", latency, KeyRules::optional("\"latency\" is the path of a latency table file")) &&
         top.contains("latency"))
       default_latency_ = config::resolve_path(base_, latency);
     const json* services = top.object("services", KeyRules::optional("\"services\" must be an object of named services"));
     if (!services) return set;
+    std::vector<const Service*> same_inputs;  // per service: the previous one compiled from the same inputs
     for (const auto& [name, def] : services->items()) {
       Service s;
       s.name = name;
@@ -47,15 +51,28 @@ class Loader {
           error(Pointer("/services") / name / "policy",
                 std::string("policy \"") + policy_name(s.policy) + "\" with location keys needs \"geoip\": {\"city\": ...}");
         s.compile_inputs = compile_inputs(def, s, *set);
-        if (!take_over_classes(s)) {
-          compile_classes(s, keys, set->geo);
-          ++set->built.compiled;
-        } else {
-          ++set->built.reused;
-        }
+        same_inputs.push_back(previous_compiled(s));
         set->by_name[name] = static_cast<int>(set->services.size());
         set->services.push_back(std::move(s));
         set->keys.push_back(std::move(keys));
+      }
+    }
+    // Nothing a service depends on changed: the previous set serves on as it is
+    // (and the server keeps the routing table built from it).
+    if (previous_ && same_services(*set, *previous_)) {
+      built.reused += static_cast<unsigned>(set->services.size());
+      return previous_;
+    }
+    for (std::size_t i = 0; i < set->services.size(); ++i) {
+      Service& s = set->services[i];
+      if (const Service* old = same_inputs[i]) {
+        s.classes = old->classes;
+        s.v4 = old->v4;
+        s.v6 = old->v6;
+        ++built.reused;
+      } else {
+        compile_classes(s, set->keys[i], set->geo);
+        ++built.compiled;
       }
     }
     return set;
@@ -95,18 +112,13 @@ class Loader {
     return inputs;
   }
 
-  // Takes the compiled classes of the previous set's service of that name when
-  // they were compiled from the same inputs.
-  bool take_over_classes(Service& s) const {
-    if (!previous_) return false;
+  // The previous set's service of that name when its classes were compiled from the same inputs.
+  const Service* previous_compiled(const Service& s) const {
+    if (!previous_) return nullptr;
     const int i = previous_->find(s.name);
-    if (i < 0) return false;
+    if (i < 0) return nullptr;
     const Service& old = previous_->services[static_cast<std::size_t>(i)];
-    if (old.compile_inputs != s.compile_inputs) return false;
-    s.classes = old.classes;
-    s.v4 = old.v4;
-    s.v6 = old.v6;
-    return true;
+    return old.compile_inputs == s.compile_inputs ? &old : nullptr;
   }
 
   // A service's own keys and those of every policy (a service may carry keys of
@@ -320,7 +332,7 @@ class Loader {
   config::Diagnostics& diags_;
   config::DiagnosticsSink sink_;
   std::string default_latency_;
-  const ServiceSet* previous_;
+  std::shared_ptr<const ServiceSet> previous_;
 };
 
 }  // namespace
@@ -334,9 +346,13 @@ bool same_services(const ServiceSet& a, const ServiceSet& b) {
   return true;  // compile_inputs carry the ECS settings
 }
 
-std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
-                                          config::Diagnostics& diagnostics, const ServiceSet* previous) {
-  return Loader(source, base_dir, diagnostics, previous).load();
+std::shared_ptr<const ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
+                                                config::Diagnostics& diagnostics,
+                                                std::shared_ptr<const ServiceSet> previous, ServiceBuildCounts* counts) {
+  Loader loader(source, base_dir, diagnostics, std::move(previous));
+  auto set = loader.load();
+  if (counts) *counts = loader.built;
+  return set;
 }
 
 }  // namespace meridian::routing

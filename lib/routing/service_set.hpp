@@ -38,7 +38,6 @@ struct ServiceSet {
   EcsSettings ecs;
   // The stamp of every database file opened, by path (see util/file_stamp.hpp).
   std::unordered_map<std::string, util::FileStamp> database_stamps;
-  ServiceBuildCounts built;
 
   int find(const std::string& name) const {
     const auto it = by_name.find(name);
@@ -57,8 +56,11 @@ bool same_services(const ServiceSet& a, const ServiceSet& b);
 // database file that did not change is taken over instead of opened again, and
 // a service whose compile inputs did not change (its definition, its latency
 // table file, the database files, the ECS settings) takes over its compiled
-// classes instead of walking the database again.
-std::shared_ptr<ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
-                                          config::Diagnostics& diagnostics, const ServiceSet* previous = nullptr);
+// classes instead of walking the database again; when no service changed at
+// all, the previous set itself is returned. counts: what this load built.
+std::shared_ptr<const ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
+                                                config::Diagnostics& diagnostics,
+                                                std::shared_ptr<const ServiceSet> previous = nullptr,
+                                                ServiceBuildCounts* counts = nullptr);
 
 }  // namespace meridian::routing

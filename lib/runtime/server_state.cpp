@@ -23,6 +23,8 @@ void add_counts(BuildCounts& total, const BuildCounts& more) {
   total.services_reused += more.services_reused;
   total.databases_opened += more.databases_opened;
   total.databases_reused += more.databases_reused;
+  total.routing_tables_built += more.routing_tables_built;
+  total.routing_tables_reused += more.routing_tables_reused;
 }
 
 std::string milliseconds_text(double seconds) {
@@ -117,7 +119,9 @@ bool ServerState::reload(const std::string& trigger) {
   status_.last_error.clear();
   status_.last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   status_.last_built = state_.built;
-  add_counts(status_.total_built, state_.built);
+  status_.last_built.routing_tables_built = state_.snapshot->routing && !last_publish_kept_routing_;
+  status_.last_built.routing_tables_reused = state_.snapshot->routing && last_publish_kept_routing_;
+  add_counts(status_.total_built, state_.built);  // the load's parts (publish_locked counted the table)
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
   // A zone file that did not load does not fail the reload (the rest is served):
@@ -131,6 +135,7 @@ bool ServerState::reload(const std::string& trigger) {
                                       {"services_compiled", std::to_string(b.services_compiled)},
                                       {"services_reused", std::to_string(b.services_reused)},
                                       {"databases_opened", std::to_string(b.databases_opened)},
+                                      {"routing_table", b.routing_tables_reused ? "reused" : "built"},
                                       {"zone_failures", std::to_string(count_zone_failures(*state_.zone_reports))}});
   return true;
 }
@@ -165,10 +170,11 @@ void ServerState::publish_locked() {
       health::HealthSnapshot::of_table(state_.health->overrides(), table_.entries()));
   // The services and the health the served table was built from did not change
   // (a reload of zones only): keep the table, whose build walks every service's trie.
+  // (state_.snapshot is the new load's, without a table, during a reload: the served one is kept apart.)
   const std::shared_ptr<const routing::RoutingTable> served =
-      state_.snapshot && state_.snapshot->routing && routing_health_ && routing_services_ == state_.services &&
-              *routing_health_ == *state_.health && !routing_ramped_ && !slow_start_.ramping()
-          ? state_.snapshot->routing
+      routing_table_ && routing_health_ && routing_services_ == state_.services && *routing_health_ == *state_.health &&
+              !routing_ramped_ && !slow_start_.ramping()
+          ? routing_table_
           : nullptr;
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
@@ -185,6 +191,12 @@ void ServerState::publish_locked() {
   if (!ramps.empty() || any_new)
     snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps);
   state_.snapshot = std::move(snapshot);
+  if (state_.snapshot->routing) {
+    const bool kept = state_.snapshot->routing == routing_table_;
+    ++(kept ? status_.total_built.routing_tables_reused : status_.total_built.routing_tables_built);
+    last_publish_kept_routing_ = kept;
+  }
+  routing_table_ = state_.snapshot->routing;
   routing_services_ = state_.services;
   routing_health_ = state_.health;
   routing_ramped_ = !ramps.empty() || any_new;

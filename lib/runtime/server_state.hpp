@@ -77,10 +77,12 @@ class ServerState {
 
   ReloadParticipant* participant_ = nullptr;
   routing::SlowStart slow_start_;
-  // What the served snapshot's routing table was built from.
+  // The served snapshot's routing table and what it was built from.
+  std::shared_ptr<const routing::RoutingTable> routing_table_;
   std::shared_ptr<const routing::ServiceSet> routing_services_;
   std::shared_ptr<const health::HealthSnapshot> routing_health_;
   bool routing_ramped_ = false;  // built with slow-start shares: never reused
+  bool last_publish_kept_routing_ = false;
   std::string config_fingerprint_;
   std::string health_fingerprint_;
 };

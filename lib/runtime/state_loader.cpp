@@ -143,11 +143,9 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   state.config = config::read_server_config(*source, diagnostics);
   state.config.source = nullptr;  // the JsonSource does not outlive this call
   const LoadedState* previous = options.previous;
+  routing::ServiceBuildCounts service_counts;
   std::shared_ptr<const routing::ServiceSet> services = routing::load_services(
-      *source, state.config.base_dir, diagnostics, previous ? previous->services.get() : nullptr);
-  const routing::ServiceBuildCounts service_counts = services->built;
-  // Nothing a service depends on changed: keep the set (and so the routing table built from it).
-  if (previous && previous->services && routing::same_services(*services, *previous->services)) services = previous->services;
+      *source, state.config.base_dir, diagnostics, previous ? previous->services : nullptr, &service_counts);
   ZoneLoad zones = load_zones(state.config.zone_paths, *services,
                               previous && previous->zone_files ? previous->zone_files.get() : nullptr, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);

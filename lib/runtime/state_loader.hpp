@@ -26,6 +26,10 @@ struct BuildCounts {
   unsigned services_reused = 0;
   unsigned databases_opened = 0;
   unsigned databases_reused = 0;
+  // Routing tables (every service's trie with health folded in) built for
+  // published snapshots, or kept because their services and health did not change.
+  unsigned routing_tables_built = 0;
+  unsigned routing_tables_reused = 0;
 };
 
 struct LoadedState {

@@ -113,6 +113,8 @@ TEST_CASE("one zone edited among several: that zone is rebuilt, the rest and the
   CHECK(built["services_reused"] == 1);
   CHECK(built["databases_opened"] == 0);
   CHECK(built["databases_reused"] == 1);
+  CHECK(built["routing_tables_built"] == 0);  // no service and no health changed: the table is kept
+  CHECK(built["routing_tables_reused"] == 1);
   CHECK(status["reload"]["last_seconds"].get<double>() >= 0);
   const auto metrics = prom::parse(s.m.metrics());
   CHECK(metrics.value("meridian_load_parts_total", {{"part", "zone"}, {"outcome", "reused"}}) == 3.0);
@@ -154,6 +156,7 @@ TEST_CASE("a database replaced by rename while queries run: none lost, new answe
   CHECK(status["reload"]["last_built"]["databases_opened"] == 1);
   CHECK(status["reload"]["last_built"]["services_compiled"] == 1);
   CHECK(status["reload"]["last_built"]["zones_reused"] == 4);
+  CHECK(status["reload"]["last_built"]["routing_tables_built"] == 1);
   CHECK(s.m.log_clean());
 }
 

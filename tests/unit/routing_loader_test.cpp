@@ -65,7 +65,7 @@ const char* const kServices = R"({
   }
 })";
 
-std::shared_ptr<routing::ServiceSet> services() {
+std::shared_ptr<const routing::ServiceSet> services() {
   const config::JsonSource src = config::JsonSource::parse(subst(kServices), "meridian.json");
   config::Diagnostics d;
   auto set = routing::load_services(src, kFixtures, d);
