@@ -46,12 +46,13 @@ class Loader {
         if (needs_geo(*s.policy, keys) && !set->geo.city)
           error(Pointer("/services") / name / "policy",
                 std::string("policy \"") + policy_name(s.policy) + "\" with location keys needs \"geoip\": {\"city\": ...}");
-        compile_classes(s, keys, set->geo);
         set->by_name[name] = static_cast<int>(set->services.size());
         set->services.push_back(std::move(s));
         set->keys.push_back(std::move(keys));
       }
     }
+    // One walk of the databases for all services.
+    compile_classes(set->services, set->keys, set->geo);
     return set;
   }
 
