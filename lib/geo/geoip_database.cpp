@@ -1,6 +1,7 @@
 #include "geo/geoip_database.hpp"
 
 #include <maxminddb.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -189,6 +190,12 @@ SearchRecord GeoipDatabase::family_root(int family) const {
     r = n.child[0];
   }
   return r;
+}
+
+void GeoipDatabase::release_pages() const {
+  // libmaxminddb maps the whole file read-only and shared (MMDB_MODE_MMAP), page-aligned.
+  if (mmdb_->file_content && mmdb_->file_size > 0)
+    madvise(const_cast<uint8_t*>(mmdb_->file_content), static_cast<std::size_t>(mmdb_->file_size), MADV_DONTNEED);
 }
 
 GeoRecord GeoipDatabase::record_at(uint32_t data_offset, bool with_city_name) const {

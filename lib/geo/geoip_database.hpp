@@ -73,6 +73,9 @@ class GeoipDatabase {
   // The routing fields of the data record at a data-section offset (a
   // SearchRecord::data value); the English city name only when asked (explain).
   GeoRecord record_at(uint32_t data_offset, bool with_city_name = false) const;
+  // Lets the kernel drop the file's pages from this process after a full read
+  // (a compile): later lookups fault in the few they touch from the page cache.
+  void release_pages() const;
 
  private:
   explicit GeoipDatabase(std::string path);

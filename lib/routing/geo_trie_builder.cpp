@@ -211,14 +211,18 @@ std::vector<ClassTries> build_class_tries(const std::vector<const ClassPlan*>& p
   if (!v4_lanes.empty()) {
     RecordRows rows(v4_lanes.size());
     TreeWalk(*geo.city, v4_lanes, rows).build(4, {});
+    // The IPv6 walk does not go below ::/96 again (it imports the IPv4 tries).
+    geo.city->release_pages();
     // Before the IPv4 overlays: the IPv6 trie's IPv4 forms hold the database's IPv4 answers.
     TreeWalk(*geo.city, v6_lanes, rows).build(6, ipv4_tries);
+    geo.city->release_pages();  // the tries hold what routing needs; explain faults in what it reads
   }
   for (int family : {4, 6}) {
     std::vector<PrefixTrie*> tries;
     for (ClassTries& t : out) tries.push_back(family == 4 ? &t.v4 : &t.v6);
     apply_overlays(plans, geo, family, tries);
   }
+  if (geo.asn) geo.asn->release_pages();
   return out;
 }
 

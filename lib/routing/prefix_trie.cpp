@@ -77,9 +77,8 @@ PrefixTrie PrefixTrie::remap(const std::vector<uint32_t>& mapping) const {
   PrefixTrie out(bits_, 0);
   out.shared_ = shared_;
   std::vector<uint32_t> done(nodes_.size(), kNotDone);
-  out.nodes_.reserve(nodes_.size());
+  out.nodes_.reserve(nodes_.size());  // an upper bound; the pages past the end are never touched
   out.root_ = build_remapped(root_, mapping, done, out);
-  out.nodes_.shrink_to_fit();
   return out;
 }
 
