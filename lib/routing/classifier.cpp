@@ -46,22 +46,29 @@ KeyMatch match_address(const std::vector<ClientKey>& keys, const GeoSources& geo
 }
 
 void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,
-                     const GeoSources& geo) {
-  std::vector<ClassPlan> plans(services.size());
-  for (std::size_t i = 0; i < services.size(); ++i) {
-    Service& s = services[i];
+                     const GeoSources& geo, const std::vector<std::size_t>& which) {
+  std::vector<ClassPlan> plans(which.size());
+  for (std::size_t p = 0; p < which.size(); ++p) {
+    Service& s = services[which[p]];
     s.classes.clear();
     // Class 0: every region in configuration order (for clients no key matches).
     const uint32_t all = policies::intern_class(s.classes, policies::ordered_preference(policies::all_region_indexes(s)));
-    s.policy->compile(s, keys[i], all, plans[i]);
+    s.policy->compile(s, keys[which[p]], all, plans[p]);
   }
   std::vector<const ClassPlan*> order;
   for (const ClassPlan& p : plans) order.push_back(&p);
   std::vector<ClassTries> tries = build_class_tries(order, geo);
-  for (std::size_t i = 0; i < services.size(); ++i) {
-    services[i].v4 = std::move(tries[i].v4);
-    services[i].v6 = std::move(tries[i].v6);
+  for (std::size_t p = 0; p < which.size(); ++p) {
+    services[which[p]].v4 = std::move(tries[p].v4);
+    services[which[p]].v6 = std::move(tries[p].v6);
   }
+}
+
+void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,
+                     const GeoSources& geo) {
+  std::vector<std::size_t> all(services.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  compile_classes(services, keys, geo, all);
 }
 
 }  // namespace meridian::routing

@@ -27,8 +27,12 @@ struct KeyMatch {
 };
 KeyMatch match_address(const std::vector<ClientKey>& keys, const GeoSources& geo, int family, const uint8_t* address);
 
-// Fills every service's classes/v4/v6 for its policy, reading the databases
-// once for all of them. keys[i] are services[i]'s geo map or latency table keys.
+// Fills classes/v4/v6 of services[i] for every i in `which` for its policy,
+// reading the databases once for all of them. keys[i] are services[i]'s geo map
+// or latency table keys.
+void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,
+                     const GeoSources& geo, const std::vector<std::size_t>& which);
+// The same for every service.
 void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,
                      const GeoSources& geo);
 
