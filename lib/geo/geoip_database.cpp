@@ -1,6 +1,7 @@
 #include "geo/geoip_database.hpp"
 
 #include <maxminddb.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -39,7 +40,7 @@ uint32_t uint_at(MMDB_entry_s& entry, const char* const* path) {
   }
 }
 
-GeoRecord decode(MMDB_entry_s entry) {
+GeoRecord decode(MMDB_entry_s entry, bool with_city_name = true) {
   static const char* const kContinent[] = {"continent", "code", nullptr};
   static const char* const kCountry[] = {"country", "iso_code", nullptr};
   static const char* const kSubdivision[] = {"subdivisions", "0", "iso_code", nullptr};
@@ -51,10 +52,18 @@ GeoRecord decode(MMDB_entry_s entry) {
   r.continent = string_at(entry, kContinent);
   r.country = string_at(entry, kCountry);
   r.subdivision = string_at(entry, kSubdivision);
-  r.city = string_at(entry, kCity);
+  if (with_city_name) r.city = string_at(entry, kCity);
   r.asn = uint_at(entry, kAsn);
   r.has_location = double_at(entry, kLat, r.latitude) && double_at(entry, kLon, r.longitude);
   return r;
+}
+
+SearchRecord search_record(uint64_t value, uint8_t type, const MMDB_entry_s& entry) {
+  switch (type) {
+    case MMDB_RECORD_TYPE_SEARCH_NODE: return {SearchRecord::node, static_cast<uint32_t>(value)};
+    case MMDB_RECORD_TYPE_DATA: return {SearchRecord::data, entry.offset};
+    default: return {};  // empty, or invalid (treated as no data, as lookups do)
+  }
 }
 
 }  // namespace
@@ -153,6 +162,44 @@ void GeoipDatabase::walk(int family, const Visitor& visit) const {
   };
   Walker walker{mmdb, node_count, bits, visit, cache, addr};
   if (start < node_count) walker.node(start, 0);
+}
+
+}  // namespace meridian::geo
+
+namespace meridian::geo {
+
+uint32_t GeoipDatabase::node_count() const { return mmdb_->metadata.node_count; }
+
+bool GeoipDatabase::read_node(uint32_t number, SearchNode& out) const {
+  MMDB_search_node_s n;
+  if (number >= node_count() || MMDB_read_node(mmdb_.get(), number, &n) != MMDB_SUCCESS) return false;
+  out.child[0] = search_record(n.left_record, n.left_record_type, n.left_record_entry);
+  out.child[1] = search_record(n.right_record, n.right_record_type, n.right_record_entry);
+  return true;
+}
+
+SearchRecord GeoipDatabase::family_root(int family) const {
+  SearchRecord r{SearchRecord::node, 0};
+  if (node_count() == 0) return {};
+  if (!has_ipv6()) return family == 4 ? r : SearchRecord{};
+  if (family == 6) return r;
+  // IPv4 lives under ::/96: follow 96 zero bits (a record on the way covers it all).
+  for (int depth = 0; depth < 96 && r.kind == SearchRecord::node; ++depth) {
+    SearchNode n;
+    if (!read_node(r.value, n)) return {};
+    r = n.child[0];
+  }
+  return r;
+}
+
+void GeoipDatabase::release_pages() const {
+  // libmaxminddb maps the whole file read-only and shared (MMDB_MODE_MMAP), page-aligned.
+  if (mmdb_->file_content && mmdb_->file_size > 0)
+    madvise(const_cast<uint8_t*>(mmdb_->file_content), static_cast<std::size_t>(mmdb_->file_size), MADV_DONTNEED);
+}
+
+GeoRecord GeoipDatabase::record_at(uint32_t data_offset, bool with_city_name) const {
+  return decode(MMDB_entry_s{mmdb_.get(), data_offset}, with_city_name);
 }
 
 }  // namespace meridian::geo

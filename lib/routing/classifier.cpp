@@ -7,41 +7,6 @@
 
 namespace meridian::routing {
 
-namespace {
-
-void apply_net_keys(const std::vector<ClientKey>& keys, int family, PrefixTrie& trie) {
-  std::vector<std::size_t> order;
-  for (std::size_t i = 0; i < keys.size(); ++i)
-    if (keys[i].kind == ClientKey::by_net && keys[i].family == family) order.push_back(i);
-  // Shorter prefixes first so the more specific ones override them.
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return keys[a].prefix_len < keys[b].prefix_len; });
-  for (std::size_t i : order) trie.assign(keys[i].address, keys[i].prefix_len, static_cast<uint32_t>(i));
-}
-
-void build_family(const std::vector<ClientKey>& keys, const GeoSources& geo, int family, PrefixTrie& trie) {
-  const int fallback = fallback_key(keys);
-  trie = PrefixTrie(family == 4 ? 32 : 128, fallback >= 0 ? static_cast<uint32_t>(fallback) : static_cast<uint32_t>(keys.size()));
-  if (geo.city) {
-    geo.city->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
-      const int k = match_record(keys, r);
-      if (k >= 0) trie.assign(addr, len, static_cast<uint32_t>(k));
-    });
-  }
-  const bool has_asn_keys =
-      std::any_of(keys.begin(), keys.end(), [](const ClientKey& k) { return k.kind == ClientKey::by_asn; });
-  if (geo.asn && has_asn_keys) {
-    geo.asn->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
-      for (std::size_t i = 0; i < keys.size(); ++i)
-        if (keys[i].kind == ClientKey::by_asn && keys[i].asn_number == r.asn) trie.assign(addr, len, static_cast<uint32_t>(i));
-    });
-  }
-  apply_net_keys(keys, family, trie);
-  trie.compact();
-}
-
-}  // namespace
-
 double distance_km(const Location& a, const Location& b) {
   constexpr double kEarthRadiusKm = 6371.0;
   constexpr double kRad = M_PI / 180.0;
@@ -53,10 +18,16 @@ double distance_km(const Location& a, const Location& b) {
 }
 
 KeyTries classify_by_keys(const std::vector<ClientKey>& keys, const GeoSources& geo) {
-  KeyTries t;
-  build_family(keys, geo, 4, t.v4);
-  build_family(keys, geo, 6, t.v6);
-  return t;
+  ClassPlan plan;
+  const int fallback = fallback_key(keys);
+  plan.no_record = fallback >= 0 ? static_cast<uint32_t>(fallback) : static_cast<uint32_t>(keys.size());
+  plan.keys = &keys;
+  for (std::size_t i = 0; i < keys.size(); ++i) plan.key_class.push_back(static_cast<uint32_t>(i));
+  plan.of_record = [&keys, no_record = plan.no_record](const geo::GeoRecord& r) {
+    const int k = match_record(keys, r);
+    return k >= 0 ? static_cast<uint32_t>(k) : no_record;
+  };
+  return std::move(build_class_tries({&plan}, geo).front());
 }
 
 KeyMatch match_address(const std::vector<ClientKey>& keys, const GeoSources& geo, int family, const uint8_t* address) {
@@ -74,11 +45,30 @@ KeyMatch match_address(const std::vector<ClientKey>& keys, const GeoSources& geo
   return m;
 }
 
-void compile_classes(Service& s, const std::vector<ClientKey>& keys, const GeoSources& geo) {
-  s.classes.clear();
-  // Class 0: every region in configuration order (for clients no key matches).
-  const uint32_t all = policies::intern_class(s.classes, policies::ordered_preference(policies::all_region_indexes(s)));
-  s.policy->compile(s, keys, geo, all);
+void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,
+                     const GeoSources& geo, const std::vector<std::size_t>& which) {
+  std::vector<ClassPlan> plans(which.size());
+  for (std::size_t p = 0; p < which.size(); ++p) {
+    Service& s = services[which[p]];
+    s.classes.clear();
+    // Class 0: every region in configuration order (for clients no key matches).
+    const uint32_t all = policies::intern_class(s.classes, policies::ordered_preference(policies::all_region_indexes(s)));
+    s.policy->compile(s, keys[which[p]], all, plans[p]);
+  }
+  std::vector<const ClassPlan*> order;
+  for (const ClassPlan& p : plans) order.push_back(&p);
+  std::vector<ClassTries> tries = build_class_tries(order, geo);
+  for (std::size_t p = 0; p < which.size(); ++p) {
+    services[which[p]].v4 = std::move(tries[p].v4);
+    services[which[p]].v6 = std::move(tries[p].v6);
+  }
+}
+
+void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,
+                     const GeoSources& geo) {
+  std::vector<std::size_t> all(services.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  compile_classes(services, keys, geo, all);
 }
 
 }  // namespace meridian::routing

@@ -17,6 +17,11 @@ void PrefixTrie::assign(const uint8_t* addr, unsigned prefix_len, uint32_t value
       const uint32_t leaf = slot();
       nodes_.push_back(Node{{leaf, leaf}});
       slot() = static_cast<uint32_t>(nodes_.size() - 1);
+    } else if (shared_) {
+      // The node may be reached by other prefixes too: change a copy.
+      const Node copy = nodes_[slot()];
+      nodes_.push_back(copy);
+      slot() = static_cast<uint32_t>(nodes_.size() - 1);
     }
     node = slot();
     side = bit(addr, depth);
@@ -51,30 +56,45 @@ PrefixTrie::Result PrefixTrie::lookup(const uint8_t* addr, unsigned prefix_len) 
   return {slot & ~kLeaf, static_cast<uint8_t>(depth)};
 }
 
-uint32_t PrefixTrie::build_remapped(uint32_t slot, const std::vector<uint32_t>& mapping, PrefixTrie& out) const {
+namespace {
+constexpr uint32_t kNotDone = 0xFFFFFFFFu;  // no slot: values stay far below 2^31 - 1
+}
+
+uint32_t PrefixTrie::build_remapped(uint32_t slot, const std::vector<uint32_t>& mapping, std::vector<uint32_t>& done,
+                                    PrefixTrie& out) const {
   if (slot & kLeaf) {
     const uint32_t v = slot & ~kLeaf;
     return (v < mapping.size() ? mapping[v] : v) | kLeaf;
   }
-  const uint32_t left = build_remapped(nodes_[slot].child[0], mapping, out);
-  const uint32_t right = build_remapped(nodes_[slot].child[1], mapping, out);
-  if (left == right && (left & kLeaf)) return left;  // equal leaves merge: shorter scope
-  out.nodes_.push_back(Node{{left, right}});
-  return static_cast<uint32_t>(out.nodes_.size() - 1);
+  // A shared node is rebuilt once and stays shared.
+  if (done[slot] != kNotDone) return done[slot];
+  const uint32_t left = build_remapped(nodes_[slot].child[0], mapping, done, out);
+  const uint32_t right = build_remapped(nodes_[slot].child[1], mapping, done, out);
+  return done[slot] = out.join(left, right);  // equal leaves merge: shorter scope
 }
 
 PrefixTrie PrefixTrie::remap(const std::vector<uint32_t>& mapping) const {
   PrefixTrie out(bits_, 0);
-  out.nodes_.reserve(nodes_.size());
-  out.root_ = build_remapped(root_, mapping, out);
+  out.shared_ = shared_;
+  std::vector<uint32_t> done(nodes_.size(), kNotDone);
+  out.nodes_.reserve(nodes_.size());  // an upper bound; the pages past the end are never touched
+  out.root_ = build_remapped(root_, mapping, done, out);
   return out;
 }
 
-void PrefixTrie::compact() {
-  PrefixTrie out(bits_, 0);
-  out.nodes_.reserve(nodes_.size());
-  out.root_ = build_remapped(root_, {}, out);
-  *this = std::move(out);
+void PrefixTrie::compact() { *this = remap({}); }
+
+uint32_t PrefixTrie::import(const PrefixTrie& other) {
+  if (other.root_ & kLeaf) return other.root_;
+  const auto base = static_cast<uint32_t>(nodes_.size());
+  nodes_.reserve(nodes_.size() + other.nodes_.size());
+  for (const Node& n : other.nodes_) {
+    Node moved = n;
+    for (uint32_t& c : moved.child)
+      if (!(c & kLeaf)) c += base;
+    nodes_.push_back(moved);
+  }
+  return other.root_ + base;
 }
 
 }  // namespace meridian::routing

@@ -63,6 +63,7 @@ class Loader {
       built.reused += static_cast<unsigned>(set->services.size());
       return previous_;
     }
+    std::vector<std::size_t> to_compile;
     for (std::size_t i = 0; i < set->services.size(); ++i) {
       Service& s = set->services[i];
       if (const Service* old = same_inputs[i]) {
@@ -71,10 +72,12 @@ class Loader {
         s.v6 = old->v6;
         ++built.reused;
       } else {
-        compile_classes(s, set->keys[i], set->geo);
+        to_compile.push_back(i);
         ++built.compiled;
       }
     }
+    // One walk of the databases for all the services compiled anew.
+    if (!to_compile.empty()) compile_classes(set->services, set->keys, set->geo, to_compile);
     return set;
   }
 

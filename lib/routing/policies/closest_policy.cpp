@@ -1,6 +1,9 @@
 // "closest": regions by great-circle distance from the client's database
 // location to each region's "location"; regions without one come last.
 #include <algorithm>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
 
 #include "routing/policies/policy.hpp"
 
@@ -23,18 +26,31 @@ Preference by_distance(const Service& s, const Location& client) {
   return p;
 }
 
-void compile(Service& s, const std::vector<ClientKey>&, const GeoSources& geo, uint32_t all_regions) {
-  for (int family : {4, 6}) {
-    PrefixTrie trie(family == 4 ? 32 : 128, all_regions);
-    if (geo.city) {
-      geo.city->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
-        if (!r.has_location) return;
-        trie.assign(addr, len, intern_class(s.classes, by_distance(s, {r.latitude, r.longitude})));
-      });
+// Many records share a location (a city's networks): their order is computed once.
+struct LocationClasses {
+  struct Hash {
+    std::size_t operator()(const std::pair<double, double>& l) const {
+      uint64_t a, b;
+      std::memcpy(&a, &l.first, 8);
+      std::memcpy(&b, &l.second, 8);
+      return std::hash<uint64_t>()(a * 0x9E3779B97F4A7C15ull ^ b);
     }
-    trie.compact();
-    (family == 4 ? s.v4 : s.v6) = std::move(trie);
-  }
+  };
+  explicit LocationClasses(Service& s) : service(s), intern(s.classes) {}
+  Service& service;
+  ClassInterner intern;
+  std::unordered_map<std::pair<double, double>, uint32_t, Hash> by_location;
+};
+
+void compile(Service& s, const std::vector<ClientKey>&, uint32_t all_regions, ClassPlan& plan) {
+  plan.no_record = all_regions;
+  auto classes = std::make_shared<LocationClasses>(s);
+  plan.of_record = [classes, all_regions](const geo::GeoRecord& r) {
+    if (!r.has_location) return all_regions;
+    const auto [it, fresh] = classes->by_location.try_emplace({r.latitude, r.longitude}, all_regions);
+    if (fresh) it->second = classes->intern(by_distance(classes->service, {r.latitude, r.longitude}));
+    return it->second;
+  };
 }
 
 void explain_candidate(const Service& s, const KeyMatch& m, uint16_t region, nlohmann::ordered_json& candidate) {

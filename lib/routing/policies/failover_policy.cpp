@@ -25,9 +25,8 @@ void read(const ReadContext& context, const nlohmann::json& def, const Pointer& 
   if (sorted.size() == s.regions.size()) s.regions = std::move(sorted);
 }
 
-void compile(Service& s, const std::vector<ClientKey>&, const GeoSources&, uint32_t all_regions) {
-  s.v4 = PrefixTrie(32, all_regions);
-  s.v6 = PrefixTrie(128, all_regions);
+void compile(Service&, const std::vector<ClientKey>&, uint32_t all_regions, ClassPlan& plan) {
+  plan.no_record = all_regions;  // every client, one order
 }
 
 }  // namespace

@@ -26,8 +26,8 @@ void read(const ReadContext& context, const nlohmann::json& def, const Pointer& 
   }
 }
 
-void compile(Service& s, const std::vector<ClientKey>& keys, const GeoSources& geo, uint32_t all_regions) {
-  compile_by_keys(s, keys, geo, all_regions, [&](std::size_t key) { return ordered_preference(s.geo_map[key].second); });
+void compile(Service& s, const std::vector<ClientKey>& keys, uint32_t all_regions, ClassPlan& plan) {
+  compile_by_keys(s, keys, all_regions, plan, [&](std::size_t key) { return ordered_preference(s.geo_map[key].second); });
 }
 
 }  // namespace

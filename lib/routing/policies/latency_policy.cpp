@@ -88,8 +88,8 @@ Preference by_rtt(const Service& s, const std::vector<double>& rtt) {
   return p;
 }
 
-void compile(Service& s, const std::vector<ClientKey>& keys, const GeoSources& geo, uint32_t all_regions) {
-  compile_by_keys(s, keys, geo, all_regions, [&](std::size_t key) { return by_rtt(s, s.latency_rows[key].second); });
+void compile(Service& s, const std::vector<ClientKey>& keys, uint32_t all_regions, ClassPlan& plan) {
+  compile_by_keys(s, keys, all_regions, plan, [&](std::size_t key) { return by_rtt(s, s.latency_rows[key].second); });
 }
 
 void explain_candidate(const Service& s, const KeyMatch& m, uint16_t region, nlohmann::ordered_json& candidate) {

@@ -5,6 +5,8 @@
 // the query path only walks the tries the policy compiled.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,10 +45,12 @@ struct Policy {
   // client keys its classes are compiled from; problems go to context.error.
   void (*read)(const ReadContext& context, const nlohmann::json& def, const Pointer& at, Service& service,
                std::vector<ClientKey>& keys) = nullptr;
-  // Fills service.classes/v4/v6. service.classes holds class `all_regions`
-  // (every region in configuration order) on entry.
-  void (*compile)(Service& service, const std::vector<ClientKey>& keys, const GeoSources& geo,
-                  uint32_t all_regions) = nullptr;
+  // Fills service.classes and says how addresses map to them: `plan` (see
+  // routing/geo_trie_builder.hpp; the tries of all services are then built in
+  // one walk of the database). service.classes holds class `all_regions` (every
+  // region in configuration order) on entry, and `plan` is default-constructed.
+  void (*compile)(Service& service, const std::vector<ClientKey>& keys, uint32_t all_regions,
+                  ClassPlan& plan) = nullptr;
   // Optional: what explain reports about the client's match, and per candidate region.
   void (*explain_match)(const Service& service, const std::vector<ClientKey>& keys, const KeyMatch& match,
                         nlohmann::ordered_json& report) = nullptr;
@@ -70,19 +74,35 @@ bool read_client_key(const ReadContext& context, const config::JsonSource& sourc
                      const Pointer& at, std::vector<ClientKey>& keys);
 // The index of `preference` in classes, appended when new (equal preferences share a class).
 uint32_t intern_class(std::vector<Preference>& classes, Preference preference);
+// intern_class for many calls (one per distinct database location): indexed.
+class ClassInterner {
+ public:
+  explicit ClassInterner(std::vector<Preference>& classes);
+  uint32_t operator()(Preference preference);
+
+ private:
+  std::vector<Preference>& classes_;
+  std::map<std::vector<uint16_t>, uint32_t> index_;  // tiers' regions, tiers ended by 0xFFFF
+};
 // One region per tier, in the given order.
 Preference ordered_preference(const std::vector<uint16_t>& regions);
 std::vector<uint16_t> all_region_indexes(const Service& service);
+// The database record -> class of keyed policies (match_record); empty when no
+// key reads the record (net: and default keys only).
+std::function<uint32_t(const geo::GeoRecord&)> record_classifier(const std::vector<ClientKey>& keys,
+                                                                 const std::vector<uint32_t>& key_class,
+                                                                 uint32_t no_record);
 // Classes by client key (geo map, latency table): key i gets preference_of(i);
-// addresses no key matches get all_regions.
+// addresses no key matches get the default key's class, else all_regions.
 template <typename PreferenceOf>
-void compile_by_keys(Service& s, const std::vector<ClientKey>& keys, const GeoSources& geo, uint32_t all_regions,
+void compile_by_keys(Service& s, const std::vector<ClientKey>& keys, uint32_t all_regions, ClassPlan& plan,
                      PreferenceOf preference_of) {
-  std::vector<uint32_t> key_class(keys.size() + 1, all_regions);  // key index -> class
-  for (std::size_t i = 0; i < keys.size(); ++i) key_class[i] = intern_class(s.classes, preference_of(i));
-  KeyTries t = classify_by_keys(keys, geo);
-  s.v4 = t.v4.remap(key_class);
-  s.v6 = t.v6.remap(key_class);
+  plan.keys = &keys;
+  plan.key_class.clear();
+  for (std::size_t i = 0; i < keys.size(); ++i) plan.key_class.push_back(intern_class(s.classes, preference_of(i)));
+  const int fallback = fallback_key(keys);
+  plan.no_record = fallback >= 0 ? plan.key_class[static_cast<std::size_t>(fallback)] : all_regions;
+  plan.of_record = record_classifier(keys, plan.key_class, plan.no_record);
 }
 // explain_match of the keyed policies: the key that decided, if any.
 void explain_matched_key(const Service& service, const std::vector<ClientKey>& keys, const KeyMatch& match,

@@ -45,6 +45,34 @@ uint32_t intern_class(std::vector<Preference>& classes, Preference p) {
   return static_cast<uint32_t>(classes.size() - 1);
 }
 
+ClassInterner::ClassInterner(std::vector<Preference>& classes) : classes_(classes) {}
+
+uint32_t ClassInterner::operator()(Preference p) {
+  std::vector<uint16_t> flat;
+  for (const Tier& t : p.tiers) {
+    flat.insert(flat.end(), t.regions.begin(), t.regions.end());
+    flat.push_back(0xFFFF);
+  }
+  const auto it = index_.find(flat);
+  if (it != index_.end()) return it->second;
+  const uint32_t c = intern_class(classes_, std::move(p));  // may be a class interned before this index
+  index_.emplace(std::move(flat), c);
+  return c;
+}
+
+std::function<uint32_t(const geo::GeoRecord&)> record_classifier(const std::vector<ClientKey>& keys,
+                                                                 const std::vector<uint32_t>& key_class,
+                                                                 uint32_t no_record) {
+  const bool reads_records = std::any_of(keys.begin(), keys.end(), [](const ClientKey& k) {
+    return k.kind != ClientKey::by_net && k.kind != ClientKey::by_default;
+  });
+  if (!reads_records) return {};
+  return [&keys, key_class, no_record](const geo::GeoRecord& r) {
+    const int k = match_record(keys, r);
+    return k >= 0 ? key_class[static_cast<std::size_t>(k)] : no_record;
+  };
+}
+
 Preference ordered_preference(const std::vector<uint16_t>& regions) {
   Preference p;
   for (uint16_t r : regions) p.tiers.push_back(Tier{{r}});

@@ -7,13 +7,11 @@ namespace {
 
 void read(const ReadContext&, const nlohmann::json&, const Pointer&, Service&, std::vector<ClientKey>&) {}
 
-void compile(Service& s, const std::vector<ClientKey>&, const GeoSources&, uint32_t) {
+void compile(Service& s, const std::vector<ClientKey>&, uint32_t, ClassPlan& plan) {
   s.classes.clear();
   Preference p;
   p.tiers.push_back(Tier{all_region_indexes(s)});
-  intern_class(s.classes, std::move(p));
-  s.v4 = PrefixTrie(32, 0);
-  s.v6 = PrefixTrie(128, 0);
+  plan.no_record = intern_class(s.classes, std::move(p));  // every client, one tier
 }
 
 }  // namespace
