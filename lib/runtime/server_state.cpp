@@ -126,7 +126,7 @@ bool ServerState::reload(const std::string& trigger) {
   health_fingerprint_ = fingerprint(health_paths());
   // A zone file that did not load does not fail the reload (the rest is served):
   // its state is in zone_reports, /status and the meridian_zone_* metrics.
-  const BuildCounts& b = state_.built;
+  const BuildCounts& b = status_.last_built;
   log(LogLevel::info, "reload_done", {{"took", milliseconds_text(status_.last_seconds)},
                                       {"zones", std::to_string(state_.zones->size())},
                                       {"zones_built", std::to_string(b.zones_built)},
@@ -135,7 +135,7 @@ bool ServerState::reload(const std::string& trigger) {
                                       {"services_compiled", std::to_string(b.services_compiled)},
                                       {"services_reused", std::to_string(b.services_reused)},
                                       {"databases_opened", std::to_string(b.databases_opened)},
-                                      {"routing_table", b.routing_tables_reused ? "reused" : "built"},
+                                      {"routing_table", b.routing_tables_reused ? "reused" : b.routing_tables_built ? "built" : "none"},
                                       {"zone_failures", std::to_string(count_zone_failures(*state_.zone_reports))}});
   return true;
 }
