@@ -31,16 +31,7 @@ json web_service(const HttpBackend& eu) {
 }
 
 // The SOA serial served for example.test., or 0.
-uint32_t served_serial(const Meridian& m) {
-  const Message r = ask_udp(m.dns, QuerySpec{"example.test", qtype::SOA});
-  if (!r.ok || r.answer.size() != 1) return 0;
-  // rdata: mname rname serial refresh retry expire minimum
-  std::istringstream in(r.answer[0].rdata);
-  std::string mname, rname;
-  uint32_t serial = 0;
-  in >> mname >> rname >> serial;
-  return serial;
-}
+uint32_t served_serial(const Meridian& m) { return soa_serial(m, "example.test"); }
 
 uint32_t dig_serial(const Meridian& m) {
   const DigResult d = dig(m.dns, {"+norec", "example.test", "SOA"});

@@ -22,18 +22,6 @@ json zone_of(const std::string& origin, uint32_t serial, const json& more = json
   return zone_json(origin, serial, records);
 }
 
-// The SOA serial served for origin, 0 when there is none; rcode in *rcode_out.
-uint32_t serial_of(const Meridian& m, const std::string& origin, int* rcode_out = nullptr) {
-  const Message r = ask_udp(m.dns, QuerySpec{origin, qtype::SOA});
-  if (rcode_out) *rcode_out = r.ok ? r.rcode : -1;
-  if (!r.ok || r.answer.size() != 1) return 0;
-  std::istringstream in(r.answer[0].rdata);
-  std::string mname, rname;
-  uint32_t serial = 0;
-  in >> mname >> rname >> serial;
-  return serial;
-}
-
 int rcode_of(const Meridian& m, const std::string& name) {
   const Message r = ask_udp(m.dns, QuerySpec{name, qtype::A});
   return r.ok ? r.rcode : -1;
@@ -72,12 +60,12 @@ TEST_CASE("a start with one broken zone among five serves the other four and rep
 
   for (const char* origin : {"a.test", "b.test", "c.test", "d.test"}) {
     CAPTURE(origin);
-    CHECK(serial_of(m, origin) == 1u);
+    CHECK(soa_serial(m, origin) == 1u);
     CHECK(m.one(std::string("www.") + origin) == "192.0.2.80");
   }
   // Configured but not served: SERVFAIL, as Knot answers (a resolver tries another server).
   int rcode = -1;
-  CHECK(serial_of(m, "broken.test", &rcode) == 0u);
+  CHECK(soa_serial(m, "broken.test", &rcode) == 0u);
   CHECK(rcode == rcode::SERVFAIL);
   CHECK(rcode_of(m, "www.broken.test") == rcode::SERVFAIL);
   CHECK(rcode_of(m, "www.nowhere.test") == rcode::REFUSED);  // not ours at all
@@ -113,7 +101,7 @@ TEST_CASE("a start with one broken zone among five serves the other four and rep
 
   // Fixed, it is picked up like any edit.
   write_atomic(file, zone_of("broken.test.", 8).dump(2) + "\n");
-  REQUIRE(wait_for([&] { return serial_of(m, "broken.test") == 8u; }));
+  REQUIRE(wait_for([&] { return soa_serial(m, "broken.test") == 8u; }));
   CHECK(zone_entry(m.status(), file)->at("state") == "loaded");
   CHECK(scrape(m).sum("meridian_zone_loaded") == 5.0);
   CHECK(m.log_clean());
@@ -135,7 +123,7 @@ TEST_CASE("a start where no zone loads still starts, and serves the zone once it
   CHECK(scrape(m).value("meridian_zone_loaded", {{"zone", ""}, {"file", file}}) == 0.0);
 
   write_atomic(file, zone_of("only.test.", 3).dump(2) + "\n");
-  REQUIRE(wait_for([&] { return serial_of(m, "only.test") == 3u; }));
+  REQUIRE(wait_for([&] { return soa_serial(m, "only.test") == 3u; }));
   CHECK(m.one("www.only.test") == "192.0.2.80");
   CHECK(m.log_clean());
 }
@@ -162,10 +150,10 @@ TEST_CASE("a reload that breaks one zone serves the rest of it; the broken zone 
   m.sighup();
   REQUIRE(m.wait_log("event=reload_done", done + 1));
   // The file watcher may have reloaded in between; what counts is the state once all three are read.
-  REQUIRE(wait_for([&] { return serial_of(m, "a.test") == 2u && serial_of(m, "c.test") == 2u; }));
+  REQUIRE(wait_for([&] { return soa_serial(m, "a.test") == 2u && soa_serial(m, "c.test") == 2u; }));
   CHECK(m.one("new.a.test") == "192.0.2.2");
   // b: the version from before the edit, dynamic name included.
-  CHECK(serial_of(m, "b.test") == 1u);
+  CHECK(soa_serial(m, "b.test") == 1u);
   CHECK(m.one("www.b.test") == "192.0.2.80");
   CHECK(m.one("app.b.test") == "127.0.0.11");
   CHECK(m.a("new.b.test").rcode == rcode::NXDOMAIN);
@@ -204,7 +192,7 @@ TEST_CASE("a reload that breaks one zone serves the rest of it; the broken zone 
   write_atomic(m.config_path, no_web.dump(2) + "\n");
   REQUIRE(m.wait_log("event=zone_not_loaded zone=b.test.", not_loaded + 1));
   CHECK(rcode_of(m, "www.b.test") == rcode::SERVFAIL);
-  CHECK(serial_of(m, "a.test") == 2u);
+  CHECK(soa_serial(m, "a.test") == 2u);
   status = m.status();
   eb = zone_entry(status, b);
   REQUIRE(eb != nullptr);
@@ -214,7 +202,7 @@ TEST_CASE("a reload that breaks one zone serves the rest of it; the broken zone 
 
   // Fixed (and without the service): served from the file again.
   write_atomic(b, zone_of("b.test.", 3).dump(2) + "\n");
-  REQUIRE(wait_for([&] { return serial_of(m, "b.test") == 3u; }));
+  REQUIRE(wait_for([&] { return soa_serial(m, "b.test") == 3u; }));
   CHECK(zone_entry(m.status(), b)->at("state") == "loaded");
   metrics = scrape(m);
   CHECK(metrics.value("meridian_zone_loaded", {{"zone", "b.test."}, {"file", b}}) == 1.0);
@@ -229,11 +217,11 @@ TEST_CASE("a child zone that does not load is SERVFAIL, not answered by its pare
   const json parent = zone_of("a.test.", 1, {{"sub", {{"NS", "ns.example.net."}}}, {"alias", {{"CNAME", "www.sub.a.test."}}}});
   REQUIRE_MESSAGE(m.start(base_config(json::object(), json::object()), {{"a.test.json", parent}, {"sub.a.test.json", child}}),
                   m.error);
-  CHECK(serial_of(m, "a.test") == 1u);
+  CHECK(soa_serial(m, "a.test") == 1u);
   CHECK(rcode_of(m, "www.a.test") == rcode::NOERROR);
   // Without the stand-in the parent would answer: a referral for sub, NXDOMAIN for names it lacks.
   int rcode = -1;
-  CHECK(serial_of(m, "sub.a.test", &rcode) == 0u);
+  CHECK(soa_serial(m, "sub.a.test", &rcode) == 0u);
   CHECK(rcode == rcode::SERVFAIL);
   CHECK(rcode_of(m, "www.sub.a.test") == rcode::SERVFAIL);
   CHECK(rcode_of(m, "deep.x.sub.a.test") == rcode::SERVFAIL);
@@ -249,6 +237,6 @@ TEST_CASE("a child zone that does not load is SERVFAIL, not answered by its pare
 
   const json broken_fixed = zone_of("sub.a.test.", 4);
   write_atomic(m.dir.file("zones/sub.a.test.json"), broken_fixed.dump(2) + "\n");
-  REQUIRE(wait_for([&] { return serial_of(m, "sub.a.test") == 4u; }));
+  REQUIRE(wait_for([&] { return soa_serial(m, "sub.a.test") == 4u; }));
   CHECK(rcode_of(m, "www.sub.a.test") == rcode::NOERROR);
 }

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "unit/support/client_keys.hpp"
 #include "routing/classifier.hpp"
 
 using namespace meridian;
@@ -35,16 +36,7 @@ Addr addr(const std::string& text) {
   return a;
 }
 
-std::vector<ClientKey> keys_of(std::initializer_list<const char*> texts) {
-  std::vector<ClientKey> keys;
-  for (const char* t : texts) {
-    std::string err;
-    auto k = routing::parse_client_key(t, err);
-    REQUIRE_MESSAGE(k, err);
-    keys.push_back(*k);
-  }
-  return keys;
-}
+using meridian::test::keys_of;
 
 GeoSources city(bool with_asn = false) {
   GeoSources g;

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "unit/support/client_keys.hpp"
 #include "config/json_source.hpp"
 #include "routing/classifier.hpp"
 #include "routing/service_set.hpp"
@@ -32,16 +33,7 @@ const std::string kCountry = kSrc + "/tests/data/geoip/GeoIP2-Country-Test.mmdb"
 const std::string kAsn = kSrc + "/tests/data/geoip/GeoLite2-ASN-Test.mmdb";
 const std::string kDemo = kSrc + "/geodata/demo-city.mmdb";
 
-std::vector<ClientKey> keys_of(std::initializer_list<const char*> texts) {
-  std::vector<ClientKey> keys;
-  for (const char* t : texts) {
-    std::string err;
-    auto k = routing::parse_client_key(t, err);
-    REQUIRE_MESSAGE(k, err);
-    keys.push_back(*k);
-  }
-  return keys;
-}
+using meridian::test::keys_of;
 
 std::array<uint8_t, 16> address(const char* text) {
   std::array<uint8_t, 16> a{};

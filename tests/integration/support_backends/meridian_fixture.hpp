@@ -290,4 +290,17 @@ class Meridian {
   uint16_t admin_port = 0;
 };
 
+// The SOA serial served for origin, 0 when there is none; the rcode in *rcode_out.
+inline uint32_t soa_serial(const Meridian& m, const std::string& origin, int* rcode_out = nullptr) {
+  const Message r = ask_udp(m.dns, QuerySpec{origin, qtype::SOA});
+  if (rcode_out) *rcode_out = r.ok ? r.rcode : -1;
+  if (!r.ok || r.answer.size() != 1) return 0;
+  // rdata: mname rname serial refresh retry expire minimum
+  std::istringstream in(r.answer[0].rdata);
+  std::string mname, rname;
+  uint32_t serial = 0;
+  in >> mname >> rname >> serial;
+  return serial;
+}
+
 }  // namespace meridian::test::backends
