@@ -276,15 +276,26 @@ RouteClient lookup_client(const RouteClient& client, const EcsSettings& ecs, con
 }
 
 RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health,
-                           const RampShares& ramps)
+                           const RampShares& ramps, const RoutingTable* previous)
     : services_(std::move(services)) {
+  if (previous && previous->services_ != services_) previous = nullptr;  // slots of another set
   for (const Service& s : services_->services) {
     CompiledService c;
-    std::vector<double> ramp(s.regions.size(), 1.0);
+    c.ramp.assign(s.regions.size(), 1.0);
+    std::vector<double>& ramp = c.ramp;
     for (std::size_t r = 0; r < s.regions.size(); ++r) {
       c.regions.push_back(region_state(s, r, health));
       if (const auto it = ramps.find(s.regions[r].key(s.name).to_string()); it != ramps.end() && c.regions[r].up)
         ramp[r] = std::clamp(it->second, 0.0, 1.0);
+    }
+    // Same regions' health, same ramps: the same decisions and tries as before.
+    if (previous) {
+      const CompiledService& before = previous->compiled_[compiled_.size()];
+      if (before.regions == c.regions && before.ramp == c.ramp) {
+        compiled_.push_back(before);
+        ++taken_over_;
+        continue;
+      }
     }
     // Classes with the same decision share it (shorter ECS scopes); it keeps the
     // earliest change of any of them, so no TTL outlives its own class's health.

@@ -75,6 +75,7 @@ struct RegionState {
   std::vector<uint16_t> all_v6;
   std::vector<uint32_t> all_weights_v4;
   std::vector<uint32_t> all_weights_v6;
+  bool operator==(const RegionState&) const = default;
 };
 
 struct CompiledService {
@@ -83,6 +84,7 @@ struct CompiledService {
   PrefixTrie v4{32, 0};
   PrefixTrie v6{128, 0};
   std::vector<RegionState> regions;
+  std::vector<double> ramp;  // per region: its slow-start share (1: none)
 };
 
 struct RouteResult {
@@ -96,8 +98,14 @@ struct RouteResult {
 
 class RoutingTable {
  public:
+  // previous: the table served until now; a service of the same set whose
+  // regions' health and ramps did not change takes over its compiled decisions
+  // and tries instead of remapping them (a health change costs the services it touches).
   RoutingTable(std::shared_ptr<const ServiceSet> services, const health::HealthView& health,
-               const RampShares& ramps = {});
+               const RampShares& ramps = {}, const RoutingTable* previous = nullptr);
+
+  // Services whose compiled part was taken over from the previous table.
+  std::size_t services_taken_over() const { return taken_over_; }
 
   const ServiceSet& services() const { return *services_; }
   const CompiledService& compiled(int service) const { return compiled_[static_cast<std::size_t>(service)]; }
@@ -121,6 +129,7 @@ class RoutingTable {
 
   std::shared_ptr<const ServiceSet> services_;
   std::vector<CompiledService> compiled_;
+  std::size_t taken_over_ = 0;
 };
 
 }  // namespace meridian::routing

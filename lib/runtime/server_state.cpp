@@ -171,14 +171,17 @@ void ServerState::publish_locked() {
   // The services and the health the served table was built from did not change
   // (a reload of zones only): keep the table, whose build walks every service's trie.
   // (state_.snapshot is the new load's, without a table, during a reload: the served one is kept apart.)
-  const std::shared_ptr<const routing::RoutingTable> served =
-      routing_table_ && routing_health_ && routing_services_ == state_.services && *routing_health_ == *state_.health &&
-              !routing_ramped_ && !slow_start_.ramping()
-          ? routing_table_
-          : nullptr;
+  const bool keep_table = routing_table_ && routing_health_ && routing_services_ == state_.services &&
+                          *routing_health_ == *state_.health && !routing_ramped_ && !slow_start_.ramping();
+  // Else a new table, which takes over each service whose regions' health did not change.
+  auto table_for = [&](const routing::RampShares& ramps) -> std::shared_ptr<const routing::RoutingTable> {
+    if (!state_.services) return nullptr;
+    return std::make_shared<routing::RoutingTable>(state_.services, *state_.health, ramps, routing_table_.get());
+  };
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
-  auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, {}, served);
+  auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, {},
+                                keep_table ? routing_table_ : table_for({}));
   bool any_new = false;
   if (snapshot->routing) {
     for (const auto& started : slow_start_.observe(*snapshot->routing, std::chrono::steady_clock::now())) {
@@ -189,7 +192,7 @@ void ServerState::publish_locked() {
   }
   const routing::RampShares ramps = slow_start_.shares(*state_.services, std::chrono::steady_clock::now());
   if (!ramps.empty() || any_new)
-    snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps);
+    snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps, table_for(ramps));
   state_.snapshot = std::move(snapshot);
   if (state_.snapshot->routing) {
     const bool kept = state_.snapshot->routing == routing_table_;

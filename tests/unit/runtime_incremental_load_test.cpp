@@ -10,6 +10,7 @@
 
 #include "dns/name.hpp"
 #include "routing/service_set.hpp"
+#include "routing/routing_table.hpp"
 #include "runtime/state_loader.hpp"
 #include "unit/support/temp_dir.hpp"
 
@@ -240,5 +241,35 @@ TEST_SUITE("runtime.incremental_load") {
           first.services->find("web"));
     CHECK(zone_of(second, "c.test.") == zone_of(first, "c.test."));
     CHECK(second.built.zones_built + second.built.zones_reused == 3);
+  }
+}
+
+TEST_SUITE("runtime.incremental_load") {
+  TEST_CASE("a health change rebuilds the routing of the services it touches; the others are taken over") {
+    Site site;
+    const auto state = site.load();
+    const health::HealthSnapshot all_up;
+    const routing::RoutingTable before(state.services, all_up);
+    CHECK(before.services_taken_over() == 0);
+
+    health::OverrideMap overrides;
+    overrides["web/eu"] = health::Override{health::Override::down, "maintenance", "m.json"};
+    const health::HealthSnapshot web_eu_down(overrides, {});
+    const routing::RoutingTable after(state.services, web_eu_down, {}, &before);
+    CHECK(after.services_taken_over() == 2);  // api and fast
+    const int web = state.services->find("web");
+    const int api = state.services->find("api");
+    CHECK_FALSE(after.compiled(web).regions[0].up == before.compiled(web).regions[0].up);
+    CHECK(after.compiled(api).regions == before.compiled(api).regions);
+    // The taken-over service answers exactly as a fresh build does.
+    const routing::RoutingTable fresh(state.services, web_eu_down);
+    for (const int s : {api, state.services->find("fast"), web}) {
+      CHECK(after.compiled(s).class_decision == fresh.compiled(s).class_decision);
+      CHECK(after.compiled(s).v4.node_count() == fresh.compiled(s).v4.node_count());
+    }
+    // Another set (a reload that changed services): nothing is taken over.
+    const auto reloaded = site.load();
+    const routing::RoutingTable other(reloaded.services, web_eu_down, {}, &after);
+    CHECK(other.services_taken_over() == 0);
   }
 }
