@@ -45,6 +45,9 @@ struct Node {
   bool has_dname = false;        // names below are redirected (RFC 6672)
   std::string service;           // dynamic A/AAAA from this service; empty for static names
   int service_index = -1;        // the service's slot in the server's routing table
+  // Loading only: the reader's last record of this name (json_zone.cpp).
+  static constexpr uint32_t kNoPosition = 0xFFFFFFFF;
+  uint32_t last_position = kNoPosition;
 
   const RRset* find(uint16_t type) const {
     for (const auto& r : rrsets)
