@@ -695,7 +695,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     }
     auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(), [&](const RRset& r) { return r.type == type; });
     if (it == node.rrsets.end()) {
-      node.rrsets.push_back(RRset{type, ttl, {}, {}});
+      node.rrsets.push_back(RRset{type, ttl, {}});
       it = node.rrsets.end() - 1;
     }
     // Duplicate records in an RRset are dropped (RFC 2181 section 5).
@@ -735,7 +735,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       if (owner != origin_ && !node.empty()) {
         for (std::string_view up = owner; up.size() > origin_.size();) {
           up = dns::parent_name(up);
-          const Node* ancestor = zone_->find(up);
+          const Node* ancestor = zone_->find_node(up);
           if (ancestor && ancestor->find(dns::type::DNAME)) {
             error_at(at, "no data may sit below the DNAME at " + dns::name_to_text(up) + " (RFC 6672 2.3)");
             break;
@@ -750,7 +750,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   std::string_view cut_above(std::string_view owner) const {
     std::string_view topmost;
     for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
-      const Node* ancestor = zone_->find(up);
+      const Node* ancestor = zone_->find_node(up);
       if (ancestor && ancestor->find(dns::type::NS)) topmost = up;
     }
     return topmost;

@@ -239,12 +239,12 @@ TEST_SUITE("zone.import") {
     for (const LdnsRecord& r : ldns_records(file.path)) {
       CAPTURE(dns::name_to_text(r.owner));
       CAPTURE(zone::rr_type_name(r.type));
-      const zone::Node* node = zone->find(r.owner);
+      const zone::NodeHead* node = zone->find(r.owner);
       REQUIRE(node);
-      const zone::RRset* rrset = node->find(r.type);
-      REQUIRE(rrset);
-      REQUIRE(rrset->rdata.size() == 1);
-      CHECK(rrset->rdata.front().wire == r.wire);
+      REQUIRE(node->find(r.type));
+      const zone::RRsetView rrset = node->find_rrset(r.type);
+      REQUIRE(rrset.rdata.size() == 1);
+      CHECK(rrset.rdata.front().wire == r.wire);
       seen.insert(zone::rr_type_name(r.type));
       ++compared;
     }
@@ -264,10 +264,10 @@ TEST_SUITE("zone.import") {
                           .zone;
     INFO(diags.to_string());
     REQUIRE(zone);
-    const zone::Rdata& rd = zone->apex().find(dns::type::MX)->rdata.front();
+    const zone::RecordView rd = zone->apex().find_rrset(dns::type::MX).rdata.front();
     CHECK(rd.compressible_count == 1);
     REQUIRE(rd.target_head);
-    CHECK(rd.target_head->node == zone->find(dns::fold_wire_name(*dns::name_from_text("ns1.example.com."))));
+    CHECK(rd.target_head == zone->find(dns::fold_wire_name(*dns::name_from_text("ns1.example.com."))));
   }
 
   TEST_CASE("signatures and NSEC are left out with one warning per type; meta types are errors") {
