@@ -105,13 +105,19 @@ bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, u
   return put_rrset(w, owner, rrset, ttl, section, rdata_at);
 }
 
-// The same from a node head's entry: the RRset itself (another cache line) is
-// only read when the image does not fit.
-bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                 const NodeHead& head, const NodeHead::Entry& entry, Section section) {
+// The general path of write_entry, out of line so that the common path inlines.
+[[gnu::noinline]] bool write_entry_records(MessageWriter& w, std::string_view owner, const NodeHead& head,
+                                           const NodeHead::Entry& entry, Section section) {
+  return put_rrset(w, owner, head.rrset(entry), entry.ttl, section, nullptr);
+}
+
+// The same from a node head's entry: the records themselves (further into the
+// head) are only read when the image does not fit.
+inline bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                        const NodeHead& head, const NodeHead::Entry& entry, Section section) {
   const zone::WireImage image = head.image(entry);
   if (image_fits(image, owner_ptr, origin_ptr)) return put_image(w, image, entry.records, owner_ptr, origin_ptr, section);
-  return put_rrset(w, owner, head.rrset(entry), entry.ttl, section, nullptr);
+  return write_entry_records(w, owner, head, entry, section);
 }
 
 class Resolution {

@@ -390,7 +390,17 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       origin_known_ = true;
     }
     records_usable_ = !origin_.empty();
-    if (records_usable_ && !zone_) zone_ = std::make_unique<Zone>(origin_, file_);
+    if (records_usable_ && !zone_) {
+      zone_ = std::make_unique<Zone>(origin_, file_);
+      zone_->reserve(text_.size() / 48);  // about the bytes of a name with an address or two
+    }
+    // The zone's TTL when the file gave it before the records (as usual); else
+    // the records wait for the end of the file (it may come later).
+    const auto ttl = top_values_.find("ttl");
+    if (ttl != top_values_.end() && ttl->second.is_number_unsigned() && ttl->second.get<uint64_t>() <= kMaxTtl)
+      zone_ttl_ = static_cast<uint32_t>(ttl->second.get<uint64_t>());
+    else
+      zone_ttl_.reset();
   }
 
   void set_origin(const json& value) {
@@ -547,11 +557,13 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       return;
     }
     if (!zone_) zone_ = std::make_unique<Zone>(origin_, file_);
-    // RRsets that take the zone's TTL get it now that the whole file is read.
-    zone_->for_each_node_mutable([&](Node& node) {
-      for (auto& rrset : node.rrsets)
-        if (rrset.ttl == kZoneTtl) rrset.ttl = default_ttl_;
-    });
+    // RRsets read before the zone's TTL get it now that the whole file is read.
+    if (deferred_ttls_ > 0) {
+      zone_->for_each_node_mutable([&](Node& node) {
+        for (auto& rrset : node.rrsets)
+          if (rrset.ttl == kZoneTtl) rrset.ttl = default_ttl_;
+      });
+    }
     finish_phase_ = kSoa;
     if (soa) load_soa(*soa);
     finish_phase_ = kRules;
@@ -654,7 +666,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
         error(vat, "the SOA is given twice (in \"soa\" and in records)", true);
         continue;
       }
-      uint32_t ttl = kZoneTtl;
+      uint32_t ttl = zone_ttl_ ? *zone_ttl_ : kZoneTtl;
       const json* data = &value;
       Pointer data_at = vat;
       if (value.is_object()) {
@@ -706,18 +718,21 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       return;
     }
     it->rdata.push_back(std::move(parsed.rdata));
+    if (type == dns::type::DNAME) ++dnames_;
+    if (type == dns::type::NS && node.name != origin_) ++cuts_;
+    if (ttl == kZoneTtl) ++deferred_ttls_;
   }
 
   // Rules across records: CNAME exclusivity, services, data at and below cuts.
   // Data the parent cannot serve (occluded by a delegation, RFC 2181 6) is
   // dropped with a warning, as BIND, Knot and NSD load such zones.
   void check_zone_rules() {
-    std::unordered_set<std::string_view> checked;  // "www" and "www.example.com." are one node
     for (const auto& position : positions_) {
       Node& node = *position.node;
       const std::string& owner = node.name;
       const std::size_t at = position.key_at;
-      if (!checked.insert(owner).second) continue;
+      if (node.rules_checked) continue;  // "www" and "www.example.com." are one node
+      node.rules_checked = true;
       // For every name, occluded or not: Knot and BIND refuse these too.
       if (node.find(dns::type::CNAME) && (node.rrsets.size() > 1 || !node.service.empty()))
         error_at(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)");
@@ -732,7 +747,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       if (!node.service.empty() && (node.find(dns::type::A) || node.find(dns::type::AAAA)))
         error_at(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA");
       // Names below a DNAME are redirected, so data there could never be served.
-      if (owner != origin_ && !node.empty()) {
+      if (dnames_ > 0 && owner != origin_ && !node.empty()) {
         for (std::string_view up = owner; up.size() > origin_.size();) {
           up = dns::parent_name(up);
           const Node* ancestor = zone_->find_node(up);
@@ -749,6 +764,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   // (a cut below it is occluded itself).
   std::string_view cut_above(std::string_view owner) const {
     std::string_view topmost;
+    if (cuts_ == 0) return topmost;
     for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
       const Node* ancestor = zone_->find_node(up);
       if (ancestor && ancestor->find(dns::type::NS)) topmost = up;
@@ -823,6 +839,9 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   std::unique_ptr<Zone> zone_;
   std::string origin_;
   uint32_t default_ttl_ = kDefaultTtl;
+  std::optional<uint32_t> zone_ttl_;                 // while reading records; nullopt: not known yet
+  std::size_t deferred_ttls_ = 0;                    // records that wait for the zone's TTL
+  std::size_t dnames_ = 0, cuts_ = 0;                // no ancestor walks in zones without them
   unsigned errors_ = 0;
   unsigned warnings_ = 0;
   unsigned duplicates_ = 0;

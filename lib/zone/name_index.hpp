@@ -120,6 +120,7 @@ class NameIndex {
 
   bool built() const noexcept { return !slots_.empty(); }
   std::size_t size() const noexcept { return count_; }
+  std::size_t bytes() const noexcept { return slots_.size() * sizeof(Slot) + rooms_.size() * sizeof(Room); }
   static constexpr std::size_t room_size() { return kRoom; }
 
  private:
@@ -156,51 +157,6 @@ class NameIndex {
   std::vector<Room> rooms_;  // kRoom > 0: rooms_[i] belongs to slots_[i]
   std::size_t mask_ = 0;
   std::size_t count_ = 0;
-};
-
-// Names -> objects that live in one arena, by offset (8-byte steps): 8 bytes a
-// slot, and a copy of the arena with a copy of this index is a working copy.
-// A slot keeps the upper half of the name's hash, so a miss rarely reads an object.
-class OffsetIndex {
- public:
-  // Sizes the table for count objects (it never grows).
-  void reserve(std::size_t count) {
-    std::size_t size = 16;
-    while (size < count * 2) size *= 2;
-    slots_.assign(size, Slot{});
-    mask_ = size - 1;
-  }
-  // Adds the object named name at byte offset at (a multiple of 8) in the arena.
-  void insert(std::string_view name, std::size_t at) {
-    const uint64_t h = hash_name(name);
-    std::size_t i = h & mask_;
-    while (slots_[i].at) i = (i + 1) & mask_;
-    slots_[i] = {static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(at / 8 + 1)};
-  }
-  template <typename T>
-  const T* find(std::string_view name, const std::byte* arena) const noexcept {
-    if (slots_.empty()) return nullptr;
-    const uint64_t h = hash_name(name);
-    const auto tag = static_cast<uint32_t>(h >> 32);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot s = slots_[i];
-      if (!s.at) return nullptr;
-      if (s.tag != tag) continue;
-      const T* object = reinterpret_cast<const T*>(arena + (static_cast<std::size_t>(s.at) - 1) * 8);
-      const std::string_view found = object->index_name();
-      if (found.size() == name.size() && same_bytes(found.data(), name.data(), name.size())) return object;
-    }
-  }
-  bool built() const noexcept { return !slots_.empty(); }
-  std::size_t bytes() const noexcept { return slots_.size() * sizeof(Slot); }
-
- private:
-  struct Slot {
-    uint32_t tag = 0;
-    uint32_t at = 0;  // 1 + offset / 8; 0: free
-  };
-  std::vector<Slot> slots_;
-  std::size_t mask_ = 0;
 };
 
 }  // namespace meridian::zone

@@ -128,10 +128,11 @@ std::unique_ptr<Zone> Zone::clone() const {
   auto copy = std::make_unique<Zone>(origin_, source_);
   copy->nodes_.clear();
   copy->arena_ = arena_;
-  copy->lookup_ = lookup_;
   copy->service_names_ = service_names_;
   copy->node_count_ = node_count_;
   copy->apex_at_ = apex_at_;
+  copy->apex_head_ = reinterpret_cast<const NodeHead*>(copy->arena() + apex_at_);
+  copy->index_heads();
   copy->negative_ttl_ = negative_ttl_;
   copy->make_negative_soa();
   return copy;
@@ -155,13 +156,7 @@ Node& Zone::node_for(const std::string& lower_wire_name) {
 
 std::string Zone::finalize() {
   if (finalized()) return {};
-  Node& apex = nodes_.at(origin_);
-  for (auto& [name, node] : nodes_) {
-    std::sort(node.rrsets.begin(), node.rrsets.end(),
-              [](const RRset& a, const RRset& b) { return a.type < b.type; });
-    node.is_delegation = &node != &apex && node.find(dns::type::NS) != nullptr;
-    node.has_dname = node.find(dns::type::DNAME) != nullptr;
-  }
+  const Node& apex = nodes_.at(origin_);
   const RRset* soa = apex.find(dns::type::SOA);
   if (!soa || soa->rdata.size() != 1) return "the zone needs exactly one SOA record at its apex";
   if (!apex.find(dns::type::NS)) return "the zone needs NS records at its apex";
@@ -206,14 +201,12 @@ std::size_t head_size(const Node& node, const std::vector<BuiltImage>& images) {
 
 }  // namespace
 
+void Zone::index_heads() {
+  lookup_.reserve(node_count_);
+  for_each_node([&](const NodeHead& head) { lookup_.insert(&head); });
+}
+
 std::string Zone::compile() {
-  std::unordered_map<std::string, uint16_t> service_ids;
-  for (const auto& [name, node] : nodes_) {
-    if (node.service.empty() || service_ids.count(node.service)) continue;
-    if (service_names_.size() >= 0xFFFF) return "the zone uses more than 65535 services";
-    service_names_.push_back(node.service);
-    service_ids.emplace(node.service, static_cast<uint16_t>(service_names_.size()));
-  }
   auto images_of = [&](const Node& node) {
     std::vector<BuiltImage> images;
     images.reserve(node.rrsets.size());
@@ -222,20 +215,39 @@ std::string Zone::compile() {
                                 is_wildcard(node.name) ? std::string_view() : std::string_view(node.name)));
     return images;
   };
-  // Sized first (the images are made twice rather than all held at once), so the
-  // arena is allocated once at its exact size.
+  // One pass over the nodes sorts their RRsets, sets their flags and sizes their
+  // heads (the images are made twice rather than all held at once), so the arena
+  // is allocated once at its exact size; the second writes the heads.
+  std::unordered_map<std::string, uint16_t> service_ids;
+  std::vector<Node*> order;
+  std::vector<uint32_t> sizes;
+  order.reserve(nodes_.size());
+  sizes.reserve(nodes_.size());
   std::size_t total = 0;
-  for (const auto& [name, node] : nodes_) {
-    total += head_size(node, images_of(node));
+  for (auto& [name, node] : nodes_) {
+    std::sort(node.rrsets.begin(), node.rrsets.end(),
+              [](const RRset& a, const RRset& b) { return a.type < b.type; });
+    node.is_delegation = name != origin_ && node.find(dns::type::NS) != nullptr;
+    node.has_dname = node.find(dns::type::DNAME) != nullptr;
+    if (!node.service.empty() && !service_ids.count(node.service)) {
+      if (service_names_.size() >= 0xFFFF) return "the zone uses more than 65535 services";
+      service_names_.push_back(node.service);
+      service_ids.emplace(node.service, static_cast<uint16_t>(service_names_.size()));
+    }
+    const std::size_t size = head_size(node, images_of(node));
+    if (size > 0xFFFFFFFFu) return "a name holds more than 4 GB of records";
+    order.push_back(&node);
+    sizes.push_back(static_cast<uint32_t>(size));
+    total += size;
     if (total / 8 >= 0xFFFFFFFFu) return "the zone is too large (more than 32 GB compiled)";
   }
   arena_.assign(total / 8, 0);
-  lookup_.reserve(nodes_.size());
   auto* base = reinterpret_cast<std::byte*>(arena_.data());
   std::size_t at = 0;
-  for (const auto& [name, node] : nodes_) {
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const Node& node = *order[i];
     const std::vector<BuiltImage> images = images_of(node);
-    const std::size_t size = head_size(node, images);
+    const std::size_t size = sizes[i];
     auto* head = new (base + at) NodeHead{};
     head->entry_count = static_cast<uint16_t>(node.rrsets.size());
     head->name_length = static_cast<uint8_t>(node.name.size());
@@ -276,12 +288,15 @@ std::string Zone::compile() {
         p += stored->footprint();
       }
     }
-    lookup_.insert(node.name, at);
-    if (node.name == origin_) apex_at_ = at;
+    if (node.name == origin_) {
+      apex_at_ = at;
+      apex_head_ = head;
+    }
     at += size;
   }
   node_count_ = nodes_.size();
   decltype(nodes_)().swap(nodes_);  // the build form, freed
+  index_heads();
   // Additional-section targets: the heads their names lead to, now that all are placed.
   auto* head = reinterpret_cast<NodeHead*>(base);
   for (std::size_t i = 0; i < node_count_; ++i, head = const_cast<NodeHead*>(head->next())) {

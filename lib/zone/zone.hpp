@@ -1,7 +1,7 @@
 // The in-memory zone. Loaders build it from Node/RRset/Rdata (rdata already in
 // wire form); finalize() compiles it into one arena of node heads (node_head.hpp:
-// each name with its precompiled images and records) and an index of offsets,
-// and drops the build form: a compiled zone holds no per-name heap object or
+// each name with its precompiled images and records) and an index of the
+// heads, and drops the build form: a compiled zone holds no per-name heap object or
 // string. Immutable once compiled (but for the service links); a reload builds a
 // new ZoneSet and swaps it in whole.
 #pragma once
@@ -53,6 +53,7 @@ struct Node {
   // Loading only: the reader's last record of this name (json_zone.cpp).
   static constexpr uint32_t kNoPosition = 0xFFFFFFFF;
   uint32_t last_position = kNoPosition;
+  bool rules_checked = false;  // loading only (json_zone.cpp)
 
   const RRset* find(uint16_t type) const {
     for (const auto& r : rrsets)
@@ -77,8 +78,8 @@ class Zone {
   Zone(const Zone&) = delete;  // clone() says when a copy is wanted
   Zone& operator=(const Zone&) = delete;
 
-  // A copy of a compiled zone in memory of its own (the arena and index copied:
-  // every reference in them is an offset). Service slots are copied as they are:
+  // A copy of a compiled zone in memory of its own (the arena copied, as every
+  // reference in it is an offset; the index built again). Service slots are copied as they are:
   // a loader links them again for its own services. For serving a zone's last
   // good version in a new snapshot.
   std::unique_ptr<Zone> clone() const;
@@ -93,7 +94,7 @@ class Zone {
   unsigned index() const { return index_; }
   void set_index(unsigned i) { index_ = i; }
   const NodeHead& apex() const { return apex_head(); }
-  const NodeHead& apex_head() const { return *reinterpret_cast<const NodeHead*>(arena() + apex_at_); }
+  const NodeHead& apex_head() const { return *apex_head_; }
   RRsetView soa() const { return apex_head().find_rrset(dns_type_soa); }
   uint32_t serial() const;
   // Negative-answer TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
@@ -102,7 +103,7 @@ class Zone {
   const WireImage& negative_soa_image() const { return negative_soa_image_; }
 
   // A compiled name (nullptr when the zone has no such name).
-  const NodeHead* find(std::string_view lower_wire_name) const { return lookup_.find<NodeHead>(lower_wire_name, arena()); }
+  const NodeHead* find(std::string_view lower_wire_name) const { return lookup_.find(lower_wire_name); }
   const NodeHead* find_head(std::string_view lower_wire_name) const { return find(lower_wire_name); }
   bool finalized() const { return lookup_.built(); }
   std::string_view index_name() const { return origin_; }
@@ -140,6 +141,7 @@ class Zone {
   }
 
   // Building (zone loaders only; not after finalize()).
+  void reserve(std::size_t names) { nodes_.reserve(names); }
   Node& node_for(const std::string& lower_wire_name);  // creates empty non-terminals up to the apex
   const Node* find_node(std::string_view lower_wire_name) const {
     const auto it = nodes_.find(lower_wire_name);
@@ -163,10 +165,12 @@ class Zone {
 
   std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;  // while building
   std::vector<uint64_t> arena_;              // the heads, one after the other
-  OffsetIndex lookup_;                       // names -> heads
+  NameIndex<NodeHead> lookup_;               // names -> heads (built again by clone())
+  void index_heads();
   std::vector<std::string> service_names_;   // NodeHead::service_name - 1 indexes this
   std::size_t node_count_ = 0;
   std::size_t apex_at_ = 0;                  // bytes into the arena
+  const NodeHead* apex_head_ = nullptr;      // there (set again by clone())
   bool available_ = true;
   friend class ZoneSet;  // marks stand-ins
   uint32_t negative_ttl_ = 0;
