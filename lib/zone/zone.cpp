@@ -31,16 +31,31 @@ struct BuiltImage {
   std::string bytes;
 };
 
+// Buffers reused from one image to the next (a million names make millions of images).
+struct ImageBuffers {
+  std::string bytes;  // the image: records, then patches and names
+  std::string patches, names;
+};
+
 // owner: the name the records are always written under, when names in rdata may
-// point to it (not for a wildcard, whose records take each query's name).
-BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
-                   unsigned origin_labels, std::string_view owner) {
+// point to it (not for a wildcard, whose records take each query's name). The
+// image's bytes are left in buffers.bytes (empty, with an empty image, when the
+// RRset has none).
+WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
+                   unsigned origin_labels, std::string_view owner, ImageBuffers& buffers) {
   const bool below_owner = owner.size() > origin.size();  // else the origin is as long a suffix
   const unsigned owner_labels = below_owner ? dns::wire_name_labels(owner) : 0;
   WireImage image;
-  auto fail = [] { return BuiltImage{}; };
-  std::string b;  // the records
-  std::string patches, names;  // packed entries, appended after the records
+  std::string& b = buffers.bytes;  // the records
+  std::string& patches = buffers.patches;  // packed entries, appended after the records
+  std::string& names = buffers.names;
+  b.clear();
+  patches.clear();
+  names.clear();
+  auto fail = [&] {
+    b.clear();
+    return WireImage{};
+  };
   auto patch_here = [&](uint8_t target) {
     dns::put_image_entry(patches, static_cast<uint16_t>(b.size()), target);
     ++image.patch_count;
@@ -91,7 +106,16 @@ BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std:
   }
   if (image.patch_count > 0xFFFF / dns::kImageEntrySize || image.name_count > 0xFFFF / dns::kImageEntrySize) return fail();
   image.size = static_cast<uint16_t>(b.size());
-  return {image, b + patches + names};
+  b += patches;
+  b += names;
+  return image;
+}
+
+BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
+                    unsigned origin_labels, std::string_view owner) {
+  ImageBuffers buffers;
+  const WireImage image = image_of(rrset, ttl, owner_target, origin, origin_labels, owner, buffers);
+  return {image, std::move(buffers.bytes)};
 }
 
 }  // namespace
@@ -190,10 +214,10 @@ namespace {
 
 constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
-// The bytes a node's head takes in the arena, with its images (built by the caller).
-std::size_t head_size(const Node& node, const std::vector<BuiltImage>& images) {
-  std::size_t size = sizeof(NodeHead) + NodeHead::name_space(node.name.size()) + node.rrsets.size() * sizeof(NodeHead::Entry);
-  for (const auto& image : images) size += round_up(image.bytes.size(), 4);
+// The bytes a node's head takes in the arena, with images of image_bytes.
+std::size_t head_size(const Node& node, std::size_t image_bytes) {
+  std::size_t size = sizeof(NodeHead) + NodeHead::name_space(node.name.size()) +
+                     node.rrsets.size() * sizeof(NodeHead::Entry) + image_bytes;
   for (const auto& rrset : node.rrsets)
     for (const auto& rd : rrset.rdata) size += sizeof(NodeHead::StoredRecord) + round_up(rd.wire.size(), 4);
   return round_up(size, 8);
@@ -207,13 +231,10 @@ void Zone::index_heads() {
 }
 
 std::string Zone::compile() {
-  auto images_of = [&](const Node& node) {
-    std::vector<BuiltImage> images;
-    images.reserve(node.rrsets.size());
-    for (const auto& rrset : node.rrsets)
-      images.push_back(image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
-                                is_wildcard(node.name) ? std::string_view() : std::string_view(node.name)));
-    return images;
+  ImageBuffers buffers;
+  auto image = [&](const Node& node, const RRset& rrset) {
+    return image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
+                    is_wildcard(node.name) ? std::string_view() : std::string_view(node.name), buffers);
   };
   // One pass over the nodes sorts their RRsets, sets their flags and sizes their
   // heads (the images are made twice rather than all held at once), so the arena
@@ -234,7 +255,12 @@ std::string Zone::compile() {
       service_names_.push_back(node.service);
       service_ids.emplace(node.service, static_cast<uint16_t>(service_names_.size()));
     }
-    const std::size_t size = head_size(node, images_of(node));
+    std::size_t image_bytes = 0;
+    for (const auto& rrset : node.rrsets) {
+      image(node, rrset);
+      image_bytes += round_up(buffers.bytes.size(), 4);
+    }
+    const std::size_t size = head_size(node, image_bytes);
     if (size > 0xFFFFFFFFu) return "a name holds more than 4 GB of records";
     order.push_back(&node);
     sizes.push_back(static_cast<uint32_t>(size));
@@ -246,7 +272,6 @@ std::string Zone::compile() {
   std::size_t at = 0;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const Node& node = *order[i];
-    const std::vector<BuiltImage> images = images_of(node);
     const std::size_t size = sizes[i];
     auto* head = new (base + at) NodeHead{};
     head->entry_count = static_cast<uint16_t>(node.rrsets.size());
@@ -266,13 +291,12 @@ std::string Zone::compile() {
     auto offset = [&](const std::byte* q) { return static_cast<uint32_t>(q - reinterpret_cast<std::byte*>(head)); };
     for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
       const RRset& rrset = node.rrsets[k];
-      const BuiltImage& built = images[k];
-      const WireImage& m = built.meta;
+      const WireImage m = image(node, rrset);
       new (&entries[k]) NodeHead::Entry{rrset.type, static_cast<uint16_t>(std::min<std::size_t>(rrset.rdata.size(), 0xFFFF)),
                                         m.size, m.patch_count, m.name_count, m.needs_origin, 0,
                                         m.empty() ? 0u : offset(p), rrset.ttl, 0};
-      std::memcpy(p, built.bytes.data(), built.bytes.size());
-      p += round_up(built.bytes.size(), 4);
+      std::memcpy(p, buffers.bytes.data(), buffers.bytes.size());
+      p += round_up(buffers.bytes.size(), 4);
     }
     for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
       entries[k].records_at = offset(p);
