@@ -18,9 +18,8 @@ namespace {
 
 using dns::MessageWriter;
 using dns::Section;
-using zone::Node;
 using zone::NodeHead;
-using zone::RRset;
+using zone::RRsetView;
 using zone::Zone;
 
 constexpr unsigned kMaxCnameChain = 12;  // hops followed before giving up (loops, long chains)
@@ -28,11 +27,12 @@ constexpr unsigned kMaxCnameChain = 12;  // hops followed before giving up (loop
 // Writes every record of rrset with the given owner; all or nothing. A record
 // whose rdata holds compressible names gets them compressed against the message.
 // rdata_at receives where the first record's rdata starts.
-bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uint32_t ttl, Section section,
+bool put_rrset(MessageWriter& w, std::string_view owner, const RRsetView& rrset, uint32_t ttl, Section section,
                std::size_t* rdata_at) {
   const auto mark = w.mark();
   uint16_t owner_ptr = 0;  // after the first record, owners point at the first one's
-  for (const auto& rd : rrset.rdata) {
+  bool first = true;
+  for (const zone::RecordView rd : rrset.rdata) {
     const std::size_t owner_at = w.size();
     const bool owner_ok = owner_ptr ? w.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w.put_name(owner);
     if (!owner_ok || !w.put_u16(rrset.type) || !w.put_u16(dns::klass::IN) || !w.put_u32(ttl) || !w.put_u16(0)) {
@@ -47,7 +47,8 @@ bool put_rrset(MessageWriter& w, std::string_view owner, const RRset& rrset, uin
       if (owner.size() == 1) owner_ptr = 0;  // the root is one byte: no pointer
     }
     const std::size_t rdlen_at = w.size() - 2;
-    if (rdata_at && &rd == &rrset.rdata.front()) *rdata_at = rdlen_at + 2;
+    if (rdata_at && first) *rdata_at = rdlen_at + 2;
+    first = false;
     bool ok;
     if (rd.compressible_count == 0) {
       ok = w.put_bytes(rd.wire.data(), rd.wire.size());
@@ -94,7 +95,7 @@ bool image_fits(const zone::WireImage& image, uint16_t owner_ptr, uint16_t origi
 // put_rrset through the RRset's image where it fits; records with another TTL
 // than the image's take the general path.
 bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                 const RRset& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
+                 const RRsetView& rrset, uint32_t ttl, Section section, std::size_t* rdata_at = nullptr) {
   if (ttl == rrset.ttl && image_fits(rrset.image, owner_ptr, origin_ptr)) {
     const std::size_t start = w.size();
     if (!put_image(w, rrset.image, rrset.rdata.size(), owner_ptr, origin_ptr, section)) return false;
@@ -104,14 +105,19 @@ bool write_rrset(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, u
   return put_rrset(w, owner, rrset, ttl, section, rdata_at);
 }
 
-// The same from a node head's entry: the RRset itself (another cache line) is
-// only read when the image does not fit.
-bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
-                 const NodeHead& head, const NodeHead::Entry& entry, Section section) {
+// The general path of write_entry, out of line so that the common path inlines.
+[[gnu::noinline]] bool write_entry_records(MessageWriter& w, std::string_view owner, const NodeHead& head,
+                                           const NodeHead::Entry& entry, Section section) {
+  return put_rrset(w, owner, head.rrset(entry), entry.ttl, section, nullptr);
+}
+
+// The same from a node head's entry: the records themselves (further into the
+// head) are only read when the image does not fit.
+inline bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner_ptr, uint16_t origin_ptr,
+                        const NodeHead& head, const NodeHead::Entry& entry, Section section) {
   const zone::WireImage image = head.image(entry);
   if (image_fits(image, owner_ptr, origin_ptr)) return put_image(w, image, entry.records, owner_ptr, origin_ptr, section);
-  const RRset& rrset = head.rrset(entry);
-  return put_rrset(w, owner, rrset, rrset.ttl, section, nullptr);
+  return write_entry_records(w, owner, head, entry, section);
 }
 
 class Resolution {
@@ -187,7 +193,7 @@ class Resolution {
     w_.set_flags(w_.flags() | dns::flag::TC);
   }
 
-  void add_or_truncate(std::string_view owner, uint16_t owner_ptr, const RRset& rrset, uint32_t ttl, Section s,
+  void add_or_truncate(std::string_view owner, uint16_t owner_ptr, const RRsetView& rrset, uint32_t ttl, Section s,
                        std::size_t* rdata_at = nullptr) {
     if (!truncated_ && !write_rrset(w_, owner, owner_ptr, origin_ptr_, rrset, ttl, s, rdata_at)) truncate();
   }
@@ -203,8 +209,8 @@ class Resolution {
   }
 
   // A and AAAA of NS/MX/SRV targets; whatever does not fit is left out (RFC 2181 9).
-  void add_additional(const RRset& rrset, bool glue_required, uint16_t origin_ptr) {
-    for (const auto& rd : rrset.rdata) {
+  void add_additional(const RRsetView& rrset, bool glue_required, uint16_t origin_ptr) {
+    for (const zone::RecordView rd : rrset.rdata) {
       const NodeHead* target = rd.target_head;
       if (!target || truncated_) continue;
       // A target named twice (MX 10 mail, MX 20 mail) gets its addresses once.
@@ -230,26 +236,27 @@ class Resolution {
   }
 
   // Records owned by the name being resolved.
-  void add_answer_rrset(std::string_view owner, const RRset& rrset, std::size_t* rdata_at = nullptr) {
-    add_or_truncate(owner, name_ptr_, rrset, rrset.ttl, Section::answer, rdata_at);
-    if (!truncated_ && has_additional(rrset.type)) defer_additional(rrset, false);
+  void add_answer_rrset(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry,
+                        std::size_t* rdata_at = nullptr) {
+    add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
+    if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
   // The same from a node head's entry: the common answer reads nothing else.
   void add_answer_entry(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry) {
     if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
-    if (!truncated_ && has_additional(entry.type)) defer_additional(head.rrset(entry), false);
+    if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
   // Additional records go after the answer and authority sections are complete.
-  void defer_additional(const RRset& rrset, bool glue) {
-    if (pending_count_ < kMaxPending) pending_[pending_count_++] = {&rrset, glue, origin_ptr_};
+  void defer_additional(const NodeHead& head, const NodeHead::Entry& entry, bool glue) {
+    if (pending_count_ < kMaxPending) pending_[pending_count_++] = {&head, &entry, glue, origin_ptr_};
   }
 
  public:
   void finish_additional() {
     for (unsigned i = 0; i < pending_count_ && !truncated_; ++i)
-      add_additional(*pending_[i].rrset, pending_[i].glue, pending_[i].origin_ptr);
+      add_additional(pending_[i].head->rrset(*pending_[i].entry), pending_[i].glue, pending_[i].origin_ptr);
   }
 
  private:
@@ -283,26 +290,25 @@ class Resolution {
     if (head.service_index >= 0 && snap_.routing &&
         (qtype == dns::type::A || qtype == dns::type::AAAA || qtype == dns::type::ANY))
       return answer_dynamic(zone, head, owner);
-    const Node& node = *head.node;  // read only off the common path
     if (head.has_cname() && qtype != dns::type::CNAME && qtype != dns::type::ANY) {
-      const RRset* cname = node.find(dns::type::CNAME);
+      const NodeHead::Entry& cname = *head.find(dns::type::CNAME);
       std::size_t rdata_at = 0;
-      add_answer_rrset(owner, *cname, &rdata_at);
+      add_answer_rrset(owner, head, cname, &rdata_at);
       if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
       cname_rdata_at_ = static_cast<uint16_t>(rdata_at < 0x4000 ? rdata_at : 0);
-      const zone::Rdata& rd = cname->rdata.front();
-      cname_target_.assign(rd.wire.data(), rd.wire.size());
+      const std::string_view target = head.rrset(cname).rdata.front().wire;
+      cname_target_.assign(target.data(), target.size());
       fold(cname_target_);
       return {Outcome::cname, dns::rcode::NOERROR};
     }
     if (qtype == dns::type::ANY) {
-      if (node.rrsets.empty()) {
+      if (head.entry_count == 0) {
         add_negative_soa(zone);
         return {Outcome::nodata, dns::rcode::NOERROR};
       }
       // Over UDP a minimal answer, one RRset (RFC 8482 4.1); TCP gets them all.
-      for (const auto& rrset : node.rrsets) {
-        add_answer_rrset(owner, rrset);
+      for (unsigned i = 0; i < head.entry_count; ++i) {
+        add_answer_rrset(owner, head, head.entries()[i]);
         if (transport_ == Transport::udp) break;
       }
       return {Outcome::answer, dns::rcode::NOERROR};
@@ -318,13 +324,13 @@ class Resolution {
   // RFC 6672: a name below a DNAME's owner is answered with the DNAME, a CNAME
   // synthesized from it (TTL of the DNAME) and what that CNAME leads to; a name
   // that would grow past 255 bytes is YXDOMAIN.
-  Outcome synthesize_from_dname(const Node& owner, std::string_view name) {
-    const RRset& dname = *owner.find(dns::type::DNAME);
-    const std::size_t prefix = name.size() - owner.name.size();  // the labels above the owner
-    add_or_truncate(owner.name, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + prefix) : 0, dname, dname.ttl,
+  Outcome synthesize_from_dname(const NodeHead& owner, std::string_view name) {
+    const RRsetView dname = owner.find_rrset(dns::type::DNAME);
+    const std::size_t prefix = name.size() - owner.name_length;  // the labels above the owner
+    add_or_truncate(owner.name(), name_in_full_ ? static_cast<uint16_t>(name_ptr_ + prefix) : 0, dname, dname.ttl,
                     Section::answer);
     if (truncated_) return {Outcome::answer, dns::rcode::NOERROR};
-    const std::string& target = dname.rdata.front().wire;
+    const std::string_view target = dname.rdata.front().wire;
     if (prefix + target.size() > dns::kMaxNameLength) return {Outcome::answer, dns::rcode::YXDOMAIN};
     char synthesized[dns::kMaxNameLength];
     std::memcpy(synthesized, name.data(), prefix);
@@ -352,10 +358,10 @@ class Resolution {
     return {Outcome::cname, dns::rcode::NOERROR};
   }
 
-  Outcome referral(const Node& cut, uint16_t owner_ptr) {
-    const RRset& ns = *cut.find(dns::type::NS);
-    add_or_truncate(cut.name, owner_ptr, ns, ns.ttl, Section::authority);
-    if (!truncated_) defer_additional(ns, true);
+  Outcome referral(const NodeHead& cut, uint16_t owner_ptr) {
+    const NodeHead::Entry& ns = *cut.find(dns::type::NS);
+    add_or_truncate(cut.name(), owner_ptr, cut.rrset(ns), ns.ttl, Section::authority);
+    if (!truncated_) defer_additional(cut, ns, true);
     return {Outcome::referral, dns::rcode::NOERROR};
   }
 
@@ -364,7 +370,7 @@ class Resolution {
     // Walk down from the apex: the first missing name ends the walk at the
     // closest encloser, and any zone cut on the way answers with a referral.
     const NodeHead* encloser = &zone.apex_head();
-    if (encloser->has_dname() && labels > origin_labels) return synthesize_from_dname(*encloser->node, name);
+    if (encloser->has_dname() && labels > origin_labels) return synthesize_from_dname(*encloser, name);
     for (unsigned depth = labels - origin_labels; depth-- > 0;) {
       const std::string_view candidate = name.substr(offsets[depth]);
       const NodeHead* node = zone.find_head(candidate);
@@ -374,14 +380,14 @@ class Resolution {
         // DS lives in the parent: a DS query for the cut itself is answered here.
         if (depth == 0 && q_.qtype == dns::type::DS) break;
         // The cut is a suffix of the name, in the message where that is in full.
-        return referral(*node->node, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + offsets[depth]) : 0);
+        return referral(*node, name_in_full_ ? static_cast<uint16_t>(name_ptr_ + offsets[depth]) : 0);
       }
-      if (node->has_dname() && depth > 0) return synthesize_from_dname(*node->node, name);
+      if (node->has_dname() && depth > 0) return synthesize_from_dname(*node, name);
     }
     if (encloser->name_length == name.size()) {
       if (encloser->is_delegation()) {  // DS at the cut
-        if (const RRset* ds = encloser->node->find(dns::type::DS)) {
-          add_answer_rrset(name, *ds);
+        if (const NodeHead::Entry* ds = encloser->find(dns::type::DS)) {
+          add_answer_rrset(name, *encloser, *ds);
           return {Outcome::answer, dns::rcode::NOERROR};
         }
         add_negative_soa(zone);
@@ -427,7 +433,8 @@ class Resolution {
   uint16_t cname_rdata_at_ = 0;
   uint64_t visited_[kMaxCnameChain];  // name hashes along a CNAME chain
   struct PendingAdditional {
-    const RRset* rrset;
+    const NodeHead* head;
+    const NodeHead::Entry* entry;
     bool glue;
     uint16_t origin_ptr;  // of the zone the RRset is in
   };

@@ -6,8 +6,8 @@
 namespace meridian::query {
 
 namespace {
-const zone::Node* find_node(const zone::Zone& zone, std::string_view name) {
-  if (const zone::Node* n = zone.find(name)) return n;
+const zone::NodeHead* find_node(const zone::Zone& zone, std::string_view name) {
+  if (const zone::NodeHead* n = zone.find(name)) return n;
   // Closest encloser, then its wildcard.
   for (std::string_view up = dns::parent_name(name); up.size() >= zone.origin().size(); up = dns::parent_name(up)) {
     if (zone.find(up)) {
@@ -41,7 +41,7 @@ ServiceLookup find_service(const zone::ZoneSet& zones, std::string_view lower_wi
                   ", whose file did not load";
       return out;
     }
-    const zone::Node* node = find_node(*zone, buf.view());
+    const zone::NodeHead* node = find_node(*zone, buf.view());
     if (!node) {
       out.error = dns::name_to_text(name) + " does not exist";
       return out;
@@ -51,12 +51,12 @@ ServiceLookup find_service(const zone::ZoneSet& zones, std::string_view lower_wi
       out.name = name;
       return out;
     }
-    const zone::RRset* cname = node->find(dns::type::CNAME);
+    const zone::NodeHead::Entry* cname = node->find(dns::type::CNAME);
     if (!cname) {
       out.error = dns::name_to_text(name) + " is a static name (no service)";
       return out;
     }
-    name = dns::fold_wire_name(cname->rdata.front().wire);
+    name = dns::fold_wire_name(node->rrset(*cname).rdata.front().wire);
   }
   out.error = "CNAME chain too long";
   return out;

@@ -1,8 +1,15 @@
 #include "zone/json_zone.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <limits>
+#include <optional>
+#include <sstream>
 #include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "config/json_object_reader.hpp"
 #include "dns/constants.hpp"
@@ -18,68 +25,552 @@ using Pointer = json::json_pointer;
 
 constexpr uint32_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 section 8
 constexpr uint32_t kDefaultTtl = 3600;
+// An RRset that takes the zone's "ttl", which may come later in the file.
+constexpr uint32_t kZoneTtl = 0xFFFFFFFF;
+constexpr std::size_t kNowhere = std::string::npos;
 
-class ZoneBuilder : private config::JsonErrorSink {
+// A char iterator that tells how far nlohmann's lexer has read: at each SAX event
+// the token just read ends at *cursor (numbers: one byte later, the lexer reads
+// the byte after a number before it knows the number ended).
+class CursorIterator {
  public:
-  ZoneBuilder(const config::JsonSource& src, config::Diagnostics& diags) : src_(src), diags_(diags) {}
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
 
-  std::unique_ptr<Zone> build() {
-    config::JsonObjectReader root(src_.root(), Pointer(), *this);
-    if (!root.is_object()) return fail(Pointer(), "a zone file must hold a JSON object");
+  CursorIterator(const char* at, const char** cursor) : at_(at), cursor_(cursor) {}
+  reference operator*() const { return *at_; }
+  CursorIterator& operator++() {
+    *cursor_ = ++at_;
+    return *this;
+  }
+  CursorIterator operator++(int) {
+    CursorIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const CursorIterator& other) const { return at_ == other.at_; }
+
+ private:
+  const char* at_;
+  const char** cursor_;
+};
+
+std::string escape_token(std::string_view token) {
+  std::string out;
+  for (const char c : token) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+// Where a value (and the key naming it) starts in the text.
+struct Spot {
+  std::size_t key = kNowhere;
+  std::size_t value = kNowhere;
+};
+
+// One JSON value built from SAX events (a name's object of types, the "soa"), with
+// the offset of every value and key in it by JSON pointer relative to the value.
+class Capture {
+ public:
+  void begin(std::size_t key_at) {
+    root_ = json();
+    stack_.clear();
+    spots_.clear();
+    key_at_ = key_at;
+  }
+  // A value starts at offset `at`; returns it (containers: filled by later events).
+  json& place(json value, std::size_t at) {
+    std::string path;
+    std::size_t key_at = key_at_;
+    json* slot = &root_;
+    if (!stack_.empty()) {
+      Frame& top = stack_.back();
+      if (top.value->is_object()) {
+        path = top.path + "/" + escape_token(top.key);
+        key_at = top.key_at;
+        slot = &(*top.value)[top.key];
+      } else {
+        path = top.path + "/" + std::to_string(top.value->size());
+        key_at = at;
+        top.value->push_back(json());
+        slot = &top.value->back();
+      }
+    }
+    *slot = std::move(value);
+    spots_.push_back({std::move(path), {key_at, at}});
+    return *slot;
+  }
+  void open(json value, std::size_t at) {
+    json& placed = place(std::move(value), at);
+    stack_.push_back({&placed, spots_.back().first, {}, kNowhere});
+  }
+  // False when the key is already in the object being built.
+  bool key(const std::string& key, std::size_t at) {
+    Frame& top = stack_.back();
+    top.key = key;
+    top.key_at = at;
+    return !top.value->contains(key);
+  }
+  void close() { stack_.pop_back(); }
+  bool complete() const { return stack_.empty(); }
+  json& value() { return root_; }
+  std::size_t root_at() const { return spots_.empty() ? kNowhere : spots_.front().second.value; }
+
+  // The spot of the value at path (tokens relative to this value); for a path the
+  // value does not have, its nearest ancestor's value (as JsonSource::locate).
+  std::size_t locate(const std::vector<std::string>& tokens, std::size_t from, bool key) const {
+    for (std::size_t n = tokens.size(); n + 1 > from; --n) {
+      std::string path;
+      for (std::size_t i = from; i < n; ++i) path += "/" + escape_token(tokens[i]);
+      for (const auto& [p, spot] : spots_)
+        if (p == path) return key && n == tokens.size() ? spot.key : spot.value;
+      if (n == from) break;
+    }
+    return spots_.empty() ? kNowhere : spots_.front().second.value;
+  }
+
+ private:
+  struct Frame {
+    json* value;
+    std::string path;
+    std::string key;
+    std::size_t key_at;
+  };
+  json root_;
+  std::vector<Frame> stack_;
+  std::vector<std::pair<std::string, Spot>> spots_;
+  std::size_t key_at_ = kNowhere;
+};
+
+std::vector<std::string> tokens_of(const Pointer& pointer) {
+  std::vector<std::string> tokens;
+  for (auto p = pointer; !p.empty(); p = p.parent_pointer()) tokens.insert(tokens.begin(), p.back());
+  return tokens;
+}
+
+// The zone's origin from the "origin" value, or nullopt when it is not a valid name.
+std::optional<std::string> origin_wire(const json& value) {
+  if (!value.is_string()) return std::nullopt;
+  std::string text = value.get<std::string>();
+  if (text.empty() || text.back() != '.') text += '.';
+  const auto wire = dns::name_from_text(text);
+  if (!wire) return std::nullopt;
+  return dns::fold_wire_name(*wire);
+}
+
+// Finds the top-level "origin" when "records" comes before it in the file.
+class OriginScan final : public nlohmann::json_sax<json> {
+ public:
+  std::optional<json> origin;
+
+  bool null() override { return value(json()); }
+  bool boolean(bool v) override { return value(v); }
+  bool number_integer(number_integer_t v) override { return value(v); }
+  bool number_unsigned(number_unsigned_t v) override { return value(v); }
+  bool number_float(number_float_t v, const string_t&) override { return value(v); }
+  bool string(string_t& v) override { return value(v); }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return open(); }
+  bool start_array(std::size_t) override { return open(); }
+  bool end_object() override { return --depth_, true; }
+  bool end_array() override { return --depth_, true; }
+  bool key(string_t& k) override {
+    origin_next_ = depth_ == 1 && k == "origin";
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool value(json v) {
+    if (origin_next_ && depth_ == 1) origin = std::move(v);  // the last one, as nlohmann keeps
+    origin_next_ = false;
+    return true;
+  }
+  bool open() {
+    origin_next_ = false;
+    ++depth_;
+    return true;
+  }
+  int depth_ = 0;
+  bool origin_next_ = false;
+};
+
+class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonErrorSink {
+ public:
+  ZoneReader(std::string_view text, const std::string& name, config::Diagnostics& diags)
+      : text_(text), file_(name), diags_(diags), cursor_(text.data()) {}
+
+  ZoneFile read() {
+    const char* begin = text_.data();
+    const bool parsed =
+        json::sax_parse(CursorIterator(begin, &cursor_), CursorIterator(begin + text_.size(), &cursor_), this);
+    if (!parsed) {
+      if (syntax_error_) diags_.add(*syntax_error_);
+      return {};
+    }
+    finish();
+    publish();
+    ZoneFile out;
+    if (duplicates_ == 0) out.origin = origin_;  // as for invalid JSON: a key given twice hides which one counts
+    if (errors_ == 0 && zone_) out.zone = std::move(zone_);
+    return out;
+  }
+
+  // SAX events.
+  bool null() override { return scalar(json(), 4); }
+  bool boolean(bool v) override { return scalar(v, v ? 4 : 5); }
+  bool number_integer(number_integer_t v) override { return scalar(v, number_length()); }
+  bool number_unsigned(number_unsigned_t v) override { return scalar(v, number_length()); }
+  bool number_float(number_float_t v, const string_t&) override { return scalar(v, number_length()); }
+  bool string(string_t& v) override { return scalar(std::move(v), string_length()); }
+  bool binary(binary_t&) override { return true; }  // JSON text has none
+
+  bool start_object(std::size_t) override { return open(json::object()); }
+  bool start_array(std::size_t) override { return open(json::array()); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+
+  bool key(string_t& key) override {
+    if (skipping_) return true;
+    const std::size_t at = offset() - string_length();
+    if (capturing_) {
+      if (!capture_.key(key, at)) duplicate(key, at);
+      return true;
+    }
+    if (depth_ == 1) {
+      if (!top_keys_.insert(key).second) duplicate(key, at);
+      top_key_ = key;
+      top_key_at_ = at;
+      if (key == "records") records_.key = at;
+    } else {  // a name in "records"
+      name_ = key;
+      name_at_ = at;
+    }
+    return true;
+  }
+
+  bool parse_error(std::size_t byte, const std::string&, const nlohmann::detail::exception& e) override {
+    // byte is 1-based: the byte at which the parser gave up.
+    const config::TextPosition p = position_of(byte > 0 ? byte - 1 : 0);
+    std::string what = e.what();
+    // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
+    if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    syntax_error_ = config::Diagnostic{file_, p.line, p.column, "invalid JSON: " + what};
+    return false;
+  }
+
+ private:
+  std::size_t offset() const { return static_cast<std::size_t>(cursor_ - text_.data()); }
+  // The string token that just ended (cursor after its closing quote), quotes included.
+  std::size_t string_length() const {
+    const std::size_t end = offset();
+    std::size_t i = end - 1;  // the closing quote
+    while (i > 0) {
+      --i;
+      if (text_[i] != '"') continue;
+      std::size_t backslashes = 0;
+      while (i > backslashes && text_[i - 1 - backslashes] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) break;
+    }
+    return end - i;
+  }
+  std::size_t number_length() const {
+    auto is_number_char = [](char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; };
+    std::size_t end = offset();
+    if (end > 0 && !is_number_char(text_[end - 1])) --end;  // the byte that ended the number
+    std::size_t start = end;
+    while (start > 0 && is_number_char(text_[start - 1])) --start;
+    return offset() - start;
+  }
+
+  bool scalar(json value, std::size_t length) {
+    const std::size_t at = offset() - length;
+    if (capturing_) {
+      capture_.place(std::move(value), at);
+      if (capture_.complete()) captured();
+      return true;
+    }
+    if (skipping_) return true;
+    if (depth_ == 0) {  // the whole file is one scalar
+      root_at_ = at;
+      root_is_object_ = false;
+      return true;
+    }
+    start_capture();
+    capture_.place(std::move(value), at);
+    captured();
+    return true;
+  }
+
+  bool open(json container) {
+    const std::size_t at = offset() - 1;
+    if (capturing_) {
+      capture_.open(std::move(container), at);
+      return true;
+    }
+    if (depth_ == 0) {
+      root_at_ = at;
+      root_is_object_ = container.is_object();
+      ++depth_;
+      if (!root_is_object_) skipping_ = 1;  // reported at the end; the contents do not matter
+      return true;
+    }
+    if (skipping_) {
+      ++skipping_;
+      return true;
+    }
+    if (depth_ == 1 && top_key_ == "records" && container.is_object()) {
+      records_.value = at;
+      records_is_object_ = true;
+      ++depth_;
+      begin_records();
+      return true;
+    }
+    start_capture();
+    capture_.open(std::move(container), at);
+    return true;
+  }
+
+  bool close() {
+    if (capturing_) {
+      capture_.close();
+      if (capture_.complete()) captured();
+      return true;
+    }
+    if (skipping_) {
+      --skipping_;
+      return true;
+    }
+    --depth_;
+    return true;
+  }
+
+  void start_capture() {
+    capturing_ = true;
+    capture_.begin(depth_ == 1 ? top_key_at_ : name_at_);
+  }
+
+  // A value at the top level or a name's object in "records" is complete.
+  void captured() {
+    capturing_ = false;
+    if (depth_ == 1) {
+      if (top_key_ == "records") {
+        records_.value = capture_.root_at();
+        records_value_ = std::move(capture_.value());
+      } else {
+        if (top_key_ == "origin" && !origin_known_) {
+          set_origin(capture_.value());
+          origin_known_ = true;
+        }
+                top_values_[top_key_] = std::move(capture_.value());
+        top_captures_[top_key_] = std::move(capture_);
+        capture_ = Capture();
+      }
+      return;
+    }
+    // A name in "records".
+    if (!records_usable_ || errors_ > kReportedErrors) return;  // the file needs fixing first
+    in_record_ = true;
+    load_name(name_, capture_.value(), name_at_);
+    in_record_ = false;
+  }
+
+  void begin_records() {
+    if (!origin_known_) {
+      // "records" before "origin": find it first (the file is read twice, rare).
+      OriginScan scan;
+      json::sax_parse(text_, &scan);
+      if (scan.origin) set_origin(*scan.origin);
+      origin_known_ = true;
+    }
+    records_usable_ = !origin_.empty();
+    if (records_usable_ && !zone_) {
+      zone_ = std::make_unique<Zone>(origin_, file_);
+      zone_->reserve(text_.size() / 48);  // about the bytes of a name with an address or two
+    }
+    // The zone's TTL when the file gave it before the records (as usual); else
+    // the records wait for the end of the file (it may come later).
+    const auto ttl = top_values_.find("ttl");
+    if (ttl != top_values_.end() && ttl->second.is_number_unsigned() && ttl->second.get<uint64_t>() <= kMaxTtl)
+      zone_ttl_ = static_cast<uint32_t>(ttl->second.get<uint64_t>());
+    else
+      zone_ttl_.reset();
+  }
+
+  void set_origin(const json& value) {
+    if (const auto wire = origin_wire(value)) origin_ = *wire;
+  }
+
+  config::TextPosition position_of(std::size_t offset) const {
+    config::TextPosition p;
+    const std::size_t end = std::min(offset, text_.size());
+    for (std::size_t i = 0; i < end; ++i) {
+      if (text_[i] == '\n') {
+        ++p.line;
+        p.column = 1;
+      } else {
+        ++p.column;
+      }
+    }
+    return p;
+  }
+
+  // The JSON string token starting at offset, quotes included.
+  std::string_view string_token_at(std::size_t offset) const {
+    std::size_t i = offset + 1;
+    while (i < text_.size() && text_[i] != '"') i += text_[i] == '\\' ? 2 : 1;
+    return text_.substr(offset, std::min(i + 1, text_.size()) - offset);
+  }
+  bool same_key(std::size_t a, std::size_t b) const {
+    const std::string_view ta = string_token_at(a), tb = string_token_at(b);
+    if (ta.find('\\') == std::string_view::npos && tb.find('\\') == std::string_view::npos) return ta == tb;
+    try {
+      return json::parse(ta) == json::parse(tb);
+    } catch (const json::exception&) {
+      return false;
+    }
+  }
+
+  // Where the value (or key) at pointer starts; for a value the file does not
+  // have, its nearest enclosing value (as config::JsonSource::locate).
+  std::size_t locate(const Pointer& at, bool key) const {
+    const std::vector<std::string> tokens = tokens_of(at);
+    if (tokens.empty()) return root_at_;
+    if (tokens[0] == "records") {
+      if (tokens.size() >= 2 && in_record_ && tokens[1] == name_) return capture_.locate(tokens, 2, key);
+      if (tokens.size() == 1 && key) return records_.key;
+      return records_.value;
+    }
+    if (const auto it = top_captures_.find(tokens[0]); it != top_captures_.end())
+      return it->second.locate(tokens, 1, key);
+    return root_at_;
+  }
+
+  void duplicate(const std::string& key, std::size_t at) {
+    ++duplicates_;
+    error_at(at, "key \"" + key + "\" appears twice in the same object");
+  }
+
+  // Each error is kept with its offset and placed (line:column) once at the end:
+  // one pass over the text for all of them. A generator gone wrong can make a
+  // million; past kReportedErrors one line says there are more.
+  static constexpr unsigned kReportedErrors = 100;
+  struct Found {
+    unsigned phase;
+    std::size_t offset;
+    std::string message;
+  };
+  void error_at(std::size_t offset, const std::string& message) {
+    ++errors_;
+    if (errors_ <= kReportedErrors)
+      errors_found_.push_back({phase(), offset, message});
+    else if (errors_ == kReportedErrors + 1)
+      errors_found_.push_back({phase(), root_at_, "more errors follow; the first " + std::to_string(kReportedErrors) +
+                                                      " are listed above"});
+  }
+  void error(const Pointer& at, const std::string& message, bool key = false) { error_at(locate(at, key), message); }
+  // The readers of the zone's objects report through error(), and so are capped too.
+  void report(const Pointer& at, const std::string& message, bool at_key) override { error(at, message, at_key); }
+
+  void warning_at(std::size_t offset, const std::string& message) {
+    ++warnings_;
+    if (warnings_ <= kReportedErrors)
+      warnings_found_.push_back({phase(), offset, message});
+    else if (warnings_ == kReportedErrors + 1)
+      warnings_found_.push_back({phase(), root_at_, "more occluded names follow; the first " +
+                                                        std::to_string(kReportedErrors) + " are listed above"});
+  }
+
+  // Errors are listed as the old whole-document reader found them: the top-level
+  // keys, the SOA, the names (in file order), then the rules across names.
+  enum Phase : unsigned { kTop = 0, kSoa = 1, kNames = 2, kRules = 3 };
+  unsigned phase() const { return in_finish_ ? finish_phase_ : kNames; }
+
+  void publish() {
+    std::vector<std::pair<std::size_t, config::TextPosition*>> wanted;
+    std::vector<config::TextPosition> at(errors_found_.size() + warnings_found_.size());
+    for (std::size_t i = 0; i < errors_found_.size(); ++i) wanted.emplace_back(errors_found_[i].offset, &at[i]);
+    for (std::size_t i = 0; i < warnings_found_.size(); ++i)
+      wanted.emplace_back(warnings_found_[i].offset, &at[errors_found_.size() + i]);
+    std::sort(wanted.begin(), wanted.end());
+    config::TextPosition p;
+    std::size_t i = 0;
+    for (const auto& [offset, out] : wanted) {
+      const std::size_t end = std::min(offset == kNowhere ? 0 : offset, text_.size());
+      for (; i < end; ++i) {
+        if (text_[i] == '\n') {
+          ++p.line;
+          p.column = 1;
+        } else {
+          ++p.column;
+        }
+      }
+      if (end < i) *out = position_of(end);  // cannot happen: offsets are sorted
+      else *out = p;
+    }
+    std::vector<std::size_t> order(errors_found_.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return errors_found_[a].phase < errors_found_[b].phase; });
+    for (const std::size_t k : order)
+      diags_.add(config::Diagnostic{file_, at[k].line, at[k].column, errors_found_[k].message});
+    for (std::size_t k = 0; k < warnings_found_.size(); ++k) {
+      const config::TextPosition& w = at[errors_found_.size() + k];
+      diags_.add_warning(config::Diagnostic{file_, w.line, w.column, warnings_found_[k].message});
+    }
+  }
+
+  static inline const config::KeyRules kTtlProblem =
+      config::KeyRules::optional("a TTL must be an integer from 0 to 2147483647");
+
+  // The top-level keys, the SOA and the rules across names, once the whole file is read.
+  void finish() {
+    in_finish_ = true;
+    finish_phase_ = kTop;
+    if (!root_is_object_) {
+      error(Pointer(), "a zone file must hold a JSON object");
+      return;
+    }
+    json root = json::object();
+    for (auto& [key, value] : top_values_) root[key] = std::move(value);
+    if (records_.key != kNowhere) root["records"] = records_is_object_ ? json::object() : std::move(records_value_);
+    config::JsonObjectReader reader(root, Pointer(), *this);
     // Every top-level key is taken before the first early return, so unknown keys are always reported.
     const std::string origin_problem = "\"origin\" must be a domain name string such as \"example.com.\"";
     std::string origin_text;
     const bool has_origin =
-        root.string("origin", origin_text, config::KeyRules::required(origin_problem, origin_problem));
+        reader.string("origin", origin_text, config::KeyRules::required(origin_problem, origin_problem));
     default_ttl_ = kDefaultTtl;
-    root.integer("ttl", default_ttl_, 0, kMaxTtl, kTtlProblem);
-    const json* soa = root.find("soa");
-    const json* records = root.object("records", config::KeyRules::optional("\"records\" must be an object of names"));
-    root.report_unknown_keys();
-    if (!has_origin) return nullptr;
-    if (origin_text.empty() || origin_text.back() != '.') origin_text += '.';
-    const auto origin = dns::name_from_text(origin_text);
-    if (!origin) return fail(Pointer("/origin"), "\"origin\" is not a valid domain name");
-    origin_ = dns::fold_wire_name(*origin);
-    zone_ = std::make_unique<Zone>(origin_, src_.path());
-
-    if (soa) load_soa(*soa);
-    if (records) {
-      for (const auto& [name, types] : records->items()) {
-        if (errors_ > kReportedErrors) break;  // the file needs fixing first; the rest would only repeat
-        load_name(name, types, Pointer("/records") / name);
-      }
+    reader.integer("ttl", default_ttl_, 0, kMaxTtl, kTtlProblem);
+    const json* soa = reader.find("soa");
+    reader.object("records", config::KeyRules::optional("\"records\" must be an object of names"));
+    reader.report_unknown_keys();
+    if (!has_origin) return;
+    if (origin_.empty()) {
+      error(Pointer("/origin"), "\"origin\" is not a valid domain name");
+      return;
     }
+    if (!zone_) zone_ = std::make_unique<Zone>(origin_, file_);
+    // RRsets read before the zone's TTL get it now that the whole file is read.
+    if (deferred_ttls_ > 0) {
+      zone_->for_each_node_mutable([&](Node& node) {
+        for (auto& rrset : node.rrsets)
+          if (rrset.ttl == kZoneTtl) rrset.ttl = default_ttl_;
+      });
+    }
+    finish_phase_ = kSoa;
+    if (soa) load_soa(*soa);
+    finish_phase_ = kRules;
     check_zone_rules();
     const std::string problem = zone_->finalize();
     if (!problem.empty()) error(Pointer(), problem);
-    if (errors_) return nullptr;
-    return std::move(zone_);
   }
-
- private:
-  std::unique_ptr<Zone> fail(const Pointer& at, const std::string& message) {
-    error(at, message);
-    return nullptr;
-  }
-  // Each error is located by a scan of the file's text: a few hundred would be
-  // quadratic in a big zone (a generator gone wrong), so past kReportedErrors
-  // one line says there are more.
-  static constexpr unsigned kReportedErrors = 100;
-  void error(const Pointer& at, const std::string& message, bool key = false) {
-    ++errors_;
-    if (errors_ <= kReportedErrors)
-      diags_.add(src_.error_at(at, message, key));
-    else if (errors_ == kReportedErrors + 1)
-      diags_.add(src_.error_at(Pointer(), "more errors follow; the first " + std::to_string(kReportedErrors) +
-                                              " are listed above"));
-  }
-
-  // The readers of the zone's objects report through error(), and so are capped too.
-  void report(const Pointer& at, const std::string& message, bool at_key) override { error(at, message, at_key); }
-
-  static inline const config::KeyRules kTtlProblem =
-      config::KeyRules::optional("a TTL must be an integer from 0 to 2147483647");
 
   void load_soa(const json& value) {
     config::JsonObjectReader soa(value, Pointer("/soa"), *this);
@@ -113,10 +604,19 @@ class ZoneBuilder : private config::JsonErrorSink {
     const bool ttl_ok = soa.integer("ttl", ttl, 0, kMaxTtl, kTtlProblem);
     soa.report_unknown_keys();
     if (!ttl_ok) return;
-    add_rdata(zone_->node_for(origin_), dns::type::SOA, ttl, text, soa.pointer());
+    Node& apex = zone_->node_for(origin_);
+    if (records_soa_at_ != kNowhere) {
+      // "soa" wins; the SOA among the records is the one given twice.
+      finish_phase_ = kNames;
+      error_at(records_soa_at_, "the SOA is given twice (in \"soa\" and in records)");
+      finish_phase_ = kSoa;
+      std::erase_if(apex.rrsets, [](const RRset& r) { return r.type == dns::type::SOA; });
+    }
+    add_rdata(apex, dns::type::SOA, ttl, text, soa.pointer());
   }
 
-  void load_name(const std::string& name_text, const json& types, const Pointer& at) {
+  void load_name(const std::string& name_text, const json& types, std::size_t key_at) {
+    const Pointer at = Pointer("/records") / name_text;
     auto name = dns::name_from_text(name_text, origin_);
     if (!name) {
       error(at, "\"" + name_text + "\" is not a valid domain name", true);
@@ -132,6 +632,13 @@ class ZoneBuilder : private config::JsonErrorSink {
       return;
     }
     Node& node = zone_->node_for(owner);
+    // The same key twice in "records" ("www" and "www.example.com." are one node, not a repeat).
+    for (uint32_t k = node.last_position; k != kNoPosition; k = positions_[k].previous) {
+      if (same_key(positions_[k].key_at, key_at)) {
+        duplicate(name_text, key_at);
+        return;
+      }
+    }
     for (const auto& [type_text, value] : types.items()) {
       const Pointer vat = at / type_text;
       if (type_text == "service") {
@@ -159,7 +666,7 @@ class ZoneBuilder : private config::JsonErrorSink {
         error(vat, "the SOA is given twice (in \"soa\" and in records)", true);
         continue;
       }
-      uint32_t ttl = default_ttl_;
+      uint32_t ttl = zone_ttl_ ? *zone_ttl_ : kZoneTtl;
       const json* data = &value;
       Pointer data_at = vat;
       if (value.is_object()) {
@@ -170,6 +677,7 @@ class ZoneBuilder : private config::JsonErrorSink {
         if (!ttl_ok || !data) continue;
         data_at = vat / "data";
       }
+      const std::size_t size_before = node.find(*type) ? node.find(*type)->rdata.size() : 0;
       if (data->is_string()) {
         add_rdata(node, *type, ttl, data->get<std::string>(), data_at);
       } else if (data->is_array() && !data->empty()) {
@@ -184,8 +692,11 @@ class ZoneBuilder : private config::JsonErrorSink {
       } else {
         error(data_at, "record data must be a string or a non-empty array of strings");
       }
+      if (*type == dns::type::SOA && node.find(*type) && node.find(*type)->rdata.size() > size_before)
+        records_soa_at_ = locate(vat, true);
     }
-    positions_.emplace_back(owner, at);
+    positions_.push_back({&node, key_at, node.last_position});
+    node.last_position = static_cast<uint32_t>(positions_.size() - 1);
   }
 
   void add_rdata(Node& node, uint16_t type, uint32_t ttl, const std::string& text, const Pointer& at) {
@@ -196,7 +707,7 @@ class ZoneBuilder : private config::JsonErrorSink {
     }
     auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(), [&](const RRset& r) { return r.type == type; });
     if (it == node.rrsets.end()) {
-      node.rrsets.push_back(RRset{type, ttl, {}, {}});
+      node.rrsets.push_back(RRset{type, ttl, {}});
       it = node.rrsets.end() - 1;
     }
     // Duplicate records in an RRset are dropped (RFC 2181 section 5).
@@ -207,19 +718,24 @@ class ZoneBuilder : private config::JsonErrorSink {
       return;
     }
     it->rdata.push_back(std::move(parsed.rdata));
+    if (type == dns::type::DNAME) ++dnames_;
+    if (type == dns::type::NS && node.name != origin_) ++cuts_;
+    if (ttl == kZoneTtl) ++deferred_ttls_;
   }
 
   // Rules across records: CNAME exclusivity, services, data at and below cuts.
   // Data the parent cannot serve (occluded by a delegation, RFC 2181 6) is
   // dropped with a warning, as BIND, Knot and NSD load such zones.
   void check_zone_rules() {
-    std::unordered_set<std::string_view> checked;  // "www" and "www.example.com." are one node
-    for (const auto& [owner, at] : positions_) {
-      if (!checked.insert(owner).second) continue;
-      Node& node = zone_->node_for(owner);
+    for (const auto& position : positions_) {
+      Node& node = *position.node;
+      const std::string& owner = node.name;
+      const std::size_t at = position.key_at;
+      if (node.rules_checked) continue;  // "www" and "www.example.com." are one node
+      node.rules_checked = true;
       // For every name, occluded or not: Knot and BIND refuse these too.
       if (node.find(dns::type::CNAME) && (node.rrsets.size() > 1 || !node.service.empty()))
-        error(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)", true);
+        error_at(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)");
       if (owner != origin_) {
         const std::string_view cut = cut_above(owner);
         if (!cut.empty()) {
@@ -229,14 +745,14 @@ class ZoneBuilder : private config::JsonErrorSink {
         if (node.find(dns::type::NS)) check_at_cut(node, at);
       }
       if (!node.service.empty() && (node.find(dns::type::A) || node.find(dns::type::AAAA)))
-        error(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA", true);
+        error_at(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA");
       // Names below a DNAME are redirected, so data there could never be served.
-      if (owner != origin_ && !node.empty()) {
+      if (dnames_ > 0 && owner != origin_ && !node.empty()) {
         for (std::string_view up = owner; up.size() > origin_.size();) {
           up = dns::parent_name(up);
-          const Node* ancestor = zone_->find(up);
+          const Node* ancestor = zone_->find_node(up);
           if (ancestor && ancestor->find(dns::type::DNAME)) {
-            error(at, "no data may sit below the DNAME at " + dns::name_to_text(up) + " (RFC 6672 2.3)", true);
+            error_at(at, "no data may sit below the DNAME at " + dns::name_to_text(up) + " (RFC 6672 2.3)");
             break;
           }
         }
@@ -248,8 +764,9 @@ class ZoneBuilder : private config::JsonErrorSink {
   // (a cut below it is occluded itself).
   std::string_view cut_above(std::string_view owner) const {
     std::string_view topmost;
+    if (cuts_ == 0) return topmost;
     for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
-      const Node* ancestor = zone_->find(up);
+      const Node* ancestor = zone_->find_node(up);
       if (ancestor && ancestor->find(dns::type::NS)) topmost = up;
     }
     return topmost;
@@ -270,59 +787,95 @@ class ZoneBuilder : private config::JsonErrorSink {
 
   // At a cut the parent holds NS, DS and glue addresses (whether or not an NS
   // names the cut itself: RFC 9471); anything else belongs to the child.
-  void check_at_cut(Node& node, const Pointer& at) {
-    if (!node.service.empty()) error(at, "a delegation point cannot have a service", true);
+  void check_at_cut(Node& node, std::size_t at) {
+    if (!node.service.empty()) error_at(at, "a delegation point cannot have a service");
     const std::string dropped = drop_rrsets(node, [](uint16_t t) {
       return t == dns::type::NS || t == dns::type::DS || is_address(t);
     });
     if (!dropped.empty())
-      warning(at, dropped + " at the delegation point " + dns::name_to_text(node.name) +
+      warning_at(at, dropped + " at the delegation point " + dns::name_to_text(node.name) +
                       " is never served (occluded: only NS, DS and glue A/AAAA are)");
   }
 
   // Below a cut only glue addresses are used, as additional data of referrals.
-  void check_below_cut(Node& node, std::string_view cut, const Pointer& at) {
+  void check_below_cut(Node& node, std::string_view cut, std::size_t at) {
     if (!node.service.empty())
-      error(at, "below the delegation at " + dns::name_to_text(cut) + " a service is not allowed", true);
+      error_at(at, "below the delegation at " + dns::name_to_text(cut) + " a service is not allowed");
     const std::string dropped = drop_rrsets(node, is_address);
     if (!dropped.empty())
-      warning(at, dropped + " at " + dns::name_to_text(node.name) + " is below the delegation at " +
+      warning_at(at, dropped + " at " + dns::name_to_text(node.name) + " is below the delegation at " +
                       dns::name_to_text(cut) + " and is never served (occluded)");
   }
 
-  // Capped like errors: each is located by a scan of the text.
-  void warning(const Pointer& at, const std::string& message) {
-    ++warnings_;
-    if (warnings_ <= kReportedErrors)
-      diags_.add_warning(src_.error_at(at, message, true));
-    else if (warnings_ == kReportedErrors + 1)
-      diags_.add_warning(src_.error_at(Pointer(), "more occluded names follow; the first " +
-                                                      std::to_string(kReportedErrors) + " are listed above"));
-  }
-
-  const config::JsonSource& src_;
+  const std::string_view text_;
+  const std::string file_;
   config::Diagnostics& diags_;
+  const char* cursor_;
+
+  // Where the reader is in the file.
+  std::size_t depth_ = 0;     // of the containers open outside a capture: 1 in the root object, 2 in "records"
+  unsigned skipping_ = 0;     // containers open inside a root that is not an object
+  bool capturing_ = false;
+  Capture capture_;           // the value being read at the top level or for one name
+  std::string top_key_;
+  std::size_t top_key_at_ = kNowhere;
+  std::string name_;          // the current name in "records"
+  std::size_t name_at_ = kNowhere;
+  bool in_record_ = false;
+
+  // What the file holds at the top level.
+  std::size_t root_at_ = 0;
+  bool root_is_object_ = true;
+  std::unordered_set<std::string> top_keys_;
+  std::map<std::string, json> top_values_;       // every top-level value but an object of "records"
+  std::map<std::string, Capture> top_captures_;  // their positions
+  Spot records_;
+  bool records_is_object_ = false;
+  json records_value_;                           // "records" when it is not an object
+  bool origin_known_ = false;                    // the origin was read (or looked for)
+  bool records_usable_ = false;
+  std::size_t records_soa_at_ = kNowhere;        // an SOA among the records
+
   std::unique_ptr<Zone> zone_;
   std::string origin_;
   uint32_t default_ttl_ = kDefaultTtl;
+  std::optional<uint32_t> zone_ttl_;                 // while reading records; nullopt: not known yet
+  std::size_t deferred_ttls_ = 0;                    // records that wait for the zone's TTL
+  std::size_t dnames_ = 0, cuts_ = 0;                // no ancestor walks in zones without them
   unsigned errors_ = 0;
   unsigned warnings_ = 0;
-  std::vector<std::pair<std::string, Pointer>> positions_;
+  unsigned duplicates_ = 0;
+  bool in_finish_ = false;
+  unsigned finish_phase_ = kTop;
+  std::vector<Found> errors_found_;
+  std::vector<Found> warnings_found_;
+  std::optional<config::Diagnostic> syntax_error_;
+  // Each name's key in "records", for the rules checked once all are read;
+  // previous chains the keys of one node (to find a key given twice).
+  static constexpr uint32_t kNoPosition = Node::kNoPosition;
+  struct NamePosition {
+    Node* node;
+    std::size_t key_at;
+    uint32_t previous;
+  };
+  std::vector<NamePosition> positions_;
 };
 
 }  // namespace
 
-std::unique_ptr<Zone> load_json_zone(const config::JsonSource& source, config::Diagnostics& diagnostics) {
-  return ZoneBuilder(source, diagnostics).build();
+ZoneFile load_json_zone_text(std::string_view text, const std::string& name, config::Diagnostics& diagnostics) {
+  return ZoneReader(text, name, diagnostics).read();
 }
 
 std::unique_ptr<Zone> load_json_zone_file(const std::string& path, config::Diagnostics& diagnostics) {
-  try {
-    return load_json_zone(config::JsonSource::load_file(path), diagnostics);
-  } catch (const config::LoadError& e) {
-    diagnostics.append(e.diagnostics());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diagnostics.add(path, 0, 0, "cannot open file");
     return nullptr;
   }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return load_json_zone_text(buffer.str(), path, diagnostics).zone;
 }
 
 }  // namespace meridian::zone

@@ -120,6 +120,7 @@ class NameIndex {
 
   bool built() const noexcept { return !slots_.empty(); }
   std::size_t size() const noexcept { return count_; }
+  std::size_t bytes() const noexcept { return slots_.size() * sizeof(Slot) + rooms_.size() * sizeof(Room); }
   static constexpr std::size_t room_size() { return kRoom; }
 
  private:

@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <unordered_map>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -26,16 +31,31 @@ struct BuiltImage {
   std::string bytes;
 };
 
+// Buffers reused from one image to the next (a million names make millions of images).
+struct ImageBuffers {
+  std::string bytes;  // the image: records, then patches and names
+  std::string patches, names;
+};
+
 // owner: the name the records are always written under, when names in rdata may
-// point to it (not for a wildcard, whose records take each query's name).
-BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
-                   unsigned origin_labels, std::string_view owner) {
+// point to it (not for a wildcard, whose records take each query's name). The
+// image's bytes are left in buffers.bytes (empty, with an empty image, when the
+// RRset has none).
+WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
+                   unsigned origin_labels, std::string_view owner, ImageBuffers& buffers) {
   const bool below_owner = owner.size() > origin.size();  // else the origin is as long a suffix
   const unsigned owner_labels = below_owner ? dns::wire_name_labels(owner) : 0;
   WireImage image;
-  auto fail = [] { return BuiltImage{}; };
-  std::string b;  // the records
-  std::string patches, names;  // packed entries, appended after the records
+  std::string& b = buffers.bytes;  // the records
+  std::string& patches = buffers.patches;  // packed entries, appended after the records
+  std::string& names = buffers.names;
+  b.clear();
+  patches.clear();
+  names.clear();
+  auto fail = [&] {
+    b.clear();
+    return WireImage{};
+  };
   auto patch_here = [&](uint8_t target) {
     dns::put_image_entry(patches, static_cast<uint16_t>(b.size()), target);
     ++image.patch_count;
@@ -86,7 +106,16 @@ BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std:
   }
   if (image.patch_count > 0xFFFF / dns::kImageEntrySize || image.name_count > 0xFFFF / dns::kImageEntrySize) return fail();
   image.size = static_cast<uint16_t>(b.size());
-  return {image, b + patches + names};
+  b += patches;
+  b += names;
+  return image;
+}
+
+BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
+                    unsigned origin_labels, std::string_view owner) {
+  ImageBuffers buffers;
+  const WireImage image = image_of(rrset, ttl, owner_target, origin, origin_labels, owner, buffers);
+  return {image, std::move(buffers.bytes)};
 }
 
 }  // namespace
@@ -97,16 +126,21 @@ std::string_view Rdata::target() const {
   return rest.substr(0, dns::wire_name_length(reinterpret_cast<const uint8_t*>(rest.data()), rest.size()));
 }
 
+std::string_view RecordView::target() const {
+  if (!has_target) return {};
+  const std::string_view rest = wire.substr(target_at);
+  return rest.substr(0, dns::wire_name_length(reinterpret_cast<const uint8_t*>(rest.data()), rest.size()));
+}
+
 Zone::Zone(std::string origin, std::string source)
     : origin_(dns::fold_wire_name(origin)),
       origin_labels_(dns::wire_name_labels(origin_)),
       source_(std::move(source)) {
-  apex_ = &nodes_[origin_];
-  apex_->name = origin_;
+  nodes_[origin_].name = origin_;
 }
 
 uint32_t Zone::serial() const {
-  const std::string& w = soa_->rdata.front().wire;
+  const std::string_view w = soa().rdata.front().wire;
   // SERIAL follows the two names in SOA rdata.
   const auto* p = reinterpret_cast<const uint8_t*>(w.data());
   std::size_t off = dns::wire_name_length(p, w.size());
@@ -116,16 +150,15 @@ uint32_t Zone::serial() const {
 
 std::unique_ptr<Zone> Zone::clone() const {
   auto copy = std::make_unique<Zone>(origin_, source_);
-  for_each_node([&](const Node& node) {
-    Node& mine = copy->nodes_[node.name];  // the apex entry exists already (apex_ points at it)
-    mine = node;
-    // What points into this zone is set again by compile().
-    for (auto& rrset : mine.rrsets) {
-      rrset.image = {};
-      for (auto& rd : rrset.rdata) rd.target_head = nullptr;
-    }
-  });
-  if (!copy->finalize().empty()) return nullptr;  // cannot happen: this zone was finalized
+  copy->nodes_.clear();
+  copy->arena_ = arena_;
+  copy->service_names_ = service_names_;
+  copy->node_count_ = node_count_;
+  copy->apex_at_ = apex_at_;
+  copy->apex_head_ = reinterpret_cast<const NodeHead*>(copy->arena() + apex_at_);
+  copy->index_heads();
+  copy->negative_ttl_ = negative_ttl_;
+  copy->make_negative_soa();
   return copy;
 }
 
@@ -147,57 +180,100 @@ Node& Zone::node_for(const std::string& lower_wire_name) {
 
 std::string Zone::finalize() {
   if (finalized()) return {};
-  for (auto& [name, node] : nodes_) {
-    std::sort(node.rrsets.begin(), node.rrsets.end(),
-              [](const RRset& a, const RRset& b) { return a.type < b.type; });
-    node.is_delegation = &node != apex_ && node.find(dns::type::NS) != nullptr;
-    node.has_dname = node.find(dns::type::DNAME) != nullptr;
-  }
-  const RRset* soa = apex_->find(dns::type::SOA);
+  const Node& apex = nodes_.at(origin_);
+  const RRset* soa = apex.find(dns::type::SOA);
   if (!soa || soa->rdata.size() != 1) return "the zone needs exactly one SOA record at its apex";
-  if (!apex_->find(dns::type::NS)) return "the zone needs NS records at its apex";
-  compile();
-  soa_ = apex_->find(dns::type::SOA);
-  const std::string& w = soa_->rdata.front().wire;
+  if (!apex.find(dns::type::NS)) return "the zone needs NS records at its apex";
+  const std::string problem = compile();
+  if (!problem.empty()) return problem;
+  const std::string_view w = this->soa().rdata.front().wire;
   const uint32_t minimum = dns::read_u32(reinterpret_cast<const uint8_t*>(w.data()) + w.size() - 4);
-  negative_ttl_ = std::min(soa_->ttl, minimum);
-  BuiltImage negative = image_of(*soa_, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
-  negative_soa_bytes_ = std::move(negative.bytes);
-  negative_soa_image_ = negative.meta;
-  negative_soa_image_.data = reinterpret_cast<const uint8_t*>(negative_soa_bytes_.data());
+  negative_ttl_ = std::min(this->soa().ttl, minimum);
+  make_negative_soa();
   return {};
 }
 
-void Zone::compile() {
-  compiled_.reserve(nodes_.size());  // keeps node addresses stable for the heads
-  std::vector<std::vector<BuiltImage>> images;
-  images.reserve(nodes_.size());
-  std::vector<std::size_t> head_size, head_at;  // bytes; offset in the arena when not in a room
-  head_size.reserve(nodes_.size());
-  head_at.reserve(nodes_.size());
+void Zone::make_negative_soa() {
+  // The SOA RRset in the build form, from the compiled one.
+  const RRsetView compiled = soa();
+  RRset soa{compiled.type, compiled.ttl, {}};
+  const RecordView record = compiled.rdata.front();
+  Rdata rd;
+  rd.wire = std::string(record.wire);
+  rd.compressible_count = record.compressible_count;
+  rd.compressible_at[0] = record.compressible_at[0];
+  rd.compressible_at[1] = record.compressible_at[1];
+  soa.rdata.push_back(std::move(rd));
+  BuiltImage negative = image_of(soa, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
+  negative_soa_bytes_ = std::move(negative.bytes);
+  negative_soa_image_ = negative.meta;
+  negative_soa_image_.data = reinterpret_cast<const uint8_t*>(negative_soa_bytes_.data());
+}
+
+namespace {
+
+constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+// The bytes a node's head takes in the arena, with images of image_bytes.
+std::size_t head_size(const Node& node, std::size_t image_bytes) {
+  std::size_t size = sizeof(NodeHead) + NodeHead::name_space(node.name.size()) +
+                     node.rrsets.size() * sizeof(NodeHead::Entry) + image_bytes;
+  for (const auto& rrset : node.rrsets)
+    for (const auto& rd : rrset.rdata) size += sizeof(NodeHead::StoredRecord) + round_up(rd.wire.size(), 4);
+  return round_up(size, 8);
+}
+
+}  // namespace
+
+void Zone::index_heads() {
+  lookup_.reserve(node_count_);
+  for_each_node([&](const NodeHead& head) { lookup_.insert(&head); });
+}
+
+std::string Zone::compile() {
+  ImageBuffers buffers;
+  auto image = [&](const Node& node, const RRset& rrset) {
+    return image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
+                    is_wildcard(node.name) ? std::string_view() : std::string_view(node.name), buffers);
+  };
+  // One pass over the nodes sorts their RRsets, sets their flags and sizes their
+  // heads (the images are made twice rather than all held at once), so the arena
+  // is allocated once at its exact size; the second writes the heads.
+  std::unordered_map<std::string, uint16_t> service_ids;
+  std::vector<Node*> order;
+  std::vector<uint32_t> sizes;
+  order.reserve(nodes_.size());
+  sizes.reserve(nodes_.size());
   std::size_t total = 0;
-  for (const auto& [name, node] : nodes_) {
-    compiled_.push_back(node);  // a deep copy: its allocations come out in sequence
-    auto& built = images.emplace_back();
-    std::size_t size = sizeof(NodeHead) + NodeHead::name_space(name.size()) + node.rrsets.size() * sizeof(NodeHead::Entry);
-    for (const auto& rrset : node.rrsets) {
-      built.push_back(image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
-                               is_wildcard(name) ? std::string_view() : std::string_view(name)));
-      size += built.back().bytes.size();
+  for (auto& [name, node] : nodes_) {
+    std::sort(node.rrsets.begin(), node.rrsets.end(),
+              [](const RRset& a, const RRset& b) { return a.type < b.type; });
+    node.is_delegation = name != origin_ && node.find(dns::type::NS) != nullptr;
+    node.has_dname = node.find(dns::type::DNAME) != nullptr;
+    if (!node.service.empty() && !service_ids.count(node.service)) {
+      if (service_names_.size() >= 0xFFFF) return "the zone uses more than 65535 services";
+      service_names_.push_back(node.service);
+      service_ids.emplace(node.service, static_cast<uint16_t>(service_names_.size()));
     }
-    head_size.push_back(size);
-    head_at.push_back(total);
-    if (size > lookup_.room_size()) total += (size + sizeof(CacheLine) - 1) / sizeof(CacheLine) * sizeof(CacheLine);
+    std::size_t image_bytes = 0;
+    for (const auto& rrset : node.rrsets) {
+      image(node, rrset);
+      image_bytes += round_up(buffers.bytes.size(), 4);
+    }
+    const std::size_t size = head_size(node, image_bytes);
+    if (size > 0xFFFFFFFFu) return "a name holds more than 4 GB of records";
+    order.push_back(&node);
+    sizes.push_back(static_cast<uint32_t>(size));
+    total += size;
+    if (total / 8 >= 0xFFFFFFFFu) return "the zone is too large (more than 32 GB compiled)";
   }
-  arena_.resize(total / sizeof(CacheLine));
+  arena_.assign(total / 8, 0);
   auto* base = reinterpret_cast<std::byte*>(arena_.data());
-  lookup_.reserve(compiled_.size());
-  heads_.reserve(compiled_.size());
-  for (std::size_t i = 0; i < compiled_.size(); ++i) {
-    Node& node = compiled_[i];
-    void* where = head_size[i] <= lookup_.room_size() ? lookup_.room_for(node.name) : base + head_at[i];
-    auto* head = new (where) NodeHead{};
-    head->node = &node;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const Node& node = *order[i];
+    const std::size_t size = sizes[i];
+    auto* head = new (base + at) NodeHead{};
     head->entry_count = static_cast<uint16_t>(node.rrsets.size());
     head->name_length = static_cast<uint8_t>(node.name.size());
     head->flags = static_cast<uint8_t>((node.is_delegation ? NodeHead::kDelegation : 0) |
@@ -205,45 +281,74 @@ void Zone::compile() {
                                        (node.find(dns::type::CNAME) ? NodeHead::kCname : 0) |
                                        (node.service.empty() ? 0 : NodeHead::kService));
     head->service_index = node.service_index;
-    auto* at = reinterpret_cast<std::byte*>(head + 1);
-    std::memcpy(at, node.name.data(), node.name.size());
-    at += NodeHead::name_space(node.name.size());
-    auto* entries = reinterpret_cast<NodeHead::Entry*>(at);
-    at += node.rrsets.size() * sizeof(NodeHead::Entry);
+    head->size = static_cast<uint32_t>(size);
+    head->service_name = node.service.empty() ? 0 : service_ids.at(node.service);
+    auto* p = reinterpret_cast<std::byte*>(head + 1);
+    std::memcpy(p, node.name.data(), node.name.size());
+    p += NodeHead::name_space(node.name.size());
+    auto* entries = reinterpret_cast<NodeHead::Entry*>(p);
+    p += node.rrsets.size() * sizeof(NodeHead::Entry);
+    auto offset = [&](const std::byte* q) { return static_cast<uint32_t>(q - reinterpret_cast<std::byte*>(head)); };
     for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
-      RRset& rrset = node.rrsets[k];
-      BuiltImage& built = images[i][k];
-      std::memcpy(at, built.bytes.data(), built.bytes.size());
-      if (!built.meta.empty()) built.meta.data = reinterpret_cast<const uint8_t*>(at);
-      at += built.bytes.size();
-      rrset.image = built.meta;
-      const WireImage& m = built.meta;
+      const RRset& rrset = node.rrsets[k];
+      const WireImage m = image(node, rrset);
       new (&entries[k]) NodeHead::Entry{rrset.type, static_cast<uint16_t>(std::min<std::size_t>(rrset.rdata.size(), 0xFFFF)),
-                                        m.size, m.patch_count, m.name_count, m.needs_origin,
-                                        m.empty() ? 0u
-                                                  : static_cast<uint32_t>(reinterpret_cast<const std::byte*>(m.data) -
-                                                                          reinterpret_cast<const std::byte*>(head))};
+                                        m.size, m.patch_count, m.name_count, m.needs_origin, 0,
+                                        m.empty() ? 0u : offset(p), rrset.ttl, 0};
+      std::memcpy(p, buffers.bytes.data(), buffers.bytes.size());
+      p += round_up(buffers.bytes.size(), 4);
     }
-    heads_.push_back(head);
-    lookup_.insert(head);
+    for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
+      entries[k].records_at = offset(p);
+      for (const auto& rd : node.rrsets[k].rdata) {
+        auto* stored = new (p) NodeHead::StoredRecord{};
+        stored->length = static_cast<uint16_t>(rd.wire.size());
+        stored->compressible_count = rd.compressible_count;
+        stored->compressible_at[0] = rd.compressible_at[0];
+        stored->compressible_at[1] = rd.compressible_at[1];
+        stored->target_flags = rd.has_target ? NodeHead::StoredRecord::kHasTarget : 0;
+        stored->target_at = rd.target_at;
+        std::memcpy(stored + 1, rd.wire.data(), rd.wire.size());
+        p += stored->footprint();
+      }
+    }
     if (node.name == origin_) {
-      apex_ = &node;
+      apex_at_ = at;
       apex_head_ = head;
     }
+    at += size;
   }
-  for (auto& node : compiled_) {
-    for (auto& rrset : node.rrsets) {
-      for (auto& rd : rrset.rdata) {
-        if (!rd.has_target) continue;
-        rd.target_head = lookup_.find(dns::fold_wire_name(rd.target()));
+  node_count_ = nodes_.size();
+  decltype(nodes_)().swap(nodes_);  // the build form, freed
+  index_heads();
+  // Additional-section targets: the heads their names lead to, now that all are placed.
+  auto* head = reinterpret_cast<NodeHead*>(base);
+  for (std::size_t i = 0; i < node_count_; ++i, head = const_cast<NodeHead*>(head->next())) {
+    for (unsigned k = 0; k < head->entry_count; ++k) {
+      const NodeHead::Entry& entry = head->entries()[k];
+      auto* p = reinterpret_cast<std::byte*>(head) + entry.records_at;
+      for (unsigned r = 0; r < entry.records; ++r) {
+        auto* stored = reinterpret_cast<NodeHead::StoredRecord*>(p);
+        p += stored->footprint();
+        if (!(stored->target_flags & NodeHead::StoredRecord::kHasTarget)) continue;
+        const std::string_view wire(reinterpret_cast<const char*>(stored + 1), stored->length);
+        const std::string_view rest = wire.substr(stored->target_at);
+        const std::string_view name =
+            rest.substr(0, dns::wire_name_length(reinterpret_cast<const uint8_t*>(rest.data()), rest.size()));
+        const NodeHead* target = find(dns::fold_wire_name(name));
+        if (!target) continue;
+        stored->target_flags |= NodeHead::StoredRecord::kTargetInZone;
+        stored->target_delta = static_cast<int32_t>((reinterpret_cast<const std::byte*>(target) -
+                                                      reinterpret_cast<const std::byte*>(head)) / 8);
       }
     }
   }
-  nodes_.clear();
-}
-
-void Zone::sync_heads() {
-  for (std::size_t i = 0; i < compiled_.size(); ++i) heads_[i]->service_index = compiled_[i].service_index;
+#ifdef __GLIBC__
+  // The build form was many small blocks; give their pages back, so that the
+  // process holds the compiled zone and not the peak of building it.
+  malloc_trim(0);
+#endif
+  return {};
 }
 
 unsigned ZoneSet::free_slot() const {

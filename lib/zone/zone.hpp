@@ -1,6 +1,9 @@
-// The in-memory zone: nodes keyed by lower-case wire name, each holding its RRsets
-// with rdata already in wire form, so answers are assembled by copying. Immutable
-// once built; a reload builds a new ZoneSet and swaps it in whole.
+// The in-memory zone. Loaders build it from Node/RRset/Rdata (rdata already in
+// wire form); finalize() compiles it into one arena of node heads (node_head.hpp:
+// each name with its precompiled images and records) and an index of the
+// heads, and drops the build form: a compiled zone holds no per-name heap object or
+// string. Immutable once compiled (but for the service links); a reload builds a
+// new ZoneSet and swaps it in whole.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,28 +19,30 @@
 
 namespace meridian::zone {
 
+// Loading only: one record as the loaders make it.
 struct Rdata {
   std::string wire;  // uncompressed rdata as it goes on the wire
   // Embedded names that may be compressed (RFC 3597 section 4: only the RFC 1035
   // types NS, CNAME, SOA, PTR, MX ...); offsets into wire.
   uint8_t compressible_count = 0;
   uint16_t compressible_at[2] = {0, 0};
-  // NS/MX/SRV target for additional-section processing, and the in-zone node it
-  // names (resolved once the zone is compiled).
+  // NS/MX/SRV target for additional-section processing.
   uint16_t target_at = 0;
   bool has_target = false;
-  const NodeHead* target_head = nullptr;
 
   std::string_view target() const;
 };
 
+// Loading only.
 struct RRset {
   uint16_t type = 0;
   uint32_t ttl = 0;
   std::vector<Rdata> rdata;
-  WireImage image;  // with this TTL; built by Zone::finalize(), the same as in the node's head
 };
 
+// Loading only: a name while the zone is built. After finalize() a zone has
+// NodeHeads; for_each_node_mutable() still hands out a Node (name, service and
+// service_index) for each dynamic name, so that a loader can link it.
 struct Node {
   std::string name;              // lower-case wire form
   std::vector<RRset> rrsets;     // sorted by type
@@ -45,6 +50,10 @@ struct Node {
   bool has_dname = false;        // names below are redirected (RFC 6672)
   std::string service;           // dynamic A/AAAA from this service; empty for static names
   int service_index = -1;        // the service's slot in the server's routing table
+  // Loading only: the reader's last record of this name (json_zone.cpp).
+  static constexpr uint32_t kNoPosition = 0xFFFFFFFF;
+  uint32_t last_position = kNoPosition;
+  bool rules_checked = false;  // loading only (json_zone.cpp)
 
   const RRset* find(uint16_t type) const {
     for (const auto& r : rrsets)
@@ -53,8 +62,6 @@ struct Node {
   }
   bool empty() const { return rrsets.empty() && service.empty(); }
 };
-
-inline const RRset& NodeHead::rrset(const Entry& e) const { return node->rrsets[static_cast<std::size_t>(&e - entries())]; }
 
 struct NameHash {
   using is_transparent = void;
@@ -68,13 +75,13 @@ struct NameEqual {
 class Zone {
  public:
   Zone(std::string origin, std::string source);
-  Zone(const Zone&) = delete;  // the heads point into the zone's own arena and nodes
+  Zone(const Zone&) = delete;  // clone() says when a copy is wanted
   Zone& operator=(const Zone&) = delete;
 
-  // A new zone with the same data, compiled anew into its own arena and index
-  // (no parse; the rules were checked when this one was built). Service slots are
-  // copied as they are: a loader links them again for its own services. For
-  // serving a zone's last good version in a new snapshot without sharing it.
+  // A copy of a compiled zone in memory of its own (the arena copied, as every
+  // reference in it is an offset; the index built again). Service slots are copied as they are:
+  // a loader links them again for its own services. For serving a zone's last
+  // good version in a new snapshot.
   std::unique_ptr<Zone> clone() const;
 
   const std::string& origin() const { return origin_; }
@@ -86,78 +93,86 @@ class Zone {
   // Position in its ZoneSet, for per-zone counters.
   unsigned index() const { return index_; }
   void set_index(unsigned i) { index_ = i; }
-  const Node& apex() const { return *apex_; }
+  const NodeHead& apex() const { return apex_head(); }
   const NodeHead& apex_head() const { return *apex_head_; }
-  const RRset& soa() const { return *soa_; }
+  RRsetView soa() const { return apex_head().find_rrset(dns_type_soa); }
   uint32_t serial() const;
   // Negative-answer TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5).
   uint32_t negative_ttl() const { return negative_ttl_; }
   // The SOA as a negative answer carries it: owner = origin, negative TTL.
   const WireImage& negative_soa_image() const { return negative_soa_image_; }
 
-  const Node* find(std::string_view lower_wire_name) const {
-    if (lookup_.built()) {
-      const NodeHead* head = lookup_.find(lower_wire_name);
-      return head ? head->node : nullptr;
-    }
-    const auto it = nodes_.find(lower_wire_name);  // still building
-    return it == nodes_.end() ? nullptr : &it->second;
-  }
-  // The query path's view of a name (compiled zones only).
-  const NodeHead* find_head(std::string_view lower_wire_name) const { return lookup_.find(lower_wire_name); }
+  // A compiled name (nullptr when the zone has no such name).
+  const NodeHead* find(std::string_view lower_wire_name) const { return lookup_.find(lower_wire_name); }
+  const NodeHead* find_head(std::string_view lower_wire_name) const { return find(lower_wire_name); }
   bool finalized() const { return lookup_.built(); }
   std::string_view index_name() const { return origin_; }
-  std::size_t node_count() const { return finalized() ? compiled_.size() : nodes_.size(); }
-  template <typename F> void for_each_node(F&& f) const {
-    if (finalized()) {
-      for (const auto& node : compiled_) f(node);
-    } else {
-      for (const auto& [name, node] : nodes_) f(node);
-    }
+  std::size_t node_count() const { return finalized() ? node_count_ : nodes_.size(); }
+  // The service a dynamic name takes its A/AAAA from (empty for a static name).
+  std::string_view service_name(const NodeHead& head) const {
+    return head.service_name ? std::string_view(service_names_[head.service_name - 1u]) : std::string_view();
   }
-  // Loading only: lets the loader link service names to service slots.
+  // Bytes of the compiled form (arena and index).
+  std::size_t compiled_bytes() const { return arena_.size() * sizeof(uint64_t) + lookup_.bytes(); }
+  // Every compiled name (in no particular order), e.g. to list or transfer the
+  // zone: f(const NodeHead&); its RRsets are head.rrset(entry) for each entry.
+  template <typename F> void for_each_node(F&& f) const {
+    const auto* head = reinterpret_cast<const NodeHead*>(arena());
+    for (std::size_t i = 0; i < node_count_; ++i, head = head->next()) f(*head);
+  }
+  // Loading only: lets the loader link service names to service slots. Before
+  // finalize() every node; after it, each dynamic name as a Node with its name,
+  // service and service_index, of which service_index is kept.
   template <typename F> void for_each_node_mutable(F&& f) {
-    if (finalized()) {
-      for (auto& node : compiled_) f(node);
-      sync_heads();
-    } else {
+    if (!finalized()) {
       for (auto& [name, node] : nodes_) f(node);
+      return;
+    }
+    auto* head = reinterpret_cast<NodeHead*>(arena_.data());
+    for (std::size_t i = 0; i < node_count_; ++i, head = const_cast<NodeHead*>(head->next())) {
+      if (!head->service_name) continue;
+      Node node;
+      node.name = head->name();
+      node.service = service_names_[head->service_name - 1u];
+      node.service_index = head->service_index;
+      f(node);
+      head->service_index = node.service_index;
     }
   }
 
   // Building (zone loaders only; not after finalize()).
+  void reserve(std::size_t names) { nodes_.reserve(names); }
   Node& node_for(const std::string& lower_wire_name);  // creates empty non-terminals up to the apex
+  const Node* find_node(std::string_view lower_wire_name) const {
+    const auto it = nodes_.find(lower_wire_name);
+    return it == nodes_.end() ? nullptr : &it->second;
+  }
   // Sorts RRsets, marks delegations, checks the SOA/apex NS, then compiles the
   // nodes into their query-path layout (see compile()); returns an error message or empty.
   std::string finalize();
 
  private:
+  static constexpr uint16_t dns_type_soa = 6;
   std::string origin_;
   unsigned origin_labels_;
   std::string source_;
-  // Copies every node into one array, lays out each node's head (node_head.hpp)
-  // with its RRsets' images in the arena, indexes the heads by name and links
-  // additional-section targets.
-  void compile();
-  void sync_heads();  // copies what loading may change after compile() into the heads
-
-  // A node head starts a cache line.
-  struct alignas(64) CacheLine {
-    std::byte bytes[64];
-  };
-  // Heads up to this size live in the index's rooms (most names: two lines).
-  static constexpr std::size_t kHeadRoom = 128;
+  const std::byte* arena() const { return reinterpret_cast<const std::byte*>(arena_.data()); }
+  // Lays out each node's head (node_head.hpp) with its images and records in the
+  // arena, indexes the heads by name, links additional-section targets, and
+  // drops the build form.
+  std::string compile();
+  void make_negative_soa();
 
   std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;  // while building
-  std::vector<Node> compiled_;     // after finalize()
-  std::vector<CacheLine> arena_;   // heads too big for a room, with their images
-  std::vector<NodeHead*> heads_;   // heads_[i] is compiled_[i]'s
-  NameIndex<NodeHead, kHeadRoom> lookup_;  // names -> heads, in its rooms or the arena
+  std::vector<uint64_t> arena_;              // the heads, one after the other
+  NameIndex<NodeHead> lookup_;               // names -> heads (built again by clone())
+  void index_heads();
+  std::vector<std::string> service_names_;   // NodeHead::service_name - 1 indexes this
+  std::size_t node_count_ = 0;
+  std::size_t apex_at_ = 0;                  // bytes into the arena
+  const NodeHead* apex_head_ = nullptr;      // there (set again by clone())
   bool available_ = true;
   friend class ZoneSet;  // marks stand-ins
-  Node* apex_ = nullptr;
-  const NodeHead* apex_head_ = nullptr;
-  const RRset* soa_ = nullptr;
   uint32_t negative_ttl_ = 0;
   std::string negative_soa_bytes_;
   WireImage negative_soa_image_;  // into negative_soa_bytes_

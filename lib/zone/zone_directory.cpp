@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
-#include "config/json_source.hpp"
-#include "dns/name.hpp"
 #include "zone/json_zone.hpp"
 
 namespace meridian::zone {
@@ -31,22 +31,14 @@ std::vector<std::string> list_zone_files(const std::vector<std::string>& paths, 
 }
 
 ZoneFile load_zone_file(const std::string& path, config::Diagnostics& diagnostics) {
-  ZoneFile out;
-  try {
-    const config::JsonSource source = config::JsonSource::load_file(path);
-    out.zone = load_json_zone(source, diagnostics);
-    if (out.zone) {
-      out.origin = out.zone->origin();
-    } else if (source.root().is_object() && source.root().contains("origin") && source.root()["origin"].is_string()) {
-      // A bad zone still says which zone it is, for the reports.
-      std::string text = source.root()["origin"].get<std::string>();
-      if (text.empty() || text.back() != '.') text += '.';
-      if (const auto wire = dns::name_from_text(text)) out.origin = dns::fold_wire_name(*wire);
-    }
-  } catch (const config::LoadError& e) {
-    diagnostics.append(e.diagnostics());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diagnostics.add(path, 0, 0, "cannot open file");
+    return {};
   }
-  return out;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_json_zone_text(text.str(), path, diagnostics);
 }
 
 }  // namespace meridian::zone

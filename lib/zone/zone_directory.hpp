@@ -6,18 +6,13 @@
 #include <vector>
 
 #include "config/diagnostics.hpp"
-#include "zone/zone.hpp"
+#include "zone/json_zone.hpp"
 
 namespace meridian::zone {
 
 // The files to load, in load order (a folder's *.json files sorted by name). A
 // path that does not exist is an error of the configuration, in diagnostics.
 std::vector<std::string> list_zone_files(const std::vector<std::string>& paths, config::Diagnostics& diagnostics);
-
-struct ZoneFile {
-  std::unique_ptr<Zone> zone;  // null when the file does not load
-  std::string origin;          // lower-case wire form, when the file names a valid one
-};
 
 // One zone file; its errors (and warnings) go to diagnostics.
 ZoneFile load_zone_file(const std::string& path, config::Diagnostics& diagnostics);

@@ -32,10 +32,10 @@ Lines warnings(const ZoneLoad& z) {
 }
 
 Lines types_at(const zone::Zone& z, const char* name) {
-  const zone::Node* node = z.find(wire_name(name));
+  const zone::NodeHead* node = z.find(wire_name(name));
   REQUIRE_MESSAGE(node, "no node " << name);
   Lines out;
-  for (const auto& r : node->rrsets) out.push_back(zone::rr_type_name(r.type));
+  for (unsigned i = 0; i < node->entry_count; ++i) out.push_back(zone::rr_type_name(node->entries()[i].type));
   return out;
 }
 
@@ -77,12 +77,12 @@ TEST_SUITE("zone.cuts") {
     CHECK(z.diagnostics.empty());
     CHECK(z.diagnostics.warnings().empty());
     CHECK(types_at(*z.zone, "sub.example.com.") == Lines{"A", "NS", "AAAA"});
-    const zone::Node& cut = *z.zone->find(wire_name("sub.example.com."));
-    CHECK(cut.is_delegation);
+    const zone::NodeHead& cut = *z.zone->find(wire_name("sub.example.com."));
+    CHECK(cut.is_delegation());
     // the NS names the cut itself: its target is the cut's own head
-    const zone::Rdata& ns = cut.find(type::NS)->rdata.front();
+    const zone::RecordView ns = cut.find_rrset(type::NS).rdata.front();
     REQUIRE(ns.target_head);
-    CHECK(ns.target_head->node == &cut);
+    CHECK(ns.target_head == &cut);
   }
 
   TEST_CASE("occluded data loads with one warning per name and is dropped") {
@@ -105,8 +105,8 @@ TEST_SUITE("zone.cuts") {
     CHECK(types_at(*z.zone, "x.dn.sub.example.com.") == Lines{"A"});  // glue-shaped, kept
     CHECK(types_at(*z.zone, "cname.below.sub.example.com.").empty());
     CHECK(types_at(*z.zone, "deep.sub.example.com.").empty());
-    CHECK_FALSE(z.zone->find(wire_name("deep.sub.example.com."))->is_delegation);
-    CHECK_FALSE(z.zone->find(wire_name("dn.sub.example.com."))->has_dname);
+    CHECK_FALSE(z.zone->find(wire_name("deep.sub.example.com."))->is_delegation());
+    CHECK_FALSE(z.zone->find(wire_name("dn.sub.example.com."))->has_dname());
   }
 
   TEST_CASE("the warning names the topmost cut when cuts nest") {

@@ -229,7 +229,7 @@ TEST_SUITE("zone.import") {
     CHECK(json["records"]["rr-nxt"]["NXT"] == "\\# 19 046e657874076578616d706c6503636f6d0040");
 
     config::Diagnostics load_diags;
-    const auto zone = zone::load_json_zone(config::JsonSource::parse(text, "imported.json"), load_diags);
+    const auto zone = zone::load_json_zone_text(text, "imported.json", load_diags).zone;
     INFO("load: " << load_diags.to_string());
     REQUIRE(zone);
     CHECK(load_diags.warnings().empty());
@@ -239,12 +239,12 @@ TEST_SUITE("zone.import") {
     for (const LdnsRecord& r : ldns_records(file.path)) {
       CAPTURE(dns::name_to_text(r.owner));
       CAPTURE(zone::rr_type_name(r.type));
-      const zone::Node* node = zone->find(r.owner);
+      const zone::NodeHead* node = zone->find(r.owner);
       REQUIRE(node);
-      const zone::RRset* rrset = node->find(r.type);
-      REQUIRE(rrset);
-      REQUIRE(rrset->rdata.size() == 1);
-      CHECK(rrset->rdata.front().wire == r.wire);
+      REQUIRE(node->find(r.type));
+      const zone::RRsetView rrset = node->find_rrset(r.type);
+      REQUIRE(rrset.rdata.size() == 1);
+      CHECK(rrset.rdata.front().wire == r.wire);
       seen.insert(zone::rr_type_name(r.type));
       ++compared;
     }
@@ -257,17 +257,17 @@ TEST_SUITE("zone.import") {
     REQUIRE(mx.diagnostics.empty());
     CHECK(mx.json["records"]["@"]["MX"] == "10 ns1.example.com.");
     config::Diagnostics diags;
-    const auto zone = zone::load_json_zone(config::JsonSource::parse(R"({"origin": "example.com.",
+    const auto zone = zone::load_json_zone_text(R"({"origin": "example.com.",
       "soa": {"mname": "ns1", "rname": "h", "serial": 1, "refresh": 1, "retry": 1, "expire": 1, "minimum": 1},
       "records": {"@": {"NS": "ns1", "MX": "\\# 19 000a036e7331076578616d706c6503636f6d00"}, "ns1": {"A": "192.0.2.1"}}})",
-                                                                     "generic.json"),
-                                           diags);
+                                                "generic.json", diags)
+                          .zone;
     INFO(diags.to_string());
     REQUIRE(zone);
-    const zone::Rdata& rd = zone->apex().find(dns::type::MX)->rdata.front();
+    const zone::RecordView rd = zone->apex().find_rrset(dns::type::MX).rdata.front();
     CHECK(rd.compressible_count == 1);
     REQUIRE(rd.target_head);
-    CHECK(rd.target_head->node == zone->find(dns::fold_wire_name(*dns::name_from_text("ns1.example.com."))));
+    CHECK(rd.target_head == zone->find(dns::fold_wire_name(*dns::name_from_text("ns1.example.com."))));
   }
 
   TEST_CASE("signatures and NSEC are left out with one warning per type; meta types are errors") {

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "config/diagnostics.hpp"
-#include "config/json_source.hpp"
 #include "query/responder.hpp"
 #include "unit/support/dns_wire.hpp"
 #include "zone/json_zone.hpp"
@@ -31,8 +30,7 @@ struct ZoneLoad {
 
 inline ZoneLoad load_zone_text(const std::string& text, const std::string& name = "test.json") {
   ZoneLoad out;
-  const config::JsonSource src = config::JsonSource::parse(text, name);
-  out.zone = zone::load_json_zone(src, out.diagnostics);
+  out.zone = zone::load_json_zone_text(text, name, out.diagnostics).zone;
   return out;
 }
 
