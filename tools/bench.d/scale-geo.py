@@ -33,11 +33,11 @@ REGIONS = [  # name, location, last octet of the geo/near/fast endpoint (192.0.2
     ("eu-west", (53.35, -6.26), 1), ("eu-north", (59.33, 18.06), 2), ("us-east", (39.04, -77.49), 3),
     ("us-west", (37.77, -122.42), 4), ("ap-east", (35.68, 139.69), 5), ("ap-south", (19.08, 72.88), 6),
 ]
-CONTINENTS = {"EU": ["eu-west", "eu-north", "us-east"], "NA": ["us-east", "us-west"],
-              "AS": ["ap-south", "ap-east"], "OC": ["ap-east", "us-west"], "AF": ["eu-west", "us-east"]}
-COUNTRIES = {("EU", "SE"): ["eu-north", "eu-west"], ("EU", "DE"): ["eu-north", "eu-west"],
-             ("AS", "JP"): ["ap-east", "ap-south"], ("AS", "KR"): ["ap-east", "ap-south"]}
-DEFAULT = ["us-east", "eu-west"]
+# The geo map of scenario geo (geo-gen.py): the same keys, regions and reader.
+_spec = importlib.util.spec_from_file_location("geo_gen", os.path.join(HERE, "geo-gen.py"))
+geo_gen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(geo_gen)
+CONTINENTS, COUNTRIES, DEFAULT, map_key = geo_gen.CONTINENTS, geo_gen.COUNTRIES, geo_gen.DEFAULT, geo_gen.map_key
 LATENCY = {"regions": [r[0] for r in REGIONS],
            "rows": {"EU": [18, 25, 85, 150, 240, 140], "NA": [80, 100, 12, 20, 150, 210],
                     "AS": [120, 130, 210, 150, 30, 25], "OC": [280, 290, 200, 150, 110, 150],
@@ -93,25 +93,9 @@ def write_csv(args):
     print("synthetic City CSV: %d networks" % rows)
 
 
-def load_mmdb_reader():
-    spec = importlib.util.spec_from_file_location("geo_gen", os.path.join(HERE, "geo-gen.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.Mmdb
-
-
-def map_key(record):
-    rec = record or {}
-    cont = (rec.get("continent") or {}).get("code")
-    cc = (rec.get("country") or {}).get("iso_code")
-    if (cont, cc) in COUNTRIES:
-        return "country:" + cc
-    return cont if cont in CONTINENTS else "default"
-
-
 def find_probe(mmdb_path):
     """An IPv4 /24 the database puts in Europe outside the country keys (answer: eu-west)."""
-    db = load_mmdb_reader()(mmdb_path)
+    db = geo_gen.Mmdb(mmdb_path)
     for first in [81, 2, 5, 31, 37, 46, 62, 77, 78, 79, 80, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95,
                   109, 176, 178, 185, 188, 193, 194, 195, 212, 213, 217]:
         for second in range(0, 256, 7):
