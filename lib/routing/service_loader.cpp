@@ -19,6 +19,18 @@ using nlohmann::json;
 using Pointer = json::json_pointer;
 
 
+// True when b serves exactly what a does: the same services in the same slots,
+// each from the same compile inputs (its whole definition among them), and the
+// same databases. A reload that changed no service keeps the set it replaces.
+bool same_services(const ServiceSet& a, const ServiceSet& b) {
+  if (a.services.size() != b.services.size() || a.geo.city != b.geo.city || a.geo.asn != b.geo.asn) return false;
+  for (std::size_t i = 0; i < a.services.size(); ++i)
+    if (a.services[i].name != b.services[i].name || a.services[i].compile_inputs != b.services[i].compile_inputs ||
+        a.services[i].latency_path != b.services[i].latency_path)
+      return false;
+  return true;  // compile_inputs carry the ECS settings
+}
+
 class Loader {
  public:
   Loader(const config::JsonSource& src, std::string base, config::Diagnostics& d,
@@ -339,15 +351,6 @@ class Loader {
 };
 
 }  // namespace
-
-bool same_services(const ServiceSet& a, const ServiceSet& b) {
-  if (a.services.size() != b.services.size() || a.geo.city != b.geo.city || a.geo.asn != b.geo.asn) return false;
-  for (std::size_t i = 0; i < a.services.size(); ++i)
-    if (a.services[i].name != b.services[i].name || a.services[i].compile_inputs != b.services[i].compile_inputs ||
-        a.services[i].latency_path != b.services[i].latency_path)
-      return false;
-  return true;  // compile_inputs carry the ECS settings
-}
 
 std::shared_ptr<const ServiceSet> load_services(const config::JsonSource& source, const std::string& base_dir,
                                                 config::Diagnostics& diagnostics,

@@ -46,11 +46,6 @@ struct ServiceSet {
   std::unordered_map<std::string, int> by_name;
 };
 
-// True when b serves exactly what a does: the same services in the same slots,
-// each from the same compile inputs (its whole definition among them), and the
-// same databases. A reload that changed no service keeps the set it replaces.
-bool same_services(const ServiceSet& a, const ServiceSet& b);
-
 // Reads "services", "geoip", "latency" and "dns.ecs" from the configuration;
 // relative paths resolve against base_dir. Given the set served until now, a
 // database file that did not change is taken over instead of opened again, and

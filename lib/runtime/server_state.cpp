@@ -114,13 +114,13 @@ bool ServerState::reload(const std::string& trigger) {
     }
   table_.retain([&](const std::string& key) { return keys.count(key) > 0; });
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
-  publish_locked();
+  const bool kept_routing = publish_locked();
   status_.last_ok = true;
   status_.last_error.clear();
   status_.last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   status_.last_built = state_.built;
-  status_.last_built.routing_tables_built = state_.snapshot->routing && !last_publish_kept_routing_;
-  status_.last_built.routing_tables_reused = state_.snapshot->routing && last_publish_kept_routing_;
+  status_.last_built.routing_tables_built = state_.snapshot->routing && !kept_routing;
+  status_.last_built.routing_tables_reused = state_.snapshot->routing && kept_routing;
   add_counts(status_.total_built, state_.built);  // the load's parts (publish_locked counted the table)
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
@@ -163,7 +163,7 @@ bool ServerState::reload_health() {
   return true;
 }
 
-void ServerState::publish_locked() {
+bool ServerState::publish_locked() {
   // The forwarding tier reads the overrides from the table (a no-op when they did not change).
   table_.set_overrides(state_.health->overrides());
   state_.health = std::make_shared<health::HealthSnapshot>(
@@ -171,7 +171,7 @@ void ServerState::publish_locked() {
   // The services and the health the served table was built from did not change
   // (a reload of zones only): keep the table, whose build walks every service's trie.
   // (state_.snapshot is the new load's, without a table, during a reload: the served one is kept apart.)
-  const bool keep_table = routing_table_ && routing_health_ && routing_services_ == state_.services &&
+  const bool keep_table = routing_table_ && routing_health_ && &routing_table_->services() == state_.services.get() &&
                           *routing_health_ == *state_.health && !routing_ramped_ && !slow_start_.ramping();
   // Else a new table, which takes over each service whose regions' health did not change.
   auto table_for = [&](const routing::RampShares& ramps) -> std::shared_ptr<const routing::RoutingTable> {
@@ -194,16 +194,14 @@ void ServerState::publish_locked() {
   if (!ramps.empty() || any_new)
     snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps, table_for(ramps));
   state_.snapshot = std::move(snapshot);
-  if (state_.snapshot->routing) {
-    const bool kept = state_.snapshot->routing == routing_table_;
+  const bool kept = state_.snapshot->routing && state_.snapshot->routing == routing_table_;
+  if (state_.snapshot->routing)
     ++(kept ? status_.total_built.routing_tables_reused : status_.total_built.routing_tables_built);
-    last_publish_kept_routing_ = kept;
-  }
   routing_table_ = state_.snapshot->routing;
-  routing_services_ = state_.services;
   routing_health_ = state_.health;
   routing_ramped_ = !ramps.empty() || any_new;
   holder_.publish(state_.snapshot);
+  return kept;
 }
 
 bool ServerState::ramping() const {

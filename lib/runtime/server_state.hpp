@@ -63,7 +63,9 @@ class ServerState {
 
  private:
   bool reload_health();
-  void publish_locked();  // new snapshot from state_ and the table; mutex_ held
+  // New snapshot from state_ and the table; mutex_ held. True when it kept the
+  // routing table served until now.
+  bool publish_locked();
   std::vector<std::string> config_paths() const;
   std::vector<std::string> health_paths() const;
 
@@ -77,12 +79,10 @@ class ServerState {
 
   ReloadParticipant* participant_ = nullptr;
   routing::SlowStart slow_start_;
-  // The served snapshot's routing table and what it was built from.
+  // The served snapshot's routing table and the health it was built from.
   std::shared_ptr<const routing::RoutingTable> routing_table_;
-  std::shared_ptr<const routing::ServiceSet> routing_services_;
   std::shared_ptr<const health::HealthSnapshot> routing_health_;
   bool routing_ramped_ = false;  // built with slow-start shares: never reused
-  bool last_publish_kept_routing_ = false;
   std::string config_fingerprint_;
   std::string health_fingerprint_;
 };

@@ -105,7 +105,7 @@ TEST_CASE("one zone edited among several: that zone is rebuilt, the rest and the
   CHECK(built["databases_reused"] == 1);
   CHECK(built["routing_tables_built"] == 0);  // no service and no health changed: the table is kept
   CHECK(built["routing_tables_reused"] == 1);
-  CHECK(status["reload"]["last_seconds"].get<double>() >= 0);
+  CHECK(status["reload"]["last_seconds"].is_number());
   const auto metrics = prom::parse(s.m.metrics());
   CHECK(metrics.value("meridian_load_parts_total", {{"part", "zone"}, {"outcome", "reused"}}) == 3.0);
   CHECK(metrics.value("meridian_load_parts_total", {{"part", "zone"}, {"outcome", "built"}}) == 5.0);  // 4 at start

@@ -36,11 +36,7 @@ uint32_t served_serial(const Meridian& m) { return soa_serial(m, "example.test")
 uint32_t dig_serial(const Meridian& m) {
   const DigResult d = dig(m.dns, {"+norec", "example.test", "SOA"});
   if (!d.ok || d.answer.size() != 1) return 0;
-  std::istringstream in(d.answer[0].rdata);
-  std::string mname, rname;
-  uint32_t serial = 0;
-  in >> mname >> rname >> serial;
-  return serial;
+  return serial_in_soa_text(d.answer[0].rdata);
 }
 
 double metric(const Meridian& m, const std::string& name) {

@@ -290,17 +290,21 @@ class Meridian {
   uint16_t admin_port = 0;
 };
 
+// The serial of an SOA's rdata in presentation form (mname rname serial refresh ...).
+inline uint32_t serial_in_soa_text(const std::string& rdata) {
+  std::istringstream in(rdata);
+  std::string mname, rname;
+  uint32_t serial = 0;
+  in >> mname >> rname >> serial;
+  return serial;
+}
+
 // The SOA serial served for origin, 0 when there is none; the rcode in *rcode_out.
 inline uint32_t soa_serial(const Meridian& m, const std::string& origin, int* rcode_out = nullptr) {
   const Message r = ask_udp(m.dns, QuerySpec{origin, qtype::SOA});
   if (rcode_out) *rcode_out = r.ok ? r.rcode : -1;
   if (!r.ok || r.answer.size() != 1) return 0;
-  // rdata: mname rname serial refresh retry expire minimum
-  std::istringstream in(r.answer[0].rdata);
-  std::string mname, rname;
-  uint32_t serial = 0;
-  in >> mname >> rname >> serial;
-  return serial;
+  return serial_in_soa_text(r.answer[0].rdata);
 }
 
 }  // namespace meridian::test::backends
