@@ -38,21 +38,22 @@ bool link_services(zone::Zone& z, const routing::ServiceSet& services, bool stal
                    ServiceLinks& links) {
   bool ok = true;
   links.clear();
-  z.for_each_node_mutable([&](zone::Node& node) {
+  z.for_each_dynamic_name([&](zone::DynamicName& node) {
     if (node.service.empty()) return;
-    node.service_index = services.find(node.service);
+    const std::string service(node.service);
+    node.service_index = services.find(service);
     if (node.service_index >= 0) {
       const auto used = [&](const auto& link) { return link.first == node.service; };
       if (std::find_if(links.begin(), links.end(), used) == links.end()) links.emplace_back(node.service, node.service_index);
       return;
     }
     ok = false;
-    const std::string what = dns::name_to_text(node.name) + " uses service \"" + node.service +
+    const std::string what = dns::name_to_text(node.name) + " uses service \"" + service +
                              "\", which meridian.json does not define";
     if (stale)
       errors.add(z.source(), 0, 0, "the last good version of the zone is not served either: " + what);
     else
-      errors.add(service_position(z, node.name, what));
+      errors.add(service_position(z, std::string(node.name), what));
   });
   return ok;
 }

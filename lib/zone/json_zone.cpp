@@ -14,6 +14,7 @@
 #include "config/json_object_reader.hpp"
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
+#include "util/file_text.hpp"
 #include "zone/rdata_codec.hpp"
 
 namespace meridian::zone {
@@ -22,6 +23,7 @@ namespace {
 
 using nlohmann::json;
 using Pointer = json::json_pointer;
+using NameId = ZoneBuild::NameId;
 
 constexpr uint32_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 section 8
 constexpr uint32_t kDefaultTtl = 3600;
@@ -203,8 +205,11 @@ class OriginScan final : public nlohmann::json_sax<json> {
 
 class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonErrorSink {
  public:
-  ZoneReader(std::string_view text, const std::string& name, config::Diagnostics& diags)
-      : text_(text), file_(name), diags_(diags), cursor_(text.data()) {}
+  // owned_text: the text itself, when the reader may free it once read (before
+  // the zone is compiled, which lowers the peak for a large zone).
+  ZoneReader(std::string_view text, const std::string& name, config::Diagnostics& diags,
+             std::string* owned_text = nullptr)
+      : text_(text), file_(name), diags_(diags), cursor_(text.data()), owned_text_(owned_text) {}
 
   ZoneFile read() {
     const char* begin = text_.data();
@@ -218,7 +223,16 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     publish();
     ZoneFile out;
     if (duplicates_ == 0) out.origin = origin_;  // as for invalid JSON: a key given twice hides which one counts
-    if (errors_ == 0 && zone_) out.zone = std::move(zone_);
+    if (errors_ > 0 || !zone_) return out;
+    // Every position is placed: the text is no longer needed while the zone compiles.
+    const config::TextPosition root = position_of(root_at_);
+    if (owned_text_) std::string().swap(*owned_text_);
+    const std::string problem = zone_->finalize();
+    if (!problem.empty()) {
+      diags_.add(config::Diagnostic{file_, root.line, root.column, problem});
+      return out;
+    }
+    out.zone = std::move(zone_);
     return out;
   }
 
@@ -392,7 +406,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     records_usable_ = !origin_.empty();
     if (records_usable_ && !zone_) {
       zone_ = std::make_unique<Zone>(origin_, file_);
-      zone_->reserve(text_.size() / 48);  // about the bytes of a name with an address or two
+      zone_->build().reserve(text_.size() / 48);  // about the bytes of a name with an address or two
     }
     // The zone's TTL when the file gave it before the records (as usual); else
     // the records wait for the end of the file (it may come later).
@@ -558,17 +572,12 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     }
     if (!zone_) zone_ = std::make_unique<Zone>(origin_, file_);
     // RRsets read before the zone's TTL get it now that the whole file is read.
-    if (deferred_ttls_ > 0) {
-      zone_->for_each_node_mutable([&](Node& node) {
-        for (auto& rrset : node.rrsets)
-          if (rrset.ttl == kZoneTtl) rrset.ttl = default_ttl_;
-      });
-    }
+    if (deferred_ttls_ > 0) zone_->build().replace_ttl(kZoneTtl, default_ttl_);
     finish_phase_ = kSoa;
     if (soa) load_soa(*soa);
     finish_phase_ = kRules;
     check_zone_rules();
-    const std::string problem = zone_->finalize();
+    const std::string problem = zone_->check_apex();  // the zone compiles in read(), once the text is done with
     if (!problem.empty()) error(Pointer(), problem);
   }
 
@@ -604,13 +613,13 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     const bool ttl_ok = soa.integer("ttl", ttl, 0, kMaxTtl, kTtlProblem);
     soa.report_unknown_keys();
     if (!ttl_ok) return;
-    Node& apex = zone_->node_for(origin_);
+    constexpr NameId apex = 0;
     if (records_soa_at_ != kNowhere) {
       // "soa" wins; the SOA among the records is the one given twice.
       finish_phase_ = kNames;
       error_at(records_soa_at_, "the SOA is given twice (in \"soa\" and in records)");
       finish_phase_ = kSoa;
-      std::erase_if(apex.rrsets, [](const RRset& r) { return r.type == dns::type::SOA; });
+      zone_->build().drop(apex, [](uint16_t type) { return type != dns::type::SOA; }, [](uint16_t) {});
     }
     add_rdata(apex, dns::type::SOA, ttl, text, soa.pointer());
   }
@@ -631,9 +640,15 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       error(at, "a name maps to an object of record types, e.g. {\"A\": \"192.0.2.1\"}");
       return;
     }
-    Node& node = zone_->node_for(owner);
+    ZoneBuild& build = zone_->build();
+    const NameId node = build.name_for(owner);
+    if (node == ZoneBuild::kNoName) {
+      error(at, "the zone holds too many names (more than 4 GB of names)", true);
+      return;
+    }
+    if (node >= last_position_.size()) last_position_.resize(build.size(), kNoPosition);
     // The same key twice in "records" ("www" and "www.example.com." are one node, not a repeat).
-    for (uint32_t k = node.last_position; k != kNoPosition; k = positions_[k].previous) {
+    for (uint32_t k = last_position_[node]; k != kNoPosition; k = positions_[k].previous) {
       if (same_key(positions_[k].key_at, key_at)) {
         duplicate(name_text, key_at);
         return;
@@ -646,7 +661,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
           error(vat, "\"service\" names a service defined in meridian.json");
           continue;
         }
-        node.service = value.get<std::string>();
+        build.set_service(node, value.get<std::string>());
         continue;
       }
       const auto type = rr_type_from_name(type_text);
@@ -662,7 +677,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
         error(vat, "SOA is only allowed at the apex", true);
         continue;
       }
-      if (*type == dns::type::SOA && node.find(dns::type::SOA)) {
+      if (*type == dns::type::SOA && build.has(node, dns::type::SOA)) {
         error(vat, "the SOA is given twice (in \"soa\" and in records)", true);
         continue;
       }
@@ -677,7 +692,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
         if (!ttl_ok || !data) continue;
         data_at = vat / "data";
       }
-      const std::size_t size_before = node.find(*type) ? node.find(*type)->rdata.size() : 0;
+      const std::size_t size_before = build.count(node, *type);
       if (data->is_string()) {
         add_rdata(node, *type, ttl, data->get<std::string>(), data_at);
       } else if (data->is_array() && !data->empty()) {
@@ -692,34 +707,37 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       } else {
         error(data_at, "record data must be a string or a non-empty array of strings");
       }
-      if (*type == dns::type::SOA && node.find(*type) && node.find(*type)->rdata.size() > size_before)
+      if (*type == dns::type::SOA && build.count(node, *type) > size_before)
         records_soa_at_ = locate(vat, true);
     }
-    positions_.push_back({&node, key_at, node.last_position});
-    node.last_position = static_cast<uint32_t>(positions_.size() - 1);
+    positions_.push_back({node, last_position_[node], key_at});
+    last_position_[node] = static_cast<uint32_t>(positions_.size() - 1);
   }
 
-  void add_rdata(Node& node, uint16_t type, uint32_t ttl, const std::string& text, const Pointer& at) {
-    ParsedRdata parsed = parse_rdata(type, text, node.name, origin_);
+  void add_rdata(NameId node, uint16_t type, uint32_t ttl, const std::string& text, const Pointer& at) {
+    ZoneBuild& build = zone_->build();
+    const ParsedRdata parsed = parse_rdata(type, text, build.name(node), origin_);
     if (!parsed.error.empty()) {
       error(at, parsed.error);
       return;
     }
-    auto it = std::find_if(node.rrsets.begin(), node.rrsets.end(), [&](const RRset& r) { return r.type == type; });
-    if (it == node.rrsets.end()) {
-      node.rrsets.push_back(RRset{type, ttl, {}});
-      it = node.rrsets.end() - 1;
-    }
     // Duplicate records in an RRset are dropped (RFC 2181 section 5).
-    for (const auto& existing : it->rdata)
-      if (existing.wire == parsed.rdata.wire) return;
-    if ((type == dns::type::CNAME || type == dns::type::DNAME) && !it->rdata.empty()) {
+    if ((type == dns::type::CNAME || type == dns::type::DNAME) && build.has(node, type) &&
+        !build.has_record(node, type, parsed.rdata.wire)) {
       error(at, type == dns::type::CNAME ? "a name can have only one CNAME" : "a name can have only one DNAME");
       return;
     }
-    it->rdata.push_back(std::move(parsed.rdata));
+    switch (build.add(node, type, ttl, parsed.rdata)) {
+      case ZoneBuild::Added::kDuplicate:
+        return;
+      case ZoneBuild::Added::kFull:
+        error(at, "the zone holds too much record data (more than 4 GB)");
+        return;
+      case ZoneBuild::Added::kAdded:
+        break;
+    }
     if (type == dns::type::DNAME) ++dnames_;
-    if (type == dns::type::NS && node.name != origin_) ++cuts_;
+    if (type == dns::type::NS && node != 0) ++cuts_;
     if (ttl == kZoneTtl) ++deferred_ttls_;
   }
 
@@ -727,14 +745,17 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   // Data the parent cannot serve (occluded by a delegation, RFC 2181 6) is
   // dropped with a warning, as BIND, Knot and NSD load such zones.
   void check_zone_rules() {
+    const ZoneBuild& build = zone_->build();
+    std::vector<bool> checked(build.size());
     for (const auto& position : positions_) {
-      Node& node = *position.node;
-      const std::string& owner = node.name;
+      const NameId node = position.node;
+      const std::string_view owner = build.name(node);  // no name is added from here on
       const std::size_t at = position.key_at;
-      if (node.rules_checked) continue;  // "www" and "www.example.com." are one node
-      node.rules_checked = true;
+      if (checked[node]) continue;  // "www" and "www.example.com." are one node
+      checked[node] = true;
+      const bool has_service = build.service_number(node) != 0;
       // For every name, occluded or not: Knot and BIND refuse these too.
-      if (node.find(dns::type::CNAME) && (node.rrsets.size() > 1 || !node.service.empty()))
+      if (build.has(node, dns::type::CNAME) && (build.type_count(node) > 1 || has_service))
         error_at(at, "a CNAME cannot coexist with other data at the same name (RFC 1034 3.6.2)");
       if (owner != origin_) {
         const std::string_view cut = cut_above(owner);
@@ -742,16 +763,16 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
           check_below_cut(node, cut, at);
           continue;  // never served: the rules for authoritative data do not apply
         }
-        if (node.find(dns::type::NS)) check_at_cut(node, at);
+        if (build.has(node, dns::type::NS)) check_at_cut(node, at);
       }
-      if (!node.service.empty() && (node.find(dns::type::A) || node.find(dns::type::AAAA)))
+      if (has_service && (build.has(node, dns::type::A) || build.has(node, dns::type::AAAA)))
         error_at(at, "a name with a \"service\" gets its A/AAAA from the service; remove the static A/AAAA");
       // Names below a DNAME are redirected, so data there could never be served.
-      if (dnames_ > 0 && owner != origin_ && !node.empty()) {
+      if (dnames_ > 0 && owner != origin_ && !build.empty(node)) {
         for (std::string_view up = owner; up.size() > origin_.size();) {
           up = dns::parent_name(up);
-          const Node* ancestor = zone_->find_node(up);
-          if (ancestor && ancestor->find(dns::type::DNAME)) {
+          const NameId ancestor = build.find(up);
+          if (ancestor != ZoneBuild::kNoName && build.has(ancestor, dns::type::DNAME)) {
             error_at(at, "no data may sit below the DNAME at " + dns::name_to_text(up) + " (RFC 6672 2.3)");
             break;
           }
@@ -766,8 +787,8 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     std::string_view topmost;
     if (cuts_ == 0) return topmost;
     for (std::string_view up = dns::parent_name(owner); up.size() > origin_.size(); up = dns::parent_name(up)) {
-      const Node* ancestor = zone_->find_node(up);
-      if (ancestor && ancestor->find(dns::type::NS)) topmost = up;
+      const NameId ancestor = zone_->build().find(up);
+      if (ancestor != ZoneBuild::kNoName && zone_->build().has(ancestor, dns::type::NS)) topmost = up;
     }
     return topmost;
   }
@@ -775,35 +796,31 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   static bool is_address(uint16_t type) { return type == dns::type::A || type == dns::type::AAAA; }
 
   // Removes the RRsets `keep` rejects and returns their type names ("CNAME, TXT").
-  template <typename Keep> static std::string drop_rrsets(Node& node, Keep keep) {
+  template <typename Keep> std::string drop_rrsets(NameId node, Keep keep) {
     std::string dropped;
-    std::erase_if(node.rrsets, [&](const RRset& r) {
-      if (keep(r.type)) return false;
-      dropped += (dropped.empty() ? "" : ", ") + rr_type_name(r.type);
-      return true;
-    });
+    zone_->build().drop(node, keep, [&](uint16_t type) { dropped += (dropped.empty() ? "" : ", ") + rr_type_name(type); });
     return dropped;
   }
 
   // At a cut the parent holds NS, DS and glue addresses (whether or not an NS
   // names the cut itself: RFC 9471); anything else belongs to the child.
-  void check_at_cut(Node& node, std::size_t at) {
-    if (!node.service.empty()) error_at(at, "a delegation point cannot have a service");
+  void check_at_cut(NameId node, std::size_t at) {
+    if (zone_->build().service_number(node) != 0) error_at(at, "a delegation point cannot have a service");
     const std::string dropped = drop_rrsets(node, [](uint16_t t) {
       return t == dns::type::NS || t == dns::type::DS || is_address(t);
     });
     if (!dropped.empty())
-      warning_at(at, dropped + " at the delegation point " + dns::name_to_text(node.name) +
+      warning_at(at, dropped + " at the delegation point " + dns::name_to_text(zone_->build().name(node)) +
                       " is never served (occluded: only NS, DS and glue A/AAAA are)");
   }
 
   // Below a cut only glue addresses are used, as additional data of referrals.
-  void check_below_cut(Node& node, std::string_view cut, std::size_t at) {
-    if (!node.service.empty())
+  void check_below_cut(NameId node, std::string_view cut, std::size_t at) {
+    if (zone_->build().service_number(node) != 0)
       error_at(at, "below the delegation at " + dns::name_to_text(cut) + " a service is not allowed");
     const std::string dropped = drop_rrsets(node, is_address);
     if (!dropped.empty())
-      warning_at(at, dropped + " at " + dns::name_to_text(node.name) + " is below the delegation at " +
+      warning_at(at, dropped + " at " + dns::name_to_text(zone_->build().name(node)) + " is below the delegation at " +
                       dns::name_to_text(cut) + " and is never served (occluded)");
   }
 
@@ -811,6 +828,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   const std::string file_;
   config::Diagnostics& diags_;
   const char* cursor_;
+  std::string* owned_text_;
 
   // Where the reader is in the file.
   std::size_t depth_ = 0;     // of the containers open outside a capture: 1 in the root object, 2 in "records"
@@ -852,13 +870,14 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
   std::optional<config::Diagnostic> syntax_error_;
   // Each name's key in "records", for the rules checked once all are read;
   // previous chains the keys of one node (to find a key given twice).
-  static constexpr uint32_t kNoPosition = Node::kNoPosition;
+  static constexpr uint32_t kNoPosition = 0xFFFFFFFF;
   struct NamePosition {
-    Node* node;
-    std::size_t key_at;
+    NameId node;
     uint32_t previous;
+    std::size_t key_at;
   };
   std::vector<NamePosition> positions_;
+  std::vector<uint32_t> last_position_;  // per name: its last entry in positions_ (kNoPosition: none)
 };
 
 }  // namespace
@@ -867,15 +886,18 @@ ZoneFile load_json_zone_text(std::string_view text, const std::string& name, con
   return ZoneReader(text, name, diagnostics).read();
 }
 
+ZoneFile load_json_zone_text_and_free(std::string&& text, const std::string& name, config::Diagnostics& diagnostics) {
+  std::string owned = std::move(text);
+  return ZoneReader(owned, name, diagnostics, &owned).read();
+}
+
 std::unique_ptr<Zone> load_json_zone_file(const std::string& path, config::Diagnostics& diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> text = util::read_file_text(path);
+  if (!text) {
     diagnostics.add(path, 0, 0, "cannot open file");
     return nullptr;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return load_json_zone_text(buffer.str(), path, diagnostics).zone;
+  return load_json_zone_text_and_free(std::move(*text), path, diagnostics).zone;
 }
 
 }  // namespace meridian::zone

@@ -41,8 +41,8 @@ struct ImageBuffers {
 // point to it (not for a wildcard, whose records take each query's name). The
 // image's bytes are left in buffers.bytes (empty, with an empty image, when the
 // RRset has none).
-WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
-                   unsigned origin_labels, std::string_view owner, ImageBuffers& buffers) {
+WireImage image_of(uint16_t type, const std::vector<RdataRef>& records, uint32_t ttl, uint8_t owner_target,
+                   std::string_view origin, unsigned origin_labels, std::string_view owner, ImageBuffers& buffers) {
   const bool below_owner = owner.size() > origin.size();  // else the origin is as long a suffix
   const unsigned owner_labels = below_owner ? dns::wire_name_labels(owner) : 0;
   WireImage image;
@@ -62,11 +62,11 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
     if (target == WireImage::kOrigin) image.needs_origin = true;
     b.append(2, '\0');
   };
-  for (const auto& rd : rrset.rdata) {
+  for (const RdataRef& rd : records) {
     if (rd.wire.size() > 0xFFFF) return fail();
     patch_here(owner_target);
     uint8_t head[10];
-    dns::write_u16(head, rrset.type);
+    dns::write_u16(head, type);
     dns::write_u16(head + 2, dns::klass::IN);
     dns::write_u32(head + 4, ttl);
     b.append(reinterpret_cast<const char*>(head), 8);
@@ -111,20 +111,14 @@ WireImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::
   return image;
 }
 
-BuiltImage image_of(const RRset& rrset, uint32_t ttl, uint8_t owner_target, std::string_view origin,
-                    unsigned origin_labels, std::string_view owner) {
+BuiltImage image_of(uint16_t type, const std::vector<RdataRef>& records, uint32_t ttl, uint8_t owner_target,
+                    std::string_view origin, unsigned origin_labels, std::string_view owner) {
   ImageBuffers buffers;
-  const WireImage image = image_of(rrset, ttl, owner_target, origin, origin_labels, owner, buffers);
+  const WireImage image = image_of(type, records, ttl, owner_target, origin, origin_labels, owner, buffers);
   return {image, std::move(buffers.bytes)};
 }
 
 }  // namespace
-
-std::string_view Rdata::target() const {
-  if (!has_target) return {};
-  const std::string_view rest = std::string_view(wire).substr(target_at);
-  return rest.substr(0, dns::wire_name_length(reinterpret_cast<const uint8_t*>(rest.data()), rest.size()));
-}
 
 std::string_view RecordView::target() const {
   if (!has_target) return {};
@@ -135,9 +129,8 @@ std::string_view RecordView::target() const {
 Zone::Zone(std::string origin, std::string source)
     : origin_(dns::fold_wire_name(origin)),
       origin_labels_(dns::wire_name_labels(origin_)),
-      source_(std::move(source)) {
-  nodes_[origin_].name = origin_;
-}
+      source_(std::move(source)),
+      build_(std::make_unique<ZoneBuild>(origin_)) {}
 
 uint32_t Zone::serial() const {
   const std::string_view w = soa().rdata.front().wire;
@@ -150,7 +143,7 @@ uint32_t Zone::serial() const {
 
 std::unique_ptr<Zone> Zone::clone() const {
   auto copy = std::make_unique<Zone>(origin_, source_);
-  copy->nodes_.clear();
+  copy->build_.reset();
   copy->arena_ = arena_;
   copy->service_names_ = service_names_;
   copy->node_count_ = node_count_;
@@ -162,29 +155,19 @@ std::unique_ptr<Zone> Zone::clone() const {
   return copy;
 }
 
-Node& Zone::node_for(const std::string& lower_wire_name) {
-  auto [it, inserted] = nodes_.try_emplace(lower_wire_name);
-  if (inserted) {
-    it->second.name = lower_wire_name;
-    // Ancestors up to the apex exist as empty non-terminals (RFC 4592 2.2.2).
-    std::string_view parent = dns::parent_name(lower_wire_name);
-    while (parent.size() > origin_.size()) {
-      auto [pit, pinserted] = nodes_.try_emplace(std::string(parent));
-      if (!pinserted) break;
-      pit->second.name = std::string(parent);
-      parent = dns::parent_name(parent);
-    }
-  }
-  return it->second;
+std::string Zone::check_apex() const {
+  constexpr ZoneBuild::NameId apex = 0;
+  if (build_->count(apex, dns::type::SOA) != 1) return "the zone needs exactly one SOA record at its apex";
+  if (!build_->has(apex, dns::type::NS)) return "the zone needs NS records at its apex";
+  if (build_->too_many_services()) return "the zone uses more than 65534 services";
+  return {};
 }
 
 std::string Zone::finalize() {
   if (finalized()) return {};
-  const Node& apex = nodes_.at(origin_);
-  const RRset* soa = apex.find(dns::type::SOA);
-  if (!soa || soa->rdata.size() != 1) return "the zone needs exactly one SOA record at its apex";
-  if (!apex.find(dns::type::NS)) return "the zone needs NS records at its apex";
-  const std::string problem = compile();
+  std::string problem = check_apex();
+  if (!problem.empty()) return problem;
+  problem = compile();
   if (!problem.empty()) return problem;
   const std::string_view w = this->soa().rdata.front().wire;
   const uint32_t minimum = dns::read_u32(reinterpret_cast<const uint8_t*>(w.data()) + w.size() - 4);
@@ -195,16 +178,13 @@ std::string Zone::finalize() {
 
 void Zone::make_negative_soa() {
   // The SOA RRset in the build form, from the compiled one.
-  const RRsetView compiled = soa();
-  RRset soa{compiled.type, compiled.ttl, {}};
-  const RecordView record = compiled.rdata.front();
-  Rdata rd;
-  rd.wire = std::string(record.wire);
+  const RecordView record = soa().rdata.front();
+  RdataRef rd;
+  rd.wire = record.wire;
   rd.compressible_count = record.compressible_count;
   rd.compressible_at[0] = record.compressible_at[0];
   rd.compressible_at[1] = record.compressible_at[1];
-  soa.rdata.push_back(std::move(rd));
-  BuiltImage negative = image_of(soa, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
+  BuiltImage negative = image_of(dns::type::SOA, {rd}, negative_ttl_, WireImage::kOrigin, origin_, origin_labels_, origin_);
   negative_soa_bytes_ = std::move(negative.bytes);
   negative_soa_image_ = negative.meta;
   negative_soa_image_.data = reinterpret_cast<const uint8_t*>(negative_soa_bytes_.data());
@@ -214,15 +194,6 @@ namespace {
 
 constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
-// The bytes a node's head takes in the arena, with images of image_bytes.
-std::size_t head_size(const Node& node, std::size_t image_bytes) {
-  std::size_t size = sizeof(NodeHead) + NodeHead::name_space(node.name.size()) +
-                     node.rrsets.size() * sizeof(NodeHead::Entry) + image_bytes;
-  for (const auto& rrset : node.rrsets)
-    for (const auto& rd : rrset.rdata) size += sizeof(NodeHead::StoredRecord) + round_up(rd.wire.size(), 4);
-  return round_up(size, 8);
-}
-
 }  // namespace
 
 void Zone::index_heads() {
@@ -231,95 +202,104 @@ void Zone::index_heads() {
 }
 
 std::string Zone::compile() {
+  const ZoneBuild& build = *build_;
   ImageBuffers buffers;
-  auto image = [&](const Node& node, const RRset& rrset) {
-    return image_of(rrset, rrset.ttl, WireImage::kOwner, origin_, origin_labels_,
-                    is_wildcard(node.name) ? std::string_view() : std::string_view(node.name), buffers);
+  std::vector<uint32_t> scratch;
+  std::vector<RdataRef> refs;
+  // The RRsets of a name, with each one's image left in buffers.bytes:
+  // f(type, ttl, records, image).
+  auto for_each_rrset = [&](ZoneBuild::NameId id, auto&& f) {
+    const std::string_view name = build.name(id);
+    const std::string_view owner = is_wildcard(name) ? std::string_view() : name;
+    build.for_each_rrset(
+        id,
+        [&](uint16_t type, uint32_t ttl, const std::vector<RdataRef>& records) {
+          f(type, ttl, records, image_of(type, records, ttl, WireImage::kOwner, origin_, origin_labels_, owner, buffers));
+        },
+        scratch, refs);
   };
-  // One pass over the nodes sorts their RRsets, sets their flags and sizes their
-  // heads (the images are made twice rather than all held at once), so the arena
-  // is allocated once at its exact size; the second writes the heads.
-  std::unordered_map<std::string, uint16_t> service_ids;
-  std::vector<Node*> order;
-  std::vector<uint32_t> sizes;
-  order.reserve(nodes_.size());
-  sizes.reserve(nodes_.size());
+  // One pass over the names sizes their heads (the images are made twice rather
+  // than all held at once), so the arena is allocated once at its exact size; the
+  // second writes the heads.
+  std::vector<uint32_t> sizes(build.size());
+  std::vector<uint16_t> entry_counts(build.size());
   std::size_t total = 0;
-  for (auto& [name, node] : nodes_) {
-    std::sort(node.rrsets.begin(), node.rrsets.end(),
-              [](const RRset& a, const RRset& b) { return a.type < b.type; });
-    node.is_delegation = name != origin_ && node.find(dns::type::NS) != nullptr;
-    node.has_dname = node.find(dns::type::DNAME) != nullptr;
-    if (!node.service.empty() && !service_ids.count(node.service)) {
-      if (service_names_.size() >= 0xFFFF) return "the zone uses more than 65535 services";
-      service_names_.push_back(node.service);
-      service_ids.emplace(node.service, static_cast<uint16_t>(service_names_.size()));
-    }
-    std::size_t image_bytes = 0;
-    for (const auto& rrset : node.rrsets) {
-      image(node, rrset);
-      image_bytes += round_up(buffers.bytes.size(), 4);
-    }
-    const std::size_t size = head_size(node, image_bytes);
+  for (ZoneBuild::NameId id = 0; id < build.size(); ++id) {
+    std::size_t size = sizeof(NodeHead) + NodeHead::name_space(build.name(id).size());
+    std::size_t entries = 0;
+    for_each_rrset(id, [&](uint16_t, uint32_t, const std::vector<RdataRef>& records, const WireImage&) {
+      ++entries;
+      size += sizeof(NodeHead::Entry) + round_up(buffers.bytes.size(), 4);
+      for (const RdataRef& rd : records) size += sizeof(NodeHead::StoredRecord) + round_up(rd.wire.size(), 4);
+    });
+    size = round_up(size, 8);
     if (size > 0xFFFFFFFFu) return "a name holds more than 4 GB of records";
-    order.push_back(&node);
-    sizes.push_back(static_cast<uint32_t>(size));
+    entry_counts[id] = static_cast<uint16_t>(entries);  // at most one per type
+    sizes[id] = static_cast<uint32_t>(size);
     total += size;
     if (total / 8 >= 0xFFFFFFFFu) return "the zone is too large (more than 32 GB compiled)";
   }
   arena_.assign(total / 8, 0);
   auto* base = reinterpret_cast<std::byte*>(arena_.data());
   std::size_t at = 0;
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const Node& node = *order[i];
-    const std::size_t size = sizes[i];
+  for (ZoneBuild::NameId id = 0; id < build.size(); ++id) {
+    const std::string_view name = build.name(id);
+    const std::size_t size = sizes[id];
     auto* head = new (base + at) NodeHead{};
-    head->entry_count = static_cast<uint16_t>(node.rrsets.size());
-    head->name_length = static_cast<uint8_t>(node.name.size());
-    head->flags = static_cast<uint8_t>((node.is_delegation ? NodeHead::kDelegation : 0) |
-                                       (node.has_dname ? NodeHead::kDname : 0) |
-                                       (node.find(dns::type::CNAME) ? NodeHead::kCname : 0) |
-                                       (node.service.empty() ? 0 : NodeHead::kService));
-    head->service_index = node.service_index;
+    const std::size_t entry_count = entry_counts[id];
+    const bool is_delegation = id != 0 && build.has(id, dns::type::NS);
+    const bool service = build.service_number(id) != 0;
+    head->entry_count = static_cast<uint16_t>(entry_count);
+    head->name_length = static_cast<uint8_t>(name.size());
+    head->flags = static_cast<uint8_t>((is_delegation ? NodeHead::kDelegation : 0) |
+                                       (build.has(id, dns::type::DNAME) ? NodeHead::kDname : 0) |
+                                       (build.has(id, dns::type::CNAME) ? NodeHead::kCname : 0) |
+                                       (service ? NodeHead::kService : 0));
+    head->service_index = -1;
     head->size = static_cast<uint32_t>(size);
-    head->service_name = node.service.empty() ? 0 : service_ids.at(node.service);
+    head->service_name = build.service_number(id);
     auto* p = reinterpret_cast<std::byte*>(head + 1);
-    std::memcpy(p, node.name.data(), node.name.size());
-    p += NodeHead::name_space(node.name.size());
+    std::memcpy(p, name.data(), name.size());
+    p += NodeHead::name_space(name.size());
     auto* entries = reinterpret_cast<NodeHead::Entry*>(p);
-    p += node.rrsets.size() * sizeof(NodeHead::Entry);
+    p += entry_count * sizeof(NodeHead::Entry);
     auto offset = [&](const std::byte* q) { return static_cast<uint32_t>(q - reinterpret_cast<std::byte*>(head)); };
-    for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
-      const RRset& rrset = node.rrsets[k];
-      const WireImage m = image(node, rrset);
-      new (&entries[k]) NodeHead::Entry{rrset.type, static_cast<uint16_t>(std::min<std::size_t>(rrset.rdata.size(), 0xFFFF)),
-                                        m.size, m.patch_count, m.name_count, m.needs_origin, 0,
-                                        m.empty() ? 0u : offset(p), rrset.ttl, 0};
+    // Images first, then the records of every RRset (the layout node_head.hpp reads).
+    std::size_t k = 0;
+    for_each_rrset(id, [&](uint16_t type, uint32_t ttl, const std::vector<RdataRef>& records, const WireImage& m) {
+      new (&entries[k++]) NodeHead::Entry{type, static_cast<uint16_t>(std::min<std::size_t>(records.size(), 0xFFFF)),
+                                          m.size, m.patch_count, m.name_count, m.needs_origin, 0,
+                                          m.empty() ? 0u : offset(p), ttl, 0};
       std::memcpy(p, buffers.bytes.data(), buffers.bytes.size());
       p += round_up(buffers.bytes.size(), 4);
-    }
-    for (std::size_t k = 0; k < node.rrsets.size(); ++k) {
-      entries[k].records_at = offset(p);
-      for (const auto& rd : node.rrsets[k].rdata) {
-        auto* stored = new (p) NodeHead::StoredRecord{};
-        stored->length = static_cast<uint16_t>(rd.wire.size());
-        stored->compressible_count = rd.compressible_count;
-        stored->compressible_at[0] = rd.compressible_at[0];
-        stored->compressible_at[1] = rd.compressible_at[1];
-        stored->target_flags = rd.has_target ? NodeHead::StoredRecord::kHasTarget : 0;
-        stored->target_at = rd.target_at;
-        std::memcpy(stored + 1, rd.wire.data(), rd.wire.size());
-        p += stored->footprint();
-      }
-    }
-    if (node.name == origin_) {
+    });
+    k = 0;
+    build.for_each_rrset(
+        id,
+        [&](uint16_t, uint32_t, const std::vector<RdataRef>& records) {
+          entries[k++].records_at = offset(p);
+          for (const RdataRef& rd : records) {
+            auto* stored = new (p) NodeHead::StoredRecord{};
+            stored->length = static_cast<uint16_t>(rd.wire.size());
+            stored->compressible_count = rd.compressible_count;
+            stored->compressible_at[0] = rd.compressible_at[0];
+            stored->compressible_at[1] = rd.compressible_at[1];
+            stored->target_flags = rd.has_target ? NodeHead::StoredRecord::kHasTarget : 0;
+            stored->target_at = rd.target_at;
+            std::memcpy(stored + 1, rd.wire.data(), rd.wire.size());
+            p += stored->footprint();
+          }
+        },
+        scratch, refs);
+    if (id == 0) {
       apex_at_ = at;
       apex_head_ = head;
     }
     at += size;
   }
-  node_count_ = nodes_.size();
-  decltype(nodes_)().swap(nodes_);  // the build form, freed
+  service_names_ = build.service_names();
+  node_count_ = build.size();
+  build_.reset();  // the build form, freed
   index_heads();
   // Additional-section targets: the heads their names lead to, now that all are placed.
   auto* head = reinterpret_cast<NodeHead*>(base);

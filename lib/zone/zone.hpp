@@ -1,8 +1,8 @@
-// The in-memory zone. Loaders build it from Node/RRset/Rdata (rdata already in
-// wire form); finalize() compiles it into one arena of node heads (node_head.hpp:
-// each name with its precompiled images and records) and an index of the
-// heads, and drops the build form: a compiled zone holds no per-name heap object or
-// string. Immutable once compiled (but for the service links); a reload builds a
+// The in-memory zone. Loaders fill its build form (zone_build.hpp: names and
+// records in a few pools, rdata already in wire form); finalize() compiles it
+// into one arena of node heads (node_head.hpp: each name with its precompiled
+// images and records) and an index of the heads, and drops the build form: a
+// compiled zone holds no per-name heap object or string. Immutable once compiled (but for the service links); a reload builds a
 // new ZoneSet and swaps it in whole.
 #pragma once
 #include <cstddef>
@@ -16,51 +16,16 @@
 #include "zone/name_index.hpp"
 #include "zone/node_head.hpp"
 #include "zone/wire_image.hpp"
+#include "zone/zone_build.hpp"
 
 namespace meridian::zone {
 
-// Loading only: one record as the loaders make it.
-struct Rdata {
-  std::string wire;  // uncompressed rdata as it goes on the wire
-  // Embedded names that may be compressed (RFC 3597 section 4: only the RFC 1035
-  // types NS, CNAME, SOA, PTR, MX ...); offsets into wire.
-  uint8_t compressible_count = 0;
-  uint16_t compressible_at[2] = {0, 0};
-  // NS/MX/SRV target for additional-section processing.
-  uint16_t target_at = 0;
-  bool has_target = false;
-
-  std::string_view target() const;
-};
-
-// Loading only.
-struct RRset {
-  uint16_t type = 0;
-  uint32_t ttl = 0;
-  std::vector<Rdata> rdata;
-};
-
-// Loading only: a name while the zone is built. After finalize() a zone has
-// NodeHeads; for_each_node_mutable() still hands out a Node (name, service and
-// service_index) for each dynamic name, so that a loader can link it.
-struct Node {
-  std::string name;              // lower-case wire form
-  std::vector<RRset> rrsets;     // sorted by type
-  bool is_delegation = false;    // NS at a name below the apex: a zone cut
-  bool has_dname = false;        // names below are redirected (RFC 6672)
-  std::string service;           // dynamic A/AAAA from this service; empty for static names
-  int service_index = -1;        // the service's slot in the server's routing table
-  // Loading only: the reader's last record of this name (json_zone.cpp).
-  static constexpr uint32_t kNoPosition = 0xFFFFFFFF;
-  uint32_t last_position = kNoPosition;
-  bool rules_checked = false;  // loading only (json_zone.cpp)
-
-  const RRset* find(uint16_t type) const {
-    for (const auto& r : rrsets)
-      if (r.type == type) return &r;
-    return nullptr;
-  }
-  bool empty() const { return rrsets.empty() && service.empty(); }
+// A dynamic name as for_each_dynamic_name() hands it to a loader, which sets
+// service_index (the service's slot in the routing table).
+struct DynamicName {
+  std::string_view name;     // lower-case wire form
+  std::string_view service;
+  int service_index = -1;
 };
 
 struct NameHash {
@@ -107,7 +72,7 @@ class Zone {
   const NodeHead* find_head(std::string_view lower_wire_name) const { return find(lower_wire_name); }
   bool finalized() const { return lookup_.built(); }
   std::string_view index_name() const { return origin_; }
-  std::size_t node_count() const { return finalized() ? node_count_ : nodes_.size(); }
+  std::size_t node_count() const { return finalized() ? node_count_ : build_->size(); }
   // The service a dynamic name takes its A/AAAA from (empty for a static name).
   std::string_view service_name(const NodeHead& head) const {
     return head.service_name ? std::string_view(service_names_[head.service_name - 1u]) : std::string_view();
@@ -120,35 +85,26 @@ class Zone {
     const auto* head = reinterpret_cast<const NodeHead*>(arena());
     for (std::size_t i = 0; i < node_count_; ++i, head = head->next()) f(*head);
   }
-  // Loading only: lets the loader link service names to service slots. Before
-  // finalize() every node; after it, each dynamic name as a Node with its name,
-  // service and service_index, of which service_index is kept.
-  template <typename F> void for_each_node_mutable(F&& f) {
-    if (!finalized()) {
-      for (auto& [name, node] : nodes_) f(node);
-      return;
-    }
+  // Loading only: lets the loader link each dynamic name of a compiled zone to
+  // its service slot: f(DynamicName&), whose service_index is kept.
+  template <typename F> void for_each_dynamic_name(F&& f) {
     auto* head = reinterpret_cast<NodeHead*>(arena_.data());
     for (std::size_t i = 0; i < node_count_; ++i, head = const_cast<NodeHead*>(head->next())) {
       if (!head->service_name) continue;
-      Node node;
-      node.name = head->name();
-      node.service = service_names_[head->service_name - 1u];
-      node.service_index = head->service_index;
-      f(node);
-      head->service_index = node.service_index;
+      DynamicName name{head->name(), service_names_[head->service_name - 1u], head->service_index};
+      f(name);
+      head->service_index = name.service_index;
     }
   }
 
   // Building (zone loaders only; not after finalize()).
-  void reserve(std::size_t names) { nodes_.reserve(names); }
-  Node& node_for(const std::string& lower_wire_name);  // creates empty non-terminals up to the apex
-  const Node* find_node(std::string_view lower_wire_name) const {
-    const auto it = nodes_.find(lower_wire_name);
-    return it == nodes_.end() ? nullptr : &it->second;
-  }
-  // Sorts RRsets, marks delegations, checks the SOA/apex NS, then compiles the
-  // nodes into their query-path layout (see compile()); returns an error message or empty.
+  ZoneBuild& build() { return *build_; }
+  const ZoneBuild& build() const { return *build_; }
+  // What finalize() requires of the build form (one SOA and NS at the apex);
+  // an error message or empty.
+  std::string check_apex() const;
+  // Checks the apex, then compiles the names into their query-path layout (see
+  // compile()) and frees the build form; returns an error message or empty.
   std::string finalize();
 
  private:
@@ -163,7 +119,7 @@ class Zone {
   std::string compile();
   void make_negative_soa();
 
-  std::unordered_map<std::string, Node, NameHash, NameEqual> nodes_;  // while building
+  std::unique_ptr<ZoneBuild> build_;         // while building
   std::vector<uint64_t> arena_;              // the heads, one after the other
   NameIndex<NodeHead> lookup_;               // names -> heads (built again by clone())
   void index_heads();

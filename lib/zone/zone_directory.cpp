@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "util/file_text.hpp"
 #include "zone/json_zone.hpp"
 
 namespace meridian::zone {
@@ -31,14 +30,12 @@ std::vector<std::string> list_zone_files(const std::vector<std::string>& paths, 
 }
 
 ZoneFile load_zone_file(const std::string& path, config::Diagnostics& diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> text = util::read_file_text(path);
+  if (!text) {
     diagnostics.add(path, 0, 0, "cannot open file");
     return {};
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_json_zone_text(text.str(), path, diagnostics);
+  return load_json_zone_text_and_free(std::move(*text), path, diagnostics);
 }
 
 }  // namespace meridian::zone

@@ -67,7 +67,7 @@ TEST_SUITE("runtime.zone_loading") {
     "ns.lab": {"A": "192.0.2.53"},
     "*.wild": {"TXT": "wild"},
     "geo": {"service": "web"})"));
-    original->for_each_node_mutable([](zone::Node& node) {
+    original->for_each_dynamic_name([](zone::DynamicName& node) {
       if (!node.service.empty()) node.service_index = 3;
     });
     auto copy = original->clone();

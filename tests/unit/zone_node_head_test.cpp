@@ -134,7 +134,7 @@ TEST_CASE("service slots linked after compiling reach the heads") {
   const zone::NodeHead* geo = z->find_head(wire_name("geo.example.com."));
   REQUIRE(geo != nullptr);
   CHECK(geo->service_index == -1);
-  z->for_each_node_mutable([](zone::Node& node) {
+  z->for_each_dynamic_name([](zone::DynamicName& node) {
     if (!node.service.empty()) node.service_index = 7;
   });
   CHECK(geo->service_index == 7);
