@@ -60,16 +60,6 @@ class CursorIterator {
   const char** cursor_;
 };
 
-std::string escape_token(std::string_view token) {
-  std::string out;
-  for (const char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
 // Where a value (and the key naming it) starts in the text.
 struct Spot {
   std::size_t key = kNowhere;
@@ -77,7 +67,9 @@ struct Spot {
 };
 
 // One JSON value built from SAX events (a name's object of types, the "soa"), with
-// the offset of every value and key in it by JSON pointer relative to the value.
+// the offset of every value and key in it, found by JSON pointer relative to the
+// value. Each value's place is its parent and its token, so that nothing but the
+// value itself is built per event (paths are followed only for an error).
 class Capture {
  public:
   void begin(std::size_t key_at) {
@@ -88,29 +80,31 @@ class Capture {
   }
   // A value starts at offset `at`; returns it (containers: filled by later events).
   json& place(json value, std::size_t at) {
-    std::string path;
     std::size_t key_at = key_at_;
     json* slot = &root_;
+    Placed placed;
     if (!stack_.empty()) {
       Frame& top = stack_.back();
+      placed.parent = static_cast<int>(top.spot);
       if (top.value->is_object()) {
-        path = top.path + "/" + escape_token(top.key);
+        placed.token = top.key;
         key_at = top.key_at;
         slot = &(*top.value)[top.key];
       } else {
-        path = top.path + "/" + std::to_string(top.value->size());
+        placed.token = std::to_string(top.value->size());
         key_at = at;
         top.value->push_back(json());
         slot = &top.value->back();
       }
     }
     *slot = std::move(value);
-    spots_.push_back({std::move(path), {key_at, at}});
+    placed.spot = {key_at, at};
+    spots_.push_back(std::move(placed));
     return *slot;
   }
   void open(json value, std::size_t at) {
     json& placed = place(std::move(value), at);
-    stack_.push_back({&placed, spots_.back().first, {}, kNowhere});
+    stack_.push_back({&placed, spots_.size() - 1, {}, kNowhere});
   }
   // False when the key is already in the object being built.
   bool key(const std::string& key, std::size_t at) {
@@ -122,31 +116,43 @@ class Capture {
   void close() { stack_.pop_back(); }
   bool complete() const { return stack_.empty(); }
   json& value() { return root_; }
-  std::size_t root_at() const { return spots_.empty() ? kNowhere : spots_.front().second.value; }
+  std::size_t root_at() const { return spots_.empty() ? kNowhere : spots_.front().spot.value; }
 
-  // The spot of the value at path (tokens relative to this value); for a path the
-  // value does not have, its nearest ancestor's value (as JsonSource::locate).
+  // The spot of the value at path (tokens[from..] relative to this value); for a
+  // path the value does not have, its nearest ancestor's value (as JsonSource::locate).
   std::size_t locate(const std::vector<std::string>& tokens, std::size_t from, bool key) const {
     for (std::size_t n = tokens.size(); n + 1 > from; --n) {
-      std::string path;
-      for (std::size_t i = from; i < n; ++i) path += "/" + escape_token(tokens[i]);
-      for (const auto& [p, spot] : spots_)
-        if (p == path) return key && n == tokens.size() ? spot.key : spot.value;
+      for (const Placed& p : spots_)
+        if (is_at(p, tokens, from, n)) return key && n == tokens.size() ? p.spot.key : p.spot.value;
       if (n == from) break;
     }
-    return spots_.empty() ? kNowhere : spots_.front().second.value;
+    return spots_.empty() ? kNowhere : spots_.front().spot.value;
   }
 
  private:
+  struct Placed {
+    int parent = -1;    // index in spots_; -1: the root
+    std::string token;  // in the parent: a key, or an array index
+    Spot spot;
+  };
+  // Whether p's path from the root is tokens[from..n).
+  bool is_at(const Placed& p, const std::vector<std::string>& tokens, std::size_t from, std::size_t n) const {
+    const Placed* at = &p;
+    for (std::size_t i = n; i > from; --i) {
+      if (at->parent < 0 || at->token != tokens[i - 1]) return false;
+      at = &spots_[static_cast<std::size_t>(at->parent)];
+    }
+    return at->parent < 0;
+  }
   struct Frame {
     json* value;
-    std::string path;
+    std::size_t spot;
     std::string key;
     std::size_t key_at;
   };
   json root_;
   std::vector<Frame> stack_;
-  std::vector<std::pair<std::string, Spot>> spots_;
+  std::vector<Placed> spots_;
   std::size_t key_at_ = kNowhere;
 };
 
@@ -621,29 +627,30 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       finish_phase_ = kSoa;
       zone_->build().drop(apex, [](uint16_t type) { return type != dns::type::SOA; }, [](uint16_t) {});
     }
-    add_rdata(apex, dns::type::SOA, ttl, text, soa.pointer());
+    add_rdata(apex, dns::type::SOA, ttl, text, [&] { return soa.pointer(); });
   }
 
   void load_name(const std::string& name_text, const json& types, std::size_t key_at) {
-    const Pointer at = Pointer("/records") / name_text;
+    // Pointers only for errors: a million names would make millions of them.
+    auto at = [&] { return Pointer("/records") / name_text; };
     auto name = dns::name_from_text(name_text, origin_);
     if (!name) {
-      error(at, "\"" + name_text + "\" is not a valid domain name", true);
+      error(at(), "\"" + name_text + "\" is not a valid domain name", true);
       return;
     }
     const std::string owner = dns::fold_wire_name(*name);
     if (!dns::is_subdomain(owner, origin_)) {
-      error(at, "\"" + name_text + "\" is not inside the zone " + dns::name_to_text(origin_), true);
+      error(at(), "\"" + name_text + "\" is not inside the zone " + dns::name_to_text(origin_), true);
       return;
     }
     if (!types.is_object()) {
-      error(at, "a name maps to an object of record types, e.g. {\"A\": \"192.0.2.1\"}");
+      error(at(), "a name maps to an object of record types, e.g. {\"A\": \"192.0.2.1\"}");
       return;
     }
     ZoneBuild& build = zone_->build();
     const NameId node = build.name_for(owner);
     if (node == ZoneBuild::kNoName) {
-      error(at, "the zone holds too many names (more than 4 GB of names)", true);
+      error(at(), "the zone holds too many names (more than 4 GB of names)", true);
       return;
     }
     if (node >= last_position_.size()) last_position_.resize(build.size(), kNoPosition);
@@ -655,83 +662,86 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       }
     }
     for (const auto& [type_text, value] : types.items()) {
-      const Pointer vat = at / type_text;
+      auto vat = [&] { return at() / type_text; };
       if (type_text == "service") {
         if (!value.is_string() || value.get<std::string>().empty()) {
-          error(vat, "\"service\" names a service defined in meridian.json");
+          error(vat(), "\"service\" names a service defined in meridian.json");
           continue;
         }
-        build.set_service(node, value.get<std::string>());
+        build.set_service(node, value.get_ref<const std::string&>());
         continue;
       }
       const auto type = rr_type_from_name(type_text);
       if (!type) {
-        error(vat, "unknown record type \"" + type_text + "\"", true);
+        error(vat(), "unknown record type \"" + type_text + "\"", true);
         continue;
       }
       if (!storable_type(*type)) {
-        error(vat, "record type " + type_text + " cannot be stored in a zone", true);
+        error(vat(), "record type " + type_text + " cannot be stored in a zone", true);
         continue;
       }
       if (*type == dns::type::SOA && owner != origin_) {
-        error(vat, "SOA is only allowed at the apex", true);
+        error(vat(), "SOA is only allowed at the apex", true);
         continue;
       }
       if (*type == dns::type::SOA && build.has(node, dns::type::SOA)) {
-        error(vat, "the SOA is given twice (in \"soa\" and in records)", true);
+        error(vat(), "the SOA is given twice (in \"soa\" and in records)", true);
         continue;
       }
       uint32_t ttl = zone_ttl_ ? *zone_ttl_ : kZoneTtl;
       const json* data = &value;
-      Pointer data_at = vat;
+      bool in_object = false;
+      auto data_at = [&] { return in_object ? vat() / "data" : vat(); };
       if (value.is_object()) {
-        config::JsonObjectReader record(value, vat, *this);
+        config::JsonObjectReader record(value, vat(), *this);
         const bool ttl_ok = record.integer("ttl", ttl, 0, kMaxTtl, kTtlProblem);
         data = record.find("data", config::KeyRules::required());
         record.report_unknown_keys();
         if (!ttl_ok || !data) continue;
-        data_at = vat / "data";
+        in_object = true;
       }
       const std::size_t size_before = build.count(node, *type);
       if (data->is_string()) {
-        add_rdata(node, *type, ttl, data->get<std::string>(), data_at);
+        add_rdata(node, *type, ttl, data->get_ref<const std::string&>(), data_at);
       } else if (data->is_array() && !data->empty()) {
         for (std::size_t i = 0; i < data->size(); ++i) {
           const json& item = (*data)[i];
           if (!item.is_string()) {
-            error(data_at / std::to_string(i), "record data must be a string in presentation format");
+            error(data_at() / std::to_string(i), "record data must be a string in presentation format");
             continue;
           }
-          add_rdata(node, *type, ttl, item.get<std::string>(), data_at / std::to_string(i));
+          add_rdata(node, *type, ttl, item.get_ref<const std::string&>(), [&] { return data_at() / std::to_string(i); });
         }
       } else {
-        error(data_at, "record data must be a string or a non-empty array of strings");
+        error(data_at(), "record data must be a string or a non-empty array of strings");
       }
       if (*type == dns::type::SOA && build.count(node, *type) > size_before)
-        records_soa_at_ = locate(vat, true);
+        records_soa_at_ = locate(vat(), true);
     }
     positions_.push_back({node, last_position_[node], key_at});
     last_position_[node] = static_cast<uint32_t>(positions_.size() - 1);
   }
 
-  void add_rdata(NameId node, uint16_t type, uint32_t ttl, const std::string& text, const Pointer& at) {
+  // where() gives the JSON pointer of the text, for errors.
+  template <typename Where>
+  void add_rdata(NameId node, uint16_t type, uint32_t ttl, const std::string& text, Where where) {
     ZoneBuild& build = zone_->build();
     const ParsedRdata parsed = parse_rdata(type, text, build.name(node), origin_);
     if (!parsed.error.empty()) {
-      error(at, parsed.error);
+      error(where(), parsed.error);
       return;
     }
     // Duplicate records in an RRset are dropped (RFC 2181 section 5).
     if ((type == dns::type::CNAME || type == dns::type::DNAME) && build.has(node, type) &&
         !build.has_record(node, type, parsed.rdata.wire)) {
-      error(at, type == dns::type::CNAME ? "a name can have only one CNAME" : "a name can have only one DNAME");
+      error(where(), type == dns::type::CNAME ? "a name can have only one CNAME" : "a name can have only one DNAME");
       return;
     }
     switch (build.add(node, type, ttl, parsed.rdata)) {
       case ZoneBuild::Added::kDuplicate:
         return;
       case ZoneBuild::Added::kFull:
-        error(at, "the zone holds too much record data (more than 4 GB)");
+        error(where(), "the zone holds too much record data (more than 4 GB)");
         return;
       case ZoneBuild::Added::kAdded:
         break;

@@ -202,7 +202,7 @@ void Zone::index_heads() {
 }
 
 std::string Zone::compile() {
-  const ZoneBuild& build = *build_;
+  ZoneBuild& build = *build_;
   ImageBuffers buffers;
   std::vector<uint32_t> scratch;
   std::vector<RdataRef> refs;
@@ -239,6 +239,7 @@ std::string Zone::compile() {
     total += size;
     if (total / 8 >= 0xFFFFFFFFu) return "the zone is too large (more than 32 GB compiled)";
   }
+  build.release_index();  // names are read by id from here on
   arena_.assign(total / 8, 0);
   auto* base = reinterpret_cast<std::byte*>(arena_.data());
   std::size_t at = 0;

@@ -18,9 +18,12 @@ ZoneBuild::ZoneBuild(std::string_view origin) : origin_length_(origin.size()) {
 }
 
 void ZoneBuild::reserve(std::size_t names) {
+  // Generous: pages reserved but never written cost address space, not memory,
+  // and a pool that outgrows its reservation is copied whole.
   names_.reserve(names);
-  name_bytes_.reserve(names * 16);
-  records_.reserve(names + names / 2);
+  name_bytes_.reserve(names * 32);
+  records_.reserve(names * 2);
+  wire_bytes_.reserve(names * 24);
   std::size_t slots = index_.size();
   while (slots < names * 2) slots *= 2;
   if (slots > index_.size()) grow_index(slots);
@@ -64,10 +67,12 @@ ZoneBuild::NameId ZoneBuild::insert(std::string_view name, uint64_t hash) {
 }
 
 ZoneBuild::NameId ZoneBuild::find(std::string_view lower_wire_name) const {
+  if (index_.empty()) return kNoName;  // released
   return index_[slot_of(lower_wire_name, hash_name(lower_wire_name))].id;
 }
 
 ZoneBuild::NameId ZoneBuild::name_for(std::string_view lower_wire_name) {
+  if (index_.empty()) return kNoName;  // released: the zone is being compiled
   const uint64_t hash = hash_name(lower_wire_name);
   const NameId found = index_[slot_of(lower_wire_name, hash)].id;
   if (found != kNoName) return found;
@@ -179,6 +184,11 @@ void ZoneBuild::set_service(NameId id, std::string_view service) {
 
 std::string_view ZoneBuild::service(NameId id) const {
   return names_[id].service ? std::string_view(services_[names_[id].service - 1u]) : std::string_view();
+}
+
+void ZoneBuild::release_index() {
+  std::vector<Slot>().swap(index_);
+  mask_ = 0;
 }
 
 std::size_t ZoneBuild::bytes() const {

@@ -72,6 +72,11 @@ TEST_SUITE("zone.build") {
     CHECK(build.name_for(wire_name("x.c.example.com.")) == 4);
     CHECK(build.size() == 5);  // c existed: no new non-terminal
     CHECK(build.find(wire_name("nothing.example.com.")) == ZoneBuild::kNoName);
+    // Once the compiler released the index, names are read by id only.
+    build.release_index();
+    CHECK(build.name(c) == wire_name("c.example.com."));
+    CHECK(build.find(wire_name("c.example.com.")) == ZoneBuild::kNoName);
+    CHECK(build.name_for(wire_name("new.example.com.")) == ZoneBuild::kNoName);
   }
 
   TEST_CASE("many names: the index grows and every id is found again") {
