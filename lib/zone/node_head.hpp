@@ -88,7 +88,7 @@ struct NodeHead {
   static constexpr uint8_t kDelegation = 1;  // NS below the apex: a zone cut
   static constexpr uint8_t kDname = 2;       // names below are redirected (RFC 6672)
   static constexpr uint8_t kCname = 4;
-  static constexpr uint8_t kService = 8;     // dynamic A/AAAA (Node::service)
+  static constexpr uint8_t kService = 8;     // dynamic A/AAAA from a service (service_name)
 
   // One RRset, in the node's type order.
   struct Entry {
