@@ -33,6 +33,12 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_dns_truncated_total", {}, static_cast<double>(s.dns.truncated));
   m.family("meridian_dns_dropped_total", "counter", "Packets dropped without an answer (not a query, too short).");
   m.sample("meridian_dns_dropped_total", {}, static_cast<double>(s.dns.dropped));
+  m.family("meridian_dns_tcp_refused_total", "counter",
+           "TCP connections closed at accept, by the cap reached (dns.tcp.max_connections, max_per_client).");
+  m.sample("meridian_dns_tcp_refused_total", {{"reason", "max_connections"}},
+           static_cast<double>(s.tcp_refused_max_connections));
+  m.sample("meridian_dns_tcp_refused_total", {{"reason", "max_per_client"}},
+           static_cast<double>(s.tcp_refused_max_per_client));
   m.family("meridian_dns_qtype_queries_total", "counter", "Answered queries by query type.");
   for (unsigned i = 0; i < net::kQtypeSlots; ++i) {
     const std::string t = i + 1 < net::kQtypeSlots ? zone::rr_type_name(net::kCountedQtypes[i]) : "other";

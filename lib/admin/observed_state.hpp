@@ -18,6 +18,8 @@ namespace meridian::admin {
 
 struct ObservedState {
   net::DnsStats::Totals dns;
+  uint64_t tcp_refused_max_connections = 0;  // TCP connections closed at accept, by the cap reached
+  uint64_t tcp_refused_max_per_client = 0;
   std::shared_ptr<const query::Snapshot> snapshot;
   std::shared_ptr<const std::vector<zone::ZoneReport>> zone_reports;  // null: every zone in the snapshot loaded
   std::map<std::string, health::Entry> health;

@@ -105,6 +105,7 @@ class Reader {
       tcp->duration("idle_timeout", d.tcp_idle_timeout);
       tcp->duration("message_timeout", d.tcp_message_timeout);
       tcp->integer("max_connections", d.tcp_max_connections, 1, 1000000);
+      tcp->integer("max_per_client", d.tcp_max_per_client, 0, 1000000);
       tcp->report_unknown_keys();
     }
     dns.string("nsid", d.nsid, KeyRules::optional("\"nsid\" must be a string of at most 128 bytes"),

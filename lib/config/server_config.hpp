@@ -21,6 +21,7 @@ struct DnsSettings {
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_message_timeout{5000};
   std::size_t tcp_max_connections = 1024;
+  std::size_t tcp_max_per_client = 0;      // per /32 or /64; 0: no cap
   std::string nsid;                        // empty: NSID not sent
   std::optional<std::string> chaos_version;   // nullopt: disabled
   std::optional<std::string> chaos_identity;  // nullopt: disabled

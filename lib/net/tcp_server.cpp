@@ -1,6 +1,7 @@
 #include "net/tcp_server.hpp"
 
 #include <array>
+#include <optional>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -19,15 +20,17 @@ using asio::ip::tcp;
 
 class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(TcpServer& server, tcp::socket socket)
+  // client_slot: the client network whose slot this connection holds, if any.
+  Connection(TcpServer& server, tcp::socket socket, std::optional<ClientNetwork> client_slot)
       : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()),
-        reader_(server.snapshots_), counters_(server.counters_) {}
+        reader_(server.snapshots_), counters_(server.counters_), client_slot_(client_slot) {}
 
   ~Connection() {
     {
       std::lock_guard lock(server_.registry_mutex_);
       server_.registry_.erase(this);
     }
+    if (client_slot_) server_.release_client_slot(*client_slot_);
     server_.connections_.fetch_sub(1);
   }
 
@@ -118,6 +121,7 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
   bool idle_ = true;  // waiting for the next query's length
   std::vector<uint8_t> query_;
   std::vector<uint8_t> response_;
+  std::optional<ClientNetwork> client_slot_;
 };
 
 TcpServer::TcpServer(const SnapshotHolder& snapshots, DnsStats& stats, TcpLimits limits)
@@ -148,16 +152,60 @@ void TcpServer::accept(tcp::acceptor& acceptor) {
   acceptor.async_accept(asio::make_strand(io_), [this, &acceptor](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopping_.load()) return;
     if (!ec) {
-      if (connections_.load() >= limits_.max_connections) {
+      std::optional<ClientNetwork> slot;
+      bool refuse = connections_.load() >= limits_.max_connections;
+      if (!refuse && limits_.max_per_client > 0) {
+        boost::system::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        if (!peer_ec) {
+          slot = client_network(peer.address());
+          if (!take_client_slot(*slot)) {
+            refuse = true;
+            slot.reset();
+            refused_per_client_.fetch_add(1, std::memory_order_relaxed);
+          }
+        }
+      }
+      if (refuse) {
+        refused_total_.fetch_add(1, std::memory_order_relaxed);
         boost::system::error_code ignored;
-        socket.close(ignored);  // over the cap: refuse rather than queue
+        socket.close(ignored);  // over a cap: refuse rather than queue
       } else {
         connections_.fetch_add(1);
-        std::make_shared<Connection>(*this, std::move(socket))->start();
+        std::make_shared<Connection>(*this, std::move(socket), slot)->start();
       }
     }
     accept(acceptor);
   });
+}
+
+TcpServer::ClientNetwork TcpServer::client_network(const asio::ip::address& address) {
+  if (address.is_v6()) {
+    const auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) return client_network(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+    const auto bytes = v6.to_bytes();
+    uint64_t prefix = 0;
+    for (std::size_t i = 0; i < 8; ++i) prefix = prefix << 8 | bytes[i];
+    return {prefix, true};
+  }
+  return {address.to_v4().to_uint(), false};
+}
+
+bool TcpServer::take_client_slot(const ClientNetwork& network) {
+  std::lock_guard lock(per_client_mutex_);
+  uint32_t& count = per_client_[network];
+  if (count >= limits_.max_per_client) {
+    if (count == 0) per_client_.erase(network);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void TcpServer::release_client_slot(const ClientNetwork& network) {
+  std::lock_guard lock(per_client_mutex_);
+  const auto it = per_client_.find(network);
+  if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
 }
 
 void TcpServer::stop(std::chrono::milliseconds grace) {

@@ -1,8 +1,10 @@
 // DNS over TCP (RFC 7766): length-prefixed messages, several queries per
 // connection answered in order, an idle timeout between messages, a deadline for
-// reading one message, and a cap on concurrent connections.
+// reading one message, and caps on concurrent connections: in all, and from one
+// client network (a /32 or a /64), so that one source cannot take every slot.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,7 @@ struct TcpLimits {
   std::chrono::milliseconds idle_timeout{10000};    // waiting for the next query
   std::chrono::milliseconds message_timeout{5000};  // reading one query once its length arrived
   std::size_t max_connections = 1024;
+  std::size_t max_per_client = 0;  // connections from one /32 (IPv4) or /64 (IPv6); 0: no cap
 };
 
 class TcpServer {
@@ -37,10 +40,28 @@ class TcpServer {
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
   std::size_t connections() const { return connections_.load(); }
+  // Connections closed at accept because a cap was reached.
+  uint64_t refused_total() const { return refused_total_.load(); }
+  uint64_t refused_per_client() const { return refused_per_client_.load(); }
+
+  // The client network a connection counts against: a /32 or a /64 (an
+  // IPv4-mapped IPv6 address counts as its IPv4 address).
+  struct ClientNetwork {
+    uint64_t prefix = 0;
+    bool v6 = false;
+    bool operator==(const ClientNetwork&) const = default;
+  };
+  struct ClientNetworkHash {
+    std::size_t operator()(const ClientNetwork& n) const noexcept { return std::hash<uint64_t>{}(n.prefix * 2 + n.v6); }
+  };
+  static ClientNetwork client_network(const boost::asio::ip::address& address);
 
  private:
   class Connection;
   void accept(boost::asio::ip::tcp::acceptor& acceptor);
+  // Takes a slot for the client's network; false when it has max_per_client already.
+  bool take_client_slot(const ClientNetwork& network);
+  void release_client_slot(const ClientNetwork& network);
 
   const SnapshotHolder& snapshots_;
   DnsStats& stats_;
@@ -50,6 +71,12 @@ class TcpServer {
   // touch these while io_ is being destroyed.
   std::atomic<std::size_t> connections_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> refused_total_{0};
+  std::atomic<uint64_t> refused_per_client_{0};
+  // Connections per client network (only with max_per_client); taken at accept,
+  // never on the query path.
+  std::mutex per_client_mutex_;
+  std::unordered_map<ClientNetwork, uint32_t, ClientNetworkHash> per_client_;
   // Live connections, so stop() can close the idle ones at once.
   std::mutex registry_mutex_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> registry_;

@@ -21,6 +21,7 @@ class DnsService {
 
   net::SnapshotHolder& snapshots() { return snapshots_; }
   net::DnsStats& stats() { return stats_; }
+  const net::TcpServer& tcp() const { return *tcp_; }
 
   // Binds every listen address (UDP and TCP on the same port; port 0 picks one
   // free for both) and starts serving. Throws std::runtime_error naming the

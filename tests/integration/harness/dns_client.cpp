@@ -128,7 +128,7 @@ void TcpConnection::close() {
   fd_ = -1;
 }
 
-bool TcpConnection::connect(const Endpoint& server, milliseconds timeout) {
+bool TcpConnection::connect(const Endpoint& server, milliseconds timeout, const std::string& source) {
   close();
   sockaddr_storage ss;
   const socklen_t len = make_sockaddr(server, ss);
@@ -136,6 +136,14 @@ bool TcpConnection::connect(const Endpoint& server, milliseconds timeout) {
   if (fd_ < 0) return false;
   const int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!source.empty()) {
+    sockaddr_storage local;
+    const socklen_t local_len = make_sockaddr(Endpoint{source, 0}, local);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), local_len) != 0) {
+      close();
+      return false;
+    }
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) {
       close();

@@ -43,7 +43,9 @@ class TcpConnection {
   TcpConnection(TcpConnection&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   TcpConnection& operator=(TcpConnection&& o) noexcept;
 
-  bool connect(const Endpoint& server, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+  // source: the local address to connect from (e.g. "127.0.0.2"); empty: the kernel's choice.
+  bool connect(const Endpoint& server, std::chrono::milliseconds timeout = std::chrono::seconds(15),
+               const std::string& source = "");
   bool send_raw(const Bytes& bytes);
   bool send_message(const Bytes& message);  // with the two-byte length prefix
   // One length-prefixed message; nullopt on timeout, EOF or error.
