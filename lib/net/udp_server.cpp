@@ -133,16 +133,20 @@ void UdpServer::worker(int fd) {
     in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     out[i].msg_hdr.msg_iovlen = 1;
   }
-  SnapshotReader reader(snapshots_);
+  // Parked while blocked in recvmmsg: an idle worker keeps no replaced snapshot alive.
+  BatchReader reader(snapshots_);
   DnsCounters& counters = stats_.slot();
 
   while (!stopping_.load(std::memory_order_relaxed)) {
+    reader.park();
     // The raw system call: libc's wrapper adds a thread-cancellation check around
     // it, which this loop does not use (threads stop through stopping_).
     const int received = static_cast<int>(::syscall(SYS_recvmmsg, fd, in, kBatch, MSG_WAITFORONE, nullptr));
     // stop() shut the socket (receives then return at once, empty), or a transient error
     if (received <= 0 || stopping_.load(std::memory_order_relaxed)) continue;
-    const query::Snapshot& snapshot = reader.current();
+    const query::Snapshot* current = reader.enter();
+    if (!current) continue;  // nothing published yet: no answer
+    const query::Snapshot& snapshot = *current;
     const query::AnswerClock clock;  // read once per batch, if a dynamic answer needs it
     unsigned replies = 0;
     for (int i = 0; i < received; ++i) {

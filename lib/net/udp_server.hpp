@@ -14,7 +14,7 @@ namespace meridian::net {
 
 class UdpServer {
  public:
-  UdpServer(const SnapshotHolder& snapshots, DnsStats& stats) : snapshots_(snapshots), stats_(stats) {}
+  UdpServer(SnapshotHolder& snapshots, DnsStats& stats) : snapshots_(snapshots), stats_(stats) {}
   ~UdpServer() { stop(); }
 
   // Opens `threads` sockets on the address; port 0 picks a free port, which the
@@ -26,7 +26,7 @@ class UdpServer {
  private:
   void worker(int fd);
 
-  const SnapshotHolder& snapshots_;
+  SnapshotHolder& snapshots_;
   DnsStats& stats_;
   std::vector<int> sockets_;
   std::vector<std::thread> threads_;

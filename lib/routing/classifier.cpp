@@ -57,11 +57,8 @@ void compile_classes(std::vector<Service>& services, const std::vector<std::vect
   }
   std::vector<const ClassPlan*> order;
   for (const ClassPlan& p : plans) order.push_back(&p);
-  std::vector<ClassTries> tries = build_class_tries(order, geo);
-  for (std::size_t p = 0; p < which.size(); ++p) {
-    services[which[p]].v4 = std::move(tries[p].v4);
-    services[which[p]].v6 = std::move(tries[p].v6);
-  }
+  std::vector<PrefixTrie> tries = build_class_tries(order, geo);
+  for (std::size_t p = 0; p < which.size(); ++p) services[which[p]].trie = std::move(tries[p]);
 }
 
 void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,

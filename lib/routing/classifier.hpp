@@ -16,7 +16,7 @@ namespace meridian::routing {
 
 // Leaves hold the index of the key that applies (net > asn > subdivision >
 // country > continent > default), or keys.size() when none does.
-using KeyTries = ClassTries;
+using KeyTries = PrefixTrie;
 KeyTries classify_by_keys(const std::vector<ClientKey>& keys, const GeoSources& geo);
 
 // The key explain reports for one address: same precedence as the tries.
@@ -27,7 +27,7 @@ struct KeyMatch {
 };
 KeyMatch match_address(const std::vector<ClientKey>& keys, const GeoSources& geo, int family, const uint8_t* address);
 
-// Fills classes/v4/v6 of services[i] for every i in `which` for its policy,
+// Fills classes and the trie of services[i] for every i in `which` for its policy,
 // reading the databases once for all of them. keys[i] are services[i]'s geo map
 // or latency table keys.
 void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,

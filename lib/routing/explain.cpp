@@ -88,7 +88,7 @@ nlohmann::ordered_json explain(const RoutingTable& table, const ExplainRequest& 
   uint8_t scope = 0;
   const Decision& d = table.decide(req.service, req.client, scope);
   // The class (preference) behind the decision, for the candidate list.
-  const PrefixTrie::Result cls = used.family == 4 ? s.v4.lookup(used.address) : s.v6.lookup(used.address);
+  const PrefixTrie::Result cls = s.trie.lookup(used.family, used.address);
   const Preference& pref = s.classes[cls.value];
   nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
   for (std::size_t t = 0; t < pref.tiers.size(); ++t) {

@@ -70,12 +70,11 @@ class TreeWalk {
   TreeWalk(const geo::GeoipDatabase& db, std::vector<Lane>& lanes, RecordRows& rows)
       : db_(db), lanes_(lanes), rows_(rows), width_(lanes.size()) {}
 
-  // Builds the lanes' tries (already of the family's width) from the family's root.
-  // alias: for IPv6, the node IPv4 lives at, with each lane's finished IPv4 trie.
-  void build(int family, const std::vector<const PrefixTrie*>& ipv4_tries) {
-    bits_ = family == 4 ? 32 : 128;
-    ipv4_tries_ = ipv4_tries;
-    alias_slots_.clear();
+  // Sets the family's root of every lane's trie from the database's. For IPv6,
+  // the IPv4 roots must be set already: IPv6 leads there where the database does.
+  void build(int family) {
+    family_ = family;
+    bits_ = PrefixTrie::bits(family);
     if (family == 6) {
       const geo::SearchRecord v4 = db_.family_root(4);
       alias_node_ = v4.kind == geo::SearchRecord::node && db_.has_ipv6() ? static_cast<int64_t>(v4.value) : -1;
@@ -85,7 +84,7 @@ class TreeWalk {
     scratch_.assign((bits_ + 1) * 2 * width_, 0);
     std::vector<uint32_t> root(width_);
     slots_of(db_.family_root(family), 0, root.data());
-    for (std::size_t s = 0; s < width_; ++s) lanes_[s].trie->set_root(root[s]);
+    for (std::size_t s = 0; s < width_; ++s) lanes_[s].trie->set_root(family, root[s]);
   }
 
  private:
@@ -100,7 +99,7 @@ class TreeWalk {
       }
       case geo::SearchRecord::node:
         if (depth < bits_) {
-          if (static_cast<int64_t>(record.value) == alias_node_) return alias(out);
+          if (family_ == 6 && static_cast<int64_t>(record.value) == alias_node_) return alias(out);
           geo::SearchNode n;
           if (db_.read_node(record.value, n)) {
             uint32_t* left = &scratch_[depth * 2 * width_];
@@ -125,33 +124,29 @@ class TreeWalk {
   }
 
   // The IPv4 subtree (reached at ::/96 and through MaxMind's aliases): the IPv4
-  // tries' nodes, added once and shared by every prefix that leads there.
+  // root's nodes of the same trie, shared rather than copied.
   void alias(uint32_t* out) {
-    if (alias_slots_.empty()) {
-      for (std::size_t s = 0; s < width_; ++s) alias_slots_.push_back(lanes_[s].trie->import(*ipv4_tries_[s]));
-    } else {
-      for (std::size_t s = 0; s < width_; ++s)
-        if (!PrefixTrie::is_leaf_slot(alias_slots_[s])) lanes_[s].trie->mark_shared();
+    for (std::size_t s = 0; s < width_; ++s) {
+      out[s] = lanes_[s].trie->root(4);
+      if (!PrefixTrie::is_leaf_slot(out[s])) lanes_[s].trie->mark_shared();
     }
-    std::copy(alias_slots_.begin(), alias_slots_.end(), out);
   }
 
   const geo::GeoipDatabase& db_;
   std::vector<Lane>& lanes_;
   RecordRows& rows_;
   std::size_t width_;
+  int family_ = 4;
   unsigned bits_ = 32;
   int64_t alias_node_ = -1;
-  std::vector<const PrefixTrie*> ipv4_tries_;
-  std::vector<uint32_t> alias_slots_;
   std::vector<uint32_t> no_record_;
   std::vector<uint32_t> scratch_;  // per depth: the left and right halves' slots of every lane
 };
 
 // The overlays of one family: ASN networks, then net: keys shorter first.
+// changed[p]: set when plan p's trie was written.
 void apply_overlays(const std::vector<const ClassPlan*>& plans, const GeoSources& geo, int family,
-                    std::vector<PrefixTrie*>& tries) {
-  std::vector<bool> changed(plans.size(), false);
+                    std::vector<PrefixTrie>& tries, std::vector<bool>& changed) {
   // asn: keys, per plan: number -> class (a later key of the same number wins, as before).
   std::vector<std::unordered_map<uint32_t, uint32_t>> by_asn(plans.size());
   bool any_asn = false;
@@ -169,7 +164,7 @@ void apply_overlays(const std::vector<const ClassPlan*>& plans, const GeoSources
       for (std::size_t p = 0; p < plans.size(); ++p) {
         const auto it = by_asn[p].find(r.asn);
         if (it == by_asn[p].end()) continue;
-        tries[p]->assign(addr, len, it->second);
+        tries[p].assign(family, addr, len, it->second);
         changed[p] = true;
       }
     });
@@ -182,46 +177,36 @@ void apply_overlays(const std::vector<const ClassPlan*>& plans, const GeoSources
       if (keys[i].kind == ClientKey::by_net && keys[i].family == family) order.push_back(i);
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return keys[a].prefix_len < keys[b].prefix_len; });
-    for (std::size_t i : order) tries[p]->assign(keys[i].address, keys[i].prefix_len, plans[p]->key_class[i]);
+    for (std::size_t i : order) tries[p].assign(family, keys[i].address, keys[i].prefix_len, plans[p]->key_class[i]);
     if (!order.empty()) changed[p] = true;
   }
-  // Merge what the overlays made equal and drop the nodes they replaced.
-  for (std::size_t p = 0; p < plans.size(); ++p)
-    if (changed[p]) tries[p]->compact();
 }
 
 }  // namespace
 
-std::vector<ClassTries> build_class_tries(const std::vector<const ClassPlan*>& plans, const GeoSources& geo) {
-  std::vector<ClassTries> out(plans.size());
-  for (std::size_t p = 0; p < plans.size(); ++p) {
-    out[p].v4 = PrefixTrie(32, plans[p]->no_record);
-    out[p].v6 = PrefixTrie(128, plans[p]->no_record);
-  }
-  std::vector<Lane> v4_lanes, v6_lanes;
-  std::vector<const PrefixTrie*> ipv4_tries;
+std::vector<PrefixTrie> build_class_tries(const std::vector<const ClassPlan*>& plans, const GeoSources& geo) {
+  std::vector<PrefixTrie> out;
+  for (const ClassPlan* plan : plans) out.emplace_back(plan->no_record);
+  std::vector<Lane> lanes;
   if (geo.city) {
-    for (std::size_t p = 0; p < plans.size(); ++p) {
-      if (!plans[p]->of_record) continue;
-      v4_lanes.push_back(Lane{plans[p], &out[p].v4});
-      v6_lanes.push_back(Lane{plans[p], &out[p].v6});
-      ipv4_tries.push_back(&out[p].v4);
-    }
+    for (std::size_t p = 0; p < plans.size(); ++p)
+      if (plans[p]->of_record) lanes.push_back(Lane{plans[p], &out[p]});
   }
-  if (!v4_lanes.empty()) {
-    RecordRows rows(v4_lanes.size());
-    TreeWalk(*geo.city, v4_lanes, rows).build(4, {});
-    // The IPv6 walk does not go below ::/96 again (it imports the IPv4 tries).
+  if (!lanes.empty()) {
+    RecordRows rows(lanes.size());
+    TreeWalk walk(*geo.city, lanes, rows);
+    walk.build(4);
+    // The IPv6 walk does not go below ::/96 again (it leads to the IPv4 nodes).
     geo.city->release_pages();
-    // Before the IPv4 overlays: the IPv6 trie's IPv4 forms hold the database's IPv4 answers.
-    TreeWalk(*geo.city, v6_lanes, rows).build(6, ipv4_tries);
+    // Before the IPv4 overlays: the IPv6 root's IPv4 forms hold the database's IPv4 answers.
+    walk.build(6);
     geo.city->release_pages();  // the tries hold what routing needs; explain faults in what it reads
   }
-  for (int family : {4, 6}) {
-    std::vector<PrefixTrie*> tries;
-    for (ClassTries& t : out) tries.push_back(family == 4 ? &t.v4 : &t.v6);
-    apply_overlays(plans, geo, family, tries);
-  }
+  std::vector<bool> changed(plans.size(), false);
+  for (int family : {4, 6}) apply_overlays(plans, geo, family, out, changed);
+  // Merge what the overlays made equal and drop the nodes they replaced.
+  for (std::size_t p = 0; p < plans.size(); ++p)
+    if (changed[p]) out[p].compact();
   if (geo.asn) geo.asn->release_pages();
   return out;
 }

@@ -3,9 +3,10 @@
 // database record maps to one of its classes (ClassPlan::of_record, asked once
 // per distinct record); the walk goes bottom-up and joins equal sibling leaves
 // as it returns, so uniform subtrees never become nodes and no compact pass is
-// needed. MaxMind's IPv4 aliases (::ffff:0:0/96, 2001::/32, 2002::/16 lead to
-// the ::/96 node) share the IPv4 subtree in the IPv6 trie instead of repeating
-// it. Overlays (ASN-database networks of asn: keys, then net: keys) follow.
+// needed. Where the IPv6 tree leads to IPv4 (::/96 and MaxMind's aliases
+// ::ffff:0:0/96, 2001::/32, 2002::/16), the IPv6 root leads to the IPv4 root's
+// nodes in the same trie: IPv4 is held once. Overlays (ASN-database networks of
+// asn: keys, then net: keys) follow, copying the paths they change.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -37,12 +38,7 @@ struct ClassPlan {
   std::vector<uint32_t> key_class;
 };
 
-struct ClassTries {
-  PrefixTrie v4{32, 0};
-  PrefixTrie v6{128, 0};
-};
-
-// One ClassTries per plan, in order.
-std::vector<ClassTries> build_class_tries(const std::vector<const ClassPlan*>& plans, const GeoSources& geo);
+// One trie (both families) per plan, in order.
+std::vector<PrefixTrie> build_class_tries(const std::vector<const ClassPlan*>& plans, const GeoSources& geo);
 
 }  // namespace meridian::routing

@@ -2,15 +2,15 @@
 
 namespace meridian::routing {
 
-PrefixTrie::PrefixTrie(unsigned bits, uint32_t initial) : bits_(bits), root_(initial | kLeaf) {}
+PrefixTrie::PrefixTrie(uint32_t initial) : roots_{initial | kLeaf, initial | kLeaf} {}
 
-void PrefixTrie::assign(const uint8_t* addr, unsigned prefix_len, uint32_t value) {
-  if (prefix_len > bits_) prefix_len = bits_;
+void PrefixTrie::assign(int family, const uint8_t* addr, unsigned prefix_len, uint32_t value) {
+  if (prefix_len > bits(family)) prefix_len = bits(family);
   // Slots are addressed by (node, side), never by pointer: push_back may move nodes_.
   constexpr uint32_t kRoot = 0xFFFFFFFFu;
   uint32_t node = kRoot;
   int side = 0;
-  auto slot = [&]() -> uint32_t& { return node == kRoot ? root_ : nodes_[node].child[side]; };
+  auto slot = [&]() -> uint32_t& { return node == kRoot ? roots_[family != 4] : nodes_[node].child[side]; };
   for (unsigned depth = 0; depth < prefix_len; ++depth) {
     if (slot() & kLeaf) {
       // Split the leaf: both halves keep its value until overridden below.
@@ -29,18 +29,8 @@ void PrefixTrie::assign(const uint8_t* addr, unsigned prefix_len, uint32_t value
   slot() = value | kLeaf;  // any subtree below is dropped (left unreferenced)
 }
 
-PrefixTrie::Result PrefixTrie::lookup(const uint8_t* addr) const {
-  uint32_t slot = root_;
-  unsigned depth = 0;
-  while (!(slot & kLeaf)) {
-    slot = nodes_[slot].child[bit(addr, depth)];
-    ++depth;
-  }
-  return {slot & ~kLeaf, static_cast<uint8_t>(depth)};
-}
-
-PrefixTrie::Result PrefixTrie::lookup(const uint8_t* addr, unsigned prefix_len) const {
-  uint32_t slot = root_;
+PrefixTrie::Result PrefixTrie::lookup(int family, const uint8_t* addr, unsigned prefix_len) const {
+  uint32_t slot = roots_[family != 4];
   unsigned depth = 0;
   while (!(slot & kLeaf) && depth < prefix_len) {
     slot = nodes_[slot].child[bit(addr, depth)];
@@ -66,7 +56,7 @@ uint32_t PrefixTrie::build_remapped(uint32_t slot, const std::vector<uint32_t>& 
     const uint32_t v = slot & ~kLeaf;
     return (v < mapping.size() ? mapping[v] : v) | kLeaf;
   }
-  // A shared node is rebuilt once and stays shared.
+  // A shared node (within a family or between them) is rebuilt once and stays shared.
   if (done[slot] != kNotDone) return done[slot];
   const uint32_t left = build_remapped(nodes_[slot].child[0], mapping, done, out);
   const uint32_t right = build_remapped(nodes_[slot].child[1], mapping, done, out);
@@ -74,27 +64,15 @@ uint32_t PrefixTrie::build_remapped(uint32_t slot, const std::vector<uint32_t>& 
 }
 
 PrefixTrie PrefixTrie::remap(const std::vector<uint32_t>& mapping) const {
-  PrefixTrie out(bits_, 0);
+  PrefixTrie out(0);
   out.shared_ = shared_;
   std::vector<uint32_t> done(nodes_.size(), kNotDone);
   out.nodes_.reserve(nodes_.size());  // an upper bound; the pages past the end are never touched
-  out.root_ = build_remapped(root_, mapping, done, out);
+  // IPv4 first: where the IPv6 root leads to IPv4 nodes, it finds them done.
+  for (int family : {4, 6}) out.roots_[family != 4] = build_remapped(roots_[family != 4], mapping, done, out);
   return out;
 }
 
 void PrefixTrie::compact() { *this = remap({}); }
-
-uint32_t PrefixTrie::import(const PrefixTrie& other) {
-  if (other.root_ & kLeaf) return other.root_;
-  const auto base = static_cast<uint32_t>(nodes_.size());
-  nodes_.reserve(nodes_.size() + other.nodes_.size());
-  for (const Node& n : other.nodes_) {
-    Node moved = n;
-    for (uint32_t& c : moved.child)
-      if (!(c & kLeaf)) c += base;
-    nodes_.push_back(moved);
-  }
-  return other.root_ + base;
-}
 
 }  // namespace meridian::routing

@@ -326,8 +326,7 @@ RoutingTable::RoutingTable(std::shared_ptr<const ServiceSet> services, const hea
       c.class_decision.push_back(intern(std::move(d)));
     }
     // Classes that now lead to the same decision merge: shorter scopes.
-    c.v4 = s.v4.remap(c.class_decision);
-    c.v6 = s.v6.remap(c.class_decision);
+    c.trie = s.trie.remap(c.class_decision);
     compiled_.push_back(std::move(c));
   }
 }
@@ -351,7 +350,7 @@ const Decision& RoutingTable::decide(int service, const RouteClient& client, uin
 const Decision& RoutingTable::decide_in_trie(int service, const RouteClient& client, uint8_t& scope) const {
   const EcsSettings& ecs = services_->ecs;
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
-  const PrefixTrie::Result hit = client.family == 4 ? c.v4.lookup(client.address) : c.v6.lookup(client.address);
+  const PrefixTrie::Result hit = c.trie.lookup(client.family, client.address);
   const Decision& d = c.decisions[hit.value];
   const unsigned cap = client.family == 4 ? ecs.max_prefix_v4 : ecs.max_prefix_v6;
   // Every address of the leaf that decided gets this decision, so its prefix is the

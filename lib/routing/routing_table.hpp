@@ -81,8 +81,7 @@ struct RegionState {
 struct CompiledService {
   std::vector<Decision> decisions;
   std::vector<uint32_t> class_decision;  // class -> decision
-  PrefixTrie v4{32, 0};
-  PrefixTrie v6{128, 0};
+  PrefixTrie trie;                       // address (either family) -> decision
   std::vector<RegionState> regions;
   std::vector<double> ramp;  // per region: its slow-start share (1: none)
 };

@@ -87,17 +87,16 @@ struct Service {
   bool fail_open = true;
   std::vector<Region> regions;
 
-  // Client classification: address -> index into classes.
+  // Client classification: address (either family) -> index into classes.
   std::vector<Preference> classes;
-  PrefixTrie v4{32, 0};
-  PrefixTrie v6{128, 0};
+  PrefixTrie trie;
 
   // Policy inputs, kept for explain.
   std::vector<std::pair<std::string, std::vector<uint16_t>>> geo_map;    // key -> regions (geo)
   std::vector<std::pair<std::string, std::vector<double>>> latency_rows; // key -> RTT per region (latency)
   double tolerance_ms = 0;
   std::string latency_path;  // the latency table read (latency policy), watched for reloads
-  // Everything classes/v4/v6 were compiled from, as text: equal inputs, equal classes.
+  // Everything classes and trie were compiled from, as text: equal inputs, equal classes.
   std::string compile_inputs;
 
   int region_index(const std::string& name) const;

@@ -80,8 +80,7 @@ class Loader {
       Service& s = set->services[i];
       if (const Service* old = same_inputs[i]) {
         s.classes = old->classes;
-        s.v4 = old->v4;
-        s.v6 = old->v6;
+        s.trie = old->trie;
         ++built.reused;
       } else {
         to_compile.push_back(i);

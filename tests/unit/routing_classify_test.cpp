@@ -52,7 +52,7 @@ struct Classified {
 };
 Classified classify(const routing::KeyTries& t, const std::vector<ClientKey>& keys, const std::string& text) {
   const Addr a = addr(text);
-  const auto r = a.family == 4 ? t.v4.lookup(a.b.data()) : t.v6.lookup(a.b.data());
+  const auto r = t.lookup(a.family, a.b.data());
   return {r.value < keys.size() ? keys[r.value].text : std::string(), r.depth};
 }
 
@@ -106,7 +106,7 @@ TEST_SUITE("routing.classify") {
     CHECK(classify(tries, keys, "81.2.69.142").key == "EU");
     CHECK(classify(tries, keys, "216.160.83.57").key.empty());
     const Addr a = addr("216.160.83.57");
-    CHECK(tries.v4.lookup(a.b.data()).value == keys.size());
+    CHECK(tries.lookup(4, a.b.data()).value == keys.size());
   }
 
   TEST_CASE("country beats continent, subdivision beats country") {

@@ -45,17 +45,17 @@ std::array<uint8_t, 16> address(const char* text) {
 // The compile before the shared builder, per family (values are key indexes).
 PrefixTrie per_network_compile(const std::vector<ClientKey>& keys, const GeoSources& geo, int family) {
   const int fallback = routing::fallback_key(keys);
-  PrefixTrie trie(family == 4 ? 32 : 128, fallback >= 0 ? static_cast<uint32_t>(fallback) : static_cast<uint32_t>(keys.size()));
+  PrefixTrie trie(fallback >= 0 ? static_cast<uint32_t>(fallback) : static_cast<uint32_t>(keys.size()));
   if (geo.city) {
     geo.city->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
       const int k = routing::match_record(keys, r);
-      if (k >= 0) trie.assign(addr, len, static_cast<uint32_t>(k));
+      if (k >= 0) trie.assign(family, addr, len, static_cast<uint32_t>(k));
     });
   }
   if (geo.asn) {
     geo.asn->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
       for (std::size_t i = 0; i < keys.size(); ++i)
-        if (keys[i].kind == ClientKey::by_asn && keys[i].asn_number == r.asn) trie.assign(addr, len, static_cast<uint32_t>(i));
+        if (keys[i].kind == ClientKey::by_asn && keys[i].asn_number == r.asn) trie.assign(family, addr, len, static_cast<uint32_t>(i));
     });
   }
   std::vector<std::size_t> order;
@@ -63,16 +63,16 @@ PrefixTrie per_network_compile(const std::vector<ClientKey>& keys, const GeoSour
     if (keys[i].kind == ClientKey::by_net && keys[i].family == family) order.push_back(i);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return keys[a].prefix_len < keys[b].prefix_len; });
-  for (std::size_t i : order) trie.assign(keys[i].address, keys[i].prefix_len, static_cast<uint32_t>(i));
+  for (std::size_t i : order) trie.assign(family, keys[i].address, keys[i].prefix_len, static_cast<uint32_t>(i));
   trie.compact();
   return trie;
 }
 
 // Every leaf in address order: the network (first address, prefix) and its value.
 using Leaf = std::tuple<std::array<uint8_t, 16>, unsigned, uint32_t>;
-std::vector<Leaf> leaves(const PrefixTrie& t) {
+std::vector<Leaf> leaves(const PrefixTrie& t, int family) {
   std::vector<Leaf> out;
-  t.for_each_leaf([&](const uint8_t* addr, unsigned len, uint32_t value) {
+  t.for_each_leaf(family, [&](const uint8_t* addr, unsigned len, uint32_t value) {
     std::array<uint8_t, 16> a{};
     std::copy(addr, addr + 16, a.begin());
     out.emplace_back(a, len, value);
@@ -86,8 +86,8 @@ std::string text(const Leaf& l) {
   return std::string(buf) + "/" + std::to_string(std::get<1>(l)) + " = " + std::to_string(std::get<2>(l));
 }
 
-void same_leaves(const PrefixTrie& expected, const PrefixTrie& actual) {
-  const auto want = leaves(expected), got = leaves(actual);
+void same_leaves(const PrefixTrie& expected, const PrefixTrie& actual, int family) {
+  const auto want = leaves(expected, family), got = leaves(actual, family);
   CHECK(want.size() == got.size());
   for (std::size_t i = 0; i < std::min(want.size(), got.size()); ++i) {
     if (want[i] == got[i]) continue;
@@ -136,7 +136,7 @@ TEST_SUITE("routing.geo_trie_builder") {
         CAPTURE(c.keys.front().text);
         CAPTURE(family);
         const PrefixTrie expected = per_network_compile(c.keys, geo, family);
-        same_leaves(expected, family == 4 ? built.v4 : built.v6);
+        same_leaves(expected, built, family);
       }
     }
   }
@@ -163,20 +163,20 @@ TEST_SUITE("routing.geo_trie_builder") {
     };
     for (int family : {4, 6}) {
       std::vector<routing::Preference> classes{s.classes.front()};  // class 0: every region, as compile_classes makes it
-      PrefixTrie expected(family == 4 ? 32 : 128, 0);
+      PrefixTrie expected(0);
       set->geo.city->walk(family, [&](const uint8_t* addr, unsigned len, const geo::GeoRecord& r) {
         if (!r.has_location) return;
         const routing::Preference p = order_from({r.latitude, r.longitude});
         std::size_t i = 0;
         while (i < classes.size() && !(classes[i] == p)) ++i;
         if (i == classes.size()) classes.push_back(p);
-        expected.assign(addr, len, static_cast<uint32_t>(i));
+        expected.assign(family, addr, len, static_cast<uint32_t>(i));
       });
       expected.compact();
       // Classes are numbered in the order addresses first meet them, in both.
       CHECK(classes.size() <= s.classes.size());
-      const std::vector<Leaf> want = leaves(expected);  // values index `classes`
-      const std::vector<Leaf> got = leaves(family == 4 ? s.v4 : s.v6);
+      const std::vector<Leaf> want = leaves(expected, family);  // values index `classes`
+      const std::vector<Leaf> got = leaves(s.trie, family);
       REQUIRE(want.size() == got.size());
       for (std::size_t i = 0; i < want.size(); ++i) {
         CAPTURE(text(want[i]));
@@ -187,13 +187,19 @@ TEST_SUITE("routing.geo_trie_builder") {
     }
   }
 
-  TEST_CASE("the IPv6 trie shares the IPv4 subtree under the aliases; a net key on one alias changes that range only") {
+  TEST_CASE("IPv6 leads to the IPv4 nodes under the aliases; a net key on one alias changes that range only") {
     GeoSources geo;
     geo.city = geo::GeoipDatabase::open(kCity);
     const auto plain_keys = keys_of({"EU", "NA", "AS", "country:US/WA", "default"});
     const auto plain = routing::classify_by_keys(plain_keys, geo);
     // The test database aliases ::ffff:0:0/96, 2001::/32 and 2002::/16 to ::/96.
-    REQUIRE(plain.v6.shared());
+    REQUIRE(plain.shared());
+    // IPv4 is held once: counted as trees, the IPv4 trie has L4 - 1 nodes and the
+    // IPv6 trie L6 - 1, four copies of IPv4's among them (::/96 and the three
+    // aliases); the trie holds one of those copies in all.
+    const std::size_t l4 = leaves(plain, 4).size(), l6 = leaves(plain, 6).size();
+    REQUIRE(l4 > 100);
+    CHECK(plain.node_count() == (l6 - 1) - 3 * (l4 - 1));
     // 6to4 of 81.2.69.0/24 (GB, EU) gets its own key; the same IPv4 addresses in
     // the other forms, and the IPv4 trie, keep the database's answer.
     auto keys = plain_keys;
@@ -202,30 +208,32 @@ TEST_SUITE("routing.geo_trie_builder") {
     const uint32_t six_to_four = 4, v4_net = 5, eu = 0;
     REQUIRE(keys[six_to_four].text == "net:2002:5102:4500::/40");
     const auto t = routing::classify_by_keys(keys, geo);
-    auto value = [](const PrefixTrie& trie, const char* a) { return trie.lookup(address(a).data()).value; };
+    auto value = [](const PrefixTrie& trie, const char* a) {
+      return trie.lookup(std::string(a).find(':') == std::string::npos ? 4 : 6, address(a).data()).value;
+    };
     // The plain keys keep their indexes but "default", which moved from 4 to 6.
     const uint32_t old_default = 4, new_default = 6;
     auto plain_value = [&](const char* a) {
-      const uint32_t v = value(plain.v6, a);
+      const uint32_t v = value(plain, a);
       return v == old_default ? new_default : v;
     };
     // 81.2.69.142 is GB (EU) in the database.
-    CHECK(value(t.v6, "2002:5102:458e::1") == six_to_four);
-    CHECK(value(t.v6, "2002:5102:4500::1") == six_to_four);
-    CHECK(value(t.v6, "2002:5102:45ff:ffff::1") == six_to_four);
+    CHECK(value(t, "2002:5102:458e::1") == six_to_four);
+    CHECK(value(t, "2002:5102:4500::1") == six_to_four);
+    CHECK(value(t, "2002:5102:45ff:ffff::1") == six_to_four);
     for (const char* other : {"::ffff:81.2.69.142", "::81.2.69.142", "2001:0:5102:458e::1", "2002:5102:448e::1",
                               "2002:5102:468e::1", "2002:5102:4400::1"}) {
       CAPTURE(std::string(other));
-      CHECK(value(t.v6, other) == plain_value(other));
+      CHECK(value(t, other) == plain_value(other));
     }
-    CHECK(value(plain.v6, "::ffff:81.2.69.142") == eu);
-    CHECK(value(plain.v6, "2002:5102:458e::1") == eu);
-    // The IPv4 net key is the IPv4 trie's alone.
-    CHECK(value(t.v4, "81.2.69.1") == v4_net);
-    CHECK(value(t.v6, "::ffff:81.2.69.142") == eu);
+    CHECK(value(plain, "::ffff:81.2.69.142") == eu);
+    CHECK(value(plain, "2002:5102:458e::1") == eu);
+    // The IPv4 net key is IPv4's alone (its path was copied, not written through).
+    CHECK(value(t, "81.2.69.1") == v4_net);
+    CHECK(value(t, "::ffff:81.2.69.142") == eu);
     // Leaf by leaf: outside 2002:5102:4500::/40 the IPv6 trie is the plain one.
     std::vector<Leaf> want;
-    for (Leaf l : leaves(plain.v6)) {
+    for (Leaf l : leaves(plain, 6)) {
       if (std::get<2>(l) == old_default) std::get<2>(l) = new_default;
       want.push_back(l);
     }
@@ -242,50 +250,81 @@ TEST_SUITE("routing.geo_trie_builder") {
               v.end());
       return v;
     };
-    const auto want_outside = outside(want), got_outside = outside(leaves(t.v6));
+    const auto want_outside = outside(want), got_outside = outside(leaves(t, 6));
     CHECK(want_outside.size() > 100);
     CHECK(want_outside == got_outside);
     // Sharing survives the overlay (copied path only) and compact().
-    CHECK(t.v6.shared());
-    CHECK(t.v6.node_count() < plain.v6.node_count() + 200);
+    CHECK(t.shared());
+    CHECK(t.node_count() < plain.node_count() + 200);
   }
 }
 
 TEST_SUITE("routing.trie") {
   TEST_CASE("a shared subtree: assign copies its path, compact and remap keep the sharing") {
     // Build bottom-up: 0/1 and 1/1 both lead to one subtree (0 | 1 at depth 2).
-    PrefixTrie sub(8, 0);
-    sub.set_root(sub.join(PrefixTrie::leaf_slot(1), PrefixTrie::leaf_slot(2)));
-    PrefixTrie t(8, 0);
-    const uint32_t shared = t.import(sub);
-    t.set_root(t.join(shared, shared));
+    PrefixTrie t(0);
+    const uint32_t shared = t.join(PrefixTrie::leaf_slot(1), PrefixTrie::leaf_slot(2));
+    t.set_root(4, t.join(shared, shared));
     t.mark_shared();
-    const uint8_t a00[1] = {0x00}, a40[1] = {0x40}, a80[1] = {0x80}, ac0[1] = {0xC0};
-    CHECK(t.lookup(a00).value == 1);
-    CHECK(t.lookup(a40).value == 2);
-    CHECK(t.lookup(a80).value == 1);
-    CHECK(t.lookup(ac0).value == 2);
-    CHECK(t.lookup(ac0).depth == 2);
+    const uint8_t a00[4] = {0x00}, a40[4] = {0x40}, a80[4] = {0x80}, ac0[4] = {0xC0};
+    CHECK(t.lookup(4, a00).value == 1);
+    CHECK(t.lookup(4, a40).value == 2);
+    CHECK(t.lookup(4, a80).value == 1);
+    CHECK(t.lookup(4, ac0).value == 2);
+    CHECK(t.lookup(4, ac0).depth == 2);
     // Writing 11/2 must not change 01/2 through the shared node.
-    t.assign(ac0, 2, 7);
-    CHECK(t.lookup(ac0).value == 7);
-    CHECK(t.lookup(a40).value == 2);
-    CHECK(t.lookup(a80).value == 1);
+    t.assign(4, ac0, 2, 7);
+    CHECK(t.lookup(4, ac0).value == 7);
+    CHECK(t.lookup(4, a40).value == 2);
+    CHECK(t.lookup(4, a80).value == 1);
     // compact: the untouched half stays one node, the copied half its own.
     PrefixTrie before_remap = t;
     t.compact();
     CHECK(t.node_count() == 3);
-    CHECK(t.lookup(a40).value == 2);
-    CHECK(t.lookup(ac0).value == 7);
+    CHECK(t.lookup(4, a40).value == 2);
+    CHECK(t.lookup(4, ac0).value == 7);
     // remap that makes the halves equal merges them into leaves, shorter scope.
     const PrefixTrie r = before_remap.remap({0, 5, 5, 0, 0, 0, 0, 5});
     CHECK(r.node_count() == 0);
-    CHECK(r.lookup(ac0).depth == 0);
+    CHECK(r.lookup(4, ac0).depth == 0);
     // A shared DAG of n distinct nodes stays n nodes through remap.
-    PrefixTrie dag(8, 0);
-    const uint32_t s = dag.import(sub);
-    dag.set_root(dag.join(dag.join(s, s), dag.join(s, s)));
+    PrefixTrie dag(0);
+    const uint32_t s = dag.join(PrefixTrie::leaf_slot(1), PrefixTrie::leaf_slot(2));
+    dag.set_root(4, dag.join(dag.join(s, s), dag.join(s, s)));
     dag.mark_shared();
     CHECK(dag.remap({0, 1, 2}).node_count() == dag.node_count());
+  }
+
+  TEST_CASE("IPv6 leading to the IPv4 root: IPv4 assigns copy their path, remap keeps one copy of what is shared") {
+    PrefixTrie t(0);
+    const uint32_t half = t.join(PrefixTrie::leaf_slot(1), PrefixTrie::leaf_slot(2));
+    t.set_root(4, t.join(half, PrefixTrie::leaf_slot(3)));
+    // IPv6: 8000::/1 is the IPv4 space (as ::/96 is in a MaxMind tree), 0::/1 value 0.
+    t.set_root(6, t.join(PrefixTrie::leaf_slot(0), t.root(4)));
+    t.mark_shared();
+    const uint8_t v4_low[4] = {0x00}, v4_mid[4] = {0x40}, v4_high[4] = {0x80};
+    const uint8_t v6_low[16] = {0x80}, v6_mid[16] = {0xA0}, v6_high[16] = {0xC0}, v6_other[16] = {0x00};
+    CHECK(t.lookup(6, v6_low).value == 1);
+    CHECK(t.lookup(6, v6_mid).value == 2);
+    CHECK(t.lookup(6, v6_mid).depth == 3);
+    CHECK(t.lookup(6, v6_high).value == 3);
+    CHECK(t.lookup(6, v6_other).value == 0);
+    CHECK(t.node_count() == 3);
+    // Each family's remap finds the shared nodes done: still 3 nodes.
+    const PrefixTrie same = t.remap({0, 1, 2, 3});
+    CHECK(same.node_count() == 3);
+    CHECK(same.lookup(6, v6_mid).value == 2);
+    CHECK(same.lookup(4, v4_mid).depth == 2);
+    // An IPv4 assign leaves the IPv6 view of the same addresses alone.
+    t.assign(4, v4_mid, 2, 9);
+    CHECK(t.lookup(4, v4_mid).value == 9);
+    CHECK(t.lookup(4, v4_low).value == 1);
+    CHECK(t.lookup(6, v6_mid).value == 2);
+    t.compact();
+    CHECK(t.lookup(4, v4_mid).value == 9);
+    CHECK(t.lookup(4, v4_high).value == 3);
+    CHECK(t.lookup(6, v6_mid).value == 2);
+    CHECK(t.lookup(6, v6_high).value == 3);
+    CHECK(t.node_count() == 5);  // IPv4: root and a new half; IPv6: root, the old IPv4 root and half
   }
 }

@@ -81,141 +81,141 @@ unsigned uniform_depth8(const Model& m, uint8_t addr, const std::vector<uint32_t
 
 TEST_SUITE("routing.prefix_trie") {
   TEST_CASE("a fresh trie maps every address to the initial value at depth 0") {
-    PrefixTrie t(32, 7);
+    PrefixTrie t(7);
     const auto a = v4("203.0.113.9");
-    const auto r = t.lookup(a.data());
+    const auto r = t.lookup(4, a.data());
     CHECK(r.value == 7);
     CHECK(r.depth == 0);
-    PrefixTrie t6(128, 3);
+    PrefixTrie t6(3);
     const auto b = v6("2001:db8::1");
-    CHECK(t6.lookup(b.data()).value == 3);
-    CHECK(t6.lookup(b.data()).depth == 0);
+    CHECK(t6.lookup(6, b.data()).value == 3);
+    CHECK(t6.lookup(6, b.data()).depth == 0);
   }
 
   TEST_CASE("assign: the leaf depth is the assigned prefix; neighbours keep their value") {
-    PrefixTrie t(32, 0);
+    PrefixTrie t(0);
     const auto net = v4("10.0.0.0");
-    t.assign(net.data(), 8, 5);
+    t.assign(4, net.data(), 8, 5);
     const auto in = v4("10.200.3.4");
     const auto out = v4("11.0.0.1");
-    CHECK(t.lookup(in.data()).value == 5);
-    CHECK(t.lookup(in.data()).depth == 8);
-    CHECK(t.lookup(out.data()).value == 0);
-    CHECK(t.lookup(out.data()).depth == 8);  // the sibling split at the same depth
+    CHECK(t.lookup(4, in.data()).value == 5);
+    CHECK(t.lookup(4, in.data()).depth == 8);
+    CHECK(t.lookup(4, out.data()).value == 0);
+    CHECK(t.lookup(4, out.data()).depth == 8);  // the sibling split at the same depth
     const auto far = v4("200.1.1.1");
-    CHECK(t.lookup(far.data()).value == 0);
-    CHECK(t.lookup(far.data()).depth == 1);
+    CHECK(t.lookup(4, far.data()).value == 0);
+    CHECK(t.lookup(4, far.data()).depth == 1);
 
     // A more specific assignment inside, then a shorter one over it replaces both.
     const auto sub = v4("10.1.0.0");
-    t.assign(sub.data(), 16, 9);
+    t.assign(4, sub.data(), 16, 9);
     const auto in_sub = v4("10.1.2.3");
-    CHECK(t.lookup(in_sub.data()).value == 9);
-    CHECK(t.lookup(in_sub.data()).depth == 16);
-    CHECK(t.lookup(in.data()).value == 5);
-    t.assign(net.data(), 7, 4);  // 10.0.0.0/7 covers 10/8 and 11/8
-    CHECK(t.lookup(in_sub.data()).value == 4);
-    CHECK(t.lookup(out.data()).value == 4);
-    CHECK(t.lookup(in_sub.data()).depth == 7);
+    CHECK(t.lookup(4, in_sub.data()).value == 9);
+    CHECK(t.lookup(4, in_sub.data()).depth == 16);
+    CHECK(t.lookup(4, in.data()).value == 5);
+    t.assign(4, net.data(), 7, 4);  // 10.0.0.0/7 covers 10/8 and 11/8
+    CHECK(t.lookup(4, in_sub.data()).value == 4);
+    CHECK(t.lookup(4, out.data()).value == 4);
+    CHECK(t.lookup(4, in_sub.data()).depth == 7);
   }
 
   TEST_CASE("assign with prefix 0 replaces everything; longer than the width is clamped") {
-    PrefixTrie t(32, 0);
+    PrefixTrie t(0);
     const auto a = v4("192.0.2.1");
-    t.assign(a.data(), 24, 3);
-    t.assign(a.data(), 0, 8);
-    CHECK(t.lookup(a.data()).value == 8);
-    CHECK(t.lookup(a.data()).depth == 0);
-    t.assign(a.data(), 40, 6);
-    CHECK(t.lookup(a.data()).value == 6);
-    CHECK(t.lookup(a.data()).depth == 32);
+    t.assign(4, a.data(), 24, 3);
+    t.assign(4, a.data(), 0, 8);
+    CHECK(t.lookup(4, a.data()).value == 8);
+    CHECK(t.lookup(4, a.data()).depth == 0);
+    t.assign(4, a.data(), 40, 6);
+    CHECK(t.lookup(4, a.data()).value == 6);
+    CHECK(t.lookup(4, a.data()).depth == 32);
     const auto b = v4("192.0.2.0");
-    CHECK(t.lookup(b.data()).value == 8);
+    CHECK(t.lookup(4, b.data()).value == 8);
   }
 
   TEST_CASE("IPv6 assign and lookup at /48 and /128") {
-    PrefixTrie t(128, 1);
+    PrefixTrie t(1);
     const auto n48 = v6("2001:db8:1::");
-    t.assign(n48.data(), 48, 2);
+    t.assign(6, n48.data(), 48, 2);
     const auto host = v6("2001:db8:1::53");
-    t.assign(host.data(), 128, 3);
-    CHECK(t.lookup(host.data()).value == 3);
-    CHECK(t.lookup(host.data()).depth == 128);
+    t.assign(6, host.data(), 128, 3);
+    CHECK(t.lookup(6, host.data()).value == 3);
+    CHECK(t.lookup(6, host.data()).depth == 128);
     const auto other = v6("2001:db8:1:ffff::1");
-    CHECK(t.lookup(other.data()).value == 2);
+    CHECK(t.lookup(6, other.data()).value == 2);
     // The /128 sits in the lower half of the /48, so the upper half is a /49 leaf.
-    CHECK(t.lookup(other.data()).depth == 49);
+    CHECK(t.lookup(6, other.data()).depth == 49);
     const auto outside = v6("2001:db8:2::1");
-    CHECK(t.lookup(outside.data()).value == 1);
+    CHECK(t.lookup(6, outside.data()).value == 1);
   }
 
   TEST_CASE("compact merges equal siblings up to the shortest uniform prefix") {
-    PrefixTrie t(32, 0);
+    PrefixTrie t(0);
     // 192.0.2.0/25 and 192.0.2.128/25 both 5: together the /24.
     const auto lo = v4("192.0.2.0");
     const auto hi = v4("192.0.2.128");
-    t.assign(lo.data(), 25, 5);
-    t.assign(hi.data(), 25, 5);
-    CHECK(t.lookup(lo.data()).depth == 25);
+    t.assign(4, lo.data(), 25, 5);
+    t.assign(4, hi.data(), 25, 5);
+    CHECK(t.lookup(4, lo.data()).depth == 25);
     const std::size_t before = t.node_count();
     t.compact();
     CHECK(t.node_count() < before);
-    CHECK(t.lookup(lo.data()).value == 5);
-    CHECK(t.lookup(lo.data()).depth == 24);
-    CHECK(t.lookup(hi.data()).depth == 24);
+    CHECK(t.lookup(4, lo.data()).value == 5);
+    CHECK(t.lookup(4, lo.data()).depth == 24);
+    CHECK(t.lookup(4, hi.data()).depth == 24);
     // Assigning the initial value back makes the whole space uniform: depth 0.
-    t.assign(lo.data(), 24, 0);
+    t.assign(4, lo.data(), 24, 0);
     t.compact();
-    CHECK(t.lookup(lo.data()).depth == 0);
+    CHECK(t.lookup(4, lo.data()).depth == 0);
     CHECK(t.node_count() == 0);
   }
 
   TEST_CASE("remap maps values and merges neighbours that now agree") {
-    PrefixTrie t(32, 0);
+    PrefixTrie t(0);
     const auto a = v4("198.51.100.0");
     const auto b = v4("198.51.100.128");
-    t.assign(a.data(), 25, 1);
-    t.assign(b.data(), 25, 2);
+    t.assign(4, a.data(), 25, 1);
+    t.assign(4, b.data(), 25, 2);
     const PrefixTrie same = t.remap({0, 1, 2});
-    CHECK(same.lookup(a.data()).depth == 25);
-    CHECK(same.lookup(b.data()).value == 2);
+    CHECK(same.lookup(4, a.data()).depth == 25);
+    CHECK(same.lookup(4, b.data()).value == 2);
     const PrefixTrie merged = t.remap({0, 7, 7});
-    CHECK(merged.lookup(a.data()).value == 7);
-    CHECK(merged.lookup(b.data()).value == 7);
-    CHECK(merged.lookup(a.data()).depth == 24);
+    CHECK(merged.lookup(4, a.data()).value == 7);
+    CHECK(merged.lookup(4, b.data()).value == 7);
+    CHECK(merged.lookup(4, a.data()).depth == 24);
     // Mapping everything to one value leaves a single leaf.
     const PrefixTrie one = t.remap({4, 4, 4});
-    CHECK(one.lookup(a.data()).depth == 0);
-    CHECK(one.lookup(a.data()).value == 4);
+    CHECK(one.lookup(4, a.data()).depth == 0);
+    CHECK(one.lookup(4, a.data()).value == 4);
     // The source trie is unchanged.
-    CHECK(t.lookup(a.data()).value == 1);
-    CHECK(t.lookup(a.data()).depth == 25);
+    CHECK(t.lookup(4, a.data()).value == 1);
+    CHECK(t.lookup(4, a.data()).depth == 25);
   }
 
   TEST_CASE("lookup with a prefix length stops at that depth or reports the leftmost leaf") {
-    PrefixTrie t(32, 0);
+    PrefixTrie t(0);
     const auto a = v4("10.1.0.0");
-    t.assign(a.data(), 16, 3);
+    t.assign(4, a.data(), 16, 3);
     const auto q = v4("10.1.9.9");
-    CHECK(t.lookup(q.data(), 32).value == 3);
-    CHECK(t.lookup(q.data(), 32).depth == 16);
-    const auto r = t.lookup(q.data(), 8);  // 10.0.0.0/8 is not uniform: leftmost leaf
+    CHECK(t.lookup(4, q.data(), 32).value == 3);
+    CHECK(t.lookup(4, q.data(), 32).depth == 16);
+    const auto r = t.lookup(4, q.data(), 8);  // 10.0.0.0/8 is not uniform: leftmost leaf
     CHECK(r.depth >= 8);
   }
 
   TEST_CASE("for_each_leaf covers the whole space once, in address order") {
-    PrefixTrie t(32, 0);
+    PrefixTrie t(0);
     const auto a = v4("10.0.0.0");
     const auto b = v4("10.128.0.0");
-    t.assign(a.data(), 8, 1);
-    t.assign(b.data(), 9, 2);
+    t.assign(4, a.data(), 8, 1);
+    t.assign(4, b.data(), 9, 2);
     t.compact();
     double covered = 0;
     uint64_t last = 0;
     bool ordered = true;
     bool first = true;
     std::map<uint32_t, double> share;
-    t.for_each_leaf([&](const uint8_t* addr, unsigned len, uint32_t value) {
+    t.for_each_leaf(4, [&](const uint8_t* addr, unsigned len, uint32_t value) {
       const uint64_t start = (uint64_t{addr[0]} << 24) | (addr[1] << 16) | (addr[2] << 8) | addr[3];
       if (!first && start <= last) ordered = false;
       first = false;
@@ -233,7 +233,7 @@ TEST_SUITE("routing.prefix_trie") {
     std::mt19937 rng(20261127);
     for (int round = 0; round < 200; ++round) {
       Model m{8, 0, {}};
-      PrefixTrie t(8, 0);
+      PrefixTrie t(0);
       const int n = 1 + static_cast<int>(rng() % 12);
       for (int i = 0; i < n; ++i) {
         Model::Net net{};
@@ -241,7 +241,7 @@ TEST_SUITE("routing.prefix_trie") {
         net.addr[0] = static_cast<uint8_t>(rng() & (net.len ? (0xFFu << (8 - net.len)) : 0));
         net.value = rng() % 3;
         m.nets.push_back(net);
-        t.assign(net.addr.data(), net.len, net.value);
+        t.assign(4, net.addr.data(), net.len, net.value);
       }
       PrefixTrie c = t;
       c.compact();
@@ -251,11 +251,11 @@ TEST_SUITE("routing.prefix_trie") {
         uint8_t a[16] = {static_cast<uint8_t>(x)};
         const uint32_t want = m.value(a);
         INFO("round " << round << " address " << x);
-        REQUIRE(t.lookup(a).value == want);
-        REQUIRE(c.lookup(a).value == want);
-        REQUIRE(c.lookup(a).depth == uniform_depth8(m, static_cast<uint8_t>(x)));
-        REQUIRE(r.lookup(a).value == mapping[want]);
-        REQUIRE(r.lookup(a).depth == uniform_depth8(m, static_cast<uint8_t>(x), &mapping));
+        REQUIRE(t.lookup(4, a).value == want);
+        REQUIRE(c.lookup(4, a).value == want);
+        REQUIRE(c.lookup(4, a).depth == uniform_depth8(m, static_cast<uint8_t>(x)));
+        REQUIRE(r.lookup(4, a).value == mapping[want]);
+        REQUIRE(r.lookup(4, a).depth == uniform_depth8(m, static_cast<uint8_t>(x), &mapping));
       }
     }
   }

@@ -89,7 +89,7 @@ const routing::Service& service_of(const runtime::LoadedState& s, const char* na
 std::pair<uint32_t, unsigned> class_of(const routing::Service& s, const char* address) {
   const auto ip = util::IpAddress::parse(address);
   REQUIRE(ip);
-  const auto r = s.v4.lookup(ip->bytes());
+  const auto r = s.trie.lookup(4, ip->bytes());
   return {r.value, r.depth};
 }
 
@@ -265,7 +265,7 @@ TEST_SUITE("runtime.incremental_load") {
     const routing::RoutingTable fresh(state.services, web_eu_down);
     for (const int s : {api, state.services->find("fast"), web}) {
       CHECK(after.compiled(s).class_decision == fresh.compiled(s).class_decision);
-      CHECK(after.compiled(s).v4.node_count() == fresh.compiled(s).v4.node_count());
+      CHECK(after.compiled(s).trie.node_count() == fresh.compiled(s).trie.node_count());
     }
     // Another set (a reload that changed services): nothing is taken over.
     const auto reloaded = site.load();
