@@ -1,18 +1,24 @@
 // meridian: authoritative GeoDNS and DNS-failover server with a forwarding tier.
+// Exit codes: 0 success, 1 invalid configuration or a failure at run time,
+// 2 usage error (the command line itself is wrong).
 #include <CLI/CLI.hpp>
 
+#include <exception>
 #include <iostream>
 
 #include "commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"meridian: authoritative GeoDNS and DNS-failover server with a bundled L4/L7 forwarding tier"};
   app.set_version_flag("--version", std::string("meridian ") + MERIDIAN_VERSION);
   app.require_subcommand(1);
 
   std::string config_path = "meridian.json";
   auto* serve = app.add_subcommand("serve", "Serve DNS (and checks, proxies, admin) as meridian.json says");
-  serve->add_option("-c,--config", config_path, "Server configuration file")->check(CLI::ExistingFile);
+  // A missing file is an invalid configuration (exit 1), reported by the loader.
+  serve->add_option("-c,--config", config_path, "Server configuration file");
 
   auto* check = app.add_subcommand("check", "Load and validate the configuration and every file it names; "
                                             "print each problem as file:line:column: message");
@@ -41,11 +47,16 @@ int main(int argc, char** argv) {
   std::string geo_csv, geo_out;
   uint64_t geo_epoch = 0;
   auto* build = geodata->add_subcommand("build", "Build a MaxMind DB (.mmdb) from a CSV network map (geodata/README.md)");
-  build->add_option("csv", geo_csv, "CSV file")->required()->check(CLI::ExistingFile);
+  build->add_option("csv", geo_csv, "CSV file")->required();
   build->add_option("-o,--output", geo_out, "The .mmdb file to write")->required();
   build->add_option("--epoch", geo_epoch, "Build time written into the metadata (default: SOURCE_DATE_EPOCH or a fixed value)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end parsing with exit code 0; anything else is a usage error.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (explain->parsed())
     return meridian::cli::explain(config_path, explain_name, explain_type, explain_client, explain_ecs, explain_json);
@@ -55,4 +66,15 @@ int main(int argc, char** argv) {
   if (check->parsed()) return meridian::cli::check(config_path);
   if (import->parsed()) return meridian::cli::zone_import(import_file, import_origin, import_output);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "meridian: " << e.what() << "\n";
+    return 1;
+  }
 }
