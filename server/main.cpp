@@ -51,6 +51,19 @@ int run(int argc, char** argv) {
   build->add_option("-o,--output", geo_out, "The .mmdb file to write")->required();
   build->add_option("--epoch", geo_epoch, "Build time written into the metadata (default: SOURCE_DATE_EPOCH or a fixed value)");
 
+  meridian::cli::AdminClientOptions admin_client;
+  auto* reload = app.add_subcommand("reload", "Reload a running server's files now, through its admin endpoint; "
+                                              "print the result (exit 1 when rejected or a zone file does not load)");
+  auto* status = app.add_subcommand("status", "Show a running server's zones, services and last reload, "
+                                              "from its admin endpoint");
+  for (auto* command : {reload, status}) {
+    command->add_option("-c,--config", config_path, "Server configuration file (for \"admin\": listen and token)");
+    command->add_option("--admin", admin_client.admin, "The admin endpoint ADDRESS:PORT, instead of the config's");
+    command->add_option("--token", admin_client.token, "The admin bearer token, instead of the config's")
+        ->each([&admin_client](const std::string&) { admin_client.token_given = true; });
+    command->add_flag("--json", admin_client.json, "Print the server's JSON answer");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +76,9 @@ int run(int argc, char** argv) {
   if (build->parsed()) return meridian::cli::geodata_build(geo_csv, geo_out, geo_epoch);
 
   if (serve->parsed()) return meridian::cli::serve(config_path);
+  admin_client.config_path = config_path;
+  if (reload->parsed()) return meridian::cli::reload(admin_client);
+  if (status->parsed()) return meridian::cli::status(admin_client);
   if (check->parsed()) return meridian::cli::check(config_path);
   if (import->parsed()) return meridian::cli::zone_import(import_file, import_origin, import_output);
   return 2;

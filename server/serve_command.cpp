@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <iostream>
+#include <optional>
 
 #include "admin_routes.hpp"
 #include "commands.hpp"
@@ -67,14 +68,21 @@ int serve(const std::string& config_path) {
   ForwardingReload forwarding_reload(forwarding);
   std::atomic<bool> listeners_up{false};
   RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks,
-                        [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); }};
+                        [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); },
+                        nullptr};
   const config::AdminSettings admin_settings = state.current().config.admin;
+  // Destroyed before the admin server: a reload it still holds answers nobody.
   std::unique_ptr<admin::AdminServer> admin_server;
+  std::optional<runtime::StateWatcher> watcher;
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
     forwarding.apply(*state.current().forwarding);
     state.set_reload_participant(&forwarding_reload);
+    watcher.emplace(state);
+    running.request_reload = [&watcher](std::string trigger, runtime::StateWatcher::ReloadDone done) {
+      watcher->request_reload(std::move(trigger), std::move(done));
+    };
     if (!admin_settings.listen.empty()) {
       admin::AdminOptions options;
       options.token = admin_settings.token;
@@ -88,8 +96,7 @@ int serve(const std::string& config_path) {
     return 1;
   }
   listeners_up.store(true);
-  runtime::StateWatcher watcher(state);
-  const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(watcher);
+  const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(*watcher);
   health_table.add_listener(republish);
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"zone_failures", std::to_string(zone_failures)}, {"version", MERIDIAN_VERSION}});
@@ -98,7 +105,7 @@ int serve(const std::string& config_path) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      state.reload("SIGHUP");
+      watcher->request_reload("SIGHUP", nullptr);
       continue;
     }
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
