@@ -2,6 +2,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -13,6 +14,7 @@
 #include "runtime/state_watcher.hpp"
 #include "runtime/state_loader.hpp"
 #include "runtime/zone_loading.hpp"
+#include "systemd_notify.hpp"
 #include "util/log.hpp"
 
 namespace meridian::cli {
@@ -33,6 +35,32 @@ class ForwardingReload : public runtime::ReloadParticipant {
   forward::ForwardingTier& tier_;
 };
 
+std::string serving_text(std::size_t zones, std::size_t services, std::size_t zone_failures) {
+  std::string text = "serving " + std::to_string(zones) + " zone" + (zones == 1 ? "" : "s") + ", " +
+                     std::to_string(services) + " service" + (services == 1 ? "" : "s");
+  if (zone_failures) text += " (" + std::to_string(zone_failures) + " zone file(s) do not load)";
+  return text;
+}
+
+// systemd sees every reload: RELOADING=1 before, READY=1 after, and the result in STATUS=.
+class NotifyReloads : public runtime::ReloadObserver {
+ public:
+  explicit NotifyReloads(const SystemdNotifier& notifier) : notifier_(notifier) {}
+  void reload_started(const std::string&) override { notifier_.reloading(); }
+  void reload_finished(const runtime::ReloadOutcome& o) override {
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1fms", o.seconds * 1000);
+    std::string result = o.ok ? std::string("ok in ") + took
+                              : "rejected (" + std::to_string(o.errors.size()) + " error(s)" +
+                                    (o.errors.empty() ? std::string() : ", first: " + o.errors.front()) + ")";
+    notifier_.notify("READY=1\nSTATUS=" + serving_text(o.zones, o.services, o.zone_failures) + "; last reload (" +
+                     o.trigger + ") " + result);
+  }
+
+ private:
+  const SystemdNotifier& notifier_;
+};
+
 }  // namespace
 
 int serve(const std::string& config_path) {
@@ -46,11 +74,13 @@ int serve(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  SystemdNotifier notifier;
   config::Diagnostics diagnostics;
   auto initial = runtime::load_state(config_path, diagnostics, {.build_snapshot = false});
   if (!initial) {
     diagnostics.print(std::cerr);
     log(LogLevel::error, "start_failed", {{"config", config_path}, {"errors", std::to_string(diagnostics.size())}});
+    notifier.notify("STATUS=invalid configuration: " + (diagnostics.empty() ? config_path : diagnostics.items().front().to_string()));
     return 1;
   }
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
@@ -71,6 +101,7 @@ int serve(const std::string& config_path) {
                         [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); },
                         nullptr};
   const config::AdminSettings admin_settings = state.current().config.admin;
+  NotifyReloads notify_reloads(notifier);
   // Destroyed before the admin server: a reload it still holds answers nobody.
   std::unique_ptr<admin::AdminServer> admin_server;
   std::optional<runtime::StateWatcher> watcher;
@@ -93,6 +124,7 @@ int serve(const std::string& config_path) {
     }
   } catch (const std::exception& e) {
     log(LogLevel::error, "start_failed", {{"error", e.what()}});
+    notifier.notify(std::string("STATUS=cannot start: ") + e.what());
     return 1;
   }
   listeners_up.store(true);
@@ -100,6 +132,10 @@ int serve(const std::string& config_path) {
   health_table.add_listener(republish);
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"zone_failures", std::to_string(zone_failures)}, {"version", MERIDIAN_VERSION}});
+  // Every listener is bound and the zones are loaded. Reloads are told from here on.
+  notifier.notify("READY=1\nSTATUS=" + serving_text(zones, services, zone_failures));
+  state.set_reload_observer(&notify_reloads);
+  notifier.start_watchdog();
 
   for (;;) {
     int sig = 0;
@@ -109,6 +145,8 @@ int serve(const std::string& config_path) {
       continue;
     }
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    notifier.notify("STOPPING=1");
+    state.set_reload_observer(nullptr);
     listeners_up.store(false);
     dns.stop();
     forwarding.stop();
