@@ -5,7 +5,8 @@
 
 namespace meridian::cli {
 
-int serve(const std::string& config_path);
+// log_level: "" for meridian.json's log.level.
+int serve(const std::string& config_path, const std::string& log_level);
 int check(const std::string& config_path);
 int zone_import(const std::string& file, const std::string& origin, const std::string& output);
 int explain(const std::string& config_path, const std::string& name, const std::string& type,

@@ -19,6 +19,9 @@ int run(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Serve DNS (and checks, proxies, admin) as meridian.json says");
   // A missing file is an invalid configuration (exit 1), reported by the loader.
   serve->add_option("-c,--config", config_path, "Server configuration file");
+  std::string serve_log_level;
+  serve->add_option("--log-level", serve_log_level, "debug, info, warn or error (instead of meridian.json's log.level)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 
   auto* check = app.add_subcommand("check", "Load and validate the configuration and every file it names; "
                                             "print each problem as file:line:column: message");
@@ -75,7 +78,7 @@ int run(int argc, char** argv) {
     return meridian::cli::explain(config_path, explain_name, explain_type, explain_client, explain_ecs, explain_json);
   if (build->parsed()) return meridian::cli::geodata_build(geo_csv, geo_out, geo_epoch);
 
-  if (serve->parsed()) return meridian::cli::serve(config_path);
+  if (serve->parsed()) return meridian::cli::serve(config_path, serve_log_level);
   admin_client.config_path = config_path;
   if (reload->parsed()) return meridian::cli::reload(admin_client);
   if (status->parsed()) return meridian::cli::status(admin_client);

@@ -63,7 +63,9 @@ class NotifyReloads : public runtime::ReloadObserver {
 
 }  // namespace
 
-int serve(const std::string& config_path) {
+int serve(const std::string& config_path, const std::string& log_level) {
+  const auto level_override = util::parse_log_level(log_level);
+  if (level_override) util::set_log_level(*level_override);
   // Signals are taken by this thread alone (sigwait), so every other thread
   // starts with them blocked.
   sigset_t signals;
@@ -83,6 +85,8 @@ int serve(const std::string& config_path) {
     notifier.notify("STATUS=invalid configuration: " + (diagnostics.empty() ? config_path : diagnostics.items().front().to_string()));
     return 1;
   }
+  util::set_log_format(initial->config.log.format);
+  if (!level_override) util::set_log_level(initial->config.log.level);
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
   // Zone files that do not load are left out; the server starts with the others
   // (or none: an edited file is reloaded).
