@@ -145,7 +145,7 @@ TEST_CASE("meridian reload and meridian status: output and exit codes") {
   const CommandResult status = meridian_cli({"status", "--config", m.config_path, "--admin", admin});
   INFO(status.out << status.err);
   CHECK(status.exit_code == 0);
-  CHECK(status.out.find("ready") != std::string::npos);
+  CHECK(status.out.find(": ready\n") != std::string::npos);
   CHECK(status.out.find("zone example.test. loaded") != std::string::npos);
   CHECK(status.out.find("service web (failover): eu-west=up us-east=up") != std::string::npos);
   const CommandResult status_json = meridian_cli({"status", "--config", m.config_path, "--admin", admin, "--json"});
