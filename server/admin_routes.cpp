@@ -1,6 +1,7 @@
 #include "admin_routes.hpp"
 
 #include "admin/observed_state.hpp"
+#include "admin/reload_report.hpp"
 #include "dns/name.hpp"
 #include "query/service_lookup.hpp"
 #include "routing/explain.hpp"
@@ -8,6 +9,10 @@
 namespace meridian::cli {
 
 namespace {
+
+bool ready(const RunningServer& r) {
+  return r.listeners_up.load() && (!r.ready_after_checks || r.checks.all_have_results());
+}
 
 admin::ObservedState observe(RunningServer& r) {
   admin::ObservedState s;
@@ -21,7 +26,7 @@ admin::ObservedState observe(RunningServer& r) {
   s.health = r.health.entries();
   s.checks = r.checks.stats();
   s.reload = r.state.reload_status();
-  s.ready = r.listeners_up.load() && (!r.ready_after_checks || r.checks.all_have_results());
+  s.ready = ready(r);
   if (r.forward_metrics) s.forward_metrics = r.forward_metrics();
   if (r.forward_status) s.forward_status = r.forward_status();
   return s;
@@ -53,18 +58,29 @@ admin::Response explain_route(RunningServer& r, const admin::Request& req) {
 }  // namespace
 
 void add_admin_routes(admin::AdminServer& server, RunningServer& r) {
-  server.route("/healthz", [](const admin::Request&) { return admin::Response{200, "text/plain", "ok\n"}; });
+  // The probes answer without the token: a liveness or readiness probe has none.
+  server.route("/healthz", [](const admin::Request&) { return admin::Response{200, "text/plain", "ok\n"}; },
+               {.description = "liveness: 200 while the process serves HTTP", .open = true});
   server.route("/readyz", [&r](const admin::Request&) {
-    const bool ready = r.listeners_up.load() && (!r.ready_after_checks || r.checks.all_have_results());
-    return ready ? admin::Response{200, "text/plain", "ready\n"} : admin::Response{503, "text/plain", "not ready\n"};
-  });
+    // Zones are loaded before the listeners come up.
+    return ready(r) ? admin::Response{200, "text/plain", "ready\n"} : admin::Response{503, "text/plain", "not ready\n"};
+  }, {.description = "readiness: 200 once zones are loaded and every listener is up", .open = true});
   server.route("/metrics", [&r](const admin::Request&) {
     return admin::Response{200, "text/plain; version=0.0.4; charset=utf-8", admin::render_metrics(observe(r))};
-  });
+  }, {.description = "Prometheus metrics"});
   server.route("/status", [&r](const admin::Request&) {
     return admin::Response{200, "application/json", admin::render_status(observe(r)).dump(2) + "\n"};
-  });
-  server.route("/explain", [&r](const admin::Request& req) { return explain_route(r, req); });
+  }, {.description = "zones, services, health, overrides, the last reload (JSON)"});
+  server.route("/explain", [&r](const admin::Request& req) { return explain_route(r, req); },
+               {.description = "?name=NAME&client=IP[&ecs=CIDR][&type=A|AAAA]: how a name is answered (JSON)"});
+  server.route_async("/reload", [&r](const admin::Request&, admin::Reply reply) {
+    if (!r.request_reload) return reply({503, "text/plain", "reloads are not running yet\n"});
+    r.request_reload("admin", [reply](const runtime::ReloadOutcome& outcome) {
+      // 422: the files are invalid and the previous state keeps serving.
+      reply({outcome.ok ? 200u : 422u, "application/json", admin::reload_report(outcome).dump(2) + "\n"});
+    });
+  }, {.description = "reload every file now; answers when done, with the result (JSON)", .post = true,
+      .deadline = kReloadDeadline});
 }
 
 }  // namespace meridian::cli

@@ -5,11 +5,23 @@
 
 namespace meridian::cli {
 
-int serve(const std::string& config_path);
+// log_level: "" for meridian.json's log.level.
+int serve(const std::string& config_path, const std::string& log_level);
 int check(const std::string& config_path);
 int zone_import(const std::string& file, const std::string& origin, const std::string& output);
 int explain(const std::string& config_path, const std::string& name, const std::string& type,
             const std::string& client, const std::string& ecs, bool as_json);
 int geodata_build(const std::string& csv, const std::string& output, uint64_t epoch);
+
+// `reload` and `status`: the admin endpoint of a running server.
+struct AdminClientOptions {
+  std::string config_path;   // read for "admin": {"listen", "token"}
+  std::string admin;         // --admin ADDRESS:PORT (instead of the config's)
+  std::string token;         // --token
+  bool token_given = false;  // --token was given (even empty: none)
+  bool json = false;         // print the JSON answer
+};
+int reload(const AdminClientOptions& options);
+int status(const AdminClientOptions& options);
 
 }  // namespace meridian::cli

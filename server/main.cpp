@@ -1,18 +1,27 @@
 // meridian: authoritative GeoDNS and DNS-failover server with a forwarding tier.
+// Exit codes: 0 success, 1 invalid configuration or a failure at run time,
+// 2 usage error (the command line itself is wrong).
 #include <CLI/CLI.hpp>
 
+#include <exception>
 #include <iostream>
 
 #include "commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"meridian: authoritative GeoDNS and DNS-failover server with a bundled L4/L7 forwarding tier"};
   app.set_version_flag("--version", std::string("meridian ") + MERIDIAN_VERSION);
   app.require_subcommand(1);
 
   std::string config_path = "meridian.json";
   auto* serve = app.add_subcommand("serve", "Serve DNS (and checks, proxies, admin) as meridian.json says");
-  serve->add_option("-c,--config", config_path, "Server configuration file")->check(CLI::ExistingFile);
+  // A missing file is an invalid configuration (exit 1), reported by the loader.
+  serve->add_option("-c,--config", config_path, "Server configuration file");
+  std::string serve_log_level;
+  serve->add_option("--log-level", serve_log_level, "debug, info, warn or error (instead of meridian.json's log.level)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 
   auto* check = app.add_subcommand("check", "Load and validate the configuration and every file it names; "
                                             "print each problem as file:line:column: message");
@@ -41,18 +50,50 @@ int main(int argc, char** argv) {
   std::string geo_csv, geo_out;
   uint64_t geo_epoch = 0;
   auto* build = geodata->add_subcommand("build", "Build a MaxMind DB (.mmdb) from a CSV network map (geodata/README.md)");
-  build->add_option("csv", geo_csv, "CSV file")->required()->check(CLI::ExistingFile);
+  build->add_option("csv", geo_csv, "CSV file")->required();
   build->add_option("-o,--output", geo_out, "The .mmdb file to write")->required();
   build->add_option("--epoch", geo_epoch, "Build time written into the metadata (default: SOURCE_DATE_EPOCH or a fixed value)");
 
-  CLI11_PARSE(app, argc, argv);
+  meridian::cli::AdminClientOptions admin_client;
+  auto* reload = app.add_subcommand("reload", "Reload a running server's files now, through its admin endpoint; "
+                                              "print the result (exit 1 when rejected or a zone file does not load)");
+  auto* status = app.add_subcommand("status", "Show a running server's zones, services and last reload, "
+                                              "from its admin endpoint");
+  for (auto* command : {reload, status}) {
+    command->add_option("-c,--config", config_path, "Server configuration file (for \"admin\": listen and token)");
+    command->add_option("--admin", admin_client.admin, "The admin endpoint ADDRESS:PORT, instead of the config's");
+    command->add_option("--token", admin_client.token, "The admin bearer token, instead of the config's")
+        ->each([&admin_client](const std::string&) { admin_client.token_given = true; });
+    command->add_flag("--json", admin_client.json, "Print the server's JSON answer");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end parsing with exit code 0; anything else is a usage error.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (explain->parsed())
     return meridian::cli::explain(config_path, explain_name, explain_type, explain_client, explain_ecs, explain_json);
   if (build->parsed()) return meridian::cli::geodata_build(geo_csv, geo_out, geo_epoch);
 
-  if (serve->parsed()) return meridian::cli::serve(config_path);
+  if (serve->parsed()) return meridian::cli::serve(config_path, serve_log_level);
+  admin_client.config_path = config_path;
+  if (reload->parsed()) return meridian::cli::reload(admin_client);
+  if (status->parsed()) return meridian::cli::status(admin_client);
   if (check->parsed()) return meridian::cli::check(config_path);
   if (import->parsed()) return meridian::cli::zone_import(import_file, import_origin, import_output);
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "meridian: " << e.what() << "\n";
+    return 1;
+  }
 }

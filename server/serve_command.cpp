@@ -2,7 +2,9 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "admin_routes.hpp"
 #include "commands.hpp"
@@ -12,6 +14,7 @@
 #include "runtime/state_watcher.hpp"
 #include "runtime/state_loader.hpp"
 #include "runtime/zone_loading.hpp"
+#include "systemd_notify.hpp"
 #include "util/log.hpp"
 
 namespace meridian::cli {
@@ -32,9 +35,37 @@ class ForwardingReload : public runtime::ReloadParticipant {
   forward::ForwardingTier& tier_;
 };
 
+std::string serving_text(std::size_t zones, std::size_t services, std::size_t zone_failures) {
+  std::string text = "serving " + std::to_string(zones) + " zone" + (zones == 1 ? "" : "s") + ", " +
+                     std::to_string(services) + " service" + (services == 1 ? "" : "s");
+  if (zone_failures) text += " (" + std::to_string(zone_failures) + " zone file(s) do not load)";
+  return text;
+}
+
+// systemd sees every reload: RELOADING=1 before, READY=1 after, and the result in STATUS=.
+class NotifyReloads : public runtime::ReloadObserver {
+ public:
+  explicit NotifyReloads(const SystemdNotifier& notifier) : notifier_(notifier) {}
+  void reload_started(const std::string&) override { notifier_.reloading(); }
+  void reload_finished(const runtime::ReloadOutcome& o) override {
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1fms", o.seconds * 1000);
+    std::string result = o.ok ? std::string("ok in ") + took
+                              : "rejected (" + std::to_string(o.errors.size()) + " error(s)" +
+                                    (o.errors.empty() ? std::string() : ", first: " + o.errors.front()) + ")";
+    notifier_.notify("READY=1\nSTATUS=" + serving_text(o.zones, o.services, o.zone_failures) + "; last reload (" +
+                     o.trigger + ") " + result);
+  }
+
+ private:
+  const SystemdNotifier& notifier_;
+};
+
 }  // namespace
 
-int serve(const std::string& config_path) {
+int serve(const std::string& config_path, const std::string& log_level) {
+  const auto level_override = util::parse_log_level(log_level);
+  if (level_override) util::set_log_level(*level_override);
   // Signals are taken by this thread alone (sigwait), so every other thread
   // starts with them blocked.
   sigset_t signals;
@@ -45,13 +76,17 @@ int serve(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  SystemdNotifier notifier;
   config::Diagnostics diagnostics;
   auto initial = runtime::load_state(config_path, diagnostics, {.build_snapshot = false});
   if (!initial) {
     diagnostics.print(std::cerr);
     log(LogLevel::error, "start_failed", {{"config", config_path}, {"errors", std::to_string(diagnostics.size())}});
+    notifier.notify("STATUS=invalid configuration: " + (diagnostics.empty() ? config_path : diagnostics.items().front().to_string()));
     return 1;
   }
+  util::set_log_format(initial->config.log.format);
+  if (!level_override) util::set_log_level(initial->config.log.level);
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
   // Zone files that do not load are left out; the server starts with the others
   // (or none: an edited file is reloaded).
@@ -67,14 +102,22 @@ int serve(const std::string& config_path) {
   ForwardingReload forwarding_reload(forwarding);
   std::atomic<bool> listeners_up{false};
   RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks,
-                        [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); }};
+                        [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); },
+                        nullptr};
   const config::AdminSettings admin_settings = state.current().config.admin;
+  NotifyReloads notify_reloads(notifier);
+  // Destroyed before the admin server: a reload it still holds answers nobody.
   std::unique_ptr<admin::AdminServer> admin_server;
+  std::optional<runtime::StateWatcher> watcher;
   try {
     for (const auto& hp : dns.start())
       log(LogLevel::info, "listening", {{"address", hp.to_string()}, {"transports", "udp,tcp"}});
     forwarding.apply(*state.current().forwarding);
     state.set_reload_participant(&forwarding_reload);
+    watcher.emplace(state);
+    running.request_reload = [&watcher](std::string trigger, runtime::StateWatcher::ReloadDone done) {
+      watcher->request_reload(std::move(trigger), std::move(done));
+    };
     if (!admin_settings.listen.empty()) {
       admin::AdminOptions options;
       options.token = admin_settings.token;
@@ -85,23 +128,29 @@ int serve(const std::string& config_path) {
     }
   } catch (const std::exception& e) {
     log(LogLevel::error, "start_failed", {{"error", e.what()}});
+    notifier.notify(std::string("STATUS=cannot start: ") + e.what());
     return 1;
   }
   listeners_up.store(true);
-  runtime::StateWatcher watcher(state);
-  const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(watcher);
+  const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(*watcher);
   health_table.add_listener(republish);
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"zone_failures", std::to_string(zone_failures)}, {"version", MERIDIAN_VERSION}});
+  // Every listener is bound and the zones are loaded. Reloads are told from here on.
+  notifier.notify("READY=1\nSTATUS=" + serving_text(zones, services, zone_failures));
+  state.set_reload_observer(&notify_reloads);
+  notifier.start_watchdog();
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      state.reload("SIGHUP");
+      watcher->request_reload("SIGHUP", nullptr);
       continue;
     }
     log(LogLevel::info, "shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    notifier.notify("STOPPING=1");
+    state.set_reload_observer(nullptr);
     listeners_up.store(false);
     dns.stop();
     forwarding.stop();

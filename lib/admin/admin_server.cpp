@@ -10,6 +10,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 
 #include <optional>
+#include <variant>
 
 namespace meridian::admin {
 
@@ -49,17 +50,26 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
   ~Session() { server_.sessions_.fetch_sub(1); }
 
   void start() {
-    timer_.expires_after(server_.options_.timeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        self->socket_.close(ignored);  // slow or idle client
-      }
-    });
+    arm_timer(server_.options_.timeout);
     read();
   }
 
  private:
+  // One timer per session: its deadline (slow or idle client), or while an
+  // asynchronous route works, that route's deadline.
+  void arm_timer(std::chrono::milliseconds after) {
+    timer_.expires_after(after);  // a pending wait ends with operation_aborted
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (self->waiting_) {
+        self->waiting_ = false;
+        return self->respond({504, "text/plain; charset=utf-8", "no answer in time\n"}, false, false);
+      }
+      boost::system::error_code ignored;
+      self->socket_.close(ignored);
+    });
+  }
+
   void read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options_.max_header_bytes));
@@ -73,16 +83,43 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
 
   void handle() {
     const auto& req = parser_->get();
-    if (req.method() != http::verb::get && req.method() != http::verb::head)
-      return reply(http::status::method_not_allowed, "only GET\n", req.keep_alive());
+    const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
     const std::string target(req.target());
     Request r;
+    r.method = std::string(req.method_string());
     const auto q = target.find('?');
     r.path = target.substr(0, q);
     if (q != std::string::npos) r.query = parse_query_string(target.substr(q + 1));
     const std::string auth(req[http::field::authorization]);
-    const Response res = server_.dispatch(r, auth);
-    respond(res, req.keep_alive(), req.method() == http::verb::head);
+    const auto found = server_.find_route(r, auth);
+    if (const auto* answer = std::get_if<Response>(&found))
+      return respond(*answer, keep_alive, head, answer->status == 405 ? server_.allowed_methods(r.path) : "");
+    const Route& route = *std::get<const Route*>(found);
+    if (route.handler) {
+      Response res;
+      try {
+        res = route.handler(r);
+      } catch (const std::exception& e) {
+        res = {500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
+      }
+      return respond(res, keep_alive, head);
+    }
+    waiting_ = true;
+    arm_timer(route.options.deadline);
+    Reply answer = [self = shared_from_this(), keep_alive, head](Response res) {
+      asio::post(self->socket_.get_executor(), [self, keep_alive, head, res = std::move(res)] {
+        if (!self->waiting_) return;  // the deadline answered
+        self->waiting_ = false;
+        self->arm_timer(self->server_.options_.timeout);
+        self->respond(res, keep_alive, head);
+      });
+    };
+    try {
+      route.async(r, answer);
+    } catch (const std::exception& e) {
+      answer({500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"});
+    }
   }
 
   void reply(http::status status, const std::string& body, bool keep_alive) {
@@ -92,11 +129,12 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
     respond(r, keep_alive, false);
   }
 
-  void respond(const Response& r, bool keep_alive, bool head) {
+  void respond(const Response& r, bool keep_alive, bool head, const std::string& allow = {}) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "meridian");
     res->set(http::field::content_type, r.content_type);
     if (r.status == 401) res->set(http::field::www_authenticate, "Bearer");
+    if (!allow.empty()) res->set(http::field::allow, allow);
     res->keep_alive(keep_alive);
     res->body() = head ? std::string() : r.body;
     res->prepare_payload();
@@ -119,21 +157,53 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
+  bool waiting_ = false;  // an asynchronous route has not answered yet
 };
 
 AdminServer::AdminServer(AdminOptions options) : options_(std::move(options)) {}
 
 AdminServer::~AdminServer() { stop(); }
 
-Response AdminServer::dispatch(const Request& req, const std::string& authorization) const {
-  if (!options_.token.empty() && authorization != "Bearer " + options_.token) return {401, "text/plain", "unauthorized\n"};
+void AdminServer::route(const std::string& path, Handler handler, RouteOptions options) {
+  routes_[path] = Route{std::move(handler), nullptr, std::move(options)};
+}
+
+void AdminServer::route_async(const std::string& path, AsyncHandler handler, RouteOptions options) {
+  routes_[path] = Route{nullptr, std::move(handler), std::move(options)};
+}
+
+std::variant<const AdminServer::Route*, Response> AdminServer::find_route(const Request& req,
+                                                                          const std::string& authorization) const {
   const auto it = routes_.find(req.path);
-  if (it == routes_.end()) return {404, "text/plain", "not found\n"};
-  try {
-    return it->second(req);
-  } catch (const std::exception& e) {
-    return {500, "text/plain", std::string("error: ") + e.what() + "\n"};
+  const bool open = it != routes_.end() && it->second.options.open;
+  if (!open && !options_.token.empty() && authorization != "Bearer " + options_.token)
+    return Response{401, "text/plain; charset=utf-8", "unauthorized\n"};
+  const bool post = it != routes_.end() && it->second.options.post;
+  const bool allowed = post ? req.method == "POST" : req.method == "GET" || req.method == "HEAD";
+  if (it == routes_.end() && req.path == "/") {
+    if (allowed) return index();
+  } else if (it == routes_.end()) {
+    return Response{404, "text/plain; charset=utf-8", "not found; GET / lists the routes\n"};
   }
+  if (!allowed) return Response{405, "text/plain; charset=utf-8", "method not allowed; use " + allowed_methods(req.path) + "\n"};
+  return &it->second;
+}
+
+std::string AdminServer::allowed_methods(const std::string& path) const {
+  const auto it = routes_.find(path);
+  return it != routes_.end() && it->second.options.post ? "POST" : "GET, HEAD";
+}
+
+Response AdminServer::index() const {
+  std::string text = "meridian admin endpoint\n\n";
+  for (const auto& [path, route] : routes_) {
+    std::string line = std::string(route.options.post ? "POST " : "GET  ") + path;
+    if (line.size() < 20) line.resize(20, ' ');
+    text += line + " " + route.options.description;
+    if (route.options.open && !options_.token.empty()) text += " (no token needed)";
+    text += "\n";
+  }
+  return {200, "text/plain; charset=utf-8", text};
 }
 
 util::HostPort AdminServer::start(const util::HostPort& where) {

@@ -1,6 +1,7 @@
-// The admin HTTP endpoint (Boost.Beast): a small GET-only server for /metrics,
-// /status, /healthz, /readyz and /explain, loopback by default, with an optional
-// bearer token and explicit limits on connections, header size and time.
+// The admin HTTP endpoint (Boost.Beast): a small server for /metrics, /status,
+// /healthz, /readyz, /explain and POST /reload, loopback by default, with an
+// optional bearer token (every route needs it but the probes) and explicit
+// limits on connections, header size and time. `/` lists the routes.
 #pragma once
 #include <atomic>
 #include <functional>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +19,7 @@
 namespace meridian::admin {
 
 struct Request {
+  std::string method;                         // "GET", "HEAD" or "POST"
   std::string path;                           // without the query string
   std::map<std::string, std::string> query;   // decoded parameters
 };
@@ -28,6 +31,17 @@ struct Response {
 };
 
 using Handler = std::function<Response(const Request&)>;
+// Answers later, from any thread, exactly once (or not at all: the deadline answers).
+using Reply = std::function<void(Response)>;
+using AsyncHandler = std::function<void(const Request&, Reply)>;
+
+struct RouteOptions {
+  std::string description;           // one line in the index at `/`
+  bool post = false;                 // POST only (else GET and HEAD)
+  bool open = false;                 // answers without the token (liveness and readiness probes)
+  // Asynchronous routes: answered with 504 when the handler has not replied by then.
+  std::chrono::milliseconds deadline{60000};
+};
 
 struct AdminOptions {
   std::string token;                 // empty: no authentication
@@ -41,7 +55,8 @@ class AdminServer {
   explicit AdminServer(AdminOptions options);
   ~AdminServer();
 
-  void route(const std::string& path, Handler handler) { routes_[path] = std::move(handler); }
+  void route(const std::string& path, Handler handler, RouteOptions options = {});
+  void route_async(const std::string& path, AsyncHandler handler, RouteOptions options = {});
   // Binds and starts serving; returns the bound address (port 0 picks one).
   util::HostPort start(const util::HostPort& where);
   void stop();
@@ -49,10 +64,19 @@ class AdminServer {
  private:
   class Session;
   void accept();
-  Response dispatch(const Request& req, const std::string& authorization) const;
+  struct Route {
+    Handler handler;       // one of these two
+    AsyncHandler async;
+    RouteOptions options;
+  };
+  // The route for req, or the answer when there is none or it may not be used.
+  std::variant<const Route*, Response> find_route(const Request& req, const std::string& authorization) const;
+  Response index() const;
+  // For the Allow header of a 405.
+  std::string allowed_methods(const std::string& path) const;
 
   AdminOptions options_;
-  std::map<std::string, Handler> routes_;
+  std::map<std::string, Route> routes_;
   std::atomic<std::size_t> sessions_{0};
   boost::asio::io_context io_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "admin/reload_report.hpp"
 #include "dns/name.hpp"
 #include "util/prometheus_text.hpp"
 #include "zone/rdata_codec.hpp"
@@ -191,11 +192,7 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
   j["reload"] = {{"reloads", s.reload.reloads}, {"failures", s.reload.failures}, {"last_ok", s.reload.last_ok},
                  {"last_error", s.reload.last_error},
                  {"last_seconds", s.reload.last_seconds},
-                 {"last_built", {{"zones_built", b.zones_built}, {"zones_reused", b.zones_reused},
-                                 {"services_compiled", b.services_compiled}, {"services_reused", b.services_reused},
-                                 {"databases_opened", b.databases_opened}, {"databases_reused", b.databases_reused},
-                                 {"routing_tables_built", b.routing_tables_built},
-                                 {"routing_tables_reused", b.routing_tables_reused}}}};
+                 {"last_built", build_counts_json(b)}};
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
   return j;
 }

@@ -156,7 +156,8 @@ void JsonObjectReader::report_unknown_keys() {
   if (!value_.is_object() || unknown_reported_) return;
   unknown_reported_ = true;
   std::string expected;
-  for (const auto& key : asked_) expected += (expected.empty() ? "" : ", ") + key;
+  for (const auto& key : asked_)
+    if (key != kSchemaKey) expected += (expected.empty() ? "" : ", ") + key;  // allowed, not worth advertising
   for (const auto& [key, value] : value_.items()) {
     (void)value;
     if (std::find(asked_.begin(), asked_.end(), key) == asked_.end())

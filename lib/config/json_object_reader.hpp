@@ -71,6 +71,10 @@ struct KeyRules {
 
 enum class ZeroDuration { rejected, allowed };
 
+// The top-level key editors read a JSON Schema's address from; every file an
+// operator edits may carry it, and meridian ignores it.
+inline constexpr std::string_view kSchemaKey = "$schema";
+
 class JsonObjectReader {
  public:
   // value need not be an object: is_object() tells, and a non-object has no keys.

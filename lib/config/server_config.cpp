@@ -125,6 +125,14 @@ class Reader {
     admin.report_unknown_keys();
   }
 
+  void read_log(JsonObjectReader& log, LogSettings& out) {
+    using util::LogLevel;
+    log.one_of("level", out.level,
+               {{"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn}, {"error", LogLevel::error}});
+    log.one_of("format", out.format, {{"logfmt", util::LogFormat::logfmt}, {"json", util::LogFormat::json}});
+    log.report_unknown_keys();
+  }
+
   void read_zones(const json& z, ServerConfig& cfg) {
     const Pointer at("/zones");
     if (z.is_string()) {
@@ -166,7 +174,9 @@ class Reader {
     root.allow({"geoip", "latency"});
     const KeyRules admin_rules = KeyRules::optional("\"admin\" must be an object {\"listen\": \"127.0.0.1:9153\"}");
     if (auto admin = root.section("admin", admin_rules)) read_admin(*admin, cfg.admin);
-    root.allow({"checks", "services", "log"});
+    const KeyRules log_rules = KeyRules::optional("\"log\" must be an object {\"level\": \"info\", \"format\": \"logfmt\"}");
+    if (auto log = root.section("log", log_rules)) read_log(*log, cfg.log);
+    root.allow({"checks", "services", kSchemaKey});
     root.report_unknown_keys();
     return cfg;
   }

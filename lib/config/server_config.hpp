@@ -10,6 +10,7 @@
 #include "config/diagnostics.hpp"
 #include "config/duration.hpp"  // parse_duration, which readers of other sections use too
 #include "config/json_source.hpp"
+#include "util/log.hpp"
 
 namespace meridian::config {
 
@@ -35,6 +36,11 @@ struct AdminSettings {
   bool ready_after_checks = false; // /readyz waits for every check's first result
 };
 
+struct LogSettings {
+  util::LogLevel level = util::LogLevel::info;
+  util::LogFormat format = util::LogFormat::logfmt;
+};
+
 struct ServerConfig {
   std::string path;         // the config file
   std::string base_dir;     // its folder
@@ -42,6 +48,7 @@ struct ServerConfig {
   std::vector<std::string> zone_paths;  // files or folders of *.json zones
   std::string health_dir;               // folder of health override files; empty: none
   AdminSettings admin;
+  LogSettings log;                      // read at start (`serve --log-level` wins)
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
 };
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "config/json_object_reader.hpp"
 #include "config/json_source.hpp"
 
 namespace meridian::health {
@@ -36,6 +37,7 @@ void load_file(const std::string& path, const KeyValidator& validate, OverrideMa
     return;
   }
   for (const auto& [key, value] : root.items()) {
+    if (key == config::kSchemaKey) continue;  // for editors
     const Pointer at = Pointer() / key;  // keys hold "/": escaped as a token
     Override o;
     o.file = path;

@@ -69,9 +69,33 @@ std::vector<std::string> ServerState::health_paths() const {
   return {state_.config.health_dir};
 }
 
-bool ServerState::reload(const std::string& trigger) {
+void ServerState::set_reload_observer(ReloadObserver* observer) {
   std::lock_guard lock(mutex_);
+  observer_ = observer;
+}
+
+ReloadOutcome ServerState::reload(const std::string& trigger) {
+  std::lock_guard lock(mutex_);
+  if (observer_) observer_->reload_started(trigger);
+  ReloadOutcome outcome = reload_locked(trigger);
+  if (observer_) observer_->reload_finished(outcome);
+  return outcome;
+}
+
+ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   const auto started = std::chrono::steady_clock::now();
+  ReloadOutcome outcome;
+  outcome.trigger = trigger;
+  auto rejected = [&](std::vector<std::string> errors) {
+    outcome.errors = std::move(errors);
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    outcome.zones = state_.zones->size();
+    outcome.services = state_.services->services.size();
+    outcome.zone_failures = count_zone_failures(*state_.zone_reports);
+    // Remember the broken files so they are not retried until edited again.
+    config_fingerprint_ = fingerprint(config_paths());
+    return outcome;
+  };
   log(LogLevel::info, "reload_start", {{"trigger", trigger}});
   config::Diagnostics diagnostics;
   // Zone files that no longer load keep their versions from state_.
@@ -81,11 +105,13 @@ bool ServerState::reload(const std::string& trigger) {
     ++status_.failures;
     status_.last_ok = false;
     status_.last_error = diagnostics.to_string();
-    for (const auto& d : diagnostics.items()) log(LogLevel::error, "reload_error", {{"error", d.to_string()}});
+    std::vector<std::string> errors;
+    for (const auto& d : diagnostics.items()) {
+      errors.push_back(d.to_string());
+      log(LogLevel::error, "reload_error", {{"error", errors.back()}});
+    }
     log(LogLevel::warn, "reload_rejected", {{"reason", "invalid files; the previous state keeps serving"}});
-    // Remember the broken files so they are not retried until edited again.
-    config_fingerprint_ = fingerprint(config_paths());
-    return false;
+    return rejected(std::move(errors));
   }
   if (participant_) {
     try {
@@ -96,8 +122,7 @@ bool ServerState::reload(const std::string& trigger) {
       status_.last_error = e.what();
       log(LogLevel::error, "reload_error", {{"error", e.what()}});
       log(LogLevel::warn, "reload_rejected", {{"reason", "the previous state keeps serving"}});
-      config_fingerprint_ = fingerprint(config_paths());
-      return false;
+      return rejected({e.what()});
     }
   }
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
@@ -137,7 +162,15 @@ bool ServerState::reload(const std::string& trigger) {
                                       {"databases_opened", std::to_string(b.databases_opened)},
                                       {"routing_table", b.routing_tables_reused ? "reused" : b.routing_tables_built ? "built" : "none"},
                                       {"zone_failures", std::to_string(count_zone_failures(*state_.zone_reports))}});
-  return true;
+  outcome.ok = true;
+  outcome.seconds = status_.last_seconds;
+  outcome.built = status_.last_built;
+  outcome.zones = state_.zones->size();
+  outcome.services = state_.services->services.size();
+  outcome.zone_failures = count_zone_failures(*state_.zone_reports);
+  for (const auto& r : *state_.zone_reports)
+    for (const auto& e : r.errors) outcome.zone_errors.push_back(e.to_string());
+  return outcome;
 }
 
 bool ServerState::reload_health() {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "health/checks/check_runner.hpp"
 #include "health/health_table.hpp"
@@ -27,6 +28,30 @@ struct ReloadStatus {
   BuildCounts total_built;
 };
 
+// What one reload did, for whoever asked for it (POST /reload, systemd's STATUS=).
+struct ReloadOutcome {
+  bool ok = false;                  // false: rejected, the previous state keeps serving
+  std::string trigger;              // "SIGHUP", "file change", "admin"
+  double seconds = 0;
+  BuildCounts built;                // what a published reload built anew and took over
+  // Why it was rejected, each "file:line:column: message".
+  std::vector<std::string> errors;
+  // Zone files that do not load (served without them, or with their last good
+  // version): they do not reject the reload, but still need fixing.
+  std::vector<std::string> zone_errors;
+  std::size_t zones = 0;            // served after the reload
+  std::size_t services = 0;
+  std::size_t zone_failures = 0;
+};
+
+// Sees every full reload start and finish (systemd notification).
+class ReloadObserver {
+ public:
+  virtual ~ReloadObserver() = default;
+  virtual void reload_started(const std::string& trigger) = 0;
+  virtual void reload_finished(const ReloadOutcome& outcome) = 0;
+};
+
 // Takes part in a reload: sees the new state before it is published; throwing
 // rejects the reload (e.g. a forwarder cannot bind its new address).
 class ReloadParticipant {
@@ -43,9 +68,11 @@ class ServerState {
 
   // Prepares every reload before it is published (null: none); it must outlive this.
   void set_reload_participant(ReloadParticipant* participant) { participant_ = participant; }
+  // Told of every full reload (null: nobody); it must outlive this.
+  void set_reload_observer(ReloadObserver* observer);
 
-  // Rebuilds everything from the files; false when they are invalid.
-  bool reload(const std::string& trigger);
+  // Rebuilds everything from the files; not ok when they are invalid.
+  ReloadOutcome reload(const std::string& trigger);
   // Checks the watched files; reloads what changed (StateWatcher calls it when
   // inotify reports a change, and every few seconds).
   void poll();
@@ -62,6 +89,7 @@ class ServerState {
   LoadedState current() const;
 
  private:
+  ReloadOutcome reload_locked(const std::string& trigger);
   bool reload_health();
   // New snapshot from state_ and the table; mutex_ held. True when it kept the
   // routing table served until now.
@@ -78,6 +106,7 @@ class ServerState {
   ReloadStatus status_;
 
   ReloadParticipant* participant_ = nullptr;
+  ReloadObserver* observer_ = nullptr;
   routing::SlowStart slow_start_;
   // The served snapshot's routing table and the health it was built from.
   std::shared_ptr<const routing::RoutingTable> routing_table_;

@@ -35,6 +35,30 @@ void StateWatcher::health_changed() {
   wake();
 }
 
+void StateWatcher::request_reload(std::string trigger, ReloadDone done) {
+  {
+    std::lock_guard lock(requests_mutex_);
+    requests_.push_back({std::move(trigger), std::move(done)});
+  }
+  wake();
+}
+
+bool StateWatcher::run_requested_reloads() {
+  std::deque<ReloadRequest> batch;
+  {
+    std::lock_guard lock(requests_mutex_);
+    batch.swap(requests_);
+  }
+  if (batch.empty()) return false;
+  std::string trigger = batch.front().trigger;
+  for (std::size_t i = 1; i < batch.size(); ++i)
+    if (trigger.find(batch[i].trigger) == std::string::npos) trigger += "," + batch[i].trigger;
+  const ReloadOutcome outcome = state_.reload(trigger);
+  for (auto& r : batch)
+    if (r.done) r.done(outcome);
+  return true;
+}
+
 void StateWatcher::wake() {
   const uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
@@ -58,6 +82,8 @@ void StateWatcher::run() {
       uint64_t count = 0;
       (void)!::read(wake_fd_, &count, sizeof count);
     }
+    // A reload may name other files.
+    if (run_requested_reloads()) watching_ = inotify_.watch(state_.watched_paths());
     // Always drain the events (poll is level-triggered); the first relevant one starts the wait.
     if ((fds[1].revents & POLLIN) && inotify_.changed() && settle_until == kNotSettling)
       settle_until = Clock::now() + timing_.settle;

@@ -1,4 +1,5 @@
-// Keeps the served state current, on a thread of its own: republishes health as
+// Keeps the served state current, on a thread of its own (the one thread that
+// reloads: SIGHUP and POST /reload hand their reloads to it): republishes health as
 // soon as the health table changes (and regularly while a slow start ramps), and
 // looks for edited files (meridian.json, zones, latency tables, health overrides)
 // as soon as inotify reports a change in their folders. A slow poll stays as a
@@ -7,6 +8,9 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "health/health_table.hpp"
@@ -31,12 +35,24 @@ class StateWatcher {
 
   // From any thread: the health table changed.
   void health_changed();
+  // From any thread: a full reload on the watcher's thread, started after this
+  // call; done (may be empty) is called there with its outcome. Requests that
+  // wait while a reload runs share the next one. A watcher that stops first
+  // drops done uncalled.
+  using ReloadDone = std::function<void(const ReloadOutcome&)>;
+  void request_reload(std::string trigger, ReloadDone done);
   // True while inotify watches every file and folder (else polling is faster).
   bool watching() const { return watching_.load(); }
 
  private:
   void run();
   void wake();
+  bool run_requested_reloads();  // true when one ran
+
+  struct ReloadRequest {
+    std::string trigger;
+    ReloadDone done;
+  };
 
   ServerState& state_;
   const WatchTiming timing_;
@@ -45,6 +61,8 @@ class StateWatcher {
   std::atomic<bool> health_dirty_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> watching_{false};
+  std::mutex requests_mutex_;
+  std::deque<ReloadRequest> requests_;
   std::thread thread_;
 };
 

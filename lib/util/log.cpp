@@ -6,10 +6,13 @@
 #include <ctime>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 namespace meridian::util {
 
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::info};
+std::atomic<LogFormat> g_format{LogFormat::logfmt};
 std::mutex g_mutex;
 
 const char* level_name(LogLevel l) {
@@ -20,6 +23,16 @@ const char* level_name(LogLevel l) {
     case LogLevel::error: return "error";
   }
   return "info";
+}
+
+// One JSON object; bytes that are not UTF-8 become U+FFFD rather than break the line.
+std::string json_line(const char* ts, LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  nlohmann::ordered_json j;
+  j["ts"] = ts;
+  j["level"] = level_name(level);
+  j["event"] = event;
+  for (const auto& [k, v] : fields) j[std::string(k)] = v;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // Quotes values holding spaces, quotes or '=' so lines stay machine-readable.
@@ -43,6 +56,13 @@ void append_value(std::string& out, const std::string& v) {
 }  // namespace
 
 void set_log_level(LogLevel level) { g_level.store(level); }
+void set_log_format(LogFormat format) { g_format.store(format); }
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+  for (const LogLevel l : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error})
+    if (text == level_name(l)) return l;
+  return std::nullopt;
+}
 
 void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
   if (level < g_level.load()) return;
@@ -54,6 +74,13 @@ void log(LogLevel level, std::string_view event, std::initializer_list<LogField>
   char ts[96];
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  if (g_format.load() == LogFormat::json) {
+    const std::string line = json_line(ts, level, event, fields);
+    std::lock_guard lock(g_mutex);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    return;
+  }
   std::string line = "ts=";
   line += ts;
   line += " level=";

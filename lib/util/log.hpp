@@ -1,7 +1,9 @@
-// Structured log lines on stderr: `ts=... level=... event=... key=value ...`,
-// one line per event, safe to call from any thread.
+// Structured log lines on stderr, one per event, safe to call from any thread:
+// logfmt `ts=... level=... event=... key=value ...` (the default) or one JSON
+// object per line {"ts": ..., "level": ..., "event": ..., "key": "value", ...}.
 #pragma once
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9,10 +11,14 @@
 namespace meridian::util {
 
 enum class LogLevel { debug, info, warn, error };
+enum class LogFormat { logfmt, json };
 
 using LogField = std::pair<std::string_view, std::string>;
 
 void log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
 void set_log_level(LogLevel level);
+void set_log_format(LogFormat format);
+// "debug", "info", "warn", "error"; nullopt for anything else.
+std::optional<LogLevel> parse_log_level(std::string_view text);
 
 }  // namespace meridian::util

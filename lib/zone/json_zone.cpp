@@ -570,6 +570,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     reader.integer("ttl", default_ttl_, 0, kMaxTtl, kTtlProblem);
     const json* soa = reader.find("soa");
     reader.object("records", config::KeyRules::optional("\"records\" must be an object of names"));
+    reader.allow({config::kSchemaKey});
     reader.report_unknown_keys();
     if (!has_origin) return;
     if (origin_.empty()) {
