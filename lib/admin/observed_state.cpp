@@ -14,6 +14,7 @@ const char* rcode_name(unsigned r) {
   static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
   if (r < 6) return kNames[r];
   if (r == 16) return "BADVERS";
+  if (r == 23) return "BADCOOKIE";
   return nullptr;
 }
 
@@ -33,6 +34,13 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_dns_truncated_total", {}, static_cast<double>(s.dns.truncated));
   m.family("meridian_dns_dropped_total", "counter", "Packets dropped without an answer (not a query, too short).");
   m.sample("meridian_dns_dropped_total", {}, static_cast<double>(s.dns.dropped));
+  m.family("meridian_dns_cookies_total", "counter",
+           "Queries with a COOKIE option, by what it held: a client cookie only, a valid server cookie, or one "
+           "not valid (another secret or address, expired). BADCOOKIE answers: meridian_dns_responses_total.");
+  for (const auto& [state, name] : {std::pair{cookies::CookieState::client_only, "client_only"},
+                                    std::pair{cookies::CookieState::valid, "valid"},
+                                    std::pair{cookies::CookieState::invalid, "invalid"}})
+    m.sample("meridian_dns_cookies_total", {{"cookie", name}}, static_cast<double>(s.dns.cookies[static_cast<unsigned>(state)]));
   m.family("meridian_dns_qtype_queries_total", "counter", "Answered queries by query type.");
   for (unsigned i = 0; i < net::kQtypeSlots; ++i) {
     const std::string t = i + 1 < net::kQtypeSlots ? zone::rr_type_name(net::kCountedQtypes[i]) : "other";
@@ -190,6 +198,12 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
                                  {"databases_opened", b.databases_opened}, {"databases_reused", b.databases_reused},
                                  {"routing_tables_built", b.routing_tables_built},
                                  {"routing_tables_reused", b.routing_tables_reused}}}};
+  if (s.snapshot) {
+    const cookies::CookiePolicy& c = s.snapshot->cookies;
+    j["cookies"] = {{"enabled", c.enabled}, {"require", c.require},
+                    {"secret", !c.enabled ? "" : c.random_secret ? "random" : "file"},
+                    {"previous_secret", c.secrets.has_previous}};
+  }
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
   return j;
 }
