@@ -1,12 +1,16 @@
 #include "cookies/siphash.hpp"
 
+#include <bit>
+#include <cstring>
+
 namespace meridian::cookies {
 
 namespace {
 
 inline uint64_t load_le64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);  // one load; SipHash reads its words little-endian
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
   return v;
 }
 

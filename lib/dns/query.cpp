@@ -40,7 +40,8 @@ bool parse_client_subnet(const uint8_t* opt, std::size_t len, ClientSubnet& ecs)
   return true;
 }
 
-bool parse_opt(const uint8_t* p, std::size_t len, std::size_t& pos, Query& q) {
+// Inlined into both callers, as it was into parse_query before the question-less form existed.
+[[gnu::always_inline]] inline bool parse_opt(const uint8_t* p, std::size_t len, std::size_t& pos, Query& q) {
   // Owner must be the root name.
   if (pos >= len || p[pos] != 0) return false;
   ++pos;
@@ -130,8 +131,10 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   const uint16_t ancount = read_u16(packet + 6);
   const uint16_t nscount = read_u16(packet + 8);
   const uint16_t arcount = read_u16(packet + 10);
-  if (qdcount == 0 && q.opcode == opcode::QUERY) [[unlikely]] return parse_without_question(packet, len, q);
-  if (qdcount != 1) return q.opcode == opcode::QUERY ? QueryStatus::formerr : QueryStatus::notimp;
+  if (qdcount != 1) [[unlikely]] {
+    if (q.opcode != opcode::QUERY) return QueryStatus::notimp;
+    return qdcount == 0 ? parse_without_question(packet, len, q) : QueryStatus::formerr;
+  }
 
   // Another opcode is NOTIMP whatever follows (as with QDCOUNT != 1 above); its
   // question and OPT are still read when they can be, so the reply can echo them
