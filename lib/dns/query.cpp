@@ -83,8 +83,8 @@ bool parse_client_subnet(const uint8_t* opt, std::size_t len, ClientSubnet& ecs)
 
 // The sections after the question: answer and authority records skipped, the
 // additional ones read for the OPT record; false when malformed.
-[[gnu::always_inline]] inline bool parse_records(const uint8_t* packet, std::size_t len, std::size_t pos, unsigned skipped, unsigned additional,
-                   Query& q) {
+[[gnu::always_inline]] inline bool parse_records(const uint8_t* packet, std::size_t len, std::size_t pos,
+                                                unsigned skipped, unsigned additional, Query& q) {
   NameBuffer scratch;
   for (unsigned i = 0; i < skipped; ++i)
     if (!skip_rr(packet, len, pos, scratch)) return false;

@@ -506,9 +506,9 @@ enum class CookieReply : uint8_t {
 // Checks the query's COOKIE option and rewrites it into the reply's (RFC 7873
 // 5.2, RFC 9018). Out of line, and the status taken by value, so that queries
 // without a cookie pay one test for it.
-[[gnu::noinline]] CookieReply answer_cookie(const Snapshot& snap, dns::Query& q, dns::QueryStatus status,
-                                            const ClientAddress& source, Transport transport, const AnswerClock& clock,
-                                            AnswerInfo* info) {
+[[gnu::noinline]] CookieReply check_cookie_option(const Snapshot& snap, dns::Query& q, dns::QueryStatus status,
+                                                  const ClientAddress& source, Transport transport,
+                                                  const AnswerClock& clock, AnswerInfo* info) {
   const cookies::CookiePolicy& policy = snap.cookies;
   const bool no_question = status == dns::QueryStatus::no_question;
   if (!policy.enabled || q.cookie_length == dns::kMalformedCookie || (status != dns::QueryStatus::ok && !no_question)) {
@@ -525,7 +525,7 @@ enum class CookieReply : uint8_t {
   // Over TCP the handshake already proved the address (RFC 7873 5.2.3): always answered.
   if (policy.require && transport == Transport::udp && state != cookies::CookieState::valid && !badvers)
     return CookieReply::badcookie;
-  return no_question && !badvers ? CookieReply::cookie_only : CookieReply::answer;
+  return no_question ? CookieReply::cookie_only : CookieReply::answer;
 }
 
 // The header, the question if any and the OPT with the cookie: BADCOOKIE, or the
@@ -573,12 +573,13 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
   }
   const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (q.flags & (0x7800 | dns::flag::RD | dns::flag::CD)));
   if (q.cookie_length) [[unlikely]] {
-    const CookieReply reply = answer_cookie(snapshot, q, status, source, transport, clock, info);
+    const CookieReply reply = check_cookie_option(snapshot, q, status, source, transport, clock, info);
     if (reply == CookieReply::formerr) status = dns::QueryStatus::formerr;
     else if (reply == CookieReply::badcookie)
       return reply_without_answer(snapshot, q, packet, flags, dns::rcode::BADCOOKIE, out, out_capacity, info);
     else if (reply == CookieReply::cookie_only)
-      return reply_without_answer(snapshot, q, packet, flags, dns::rcode::NOERROR, out, out_capacity, info);
+      return reply_without_answer(snapshot, q, packet, flags, q.edns_version > 0 ? dns::rcode::BADVERS : dns::rcode::NOERROR,
+                                  out, out_capacity, info);
   }
   MessageWriter w(out, out_capacity);
   uint16_t rcode = dns::rcode::NOERROR;

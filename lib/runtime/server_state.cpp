@@ -120,7 +120,8 @@ bool ServerState::reload(const std::string& trigger) {
   log_zone_failures(*next->zone_reports);
   if (next->config.dns.listen != state_.config.dns.listen)
     log(LogLevel::warn, "reload_listen_unchanged", {{"reason", "listen addresses change on restart only"}});
-  if (!(next->cookies.secrets == state_.cookies.secrets) || next->cookies.enabled != state_.cookies.enabled)
+  if (next->cookies.secrets != state_.cookies.secrets || next->cookies.enabled != state_.cookies.enabled ||
+      next->cookies.require != state_.cookies.require)
     log_cookie_policy(next->config.dns.cookies, next->cookies);
   state_ = std::move(*next);
   // Entries of endpoints and backends that still exist keep their state.

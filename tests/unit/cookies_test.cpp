@@ -495,6 +495,24 @@ TEST_SUITE("cookies.responder") {
     CHECK_FALSE(no_cookie.msg.option(dns::edns::COOKIE).has_value());
   }
 
+  TEST_CASE("BADVERS comes before BADCOOKIE, and carries the cookie") {
+    CookieResponder c(true, true);
+    QuerySpec q("www.example.com");
+    q.edns = Edns{};
+    q.edns->version = 1;
+    q.edns->options = {{dns::edns::COOKIE, std::string(reinterpret_cast<const char*>(kClient), 8)}};
+    const Answer a = c.ask(build_query(q));
+    REQUIRE(a.msg.ok);
+    CHECK(a.msg.rcode == dns::rcode::BADVERS);
+    CHECK(a.msg.option(dns::edns::COOKIE) == c.server_cookie(kNow));
+    Bytes no_question = header(0x78, 0, 0, 0, 0, 1);
+    no_question = concat({no_question, opt_rr(1232, edns_ttl(0, 1, false), edns_option(dns::edns::COOKIE, std::string(8, 'k')))});
+    const Answer b = c.ask(no_question);
+    REQUIRE(b.msg.ok);
+    CHECK(b.msg.rcode == dns::rcode::BADVERS);
+    CHECK(b.msg.qdcount == 0);
+  }
+
   TEST_CASE("a query without a question asks for a server cookie (RFC 7873 5.4)") {
     Bytes q = header(0x77, dns::flag::RD, 0, 0, 0, 1);
     q = concat({q, opt_rr(1232, 0, edns_option(dns::edns::COOKIE, std::string(reinterpret_cast<const char*>(kClient), 8)))});
