@@ -15,6 +15,7 @@ const char* rcode_name(unsigned r) {
   static const char* const kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
   if (r < 6) return kNames[r];
   if (r == 16) return "BADVERS";
+  if (r == 23) return "BADCOOKIE";
   return nullptr;
 }
 
@@ -40,6 +41,13 @@ std::string render_metrics(const ObservedState& s) {
            static_cast<double>(s.tcp_refused_max_connections));
   m.sample("meridian_dns_tcp_refused_total", {{"reason", "max_per_client"}},
            static_cast<double>(s.tcp_refused_max_per_client));
+  m.family("meridian_dns_cookies_total", "counter",
+           "Queries with a COOKIE option, by what it held: a client cookie only, a valid server cookie, or one "
+           "not valid (another secret or address, expired). BADCOOKIE answers: meridian_dns_responses_total.");
+  for (const auto& [state, name] : {std::pair{cookies::CookieState::client_only, "client_only"},
+                                    std::pair{cookies::CookieState::valid, "valid"},
+                                    std::pair{cookies::CookieState::invalid, "invalid"}})
+    m.sample("meridian_dns_cookies_total", {{"cookie", name}}, static_cast<double>(s.dns.cookies[static_cast<unsigned>(state)]));
   m.family("meridian_dns_qtype_queries_total", "counter", "Answered queries by query type.");
   for (unsigned i = 0; i < net::kQtypeSlots; ++i) {
     const std::string t = i + 1 < net::kQtypeSlots ? zone::rr_type_name(net::kCountedQtypes[i]) : "other";
@@ -193,6 +201,12 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
                  {"last_error", s.reload.last_error},
                  {"last_seconds", s.reload.last_seconds},
                  {"last_built", build_counts_json(b)}};
+  if (s.snapshot) {
+    const cookies::CookiePolicy& c = s.snapshot->cookies;
+    j["cookies"] = {{"enabled", c.enabled}, {"require", c.require},
+                    {"secret", !c.enabled ? "" : c.random_secret ? "random" : "file"},
+                    {"previous_secret", c.secrets.has_previous}};
+  }
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
   return j;
 }

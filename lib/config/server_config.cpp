@@ -96,7 +96,21 @@ class Reader {
     }
   }
 
-  void read_dns(JsonObjectReader& dns, DnsSettings& d) {
+  void read_cookies(JsonObjectReader& dns, DnsSettings& d, const std::string& base_dir) {
+    const KeyRules rules = KeyRules::optional(
+        "\"cookies\" must be an object {\"enabled\": true, \"secret_file\": \"cookie.secret\", \"require\": false}");
+    auto cookies = dns.section("cookies", rules);
+    if (!cookies) return;
+    cookies->boolean("enabled", d.cookies.enabled);
+    cookies->string("secret_file", d.cookies.secret_file,
+                    KeyRules::optional("\"secret_file\" is the path of a file holding 32 hex digits"),
+                    [](const std::string& s) { return !s.empty(); });
+    d.cookies.secret_file = config::resolve_path(base_dir, d.cookies.secret_file);
+    cookies->boolean("require", d.cookies.require);
+    cookies->report_unknown_keys();
+  }
+
+  void read_dns(JsonObjectReader& dns, DnsSettings& d, const std::string& base_dir) {
     if (const json* listen = dns.find("listen")) read_listen(*listen, dns.pointer("listen"), d);
     dns.integer("threads", d.threads, 1, 64);
     dns.integer("tcp_threads", d.tcp_threads, 1, 64);
@@ -113,6 +127,7 @@ class Reader {
     read_chaos(dns, d);
     dns.allow({"ecs"});  // validated with the services (routing/service_loader)
     read_explain(dns, d);
+    read_cookies(dns, d, base_dir);
     dns.report_unknown_keys();
   }
 
@@ -161,7 +176,7 @@ class Reader {
       return cfg;
     }
     const bool has_dns = root.contains("dns");
-    if (auto dns = root.section("dns")) read_dns(*dns, cfg.dns);
+    if (auto dns = root.section("dns")) read_dns(*dns, cfg.dns, cfg.base_dir);
     if (cfg.dns.listen.empty() && !has_dns)
       root.error("\"dns\": {\"listen\": [...]} is required");
     else if (cfg.dns.listen.empty())

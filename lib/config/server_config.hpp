@@ -14,6 +14,13 @@
 
 namespace meridian::config {
 
+// DNS Cookies (RFC 7873/9018); the secret file is read by cookies/secret_file.hpp.
+struct CookieSettings {
+  bool enabled = true;
+  std::string secret_file;  // resolved path; empty: a random secret made at start
+  bool require = false;     // BADCOOKIE to UDP queries whose COOKIE option has no valid server cookie
+};
+
 struct DnsSettings {
   std::vector<std::string> listen;         // "127.0.0.1:5300", "[::1]:5300"
   unsigned threads = 1;                    // UDP threads (sockets) per listen address
@@ -28,6 +35,7 @@ struct DnsSettings {
   std::optional<std::string> chaos_identity;  // nullopt: disabled
   // Sources allowed to ask `_explain.NAME TXT`; empty: the feature is off.
   std::vector<std::string> explain_allow = {"127.0.0.0/8", "::1/128"};
+  CookieSettings cookies;
 };
 
 struct AdminSettings {

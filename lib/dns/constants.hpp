@@ -1,4 +1,4 @@
-// DNS protocol numbers used across meridian (RFC 1035, 2671/6891, 7871, 5001, 8482).
+// DNS protocol numbers used across meridian (RFC 1035, 2671/6891, 7871, 5001, 8482, 7873).
 #pragma once
 #include <cstdint>
 
@@ -22,13 +22,13 @@ inline constexpr uint16_t IN = 1, CH = 3, HS = 4, NONE = 254, ANY = 255;
 }
 namespace rcode {
 inline constexpr uint16_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
-                          REFUSED = 5, YXDOMAIN = 6, BADVERS = 16;
+                          REFUSED = 5, YXDOMAIN = 6, BADVERS = 16, BADCOOKIE = 23;
 }
 namespace opcode {
 inline constexpr uint8_t QUERY = 0;
 }
 namespace edns {
-inline constexpr uint16_t NSID = 3, CLIENT_SUBNET = 8;
+inline constexpr uint16_t NSID = 3, CLIENT_SUBNET = 8, COOKIE = 10;
 inline constexpr uint16_t kDefaultPayload = 1232;
 inline constexpr uint32_t kDoBit = 0x8000;
 }

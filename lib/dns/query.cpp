@@ -40,7 +40,8 @@ bool parse_client_subnet(const uint8_t* opt, std::size_t len, ClientSubnet& ecs)
   return true;
 }
 
-bool parse_opt(const uint8_t* p, std::size_t len, std::size_t& pos, Query& q) {
+// Inlined into both callers, as it was into parse_query before the question-less form existed.
+[[gnu::always_inline]] inline bool parse_opt(const uint8_t* p, std::size_t len, std::size_t& pos, Query& q) {
   // Owner must be the root name.
   if (pos >= len || p[pos] != 0) return false;
   ++pos;
@@ -66,10 +67,50 @@ bool parse_opt(const uint8_t* p, std::size_t len, std::size_t& pos, Query& q) {
       if (q.has_ecs) return false;  // a second ECS option is malformed
       if (!parse_client_subnet(p + pos, olen, q.ecs)) return false;
       q.has_ecs = true;
+    } else if (code == edns::COOKIE && q.cookie_length == 0) {
+      // Only the first counts (as BIND); 8 bytes of client cookie, then 8 to 32 of server cookie.
+      if (olen == 8 || (olen >= 16 && olen <= sizeof q.cookie)) {
+        std::memcpy(q.cookie, p + pos, olen);
+        q.cookie_length = static_cast<uint8_t>(olen);
+      } else {
+        q.cookie_length = kMalformedCookie;
+      }
     }
     pos += olen;  // unknown options are ignored (RFC 6891 6.1.2)
   }
   return true;
+}
+
+// The sections after the question: answer and authority records skipped, the
+// additional ones read for the OPT record; false when malformed.
+[[gnu::always_inline]] inline bool parse_records(const uint8_t* packet, std::size_t len, std::size_t pos,
+                                                unsigned skipped, unsigned additional, Query& q) {
+  NameBuffer scratch;
+  for (unsigned i = 0; i < skipped; ++i)
+    if (!skip_rr(packet, len, pos, scratch)) return false;
+  for (unsigned i = 0; i < additional; ++i) {
+    const std::size_t rr_start = pos;
+    // Peek at the type: OPT is parsed, anything else (e.g. TSIG) skipped.
+    if (read_name(packet, len, pos, scratch, false) != NameStatus::ok || pos + 10 > len) return false;
+    if (read_u16(packet + pos) == type::OPT) {
+      if (q.has_edns) return false;  // more than one OPT (RFC 6891 6.1.1)
+      pos = rr_start;
+      if (!parse_opt(packet, len, pos, q)) return false;
+    } else {
+      pos = rr_start;
+      if (!skip_rr(packet, len, pos, scratch)) return false;
+    }
+  }
+  return pos == len;  // else trailing garbage
+}
+
+// A QUERY with no question is meaningful only as a request for a server cookie.
+QueryStatus parse_without_question(const uint8_t* packet, std::size_t len, Query& q) {
+  const unsigned skipped = read_u16(packet + 6) + read_u16(packet + 8);
+  if (!parse_records(packet, len, kHeaderSize, skipped, read_u16(packet + 10), q)) return QueryStatus::formerr;
+  // question_end stays 0: the reply has no question either.
+  const bool cookie = q.cookie_length != 0 && q.cookie_length != kMalformedCookie;
+  return cookie ? QueryStatus::no_question : QueryStatus::formerr;
 }
 
 }  // namespace
@@ -84,12 +125,16 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   q.has_edns = q.edns_do = q.nsid_requested = q.has_ecs = false;
   q.edns_payload = 0;
   q.edns_version = 0;
+  q.cookie_length = 0;
 
   const uint16_t qdcount = read_u16(packet + 4);
   const uint16_t ancount = read_u16(packet + 6);
   const uint16_t nscount = read_u16(packet + 8);
   const uint16_t arcount = read_u16(packet + 10);
-  if (qdcount != 1) return q.opcode == opcode::QUERY ? QueryStatus::formerr : QueryStatus::notimp;
+  if (qdcount != 1) [[unlikely]] {
+    if (q.opcode != opcode::QUERY) return QueryStatus::notimp;
+    return qdcount == 0 ? parse_without_question(packet, len, q) : QueryStatus::formerr;
+  }
 
   // Another opcode is NOTIMP whatever follows (as with QDCOUNT != 1 above); its
   // question and OPT are still read when they can be, so the reply can echo them
@@ -106,23 +151,7 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   pos += 4;
   q.question_end = pos;
 
-  NameBuffer scratch;
-  for (unsigned i = 0; i < ancount + nscount; ++i)
-    if (!skip_rr(packet, len, pos, scratch)) return malformed;
-  for (unsigned i = 0; i < arcount; ++i) {
-    const std::size_t rr_start = pos;
-    // Peek at the type: OPT is parsed, anything else (e.g. TSIG) skipped.
-    if (read_name(packet, len, pos, scratch, false) != NameStatus::ok || pos + 10 > len) return malformed;
-    if (read_u16(packet + pos) == type::OPT) {
-      if (q.has_edns) return malformed;  // more than one OPT (RFC 6891 6.1.1)
-      pos = rr_start;
-      if (!parse_opt(packet, len, pos, q)) return malformed;
-    } else {
-      pos = rr_start;
-      if (!skip_rr(packet, len, pos, scratch)) return malformed;
-    }
-  }
-  if (pos != len) return malformed;  // trailing garbage
+  if (!parse_records(packet, len, pos, ancount + nscount, arcount, q)) return malformed;
   return q.opcode != opcode::QUERY ? QueryStatus::notimp : QueryStatus::ok;
 }
 

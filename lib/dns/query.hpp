@@ -1,5 +1,5 @@
 // Parsing of an incoming DNS query: header, the one question, and the EDNS OPT
-// record with the options meridian acts on (NSID, Client Subnet). No allocation.
+// record with the options meridian acts on (NSID, Client Subnet, COOKIE). No allocation.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,13 +32,23 @@ struct Query {
   bool nsid_requested = false;
   bool has_ecs = false;
   ClientSubnet ecs;
+  // The first COOKIE option (RFC 7873 4): 0 when there is none, kMalformedCookie
+  // when its length is not 8 or 16..40 (FORMERR, RFC 7873 5.2.2, if cookies are on),
+  // else the length of `cookie`, copied since the reply may overwrite the packet.
+  uint8_t cookie_length = 0;
+  uint8_t cookie[40];
 };
+
+inline constexpr uint8_t kMalformedCookie = 0xFF;
 
 enum class QueryStatus {
   ok,
   drop,      // not worth an answer: too short for a header, or a response (QR=1)
   formerr,   // malformed: answered FORMERR (with the question when it could be read)
   notimp,    // opcode other than QUERY
+  // QUERY without a question but with a COOKIE option: a client asking for a
+  // server cookie (RFC 7873 5.4); FORMERR where cookies are off.
+  no_question,
 };
 
 // Parses packet into q. When the status is formerr/notimp, q.id/flags/opcode are

@@ -39,6 +39,7 @@ struct alignas(64) DnsCounters {
   std::atomic<uint64_t> qtypes[kQtypeSlots] = {};
   std::atomic<uint64_t> answers[kCountedServices][kCountedRegions] = {};
   std::atomic<uint64_t> failovers[kCountedServices] = {};
+  std::atomic<uint64_t> cookies[4] = {};  // by cookies::CookieState (none is not counted)
 
   void record(query::Transport t, const query::AnswerInfo& info) {
     bump(queries[static_cast<int>(t)]);
@@ -47,6 +48,7 @@ struct alignas(64) DnsCounters {
       return;
     }
     bump(rcodes[info.rcode < 24 ? info.rcode : 23]);
+    if (info.cookie != cookies::CookieState::none) [[unlikely]] bump(cookies[static_cast<unsigned>(info.cookie)]);
     if (info.truncated) bump(truncated);
     bump(zone_queries[info.zone ? (info.zone->index() < kCountedZones ? info.zone->index() : kCountedZones - 1) : kCountedZones]);
     bump(qtypes[qtype_slot(info.qtype)]);
@@ -83,6 +85,7 @@ class DnsStats {
     uint64_t qtypes[kQtypeSlots] = {};
     uint64_t answers[kCountedServices][kCountedRegions] = {};
     uint64_t failovers[kCountedServices] = {};
+    uint64_t cookies[4] = {};
   };
   Totals totals() const {
     std::lock_guard lock(mutex_);
@@ -92,6 +95,7 @@ class DnsStats {
       for (int i = 0; i < 24; ++i) t.rcodes[i] += s.rcodes[i].load(std::memory_order_relaxed);
       t.truncated += s.truncated.load(std::memory_order_relaxed);
       t.dropped += s.dropped.load(std::memory_order_relaxed);
+      for (int i = 0; i < 4; ++i) t.cookies[i] += s.cookies[i].load(std::memory_order_relaxed);
       for (unsigned i = 0; i <= kCountedZones; ++i) t.zone_queries[i] += s.zone_queries[i].load(std::memory_order_relaxed);
       for (unsigned i = 0; i < kQtypeSlots; ++i) t.qtypes[i] += s.qtypes[i].load(std::memory_order_relaxed);
       for (unsigned i = 0; i < kCountedServices; ++i) {

@@ -459,6 +459,7 @@ std::size_t opt_size(const Snapshot& snap, const dns::Query& q) {
   std::size_t n = 11;
   if (q.nsid_requested && !snap.identity.nsid.empty()) n += 4 + snap.identity.nsid.size();
   if (q.has_ecs) n += 8 + (q.ecs.source_prefix + 7u) / 8u;
+  if (q.cookie_length) n += 4 + q.cookie_length;
   return n;
 }
 
@@ -486,7 +487,63 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
     w.put_bytes(prefixes, 2);
     w.put_bytes(q.ecs.address, addr_len);
   }
+  if (q.cookie_length) {
+    w.put_u16(dns::edns::COOKIE);
+    w.put_u16(q.cookie_length);
+    w.put_bytes(q.cookie, q.cookie_length);
+  }
   w.count(Section::additional);
+}
+
+// How a query with a COOKIE option is answered besides its option.
+enum class CookieReply : uint8_t {
+  answer,        // as usual (errors included)
+  formerr,       // a malformed option, or a request for a cookie alone where cookies are off
+  badcookie,     // BADCOOKIE and no answer (`require`, UDP, no valid server cookie)
+  cookie_only,   // NOERROR and no answer: a request for a server cookie alone (RFC 7873 5.4)
+};
+
+// Checks the query's COOKIE option and rewrites it into the reply's (RFC 7873
+// 5.2, RFC 9018). Out of line, and the status taken by value, so that queries
+// without a cookie pay one test for it.
+[[gnu::noinline]] CookieReply check_cookie_option(const Snapshot& snap, dns::Query& q, dns::QueryStatus status,
+                                                  const ClientAddress& source, Transport transport,
+                                                  const AnswerClock& clock, AnswerInfo* info) {
+  const cookies::CookiePolicy& policy = snap.cookies;
+  const bool no_question = status == dns::QueryStatus::no_question;
+  if (!policy.enabled || q.cookie_length == dns::kMalformedCookie || (status != dns::QueryStatus::ok && !no_question)) {
+    // Errors carry no options; where cookies are off the option is an unknown one, ignored.
+    const bool malformed = q.cookie_length == dns::kMalformedCookie && policy.enabled && status == dns::QueryStatus::ok;
+    q.cookie_length = 0;
+    return malformed || no_question ? CookieReply::formerr : CookieReply::answer;
+  }
+  // BADVERS comes first (RFC 6891 6.1.3), with the cookie.
+  const bool badvers = q.has_edns && q.edns_version > 0;
+  const cookies::CookieState state =
+      cookies::answer_cookie(policy.secrets, q.cookie, q.cookie_length, source, clock.unix_seconds());
+  if (info) info->cookie = state;
+  // Over TCP the handshake already proved the address (RFC 7873 5.2.3): always answered.
+  if (policy.require && transport == Transport::udp && state != cookies::CookieState::valid && !badvers)
+    return CookieReply::badcookie;
+  return no_question ? CookieReply::cookie_only : CookieReply::answer;
+}
+
+// The header, the question if any and the OPT with the cookie: BADCOOKIE, or the
+// NOERROR answer to a request for a cookie alone.
+[[gnu::noinline]] std::size_t reply_without_answer(const Snapshot& snap, const dns::Query& q, const uint8_t* packet,
+                                                   uint16_t flags, uint16_t rcode, uint8_t* out, std::size_t out_capacity,
+                                                   AnswerInfo* info) {
+  MessageWriter w(out, out_capacity);
+  w.set_limit(dns::kMaxUdpPlainPayload);  // header, question and OPT: always fits
+  w.start(packet, q.question_end, flags);
+  w.set_rcode(rcode & 0x0F);
+  put_opt(snap, q, w, rcode, 0);
+  w.finish();
+  if (info) {
+    info->rcode = rcode;
+    info->qtype = q.qtype;
+  }
+  return w.size();
 }
 
 // The address routing decides on: the ECS prefix when the query has one (capped
@@ -507,15 +564,24 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
                          const ClientAddress& source, Transport transport, const AnswerClock& clock,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info) {
   dns::Query q;
-  const dns::QueryStatus status = dns::parse_query(packet, length, q);
+  dns::QueryStatus status = dns::parse_query(packet, length, q);
   // With ECS switched off the option is ignored, and so not echoed.
   if (q.has_ecs && snapshot.routing && !snapshot.routing->services().ecs.enabled) q.has_ecs = false;
   if (status == dns::QueryStatus::drop) {
     if (info) info->dropped = true;
     return 0;
   }
-  MessageWriter w(out, out_capacity);
   const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (q.flags & (0x7800 | dns::flag::RD | dns::flag::CD)));
+  if (q.cookie_length) [[unlikely]] {
+    const CookieReply reply = check_cookie_option(snapshot, q, status, source, transport, clock, info);
+    if (reply == CookieReply::formerr) status = dns::QueryStatus::formerr;
+    else if (reply == CookieReply::badcookie)
+      return reply_without_answer(snapshot, q, packet, flags, dns::rcode::BADCOOKIE, out, out_capacity, info);
+    else if (reply == CookieReply::cookie_only)
+      return reply_without_answer(snapshot, q, packet, flags, q.edns_version > 0 ? dns::rcode::BADVERS : dns::rcode::NOERROR,
+                                  out, out_capacity, info);
+  }
+  MessageWriter w(out, out_capacity);
   uint16_t rcode = dns::rcode::NOERROR;
 
   if (status != dns::QueryStatus::ok) {
@@ -523,6 +589,7 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     // An OPT that was read is answered with one (RFC 6891 7), without options.
     q.has_ecs = false;
     q.nsid_requested = false;
+    q.cookie_length = 0;
     const std::size_t error_limit = transport == Transport::udp ? dns::kMaxUdpPlainPayload : out_capacity;
     w.set_limit(error_limit - (q.has_edns ? opt_size(snapshot, q) : 0));
     w.start(packet, q.question_end, flags);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cookies/server_cookie.hpp"
 #include "dns/query.hpp"
 #include "dns/writer.hpp"
 #include "query/snapshot.hpp"
@@ -30,6 +31,8 @@ struct AnswerInfo {
   int16_t service = -1;   // dynamic answer: the service and region chosen
   int16_t region = -1;
   bool failover = false;
+  // What the COOKIE option said; `valid` exempts a client from rate limiting.
+  cookies::CookieState cookie = cookies::CookieState::none;
 };
 
 // The time dynamic TTLs count down from (to health changes). The clock is read
@@ -40,6 +43,8 @@ class AnswerClock {
  public:
   AnswerClock() = default;
   AnswerClock(std::chrono::steady_clock::time_point fixed) : now_(fixed), read_(true) {}  // NOLINT: implicit by design
+  AnswerClock(std::chrono::steady_clock::time_point fixed, uint32_t unix_seconds)
+      : now_(fixed), unix_seconds_(unix_seconds), read_(true), unix_read_(true) {}
   std::chrono::steady_clock::time_point now() const {
     if (!read_) {
       now_ = util::coarse_now();
@@ -47,11 +52,21 @@ class AnswerClock {
     }
     return now_;
   }
+  // Wall-clock seconds, for DNS cookie timestamps; read only when a query has a cookie.
+  uint32_t unix_seconds() const {
+    if (!unix_read_) {
+      unix_seconds_ = util::coarse_unix_seconds();
+      unix_read_ = true;
+    }
+    return unix_seconds_;
+  }
   bool was_read() const { return read_; }
 
  private:
   mutable std::chrono::steady_clock::time_point now_{};
+  mutable uint32_t unix_seconds_ = 0;
   mutable bool read_ = false;
+  mutable bool unix_read_ = false;
 };
 
 // Answers one query into out (capacity >= 65535 for TCP, >= the UDP limit for

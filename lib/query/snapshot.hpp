@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "cookies/cookie_policy.hpp"
 #include "routing/routing_table.hpp"
 #include "zone/zone.hpp"
 
@@ -26,6 +27,7 @@ struct Snapshot {
   // Sources allowed to ask `_explain.NAME TXT` (as net keys); empty: refused.
   std::vector<routing::ClientKey> explain_allow;  // our EDNS buffer size: DNS flag day 2020 default
   uint64_t generation = 0;
+  cookies::CookiePolicy cookies;  // off unless the configuration builds it
 };
 
 }  // namespace meridian::query

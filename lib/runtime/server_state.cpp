@@ -33,6 +33,19 @@ std::string milliseconds_text(double seconds) {
   return text;
 }
 
+// Where the cookie secrets come from; the secrets themselves are never logged.
+void log_cookie_policy(const config::CookieSettings& settings, const cookies::CookiePolicy& policy) {
+  if (!policy.enabled) {
+    log(LogLevel::info, "dns_cookies", {{"enabled", "false"}});
+    return;
+  }
+  log(LogLevel::info, "dns_cookies",
+      {{"enabled", "true"}, {"require", policy.require ? "true" : "false"},
+       {"secret", policy.random_secret ? "random (made at start; give every node of an anycast set the same secret_file)"
+                                       : settings.secret_file},
+       {"previous_secret", policy.secrets.has_previous ? "accepted" : "none"}});
+}
+
 }  // namespace
 
 ServerState::ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder,
@@ -40,6 +53,7 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
     : config_path_(std::move(config_path)), holder_(holder), table_(table), checks_(checks), state_(std::move(initial)) {
   add_counts(status_.total_built, state_.built);
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
+  log_cookie_policy(state_.config.dns.cookies, state_.cookies);
   publish_locked();
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
@@ -48,6 +62,8 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
 std::vector<std::string> ServerState::config_paths() const {
   std::vector<std::string> paths{config_path_};
   paths.insert(paths.end(), state_.config.zone_paths.begin(), state_.config.zone_paths.end());
+  if (state_.cookies.enabled && !state_.config.dns.cookies.secret_file.empty())
+    paths.push_back(state_.config.dns.cookies.secret_file);
   for (const auto& s : state_.services->services)
     if (!s.latency_path.empty() && std::find(paths.begin(), paths.end(), s.latency_path) == paths.end())
       paths.push_back(s.latency_path);
@@ -129,6 +145,9 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   log_zone_failures(*next->zone_reports);
   if (next->config.dns.listen != state_.config.dns.listen)
     log(LogLevel::warn, "reload_listen_unchanged", {{"reason", "listen addresses change on restart only"}});
+  if (next->cookies.secrets != state_.cookies.secrets || next->cookies.enabled != state_.cookies.enabled ||
+      next->cookies.require != state_.cookies.require)
+    log_cookie_policy(next->config.dns.cookies, next->cookies);
   state_ = std::move(*next);
   // Entries of endpoints and backends that still exist keep their state.
   std::set<std::string> keys;
@@ -213,7 +232,7 @@ bool ServerState::publish_locked() {
   };
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
-  auto snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, {},
+  auto snapshot = make_snapshot(state_.config, state_.cookies, state_.zones, state_.services, *state_.health, {},
                                 keep_table ? routing_table_ : table_for({}));
   bool any_new = false;
   if (snapshot->routing) {
@@ -225,7 +244,7 @@ bool ServerState::publish_locked() {
   }
   const routing::RampShares ramps = slow_start_.shares(*state_.services, std::chrono::steady_clock::now());
   if (!ramps.empty() || any_new)
-    snapshot = make_snapshot(state_.config, state_.zones, state_.services, *state_.health, ramps, table_for(ramps));
+    snapshot = make_snapshot(state_.config, state_.cookies, state_.zones, state_.services, *state_.health, ramps, table_for(ramps));
   state_.snapshot = std::move(snapshot);
   const bool kept = state_.snapshot->routing && state_.snapshot->routing == routing_table_;
   if (state_.snapshot->routing)

@@ -106,6 +106,7 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
 }
 
 std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
+                                                     const cookies::CookiePolicy& cookie_policy,
                                                      std::shared_ptr<const zone::ZoneSet> zones,
                                                      std::shared_ptr<const routing::ServiceSet> services,
                                                      const health::HealthSnapshot& health,
@@ -126,6 +127,7 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   snapshot->identity.version = dns.chaos_version.value_or("");
   snapshot->identity.chaos_identity = dns.chaos_identity.has_value();
   snapshot->identity.identity = dns.chaos_identity.value_or("");
+  snapshot->cookies = cookie_policy;
   return snapshot;
 }
 
@@ -152,7 +154,9 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   validate_checks(*source, *services, checks, diagnostics);
   auto forwarding = read_forwarding(*source, *services, diagnostics);
   auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, options.bad_override_file);
-  if (diagnostics.size() != errors_before || !overrides) {
+  auto cookie_policy =
+      cookies::load_cookie_policy(state.config.dns.cookies, previous ? &previous->cookies : nullptr, diagnostics);
+  if (diagnostics.size() != errors_before || !overrides || !cookie_policy) {
     // The load fails for other reasons; the zones' own errors are reported with them.
     for (const auto& r : zones.reports)
       for (const auto& e : r.errors) diagnostics.add(e);
@@ -167,7 +171,9 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
   state.forwarding = std::make_shared<const forward::ForwardingPlan>(std::move(forwarding));
   state.checks = std::move(checks);
   state.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
-  if (options.build_snapshot) state.snapshot = make_snapshot(state.config, state.zones, state.services, *state.health);
+  state.cookies = *cookie_policy;
+  if (options.build_snapshot)
+    state.snapshot = make_snapshot(state.config, state.cookies, state.zones, state.services, *state.health);
   return state;
 }
 

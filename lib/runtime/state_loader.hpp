@@ -7,6 +7,7 @@
 
 #include "config/diagnostics.hpp"
 #include "config/server_config.hpp"
+#include "cookies/cookie_policy.hpp"
 #include "forward/settings.hpp"
 #include "health/checks/check_runner.hpp"
 #include "health/health_snapshot.hpp"
@@ -47,6 +48,8 @@ struct LoadedState {
   health::CheckMap checks;
   std::shared_ptr<const query::Snapshot> snapshot;
   BuildCounts built;
+  // DNS cookies: the secrets read from the secret file (or made at start).
+  cookies::CookiePolicy cookies;
 };
 
 // nullopt when anything but a zone file is wrong (meridian.json, services,
@@ -78,6 +81,7 @@ std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& servic
 // A snapshot for the given parts (used again when only health changes);
 // `routing` given: that table instead of one built from services and health.
 std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig& config,
+                                                     const cookies::CookiePolicy& cookie_policy,
                                                      std::shared_ptr<const zone::ZoneSet> zones,
                                                      std::shared_ptr<const routing::ServiceSet> services,
                                                      const health::HealthSnapshot& health,

@@ -249,6 +249,7 @@ std::string rcode_name(int rcode) {
     case 4: return "NOTIMP";
     case 5: return "REFUSED";
     case 16: return "BADVERS";
+    case 23: return "BADCOOKIE";
     default: return "RCODE" + std::to_string(rcode);
   }
 }

@@ -198,6 +198,24 @@ TEST_SUITE("config.server") {
           "3:40: \"chaos\" must be an object {\"version\": ..., \"identity\": ...} or false\n");
   }
 
+  TEST_CASE("dns.cookies: defaults, keys, the secret file's path resolved, errors at their key") {
+    const Read defaults(with_dns("    \"listen\": \"127.0.0.1:53\""));
+    CHECK(defaults.config.dns.cookies.enabled);
+    CHECK_FALSE(defaults.config.dns.cookies.require);
+    CHECK(defaults.config.dns.cookies.secret_file.empty());
+    const Read set(with_dns("    \"listen\": \"127.0.0.1:53\", \"cookies\": {\"enabled\": true, "
+                            "\"secret_file\": \"keys/cookie.secret\", \"require\": true}"));
+    CHECK(set.errors().empty());
+    CHECK(set.config.dns.cookies.require);
+    CHECK(set.config.dns.cookies.secret_file == "/etc/meridian/keys/cookie.secret");
+    CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"cookies\": {\"secret\": \"x\"}")).errors() ==
+          "3:43: unknown key \"secret\" (expected one of: enabled, secret_file, require)\n");
+    CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"cookies\": {\"require\": \"yes\"}")).has_prefix("3:54: "));
+    CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"cookies\": {\"secret_file\": \"\"}")).errors() ==
+          "3:58: \"secret_file\" is the path of a file holding 32 hex digits\n");
+    CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"cookies\": true")).has_prefix("3:42: \"cookies\" must be an object"));
+  }
+
   TEST_CASE("admin settings, at the value or the key") {
     CHECK(Read(R"({"dns": {"listen": "127.0.0.1:53"}, "zones": "z", "admin": {"listen": "x", "ready_after_checks": 1, )"
                R"("tokn": "t"}})")

@@ -2,11 +2,13 @@
 # Instructions per static query (the bench mix of tools/bench.d/gen-zone.awk: A, AAAA,
 # CNAME, MX, NXDOMAIN over a 10,000-name zone), like tools/bench.d/callgrind-geo.sh.
 # Usage: tools/bench.d/callgrind-static.sh [BINARY] [OUT]
+# EDNS=1 sends every query with EDNS; COOKIE=1 (EDNS too) learns a server cookie with
+# dig first and sends every query with it (a valid cookie: the DNS-cookie path).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$root/build/release/server/meridian}
 out=${2:-/tmp/meridian-callgrind-static}
-for tool in valgrind dnsperf callgrind_annotate; do
+for tool in valgrind dnsperf callgrind_annotate ${COOKIE:+dig}; do
   command -v "$tool" >/dev/null || { echo "callgrind-static: needs $tool" >&2; exit 1; }
 done
 rm -rf "$out"; mkdir -p "$out/zones"
@@ -17,8 +19,15 @@ valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
   --toggle-collect='meridian::query::answer_query*' "$bin" serve --config "$out/meridian.json" 2>"$out/server.log" &
 pid=$!
 for _ in $(seq 1 120); do grep -q "event=ready" "$out/server.log" 2>/dev/null && break; sleep 1; done
-dnsperf -s 127.0.0.1 -p "$port" -d "$out/queries.txt" -n 1 -Q 2000 -t 5 >"$out/dnsperf.txt" 2>&1 || true
+edns=(); extra_queries=0
+[ -n "${EDNS:-}" ] && edns=(-e)
+if [ -n "${COOKIE:-}" ]; then
+  cookie=$(dig @127.0.0.1 -p "$port" +cookie +tries=3 bench.test SOA | awk '/; COOKIE:/{print $3}')
+  [ ${#cookie} -eq 48 ] || { echo "callgrind-static: no server cookie learned" >&2; kill -INT "$pid"; exit 1; }
+  edns=(-E "10:$cookie"); extra_queries=1  # dig's query is counted too
+fi
+dnsperf -s 127.0.0.1 -p "$port" -d "$out/queries.txt" -n 1 -Q 2000 -t 5 "${edns[@]}" >"$out/dnsperf.txt" 2>&1 || true
 kill -INT "$pid"; wait "$pid" || true
-queries=$(awk '/Queries completed/{print $3}' "$out/dnsperf.txt")
+queries=$(awk -v extra="$extra_queries" '/Queries completed/{print $3 + extra}' "$out/dnsperf.txt")
 instructions=$(callgrind_annotate "$out/callgrind.out" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",", "", $1); print $1}')
 echo "static: queries $queries, instructions $instructions, per query $(awk -v i="$instructions" -v q="$queries" 'BEGIN{printf "%.1f", i/q}')"
