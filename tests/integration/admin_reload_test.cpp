@@ -21,44 +21,11 @@ json api_config(const json& admin = json{{"listen", "127.0.0.1:0"}, {"token", kT
                      {{"web", failover_service(region({"127.0.0.11"}, {}, ""), region({"127.0.0.21"}, {}, ""))}}, admin);
 }
 
-// A raw HTTP/1.1 request with any method (the fixture's client only GETs).
-HttpResponse http_request(uint16_t port, const std::string& method, const std::string& target, bool with_token) {
+// A request with any method, with the token or without; 90 s for a reload to answer.
+HttpResponse admin_request(uint16_t port, const std::string& method, const std::string& target, bool with_token) {
   std::vector<std::string> headers;
   if (with_token) headers.push_back(std::string("Authorization: Bearer ") + kToken);
-  if (method == "GET") return http_get(port, target, headers);
-  // http_get writes "GET "; the request line is rebuilt for other methods.
-  HttpResponse r;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return r;
-  timeval tv{90, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n";
-  for (const auto& h : headers) req += h + "\r\n";
-  req += "\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  const auto end = Clock::now() + std::chrono::seconds(90);
-  char buf[16384];
-  while (Clock::now() < end) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n > 0) r.raw.append(buf, static_cast<std::size_t>(n));
-    else if (n < 0 && errno == EINTR) continue;
-    else break;
-  }
-  ::close(fd);
-  const auto head_end = r.raw.find("\r\n\r\n");
-  if (r.raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos) return r;
-  r.ok = true;
-  r.status = std::atoi(r.raw.c_str() + 9);
-  r.body = r.raw.substr(head_end + 4);
-  return r;
+  return http_request(port, method, target, headers, std::chrono::seconds(90));
 }
 
 CommandResult meridian_cli(const std::vector<std::string>& args) {
@@ -89,7 +56,7 @@ TEST_CASE("POST /reload answers after the reload with its result; a rejected one
   REQUIRE_MESSAGE(m.start(api_config(), {{"example.test.json", standard_zone()}}), m.error);
   const uint64_t before = m.status()["reload"]["reloads"].get<uint64_t>();
 
-  const HttpResponse ok = http_request(m.admin_port, "POST", "/reload", true);
+  const HttpResponse ok = admin_request(m.admin_port, "POST", "/reload", true);
   REQUIRE(ok.ok);
   INFO(ok.raw);
   CHECK(ok.status == 200);
@@ -112,7 +79,7 @@ TEST_CASE("POST /reload answers after the reload with its result; a rejected one
   json broken = api_config({{"listen", "127.0.0.1:" + std::to_string(m.admin_port)}, {"token", kToken}});
   broken["dns"]["bogus_key"] = 1;
   write_atomic(m.config_path, broken.dump(2) + "\n");
-  const HttpResponse rejected = http_request(m.admin_port, "POST", "/reload", true);
+  const HttpResponse rejected = admin_request(m.admin_port, "POST", "/reload", true);
   REQUIRE(rejected.ok);
   INFO(rejected.raw);
   CHECK(rejected.status == 422);
@@ -199,23 +166,23 @@ TEST_CASE("meridian reload and meridian status: output and exit codes") {
 TEST_CASE("the probes answer without the token; every other route needs it; / lists the routes") {
   Meridian m;
   REQUIRE_MESSAGE(m.start(api_config(), {{"example.test.json", standard_zone()}}), m.error);
-  CHECK(http_request(m.admin_port, "GET", "/healthz", false).status == 200);
-  const HttpResponse ready = http_request(m.admin_port, "GET", "/readyz", false);
+  CHECK(admin_request(m.admin_port, "GET", "/healthz", false).status == 200);
+  const HttpResponse ready = admin_request(m.admin_port, "GET", "/readyz", false);
   CHECK(ready.status == 200);
   CHECK(ready.body == "ready\n");
   for (const char* path : {"/", "/metrics", "/status", "/no-such-page"})
-    CHECK_MESSAGE(http_request(m.admin_port, "GET", path, false).status == 401, path);
-  CHECK(http_request(m.admin_port, "POST", "/reload", false).status == 401);
+    CHECK_MESSAGE(admin_request(m.admin_port, "GET", path, false).status == 401, path);
+  CHECK(admin_request(m.admin_port, "POST", "/reload", false).status == 401);
 
-  const HttpResponse index = http_request(m.admin_port, "GET", "/", true);
+  const HttpResponse index = admin_request(m.admin_port, "GET", "/", true);
   CHECK(index.status == 200);
   for (const char* line : {"POST /reload", "GET  /status", "GET  /metrics", "GET  /healthz", "GET  /readyz", "GET  /explain"})
     CHECK_MESSAGE(index.body.find(line) != std::string::npos, line << "\n" << index.body);
-  CHECK(http_request(m.admin_port, "GET", "/no-such-page", true).status == 404);
+  CHECK(admin_request(m.admin_port, "GET", "/no-such-page", true).status == 404);
   // Methods: /reload is POST only, the others GET (and HEAD).
-  CHECK(http_request(m.admin_port, "GET", "/reload", true).status == 405);
-  CHECK(http_request(m.admin_port, "POST", "/status", true).status == 405);
-  CHECK(http_request(m.admin_port, "DELETE", "/status", true).status == 405);
-  CHECK(http_request(m.admin_port, "HEAD", "/status", true).status == 200);
+  CHECK(admin_request(m.admin_port, "GET", "/reload", true).status == 405);
+  CHECK(admin_request(m.admin_port, "POST", "/status", true).status == 405);
+  CHECK(admin_request(m.admin_port, "DELETE", "/status", true).status == 405);
+  CHECK(admin_request(m.admin_port, "HEAD", "/status", true).status == 200);
   CHECK(m.log_clean());
 }

@@ -49,7 +49,7 @@ inline bool wait_for(const std::function<bool()>& cond, std::chrono::millisecond
 }
 
 // ---------------------------------------------------------------------------
-// A blocking HTTP/1.1 GET against 127.0.0.1:port (Connection: close).
+// A blocking HTTP/1.1 request against 127.0.0.1:port (Connection: close, no body).
 
 struct HttpResponse {
   bool ok = false;  // a status line came back
@@ -59,8 +59,9 @@ struct HttpResponse {
   std::string raw;
 };
 
-inline HttpResponse http_get(uint16_t port, const std::string& target, const std::vector<std::string>& extra_headers = {},
-                             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+inline HttpResponse http_request(uint16_t port, const std::string& method, const std::string& target,
+                                 const std::vector<std::string>& extra_headers = {},
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   HttpResponse r;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return r;
@@ -75,7 +76,8 @@ inline HttpResponse http_get(uint16_t port, const std::string& target, const std
     ::close(fd);
     return r;
   }
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (method != "GET") req += "Content-Length: 0\r\n";
   for (const auto& h : extra_headers) req += h + "\r\n";
   req += "\r\n";
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
@@ -107,6 +109,11 @@ inline HttpResponse http_get(uint16_t port, const std::string& target, const std
   }
   r.body = r.raw.substr(head_end + 4);
   return r;
+}
+
+inline HttpResponse http_get(uint16_t port, const std::string& target, const std::vector<std::string>& extra_headers = {},
+                             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  return http_request(port, "GET", target, extra_headers, timeout);
 }
 
 // ---------------------------------------------------------------------------
