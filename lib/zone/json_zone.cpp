@@ -233,6 +233,8 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     // Every position is placed: the text is no longer needed while the zone compiles.
     const config::TextPosition root = position_of(root_at_);
     if (owned_text_) std::string().swap(*owned_text_);
+    decltype(positions_)().swap(positions_);  // the reader's own per-name state, likewise
+    decltype(last_position_)().swap(last_position_);
     const std::string problem = zone_->finalize();
     if (!problem.empty()) {
       diags_.add(config::Diagnostic{file_, root.line, root.column, problem});
