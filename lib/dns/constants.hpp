@@ -28,7 +28,7 @@ namespace opcode {
 inline constexpr uint8_t QUERY = 0;
 }
 namespace edns {
-inline constexpr uint16_t NSID = 3, CLIENT_SUBNET = 8, COOKIE = 10;
+inline constexpr uint16_t NSID = 3, CLIENT_SUBNET = 8, COOKIE = 10, TCP_KEEPALIVE = 11;
 inline constexpr uint16_t kDefaultPayload = 1232;
 inline constexpr uint32_t kDoBit = 0x8000;
 }

@@ -63,6 +63,8 @@ bool parse_client_subnet(const uint8_t* opt, std::size_t len, ClientSubnet& ecs)
     if (pos + olen > end) return false;
     if (code == edns::NSID) {
       q.nsid_requested = true;
+    } else if (code == edns::TCP_KEEPALIVE) {
+      q.keepalive_requested = true;
     } else if (code == edns::CLIENT_SUBNET) {
       if (q.has_ecs) return false;  // a second ECS option is malformed
       if (!parse_client_subnet(p + pos, olen, q.ecs)) return false;
@@ -122,7 +124,7 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   if (q.flags & flag::QR) return QueryStatus::drop;
   q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0F);
   q.question_end = 0;
-  q.has_edns = q.edns_do = q.nsid_requested = q.has_ecs = false;
+  q.has_edns = q.edns_do = q.nsid_requested = q.keepalive_requested = q.has_ecs = false;
   q.edns_payload = 0;
   q.edns_version = 0;
   q.cookie_length = 0;

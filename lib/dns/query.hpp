@@ -30,6 +30,7 @@ struct Query {
   uint8_t edns_version = 0;
   bool edns_do = false;
   bool nsid_requested = false;
+  bool keepalive_requested = false;  // edns-tcp-keepalive (RFC 7828), whatever its length
   bool has_ecs = false;
   ClientSubnet ecs;
   // The first COOKIE option (RFC 7873 4): 0 when there is none, kMalformedCookie

@@ -460,6 +460,7 @@ std::size_t opt_size(const Snapshot& snap, const dns::Query& q) {
   if (q.nsid_requested && !snap.identity.nsid.empty()) n += 4 + snap.identity.nsid.size();
   if (q.has_ecs) n += 8 + (q.ecs.source_prefix + 7u) / 8u;
   if (q.cookie_length) n += 4 + q.cookie_length;
+  if (q.keepalive_requested) n += 6;
   return n;
 }
 
@@ -491,6 +492,11 @@ void put_opt(const Snapshot& snap, const dns::Query& q, MessageWriter& w, uint16
     w.put_u16(dns::edns::COOKIE);
     w.put_u16(q.cookie_length);
     w.put_bytes(q.cookie, q.cookie_length);
+  }
+  if (q.keepalive_requested) {
+    w.put_u16(dns::edns::TCP_KEEPALIVE);
+    w.put_u16(2);
+    w.put_u16(snap.tcp_keepalive);
   }
   w.count(Section::additional);
 }
@@ -567,6 +573,8 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
   dns::QueryStatus status = dns::parse_query(packet, length, q);
   // With ECS switched off the option is ignored, and so not echoed.
   if (q.has_ecs && snapshot.routing && !snapshot.routing->services().ecs.enabled) q.has_ecs = false;
+  // Over UDP the option means nothing and is ignored (RFC 7828 3.2.1).
+  if (transport == Transport::udp) q.keepalive_requested = false;
   if (status == dns::QueryStatus::drop) {
     if (info) info->dropped = true;
     return 0;
@@ -589,6 +597,7 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     // An OPT that was read is answered with one (RFC 6891 7), without options.
     q.has_ecs = false;
     q.nsid_requested = false;
+    q.keepalive_requested = false;
     q.cookie_length = 0;
     const std::size_t error_limit = transport == Transport::udp ? dns::kMaxUdpPlainPayload : out_capacity;
     w.set_limit(error_limit - (q.has_edns ? opt_size(snapshot, q) : 0));

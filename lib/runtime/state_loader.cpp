@@ -1,5 +1,8 @@
 #include "runtime/state_loader.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "config/json_source.hpp"
 #include "dns/name.hpp"
 #include "forward/settings.hpp"
@@ -118,6 +121,7 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   else if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health, ramps);
   const auto& dns = config.dns;
   snapshot->max_udp_payload = dns.max_udp_payload;
+  snapshot->tcp_keepalive = static_cast<uint16_t>(std::min<int64_t>(dns.tcp_idle_timeout.count() / 100, 0xFFFF));
   for (const auto& net : dns.explain_allow) {
     std::string ignored;
     if (auto key = routing::parse_client_key("net:" + net, ignored)) snapshot->explain_allow.push_back(*key);

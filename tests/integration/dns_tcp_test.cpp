@@ -100,6 +100,16 @@ TEST_CASE("several queries on one connection, in order and pipelined") {
     CHECK(d.status == "NOERROR");
     CHECK(d.answer.size() == 3);
   }
+  SUBCASE("dig +keepalive: the idle timeout is announced over TCP (RFC 7828), not over UDP") {
+    const DigResult tcp = dig(s.ep(), {"+tcp", "+keepalive", "app.example.com", "A"});
+    INFO(tcp.output);
+    CHECK(tcp.status == "NOERROR");
+    CHECK(tcp.output.find("TCP KEEPALIVE: 10.0 secs") != std::string::npos);  // the default idle_timeout
+    const DigResult udp = dig(s.ep(), {"+notcp", "+keepalive", "app.example.com", "A"});
+    INFO(udp.output);
+    CHECK(udp.status == "NOERROR");
+    CHECK(udp.output.find("KEEPALIVE") == std::string::npos);
+  }
   c.close();
   CHECK(s.stop() == 0);
   CHECK(s.log_clean());

@@ -600,6 +600,30 @@ TEST_SUITE("responder") {
     CHECK_FALSE(none.msg.option(dns::edns::NSID).has_value());
   }
 
+  TEST_CASE_FIXTURE(MainFixture, "EDNS: TCP keepalive (RFC 7828) answered over TCP when asked, never over UDP") {
+    r.snapshot().tcp_keepalive = 150;  // 15 s
+    const Bytes asking = edns_query("app.example.com.", type::A, 1232, 0, edns_option(dns::edns::TCP_KEEPALIVE, ""));
+    const Answer tcp = ask_checked(r, asking, Transport::tcp);
+    CHECK(hex(tcp.msg.option(dns::edns::TCP_KEEPALIVE).value_or("(none)")) == "00 96");
+    CHECK(tcp.msg.answer.size() == 1);
+    // Over UDP the option is ignored (and not answered).
+    const Answer udp = ask_checked(r, asking, Transport::udp);
+    CHECK(udp.msg.has_opt);
+    CHECK_FALSE(udp.msg.option(dns::edns::TCP_KEEPALIVE).has_value());
+    // Not asked: not sent.
+    CHECK_FALSE(ask_checked(r, edns_query("app.example.com.", type::A), Transport::tcp)
+                    .msg.option(dns::edns::TCP_KEEPALIVE)
+                    .has_value());
+    // With NSID too: both options, each once.
+    Bytes options = edns_option(dns::edns::NSID, "");
+    const Bytes keepalive = edns_option(dns::edns::TCP_KEEPALIVE, "");
+    options.insert(options.end(), keepalive.begin(), keepalive.end());
+    const Bytes both = edns_query("app.example.com.", type::A, 1232, 0, options);
+    const Answer two = ask_checked(r, both, Transport::tcp);
+    CHECK(two.msg.option(dns::edns::NSID) == std::optional<std::string>("node-7"));
+    CHECK(two.msg.option(dns::edns::TCP_KEEPALIVE).has_value());
+  }
+
   TEST_CASE_FIXTURE(MainFixture, "EDNS: Client Subnet echoed with scope 0 for static data") {
     const Answer a = ask_checked(r, edns_query("app.example.com.", type::A, 1232, 0, ecs_option(1, 24, 0, {198, 51, 100})));
     const std::optional<std::string> ecs = a.msg.option(dns::edns::CLIENT_SUBNET);
