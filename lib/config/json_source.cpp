@@ -1,12 +1,12 @@
 #include "config/json_source.hpp"
 
 #include <cctype>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <unordered_set>
 #include <vector>
+
+#include "util/file_text.hpp"
 
 namespace meridian::config {
 
@@ -192,15 +192,13 @@ TextPosition JsonSource::position_of_offset(const std::string& text, std::size_t
 }
 
 JsonSource JsonSource::load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> text = util::read_file_text(path);
+  if (!text) {
     Diagnostics d;
     d.add(path, 0, 0, "cannot open file");
     throw LoadError(std::move(d));
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parse(buf.str(), path);
+  return parse(std::move(*text), path);
 }
 
 JsonSource JsonSource::parse(std::string text, std::string name) {

@@ -5,9 +5,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <system_error>
+
+#include "util/file_text.hpp"
 
 namespace meridian::cookies {
 
@@ -77,19 +77,17 @@ std::optional<Secrets> parse_secrets(std::string_view text, const std::string& f
 }
 
 std::optional<Secrets> read_secret_file(const std::string& path, config::Diagnostics& diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const std::optional<std::string> text = util::read_file_text(path);
+  if (!text) {
     diagnostics.add(path, 0, 0, std::string("cannot read the cookie secret file: ") + std::strerror(errno));
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
     diagnostics.add_warning({path, 0, 0,
                              "the cookie secret file is readable by every user: anyone holding the secret can make "
                              "valid cookies for any address (chmod 600 or 640)"});
-  return parse_secrets(text.str(), path, diagnostics);
+  return parse_secrets(*text, path, diagnostics);
 }
 
 Secret random_secret() {

@@ -23,6 +23,10 @@ std::size_t SnapshotHolder::retired_snapshots() const {
 }
 
 void SnapshotHolder::reclaim_locked(std::vector<std::shared_ptr<const query::Snapshot>>& freed) {
+  if (retired_.empty()) return;
+  // Raised before the parked flags are read (BatchReader::park reads it after
+  // parking), so that a reader parking meanwhile reclaims what is kept for it.
+  retired_pending_.store(true, std::memory_order_seq_cst);
   auto in_use = [&](const Retired& r) {
     for (const ReaderSlot* reader : readers_)
       if (!reader->parked.load(std::memory_order_seq_cst) && reader->seen <= r.generation) return true;
@@ -32,7 +36,7 @@ void SnapshotHolder::reclaim_locked(std::vector<std::shared_ptr<const query::Sna
     if (!in_use(r)) freed.push_back(std::move(r.snapshot));
   retired_.erase(std::remove_if(retired_.begin(), retired_.end(), [](const Retired& r) { return !r.snapshot; }),
                  retired_.end());
-  retired_pending_.store(!retired_.empty(), std::memory_order_release);
+  if (retired_.empty()) retired_pending_.store(false, std::memory_order_seq_cst);
 }
 
 void SnapshotHolder::reclaim() {

@@ -97,9 +97,11 @@ class BatchReader {
     return snapshot_;
   }
   void park() {
-    slot_.parked.store(true, std::memory_order_release);
-    // A publish during the batch could not free what this reader was using.
-    if (holder_.retired_pending_.load(std::memory_order_acquire)) holder_.reclaim();
+    // Dekker with reclaim_locked(), which raises retired_pending_ before it reads
+    // the parked flags: either the reclaim sees this reader parked, or this load
+    // sees what the reclaim had to keep (what this reader was using) and frees it.
+    slot_.parked.store(true, std::memory_order_seq_cst);
+    if (holder_.retired_pending_.load(std::memory_order_seq_cst)) holder_.reclaim();
   }
 
  private:

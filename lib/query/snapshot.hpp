@@ -23,11 +23,11 @@ struct Snapshot {
   std::shared_ptr<const zone::ZoneSet> zones;
   std::shared_ptr<const routing::RoutingTable> routing;  // dynamic names; null when no services
   ServerIdentity identity;
-  uint16_t max_udp_payload = 1232;
+  uint16_t max_udp_payload = 1232;  // our EDNS buffer size: DNS flag day 2020 default
   // The TCP idle timeout in 100 ms units, sent to clients that ask (RFC 7828).
   uint16_t tcp_keepalive = 100;
   // Sources allowed to ask `_explain.NAME TXT` (as net keys); empty: refused.
-  std::vector<routing::ClientKey> explain_allow;  // our EDNS buffer size: DNS flag day 2020 default
+  std::vector<routing::ClientKey> explain_allow;
   uint64_t generation = 0;
   cookies::CookiePolicy cookies;  // off unless the configuration builds it
 };

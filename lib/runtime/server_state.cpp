@@ -102,12 +102,16 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   const auto started = std::chrono::steady_clock::now();
   ReloadOutcome outcome;
   outcome.trigger = trigger;
-  auto rejected = [&](std::vector<std::string> errors) {
-    outcome.errors = std::move(errors);
-    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // What is served once the reload is done (the previous state when it is rejected).
+  auto describe_served = [&] {
     outcome.zones = state_.zones->size();
     outcome.services = state_.services->services.size();
     outcome.zone_failures = count_zone_failures(*state_.zone_reports);
+  };
+  auto rejected = [&](std::vector<std::string> errors) {
+    outcome.errors = std::move(errors);
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    describe_served();
     // Remember the broken files so they are not retried until edited again.
     config_fingerprint_ = fingerprint(config_paths());
     return outcome;
@@ -184,9 +188,7 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   outcome.ok = true;
   outcome.seconds = status_.last_seconds;
   outcome.built = status_.last_built;
-  outcome.zones = state_.zones->size();
-  outcome.services = state_.services->services.size();
-  outcome.zone_failures = count_zone_failures(*state_.zone_reports);
+  describe_served();
   for (const auto& r : *state_.zone_reports)
     for (const auto& e : r.errors) outcome.zone_errors.push_back(e.to_string());
   return outcome;

@@ -12,10 +12,10 @@ extern "C" {
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "dns/name.hpp"
+#include "util/file_text.hpp"
 
 // After the standard headers: ldns's headers define bool/false macros.
 #include <ldns/ldns.h>
@@ -44,10 +44,7 @@ struct RdfDeleter {
 class FileLines {
  public:
   explicit FileLines(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream all;
-    all << in.rdbuf();
-    text_ = all.str();
+    text_ = util::read_file_text(path).value_or(std::string());
     starts_.push_back(0);
     for (std::size_t i = 0; i < text_.size(); ++i)
       if (text_[i] == '\n') starts_.push_back(i + 1);
@@ -292,10 +289,7 @@ bool has_cr(const std::string& path) {
 }
 
 std::string without_crlf(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream all;
-  all << in.rdbuf();
-  std::string text = all.str();
+  std::string text = util::read_file_text(path).value_or(std::string());
   std::size_t out = 0;
   for (std::size_t i = 0; i < text.size(); ++i)
     if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) text[out++] = text[i];

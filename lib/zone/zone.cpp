@@ -248,14 +248,9 @@ std::string Zone::compile() {
     const std::size_t size = sizes[id];
     auto* head = new (base + at) NodeHead{};
     const std::size_t entry_count = entry_counts[id];
-    const bool is_delegation = id != 0 && build.has(id, dns::type::NS);
-    const bool service = build.service_number(id) != 0;
     head->entry_count = static_cast<uint16_t>(entry_count);
     head->name_length = static_cast<uint8_t>(name.size());
-    head->flags = static_cast<uint8_t>((is_delegation ? NodeHead::kDelegation : 0) |
-                                       (build.has(id, dns::type::DNAME) ? NodeHead::kDname : 0) |
-                                       (build.has(id, dns::type::CNAME) ? NodeHead::kCname : 0) |
-                                       (service ? NodeHead::kService : 0));
+    head->flags = build.service_number(id) != 0 ? NodeHead::kService : 0;  // the types' flags as they are written
     head->service_index = -1;
     head->size = static_cast<uint32_t>(size);
     head->service_name = build.service_number(id);
@@ -268,6 +263,9 @@ std::string Zone::compile() {
     // Images first, then the records of every RRset (the layout node_head.hpp reads).
     std::size_t k = 0;
     for_each_rrset(id, [&](uint16_t type, uint32_t ttl, const std::vector<RdataRef>& records, const WireImage& m) {
+      if (type == dns::type::NS && id != 0) head->flags |= NodeHead::kDelegation;  // NS below the apex: a cut
+      if (type == dns::type::DNAME) head->flags |= NodeHead::kDname;
+      if (type == dns::type::CNAME) head->flags |= NodeHead::kCname;
       new (&entries[k++]) NodeHead::Entry{type, static_cast<uint16_t>(std::min<std::size_t>(records.size(), 0xFFFF)),
                                           m.size, m.patch_count, m.name_count, m.needs_origin, 0,
                                           m.empty() ? 0u : offset(p), ttl, 0};

@@ -191,9 +191,4 @@ void ZoneBuild::release_index() {
   mask_ = 0;
 }
 
-std::size_t ZoneBuild::bytes() const {
-  return name_bytes_.capacity() + names_.capacity() * sizeof(Name) + index_.capacity() * sizeof(Slot) +
-         wire_bytes_.capacity() + records_.capacity() * sizeof(Record);
-}
-
 }  // namespace meridian::zone

@@ -90,7 +90,6 @@ class ZoneBuild {
                                             std::vector<RdataRef>& refs) const;
   RdataRef rdata(uint32_t record) const;
 
-  std::size_t bytes() const;
   // The index of names is needed no more (the compiler reads names by id):
   // freed before the compiled form is allocated, which lowers the peak.
   void release_index();
