@@ -18,7 +18,7 @@ admin::ObservedState observe(RunningServer& r) {
   admin::ObservedState s;
   s.dns = r.dns.stats().totals();
   s.tcp_refused_max_per_client = r.dns.tcp().refused_per_client();
-  s.tcp_refused_max_connections = r.dns.tcp().refused_total() - s.tcp_refused_max_per_client;
+  s.tcp_refused_max_connections = r.dns.tcp().refused_max_connections();
   const runtime::LoadedState current = r.state.current();
   s.snapshot = current.snapshot;
   s.zone_reports = current.zone_reports;

@@ -154,6 +154,7 @@ void TcpServer::accept(tcp::acceptor& acceptor) {
     if (!ec) {
       std::optional<ClientNetwork> slot;
       bool refuse = connections_.load() >= limits_.max_connections;
+      if (refuse) refused_max_connections_.fetch_add(1, std::memory_order_relaxed);
       if (!refuse && limits_.max_per_client > 0) {
         boost::system::error_code peer_ec;
         const auto peer = socket.remote_endpoint(peer_ec);
@@ -167,7 +168,6 @@ void TcpServer::accept(tcp::acceptor& acceptor) {
         }
       }
       if (refuse) {
-        refused_total_.fetch_add(1, std::memory_order_relaxed);
         boost::system::error_code ignored;
         socket.close(ignored);  // over a cap: refuse rather than queue
       } else {

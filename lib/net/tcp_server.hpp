@@ -40,8 +40,8 @@ class TcpServer {
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
   std::size_t connections() const { return connections_.load(); }
-  // Connections closed at accept because a cap was reached.
-  uint64_t refused_total() const { return refused_total_.load(); }
+  // Connections closed at accept, by the cap they met (max_connections is checked first).
+  uint64_t refused_max_connections() const { return refused_max_connections_.load(); }
   uint64_t refused_per_client() const { return refused_per_client_.load(); }
 
   // The client network a connection counts against: a /32 or a /64 (an
@@ -71,7 +71,7 @@ class TcpServer {
   // touch these while io_ is being destroyed.
   std::atomic<std::size_t> connections_{0};
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> refused_total_{0};
+  std::atomic<uint64_t> refused_max_connections_{0};
   std::atomic<uint64_t> refused_per_client_{0};
   // Connections per client network (only with max_per_client); taken at accept,
   // never on the query path.

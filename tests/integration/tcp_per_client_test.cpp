@@ -29,21 +29,23 @@ bool answered(TcpConnection& c, const Endpoint& server, const std::string& sourc
   return m.ok && m.id == id && m.answer.size() == 1;
 }
 
-}  // namespace
-
-TEST_CASE("max_per_client: one /32 gets its share, another network still gets in") {
-  const json config{{"dns",
-                     {{"listen", json::array({"127.0.0.1:0"})},
-                      {"threads", 1},
-                      {"tcp", {{"max_per_client", 2}, {"idle_timeout", "60s"}}}}},
+// A server with example.test. and the given dns.tcp settings, and an admin port for /metrics.
+bool start_with_tcp(Meridian& m, const json& tcp) {
+  const json config{{"dns", {{"listen", json::array({"127.0.0.1:0"})}, {"threads", 1}, {"tcp", tcp}}},
                     {"zones", "zones/"},
                     {"admin", {{"listen", "127.0.0.1:0"}}}};
   const json zone = zone_json("example.test.", 1,
                               json{{"@", {{"NS", json::array({"ns1"})}}},
                                    {"ns1", {{"A", "192.0.2.1"}}},
                                    {"www", {{"A", "192.0.2.80"}}}});
+  return m.start(config, {{"example.test.json", zone}});
+}
+
+}  // namespace
+
+TEST_CASE("max_per_client: one /32 gets its share, another network still gets in") {
   Meridian m;
-  REQUIRE_MESSAGE(m.start(config, {{"example.test.json", zone}}), m.error);
+  REQUIRE_MESSAGE(start_with_tcp(m, {{"max_per_client", 2}, {"idle_timeout", "60s"}}), m.error);
 
   TcpConnection a, b, over, other;
   REQUIRE(answered(a, m.dns, "127.0.0.1", 1));
@@ -74,5 +76,20 @@ TEST_CASE("max_per_client: one /32 gets its share, another network still gets in
     if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pacing within the bound
   }
   CHECK(freed);
+  CHECK(m.log_clean());
+}
+
+TEST_CASE("max_connections refusals are counted apart from max_per_client ones") {
+  Meridian m;
+  REQUIRE_MESSAGE(start_with_tcp(m, {{"max_connections", 1}, {"idle_timeout", "60s"}}), m.error);
+  TcpConnection held, over;
+  REQUIRE(answered(held, m.dns, "127.0.0.1", 1));
+  REQUIRE(over.connect(m.dns, std::chrono::seconds(15), "127.0.0.2"));  // another network: the total cap still applies
+  over.send_message(query_bytes(2));
+  CHECK(over.wait_closed(std::chrono::seconds(20)) == TcpConnection::Wait::closed);
+  const auto metrics = prom::parse(m.metrics());
+  CHECK(metrics.errors.empty());
+  CHECK(metrics.value("meridian_dns_tcp_refused_total", {{"reason", "max_connections"}}) == 1.0);
+  CHECK(metrics.value("meridian_dns_tcp_refused_total", {{"reason", "max_per_client"}}) == 0.0);
   CHECK(m.log_clean());
 }
