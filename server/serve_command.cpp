@@ -1,5 +1,6 @@
 #include <csignal>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "commands.hpp"
 #include "forward/forwarding_tier.hpp"
 #include "runtime/dns_service.hpp"
+#include "runtime/privileges.hpp"
 #include "runtime/server_state.hpp"
 #include "runtime/state_watcher.hpp"
 #include "runtime/state_loader.hpp"
@@ -88,6 +90,22 @@ int serve(const std::string& config_path, const std::string& log_level) {
   util::set_log_format(initial->config.log.format);
   if (!level_override) util::set_log_level(initial->config.log.level);
   for (const auto& w : diagnostics.warnings()) log(LogLevel::warn, "load_warning", {{"warning", w.to_string()}});
+  // The user is looked up before anything binds; no_new_privs is set before the
+  // first thread starts so that every thread carries it.
+  std::optional<runtime::RunAs> run_as;
+  if (!initial->config.user.empty()) {
+    std::string error;
+    run_as = runtime::resolve_run_as(initial->config.user, error);
+    if (!run_as) {
+      log(LogLevel::error, "start_failed", {{"config", config_path}, {"error", "\"user\": " + error}});
+      notifier.notify("STATUS=cannot start: \"user\": " + error);
+      return 1;
+    }
+    runtime::forbid_new_privileges();
+  } else if (::geteuid() == 0) {
+    log(LogLevel::warn, "running_as_root",
+        {{"hint", "set \"user\" in meridian.json to drop root once the listeners are bound"}});
+  }
   // Zone files that do not load are left out; the server starts with the others
   // (or none: an edited file is reloaded).
   runtime::log_zone_failures(*initial->zone_reports);
@@ -125,6 +143,12 @@ int serve(const std::string& config_path, const std::string& log_level) {
       add_admin_routes(*admin_server, running);
       const auto bound = admin_server->start(*util::parse_host_port(admin_settings.listen));
       log(LogLevel::info, "listening", {{"address", bound.to_string()}, {"transports", "admin-http"}});
+    }
+    if (run_as) {
+      runtime::drop_privileges(*run_as);
+      log(LogLevel::info, "privileges_dropped", {{"user", run_as->user}, {"group", run_as->group},
+                                                 {"uid", std::to_string(run_as->uid)},
+                                                 {"gid", std::to_string(run_as->gid)}});
     }
   } catch (const std::exception& e) {
     log(LogLevel::error, "start_failed", {{"error", e.what()}});

@@ -191,6 +191,12 @@ class Reader {
     if (auto admin = root.section("admin", admin_rules)) read_admin(*admin, cfg.admin);
     const KeyRules log_rules = KeyRules::optional("\"log\" must be an object {\"level\": \"info\", \"format\": \"logfmt\"}");
     if (auto log = root.section("log", log_rules)) read_log(*log, cfg.log);
+    const KeyRules user_rules =
+        KeyRules::optional("\"user\" names the user to run as after binding: \"meridian\" or \"meridian:meridian\"");
+    root.string("user", cfg.user, user_rules, [](const std::string& u) {
+      const auto colon = u.find(':');
+      return !u.empty() && colon != 0 && (colon == std::string::npos || (colon + 1 < u.size() && u.find(':', colon + 1) == std::string::npos));
+    });
     root.allow({"checks", "services", kSchemaKey});
     root.report_unknown_keys();
     return cfg;

@@ -57,6 +57,7 @@ struct ServerConfig {
   std::string health_dir;               // folder of health override files; empty: none
   AdminSettings admin;
   LogSettings log;                      // read at start (`serve --log-level` wins)
+  std::string user;                     // "user" or "user:group" to run as once listeners are bound; empty: stay
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
 };
 
