@@ -166,7 +166,7 @@ class Reader {
     ServerConfig cfg;
     cfg.path = src_.path();
     cfg.base_dir = std::filesystem::path(src_.path()).parent_path().string();
-    if (cfg.base_dir.empty()) cfg.base_dir = ".";
+    if (cfg.base_dir.empty()) cfg.base_dir.assign(1, '.');  // not = ".": GCC 12 -Wrestrict false positive at -O2
     cfg.source = &src_;
     cfg.dns.chaos_version = std::string("meridian ") + MERIDIAN_VERSION;
     cfg.dns.chaos_identity = host_name();

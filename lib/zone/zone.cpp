@@ -240,12 +240,16 @@ std::string Zone::compile() {
     if (total / 8 >= 0xFFFFFFFFu) return "the zone is too large (more than 32 GB compiled)";
   }
   build.release_index();  // names are read by id from here on
-  arena_.assign(total / 8, 0);
+  build.begin_release();
+  arena_.resize(total / 8);  // no page touched yet (UninitialisedAllocator)
   auto* base = reinterpret_cast<std::byte*>(arena_.data());
   std::size_t at = 0;
   for (ZoneBuild::NameId id = 0; id < build.size(); ++id) {
+    // Every few thousand names, the build form of those placed goes back.
+    if (id % 4096 == 0) build.release_before(id);
     const std::string_view name = build.name(id);
     const std::size_t size = sizes[id];
+    std::memset(base + at, 0, size);  // padding included: a head's bytes are all defined
     auto* head = new (base + at) NodeHead{};
     const std::size_t entry_count = entry_counts[id];
     head->entry_count = static_cast<uint16_t>(entry_count);

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "zone/name_index.hpp"
@@ -119,8 +120,18 @@ class Zone {
   std::string compile();
   void make_negative_soa();
 
+  // Leaves new elements uninitialised, so that sizing the arena touches no
+  // page: compile() writes (and zeroes) each head's bytes as it places it, while
+  // the build form is handed back, and the two are never both whole in memory.
+  template <typename T> struct UninitialisedAllocator : std::allocator<T> {
+    template <typename U> struct rebind { using other = UninitialisedAllocator<U>; };
+    template <typename U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+    template <typename U, typename... Args> void construct(U* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  };
   std::unique_ptr<ZoneBuild> build_;         // while building
-  std::vector<uint64_t> arena_;              // the heads, one after the other
+  std::vector<uint64_t, UninitialisedAllocator<uint64_t>> arena_;  // the heads, one after the other
   NameIndex<NodeHead> lookup_;               // names -> heads (built again by clone())
   void index_heads();
   std::vector<std::string> service_names_;   // NodeHead::service_name - 1 indexes this

@@ -1,5 +1,8 @@
 #include "zone/zone_build.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "dns/name.hpp"
 #include "zone/name_index.hpp"
 
@@ -189,6 +192,41 @@ std::string_view ZoneBuild::service(NameId id) const {
 void ZoneBuild::release_index() {
   std::vector<Slot>().swap(index_);
   mask_ = 0;
+}
+
+namespace {
+
+// Hands back the whole pages of [begin + released, begin + done): the block
+// stays allocated (its first and last partial pages, with the allocator's
+// bookkeeping around them, are kept) and those pages read as zeros again.
+void return_pages(const void* begin, std::size_t done, std::size_t& released) {
+  if (done <= released) return;
+  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<std::uintptr_t>(begin);
+  const std::uintptr_t from = (base + released + page - 1) / page * page;
+  const std::uintptr_t to = (base + done) / page * page;
+  if (to > from && ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED) == 0) released = to - base;
+}
+
+}  // namespace
+
+void ZoneBuild::begin_release() {
+  first_record_from_.assign(names_.size() + 1, kNoRecord);
+  first_record_from_.back() = static_cast<uint32_t>(records_.size());
+  for (std::size_t id = names_.size(); id-- > 0;)
+    first_record_from_[id] = std::min(first_record_from_[id + 1], names_[id].first);
+}
+
+void ZoneBuild::release_before(NameId id) {
+  if (first_record_from_.size() != names_.size() + 1 || id > names_.size()) return;
+  // Names get their bytes in id order, and records theirs in record order.
+  const std::size_t name_bytes_done = id < names_.size() ? names_[id].at : name_bytes_.size();
+  const uint32_t record = first_record_from_[id];
+  const std::size_t wire_done = record < records_.size() ? records_[record].wire_at : wire_bytes_.size();
+  return_pages(names_.data(), id * sizeof(Name), released_names_);
+  return_pages(name_bytes_.data(), name_bytes_done, released_name_bytes_);
+  return_pages(records_.data(), std::min<std::size_t>(record, records_.size()) * sizeof(Record), released_records_);
+  return_pages(wire_bytes_.data(), wire_done, released_wire_);
 }
 
 }  // namespace meridian::zone

@@ -93,6 +93,13 @@ class ZoneBuild {
   // The index of names is needed no more (the compiler reads names by id):
   // freed before the compiled form is allocated, which lowers the peak.
   void release_index();
+  // The compiler hands the build form back to the system as it goes, so that the
+  // build form and the compiled zone are never both whole in memory: after
+  // begin_release(), release_before(id) returns the pages that hold only the
+  // names before `id` and their records. Those read as zeros afterwards, so
+  // nothing about a name before `id` may be asked again.
+  void begin_release();
+  void release_before(NameId id);
 
  private:
   static constexpr uint32_t kNoRecord = 0xFFFFFFFF;
@@ -131,6 +138,10 @@ class ZoneBuild {
   std::vector<Record> records_;
   std::vector<std::string> services_;
   std::unordered_map<std::string, uint16_t> service_numbers_;  // name -> 1 + index
+  // Releasing: the lowest record index held by any name from id on, and how many
+  // bytes of each pool were handed back already.
+  std::vector<uint32_t> first_record_from_;
+  std::size_t released_names_ = 0, released_name_bytes_ = 0, released_records_ = 0, released_wire_ = 0;
   bool too_many_services_ = false;
 };
 

@@ -91,6 +91,42 @@ TEST_SUITE("zone.build") {
     }
   }
 
+  TEST_CASE("release_before hands back what is behind and leaves every later name and record intact") {
+    // Records out of name order (a master file may list a name again later): the
+    // records of name i are its A, added in order, and a TXT added at the end, so
+    // a name's records span the whole pool and little may go back early.
+    ZoneBuild build(wire_name("example.com."));
+    constexpr int kNames = 20000;
+    std::vector<ZoneBuild::NameId> ids;
+    for (int i = 0; i < kNames; ++i) ids.push_back(build.name_for(wire_name("host-" + std::to_string(i) + ".example.com.")));
+    // The last name's records come first in the pool (several pages of them): they
+    // must stay until that name is compiled, at the very end.
+    std::vector<std::string> early_mx;
+    for (int k = 0; k < 1000; ++k) {
+      early_mx.push_back(std::string{static_cast<char>(k >> 8), static_cast<char>(k & 0xff), '\0'});
+      build.add(ids.back(), dns::type::MX, 60, rdata_of(early_mx.back()));
+    }
+    for (int i = 0; i < kNames; ++i)
+      build.add(ids[static_cast<std::size_t>(i)], dns::type::A, 300, rdata_of(std::string(4, static_cast<char>(i % 251))));
+    for (int i = kNames - 1; i >= kNames / 2; --i)
+      build.add(ids[static_cast<std::size_t>(i)], dns::type::TXT, 60, rdata_of("\x05late" + std::to_string(i)));
+    build.release_index();
+    build.begin_release();
+    for (int i = 0; i < kNames; ++i) {
+      const auto id = ids[static_cast<std::size_t>(i)];
+      if (i % 97 == 0) build.release_before(id);
+      REQUIRE(build.name(id) == wire_name("host-" + std::to_string(i) + ".example.com."));
+      const auto seen = rrsets_of(build, id);
+      const bool last = i == kNames - 1;
+      REQUIRE(seen.size() == (i >= kNames / 2 ? 2u : 1u) + (last ? 1u : 0u));
+      CHECK(seen[0].wires == std::vector<std::string>{std::string(4, static_cast<char>(i % 251))});
+      if (last) CHECK(seen[1].wires == early_mx);  // MX sorts before TXT
+      if (i >= kNames / 2) CHECK(seen.back().wires == std::vector<std::string>{"\x05late" + std::to_string(i)});
+    }
+    build.release_before(static_cast<ZoneBuild::NameId>(build.size()));  // the end: nothing left to read
+    build.release_before(static_cast<ZoneBuild::NameId>(build.size() + 5));  // past it: ignored
+  }
+
   TEST_CASE("records: an RRset keeps its first TTL, duplicates are kept once, types come out sorted") {
     ZoneBuild build(wire_name("example.com."));
     const auto www = build.name_for(wire_name("www.example.com."));
