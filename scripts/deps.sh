@@ -8,6 +8,7 @@ packages=(
   libldns-dev libknot-dev libmaxminddb-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
   dnsutils knot-dnsutils mmdb-bin curl
+  python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev
   "$@"
 )
 

@@ -1,9 +1,12 @@
 #include "admin/observed_state.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "admin/reload_report.hpp"
 #include "dns/name.hpp"
+#include "health/health_key.hpp"
 #include "util/prometheus_text.hpp"
 #include "zone/rdata_codec.hpp"
 
@@ -18,6 +21,42 @@ const char* rcode_name(unsigned r) {
   if (r == 23) return "BADCOOKIE";
   return nullptr;
 }
+
+// The compiler that built this binary, as "gcc 12.2.0" or "clang 16.0.6".
+std::string compiler_text() {
+#if defined(__clang__)
+  return "clang " __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+// A health key's parts as labels: service, region and endpoint="ADDRESS" or
+// backend="HOST:PORT"; a key that does not parse keeps its text as key="...".
+class KeyLabels {
+ public:
+  explicit KeyLabels(const std::string& text) : key_(health::HealthKey::parse(text)), text_(text) {}
+  // These labels followed by more (their values must outlive the call).
+  std::vector<util::PrometheusText::Label> with(std::initializer_list<util::PrometheusText::Label> more) const {
+    std::vector<util::PrometheusText::Label> labels;
+    if (!key_) {
+      labels.emplace_back("key", text_);
+    } else {
+      labels.emplace_back("service", key_->service());
+      labels.emplace_back("region", key_->region_name());
+      if (key_->kind() == health::HealthKey::Kind::endpoint) labels.emplace_back("endpoint", key_->address());
+      if (key_->kind() == health::HealthKey::Kind::backend) labels.emplace_back("backend", key_->address());
+    }
+    labels.insert(labels.end(), more.begin(), more.end());
+    return labels;
+  }
+
+ private:
+  std::optional<health::HealthKey> key_;
+  const std::string& text_;
+};
 
 }  // namespace
 
@@ -96,17 +135,20 @@ std::string render_metrics(const ObservedState& s) {
       m.sample("meridian_failovers_total", {{"service", svc.name}}, static_cast<double>(s.dns.failovers[i]));
     }
   }
-  m.family("meridian_health_up", "gauge", "1 when a checked endpoint or backend is up, by health key and source.");
+  m.family("meridian_health_up", "gauge",
+           "1 when a checked endpoint or backend is up, by service, region, endpoint or backend, and source.");
   for (const auto& [key, e] : s.health)
-    m.sample("meridian_health_up", {{"key", key}, {"source", health::source_name(e.effective.source)}},
-             e.effective.state == health::State::up ? 1 : 0);
-  m.family("meridian_check_duration_seconds", "gauge", "Duration of the latest active check, by health key.");
+    m.sample_with("meridian_health_up", KeyLabels(key).with({{"source", health::source_name(e.effective.source)}}),
+                  e.effective.state == health::State::up ? 1 : 0);
+  m.family("meridian_check_duration_seconds", "gauge", "Duration of the latest active check of an endpoint or backend.");
   for (const auto& [key, c] : s.checks)
-    if (c.has_result) m.sample("meridian_check_duration_seconds", {{"key", key}}, c.last_duration_seconds);
-  m.family("meridian_check_runs_total", "counter", "Active checks run, by health key.");
-  for (const auto& [key, c] : s.checks) m.sample("meridian_check_runs_total", {{"key", key}}, static_cast<double>(c.runs));
-  m.family("meridian_check_failures_total", "counter", "Active checks that failed, by health key.");
-  for (const auto& [key, c] : s.checks) m.sample("meridian_check_failures_total", {{"key", key}}, static_cast<double>(c.failures));
+    if (c.has_result) m.sample_with("meridian_check_duration_seconds", KeyLabels(key).with({}), c.last_duration_seconds);
+  m.family("meridian_check_runs_total", "counter", "Active checks run, by endpoint or backend.");
+  for (const auto& [key, c] : s.checks)
+    m.sample_with("meridian_check_runs_total", KeyLabels(key).with({}), static_cast<double>(c.runs));
+  m.family("meridian_check_failures_total", "counter", "Active checks that failed, by endpoint or backend.");
+  for (const auto& [key, c] : s.checks)
+    m.sample_with("meridian_check_failures_total", KeyLabels(key).with({}), static_cast<double>(c.failures));
   m.family("meridian_reloads_total", "counter", "Reload attempts (SIGHUP or file change).");
   m.sample("meridian_reloads_total", {}, static_cast<double>(s.reload.reloads));
   m.family("meridian_reload_failures_total", "counter", "Reloads and health file updates that were rejected.");
@@ -116,6 +158,14 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_last_reload_success", {}, s.reload.last_ok ? 1 : 0);
   m.family("meridian_last_reload_duration_seconds", "gauge", "How long the latest published reload took.");
   m.sample("meridian_last_reload_duration_seconds", {}, s.reload.last_seconds);
+  m.family("meridian_reload_duration_seconds", "histogram", "How long reloads took, accepted or rejected.");
+  m.histogram("meridian_reload_duration_seconds", runtime::kReloadDurationBounds, s.reload.duration_buckets,
+              s.reload.duration_sum);
+  m.family("meridian_reload_last_success_timestamp_seconds", "gauge",
+           "Unix time of the last load that was published (the one at start, then each accepted reload).");
+  m.sample("meridian_reload_last_success_timestamp_seconds", {}, s.reload.last_success_unix_seconds);
+  m.family("meridian_build_info", "gauge", "Always 1; the version of meridian and the compiler that built it.");
+  m.sample("meridian_build_info", {{"version", MERIDIAN_VERSION}, {"compiler", compiler_text()}}, 1);
   // Cost follows the change: how many parts loads built anew, and how many they took over unchanged.
   m.family("meridian_load_parts_total", "counter",
            "Parts of the served state built by loads since start (outcome=built) or taken over unchanged (outcome=reused).");

@@ -333,7 +333,11 @@ struct ForwardingTier::Impl {
   void backend_metrics(MetricSink& m) const {
     const auto now = util::coarse_now();
     for (const auto& [key, b] : backends) {
-      const std::string l = "backend=\"" + label_escape(key) + "\"";
+      const auto parsed = health::HealthKey::parse(key);
+      const std::string l = parsed ? "service=\"" + label_escape(parsed->service()) + "\",region=\"" +
+                                         label_escape(parsed->region_name()) + "\",backend=\"" +
+                                         label_escape(parsed->address()) + "\""
+                                   : "backend=\"" + label_escape(key) + "\"";
       const bool up = b->healthy(now) && b->circuit.state() != CircuitState::open;
       m.add("meridian_forward_backend_up", "gauge",
             "1 when the backend takes traffic (healthy, not ejected, circuit not open).", l, up ? 1 : 0);

@@ -27,6 +27,17 @@ void add_counts(BuildCounts& total, const BuildCounts& more) {
   total.routing_tables_reused += more.routing_tables_reused;
 }
 
+double unix_seconds_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void observe_duration(ReloadStatus& status, double seconds) {
+  std::size_t bucket = 0;
+  while (bucket < kReloadDurationBounds.size() && seconds > kReloadDurationBounds[bucket]) ++bucket;
+  ++status.duration_buckets[bucket];
+  status.duration_sum += seconds;
+}
+
 std::string milliseconds_text(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1fms", seconds * 1000);
@@ -52,6 +63,7 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
                          health::HealthTable& table, health::CheckRunner* checks)
     : config_path_(std::move(config_path)), holder_(holder), table_(table), checks_(checks), state_(std::move(initial)) {
   add_counts(status_.total_built, state_.built);
+  status_.last_success_unix_seconds = unix_seconds_now();
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
   log_cookie_policy(state_.config.dns.cookies, state_.cookies);
   publish_locked();
@@ -94,6 +106,7 @@ ReloadOutcome ServerState::reload(const std::string& trigger) {
   std::lock_guard lock(mutex_);
   if (observer_) observer_->reload_started(trigger);
   ReloadOutcome outcome = reload_locked(trigger);
+  observe_duration(status_, outcome.seconds);
   if (observer_) observer_->reload_finished(outcome);
   return outcome;
 }
@@ -166,6 +179,7 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   status_.last_ok = true;
   status_.last_error.clear();
   status_.last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  status_.last_success_unix_seconds = unix_seconds_now();
   status_.last_built = state_.built;
   status_.last_built.routing_tables_built = state_.snapshot->routing && !kept_routing;
   status_.last_built.routing_tables_reused = state_.snapshot->routing && kept_routing;

@@ -3,6 +3,7 @@
 // Every change is built and validated off the query path, then published as a
 // new snapshot; a rejected change keeps the previous state serving.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -16,6 +17,10 @@
 
 namespace meridian::runtime {
 
+// Upper bounds (seconds) of meridian_reload_duration_seconds's buckets.
+inline constexpr std::array<double, 12> kReloadDurationBounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                 0.25,  0.5,   1,    2.5,   10,   60};
+
 struct ReloadStatus {
   uint64_t reloads = 0;
   uint64_t failures = 0;
@@ -24,6 +29,13 @@ struct ReloadStatus {
   // The last reload that was published: how long it took and what it built.
   double last_seconds = 0;
   BuildCounts last_built;
+  // Wall clock (Unix seconds) of the last load that was published: the first one at
+  // start, then every accepted reload.
+  double last_success_unix_seconds = 0;
+  // Every reload attempt's duration, accepted or rejected: counts per bucket of
+  // kReloadDurationBounds (the last slot: above the last bound), their sum.
+  std::array<uint64_t, kReloadDurationBounds.size() + 1> duration_buckets{};
+  double duration_sum = 0;
   // Since start (the first load included): parts built anew and taken over.
   BuildCounts total_built;
 };

@@ -8,12 +8,31 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/journal_stream.hpp"
+
 namespace meridian::util {
 
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::info};
 std::atomic<LogFormat> g_format{LogFormat::logfmt};
 std::mutex g_mutex;
+
+// The syslog priority journald reads from a "<N>" line prefix.
+const char* journal_prefix(LogLevel l) {
+  switch (l) {
+    case LogLevel::debug: return "<7>";
+    case LogLevel::info: return "<6>";
+    case LogLevel::warn: return "<4>";
+    case LogLevel::error: return "<3>";
+  }
+  return "<6>";
+}
+
+// Decided once, at the first line: where stderr goes does not change while running.
+const char* prefix_for(LogLevel l) {
+  static const bool journal = stderr_is_journal();
+  return journal ? journal_prefix(l) : "";
+}
 
 const char* level_name(LogLevel l) {
   switch (l) {
@@ -75,13 +94,14 @@ void log(LogLevel level, std::string_view event, std::initializer_list<LogField>
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   if (g_format.load() == LogFormat::json) {
-    const std::string line = json_line(ts, level, event, fields);
+    const std::string line = prefix_for(level) + json_line(ts, level, event, fields);
     std::lock_guard lock(g_mutex);
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
     return;
   }
-  std::string line = "ts=";
+  std::string line = prefix_for(level);
+  line += "ts=";
   line += ts;
   line += " level=";
   line += level_name(level);

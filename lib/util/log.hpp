@@ -1,6 +1,7 @@
 // Structured log lines on stderr, one per event, safe to call from any thread:
 // logfmt `ts=... level=... event=... key=value ...` (the default) or one JSON
-// object per line {"ts": ..., "level": ..., "event": ..., "key": "value", ...}.
+// object per line {"ts": ..., "level": ..., "event": ..., "key": "value", ...};
+// with a "<N>" syslog priority first when stderr is the journal (util/journal_stream.hpp).
 #pragma once
 #include <initializer_list>
 #include <optional>

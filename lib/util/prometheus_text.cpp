@@ -64,8 +64,9 @@ void PrometheusText::family(std::string_view name, std::string_view type, std::s
   families_.push_back({std::string(name), std::string(type), std::string(help), {}});
 }
 
-void PrometheusText::put_sample(Family& f, std::string_view labels, double value) {
+void PrometheusText::put_sample(Family& f, std::string_view labels, double value, std::string_view suffix) {
   f.samples += f.name;
+  f.samples += suffix;
   if (!labels.empty()) {
     f.samples += '{';
     f.samples += labels;
@@ -76,7 +77,7 @@ void PrometheusText::put_sample(Family& f, std::string_view labels, double value
   f.samples += '\n';
 }
 
-void PrometheusText::sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+std::string PrometheusText::label_text(std::span<const Label> labels) {
   std::string text;
   for (const auto& [key, v] : labels) {
     if (!text.empty()) text += ',';
@@ -85,7 +86,29 @@ void PrometheusText::sample(std::string_view name, std::initializer_list<Label> 
     text += prometheus_escape(v);
     text += '"';
   }
-  put_sample(declared(name), text, value);
+  return text;
+}
+
+void PrometheusText::sample(std::string_view name, std::initializer_list<Label> labels, double value) {
+  put_sample(declared(name), label_text({labels.begin(), labels.size()}), value);
+}
+
+void PrometheusText::sample_with(std::string_view name, std::span<const Label> labels, double value) {
+  put_sample(declared(name), label_text(labels), value);
+}
+
+void PrometheusText::histogram(std::string_view name, std::span<const double> bounds,
+                               std::span<const uint64_t> bucket_counts, double sum) {
+  Family& f = declared(name);
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += i < bucket_counts.size() ? bucket_counts[i] : 0;
+    put_sample(f, "le=\"" + prometheus_number(bounds[i]) + '"', static_cast<double>(cumulative), "_bucket");
+  }
+  if (bucket_counts.size() > bounds.size()) cumulative += bucket_counts[bounds.size()];
+  put_sample(f, "le=\"+Inf\"", static_cast<double>(cumulative), "_bucket");
+  put_sample(f, {}, sum, "_sum");
+  put_sample(f, {}, static_cast<double>(cumulative), "_count");
 }
 
 void PrometheusText::add(std::string_view name, std::string_view type, std::string_view help,

@@ -3,7 +3,9 @@
 // values and print numbers the same way.
 #pragma once
 #include <initializer_list>
+#include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +32,13 @@ class PrometheusText {
   void family(std::string_view name, std::string_view type, std::string_view help);
   // One sample of a declared family; the label values are escaped here.
   void sample(std::string_view name, std::initializer_list<Label> labels, double value);
+  // The same with labels known only at run time (some samples carry one more).
+  void sample_with(std::string_view name, std::span<const Label> labels, double value);
+  // The _bucket (cumulative, with le=), _sum and _count samples of a declared
+  // histogram family; bucket_counts[i] counts observations in (bounds[i-1], bounds[i]],
+  // and bucket_counts[bounds.size()] those above the last bound.
+  void histogram(std::string_view name, std::span<const double> bounds, std::span<const uint64_t> bucket_counts,
+                 double sum);
   // Declares the family and adds one sample whose labels are already written as
   // name="escaped value",... (empty: none).
   void add(std::string_view name, std::string_view type, std::string_view help, std::string_view labels,
@@ -43,7 +52,8 @@ class PrometheusText {
     std::string samples;
   };
   Family& declared(std::string_view name);
-  static void put_sample(Family& f, std::string_view labels, double value);
+  static void put_sample(Family& f, std::string_view labels, double value, std::string_view suffix = {});
+  static std::string label_text(std::span<const Label> labels);
 
   std::vector<Family> families_;
   std::map<std::string, std::size_t, std::less<>> index_;

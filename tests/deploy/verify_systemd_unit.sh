@@ -2,7 +2,8 @@
 # deploy/meridian.service: `systemd-analyze verify` accepts it (with the binary
 # it names replaced by the one just built, since verify wants it executable), and
 # it keeps the properties the README promises: Type=notify, a watchdog, and
-# `systemctl reload` running `meridian reload` so that a rejected reload fails.
+# `systemctl reload` running `meridian reload` so that a rejected reload fails,
+# and a sandbox with an exposure of 2.5 or lower (`systemd-analyze security`).
 # Usage: verify_systemd_unit.sh REPO_ROOT MERIDIAN_BINARY. Exit 77: skipped.
 set -euo pipefail
 root=${1:?usage: verify_systemd_unit.sh REPO_ROOT MERIDIAN_BINARY}
@@ -31,3 +32,16 @@ if [ -n "$out" ]; then
   exit 1
 fi
 echo "meridian.service: systemd-analyze verify OK"
+
+# Sandboxing: overall exposure 2.5 or lower (--threshold counts tenths).
+expect_sandbox() {
+  grep -Eq "$1" "$unit" || { echo "meridian.service: no line matching $1" >&2; exit 1; }
+}
+expect_sandbox '^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$'
+expect_sandbox '^SystemCallFilter=@system-service$'
+security=$(systemd-analyze security --offline=yes --threshold=25 "$work/meridian.service" 2>&1) || {
+  echo "$security" >&2
+  echo "meridian.service: exposure above 2.5" >&2
+  exit 1
+}
+echo "meridian.service: $(echo "$security" | grep -o 'Overall exposure level.*')"

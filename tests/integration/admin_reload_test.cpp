@@ -4,10 +4,13 @@
 // lists the routes; methods are checked.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <regex>
+#include <thread>
 
 #include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
+#include "integration/support_backends/prometheus_text.hpp"
 
 using namespace meridian::test;
 using namespace meridian::test::backends;
@@ -49,7 +52,75 @@ uint16_t closed_port() {
   return ntohs(sa.sin_port);
 }
 
+prom::Exposition scrape(const Meridian& m) {
+  const HttpResponse r = m.get("/metrics");
+  REQUIRE(r.ok);
+  REQUIRE(r.status == 200);
+  const prom::Exposition e = prom::parse(r.body);
+  INFO(r.body);
+  REQUIRE_MESSAGE(e.ok(), e.error_text());
+  return e;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
+
+TEST_CASE("reload metrics: a duration histogram of every reload, the last success's time; build_info") {
+  const double started = unix_now();
+  Meridian m;
+  REQUIRE_MESSAGE(m.start(api_config(), {{"example.test.json", standard_zone()}}), m.error);
+  const prom::Exposition first = scrape(m);
+  CHECK(first.families.at("meridian_reload_duration_seconds").type == "histogram");
+  CHECK(first.value("meridian_reload_duration_seconds_count") == 0);
+  CHECK(first.value("meridian_reload_duration_seconds_bucket", {{"le", "+Inf"}}) == 0);
+  // The load at start counts as the first success.
+  const double at_start = first.value("meridian_reload_last_success_timestamp_seconds").value_or(0);
+  CHECK(at_start >= std::floor(started));
+  CHECK(at_start <= unix_now() + 1);
+  std::string version, compiler;
+  for (const auto& sample : first.samples)
+    if (sample.name == "meridian_build_info") {
+      CHECK(sample.value == 1);
+      version = sample.labels.count("version") ? sample.labels.at("version") : "";
+      compiler = sample.labels.count("compiler") ? sample.labels.at("compiler") : "";
+    }
+  CHECK(version == MERIDIAN_VERSION);
+  CHECK_MESSAGE(std::regex_search(compiler, std::regex("^(gcc|clang) [0-9]+\\.")), compiler);
+
+  // Wall-clock seconds move between the start and the reload, so the timestamp must too.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  REQUIRE(admin_request(m.admin_port, "POST", "/reload", true).status == 200);
+  const prom::Exposition ok = scrape(m);
+  CHECK(ok.value("meridian_reload_duration_seconds_count") == 1);
+  CHECK(ok.value("meridian_reload_duration_seconds_bucket", {{"le", "+Inf"}}) == 1);
+  CHECK(ok.value("meridian_reload_duration_seconds_bucket", {{"le", "60"}}) == 1);
+  CHECK(ok.value("meridian_reload_duration_seconds_sum").value_or(-1) > 0);
+  const double after_ok = ok.value("meridian_reload_last_success_timestamp_seconds").value_or(0);
+  CHECK(after_ok > at_start);
+
+  // A rejected reload is timed too, and leaves the last success where it was.
+  json broken = api_config({{"listen", "127.0.0.1:" + std::to_string(m.admin_port)}, {"token", kToken}});
+  broken["dns"]["bogus_key"] = 1;
+  write_atomic(m.config_path, broken.dump(2) + "\n");
+  REQUIRE(admin_request(m.admin_port, "POST", "/reload", true).status == 422);
+  const prom::Exposition rejected = scrape(m);
+  CHECK(rejected.value("meridian_reload_duration_seconds_count") == 2);
+  CHECK(rejected.value("meridian_reload_last_success_timestamp_seconds") == after_ok);
+  // Buckets are cumulative: each is at most the next, the last equals the count.
+  double previous = 0;
+  int buckets = 0;
+  for (const auto& sample : rejected.samples)
+    if (sample.name == "meridian_reload_duration_seconds_bucket") {
+      CHECK(sample.value >= previous);
+      previous = sample.value;
+      ++buckets;
+    }
+  CHECK(buckets >= 2);
+  CHECK(previous == 2);
+}
 
 TEST_CASE("POST /reload answers after the reload with its result; a rejected one names file:line:column") {
   Meridian m;

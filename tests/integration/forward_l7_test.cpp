@@ -8,9 +8,11 @@
 #include <set>
 
 #include "forward_support/backends.hpp"
+#include "integration/support_backends/prometheus_text.hpp"
 #include "health/health_table.hpp"
 
 using namespace fwdtest;
+namespace prom = meridian::test::prom;
 using meridian::forward::ForwardingTier;
 using json = nlohmann::json;
 
@@ -326,8 +328,13 @@ TEST_CASE("reload keeps listeners, bind failures change nothing, metrics and sta
 
   const std::string m = tier.metrics();
   CHECK(m.find("# TYPE meridian_forward_http_requests_total counter") != std::string::npos);
-  CHECK(m.find("meridian_forward_backend_circuit_state{backend=\"web/eu/backend/" + b.address() +
+  CHECK(m.find("meridian_forward_backend_circuit_state{service=\"web\",region=\"eu\",backend=\"" + b.address() +
                "\",state=\"closed\"} 1") != std::string::npos);
+  // The listener's tier and address are labels of their own.
+  const prom::Exposition parsed = prom::parse(m);
+  REQUIRE_MESSAGE(parsed.ok(), parsed.error_text());
+  CHECK(parsed.sum("meridian_forward_connections_total",
+                   {{"tier", "l7"}, {"listener", "127.0.0.1:" + std::to_string(port)}, {"service", "web"}, {"region", "eu"}}) >= 1);
   const json st = tier.status();
   CHECK(st["listeners"].size() == 1);
   CHECK(st["listeners"][0]["bound"] == "127.0.0.1:" + std::to_string(port));

@@ -61,8 +61,8 @@ TEST_CASE("circuit breaker walks closed -> open -> half_open -> closed on a back
   const json st = backend_status(tier, flaky.address());
   CHECK(st["circuit_opened"] == 1);
   const std::string m = tier.metrics();
-  CHECK(m.find("meridian_forward_backend_circuit_transitions_total{backend=\"web/eu/backend/" + flaky.address() +
-               "\"} 3") != std::string::npos);  // closed->open->half_open->closed
+  CHECK(m.find("meridian_forward_backend_circuit_transitions_total{service=\"web\",region=\"eu\",backend=\"" +
+               flaky.address() + "\"} 3") != std::string::npos);  // closed->open->half_open->closed
   // a failed probe opens it again
   failing = true;
   for (int i = 0; i < 40 && backend_status(tier, flaky.address())["circuit"] != "open"; ++i) cl.get("/");

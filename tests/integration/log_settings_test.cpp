@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <regex>
@@ -165,4 +166,62 @@ TEST_CASE("bad log settings: the file is reported at file:line:column, the flag 
   const std::string good = dir.write("good.json", config_with_log({{"level", "debug"}, {"format", "logfmt"}}).dump(2));
   CHECK(run_command({meridian_binary(), "check", "--config", good}).exit_code == 0);
   CHECK(run_command({meridian_binary(), "serve", "--config", good, "--log-level", "loud"}).exit_code == 2);
+}
+
+// What systemd's JOURNAL_STREAM would say for this file: its "DEVICE:INODE".
+std::string stream_id(const std::string& path) {
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return std::to_string(static_cast<uint64_t>(st.st_dev)) + ":" + std::to_string(static_cast<uint64_t>(st.st_ino));
+}
+
+TEST_CASE("stderr is the journal (JOURNAL_STREAM matches it): each line starts with its syslog priority") {
+  for (const char* format : {"logfmt", "json"}) {
+    CAPTURE(format);
+    TempDir dir;
+    // The log file exists before the server opens it (O_TRUNC keeps the inode), so its id is known.
+    const std::string log_path = dir.write("meridian.log", "");
+    ScopedEnv journal("JOURNAL_STREAM", stream_id(log_path));
+    LoggingServer s(dir, config_with_log({{"level", "debug"}, {"format", format}}), {});
+    REQUIRE_MESSAGE(s.wait_ready(), s.log());
+    write_atomic(dir.file("health/bad.json"), R"({"web/no-such-region": "down"})");
+    REQUIRE_MESSAGE(s.wait_log("health_file_rejected"), s.log());
+    CHECK(s.stop() == 0);
+    std::istringstream in(s.log());
+    std::string line;
+    std::map<std::string, int> by_level;
+    int lines = 0;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      ++lines;
+      std::smatch m;
+      const bool prefixed = std::regex_search(line, m, std::regex(R"(^<([3467])>)"));
+      CHECK_MESSAGE(prefixed, line);
+      if (!prefixed) continue;
+      const std::string rest = line.substr(3);
+      // The prefix is the line's own level: error 3, warn 4, info 6, debug 7.
+      const std::string level = format == std::string("json") ? json::parse(rest).value("level", "")
+                                                              : rest.substr(rest.find("level=") + 6, rest.find(" event=") - rest.find("level=") - 6);
+      const std::map<std::string, std::string> priority = {{"error", "3"}, {"warn", "4"}, {"info", "6"}, {"debug", "7"}};
+      CHECK_MESSAGE(priority.count(level) == 1, line);
+      if (priority.count(level)) CHECK_MESSAGE(priority.at(level) == m[1].str(), line);
+      ++by_level[level];
+    }
+    CHECK(lines >= 3);
+    CHECK(by_level["info"] >= 1);
+    CHECK(by_level["error"] >= 1);  // the health file's error
+    CHECK(by_level["warn"] >= 1);   // and its rejection
+  }
+}
+
+TEST_CASE("JOURNAL_STREAM naming another stream (stderr redirected since): no prefixes") {
+  TempDir dir;
+  const std::string other = dir.write("other", "");
+  ScopedEnv journal("JOURNAL_STREAM", stream_id(other));
+  LoggingServer s(dir, config_with_log(json::object()), {});
+  REQUIRE_MESSAGE(s.wait_ready(), s.log());
+  REQUIRE_MESSAGE(s.wait_log("event=ready"), s.log());
+  CHECK(s.stop() == 0);
+  CHECK_MESSAGE(std::regex_search(s.log(), std::regex("^ts=")), s.log());
+  CHECK(s.log().find("<6>") == std::string::npos);
 }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "util/prometheus_text.hpp"
 
@@ -58,8 +59,8 @@ TEST_CASE("each family's HELP and TYPE come once, with its samples together") {
   m.sample("b", {}, 2.5);
   m.sample("a_total", {{"k", "y"}, {"j", "q\"uote"}}, 3);
   m.family("a_total", "gauge", "declared again: ignored");
-  m.add("c_total", "counter", "C things.", "listener=\"l7 127.0.0.1:80\"", 4);
-  m.add("c_total", "counter", "C things.", "listener=\"l4 127.0.0.1:81\"", 5);
+  m.add("c_total", "counter", "C things.", "tier=\"l7\",listener=\"127.0.0.1:80\"", 4);
+  m.add("c_total", "counter", "C things.", "tier=\"l4\",listener=\"127.0.0.1:81\"", 5);
   m.family("empty", "gauge", "No samples.");
   CHECK(m.render() ==
         "# HELP a_total A things.\n# TYPE a_total counter\n"
@@ -68,8 +69,8 @@ TEST_CASE("each family's HELP and TYPE come once, with its samples together") {
         "# HELP b B now.\n# TYPE b gauge\n"
         "b 2.5\n"
         "# HELP c_total C things.\n# TYPE c_total counter\n"
-        "c_total{listener=\"l7 127.0.0.1:80\"} 4\n"
-        "c_total{listener=\"l4 127.0.0.1:81\"} 5\n"
+        "c_total{tier=\"l7\",listener=\"127.0.0.1:80\"} 4\n"
+        "c_total{tier=\"l4\",listener=\"127.0.0.1:81\"} 5\n"
         "# HELP empty No samples.\n# TYPE empty gauge\n");
   CHECK(count_of(m.render(), "# TYPE a_total") == 1);
 }
@@ -83,4 +84,25 @@ TEST_CASE("HELP text escapes backslash and newline but not quotes") {
 TEST_CASE("a sample of a family never declared is a programming error") {
   PrometheusText m;
   CHECK_THROWS_AS(m.sample("nope", {}, 1), std::logic_error);
+}
+
+TEST_CASE("labels known at run time, and a histogram's cumulative buckets, sum and count") {
+  PrometheusText m;
+  m.family("up", "gauge", "Up.");
+  const std::vector<PrometheusText::Label> labels = {{"service", "web"}, {"backend", "127.0.0.1:9001"}};
+  m.sample_with("up", labels, 1);
+  m.family("took_seconds", "histogram", "How long.");
+  const double bounds[] = {0.01, 0.5, 2};
+  const uint64_t counts[] = {3, 0, 2, 1};  // the last: above 2 s
+  m.histogram("took_seconds", bounds, counts, 4.25);
+  CHECK(m.render() ==
+        "# HELP up Up.\n# TYPE up gauge\n"
+        "up{service=\"web\",backend=\"127.0.0.1:9001\"} 1\n"
+        "# HELP took_seconds How long.\n# TYPE took_seconds histogram\n"
+        "took_seconds_bucket{le=\"0.01\"} 3\n"
+        "took_seconds_bucket{le=\"0.5\"} 3\n"
+        "took_seconds_bucket{le=\"2\"} 5\n"
+        "took_seconds_bucket{le=\"+Inf\"} 6\n"
+        "took_seconds_sum 4.25\n"
+        "took_seconds_count 6\n");
 }

@@ -78,7 +78,8 @@ std::string Listener::bound() const {
 }
 
 std::string Listener::labels() const {
-  return "listener=\"" + id_.kind + " " + label_escape(id_.listen) + "\",service=\"" + label_escape(id_.service) +
+  // The bound address: a configured port 0 is shown as the port it got.
+  return "tier=\"" + id_.kind + "\",listener=\"" + label_escape(bound()) + "\",service=\"" + label_escape(id_.service) +
          "\",region=\"" + label_escape(id_.region) + "\"";
 }
 

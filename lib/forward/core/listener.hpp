@@ -61,7 +61,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   uint64_t connections_total_ = 0;
   uint64_t connections_active_ = 0;
   uint64_t connections_refused_ = 0;  // over max_connections
-  std::string labels() const;  // listener="...",service=...,region=...
+  std::string labels() const;  // tier="l4|l7",listener="HOST:PORT" (as bound),service=...,region=...
 
  private:
   boost::asio::awaitable<void> accept_loop();
