@@ -43,7 +43,10 @@ bool SystemdNotifier::notify(const std::string& state) const {
   std::memcpy(sa.sun_path, address_.data(), address_.size());
   const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_.size() +
                                              (address_[0] == '\0' ? 0 : 1));
-  const ssize_t sent = ::sendto(fd_, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&sa), length);
+  // Never wait for the reader: a notify socket nobody drains (a test, a broken
+  // supervisor) must not stall a reload or the shutdown; the message is dropped.
+  const ssize_t sent = ::sendto(fd_, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
+                                reinterpret_cast<const sockaddr*>(&sa), length);
   return sent == static_cast<ssize_t>(state.size());
 }
 
