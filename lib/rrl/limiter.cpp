@@ -1,12 +1,13 @@
 // The bucket table: 4-way set-associative (a set is one cache line), keyed by a
-// SipHash of the bucket key under a per-process random key; a key that finds its
-// set full takes the entry idle the longest, so memory stays bounded and a flood
-// of new keys only evicts buckets that stopped mattering first.
+// multiply-mix hash (wyhash's folded 64x64->128 multiply) under a per-process random
+// key, so that no one can compute which keys collide; SipHash cost three times as
+// much per response. A key that finds its set full takes the entry idle the longest,
+// so memory stays bounded and a flood of new keys evicts buckets gone quiet first.
 #include <algorithm>
 #include <cstring>
 
 #include "cookies/secret_file.hpp"
-#include "cookies/siphash.hpp"
+#include "dns/constants.hpp"
 #include "rrl/rrl.hpp"
 
 namespace meridian::rrl {
@@ -15,6 +16,30 @@ namespace {
 
 constexpr std::size_t kWays = 4;
 constexpr uint64_t kSlipBits = 0xFF;  // the low byte of a tag counts limited responses until the next slip
+
+inline uint64_t mix(uint64_t a, uint64_t b) {
+  const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
+}
+
+uint64_t keyed_hash(const uint64_t* words, std::size_t n, const uint64_t key[4]) {
+  uint64_t h = key[0] ^ n;
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) h = mix(words[i] ^ key[1], words[i + 1] ^ h);
+  if (i < n) h = mix(words[i] ^ key[2], h ^ key[1]);
+  return mix(h ^ key[3], n ^ key[2]);
+}
+
+// Lower-cases A-Z in eight bytes at once (bytes >= 0x80 unchanged; label lengths are
+// at most 63, so never in A-Z).
+inline uint64_t fold8(uint64_t x) {
+  constexpr uint64_t kHigh = 0x8080808080808080ull, kLow7 = 0x7F7F7F7F7F7F7F7Full, kOnes = 0x0101010101010101ull;
+  const uint64_t low = x & kLow7;
+  const uint64_t at_least_a = low + (0x80 - 'A') * kOnes;
+  const uint64_t above_z = low + (0x7F - 'Z') * kOnes;
+  const uint64_t upper = (at_least_a ^ above_z) & ~x & kHigh;
+  return x | (upper >> 2);
+}
 
 }  // namespace
 
@@ -64,11 +89,12 @@ std::shared_ptr<const Policy> make_policy(const config::RrlSettings& s) {
 
 Limiter::Limiter() {
   static_assert(sizeof(Entry) == 16, "four entries to a cache line");
-  const cookies::Secret random = cookies::random_secret();
-  std::memcpy(key_, random.bytes, sizeof key_);
+  const cookies::Secret first = cookies::random_secret(), second = cookies::random_secret();
+  std::memcpy(key_, first.bytes, 16);
+  std::memcpy(key_ + 2, second.bytes, 16);
 }
 
-Limiter::Limiter(const uint8_t key[16]) { std::memcpy(key_, key, sizeof key_); }
+Limiter::Limiter(const uint8_t key[32]) { std::memcpy(key_, key, sizeof key_); }
 
 Limiter::~Limiter() { release(); }
 
@@ -111,24 +137,42 @@ Action Limiter::account(const Policy& policy, const util::IpAddress& client, con
   const uint32_t rate = policy.rate[static_cast<unsigned>(key.category)];
   if (rate == 0) return Action::send;
 
-  // category, family, the client's prefix (bits beyond it zero), qtype, name
-  uint8_t bytes[2 + 16 + 2 + 256];
-  std::size_t n = 0;
-  bytes[n++] = static_cast<uint8_t>(key.category);
-  bytes[n++] = client.family;
-  const unsigned prefix = client.family == 4 ? policy.ipv4_prefix : policy.ipv6_prefix;
-  const unsigned size = client.family == 4 ? 4 : 16;
-  for (unsigned i = 0; i < size; ++i) {
-    const unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
-    const uint8_t mask = bits >= 8 ? 0xFF : static_cast<uint8_t>(0xFF00 >> bits);
-    bytes[n++] = client.address[i] & mask;
+  // In 64-bit words: category, family, qtype and (IPv4) the prefix; IPv6's prefix
+  // in two more; then the name, lower-cased, zero-padded to a whole word.
+  uint64_t words[3 + (dns::kMaxNameLength + 7) / 8];
+  const bool v4 = client.family == 4;
+  const unsigned prefix = v4 ? policy.ipv4_prefix : policy.ipv6_prefix;
+  // The prefix as numbers (host order), bits beyond it cleared; prefixes are >= 1.
+  uint64_t high = 0, low = 0;
+  if (v4) {
+    uint32_t a;
+    std::memcpy(&a, client.address, 4);
+    a = __builtin_bswap32(a);
+    high = prefix >= 32 ? a : a & ~(~0u >> prefix);
+  } else {
+    std::memcpy(&high, client.address, 8);
+    std::memcpy(&low, client.address + 8, 8);
+    high = __builtin_bswap64(high);
+    low = __builtin_bswap64(low);
+    if (prefix < 64) high &= ~(~0ull >> prefix);
+    low = prefix <= 64 ? 0 : prefix >= 128 ? low : low & ~(~0ull >> (prefix - 64));
   }
-  bytes[n++] = static_cast<uint8_t>(key.qtype >> 8);
-  bytes[n++] = static_cast<uint8_t>(key.qtype);
-  const std::size_t name_length = std::min<std::size_t>(key.name.size(), 256);
-  std::memcpy(bytes + n, key.name.data(), name_length);
-  n += name_length;
-  const uint64_t hash = cookies::siphash24(key_, bytes, n);
+  std::size_t n = 0;
+  words[n++] = static_cast<uint64_t>(key.category) | static_cast<uint64_t>(client.family) << 8 |
+               static_cast<uint64_t>(key.qtype) << 16 | (v4 ? high << 32 : 0);
+  if (!v4) {
+    words[n++] = high;
+    words[n++] = low;
+  }
+  const std::size_t name_length = std::min(key.name.size(), dns::kMaxNameLength);
+  const std::size_t name_words = (name_length + 7) / 8;
+  if (name_words) {
+    words[n + name_words - 1] = 0;
+    std::memcpy(words + n, key.name.data(), name_length);
+    for (std::size_t i = 0; i < name_words; ++i) words[n + i] = fold8(words[n + i]);
+    n += name_words;
+  }
+  const uint64_t hash = keyed_hash(words, n, key_);
 
   bool fresh = false;
   Entry& e = *find(hash, now, fresh);

@@ -35,18 +35,16 @@ std::size_t skip_name(const uint8_t* m, std::size_t length, std::size_t at) {
   return 0;
 }
 
-// The question's name, lower-cased into out (an uncompressed name: the question
-// is echoed as received); its length, 0 when there is none or it does not parse.
-std::size_t folded_qname(const uint8_t* m, std::size_t length, uint8_t* out) {
+// The length of the question's name (uncompressed: the question is echoed as
+// received); 0 when there is none or it does not parse.
+std::size_t qname_length(const uint8_t* m, std::size_t length) {
   if (length < kHeader || u16(m + 4) == 0) return 0;
-  std::size_t at = kHeader, n = 0;
-  while (at < length && n < dns::kMaxNameLength) {
+  std::size_t at = kHeader;
+  while (at < length) {
     const uint8_t c = m[at];
-    if (c > 63 || at + 1u + c > length) return 0;
-    out[n++] = c;
-    for (unsigned i = 1; i <= c; ++i) out[n++] = dns::to_lower(m[at + i]);
-    if (c == 0) return n;
+    if (c > 63) return 0;
     at += 1u + c;
+    if (c == 0) return at - kHeader <= dns::kMaxNameLength ? at - kHeader : 0;
   }
   return 0;
 }
@@ -148,12 +146,11 @@ Outcome limit_response(Limiter& limiter, const Policy& policy, const util::IpAdd
   Outcome out;
   out.length = length;
   if (length < kHeader) return out;
-  uint8_t qname[dns::kMaxNameLength + 1];
   ResponseKey key;
   if (facts.rcode == 0 && u16(response + 6) > 0) {
-    const std::size_t name_length = folded_qname(response, length, qname);
+    const std::size_t name_length = qname_length(response, length);
     key.category = name_length ? Category::answer : Category::error;
-    key.name = {reinterpret_cast<const char*>(qname), name_length};
+    key.name = {reinterpret_cast<const char*>(response + kHeader), name_length};
     if (name_length && kHeader + name_length + 2 <= length) key.qtype = u16(response + kHeader + name_length);
   } else if (facts.rcode == 0 || facts.rcode == 3) {
     key.category = facts.rcode == 0 ? Category::nodata : Category::nxdomain;

@@ -51,7 +51,7 @@ enum class Action : uint8_t {
   log_only,  // over the rate, but sent as it is (log_only)
 };
 
-// The bucket key besides the client prefix: the lower-case wire name (the qname of
+// The bucket key besides the client prefix: the wire name in any case (the qname of
 // an answer, the zone of a negative answer, empty for an error) and the qtype (answers).
 struct ResponseKey {
   Category category = Category::answer;
@@ -62,7 +62,7 @@ struct ResponseKey {
 class Limiter {
  public:
   Limiter();                                // a random hash key, so collisions cannot be aimed
-  explicit Limiter(const uint8_t key[16]);  // a fixed one (tests)
+  explicit Limiter(const uint8_t key[32]);  // a fixed one (tests)
   ~Limiter();
   Limiter(const Limiter&) = delete;
   Limiter& operator=(const Limiter&) = delete;
@@ -86,7 +86,7 @@ class Limiter {
   struct Entry;
   Entry* find(uint64_t hash, uint32_t now, bool& fresh);
 
-  uint8_t key_[16];
+  uint64_t key_[4];
   Entry* table_ = nullptr;
   std::size_t mask_ = 0;
   uint32_t last_log_ = 0;

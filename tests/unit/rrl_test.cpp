@@ -19,7 +19,8 @@ using rrl::Category;
 
 namespace {
 
-constexpr uint8_t kKey[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+constexpr uint8_t kKey[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                               17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 util::IpAddress ip(const std::string& text) { return *util::IpAddress::parse(text); }
 
@@ -118,6 +119,13 @@ TEST_SUITE("rrl") {
     CHECK(b.sent("2001:db8:0:1::1", "www.example.com", 10, 10) == 3);
     CHECK(b.sent("2001:db8:0:ff::2", "www.example.com", 1, 10) == 0);
     CHECK(b.sent("2001:db8:0:100::1", "www.example.com", 10, 10) == 3);
+    // Names compare without case, but only A-Z fold: '@' is not '`', \192 is not \224.
+    CHECK(b.sent("192.0.2.1", "CaSe.Example.COM", 3, 10) == 3);
+    CHECK(b.sent("192.0.2.1", "case.example.com", 1, 10) == 0);
+    CHECK(b.sent("192.0.2.1", "a@b.example.com", 3, 10) == 3);
+    CHECK(b.sent("192.0.2.1", "a`b.example.com", 3, 10) == 3);
+    CHECK(b.sent("192.0.2.1", "\\192x.example.com", 3, 10) == 3);
+    CHECK(b.sent("192.0.2.1", "\\224x.example.com", 3, 10) == 3);
     // A /32 prefix separates neighbours.
     rrl::Policy narrow = policy(3, 15, 0);
     narrow.ipv4_prefix = 32;
