@@ -262,7 +262,7 @@ TEST_CASE("slip 1 as dig and kdig see it: TC=1 without an answer, then TCP; BADC
   CHECK(m.log_clean());
 }
 
-TEST_CASE("log_only: every response is sent, and the ones over the rate are counted and logged") {
+TEST_CASE("log_only: every response is sent, and the ones over the rate are counted and logged; a reload turns RRL off") {
   Meridian m;
   start(m, {{"responses_per_second", 10}, {"window", 5}, {"ipv4_prefix", 32}, {"log_only", true}});
   const Flood f = flood(m.dns, "127.0.0.2", 100, std::chrono::milliseconds(1000));
@@ -276,5 +276,17 @@ TEST_CASE("log_only: every response is sent, and the ones over the rate are coun
   CHECK(m.log_count("event=rrl_limit client=127.0.0.2/32") >= 1);
   CHECK(m.log_count("log_only=true") >= 1);
   CHECK(m.status()["rrl"]["log_only"] == true);
+
+  // A reload without dns.rrl turns it off: nothing more is counted.
+  json config = json::parse(read_file(m.config_path));
+  config["dns"].erase("rrl");
+  write_atomic(m.config_path, config.dump(2) + "\n");
+  REQUIRE(m.wait_log("event=dns_rrl enabled=false"));
+  REQUIRE(wait_for([&] { return m.status()["rrl"]["enabled"] == false; }));
+  const double before = metric(m, "meridian_rrl_log_only_total");
+  const Flood after = flood(m.dns, "127.0.0.2", 60, std::chrono::milliseconds(600));
+  INFO(after.text());
+  CHECK(after.answered == 60);
+  CHECK(metric(m, "meridian_rrl_log_only_total") == before);
   CHECK(m.log_clean());
 }
