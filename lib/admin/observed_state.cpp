@@ -87,6 +87,14 @@ std::string render_metrics(const ObservedState& s) {
                                     std::pair{cookies::CookieState::valid, "valid"},
                                     std::pair{cookies::CookieState::invalid, "invalid"}})
     m.sample("meridian_dns_cookies_total", {{"cookie", name}}, static_cast<double>(s.dns.cookies[static_cast<unsigned>(state)]));
+  m.family("meridian_rrl_dropped_total", "counter", "UDP responses over the rate limit (dns.rrl) not sent.");
+  m.sample("meridian_rrl_dropped_total", {}, static_cast<double>(s.dns.rrl[0]));
+  m.family("meridian_rrl_slipped_total", "counter",
+           "UDP responses over the rate limit (dns.rrl) sent slipped: truncated (TC=1), or BADCOOKIE to a cookie client.");
+  m.sample("meridian_rrl_slipped_total", {}, static_cast<double>(s.dns.rrl[1]));
+  m.family("meridian_rrl_log_only_total", "counter",
+           "UDP responses over the rate limit sent unchanged because dns.rrl.log_only is true.");
+  m.sample("meridian_rrl_log_only_total", {}, static_cast<double>(s.dns.rrl[2]));
   m.family("meridian_dns_qtype_queries_total", "counter", "Answered queries by query type.");
   for (unsigned i = 0; i < net::kQtypeSlots; ++i) {
     const std::string t = i + 1 < net::kQtypeSlots ? zone::rr_type_name(net::kCountedQtypes[i]) : "other";
@@ -256,6 +264,27 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
     j["cookies"] = {{"enabled", c.enabled}, {"require", c.require},
                     {"secret", !c.enabled ? "" : c.random_secret ? "random" : "file"},
                     {"previous_secret", c.secrets.has_previous}};
+  }
+  if (s.snapshot) {
+    nlohmann::ordered_json rrl{{"enabled", s.snapshot->rrl != nullptr}};
+    if (const rrl::Policy* p = s.snapshot->rrl.get()) {
+      nlohmann::ordered_json exempt = nlohmann::ordered_json::array();
+      for (const auto& net : p->exempt) exempt.push_back(net.to_string() + "/" + std::to_string(net.prefix_len));
+      rrl["responses_per_second"] = p->rate[static_cast<unsigned>(rrl::Category::answer)];
+      rrl["nxdomains_per_second"] = p->rate[static_cast<unsigned>(rrl::Category::nxdomain)];
+      rrl["errors_per_second"] = p->rate[static_cast<unsigned>(rrl::Category::error)];
+      rrl["window"] = p->window;
+      rrl["slip"] = p->slip;
+      rrl["ipv4_prefix"] = p->ipv4_prefix;
+      rrl["ipv6_prefix"] = p->ipv6_prefix;
+      rrl["exempt"] = exempt;
+      rrl["log_only"] = p->log_only;
+      rrl["table_size"] = p->table_size;
+    }
+    rrl["dropped"] = s.dns.rrl[0];
+    rrl["slipped"] = s.dns.rrl[1];
+    rrl["log_only_limited"] = s.dns.rrl[2];
+    j["rrl"] = rrl;
   }
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
   return j;

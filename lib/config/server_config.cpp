@@ -110,6 +110,35 @@ class Reader {
     cookies->report_unknown_keys();
   }
 
+  void read_rrl(JsonObjectReader& dns, DnsSettings& d) {
+    const KeyRules rules = KeyRules::optional(
+        "\"rrl\" must be an object {\"responses_per_second\": 20, \"window\": 15, \"slip\": 2, ...}");
+    auto rrl = dns.section("rrl", rules);
+    if (!rrl) return;
+    RrlSettings r;
+    rrl->integer("responses_per_second", r.responses_per_second, 0, 100000);
+    r.nxdomains_per_second = r.errors_per_second = r.responses_per_second;
+    rrl->integer("nxdomains_per_second", r.nxdomains_per_second, 0, 100000);
+    rrl->integer("errors_per_second", r.errors_per_second, 0, 100000);
+    rrl->integer("window", r.window, 1, 3600);
+    rrl->integer("slip", r.slip, 0, 100);
+    rrl->integer("ipv4_prefix", r.ipv4_prefix, 1, 32);
+    rrl->integer("ipv6_prefix", r.ipv6_prefix, 1, 128);
+    if (const json* exempt = rrl->array("exempt")) {
+      for (std::size_t i = 0; i < exempt->size(); ++i) {
+        const json& v = (*exempt)[i];
+        std::string problem;
+        if (!v.is_string() || !util::parse_network(v.get<std::string>(), problem))
+          error(rrl->pointer("exempt") / std::to_string(i), "an exempt source is a network such as 192.0.2.0/24");
+        else r.exempt.push_back(v.get<std::string>());
+      }
+    }
+    rrl->boolean("log_only", r.log_only);
+    rrl->integer("table_size", r.table_size, 1024, 1u << 24);
+    rrl->report_unknown_keys();
+    d.rrl = r;
+  }
+
   void read_dns(JsonObjectReader& dns, DnsSettings& d, const std::string& base_dir) {
     if (const json* listen = dns.find("listen")) read_listen(*listen, dns.pointer("listen"), d);
     dns.integer("threads", d.threads, 1, 64);
@@ -128,6 +157,7 @@ class Reader {
     dns.allow({"ecs"});  // validated with the services (routing/service_loader)
     read_explain(dns, d);
     read_cookies(dns, d, base_dir);
+    read_rrl(dns, d);
     dns.report_unknown_keys();
   }
 

@@ -21,6 +21,21 @@ struct CookieSettings {
   bool require = false;     // BADCOOKIE to UDP queries whose COOKIE option has no valid server cookie
 };
 
+// Response rate limiting (lib/rrl); absent from meridian.json: off.
+struct RrlSettings {
+  uint32_t responses_per_second = 20;
+  uint32_t nxdomains_per_second = 20;  // as responses_per_second unless given
+  uint32_t errors_per_second = 20;     // as responses_per_second unless given
+  uint32_t window = 15;
+  uint32_t slip = 2;
+  uint8_t ipv4_prefix = 24;
+  uint8_t ipv6_prefix = 56;
+  std::vector<std::string> exempt;     // networks, validated
+  bool log_only = false;
+  uint32_t table_size = 65536;         // buckets per UDP worker, rounded up to a power of two
+  friend bool operator==(const RrlSettings&, const RrlSettings&) = default;
+};
+
 struct DnsSettings {
   std::vector<std::string> listen;         // "127.0.0.1:5300", "[::1]:5300"
   unsigned threads = 1;                    // UDP threads (sockets) per listen address
@@ -36,6 +51,7 @@ struct DnsSettings {
   // Sources allowed to ask `_explain.NAME TXT`; empty: the feature is off.
   std::vector<std::string> explain_allow = {"127.0.0.0/8", "::1/128"};
   CookieSettings cookies;
+  std::optional<RrlSettings> rrl;
 };
 
 struct AdminSettings {

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "query/responder.hpp"
+#include "rrl/rrl.hpp"
 
 namespace meridian::net {
 
@@ -40,6 +41,12 @@ struct alignas(64) DnsCounters {
   std::atomic<uint64_t> answers[kCountedServices][kCountedRegions] = {};
   std::atomic<uint64_t> failovers[kCountedServices] = {};
   std::atomic<uint64_t> cookies[4] = {};  // by cookies::CookieState (none is not counted)
+  std::atomic<uint64_t> rrl[3] = {};      // UDP responses over the rate: dropped, slipped, sent (log_only)
+
+  // A response rate limiting did not send as it was (rrl::Action drop, slip or log_only).
+  void record_rate_limited(rrl::Action action) { bump(rrl[static_cast<unsigned>(action) - 1]); }
+  // A query whose response rate limiting dropped: counted as received, not as answered.
+  void record_unanswered(query::Transport t) { bump(queries[static_cast<int>(t)]); }
 
   void record(query::Transport t, const query::AnswerInfo& info) {
     bump(queries[static_cast<int>(t)]);
@@ -86,6 +93,7 @@ class DnsStats {
     uint64_t answers[kCountedServices][kCountedRegions] = {};
     uint64_t failovers[kCountedServices] = {};
     uint64_t cookies[4] = {};
+    uint64_t rrl[3] = {};  // dropped, slipped, log_only
   };
   Totals totals() const {
     std::lock_guard lock(mutex_);
@@ -96,6 +104,7 @@ class DnsStats {
       t.truncated += s.truncated.load(std::memory_order_relaxed);
       t.dropped += s.dropped.load(std::memory_order_relaxed);
       for (int i = 0; i < 4; ++i) t.cookies[i] += s.cookies[i].load(std::memory_order_relaxed);
+      for (int i = 0; i < 3; ++i) t.rrl[i] += s.rrl[i].load(std::memory_order_relaxed);
       for (unsigned i = 0; i <= kCountedZones; ++i) t.zone_queries[i] += s.zone_queries[i].load(std::memory_order_relaxed);
       for (unsigned i = 0; i < kQtypeSlots; ++i) t.qtypes[i] += s.qtypes[i].load(std::memory_order_relaxed);
       for (unsigned i = 0; i < kCountedServices; ++i) {

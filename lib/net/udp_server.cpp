@@ -10,7 +10,9 @@
 #include <cstring>
 #include <system_error>
 
+#include "dns/constants.hpp"
 #include "query/responder.hpp"
+#include "rrl/rrl.hpp"
 
 namespace meridian::net {
 
@@ -42,6 +44,29 @@ socklen_t fill_sockaddr(const util::HostPort& hp, sockaddr_storage& ss) {
 query::ClientAddress client_of(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) return util::IpAddress::v4(&reinterpret_cast<const sockaddr_in&>(ss).sin_addr);
   return util::IpAddress::v6(&reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr);
+}
+
+// Response rate limiting of one reply (out of line: the loop pays one branch when RRL is
+// off). Returns the length to send, 0 for none; counts what it did.
+[[gnu::noinline]] std::size_t rate_limit(rrl::Limiter& limiter, const rrl::Policy& policy,
+                                         const query::ClientAddress& client, uint8_t* reply, std::size_t length,
+                                         query::AnswerInfo& info, uint32_t now, DnsCounters& counters) {
+  // A valid server cookie proves the source address: never limited (nor is TCP).
+  if (info.cookie == cookies::CookieState::valid) return length;
+  rrl::ResponseFacts facts;
+  facts.rcode = info.rcode;
+  if (info.zone) facts.zone = info.zone->origin();
+  facts.client_cookie = info.cookie == cookies::CookieState::client_only || info.cookie == cookies::CookieState::invalid;
+  const rrl::Outcome out = rrl::limit_response(limiter, policy, client, reply, length, facts, now);
+  if (out.action == rrl::Action::send) return length;
+  counters.record_rate_limited(out.action);
+  if (out.action == rrl::Action::slip) {
+    // What went out: no answer, TC=1 or BADCOOKIE.
+    info.service = info.region = -1;
+    if (out.badcookie) info.rcode = dns::rcode::BADCOOKIE;
+    else info.truncated = true;
+  }
+  return out.length;
 }
 
 }  // namespace
@@ -136,6 +161,7 @@ void UdpServer::worker(int fd) {
   // Parked while blocked in recvmmsg: an idle worker keeps no replaced snapshot alive.
   BatchReader reader(snapshots_);
   DnsCounters& counters = stats_.slot();
+  rrl::Limiter limiter;  // its table is allocated while RRL is on
 
   while (!stopping_.load(std::memory_order_relaxed)) {
     reader.park();
@@ -148,25 +174,47 @@ void UdpServer::worker(int fd) {
     if (!current) continue;  // nothing published yet: no answer
     const query::Snapshot& snapshot = *current;
     const query::AnswerClock clock;  // read once per batch, if a dynamic answer needs it
-    unsigned replies = 0;
-    for (int i = 0; i < received; ++i) {
-      Slot& s = slots[i];
-      query::AnswerInfo info;
-      std::size_t n = 0;
-      if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-        n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
-                                s.packet, kPacketBuffer, &info);
-      } else {
-        info.dropped = true;
-      }
-      counters.record(query::Transport::udp, info);
-      if (n == 0) continue;
-      s.out_iov = {s.packet, n};
-      out[replies].msg_hdr.msg_iov = &s.out_iov;
-      out[replies].msg_hdr.msg_name = &s.peer;
-      out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
-      ++replies;
+    const rrl::Policy* rrl_policy = snapshot.rrl.get();
+    uint32_t rrl_now = 0;
+    if (rrl_policy) [[unlikely]] {
+      limiter.fit(*rrl_policy);
+      rrl_now = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count());
+    } else if (limiter.capacity()) [[unlikely]] {
+      limiter.release();
     }
+    // The loop comes in two copies, chosen once per batch, so that without RRL a
+    // query pays nothing for it.
+    auto answer_batch = [&]<bool kRateLimit>() {
+      unsigned replies = 0;
+      for (int i = 0; i < received; ++i) {
+        Slot& s = slots[i];
+        query::AnswerInfo info;
+        std::size_t n = 0;
+        if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+          n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
+                                  s.packet, kPacketBuffer, &info);
+        } else {
+          info.dropped = true;
+        }
+        if constexpr (kRateLimit) {
+          if (n) n = rate_limit(limiter, *rrl_policy, client_of(s.peer), s.packet, n, info, rrl_now, counters);
+          if (n == 0 && !info.dropped) {
+            counters.record_unanswered(query::Transport::udp);
+            continue;
+          }
+        }
+        counters.record(query::Transport::udp, info);
+        if (n == 0) continue;
+        s.out_iov = {s.packet, n};
+        out[replies].msg_hdr.msg_iov = &s.out_iov;
+        out[replies].msg_hdr.msg_name = &s.peer;
+        out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
+        ++replies;
+      }
+      return replies;
+    };
+    const unsigned replies =
+        rrl_policy ? answer_batch.template operator()<true>() : answer_batch.template operator()<false>();
     // msg_namelen is the one input field the kernel rewrote.
     for (int i = 0; i < received; ++i) in[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     unsigned sent = 0;

@@ -7,6 +7,7 @@
 
 #include "cookies/cookie_policy.hpp"
 #include "routing/routing_table.hpp"
+#include "rrl/rrl.hpp"
 #include "zone/zone.hpp"
 
 namespace meridian::query {
@@ -30,6 +31,7 @@ struct Snapshot {
   std::vector<routing::ClientKey> explain_allow;
   uint64_t generation = 0;
   cookies::CookiePolicy cookies;  // off unless the configuration builds it
+  std::shared_ptr<const rrl::Policy> rrl;  // response rate limiting; null: off
 };
 
 }  // namespace meridian::query

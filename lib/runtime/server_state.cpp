@@ -57,6 +57,21 @@ void log_cookie_policy(const config::CookieSettings& settings, const cookies::Co
        {"previous_secret", policy.secrets.has_previous ? "accepted" : "none"}});
 }
 
+// Response rate limiting as configured (dns.rrl), at start and when a reload changes it.
+void log_rrl(const std::optional<config::RrlSettings>& rrl) {
+  if (!rrl) {
+    log(LogLevel::info, "dns_rrl", {{"enabled", "false"}});
+    return;
+  }
+  log(LogLevel::info, "dns_rrl",
+      {{"enabled", "true"}, {"responses_per_second", std::to_string(rrl->responses_per_second)},
+       {"nxdomains_per_second", std::to_string(rrl->nxdomains_per_second)},
+       {"errors_per_second", std::to_string(rrl->errors_per_second)}, {"window", std::to_string(rrl->window)},
+       {"slip", std::to_string(rrl->slip)}, {"ipv4_prefix", std::to_string(rrl->ipv4_prefix)},
+       {"ipv6_prefix", std::to_string(rrl->ipv6_prefix)}, {"exempt", std::to_string(rrl->exempt.size())},
+       {"log_only", rrl->log_only ? "true" : "false"}});
+}
+
 }  // namespace
 
 ServerState::ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder,
@@ -66,6 +81,7 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
   status_.last_success_unix_seconds = unix_seconds_now();
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
   log_cookie_policy(state_.config.dns.cookies, state_.cookies);
+  if (state_.config.dns.rrl) log_rrl(state_.config.dns.rrl);
   publish_locked();
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
@@ -165,6 +181,7 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   if (next->cookies.secrets != state_.cookies.secrets || next->cookies.enabled != state_.cookies.enabled ||
       next->cookies.require != state_.cookies.require)
     log_cookie_policy(next->config.dns.cookies, next->cookies);
+  if (next->config.dns.rrl != state_.config.dns.rrl) log_rrl(next->config.dns.rrl);
   state_ = std::move(*next);
   // Entries of endpoints and backends that still exist keep their state.
   std::set<std::string> keys;

@@ -14,9 +14,17 @@ done
 rm -rf "$out"; mkdir -p "$out/zones"
 awk -v names=10000 -v origin=bench.test. -v master=$out/bench.zone -v json=$out/zones/bench.test.json -v queries=$out/queries.txt -v nq=20000 -f $root/tools/bench.d/gen-zone.awk /dev/null
 port=$((20000 + RANDOM % 20000))
-printf '{"dns": {"listen": ["127.0.0.1:%s"], "threads": 1}, "zones": "zones/"}\n' "$port" >"$out/meridian.json"
+# RRL='{"responses_per_second": 100000, ...}' adds dns.rrl (rates nothing reaches: the cost of
+# accounting a response that is sent) and counts the worker's rate_limit() with answer_query.
+# COLLECT=FUNCTION-PATTERN counts that instead (e.g. 'meridian::net::UdpServer::worker*',
+# the whole receive-answer-send loop; callgrind toggles on nested matches, so give one).
+rrl=${RRL:+, \"rrl\": $RRL}
+collect=(--toggle-collect='meridian::query::answer_query*')
+[ -n "${RRL:-}" ] && collect+=(--toggle-collect='*rate_limit*')
+[ -n "${COLLECT:-}" ] && collect=(--toggle-collect="$COLLECT")
+printf '{"dns": {"listen": ["127.0.0.1:%s"], "threads": 1%s}, "zones": "zones/"}\n' "$port" "$rrl" >"$out/meridian.json"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
-  --toggle-collect='meridian::query::answer_query*' "$bin" serve --config "$out/meridian.json" 2>"$out/server.log" &
+  "${collect[@]}" "$bin" serve --config "$out/meridian.json" 2>"$out/server.log" &
 pid=$!
 for _ in $(seq 1 120); do grep -q "event=ready" "$out/server.log" 2>/dev/null && break; sleep 1; done
 edns=(); extra_queries=0
