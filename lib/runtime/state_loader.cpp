@@ -132,6 +132,7 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   snapshot->identity.chaos_identity = dns.chaos_identity.has_value();
   snapshot->identity.identity = dns.chaos_identity.value_or("");
   snapshot->cookies = cookie_policy;
+  for (const auto& key : config.tsig) snapshot->tsig_keys.push_back({key.name, key.algorithm, key.secret});
   return snapshot;
 }
 
