@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "query/responder.hpp"
+#include "transfer/transfer.hpp"
 
 namespace meridian::net {
 
@@ -156,6 +157,9 @@ void UdpServer::worker(int fd) {
       if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
         n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
                                 s.packet, kPacketBuffer, &info);
+        if (info.signed_request) [[unlikely]]  // TSIG: a secondary's refresh, answered and signed out of line
+          n = transfer::answer_signed_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp,
+                                            s.packet, kPacketBuffer);
       } else {
         info.dropped = true;
       }
