@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libldns-dev libssl-dev libknot-dev libmaxminddb-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
-  dnsutils knot-dnsutils knot mmdb-bin curl
+  dnsutils knot-dnsutils knot nsd mmdb-bin curl
   "$@"
 )
 

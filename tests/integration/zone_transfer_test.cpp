@@ -1,10 +1,16 @@
-// meridian as the primary of a real secondary: knotd transfers the zone from
-// meridian with TSIG, serves the same answers for every static name, and gets a
-// zone edit (new serial) through NOTIFY; `kdig AXFR` of both gives the same
-// records; unsigned and wrongly signed requests, and sources outside `allow`, are
-// refused; IXFR over UDP is the SOA alone. knotd comes from scripts/deps.sh
-// (Debian `knot`): the test fails, not skips, without it.
+// meridian as the primary of real secondaries: knotd and nsd each transfer the
+// zone from meridian with TSIG, serve the same answers for every static name, and
+// get a zone edit (new serial) through NOTIFY; `kdig AXFR` of meridian and of the
+// secondary give the same records; unsigned and wrongly signed requests, and
+// sources outside `allow`, are refused; IXFR over UDP is the SOA alone. knotd and
+// nsd come from scripts/deps.sh (Debian `knot`, `nsd`): the test fails, not skips,
+// without them.
 #include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <sstream>
@@ -22,12 +28,14 @@ namespace {
 const char* const kSecret = "bWVyaWRpYW4tem9uZS10cmFuc2Zlci10ZXN0LWtleSE=";
 const char* const kWrongSecret = "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE=";
 
-std::string zone_json(uint32_t serial, uint16_t notify_port, const std::string& extra_records = "") {
+std::string zone_json(uint32_t serial, const std::vector<uint16_t>& notify_ports, const std::string& extra_records = "") {
+  std::string notify;
+  for (const uint16_t port : notify_ports) notify += (notify.empty() ? "\"127.0.0.1:" : ", \"127.0.0.1:") + std::to_string(port) + "\"";
   std::ostringstream z;
   z << R"({"origin": "xfr.test.", "ttl": 3600,
   "soa": {"mname": "ns1", "rname": "hostmaster", "serial": )" << serial << R"(, "refresh": 3600, "retry": 600,
           "expire": 1209600, "minimum": 300},
-  "transfer": {"allow": [{"net": "127.0.0.1/32", "key": "xfr"}], "notify": ["127.0.0.1:)" << notify_port << R"("]},
+  "transfer": {"allow": [{"net": "127.0.0.1/32", "key": "xfr"}], "notify": [)" << notify << R"(]},
   "records": {
     "@":         {"NS": ["ns1", "ns2.example.net."], "MX": ["10 mail", "20 mx.example.net."],
                   "TXT": "\"v=spf1 -all\"", "A": "192.0.2.10", "CAA": "0 issue \"letsencrypt.org\""},
@@ -117,6 +125,136 @@ uint32_t soa_serial(const Message& m) {
   return 0;
 }
 
+// Every static name of the zone asked of both: the same rcode, answer and authority.
+void compare_static_answers(const Endpoint& primary, const Endpoint& secondary) {
+    const std::vector<std::pair<std::string, uint16_t>> cases = {
+        {"xfr.test", qtype::SOA},        {"xfr.test", qtype::NS},          {"xfr.test", qtype::MX},
+        {"xfr.test", qtype::TXT},        {"xfr.test", qtype::A},           {"xfr.test", qtype::CAA},
+        {"ns1.xfr.test", qtype::A},      {"ns1.xfr.test", qtype::AAAA},    {"mail.xfr.test", qtype::A},
+        {"www.xfr.test", qtype::CNAME},  {"static.xfr.test", qtype::A},    {"static.xfr.test", qtype::AAAA},
+        {"a.wild.xfr.test", qtype::A},   {"b.wild.xfr.test", qtype::TXT},  {"_sip._udp.xfr.test", qtype::SRV},
+        {"sub.xfr.test", qtype::NS},     {"sub.xfr.test", qtype::DS},      {"x.sub.xfr.test", qtype::A},
+        {"long.xfr.test", qtype::TXT},   {"app.xfr.test", qtype::TXT},     {"nothere.xfr.test", qtype::A},
+        {"static.xfr.test", qtype::MX},
+    };
+    for (const auto& [name, type] : cases) {
+      CAPTURE(name);
+      CAPTURE(type);
+      const Message m = ask_udp(primary, QuerySpec(name, type));
+      const Message k = ask_udp(secondary, QuerySpec(name, type));
+      REQUIRE(m.ok);
+      REQUIRE(k.ok);
+      INFO("meridian:\n" << m.describe() << "secondary:\n" << k.describe());
+      CHECK(m.rcode == k.rcode);
+      CHECK(join_lines(section_keys(m.answer)) == join_lines(section_keys(k.answer)));
+      CHECK(join_lines(section_keys(m.authority)) == join_lines(section_keys(k.authority)));
+    }
+}
+
+// An edit with a new serial: the reload NOTIFYs the secondary, which transfers
+// again at once (its own refresh would wait an hour). Returns the milliseconds it took.
+long long edit_and_wait(const TempDir& dir, const std::string& zone_path, const std::vector<uint16_t>& notify,
+                        const Endpoint& secondary, const std::string& logs) {
+  dir.write("zones/xfr.test.json.tmp", zone_json(2026120602, notify, R"(, "added": {"A": "192.0.2.123"})"));
+  std::rename(dir.file("zones/xfr.test.json.tmp").c_str(), zone_path.c_str());
+  const auto edited = Clock::now();
+  bool seen = false;
+  while (!seen && Clock::now() < edited + seconds(30)) {
+    const Message k = ask_udp(secondary, QuerySpec("added.xfr.test", qtype::A));
+    seen = k.ok && k.rcode == rcode::NOERROR && k.answer.size() == 1;
+    if (!seen) std::this_thread::sleep_for(milliseconds(100));
+  }
+  const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - edited).count();
+  CHECK_MESSAGE(seen, "the secondary never served the edit:\n" << logs);
+  return took;
+}
+
+// nsd (Debian `nsd`) in the foreground as a secondary of meridian, on its own
+// port, with everything it writes under dir/nsd/; stopped on destruction.
+class NsdSecondary {
+ public:
+  ~NsdSecondary() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    const auto end = Clock::now() + kStopDeadline;
+    int status;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Clock::now() > end) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  }
+  // Starts nsd and waits until it serves the zone (transferred from primary).
+  bool start(const std::string& nsd, const TempDir& dir, uint16_t port, const Endpoint& primary) {
+    port_ = port;
+    const std::string base = dir.file("nsd");
+    const std::string conf = std::string("server:\n") +
+        "  ip-address: 127.0.0.1@" + std::to_string(port) + "\n"
+        "  port: " + std::to_string(port) + "\n"
+        "  server-count: 1\n"
+        "  username: \"\"\n"
+        "  chroot: \"\"\n"
+        "  zonesdir: \"" + base + "\"\n"
+        "  zonelistfile: \"" + base + "/zone.list\"\n"
+        "  xfrdfile: \"" + base + "/xfrd.state\"\n"
+        "  xfrdir: \"" + base + "\"\n"
+        "  pidfile: \"" + base + "/nsd.pid\"\n"
+        "  database: \"\"\n"
+        "  verbosity: 2\n"
+        "  minimal-responses: yes\n"  // no NS in the authority of positive answers, as meridian
+        "  rrl-ratelimit: 0\n"
+        "remote-control:\n"
+        "  control-enable: no\n"
+        "key:\n"
+        "  name: xfr\n"
+        "  algorithm: hmac-sha256\n"
+        "  secret: \"" + kSecret + "\"\n"
+        "zone:\n"
+        "  name: xfr.test.\n"
+        "  zonefile: \"xfr.test.zone\"\n"
+        "  request-xfr: 127.0.0.1@" + std::to_string(primary.port) + " xfr\n"
+        "  allow-notify: 127.0.0.1 NOKEY\n"
+        "  provide-xfr: 127.0.0.1 xfr\n";
+    const std::string conf_path = dir.write("nsd/nsd.conf", conf);
+    log_ = dir.file("nsd/nsd.log");
+    const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(log_fd, 1);
+      ::dup2(log_fd, 2);
+      ::execl(nsd.c_str(), nsd.c_str(), "-d", "-c", conf_path.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    const auto end = Clock::now() + kStartDeadline;
+    while (Clock::now() < end) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      const Message m = ask_udp_quick(QuerySpec("xfr.test.", qtype::SOA));
+      if (m.ok && m.rcode == rcode::NOERROR && !m.answer.empty()) return true;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return false;
+  }
+  Endpoint endpoint() const { return Endpoint{"127.0.0.1", port_}; }
+  std::string log() const { return log_.empty() ? "" : read_file(log_); }
+
+ private:
+  Message ask_udp_quick(const QuerySpec& q) const {
+    const auto r = udp_exchange(endpoint(), build_query(q), milliseconds(500), milliseconds(500));
+    return r ? parse_message(*r) : Message{};
+  }
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string log_;
+};
+
 }  // namespace
 
 TEST_CASE("zone transfer: Knot DNS as a TSIG-keyed secondary of meridian") {
@@ -127,7 +265,7 @@ TEST_CASE("zone transfer: Knot DNS as a TSIG-keyed secondary of meridian") {
   const uint16_t knot_port = free_udp_tcp_port();
   REQUIRE(knot_port != 0);
   dir.write("xfr.key", std::string(kSecret) + "\n");
-  const std::string zone_path = dir.write("zones/xfr.test.json", zone_json(2026120601, knot_port));
+  const std::string zone_path = dir.write("zones/xfr.test.json", zone_json(2026120601, {knot_port}));
   const std::string config_path = dir.write("meridian.json", config());
   const CommandResult check = run_command({meridian_binary(), "check", "--config", config_path});
   CHECK_MESSAGE(check.exit_code == 0, check.out << check.err);
@@ -188,50 +326,41 @@ TEST_CASE("zone transfer: Knot DNS as a TSIG-keyed secondary of meridian") {
                     "knotd did not transfer the zone:\n" << knot.log() << "\nmeridian:\n" << meridian.log());
     REQUIRE_MESSAGE(knot.endpoint().port == knot_port, "knotd could not take the port meridian notifies");
 
-    const std::vector<std::pair<std::string, uint16_t>> cases = {
-        {"xfr.test", qtype::SOA},        {"xfr.test", qtype::NS},          {"xfr.test", qtype::MX},
-        {"xfr.test", qtype::TXT},        {"xfr.test", qtype::A},           {"xfr.test", qtype::CAA},
-        {"ns1.xfr.test", qtype::A},      {"ns1.xfr.test", qtype::AAAA},    {"mail.xfr.test", qtype::A},
-        {"www.xfr.test", qtype::CNAME},  {"static.xfr.test", qtype::A},    {"static.xfr.test", qtype::AAAA},
-        {"a.wild.xfr.test", qtype::A},   {"b.wild.xfr.test", qtype::TXT},  {"_sip._udp.xfr.test", qtype::SRV},
-        {"sub.xfr.test", qtype::NS},     {"sub.xfr.test", qtype::DS},      {"x.sub.xfr.test", qtype::A},
-        {"long.xfr.test", qtype::TXT},   {"app.xfr.test", qtype::TXT},     {"nothere.xfr.test", qtype::A},
-        {"static.xfr.test", qtype::MX},
-    };
-    for (const auto& [name, type] : cases) {
-      CAPTURE(name);
-      CAPTURE(type);
-      const Message m = ask_udp(primary, QuerySpec(name, type));
-      const Message k = ask_udp(knot.endpoint(), QuerySpec(name, type));
-      REQUIRE(m.ok);
-      REQUIRE(k.ok);
-      INFO("meridian:\n" << m.describe() << "knot:\n" << k.describe());
-      CHECK(m.rcode == k.rcode);
-      CHECK(join_lines(section_keys(m.answer)) == join_lines(section_keys(k.answer)));
-      CHECK(join_lines(section_keys(m.authority)) == join_lines(section_keys(k.authority)));
-    }
+    compare_static_answers(primary, knot.endpoint());
     // kdig AXFR of the secondary gives what meridian sent it.
     const Transfer from_meridian = kdig_axfr(primary, key_arg(kSecret));
     const Transfer from_knot = kdig_axfr(knot.endpoint(), key_arg(kSecret));
     CHECK(from_meridian.records.size() == 27);
     CHECK(join_lines(from_meridian.records) == join_lines(from_knot.records));
 
-    // An edit with a new serial: the reload NOTIFYs knotd, which transfers again
-    // at once (its own refresh would wait an hour).
-    dir.write("zones/xfr.test.json.tmp", zone_json(2026120602, knot_port, R"(, "added": {"A": "192.0.2.123"})"));
-    std::rename(dir.file("zones/xfr.test.json.tmp").c_str(), zone_path.c_str());
-    const auto edited = Clock::now();
-    bool seen = false;
-    while (!seen && Clock::now() < edited + seconds(30)) {
-      const Message k = ask_udp(knot.endpoint(), QuerySpec("added.xfr.test", qtype::A));
-      seen = k.ok && k.rcode == rcode::NOERROR && k.answer.size() == 1;
-      if (!seen) std::this_thread::sleep_for(milliseconds(100));
-    }
-    const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - edited).count();
-    CHECK_MESSAGE(seen, "knotd never served the edit:\n" << knot.log() << "\nmeridian:\n" << meridian.log());
+    const auto took = edit_and_wait(dir, zone_path, {knot_port}, knot.endpoint(), knot.log() + "\nmeridian:\n" + meridian.log());
     MESSAGE("the edit reached knotd in " << took << " ms");
     CHECK(soa_serial(ask_udp(knot.endpoint(), QuerySpec("xfr.test", qtype::SOA))) == 2026120602u);
     CHECK(meridian.log().find("notify_acknowledged") != std::string::npos);
   }
+  CHECK(meridian.stop() == 0);
+}
+
+TEST_CASE("zone transfer: NSD as a TSIG-keyed secondary of meridian") {
+  const auto nsd = find_program("/usr/sbin/nsd");
+  REQUIRE_MESSAGE(nsd, "nsd is not installed (scripts/deps.sh installs Debian's nsd)");
+  TempDir dir;
+  const uint16_t nsd_port = free_udp_tcp_port();
+  REQUIRE(nsd_port != 0);
+  dir.write("xfr.key", std::string(kSecret) + "\n");
+  const std::string zone_path = dir.write("zones/xfr.test.json", zone_json(2026120601, {nsd_port}));
+  ServerProcess meridian;
+  REQUIRE_MESSAGE(meridian.start(dir.write("meridian.json", config())), meridian.error());
+  NsdSecondary secondary;
+  REQUIRE_MESSAGE(secondary.start(*nsd, dir, nsd_port, meridian.v4()),
+                  "nsd did not transfer the zone:\n" << secondary.log() << "\nmeridian:\n" << meridian.log());
+  compare_static_answers(meridian.v4(), secondary.endpoint());
+  const Transfer from_meridian = kdig_axfr(meridian.v4(), key_arg(kSecret));
+  const Transfer from_nsd = kdig_axfr(secondary.endpoint(), key_arg(kSecret));
+  CHECK(from_meridian.records.size() == 27);
+  CHECK(join_lines(from_meridian.records) == join_lines(from_nsd.records));
+  const auto took = edit_and_wait(dir, zone_path, {nsd_port}, secondary.endpoint(), meridian.log());
+  MESSAGE("the edit reached nsd in " << took << " ms");
+  CHECK(soa_serial(ask_udp(secondary.endpoint(), QuerySpec("xfr.test", qtype::SOA))) == 2026120602u);
   CHECK(meridian.stop() == 0);
 }
