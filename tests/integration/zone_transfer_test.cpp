@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <sstream>
 #include <thread>
 
@@ -362,5 +363,52 @@ TEST_CASE("zone transfer: NSD as a TSIG-keyed secondary of meridian") {
   const auto took = edit_and_wait(dir, zone_path, {nsd_port}, secondary.endpoint(), meridian.log());
   MESSAGE("the edit reached nsd in " << took << " ms");
   CHECK(soa_serial(ask_udp(secondary.endpoint(), QuerySpec("xfr.test", qtype::SOA))) == 2026120602u);
+  CHECK(meridian.stop() == 0);
+}
+
+TEST_CASE("zone transfer: a zone of 100k names transfers while a fixed-rate query load loses nothing") {
+  REQUIRE_MESSAGE(have_program("kdig"), "kdig is not installed (knot-dnsutils)");
+  TempDir dir;
+  constexpr int kNames = 100000;
+  std::string records;
+  records.reserve(kNames * 40);
+  for (int i = 0; i < kNames; ++i)
+    records += ",\n    \"h" + std::to_string(i) + "\": {\"A\": \"10." + std::to_string(i >> 16) + "." +
+               std::to_string((i >> 8) & 255) + "." + std::to_string(i & 255) + "\"}";
+  dir.write("xfr.key", std::string(kSecret) + "\n");
+  dir.write("zones/xfr.test.json", zone_json(2026120601, {}, records));
+  ServerProcess meridian;
+  REQUIRE_MESSAGE(meridian.start(dir.write("meridian.json", config()), seconds(120)), meridian.error());
+  const Endpoint primary = meridian.v4();
+
+  // One query every 2 ms, each waiting for its answer, until the transfer is done.
+  std::atomic<bool> transferring{true};
+  std::atomic<unsigned> sent{0}, answered{0};
+  std::atomic<long long> slowest_ms{0};
+  std::thread load([&] {
+    const Bytes query = build_query(QuerySpec("static.xfr.test", qtype::A));
+    auto next = Clock::now();
+    for (unsigned i = 0; i < 200000 && (transferring.load() || i < 100); ++i) {
+      std::this_thread::sleep_until(next);
+      next += milliseconds(2);
+      const auto asked = Clock::now();
+      ++sent;
+      const auto reply = udp_exchange(primary, query, seconds(5), seconds(5));  // no resend: a loss shows
+      if (reply && parse_message(*reply).rcode == rcode::NOERROR) ++answered;
+      const long long ms = std::chrono::duration_cast<milliseconds>(Clock::now() - asked).count();
+      if (ms > slowest_ms.load()) slowest_ms = ms;
+    }
+  });
+  const auto started = Clock::now();
+  const Transfer t = kdig_axfr(primary, key_arg(kSecret));
+  const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+  transferring = false;
+  load.join();
+  CHECK_MESSAGE(t.run.exit_code == 0, t.run.err);
+  CHECK(t.records.size() == static_cast<std::size_t>(kNames) + 27);  // the 100k names and the test zone
+  MESSAGE("100k-name transfer in " << took << " ms; " << answered.load() << "/" << sent.load()
+                                   << " queries answered meanwhile, slowest " << slowest_ms.load() << " ms");
+  CHECK(sent.load() >= 100);
+  CHECK(answered.load() == sent.load());
   CHECK(meridian.stop() == 0);
 }
