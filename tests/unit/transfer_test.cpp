@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +16,15 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "net/dns_stats.hpp"
+#include "net/snapshot_holder.hpp"
+#include "net/tcp_server.hpp"
 #include "runtime/state_loader.hpp"
 #include "runtime/zone_loading.hpp"
 #include "transfer/transfer.hpp"
@@ -338,4 +348,78 @@ TEST_CASE("transfer: a signed SOA query is answered and signed; is_transfer_requ
   CHECK(transfer::is_transfer_request(ixfr.data(), ixfr.size()));
   const auto soa = request("big.test.", LDNS_RR_TYPE_SOA, 1);
   CHECK_FALSE(transfer::is_transfer_request(soa.data(), soa.size()));
+}
+
+namespace {
+
+// Sends one length-prefixed message over a connected socket and reads messages
+// until `until` says the last one came (bounded by `max`).
+std::vector<std::vector<uint8_t>> exchange(boost::asio::ip::tcp::socket& socket, const std::vector<uint8_t>& message,
+                                           const std::function<bool(const std::vector<uint8_t>&)>& until,
+                                           int max = 64) {
+  std::vector<uint8_t> framed = {static_cast<uint8_t>(message.size() >> 8), static_cast<uint8_t>(message.size())};
+  framed.insert(framed.end(), message.begin(), message.end());
+  boost::asio::write(socket, boost::asio::buffer(framed));
+  std::vector<std::vector<uint8_t>> out;
+  for (int i = 0; i < max; ++i) {
+    uint8_t length[2];
+    boost::asio::read(socket, boost::asio::buffer(length, 2));
+    std::vector<uint8_t> m(static_cast<std::size_t>(length[0] << 8 | length[1]));
+    boost::asio::read(socket, boost::asio::buffer(m));
+    out.push_back(std::move(m));
+    if (until(out.back())) break;
+  }
+  return out;
+}
+
+// A transfer ends with an error or with its second SOA.
+std::function<bool(const std::vector<uint8_t>&)> transfer_done() {
+  return [soas = 0](const std::vector<uint8_t>& m) mutable -> bool {
+    if ((m[3] & 0x0F) != 0) return true;
+    const Pkt pkt = parse(m);
+    const ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
+    for (std::size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i)
+      if (ldns_rr_get_type(ldns_rr_list_rr(answer, i)) == LDNS_RR_TYPE_SOA) ++soas;
+    return soas >= 2;
+  };
+}
+bool any_message(const std::vector<uint8_t>&) { return true; }
+
+}  // namespace
+
+TEST_CASE("transfer: the TCP server hands AXFR to its transfer thread, caps them, and goes on reading queries") {
+  const auto l = load({{"big.test", big_zone(800)}});
+  for (const std::size_t cap : {std::size_t{0}, std::size_t{2}}) {
+    CAPTURE(cap);
+    net::SnapshotHolder holder;
+    holder.publish(l->state->snapshot);
+    net::DnsStats stats;
+    net::TcpLimits limits;
+    limits.max_transfers = cap;
+    net::TcpServer server(holder, stats, limits);
+    const auto bound = server.bind(*util::parse_host_port("127.0.0.1:0"));
+    server.start(1);
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), bound.port});
+    const auto messages = exchange(socket, request("big.test.", LDNS_RR_TYPE_AXFR, 77), transfer_done());
+    REQUIRE_FALSE(messages.empty());
+    if (cap == 0) {
+      CHECK(messages.size() == 1);
+      CHECK((messages[0][3] & 0x0F) == dns::rcode::REFUSED);
+      CHECK(server.refused_transfers() == 1);
+    } else {
+      CHECK(messages.size() >= 2);  // 800 names with a 100-byte TXT: more than 64 KiB
+      for (const auto& m : messages) CHECK((m[3] & 0x0F) == 0);
+      CHECK(server.refused_transfers() == 0);
+    }
+    // The same connection answers its next query.
+    const auto soa = exchange(socket, request("big.test.", LDNS_RR_TYPE_SOA, 78), any_message);
+    REQUIRE(soa.size() == 1);
+    const Pkt pkt = parse(soa[0]);
+    CHECK(ldns_pkt_id(pkt.get()) == 78);
+    CHECK(ldns_pkt_ancount(pkt.get()) == 1);
+    CHECK(server.transfers() == 0);
+    server.stop();
+  }
 }
