@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <mutex>
+#include <thread>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +23,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "net/dns_stats.hpp"
 #include "net/snapshot_holder.hpp"
@@ -85,10 +92,10 @@ Pkt parse(const std::vector<uint8_t>& wire) {
 
 ldns_rdf* mac_of(const ldns_pkt* pkt) { return ldns_rr_rdf(ldns_pkt_tsig(pkt), 3); }
 
-std::string big_zone(int names) {
+std::string big_zone(int names, uint32_t serial = 7, const std::string& notify = "\"127.0.0.1:5399\"") {
   std::string text = R"({"origin": "big.test.", "ttl": 3600,
-    "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 7, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 300},
-    "transfer": {"allow": ["127.0.0.1/32", {"net": "192.0.2.0/24", "key": "xfr"}], "notify": ["127.0.0.1:5399"]},
+    "soa": {"mname": "ns1", "rname": "hostmaster", "serial": )" + std::to_string(serial) + R"(, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 300},
+    "transfer": {"allow": ["127.0.0.1/32", {"net": "192.0.2.0/24", "key": "xfr"}], "notify": [)" + notify + R"(]},
     "records": {"@": {"NS": ["ns1", "ns2.example.net."], "MX": "10 mail"}, "ns1": {"A": "192.0.2.1"})";
   for (int i = 0; i < names; ++i)
     text += ",\n\"host" + std::to_string(i) + "\": {\"A\": \"10.0." + std::to_string(i / 250) + "." +
@@ -422,4 +429,89 @@ TEST_CASE("transfer: the TCP server hands AXFR to its transfer thread, caps them
     CHECK(server.transfers() == 0);
     server.stop();
   }
+}
+
+namespace {
+
+// A UDP socket on 127.0.0.1 standing in for a secondary.
+struct FakeSecondary {
+  FakeSecondary() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+  }
+  ~FakeSecondary() { ::close(fd); }
+  // One datagram within `wait`, or empty; `from` is where it came from.
+  std::vector<uint8_t> receive(std::chrono::milliseconds wait, sockaddr_in& from) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return {};
+    uint8_t buffer[1024];
+    socklen_t len = sizeof from;
+    const ssize_t n = ::recvfrom(fd, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &len);
+    return n > 0 ? std::vector<uint8_t>(buffer, buffer + n) : std::vector<uint8_t>();
+  }
+  int fd = -1;
+  uint16_t port = 0;
+};
+
+}  // namespace
+
+TEST_CASE("transfer: NOTIFY on a new serial, resent until answered, given up after 5 sends") {
+  FakeSecondary answering, silent;
+  const std::string notify = "\"127.0.0.1:" + std::to_string(answering.port) + "\", \"127.0.0.1:" +
+                             std::to_string(silent.port) + "\"";
+  const auto before = load({{"big.test", big_zone(2, 7, notify)}});
+  const auto after = load({{"big.test", big_zone(2, 8, notify)}});
+  std::mutex mutex;
+  std::shared_ptr<const query::Snapshot> current = before->state->snapshot;
+  transfer::NotifySender::Options options;
+  options.poll_interval = std::chrono::milliseconds(20);
+  options.first_retry = std::chrono::milliseconds(50);
+  transfer::NotifySender sender(
+      [&] {
+        std::lock_guard lock(mutex);
+        return current;
+      },
+      options);
+  sockaddr_in from{};
+  // The zones served at start are not announced.
+  CHECK(answering.receive(std::chrono::milliseconds(300), from).empty());
+  {
+    std::lock_guard lock(mutex);
+    current = after->state->snapshot;
+  }
+  // The answering secondary ignores two NOTIFYs and answers the third.
+  for (int i = 1; i <= 3; ++i) {
+    CAPTURE(i);
+    std::vector<uint8_t> m = answering.receive(std::chrono::seconds(10), from);
+    REQUIRE(m.size() > 12);
+    const Pkt pkt = parse(m);
+    CHECK(ldns_pkt_get_opcode(pkt.get()) == LDNS_PACKET_NOTIFY);
+    CHECK(ldns_pkt_aa(pkt.get()));
+    REQUIRE(ldns_pkt_ancount(pkt.get()) == 1);
+    const ldns_rr* soa = ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), 0);
+    CHECK(ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)) == 8u);
+    if (i == 3) {
+      m[2] |= 0x80;  // the same message as the response
+      ::sendto(answering.fd, m.data(), m.size(), 0, reinterpret_cast<const sockaddr*>(&from), sizeof from);
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sender.acknowledged() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(sender.acknowledged() == 1);
+  // The silent one gets 5 sends, then the sender gives up.
+  int received = 0;
+  while (sender.abandoned() < 1 && std::chrono::steady_clock::now() < deadline)
+    if (!silent.receive(std::chrono::milliseconds(50), from).empty()) ++received;
+  while (!silent.receive(std::chrono::milliseconds(10), from).empty()) ++received;
+  CHECK(sender.abandoned() == 1);
+  CHECK(received == 5);
+  CHECK(answering.receive(std::chrono::milliseconds(200), from).empty());  // acknowledged: no more
 }
