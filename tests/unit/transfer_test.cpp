@@ -270,6 +270,20 @@ TEST_CASE("transfer: who may transfer, and IXFR") {
     CHECK(tsig.error == transfer::tsig_error::BADSIG);
     CHECK(tsig.mac.empty());
   }
+  {
+    // signed 1000 s off our clock: NOTAUTH with BADTIME, signed, our time in "other data"
+    transfer::TransferOptions late;
+    late.now = static_cast<uint64_t>(std::time(nullptr)) + 1000;
+    const auto wire = request("big.test.", LDNS_RR_TYPE_AXFR, 1, "xfr.");
+    const auto r = transfer::answer_transfer(s, wire.data(), wire.size(), ip("192.0.2.9"), late);
+    CHECK(r.rcode == transfer::kNotAuth);
+    transfer::TsigRecord tsig;
+    REQUIRE(transfer::find_tsig(r.messages[0].data(), r.messages[0].size(), tsig) == transfer::TsigFound::found);
+    CHECK(tsig.error == transfer::tsig_error::BADTIME);
+    CHECK(tsig.mac.size() == 32);
+    CHECK(tsig.other.size() == 6);
+    CHECK(tsig.time_signed == late.now);
+  }
   CHECK(ask(request("closed.test.", LDNS_RR_TYPE_AXFR, 1), "127.0.0.1").rcode == dns::rcode::REFUSED);
   CHECK(ask(request("nothere.test.", LDNS_RR_TYPE_AXFR, 1), "127.0.0.1").rcode == transfer::kNotAuth);
   CHECK(ask(request("host1.big.test.", LDNS_RR_TYPE_AXFR, 1), "127.0.0.1").rcode == transfer::kNotAuth);
