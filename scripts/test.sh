@@ -3,9 +3,9 @@
 # ASan+UBSan, runs every unit and integration test with ctest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-# knotd and gdnsd: the differential tests start their own on free loopback ports
+# knotd, nsd and gdnsd: the differential and zone transfer tests start their own on free loopback ports
 # (the demo needs neither).
-"$root/scripts/deps.sh" knot gdnsd
+"$root/scripts/deps.sh" knot nsd gdnsd
 build="$root/build/test"
 "$root/scripts/build.sh" "$build" -DCMAKE_BUILD_TYPE=Debug -DMERIDIAN_WERROR=ON -DMERIDIAN_SANITIZE=ON
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -17,6 +17,7 @@
 #include "runtime/state_loader.hpp"
 #include "runtime/zone_loading.hpp"
 #include "systemd_notify.hpp"
+#include "transfer/transfer.hpp"
 #include "util/log.hpp"
 
 namespace meridian::cli {
@@ -156,6 +157,8 @@ int serve(const std::string& config_path, const std::string& log_level) {
     return 1;
   }
   listeners_up.store(true);
+  // NOTIFY to secondaries when a reload changes a zone's serial (its own thread).
+  transfer::NotifySender notify_secondaries([&dns] { return dns.snapshots().get(); });
   const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(*watcher);
   health_table.add_listener(republish);
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},

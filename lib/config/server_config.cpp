@@ -1,6 +1,7 @@
 #include "config/server_config.hpp"
 
 #include <unistd.h>
+#include <cctype>
 
 #include <filesystem>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include "config/json_object_reader.hpp"
 #include "config/path.hpp"
+#include "util/file_text.hpp"
 #include "util/host_port.hpp"
 #include "util/ip_address.hpp"
 
@@ -149,6 +151,7 @@ class Reader {
       tcp->duration("message_timeout", d.tcp_message_timeout);
       tcp->integer("max_connections", d.tcp_max_connections, 1, 1000000);
       tcp->integer("max_per_client", d.tcp_max_per_client, 0, 1000000);
+      tcp->integer("max_transfers", d.tcp_max_transfers, 1, 10000);
       tcp->report_unknown_keys();
     }
     dns.string("nsid", d.nsid, KeyRules::optional("\"nsid\" must be a string of at most 128 bytes"),
@@ -168,6 +171,52 @@ class Reader {
                  [](const std::string& s) { return !s.empty(); });
     admin.boolean("ready_after_checks", out.ready_after_checks);
     admin.report_unknown_keys();
+  }
+
+  static bool is_base64(const std::string& s) {
+    if (s.empty() || s.size() % 4 != 0) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      const bool pad = c == '=' && i + 2 >= s.size();
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && !pad) return false;
+    }
+    return true;
+  }
+
+  void read_tsig(JsonObjectReader& tsig, ServerConfig& cfg) {
+    for (const auto& [name, value] : src_.root()["tsig"].items()) {
+      const KeyRules rules = KeyRules::optional(
+          "a TSIG key must be an object {\"algorithm\": \"hmac-sha256\", \"secret\": \"BASE64\"}");
+      auto key = tsig.section(name, rules);
+      if (!key) continue;
+      TsigKeySettings k;
+      std::string folded;
+      for (const char c : name) folded += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      k.name = folded.empty() || folded.back() != '.' ? folded + "." : folded;
+      k.algorithm = "hmac-sha256";
+      key->string("algorithm", k.algorithm,
+                  KeyRules::optional("\"algorithm\" must be \"hmac-sha256\", \"hmac-sha384\" or \"hmac-sha512\""),
+                  [](const std::string& a) { return a == "hmac-sha256" || a == "hmac-sha384" || a == "hmac-sha512"; });
+      const KeyRules secret_rules = KeyRules::optional("\"secret\" must be base64 text");
+      const bool has_secret = key->contains("secret");
+      key->string("secret", k.secret, secret_rules, [](const std::string& s) { return is_base64(s); });
+      std::string secret_file;
+      if (key->string("secret_file", secret_file) && !secret_file.empty()) {
+        const std::string path = config::resolve_path(cfg.base_dir, secret_file);
+        const auto text = util::read_file_text(path);
+        std::string trimmed;
+        if (text)
+          for (const char c : *text)
+            if (!std::isspace(static_cast<unsigned char>(c))) trimmed += c;
+        if (!text) key->error("secret_file", "cannot read " + path);
+        else if (!is_base64(trimmed)) key->error("secret_file", path + " must hold the secret as base64 text");
+        else k.secret = trimmed;
+      } else if (!has_secret) {
+        key->error("a TSIG key needs \"secret\" or \"secret_file\"");
+      }
+      key->report_unknown_keys();
+      if (!k.secret.empty()) cfg.tsig.push_back(std::move(k));
+    }
   }
 
   void read_log(JsonObjectReader& log, LogSettings& out) {
@@ -227,6 +276,8 @@ class Reader {
       const auto colon = u.find(':');
       return !u.empty() && colon != 0 && (colon == std::string::npos || (colon + 1 < u.size() && u.find(':', colon + 1) == std::string::npos));
     });
+    const KeyRules tsig_rules = KeyRules::optional("\"tsig\" must be an object of named keys");
+    if (auto tsig = root.section("tsig", tsig_rules)) read_tsig(*tsig, cfg);
     root.allow({"checks", "services", kSchemaKey});
     root.report_unknown_keys();
     return cfg;

@@ -36,6 +36,13 @@ struct RrlSettings {
   friend bool operator==(const RrlSettings&, const RrlSettings&) = default;
 };
 
+// A TSIG key (RFC 8945) of "tsig": {"NAME": {"algorithm": ..., "secret": BASE64 | "secret_file": FILE}}.
+struct TsigKeySettings {
+  std::string name;       // lower case, with a final dot ("xfr.")
+  std::string algorithm;  // "hmac-sha256", "hmac-sha384" or "hmac-sha512"
+  std::string secret;     // base64, from "secret" or read from "secret_file"
+};
+
 struct DnsSettings {
   std::vector<std::string> listen;         // "127.0.0.1:5300", "[::1]:5300"
   unsigned threads = 1;                    // UDP threads (sockets) per listen address
@@ -45,6 +52,7 @@ struct DnsSettings {
   std::chrono::milliseconds tcp_message_timeout{5000};
   std::size_t tcp_max_connections = 1024;
   std::size_t tcp_max_per_client = 0;      // per /32 or /64; 0: no cap
+  std::size_t tcp_max_transfers = 10;      // zone transfers (AXFR/IXFR) at once
   std::string nsid;                        // empty: NSID not sent
   std::optional<std::string> chaos_version;   // nullopt: disabled
   std::optional<std::string> chaos_identity;  // nullopt: disabled
@@ -72,6 +80,7 @@ struct ServerConfig {
   std::vector<std::string> zone_paths;  // files or folders of *.json zones
   std::string health_dir;               // folder of health override files; empty: none
   AdminSettings admin;
+  std::vector<TsigKeySettings> tsig;    // keys for zone transfers
   LogSettings log;                      // read at start (`serve --log-level` wins)
   std::string user;                     // "user" or "user:group" to run as once listeners are bound; empty: stay
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives

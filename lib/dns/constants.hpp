@@ -14,7 +14,7 @@ inline constexpr std::size_t kMaxMessage = 65535;
 namespace type {
 inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, HINFO = 13, MX = 15,
                           TXT = 16, AAAA = 28, SRV = 33, NAPTR = 35, DNAME = 39, OPT = 41,
-                          DS = 43, RRSIG = 46, NSEC = 47, DNSKEY = 48, IXFR = 251, AXFR = 252,
+                          DS = 43, RRSIG = 46, NSEC = 47, DNSKEY = 48, TSIG = 250, IXFR = 251, AXFR = 252,
                           MAILB = 253, MAILA = 254, ANY = 255;
 }
 namespace klass {

@@ -99,6 +99,8 @@ bool parse_client_subnet(const uint8_t* opt, std::size_t len, ClientSubnet& ecs)
       pos = rr_start;
       if (!parse_opt(packet, len, pos, q)) return false;
     } else {
+      // A TSIG record ends the message (RFC 8945 5.1): the answer is signed off the fast path.
+      if (i + 1 == additional && read_u16(packet + pos) == type::TSIG) q.has_tsig = true;
       pos = rr_start;
       if (!skip_rr(packet, len, pos, scratch)) return false;
     }
@@ -124,7 +126,7 @@ QueryStatus parse_query(const uint8_t* packet, std::size_t len, Query& q) {
   if (q.flags & flag::QR) return QueryStatus::drop;
   q.opcode = static_cast<uint8_t>((q.flags >> 11) & 0x0F);
   q.question_end = 0;
-  q.has_edns = q.edns_do = q.nsid_requested = q.keepalive_requested = q.has_ecs = false;
+  q.has_edns = q.edns_do = q.nsid_requested = q.keepalive_requested = q.has_ecs = q.has_tsig = false;
   q.edns_payload = 0;
   q.edns_version = 0;
   q.cookie_length = 0;

@@ -32,6 +32,7 @@ struct Query {
   bool nsid_requested = false;
   bool keepalive_requested = false;  // edns-tcp-keepalive (RFC 7828), whatever its length
   bool has_ecs = false;
+  bool has_tsig = false;        // the last additional record is a TSIG (RFC 8945)
   ClientSubnet ecs;
   // The first COOKIE option (RFC 7873 4): 0 when there is none, kMalformedCookie
   // when its length is not 8 or 16..40 (FORMERR, RFC 7873 5.2.2, if cookies are on),

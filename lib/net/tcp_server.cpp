@@ -12,6 +12,8 @@
 #include <boost/asio/ip/v6_only.hpp>
 
 #include "query/responder.hpp"
+#include "transfer/transfer.hpp"
+#include "util/log.hpp"
 
 namespace meridian::net {
 
@@ -94,15 +96,79 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void respond() {
     timer_.cancel();
+    if (transfer::is_transfer_request(query_.data(), query_.size())) [[unlikely]]
+      return start_transfer();
     response_.resize(2 + dns::kMaxMessage);
     query::AnswerInfo info;
-    const std::size_t n = query::answer_query(reader_.current(), query_.data(), query_.size(), client_,
-                                              query::Transport::tcp, query::AnswerClock(),
-                                              response_.data() + 2, dns::kMaxMessage, &info);
+    std::size_t n = query::answer_query(reader_.current(), query_.data(), query_.size(), client_,
+                                        query::Transport::tcp, query::AnswerClock(),
+                                        response_.data() + 2, dns::kMaxMessage, &info);
+    if (info.signed_request) [[unlikely]]
+      n = transfer::answer_signed_query(reader_.current(), query_.data(), query_.size(), client_, query::Transport::tcp,
+                                        response_.data() + 2, dns::kMaxMessage);
     counters_.record(query::Transport::tcp, info);
     if (n == 0) return read_length();  // nothing to say (e.g. a response sent to us)
     response_[0] = static_cast<uint8_t>(n >> 8);
     response_[1] = static_cast<uint8_t>(n);
+    arm(server_.limits_.message_timeout);
+    asio::async_write(socket_, asio::buffer(response_.data(), n + 2),
+                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->read_length();
+                      });
+  }
+
+  // AXFR/IXFR: built on the transfer thread from the snapshot current now, then
+  // written here whole; the connection reads its next query after that.
+  void start_transfer() {
+    if (server_.transfers_.fetch_add(1) >= server_.limits_.max_transfers) {
+      server_.transfers_.fetch_sub(1);
+      server_.refused_transfers_.fetch_add(1, std::memory_order_relaxed);
+      util::log(util::LogLevel::warn, "transfer_refused", {{"client", client_.to_string()}, {"reason", "max_transfers"}});
+      return write_refused();
+    }
+    asio::post(server_.transfer_pool_, [self = shared_from_this(), snapshot = server_.snapshots_.get()] {
+      transfer::TransferReply reply;
+      if (snapshot) reply = transfer::answer_transfer(*snapshot, self->query_.data(), self->query_.size(), self->client_);
+      util::log(reply.rcode == 0 ? util::LogLevel::info : util::LogLevel::warn, "transfer",
+                {{"zone", reply.zone}, {"client", self->client_.to_string()}, {"outcome", reply.outcome},
+                 {"messages", std::to_string(reply.messages.size())}, {"records", std::to_string(reply.records)}});
+      asio::post(self->socket_.get_executor(),
+                 [self, messages = std::move(reply.messages)]() mutable { self->write_transfer(std::move(messages)); });
+    });
+  }
+
+  void write_transfer(std::vector<std::vector<uint8_t>> messages) {
+    transfer_out_ = std::move(messages);
+    transfer_lengths_.resize(transfer_out_.size());
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(transfer_out_.size() * 2);
+    for (std::size_t i = 0; i < transfer_out_.size(); ++i) {
+      const std::size_t n = transfer_out_[i].size();
+      transfer_lengths_[i] = {static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+      buffers.emplace_back(transfer_lengths_[i].data(), 2);
+      buffers.emplace_back(transfer_out_[i].data(), n);
+    }
+    arm(server_.limits_.transfer_timeout);
+    asio::async_write(socket_, buffers, [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+      self->server_.transfers_.fetch_sub(1);
+      self->transfer_out_.clear();
+      self->transfer_out_.shrink_to_fit();
+      if (ec) return self->close();
+      self->read_length();
+    });
+  }
+
+  // Too many transfers at once: REFUSED, with the question.
+  void write_refused() {
+    const std::size_t name_len = dns::wire_name_length(query_.data() + dns::kHeaderSize, query_.size() - dns::kHeaderSize);
+    const std::size_t n = dns::kHeaderSize + name_len + 4;
+    response_.assign(query_.begin(), query_.begin() + static_cast<std::ptrdiff_t>(n));
+    response_.insert(response_.begin(), {static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
+    uint8_t* header = response_.data() + 2;
+    header[2] = static_cast<uint8_t>(0x80 | (header[2] & 0x78));
+    header[3] = dns::rcode::REFUSED;
+    std::fill(header + 6, header + 12, 0);
     arm(server_.limits_.message_timeout);
     asio::async_write(socket_, asio::buffer(response_.data(), n + 2),
                       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
@@ -122,6 +188,8 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
   std::vector<uint8_t> query_;
   std::vector<uint8_t> response_;
   std::optional<ClientNetwork> client_slot_;
+  std::vector<std::vector<uint8_t>> transfer_out_;
+  std::vector<std::array<uint8_t, 2>> transfer_lengths_;
 };
 
 TcpServer::TcpServer(const SnapshotHolder& snapshots, DnsStats& stats, TcpLimits limits)
@@ -234,6 +302,8 @@ void TcpServer::stop(std::chrono::milliseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (connections_.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  transfer_pool_.stop();
+  transfer_pool_.join();
   io_.stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();

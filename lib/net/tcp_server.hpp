@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "net/dns_stats.hpp"
 #include "net/snapshot_holder.hpp"
@@ -26,6 +27,8 @@ struct TcpLimits {
   std::chrono::milliseconds message_timeout{5000};  // reading one query once its length arrived
   std::size_t max_connections = 1024;
   std::size_t max_per_client = 0;  // connections from one /32 (IPv4) or /64 (IPv6); 0: no cap
+  std::size_t max_transfers = 10;  // AXFR/IXFR being built or sent at once; more are REFUSED
+  std::chrono::milliseconds transfer_timeout{300000};  // sending one whole transfer
 };
 
 class TcpServer {
@@ -43,6 +46,9 @@ class TcpServer {
   // Connections closed at accept, by the cap they met (max_connections is checked first).
   uint64_t refused_max_connections() const { return refused_max_connections_.load(); }
   uint64_t refused_per_client() const { return refused_per_client_.load(); }
+  // Zone transfers in progress, and those refused because max_transfers were.
+  std::size_t transfers() const { return transfers_.load(); }
+  uint64_t refused_transfers() const { return refused_transfers_.load(); }
 
   // The client network a connection counts against: a /32 or a /64 (an
   // IPv4-mapped IPv6 address counts as its IPv4 address).
@@ -73,6 +79,8 @@ class TcpServer {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> refused_max_connections_{0};
   std::atomic<uint64_t> refused_per_client_{0};
+  std::atomic<std::size_t> transfers_{0};
+  std::atomic<uint64_t> refused_transfers_{0};
   // Connections per client network (only with max_per_client); taken at accept,
   // never on the query path.
   std::mutex per_client_mutex_;
@@ -81,6 +89,9 @@ class TcpServer {
   std::mutex registry_mutex_;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> registry_;
   boost::asio::io_context io_;
+  // Zone transfers are built here, never on the threads that answer queries
+  // (declared after io_: joined and destroyed before it).
+  boost::asio::thread_pool transfer_pool_{1};
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
 };

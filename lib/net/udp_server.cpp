@@ -13,6 +13,7 @@
 #include "dns/constants.hpp"
 #include "query/responder.hpp"
 #include "rrl/rrl.hpp"
+#include "transfer/transfer.hpp"
 
 namespace meridian::net {
 
@@ -193,6 +194,9 @@ void UdpServer::worker(int fd) {
         if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
           n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
                                   s.packet, kPacketBuffer, &info);
+          if (info.signed_request) [[unlikely]]  // TSIG: a secondary's refresh, answered and signed out of line
+            n = transfer::answer_signed_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer),
+                                              query::Transport::udp, s.packet, kPacketBuffer);
         } else {
           info.dropped = true;
         }

@@ -579,6 +579,10 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     if (info) info->dropped = true;
     return 0;
   }
+  if (q.has_tsig && status == dns::QueryStatus::ok) [[unlikely]] {
+    if (info) info->signed_request = true;
+    return 0;
+  }
   const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (q.flags & (0x7800 | dns::flag::RD | dns::flag::CD)));
   if (q.cookie_length) [[unlikely]] {
     const CookieReply reply = check_cookie_option(snapshot, q, status, source, transport, clock, info);
@@ -648,9 +652,12 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
       const routing::RouteClient client = route_client(snapshot, q, source);
       rcode = answer_explain(snapshot, q, source, client, clock, w);
       scope = 0;
-    } else if (!zone || q.qtype == dns::type::AXFR || q.qtype == dns::type::IXFR) {
-      rcode = dns::rcode::REFUSED;
+    } else if (!zone || q.qtype == dns::type::AXFR ||
+               (q.qtype == dns::type::IXFR && (transport == Transport::tcp || zone->origin().size() != q.qname.length))) {
+      rcode = dns::rcode::REFUSED;  // transfers are answered by lib/transfer over TCP
     } else {
+      // IXFR over UDP: the zone's SOA alone (RFC 1995 2), so the client tries TCP.
+      if (q.qtype == dns::type::IXFR) q.qtype = dns::type::SOA;
       const routing::RouteClient client = route_client(snapshot, q, source);
       Resolution r(snapshot, q, transport, w, client, clock);
       rcode = r.run(*zone);

@@ -33,6 +33,9 @@ struct AnswerInfo {
   bool failover = false;
   // What the COOKIE option said; `valid` exempts a client from rate limiting.
   cookies::CookieState cookie = cookies::CookieState::none;
+  // The query is signed (TSIG): nothing was written; the caller answers it with
+  // transfer::answer_signed_query, off the fast path.
+  bool signed_request = false;
 };
 
 // The time dynamic TTLs count down from (to health changes). The clock is read
@@ -69,7 +72,8 @@ class AnswerClock {
   mutable bool unix_read_ = false;
 };
 
-// Answers one query into out (capacity >= 65535 for TCP, >= the UDP limit for
+// Answers one query into out (a TSIG-signed query is left to the caller, see
+// AnswerInfo::signed_request) (capacity >= 65535 for TCP, >= the UDP limit for
 // UDP); returns the response length, or 0 when nothing is to be sent. out may be
 // the packet itself: the query is parsed whole before anything is written, and the
 // header and question are then already in place.

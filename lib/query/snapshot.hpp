@@ -20,6 +20,13 @@ struct ServerIdentity {
   std::string nsid;              // NSID payload (RFC 5001); empty: not sent
 };
 
+// A TSIG key (RFC 8945) for zone transfers, as meridian.json names it.
+struct TsigKey {
+  std::string name;       // lower case, final dot: "xfr."
+  std::string algorithm;  // "hmac-sha256", "hmac-sha384", "hmac-sha512"
+  std::string secret;     // base64
+};
+
 struct Snapshot {
   std::shared_ptr<const zone::ZoneSet> zones;
   std::shared_ptr<const routing::RoutingTable> routing;  // dynamic names; null when no services
@@ -32,6 +39,7 @@ struct Snapshot {
   uint64_t generation = 0;
   cookies::CookiePolicy cookies;  // off unless the configuration builds it
   std::shared_ptr<const rrl::Policy> rrl;  // response rate limiting; null: off
+  std::vector<TsigKey> tsig_keys;  // read off the query path (transfers and signed queries)
 };
 
 }  // namespace meridian::query

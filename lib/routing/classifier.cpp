@@ -58,7 +58,10 @@ void compile_classes(std::vector<Service>& services, const std::vector<std::vect
   std::vector<const ClassPlan*> order;
   for (const ClassPlan& p : plans) order.push_back(&p);
   std::vector<PrefixTrie> tries = build_class_tries(order, geo);
-  for (std::size_t p = 0; p < which.size(); ++p) services[which[p]].trie = std::move(tries[p]);
+  for (std::size_t p = 0; p < which.size(); ++p) {
+    services[which[p]].trie = std::move(tries[p]);
+    services[which[p]].fallback_class = plans[p].no_record;
+  }
 }
 
 void compile_classes(std::vector<Service>& services, const std::vector<std::vector<ClientKey>>& keys,

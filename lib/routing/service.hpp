@@ -90,6 +90,7 @@ struct Service {
   // Client classification: address (either family) -> index into classes.
   std::vector<Preference> classes;
   PrefixTrie trie;
+  uint32_t fallback_class = 0;  // the class of a client no rule matches (transfers ship its answer)
 
   // Policy inputs, kept for explain.
   std::vector<std::pair<std::string, std::vector<uint16_t>>> geo_map;    // key -> regions (geo)

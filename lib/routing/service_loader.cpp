@@ -81,6 +81,7 @@ class Loader {
       if (const Service* old = same_inputs[i]) {
         s.classes = old->classes;
         s.trie = old->trie;
+        s.fallback_class = old->fallback_class;
         ++built.reused;
       } else {
         to_compile.push_back(i);

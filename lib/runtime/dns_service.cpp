@@ -11,6 +11,7 @@ DnsService::DnsService(const config::DnsSettings& settings) : settings_(settings
   limits.message_timeout = settings.tcp_message_timeout;
   limits.max_connections = settings.tcp_max_connections;
   limits.max_per_client = settings.tcp_max_per_client;
+  limits.max_transfers = settings.tcp_max_transfers;
   udp_ = std::make_unique<net::UdpServer>(snapshots_, stats_);
   tcp_ = std::make_unique<net::TcpServer>(snapshots_, stats_, limits);
 }

@@ -133,6 +133,7 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   snapshot->identity.identity = dns.chaos_identity.value_or("");
   snapshot->cookies = cookie_policy;
   if (dns.rrl) snapshot->rrl = rrl::make_policy(*dns.rrl);
+  for (const auto& key : config.tsig) snapshot->tsig_keys.push_back({key.name, key.algorithm, key.secret});
   return snapshot;
 }
 

@@ -572,6 +572,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     reader.integer("ttl", default_ttl_, 0, kMaxTtl, kTtlProblem);
     const json* soa = reader.find("soa");
     reader.object("records", config::KeyRules::optional("\"records\" must be an object of names"));
+    const json* transfer = reader.find("transfer");
     reader.allow({config::kSchemaKey});
     reader.report_unknown_keys();
     if (!has_origin) return;
@@ -584,10 +585,87 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     if (deferred_ttls_ > 0) zone_->build().replace_ttl(kZoneTtl, default_ttl_);
     finish_phase_ = kSoa;
     if (soa) load_soa(*soa);
+    if (transfer) load_transfer(*transfer);
     finish_phase_ = kRules;
     check_zone_rules();
     const std::string problem = zone_->check_apex();  // the zone compiles in read(), once the text is done with
     if (!problem.empty()) error(Pointer(), problem);
+  }
+
+  // "transfer": {"allow": [CIDR | {"net": CIDR, "key": NAME}], "notify": ["IP:port"],
+  // "dynamic": "fallback" | "omit" | "refuse"}.
+  void load_transfer(const json& value) {
+    config::JsonObjectReader reader(value, Pointer("/transfer"), *this);
+    if (!reader.is_object()) {
+      reader.error("\"transfer\" must be an object {\"allow\": [...], \"notify\": [...], \"dynamic\": \"fallback\"}");
+      return;
+    }
+    TransferSettings settings;
+    settings.configured = true;
+    const auto read_net = [&](const json& text, const Pointer& at, TransferSettings::Allow& entry) {
+      std::string problem;
+      const auto net = text.is_string() ? util::parse_network(text.get<std::string>(), problem) : std::nullopt;
+      if (!net) {
+        error(at, "a transfer source must be a network such as \"192.0.2.0/24\"" +
+                      (problem.empty() ? std::string() : ": " + problem));
+        return false;
+      }
+      entry.net = *net;
+      return true;
+    };
+    if (const json* allow = reader.array("allow")) {
+      for (std::size_t i = 0; i < allow->size(); ++i) {
+        const json& item = (*allow)[i];
+        const Pointer at = Pointer("/transfer/allow") / i;
+        TransferSettings::Allow entry;
+        if (item.is_object()) {
+          config::JsonObjectReader object(item, at, *this);
+          const json* net = object.find("net", config::KeyRules::required());
+          std::string key;
+          object.string("key", key);
+          object.report_unknown_keys();
+          if (!net || !read_net(*net, at / "net", entry)) continue;
+          if (!key.empty()) {
+            const auto wire = dns::name_from_text(key.back() == '.' ? key : key + ".");
+            if (!wire) {
+              error(at / "key", "\"key\" must be a TSIG key name of meridian.json's \"tsig\"");
+              continue;
+            }
+            entry.key = dns::name_to_text(dns::fold_wire_name(*wire));
+          }
+        } else if (!read_net(item, at, entry)) {
+          continue;
+        }
+        settings.allow.push_back(std::move(entry));
+      }
+    }
+    if (const json* notify = reader.array("notify")) {
+      for (std::size_t i = 0; i < notify->size(); ++i) {
+        const json& item = (*notify)[i];
+        const auto target = item.is_string() ? util::parse_host_port(item.get<std::string>()) : std::nullopt;
+        if (!target) {
+          error(Pointer("/transfer/notify") / i, "a NOTIFY target must be \"IP:port\" such as \"192.0.2.1:53\"");
+          continue;
+        }
+        settings.notify.push_back(*target);
+      }
+    }
+    std::string dynamic = "fallback";
+    reader.string("dynamic", dynamic,
+                  config::KeyRules::optional("\"dynamic\" must be \"fallback\", \"omit\" or \"refuse\""),
+                  [](const std::string& v) { return v == "fallback" || v == "omit" || v == "refuse"; });
+    settings.dynamic = dynamic == "omit"     ? TransferSettings::Dynamic::omit
+                       : dynamic == "refuse" ? TransferSettings::Dynamic::refuse
+                                             : TransferSettings::Dynamic::fallback;
+    reader.report_unknown_keys();
+    // Secondaries serve what they get to everyone: a dynamic name loses its routing there.
+    if (!zone_->build().service_names().empty())
+      warning_at(locate(Pointer("/transfer"), true),
+                 "the zone is transferable and has dynamic names: secondaries get " +
+                     std::string(settings.dynamic == TransferSettings::Dynamic::fallback ? "their fallback answer (no routing)"
+                                 : settings.dynamic == TransferSettings::Dynamic::omit ? "no A/AAAA for them"
+                                                                                        : "nothing (transfers are refused)"));
+    zone_->set_transfer(std::move(settings));
   }
 
   void load_soa(const json& value) {

@@ -152,6 +152,7 @@ std::unique_ptr<Zone> Zone::clone() const {
   copy->index_heads();
   copy->negative_ttl_ = negative_ttl_;
   copy->make_negative_soa();
+  copy->transfer_ = transfer_;
   return copy;
 }
 

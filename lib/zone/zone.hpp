@@ -16,6 +16,7 @@
 
 #include "zone/name_index.hpp"
 #include "zone/node_head.hpp"
+#include "zone/transfer_settings.hpp"
 #include "zone/wire_image.hpp"
 #include "zone/zone_build.hpp"
 
@@ -98,6 +99,12 @@ class Zone {
     }
   }
 
+  // The zone file's "transfer" settings (not configured: transfers refused).
+  const TransferSettings& transfer() const { return transfer_; }
+  void set_transfer(TransferSettings settings) { transfer_ = std::move(settings); }
+  // Whether some name takes its A/AAAA from a service.
+  bool has_dynamic_names() const { return !service_names_.empty(); }
+
   // Building (zone loaders only; not after finalize()).
   ZoneBuild& build() { return *build_; }
   const ZoneBuild& build() const { return *build_; }
@@ -144,6 +151,7 @@ class Zone {
   std::string negative_soa_bytes_;
   WireImage negative_soa_image_;  // into negative_soa_bytes_
   unsigned index_ = 0;
+  TransferSettings transfer_;
 };
 
 // Every zone the server answers for; a query goes to the longest matching origin.

@@ -188,7 +188,7 @@ TEST_SUITE("config.server") {
     CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"tcp\": {\"idle_timeout\": \"0s\"}")).errors() ==
           "3:55: \"idle_timeout\" must be a duration such as \"10s\" or \"500ms\"\n");
     CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"tcp\": {\"idle\": 1}")).errors() ==
-          "3:39: unknown key \"idle\" (expected one of: idle_timeout, message_timeout, max_connections, max_per_client)\n");
+          "3:39: unknown key \"idle\" (expected one of: idle_timeout, message_timeout, max_connections, max_per_client, max_transfers)\n");
     CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"tcp\": {\"max_per_client\": -1}")).errors() ==
           "3:57: \"max_per_client\" must be an integer from 0 to 1000000\n");
     CHECK(Read(with_dns("    \"listen\": \"127.0.0.1:53\", \"tcp\": {\"max_per_client\": 16}")).config.dns.tcp_max_per_client == 16);

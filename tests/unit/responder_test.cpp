@@ -461,9 +461,21 @@ TEST_SUITE("responder") {
               .msg.rcode == rcode::NOERROR);
   }
 
+  TEST_CASE_FIXTURE(MainFixture, "IXFR over UDP: the zone's SOA alone (RFC 1995 2); over TCP, lib/transfer answers") {
+    const Answer a = ask_checked(r, make_query("example.com.", type::IXFR));
+    CHECK(a.msg.rcode == rcode::NOERROR);
+    CHECK(a.msg.aa);
+    REQUIRE(a.msg.answer.size() == 1);
+    CHECK(a.msg.answer[0].type == type::SOA);
+    REQUIRE(a.msg.question.size() == 1);
+    CHECK(a.msg.question[0].type == type::IXFR);
+    CHECK(ask_checked(r, make_query("example.com.", type::IXFR), Transport::tcp).msg.rcode == rcode::REFUSED);
+    CHECK(ask_checked(r, make_query("www.example.com.", type::IXFR)).msg.rcode == rcode::REFUSED);
+  }
+
   TEST_CASE_FIXTURE(MainFixture, "REFUSED: other zones, zone transfers, other classes") {
     for (const auto& q : {make_query("example.net.", type::A), make_query("com.", type::NS), make_query(".", type::NS),
-                          make_query("example.com.", type::AXFR), make_query("example.com.", type::IXFR),
+                          make_query("example.com.", type::AXFR),
                           make_query({"www.example.com.", type::A, dns::klass::HS}),
                           make_query({"www.example.com.", type::A, dns::klass::ANY})}) {
       const Answer a = ask_checked(r, q);

@@ -52,11 +52,12 @@ void KnotServer::kill_now() {
 
 std::string KnotServer::log() const { return log_.empty() ? "" : read_file(log_); }
 
-bool KnotServer::start(const std::string& knotd, const TempDir& dir, const std::vector<KnotZone>& zones) {
+bool KnotServer::start(const std::string& knotd, const TempDir& dir, const std::vector<KnotZone>& zones,
+                       const std::string& sections) {
   static std::atomic<int> instances{0};
   const std::string base = "knot-" + std::to_string(instances++);
   for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = free_udp_tcp_port();
+    port_ = attempt == 0 && preferred_port_ ? preferred_port_ : free_udp_tcp_port();
     if (!port_) continue;
     std::string conf = "server:\n"
                        "    rundir: \"" + dir.file(base) + "\"\n"
@@ -73,9 +74,14 @@ bool KnotServer::start(const std::string& knotd, const TempDir& dir, const std::
                        "  - id: default\n"
                        "    storage: \"" + dir.file(base) + "\"\n"
                        "    zonefile-sync: -1\n"
-                       "    journal-content: none\n"
+                       "    journal-content: none\n" +
+                       sections +
                        "zone:\n";
-    for (const auto& z : zones) conf += "  - domain: " + z.origin + "\n    file: \"" + z.master_file + "\"\n";
+    for (const auto& z : zones) {
+      conf += "  - domain: " + z.origin + "\n";
+      if (!z.master_file.empty()) conf += "    file: \"" + z.master_file + "\"\n";
+      conf += z.options;
+    }
     const std::string conf_path = dir.write(base + "/knot.conf", conf);
     log_ = dir.file(base + "/knotd.log");
     const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

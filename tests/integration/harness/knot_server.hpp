@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "integration/harness/dns_client.hpp"
@@ -12,8 +13,11 @@
 namespace meridian::test {
 
 struct KnotZone {
+  KnotZone(std::string zone_origin, std::string file, std::string zone_options = "")
+      : origin(std::move(zone_origin)), master_file(std::move(file)), options(std::move(zone_options)) {}
   std::string origin;       // "diff.test."
-  std::string master_file;  // full path
+  std::string master_file;  // full path; empty for a secondary zone
+  std::string options;      // more lines for the zone's entry, e.g. "    master: primary\n"
 };
 
 class KnotServer {
@@ -25,7 +29,12 @@ class KnotServer {
 
   // Writes a configuration under dir/knot-<n>/ and waits until every zone answers
   // its SOA. False when knotd would not start or a zone did not load (see log()).
-  bool start(const std::string& knotd, const TempDir& dir, const std::vector<KnotZone>& zones);
+  // sections: more top-level configuration (key:, remote:, acl: for a secondary).
+  // A secondary zone answers once it has been transferred.
+  bool start(const std::string& knotd, const TempDir& dir, const std::vector<KnotZone>& zones,
+             const std::string& sections = "");
+  // The port to try first (e.g. one a primary already sends NOTIFY to); 0: any free one.
+  void prefer_port(uint16_t port) { preferred_port_ = port; }
   Endpoint endpoint() const { return Endpoint{"127.0.0.1", port_}; }
   std::string log() const;
 
@@ -34,6 +43,7 @@ class KnotServer {
 
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t preferred_port_ = 0;
   std::string log_;
 };
 
