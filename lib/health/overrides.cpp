@@ -24,9 +24,8 @@ bool parse_mode(const std::string& text, Override::Mode& mode) {
 }
 
 // One file's overrides into out; `read` gives its JsonSource (or throws LoadError).
-template <class Read>
-void load_source(const std::string& path, const Read& read, const KeyValidator& validate, OverrideMap& out,
-                 config::Diagnostics& diags) {
+void load_source(const std::string& path, const std::function<config::JsonSource()>& read, const KeyValidator& validate,
+                 OverrideMap& out, config::Diagnostics& diags) {
   std::optional<config::JsonSource> src;
   try {
     src.emplace(read());
