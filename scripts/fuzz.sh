@@ -6,7 +6,7 @@
 #            (libFuzzer -merge=1: only inputs that add coverage are kept).
 # New inputs go to build/fuzz/corpus/TARGET (seeded from fuzz/corpus/TARGET); a crash is
 # written to build/fuzz/crashes/TARGET/ (keep it under fuzz/regressions/TARGET/ with the fix).
-# Runs at nice 10 with one fuzzing process (-jobs=1): the machine is shared.
+# Runs at nice 10, one fuzzing process at a time (no -jobs: the machine is shared).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 merge=0
@@ -31,7 +31,7 @@ for t in "${targets[@]}"; do
   work="$build/corpus/$t" crashes="$build/crashes/$t"
   mkdir -p "$work" "$crashes"
   echo "fuzz: $t for ${seconds}s" >&2
-  nice -n 10 "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -jobs=1 -workers=1 -timeout=10 -rss_limit_mb=2048 \
+  nice -n 10 "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$crashes/" -print_final_stats=1 "$@" "$work" "$root/fuzz/corpus/$t"
   if [ "$merge" = 1 ]; then
     nice -n 10 "$build/fuzz/fuzz_$t" -merge=1 "$root/fuzz/corpus/$t" "$work"
