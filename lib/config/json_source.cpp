@@ -1,5 +1,6 @@
 #include "config/json_source.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <string>
@@ -214,6 +215,18 @@ JsonSource JsonSource::parse(std::string text, std::string name) {
     std::string what = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
     if (const auto colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    Diagnostics d;
+    d.add(src.path_, p.line, p.column, "invalid JSON: " + what);
+    throw LoadError(std::move(d));
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number too large for a double (406: "number overflow parsing '1e999'") has no
+    // byte offset: the error points at the first place that number is written.
+    std::string what = e.what();
+    std::size_t offset = 0;
+    if (const auto open = what.find('\''), close = what.rfind('\''); open != std::string::npos && close > open)
+      offset = std::min(src.text_.find(what.substr(open + 1, close - open - 1)), src.text_.size());
+    if (const auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    const TextPosition p = position_of_offset(src.text_, offset);
     Diagnostics d;
     d.add(src.path_, p.line, p.column, "invalid JSON: " + what);
     throw LoadError(std::move(d));

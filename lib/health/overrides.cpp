@@ -23,10 +23,12 @@ bool parse_mode(const std::string& text, Override::Mode& mode) {
   return true;
 }
 
-void load_file(const std::string& path, const KeyValidator& validate, OverrideMap& out, config::Diagnostics& diags) {
+// One file's overrides into out; `read` gives its JsonSource (or throws LoadError).
+void load_source(const std::string& path, const std::function<config::JsonSource()>& read, const KeyValidator& validate,
+                 OverrideMap& out, config::Diagnostics& diags) {
   std::optional<config::JsonSource> src;
   try {
-    src.emplace(config::JsonSource::load_file(path));
+    src.emplace(read());
   } catch (const config::LoadError& e) {
     diags.append(e.diagnostics());
     return;
@@ -71,7 +73,16 @@ void load_file(const std::string& path, const KeyValidator& validate, OverrideMa
   }
 }
 
+void load_file(const std::string& path, const KeyValidator& validate, OverrideMap& out, config::Diagnostics& diags) {
+  load_source(path, [&] { return config::JsonSource::load_file(path); }, validate, out, diags);
+}
+
 }  // namespace
+
+void load_override_text(std::string text, const std::string& name, const KeyValidator& validate, OverrideMap& out,
+                        config::Diagnostics& diagnostics) {
+  load_source(name, [&] { return config::JsonSource::parse(std::move(text), name); }, validate, out, diagnostics);
+}
 
 OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics,
                            BadOverrideFile bad_file) {

@@ -33,4 +33,9 @@ enum class BadOverrideFile {
 OverrideMap load_overrides(const std::string& dir, const KeyValidator& validate, config::Diagnostics& diagnostics,
                            BadOverrideFile bad_file = BadOverrideFile::reject_all);
 
+// One file's text that claims to come from `name` (the fuzz target): its overrides
+// are added to out, its problems to diagnostics.
+void load_override_text(std::string text, const std::string& name, const KeyValidator& validate, OverrideMap& out,
+                        config::Diagnostics& diagnostics);
+
 }  // namespace meridian::health

@@ -76,11 +76,8 @@ std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& servic
   return out;
 }
 
-std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
-                                                         config::Diagnostics& diagnostics,
-                                                         health::BadOverrideFile bad_file) {
-  const std::size_t before = diagnostics.size();
-  auto validate = [&](const std::string& text) -> std::string {
+health::KeyValidator health_key_validator(const routing::ServiceSet& services) {
+  return [&services](const std::string& text) -> std::string {
     const auto key = health::HealthKey::parse(text);
     if (!key) return "\"" + text + "\": keys are service/region or service/region/endpoint";
     const int s = services.find(key->service());
@@ -103,7 +100,13 @@ std::optional<health::OverrideMap> load_health_overrides(const std::string& dir,
     }
     return "";
   };
-  auto overrides = health::load_overrides(dir, validate, diagnostics, bad_file);
+}
+
+std::optional<health::OverrideMap> load_health_overrides(const std::string& dir, const routing::ServiceSet& services,
+                                                         config::Diagnostics& diagnostics,
+                                                         health::BadOverrideFile bad_file) {
+  const std::size_t before = diagnostics.size();
+  auto overrides = health::load_overrides(dir, health_key_validator(services), diagnostics, bad_file);
   if (diagnostics.size() != before) return std::nullopt;
   return overrides;
 }

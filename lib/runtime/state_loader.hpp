@@ -70,6 +70,10 @@ struct LoadOptions {
 std::optional<LoadedState> load_state(const std::string& config_path, config::Diagnostics& diagnostics,
                                       const LoadOptions& options = {});
 
+// Whether an override key names a service's region, endpoint or backend ("" when it
+// does, else why not); services must outlive the validator.
+health::KeyValidator health_key_validator(const routing::ServiceSet& services);
+
 // Health override files checked against the services they name.
 std::optional<health::OverrideMap> load_health_overrides(
     const std::string& dir, const routing::ServiceSet& services, config::Diagnostics& diagnostics,

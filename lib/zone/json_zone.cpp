@@ -743,7 +743,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
       }
     }
     for (const auto& [type_text, value] : types.items()) {
-      auto vat = [&] { return at() / type_text; };
+      auto vat = [&, &type_text = type_text] { return at() / type_text; };
       if (type_text == "service") {
         if (!value.is_string() || value.get<std::string>().empty()) {
           error(vat(), "\"service\" names a service defined in meridian.json");

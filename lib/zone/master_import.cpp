@@ -267,8 +267,11 @@ ImportedZone::ImportedZone(ImportedZone&&) noexcept = default;
 ImportedZone& ImportedZone::operator=(ImportedZone&&) noexcept = default;
 ImportedZone::~ImportedZone() = default;
 
-ImportedZone read_master_file(const std::string& path, const std::string& origin_text,
-                              config::Diagnostics& diagnostics) {
+// read_master_file and read_master_text: `scan` reads the records (from a file or
+// text). Outside the anonymous namespace: ImportedZone names it as a friend.
+template <class ScanRecords>
+ImportedZone read_master(const std::string& path, const std::string& origin_text, config::Diagnostics& diagnostics,
+                         const ScanRecords& scan) {
   ImportedZone zone;
   std::string origin_dotted = origin_text;
   if (origin_dotted.empty() || origin_dotted.back() != '.') origin_dotted += '.';
@@ -281,9 +284,22 @@ ImportedZone read_master_file(const std::string& path, const std::string& origin
   zone.origin_dotted_ = origin_dotted;
   zone.origin_wire_ = dns::fold_wire_name(*origin_wire);
   MasterImporter importer(zone, diagnostics);
-  if (scan_master_file(path, origin_dotted, diagnostics, [&](const MasterRecord& r) { importer.add(r); }))
-    importer.finish(path);
+  if (scan(origin_dotted, [&](const MasterRecord& r) { importer.add(r); })) importer.finish(path);
   return zone;
+}
+
+ImportedZone read_master_file(const std::string& path, const std::string& origin_text,
+                              config::Diagnostics& diagnostics) {
+  return read_master(path, origin_text, diagnostics, [&](const std::string& origin, const auto& on_record) {
+    return scan_master_file(path, origin, diagnostics, on_record);
+  });
+}
+
+ImportedZone read_master_text(std::string_view text, const std::string& name, const std::string& origin_text,
+                              config::Diagnostics& diagnostics) {
+  return read_master(name, origin_text, diagnostics, [&](const std::string& origin, const auto& on_record) {
+    return scan_master_text(text, name, origin, diagnostics, on_record);
+  });
 }
 
 void ImportedZone::write_json(std::ostream& out) const {

@@ -19,6 +19,9 @@ namespace meridian::zone {
 
 class ImportedZone;
 ImportedZone read_master_file(const std::string& path, const std::string& origin, config::Diagnostics& diagnostics);
+// The same for text in memory that claims to come from `name` (the fuzz target).
+ImportedZone read_master_text(std::string_view text, const std::string& name, const std::string& origin,
+                              config::Diagnostics& diagnostics);
 
 class ImportedZone {
  public:
@@ -33,7 +36,8 @@ class ImportedZone {
 
  private:
   friend class MasterImporter;
-  friend ImportedZone read_master_file(const std::string&, const std::string&, config::Diagnostics&);
+  template <class ScanRecords>
+  friend ImportedZone read_master(const std::string&, const std::string&, config::Diagnostics&, const ScanRecords&);
   struct Record {
     uint64_t text_at;  // rdata text in texts_
     uint32_t text_size;

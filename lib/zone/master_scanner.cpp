@@ -43,8 +43,7 @@ struct RdfDeleter {
 // A file's text by line, read only when a record needs ldns or an error its line.
 class FileLines {
  public:
-  explicit FileLines(const std::string& path) {
-    text_ = util::read_file_text(path).value_or(std::string());
+  explicit FileLines(std::string text) : text_(std::move(text)) {
     starts_.push_back(0);
     for (std::size_t i = 0; i < text_.size(); ++i)
       if (text_[i] == '\n') starts_.push_back(i + 1);
@@ -108,9 +107,10 @@ std::optional<JoinedRecord> join_record(const FileLines& file, std::size_t line)
 
 class Scan {
  public:
-  Scan(const std::string& path, config::Diagnostics& diagnostics,
+  // top_text: the top file's text when it is read from memory (nullptr: from path).
+  Scan(const std::string& path, const std::string* top_text, config::Diagnostics& diagnostics,
        const std::function<void(const MasterRecord&)>& on_record)
-      : path_(path), diagnostics_(diagnostics), on_record_(on_record) {}
+      : path_(path), top_text_(top_text), diagnostics_(diagnostics), on_record_(on_record) {}
 
   void run(zs_scanner_t* top) {
     top_ = top;
@@ -203,7 +203,10 @@ class Scan {
   const FileLines& lines_of(const zs_scanner_t* s) {
     const std::string name = s->file.name ? s->file.name : path_;
     auto it = files_.find(name);
-    if (it == files_.end()) it = files_.emplace(name, std::make_unique<FileLines>(name)).first;
+    if (it == files_.end()) {
+      std::string text = top_text_ && s == top_ ? *top_text_ : util::read_file_text(name).value_or(std::string());
+      it = files_.emplace(name, std::make_unique<FileLines>(std::move(text))).first;
+    }
     return *it->second;
   }
 
@@ -261,6 +264,7 @@ class Scan {
   }
 
   const std::string& path_;
+  const std::string* top_text_;
   config::Diagnostics& diagnostics_;
   const std::function<void(const MasterRecord&)>& on_record_;
   const zs_scanner_t* top_ = nullptr;
@@ -288,8 +292,7 @@ bool has_cr(const std::string& path) {
   return false;
 }
 
-std::string without_crlf(const std::string& path) {
-  std::string text = util::read_file_text(path).value_or(std::string());
+std::string without_crlf(std::string text) {
   std::size_t out = 0;
   for (std::size_t i = 0; i < text.size(); ++i)
     if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) text[out++] = text[i];
@@ -303,30 +306,47 @@ struct ScannerDeleter {
     delete s;
   }
 };
+using ScannerPtr = std::unique_ptr<zs_scanner_t, ScannerDeleter>;
 
-}  // namespace
-
-bool scan_master_file(const std::string& path, const std::string& origin_text, config::Diagnostics& diagnostics,
-                      const std::function<void(const MasterRecord&)>& on_record) {
+ScannerPtr make_scanner(const std::string& name, const std::string& origin_text, config::Diagnostics& diagnostics) {
   // zs_scanner_t holds several 64 KiB buffers: on the heap, not the stack.
   auto* raw = new zs_scanner_t();
   if (zs_init(raw, origin_text.c_str(), 1 /*IN*/, kNoTtl) != 0) {
     delete raw;
-    diagnostics.add(path, 0, 0, "\"" + origin_text + "\" is not a valid zone origin");
-    return false;
+    diagnostics.add(name, 0, 0, "\"" + origin_text + "\" is not a valid zone origin");
+    return nullptr;
   }
-  std::unique_ptr<zs_scanner_t, ScannerDeleter> scanner(raw);
+  ScannerPtr scanner(raw);
   // A first record without an owner belongs to the origin, as in ldns (zscanner
   // would take the root).
   std::memcpy(scanner->r_owner, scanner->zone_origin, scanner->zone_origin_length);
   scanner->r_owner_length = scanner->zone_origin_length;
+  return scanner;
+}
+
+}  // namespace
+
+bool scan_master_text(std::string_view text, const std::string& name, const std::string& origin_text,
+                      config::Diagnostics& diagnostics, const std::function<void(const MasterRecord&)>& on_record) {
+  ScannerPtr scanner = make_scanner(name, origin_text, diagnostics);
+  if (!scanner) return false;
+  const std::string kept = without_crlf(std::string(text));  // outlives the scan: zscanner reads it in place
+  zs_set_input_string(scanner.get(), kept.data(), kept.size());
+  Scan(name, &kept, diagnostics, on_record).run(scanner.get());
+  return true;
+}
+
+bool scan_master_file(const std::string& path, const std::string& origin_text, config::Diagnostics& diagnostics,
+                      const std::function<void(const MasterRecord&)>& on_record) {
+  ScannerPtr scanner = make_scanner(path, origin_text, diagnostics);
+  if (!scanner) return false;
   if (zs_set_input_file(scanner.get(), path.c_str()) != 0) {
     diagnostics.add(path, 0, 0, std::string("cannot open file: ") + zs_strerror(scanner->error.code));
     return false;
   }
   std::string text;  // outlives the scan: zscanner reads it in place
   if (has_cr(path)) {
-    text = without_crlf(path);
+    text = without_crlf(util::read_file_text(path).value_or(std::string()));
     // zs_set_input_file set the folder relative $INCLUDEs are read from; keep it.
     char* folder = scanner->path;
     scanner->path = nullptr;
@@ -334,7 +354,7 @@ bool scan_master_file(const std::string& path, const std::string& origin_text, c
     std::free(scanner->path);
     scanner->path = folder;
   }
-  Scan(path, diagnostics, on_record).run(scanner.get());
+  Scan(path, nullptr, diagnostics, on_record).run(scanner.get());
   return true;
 }
 

@@ -27,5 +27,9 @@ struct MasterRecord {
 // False when the file could not be read at all (the reason is in diagnostics).
 bool scan_master_file(const std::string& path, const std::string& origin_text, config::Diagnostics& diagnostics,
                       const std::function<void(const MasterRecord&)>& on_record);
+// The same for text in memory that claims to come from `name` (the fuzz target);
+// a relative $INCLUDE is read from the current folder.
+bool scan_master_text(std::string_view text, const std::string& name, const std::string& origin_text,
+                      config::Diagnostics& diagnostics, const std::function<void(const MasterRecord&)>& on_record);
 
 }  // namespace meridian::zone

@@ -190,3 +190,14 @@ TEST_SUITE("config.json_source") {
     CHECK(d.to_string() == "a.json:1:2: one\nb.json:3:4: two");
   }
 }
+
+TEST_CASE("a number too large for a double is a load error at its position, not an escaping exception (found by fuzzing)") {
+  try {
+    meridian::config::JsonSource::parse("{\n  \"a\": 2e+308\n}", "big.json");
+    FAIL("parse accepted 2e+308");
+  } catch (const meridian::config::LoadError& e) {
+    const std::string text = e.diagnostics().to_string();
+    CHECK(text.find("big.json:2:8") != std::string::npos);
+    CHECK(text.find("number overflow") != std::string::npos);
+  }
+}

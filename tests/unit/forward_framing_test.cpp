@@ -165,3 +165,19 @@ TEST_CASE("serialize writes what Beast's serializer writes") {
   meridian::forward::l7::serialize(out, unknown);
   CHECK(out == beast_bytes(unknown));
 }
+
+TEST_CASE("a forwarded HTTP/1.0 request without Host gets an empty Host as HTTP/1.1 (found by fuzz_http_request)") {
+  namespace http = boost::beast::http;
+  http::request<http::string_body> req{http::verb::get, "/old", 10};
+  meridian::forward::l7::as_http11(req);
+  std::string wire;
+  meridian::forward::l7::serialize(wire, req);
+  CHECK(wire.find("HTTP/1.1\r\n") != std::string::npos);
+  // The tier must not send what it refuses itself (RFC 9112 3.2: HTTP/1.1 without Host is 400).
+  CHECK(classify_raw_request(wire) == 0);
+
+  http::request<http::string_body> with_host{http::verb::get, "/", 10};
+  with_host.set(http::field::host, "example.com");
+  meridian::forward::l7::as_http11(with_host);
+  CHECK(with_host[http::field::host] == "example.com");
+}

@@ -290,10 +290,21 @@ void serialize(std::string& out, const http::response<http::string_body, F>& m) 
   append_fields_and_body(out, m);
 }
 
+template <class F>
+void as_http11(http::request<http::string_body, F>& m) {
+  // RFC 9112 3.2: an HTTP/1.1 request without a Host is refused (400); a client whose
+  // target has no authority sends it empty. An HTTP/1.0 request may have none.
+  if (m.find(http::field::host) == m.end()) m.set(http::field::host, "");
+  m.version(11);
+  m.prepare_payload();
+}
+
 template std::string check_request_framing(const http::request_header<http::fields>&);
 template std::string check_request_framing(const http::request_header<Fields>&);
 template bool is_idempotent(const http::request_header<http::fields>&);
 template bool is_idempotent(const http::request_header<Fields>&);
+template void as_http11(http::request<http::string_body, http::fields>&);
+template void as_http11(http::request<http::string_body, Fields>&);
 template void serialize(std::string&, const http::request<http::string_body, http::fields>&);
 template void serialize(std::string&, const http::request<http::string_body, Fields>&);
 template void serialize(std::string&, const http::response<http::string_body, http::fields>&);

@@ -50,6 +50,11 @@ int64_t retry_after_ms(std::string_view value, std::chrono::system_clock::time_p
 // Used by the unit tests to exercise the same rules as the listener.
 int classify_raw_request(std::string_view raw, std::size_t max_header = 16384, std::size_t max_body = 1 << 20);
 
+// A request as the tier forwards it: HTTP/1.1, framed by Content-Length (a chunked body
+// arrived whole), with a Host (empty when an HTTP/1.0 client sent none).
+template <class F>
+void as_http11(boost::beast::http::request<boost::beast::http::string_body, F>& m);
+
 // Appends the message as HTTP/1.x bytes (start line, fields as they are, blank line,
 // body): what Beast's serializer writes for a message with a Content-Length body, without
 // its buffer-sequence machinery, into a buffer the caller reuses.

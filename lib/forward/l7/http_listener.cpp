@@ -658,8 +658,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     req.insert(http::field::unknown, "X-Real-IP", client_ip);
     req.insert(http::field::unknown, "X-Forwarded-Proto", s.forwarded_proto);
   }
-  req.version(11);
-  req.prepare_payload();
+  as_http11(req);
   const bool head = req.method() == http::verb::head;
   const bool idempotent = is_idempotent(req.base());
   const uint64_t key = hash_key(cfg, req, client_bytes);

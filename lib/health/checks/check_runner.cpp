@@ -145,7 +145,7 @@ void CheckRunner::apply(std::vector<CheckTarget> targets) {
   }
   for (auto& [key, m] : monitors_) {
     if (next.count(key) && next[key] == m) continue;
-    asio::post(io_, [m] { m->stop(); });
+    asio::post(io_, [m = m] { m->stop(); });
     if (!next.count(key)) table_.forget(key, Source::check);
   }
   monitors_ = std::move(next);
@@ -154,7 +154,7 @@ void CheckRunner::apply(std::vector<CheckTarget> targets) {
 void CheckRunner::stop() {
   {
     std::lock_guard lock(mutex_);
-    for (auto& [key, m] : monitors_) asio::post(io_, [m] { m->stop(); });
+    for (auto& [key, m] : monitors_) asio::post(io_, [m = m] { m->stop(); });
     monitors_.clear();
   }
   work_.reset();

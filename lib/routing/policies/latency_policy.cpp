@@ -24,9 +24,16 @@ void read_table(const ReadContext& context, Service& s, const std::string& path,
     context.error(at, "cannot load the latency table " + path);
     return;
   }
+  read_latency_table(context, *table, s, keys);
+}
+
+}  // namespace
+
+void read_latency_table(const ReadContext& context, const config::JsonSource& table, Service& s,
+                        std::vector<ClientKey>& keys) {
   // A file of its own: errors at its positions. Its keys are not checked (they never were).
-  config::DiagnosticsSink sink(*table, context.diagnostics);
-  config::JsonObjectReader top(table->root(), Pointer(), sink);
+  config::DiagnosticsSink sink(table, context.diagnostics);
+  config::JsonObjectReader top(table.root(), Pointer(), sink);
   const nlohmann::json* regions = top.find("regions");
   const nlohmann::json* rows = top.find("rows");
   if (!regions || !regions->is_array() || !rows || !rows->is_object()) {
@@ -52,9 +59,11 @@ void read_table(const ReadContext& context, Service& s, const std::string& path,
         rtt[static_cast<std::size_t>(column[c])] = row[c].get<double>();
       }
     }
-    if (ok && read_client_key(context, *table, key, rat, keys)) s.latency_rows.emplace_back(key, std::move(rtt));
+    if (ok && read_client_key(context, table, key, rat, keys)) s.latency_rows.emplace_back(key, std::move(rtt));
   }
 }
+
+namespace {
 
 void read(const ReadContext& context, const nlohmann::json& def, const Pointer& at, Service& s,
           std::vector<ClientKey>& keys) {

@@ -72,6 +72,9 @@ std::vector<uint16_t> read_region_list(const ReadContext& context, const Service
 // Parses one client key (a geo map or latency table key) written in `source`.
 bool read_client_key(const ReadContext& context, const config::JsonSource& source, const std::string& text,
                      const Pointer& at, std::vector<ClientKey>& keys);
+// A latency table (the latency policy's file, parsed) into service.latency_rows and keys.
+void read_latency_table(const ReadContext& context, const config::JsonSource& table, Service& service,
+                        std::vector<ClientKey>& keys);
 // The index of `preference` in classes, appended when new (equal preferences share a class).
 uint32_t intern_class(std::vector<Preference>& classes, Preference preference);
 // intern_class for many calls (one per distinct database location): indexed.
