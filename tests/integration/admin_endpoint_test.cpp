@@ -6,6 +6,7 @@
 
 #include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
+#include "integration/support_backends/metrics_scrape.hpp"
 #include "integration/support_backends/prometheus_text.hpp"
 
 using namespace meridian::test;
@@ -28,16 +29,6 @@ Message ask_once(const Endpoint& ep, const std::string& name, uint16_t type) {
   const auto r = udp_exchange(ep, build_query(QuerySpec{name, type}), std::chrono::seconds(10), std::chrono::seconds(20));
   if (!r) return Message{};
   return parse_message(*r);
-}
-
-prom::Exposition scrape(const Meridian& m) {
-  HttpResponse r = m.get("/metrics");
-  REQUIRE(r.ok);
-  REQUIRE(r.status == 200);
-  const prom::Exposition e = prom::parse(r.body);
-  INFO(r.body);
-  REQUIRE_MESSAGE(e.ok(), e.error_text());
-  return e;
 }
 
 double v(const prom::Exposition& e, const std::string& name, const std::map<std::string, std::string>& labels = {}) {

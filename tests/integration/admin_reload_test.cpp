@@ -10,6 +10,7 @@
 
 #include "integration/harness/http_backend.hpp"
 #include "integration/support_backends/meridian_fixture.hpp"
+#include "integration/support_backends/metrics_scrape.hpp"
 #include "integration/support_backends/prometheus_text.hpp"
 
 using namespace meridian::test;
@@ -50,16 +51,6 @@ uint16_t closed_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
   ::close(fd);
   return ntohs(sa.sin_port);
-}
-
-prom::Exposition scrape(const Meridian& m) {
-  const HttpResponse r = m.get("/metrics");
-  REQUIRE(r.ok);
-  REQUIRE(r.status == 200);
-  const prom::Exposition e = prom::parse(r.body);
-  INFO(r.body);
-  REQUIRE_MESSAGE(e.ok(), e.error_text());
-  return e;
 }
 
 double unix_now() {

@@ -133,14 +133,7 @@ Flood flood(const Endpoint& server, const std::string& source, int count, std::c
 }
 
 void start(Meridian& m, const json& rrl) {
-  const json config{{"dns", {{"listen", json::array({"127.0.0.1:0"})}, {"threads", 1}, {"rrl", rrl}}},
-                    {"zones", "zones/"},
-                    {"admin", {{"listen", "127.0.0.1:0"}}}};
-  const json zone = zone_json("example.test.", 1,
-                              json{{"@", {{"NS", json::array({"ns1"})}}},
-                                   {"ns1", {{"A", "192.0.2.1"}}},
-                                   {"www", {{"A", "192.0.2.80"}}}});
-  REQUIRE_MESSAGE(m.start(config, {{"example.test.json", zone}}), m.error);
+  REQUIRE_MESSAGE(m.start(static_dns_config({{"rrl", rrl}}), {{"example.test.json", static_zone()}}), m.error);
 }
 
 double metric(const Meridian& m, const std::string& name) {

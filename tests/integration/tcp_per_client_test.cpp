@@ -31,14 +31,7 @@ bool answered(TcpConnection& c, const Endpoint& server, const std::string& sourc
 
 // A server with example.test. and the given dns.tcp settings, and an admin port for /metrics.
 bool start_with_tcp(Meridian& m, const json& tcp) {
-  const json config{{"dns", {{"listen", json::array({"127.0.0.1:0"})}, {"threads", 1}, {"tcp", tcp}}},
-                    {"zones", "zones/"},
-                    {"admin", {{"listen", "127.0.0.1:0"}}}};
-  const json zone = zone_json("example.test.", 1,
-                              json{{"@", {{"NS", json::array({"ns1"})}}},
-                                   {"ns1", {{"A", "192.0.2.1"}}},
-                                   {"www", {{"A", "192.0.2.80"}}}});
-  return m.start(config, {{"example.test.json", zone}});
+  return m.start(static_dns_config({{"tcp", tcp}}), {{"example.test.json", static_zone()}});
 }
 
 }  // namespace

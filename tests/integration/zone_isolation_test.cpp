@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "integration/support_backends/meridian_fixture.hpp"
+#include "integration/support_backends/metrics_scrape.hpp"
 #include "integration/support_backends/prometheus_text.hpp"
 
 using namespace meridian::test;
@@ -31,14 +32,6 @@ const json* zone_entry(const json& status, const std::string& file) {
   for (const auto& z : status["zones"])
     if (z["file"] == file) return &z;
   return nullptr;
-}
-
-prom::Exposition scrape(const Meridian& m) {
-  const std::string text = m.metrics();
-  prom::Exposition e = prom::parse(text);
-  INFO(text);
-  REQUIRE_MESSAGE(e.ok(), e.error_text());
-  return e;
 }
 
 json simple_web() {

@@ -176,6 +176,18 @@ inline json base_config(const json& checks, const json& services, const json& ad
               {"services", services}};
 }
 
+// A server with static data only: example.test. (ns1, www) on 127.0.0.1 with one
+// UDP thread, `dns_extra` merged into "dns", and an admin port for /metrics.
+inline json static_dns_config(const json& dns_extra) {
+  json dns{{"listen", json::array({"127.0.0.1:0"})}, {"threads", 1}};
+  for (const auto& [k, v] : dns_extra.items()) dns[k] = v;
+  return json{{"dns", dns}, {"zones", "zones/"}, {"admin", {{"listen", "127.0.0.1:0"}}}};
+}
+inline json static_zone() {
+  return zone_json("example.test.", 1,
+                   json{{"@", {{"NS", json::array({"ns1"})}}}, {"ns1", {{"A", "192.0.2.1"}}}, {"www", {{"A", "192.0.2.80"}}}});
+}
+
 // Writes a file atomically (temp file + rename), so a watcher never sees half of it.
 inline void write_atomic(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp-writing";
