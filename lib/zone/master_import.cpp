@@ -68,7 +68,8 @@ std::string relative_name(std::string_view owner, std::string_view origin) {
 // JSON text as nlohmann's dump(2) writes it, buffered.
 class JsonWriter {
  public:
-  explicit JsonWriter(std::ostream& out) : out_(out) { buffer_.reserve(kFlushAt + 4096); }
+  // Grows to kFlushAt only for zones that big.
+  explicit JsonWriter(std::ostream& out) : out_(out) { buffer_.reserve(64 << 10); }
   ~JsonWriter() { flush(); }
   void raw(std::string_view text) {
     buffer_ += text;
@@ -224,8 +225,11 @@ class MasterImporter {
   }
 
   uint32_t store_owner(const std::string& owner) {
-    if (block_used_ + owner.size() > kBlockSize) {
-      zone_.name_blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockSize));
+    if (block_used_ + owner.size() > block_size_) {
+      // Small zones (and each fuzzing input) stay in one small block; big ones double
+      // up to 1 MiB blocks.
+      block_size_ = zone_.name_blocks_.empty() ? kFirstBlockSize : std::min(block_size_ * 2, kMaxBlockSize);
+      zone_.name_blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_size_));
       block_used_ = 0;
     }
     char* at = zone_.name_blocks_.back().get() + block_used_;
@@ -248,14 +252,16 @@ class MasterImporter {
     zone_.soa_ = std::move(soa);
   }
 
-  static constexpr std::size_t kBlockSize = 1 << 20;  // > any name's 255 bytes
+  static constexpr std::size_t kFirstBlockSize = 16 << 10;  // > any name's 255 bytes
+  static constexpr std::size_t kMaxBlockSize = 1 << 20;
   ImportedZone& zone_;
   config::Diagnostics& diagnostics_;
   std::string folded_;
   static constexpr uint64_t kEmpty = UINT64_MAX;  // no owner has index 2^32-1
   std::vector<uint64_t> slots_;
   uint32_t last_owner_ = 0;
-  std::size_t block_used_ = kBlockSize;
+  std::size_t block_size_ = 0;
+  std::size_t block_used_ = 0;
   std::map<uint32_t, std::size_t> ttl_use_;
   uint32_t last_ttl_ = 0;
   std::size_t* last_ttl_use_ = nullptr;
