@@ -232,6 +232,7 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
                                {"source", health::source_name(rs.endpoints[e].source)},
                                {"reason", rs.endpoints[e].reason}});
         regions.push_back({{"region", svc.regions[r].name}, {"up", rs.up}, {"reason", rs.status.reason},
+                           {"source", health::source_name(rs.status.source)},
                            {"endpoints", endpoints}});
       }
       services.push_back({{"service", svc.name}, {"policy", routing::policy_name(svc.policy)}, {"ttl", svc.ttl},
@@ -258,6 +259,7 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
   j["reload"] = {{"reloads", s.reload.reloads}, {"failures", s.reload.failures}, {"last_ok", s.reload.last_ok},
                  {"last_error", s.reload.last_error},
                  {"last_seconds", s.reload.last_seconds},
+                 {"last_success_unix_seconds", s.reload.last_success_unix_seconds},
                  {"last_built", build_counts_json(b)}};
   if (s.snapshot) {
     const cookies::CookiePolicy& c = s.snapshot->cookies;
