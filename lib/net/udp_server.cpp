@@ -11,9 +11,9 @@
 #include <system_error>
 
 #include "dns/constants.hpp"
+#include "net/answer.hpp"
 #include "query/responder.hpp"
 #include "rrl/rrl.hpp"
-#include "transfer/transfer.hpp"
 
 namespace meridian::net {
 
@@ -192,11 +192,8 @@ void UdpServer::worker(int fd) {
         query::AnswerInfo info;
         std::size_t n = 0;
         if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-          n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
-                                  s.packet, kPacketBuffer, &info);
-          if (info.signed_request) [[unlikely]]  // TSIG: a secondary's refresh, answered and signed out of line
-            n = transfer::answer_signed_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer),
-                                              query::Transport::udp, s.packet, kPacketBuffer);
+          n = answer_dns_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
+                               s.packet, kPacketBuffer, info);
         } else {
           info.dropped = true;
         }

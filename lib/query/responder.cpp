@@ -566,6 +566,15 @@ routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, con
 
 }  // namespace
 
+std::size_t reply_without_answer(const Snapshot& snapshot, const uint8_t* packet, std::size_t length, uint16_t rcode,
+                                 uint8_t* out, std::size_t out_capacity) {
+  dns::Query q;
+  if (dns::parse_query(packet, length, q) != dns::QueryStatus::ok) return 0;
+  q.cookie_length = 0;  // no server cookie is made for it: none is echoed
+  const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (q.flags & (0x7800 | dns::flag::RD | dns::flag::CD)));
+  return reply_without_answer(snapshot, q, packet, flags, rcode, out, out_capacity, nullptr);
+}
+
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
                          const ClientAddress& source, Transport transport, const AnswerClock& clock,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info) {

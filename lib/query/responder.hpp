@@ -81,4 +81,10 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
                          const ClientAddress& source, Transport transport, const AnswerClock& clock,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info = nullptr);
 
+// A response with this rcode and no records: the header, the question and, for an
+// EDNS query, the OPT (e.g. REFUSED to a transfer over dns.tcp.max_transfers).
+// Returns 0 when the packet is not a query whose question can be read.
+std::size_t reply_without_answer(const Snapshot& snapshot, const uint8_t* packet, std::size_t length, uint16_t rcode,
+                                 uint8_t* out, std::size_t out_capacity);
+
 }  // namespace meridian::query

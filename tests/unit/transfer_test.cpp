@@ -428,6 +428,12 @@ TEST_CASE("transfer: the TCP server hands AXFR to its transfer thread, caps them
     if (cap == 0) {
       CHECK(messages.size() == 1);
       CHECK((messages[0][3] & 0x0F) == dns::rcode::REFUSED);
+      // The header and question alone (query::reply_without_answer), as a response.
+      const Pkt refused = parse(messages[0]);
+      CHECK(ldns_pkt_id(refused.get()) == 77);
+      CHECK(ldns_pkt_qr(refused.get()));
+      CHECK(ldns_pkt_qdcount(refused.get()) == 1);
+      CHECK(ldns_pkt_ancount(refused.get()) + ldns_pkt_nscount(refused.get()) + ldns_pkt_arcount(refused.get()) == 0);
       CHECK(server.refused_transfers() == 1);
     } else {
       CHECK(messages.size() >= 2);  // 800 names with a 100-byte TXT: more than 64 KiB
