@@ -14,6 +14,7 @@
 #include "net/answer.hpp"
 #include "query/responder.hpp"
 #include "transfer/transfer.hpp"
+#include "transfer/transfer_counters.hpp"
 #include "util/log.hpp"
 
 namespace meridian::net {
@@ -122,6 +123,8 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
     if (server_.transfers_.fetch_add(1) >= server_.limits_.max_transfers) {
       server_.transfers_.fetch_sub(1);
       server_.refused_transfers_.fetch_add(1, std::memory_order_relaxed);
+      transfer::counters().count_transfer(transfer::transfer_qtype(query_.data(), query_.size()),
+                                          transfer::TransferOutcome::busy);
       util::log(util::LogLevel::warn, "transfer_refused", {{"client", client_.to_string()}, {"reason", "max_transfers"}});
       return write_refused();
     }
