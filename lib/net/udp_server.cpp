@@ -57,6 +57,7 @@ query::ClientAddress client_of(const sockaddr_storage& ss) {
   rrl::ResponseFacts facts;
   facts.rcode = info.rcode;
   if (info.zone) facts.zone = info.zone->origin();
+  facts.wildcard = info.wildcard;
   facts.client_cookie = info.cookie == cookies::CookieState::client_only || info.cookie == cookies::CookieState::invalid;
   const rrl::Outcome out = rrl::limit_response(limiter, policy, client, reply, length, facts, now);
   if (out.action == rrl::Action::send) return length;

@@ -132,6 +132,7 @@ class Resolution {
     info.service = service_;
     info.region = region_;
     info.failover = failover_;
+    info.wildcard = wildcard_;
   }
 
   uint16_t run(const Zone& first_zone) {
@@ -403,6 +404,7 @@ class Resolution {
       wildcard[1] = '*';
       std::memcpy(wildcard + 2, encloser->name().data(), encloser->name_length);
       if (const NodeHead* wild = zone.find_head({wildcard, wild_len})) {
+        if (name.data() == q_.qname.view().data()) wildcard_ = wild->name();  // the question's own name
         return answer_from_node(zone, *wild, name);
       }
     }
@@ -425,6 +427,7 @@ class Resolution {
   int16_t region_ = -1;
   bool failover_ = false;
   bool truncated_ = false;
+  std::string_view wildcard_;  // the wildcard the question's name matched, if it did
   // Where the message holds the name being resolved and its zone's origin, for
   // compression pointers (0: not known, write names the general way).
   uint16_t name_ptr_ = 0;

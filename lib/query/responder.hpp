@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "cookies/server_cookie.hpp"
 #include "dns/query.hpp"
@@ -36,6 +37,10 @@ struct AnswerInfo {
   // The query is signed (TSIG): nothing was written; the caller answers it with
   // transfer::answer_signed_query, off the fast path.
   bool signed_request = false;
+  // The wildcard's owner (lower-case wire, in the snapshot) when the question's name
+  // was answered from one: RRL keys such answers on it, so that random names under
+  // a wildcard share one bucket (as Knot and BIND do).
+  std::string_view wildcard;
 };
 
 // The time dynamic TTLs count down from (to health changes). The clock is read
