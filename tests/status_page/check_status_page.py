@@ -93,8 +93,10 @@ class Chromium:
         binary = shutil.which("chromium")
         if not binary:
             fail("chromium is not installed (scripts/deps.sh installs it)")
-        args = [binary, "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-                "--remote-debugging-port=0", "--user-data-dir=" + os.path.join(work, "chromium"), "about:blank"]
+        # /dev/shm is small in containers: Chromium's shared memory goes to /tmp instead.
+        args = [binary, "--headless", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--no-default-browser-check", "--remote-debugging-port=0",
+                "--user-data-dir=" + os.path.join(work, "chromium"), "about:blank"]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium's sandbox refuses to run as root
         self.stderr_path = os.path.join(work, "chromium.log")
@@ -219,7 +221,8 @@ def main():
             "us-east shown up": (attr('[data-region="web/us-east"]', "data-state"), "up"),
             "an endpoint of eu-west": (attr('[data-endpoint="web/eu-west/192.0.2.11"]', "data-state"), "up"),
             "the zone": (attr('[data-zone="example.test."]', "data-state"), "loaded"),
-            "the backend's circuit": (attr('[data-backend="web/eu-west/backend/127.0.0.1:9"]', "data-circuit"), "closed"),
+            "the backend's circuit": (attr('[data-backend="web/eu-west/backend/127.0.0.1:9"]', "data-circuit"),
+                                      "closed"),
             "the last reload": (attr("[data-reload]", "data-reload"), "ok"),
         }
         for what, (expression, expected) in checks.items():
@@ -246,8 +249,8 @@ def main():
         # 3. No token: the page asks for one (the 401 is expected here), then renders with it.
         browser.evaluate("sessionStorage.clear()")
         browser.call("Page.navigate", url=url)
-        browser.wait_until("the token form", "document.readyState === 'complete' && !document.getElementById('login').hidden",
-                           True)
+        browser.wait_until("the token form",
+                           "document.readyState === 'complete' && !document.getElementById('login').hidden", True)
         if browser.evaluate("document.body.dataset.loaded") is not None:
             fail("the page rendered without the token")
         browser.problems.clear()
