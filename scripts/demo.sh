@@ -27,7 +27,7 @@ for i in 0 1 2 3 4 5; do
 done
 
 cat >&2 <<'MSG'
-meridian demo: DNS on 127.0.0.1:5300 and [::1]:5300, admin on http://127.0.0.1:9153/status
+meridian demo: DNS on 127.0.0.1:5300 and [::1]:5300, status page on http://127.0.0.1:9153/
   dig @127.0.0.1 -p 5300 www.example.com A +subnet=198.51.100.0/24   # Europe -> eu-west
   dig @127.0.0.1 -p 5300 www.example.com A +subnet=127.2.0.0/16      # Asia   -> ap-south
   dig @127.0.0.1 -p 5300 _explain.app.example.com TXT +subnet=203.0.113.0/24

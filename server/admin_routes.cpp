@@ -2,6 +2,7 @@
 
 #include "admin/observed_state.hpp"
 #include "admin/reload_report.hpp"
+#include "admin/status_page.hpp"
 #include "dns/name.hpp"
 #include "query/service_lookup.hpp"
 #include "routing/explain.hpp"
@@ -58,6 +59,8 @@ admin::Response explain_route(RunningServer& r, const admin::Request& req) {
 }  // namespace
 
 void add_admin_routes(admin::AdminServer& server, RunningServer& r) {
+  // `/` in a browser: the status page, which renders /status every few seconds.
+  server.page(admin::status_page_html());
   // The probes answer without the token: a liveness or readiness probe has none.
   server.route("/healthz", [](const admin::Request&) { return admin::Response{200, "text/plain", "ok\n"}; },
                {.description = "liveness: 200 while the process serves HTTP", .open = true});

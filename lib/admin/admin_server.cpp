@@ -92,7 +92,8 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
     r.path = target.substr(0, q);
     if (q != std::string::npos) r.query = parse_query_string(target.substr(q + 1));
     const std::string auth(req[http::field::authorization]);
-    const auto found = server_.find_route(r, auth);
+    const std::string accept(req[http::field::accept]);
+    const auto found = server_.find_route(r, auth, accept);
     if (const auto* answer = std::get_if<Response>(&found))
       return respond(*answer, keep_alive, head, answer->status == 405 ? server_.allowed_methods(r.path) : "");
     const Route& route = *std::get<const Route*>(found);
@@ -135,6 +136,7 @@ class AdminServer::Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::content_type, r.content_type);
     if (r.status == 401) res->set(http::field::www_authenticate, "Bearer");
     if (!allow.empty()) res->set(http::field::allow, allow);
+    for (const auto& [field, value] : r.headers) res->set(field, value);
     res->keep_alive(keep_alive);
     res->body() = head ? std::string() : r.body;
     res->prepare_payload();
@@ -168,13 +170,34 @@ void AdminServer::route(const std::string& path, Handler handler, RouteOptions o
   routes_[path] = Route{std::move(handler), nullptr, std::move(options)};
 }
 
+void AdminServer::page(std::string_view html) { page_ = html; }
+
+namespace {
+
+// A browser's navigation asks for text/html; curl and scrapers send */* or nothing.
+bool accepts_html(const std::string& accept) { return accept.find("text/html") != std::string::npos; }
+
+// The page's script and style are inline and it talks only to this endpoint: the
+// browser enforces that nothing else is loaded or framed.
+const char* const kPagePolicy =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+    "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+}  // namespace
+
 void AdminServer::route_async(const std::string& path, AsyncHandler handler, RouteOptions options) {
   routes_[path] = Route{nullptr, std::move(handler), std::move(options)};
 }
 
 std::variant<const AdminServer::Route*, Response> AdminServer::find_route(const Request& req,
-                                                                          const std::string& authorization) const {
+                                                                          const std::string& authorization,
+                                                                          const std::string& accept) const {
   const auto it = routes_.find(req.path);
+  if (it == routes_.end() && req.path == "/" && !page_.empty() && accepts_html(accept) &&
+      (req.method == "GET" || req.method == "HEAD"))
+    return Response{200, "text/html; charset=utf-8", page_,
+                    {{"Content-Security-Policy", kPagePolicy}, {"X-Content-Type-Options", "nosniff"},
+                     {"Cache-Control", "no-cache"}}};
   const bool open = it != routes_.end() && it->second.options.open;
   if (!open && !options_.token.empty() && authorization != "Bearer " + options_.token)
     return Response{401, "text/plain; charset=utf-8", "unauthorized\n"};
@@ -196,6 +219,7 @@ std::string AdminServer::allowed_methods(const std::string& path) const {
 
 Response AdminServer::index() const {
   std::string text = "meridian admin endpoint\n\n";
+  if (!page_.empty()) text += "GET  /               in a browser (Accept: text/html): the status page (no token needed)\n";
   for (const auto& [path, route] : routes_) {
     std::string line = std::string(route.options.post ? "POST " : "GET  ") + path;
     if (line.size() < 20) line.resize(20, ' ');

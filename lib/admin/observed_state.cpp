@@ -7,6 +7,7 @@
 #include "admin/reload_report.hpp"
 #include "dns/name.hpp"
 #include "health/health_key.hpp"
+#include "transfer/transfer_counters.hpp"
 #include "util/prometheus_text.hpp"
 #include "zone/rdata_codec.hpp"
 
@@ -95,6 +96,27 @@ std::string render_metrics(const ObservedState& s) {
   m.family("meridian_rrl_log_only_total", "counter",
            "UDP responses over the rate limit sent unchanged because dns.rrl.log_only is true.");
   m.sample("meridian_rrl_log_only_total", {}, static_cast<double>(s.dns.rrl[2]));
+  const transfer::TransferCounters& xfr = transfer::counters();
+  m.family("meridian_transfers_total", "counter",
+           "Zone transfer requests over TCP by type (AXFR, IXFR) and outcome: served (the whole zone), up_to_date "
+           "(IXFR: the SOA alone), refused, not_authoritative, tsig_failed, formerr, busy (dns.tcp.max_transfers).");
+  for (std::size_t t = 0; t < 2; ++t)
+    for (std::size_t o = 0; o < transfer::kTransferOutcomes; ++o)
+      m.sample("meridian_transfers_total", {{"qtype", t == 0 ? "AXFR" : "IXFR"}, {"outcome", transfer::kTransferOutcomeNames[o]}},
+               static_cast<double>(xfr.transfers[t][o].load(std::memory_order_relaxed)));
+  m.family("meridian_tsig_failures_total", "counter",
+           "Signed requests (transfers and signed queries) whose TSIG failed, by TSIG error.");
+  for (std::size_t e = 0; e < 3; ++e)
+    m.sample("meridian_tsig_failures_total", {{"error", transfer::kTsigErrorNames[e]}},
+             static_cast<double>(xfr.tsig_failures[e].load(std::memory_order_relaxed)));
+  m.family("meridian_notify_sent_total", "counter", "NOTIFY messages sent to secondaries, resends included.");
+  m.sample("meridian_notify_sent_total", {}, static_cast<double>(xfr.notify_sent.load(std::memory_order_relaxed)));
+  m.family("meridian_notify_total", "counter",
+           "NOTIFYs (one zone serial to one target) by outcome: acknowledged, or abandoned after the last resend.");
+  m.sample("meridian_notify_total", {{"outcome", "acknowledged"}},
+           static_cast<double>(xfr.notify_acknowledged.load(std::memory_order_relaxed)));
+  m.sample("meridian_notify_total", {{"outcome", "abandoned"}},
+           static_cast<double>(xfr.notify_abandoned.load(std::memory_order_relaxed)));
   m.family("meridian_dns_qtype_queries_total", "counter", "Answered queries by query type.");
   for (unsigned i = 0; i < net::kQtypeSlots; ++i) {
     const std::string t = i + 1 < net::kQtypeSlots ? zone::rr_type_name(net::kCountedQtypes[i]) : "other";
@@ -232,6 +254,7 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
                                {"source", health::source_name(rs.endpoints[e].source)},
                                {"reason", rs.endpoints[e].reason}});
         regions.push_back({{"region", svc.regions[r].name}, {"up", rs.up}, {"reason", rs.status.reason},
+                           {"source", health::source_name(rs.status.source)},
                            {"endpoints", endpoints}});
       }
       services.push_back({{"service", svc.name}, {"policy", routing::policy_name(svc.policy)}, {"ttl", svc.ttl},
@@ -258,6 +281,7 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
   j["reload"] = {{"reloads", s.reload.reloads}, {"failures", s.reload.failures}, {"last_ok", s.reload.last_ok},
                  {"last_error", s.reload.last_error},
                  {"last_seconds", s.reload.last_seconds},
+                 {"last_success_unix_seconds", s.reload.last_success_unix_seconds},
                  {"last_built", build_counts_json(b)}};
   if (s.snapshot) {
     const cookies::CookiePolicy& c = s.snapshot->cookies;

@@ -11,8 +11,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
+#include "net/answer.hpp"
 #include "query/responder.hpp"
 #include "transfer/transfer.hpp"
+#include "transfer/transfer_counters.hpp"
 #include "util/log.hpp"
 
 namespace meridian::net {
@@ -100,12 +102,9 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
       return start_transfer();
     response_.resize(2 + dns::kMaxMessage);
     query::AnswerInfo info;
-    std::size_t n = query::answer_query(reader_.current(), query_.data(), query_.size(), client_,
-                                        query::Transport::tcp, query::AnswerClock(),
-                                        response_.data() + 2, dns::kMaxMessage, &info);
-    if (info.signed_request) [[unlikely]]
-      n = transfer::answer_signed_query(reader_.current(), query_.data(), query_.size(), client_, query::Transport::tcp,
-                                        response_.data() + 2, dns::kMaxMessage);
+    const std::size_t n = answer_dns_query(reader_.current(), query_.data(), query_.size(), client_,
+                                           query::Transport::tcp, query::AnswerClock(), response_.data() + 2,
+                                           dns::kMaxMessage, info);
     counters_.record(query::Transport::tcp, info);
     if (n == 0) return read_length();  // nothing to say (e.g. a response sent to us)
     response_[0] = static_cast<uint8_t>(n >> 8);
@@ -124,6 +123,8 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
     if (server_.transfers_.fetch_add(1) >= server_.limits_.max_transfers) {
       server_.transfers_.fetch_sub(1);
       server_.refused_transfers_.fetch_add(1, std::memory_order_relaxed);
+      transfer::counters().count_transfer(transfer::transfer_qtype(query_.data(), query_.size()),
+                                          transfer::TransferOutcome::busy);
       util::log(util::LogLevel::warn, "transfer_refused", {{"client", client_.to_string()}, {"reason", "max_transfers"}});
       return write_refused();
     }
@@ -161,14 +162,12 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   // Too many transfers at once: REFUSED, with the question.
   void write_refused() {
-    const std::size_t name_len = dns::wire_name_length(query_.data() + dns::kHeaderSize, query_.size() - dns::kHeaderSize);
-    const std::size_t n = dns::kHeaderSize + name_len + 4;
-    response_.assign(query_.begin(), query_.begin() + static_cast<std::ptrdiff_t>(n));
-    response_.insert(response_.begin(), {static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
-    uint8_t* header = response_.data() + 2;
-    header[2] = static_cast<uint8_t>(0x80 | (header[2] & 0x78));
-    header[3] = dns::rcode::REFUSED;
-    std::fill(header + 6, header + 12, 0);
+    response_.resize(2 + dns::kMaxMessage);
+    const std::size_t n = query::reply_without_answer(reader_.current(), query_.data(), query_.size(),
+                                                      dns::rcode::REFUSED, response_.data() + 2, dns::kMaxMessage);
+    if (n == 0) return read_length();
+    response_[0] = static_cast<uint8_t>(n >> 8);
+    response_[1] = static_cast<uint8_t>(n);
     arm(server_.limits_.message_timeout);
     asio::async_write(socket_, asio::buffer(response_.data(), n + 2),
                       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {

@@ -11,9 +11,9 @@
 #include <system_error>
 
 #include "dns/constants.hpp"
+#include "net/answer.hpp"
 #include "query/responder.hpp"
 #include "rrl/rrl.hpp"
-#include "transfer/transfer.hpp"
 
 namespace meridian::net {
 
@@ -57,6 +57,7 @@ query::ClientAddress client_of(const sockaddr_storage& ss) {
   rrl::ResponseFacts facts;
   facts.rcode = info.rcode;
   if (info.zone) facts.zone = info.zone->origin();
+  facts.wildcard = info.wildcard;
   facts.client_cookie = info.cookie == cookies::CookieState::client_only || info.cookie == cookies::CookieState::invalid;
   const rrl::Outcome out = rrl::limit_response(limiter, policy, client, reply, length, facts, now);
   if (out.action == rrl::Action::send) return length;
@@ -192,11 +193,8 @@ void UdpServer::worker(int fd) {
         query::AnswerInfo info;
         std::size_t n = 0;
         if (!(in[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-          n = query::answer_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
-                                  s.packet, kPacketBuffer, &info);
-          if (info.signed_request) [[unlikely]]  // TSIG: a secondary's refresh, answered and signed out of line
-            n = transfer::answer_signed_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer),
-                                              query::Transport::udp, s.packet, kPacketBuffer);
+          n = answer_dns_query(snapshot, s.packet, in[i].msg_len, client_of(s.peer), query::Transport::udp, clock,
+                               s.packet, kPacketBuffer, info);
         } else {
           info.dropped = true;
         }

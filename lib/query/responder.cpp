@@ -132,6 +132,7 @@ class Resolution {
     info.service = service_;
     info.region = region_;
     info.failover = failover_;
+    info.wildcard = wildcard_;
   }
 
   uint16_t run(const Zone& first_zone) {
@@ -403,6 +404,7 @@ class Resolution {
       wildcard[1] = '*';
       std::memcpy(wildcard + 2, encloser->name().data(), encloser->name_length);
       if (const NodeHead* wild = zone.find_head({wildcard, wild_len})) {
+        if (name.data() == q_.qname.view().data()) wildcard_ = wild->name();  // the question's own name
         return answer_from_node(zone, *wild, name);
       }
     }
@@ -425,6 +427,7 @@ class Resolution {
   int16_t region_ = -1;
   bool failover_ = false;
   bool truncated_ = false;
+  std::string_view wildcard_;  // the wildcard the question's name matched, if it did
   // Where the message holds the name being resolved and its zone's origin, for
   // compression pointers (0: not known, write names the general way).
   uint16_t name_ptr_ = 0;
@@ -565,6 +568,15 @@ routing::RouteClient route_client(const Snapshot& snap, const dns::Query& q, con
 }
 
 }  // namespace
+
+std::size_t reply_without_answer(const Snapshot& snapshot, const uint8_t* packet, std::size_t length, uint16_t rcode,
+                                 uint8_t* out, std::size_t out_capacity) {
+  dns::Query q;
+  if (dns::parse_query(packet, length, q) != dns::QueryStatus::ok) return 0;
+  q.cookie_length = 0;  // no server cookie is made for it: none is echoed
+  const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | (q.flags & (0x7800 | dns::flag::RD | dns::flag::CD)));
+  return reply_without_answer(snapshot, q, packet, flags, rcode, out, out_capacity, nullptr);
+}
 
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
                          const ClientAddress& source, Transport transport, const AnswerClock& clock,

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "cookies/server_cookie.hpp"
 #include "dns/query.hpp"
@@ -36,6 +37,10 @@ struct AnswerInfo {
   // The query is signed (TSIG): nothing was written; the caller answers it with
   // transfer::answer_signed_query, off the fast path.
   bool signed_request = false;
+  // The wildcard's owner (lower-case wire, in the snapshot) when the question's name
+  // was answered from one: RRL keys such answers on it, so that random names under
+  // a wildcard share one bucket (as Knot and BIND do).
+  std::string_view wildcard;
 };
 
 // The time dynamic TTLs count down from (to health changes). The clock is read
@@ -80,5 +85,11 @@ class AnswerClock {
 std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::size_t length,
                          const ClientAddress& source, Transport transport, const AnswerClock& clock,
                          uint8_t* out, std::size_t out_capacity, AnswerInfo* info = nullptr);
+
+// A response with this rcode and no records: the header, the question and, for an
+// EDNS query, the OPT (e.g. REFUSED to a transfer over dns.tcp.max_transfers).
+// Returns 0 when the packet is not a query whose question can be read.
+std::size_t reply_without_answer(const Snapshot& snapshot, const uint8_t* packet, std::size_t length, uint16_t rcode,
+                                 uint8_t* out, std::size_t out_capacity);
 
 }  // namespace meridian::query

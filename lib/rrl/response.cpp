@@ -151,6 +151,8 @@ Outcome limit_response(Limiter& limiter, const Policy& policy, const util::IpAdd
     const std::size_t name_length = qname_length(response, length);
     key.category = name_length ? Category::answer : Category::error;
     key.name = {reinterpret_cast<const char*>(response + kHeader), name_length};
+    // Random names under a wildcard: one bucket, or a flood of them escapes the limit.
+    if (name_length && !facts.wildcard.empty()) key.name = facts.wildcard;
     if (name_length && kHeader + name_length + 2 <= length) key.qtype = u16(response + kHeader + name_length);
   } else if (facts.rcode == 0 || facts.rcode == 3) {
     key.category = facts.rcode == 0 ? Category::nodata : Category::nxdomain;

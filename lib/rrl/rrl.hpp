@@ -52,7 +52,8 @@ enum class Action : uint8_t {
 };
 
 // The bucket key besides the client prefix: the wire name in any case (the qname of
-// an answer, the zone of a negative answer, empty for an error) and the qtype (answers).
+// an answer, or the wildcard it was synthesised from; the zone of a negative answer;
+// empty for an error) and the qtype (answers).
 struct ResponseKey {
   Category category = Category::answer;
   std::string_view name;
@@ -106,6 +107,7 @@ struct ResponseFacts {
   uint16_t rcode = 0;           // extended rcode
   std::string_view zone;        // the zone's origin (lower-case wire), empty when none
   bool client_cookie = false;   // the query's COOKIE option was answered with a server cookie
+  std::string_view wildcard;    // the wildcard (lower-case wire) an answer was synthesised from: its key
 };
 
 // Categorises the response (from its rcode and ANCOUNT; the qname read from its

@@ -14,6 +14,7 @@
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
 #include "transfer/transfer.hpp"
+#include "transfer/transfer_counters.hpp"
 #include "util/log.hpp"
 
 namespace meridian::transfer {
@@ -70,6 +71,20 @@ sockaddr_storage to_sockaddr(const util::HostPort& target, socklen_t& length) {
   return s;
 }
 
+// The secondary's TSIG key: the first `allow` entry with a key whose network holds
+// the target's address (the key it transfers with, RFC 8945 for NOTIFY too); null
+// when none does, or the key is not in meridian.json's `tsig` (the load rejects that).
+const query::TsigKey* notify_key(const query::Snapshot& snapshot, const zone::TransferSettings& settings,
+                                 const util::HostPort& target) {
+  const util::IpAddress address = util::IpAddress::from_asio(target.address).unmapped();
+  for (const auto& allow : settings.allow) {
+    if (allow.key.empty() || allow.net.family != address.family || !allow.net.contains(address.bytes())) continue;
+    for (const auto& key : snapshot.tsig_keys)
+      if (key.name == allow.key) return &key;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 struct NotifySender::Pending {
@@ -116,6 +131,11 @@ void NotifySender::look_at(const query::Snapshot& snapshot, std::vector<Pending>
       p.target = target;
       p.id = static_cast<uint16_t>(random());
       p.message = notify_message(zone, p.id);
+      // Signed once: its resends (within 15 s) stay well inside the TSIG fudge (300 s).
+      if (const query::TsigKey* key = notify_key(snapshot, zone.transfer(), target)) {
+        if (!sign_request(p.message, *key))
+          util::log(util::LogLevel::warn, "notify_unsigned", {{"zone", p.zone}, {"key", key->name}});
+      }
       p.next_send = Clock::now();
       pending.push_back(std::move(p));
     }
@@ -139,13 +159,15 @@ void NotifySender::run() {
         util::log(util::LogLevel::warn, "notify_abandoned",
                   {{"zone", it->zone}, {"target", it->target.to_string()}, {"sends", std::to_string(it->sends)}});
         abandoned_.fetch_add(1);
+        counters().notify_abandoned.fetch_add(1, std::memory_order_relaxed);
         it = pending.erase(it);
         continue;
       }
       socklen_t length = 0;
       const sockaddr_storage to = to_sockaddr(it->target, length);
       const int fd = sockets[it->target.address.is_v4() ? 0 : 1];
-      if (fd >= 0) ::sendto(fd, it->message.data(), it->message.size(), 0, reinterpret_cast<const sockaddr*>(&to), length);
+      if (fd >= 0 && ::sendto(fd, it->message.data(), it->message.size(), 0, reinterpret_cast<const sockaddr*>(&to), length) >= 0)
+        counters().notify_sent.fetch_add(1, std::memory_order_relaxed);
       it->next_send = now + options_.first_retry * (1u << std::min(it->sends, 16u));
       ++it->sends;
       ++it;
@@ -175,6 +197,7 @@ void NotifySender::run() {
                   {{"zone", match->zone}, {"target", match->target.to_string()},
                    {"rcode", std::to_string(buffer[3] & 0x0F)}});
         acknowledged_.fetch_add(1);
+        counters().notify_acknowledged.fetch_add(1, std::memory_order_relaxed);
         pending.erase(match);
       }
     }

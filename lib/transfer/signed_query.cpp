@@ -9,6 +9,7 @@
 #include "dns/constants.hpp"
 #include "dns/query.hpp"
 #include "transfer/transfer.hpp"
+#include "transfer/transfer_counters.hpp"
 
 namespace meridian::transfer {
 
@@ -43,6 +44,7 @@ std::size_t answer_signed_query(const query::Snapshot& snapshot, const uint8_t* 
     TsigSession session;
     const uint16_t error = verify_request(message, length, tsig, snapshot.tsig_keys, now, session);
     if (error != 0) {
+      counters().count_tsig_failure(error);
       bare(kNotAuth);
       if (error == tsig_error::BADTIME) sign_message(reply, session, now, error);
       else append_unsigned_tsig(reply, tsig, error, now);

@@ -78,6 +78,9 @@ uint16_t verify_request(const uint8_t* message, std::size_t length, const TsigRe
 // Appends a TSIG record to a whole message (ARCOUNT + 1) signed as the session's
 // next message; `error`/`other` for a BADTIME answer.
 void sign_message(std::vector<uint8_t>& message, TsigSession& session, uint64_t now, uint16_t error = 0);
+// Appends a TSIG record to a request of ours (a NOTIFY) signed with key; false (the
+// message unchanged) when the key's algorithm or secret cannot be used.
+bool sign_request(std::vector<uint8_t>& message, const query::TsigKey& key, uint64_t now = 0);
 // Appends an unsigned TSIG record (empty MAC) with `error`, for BADKEY and BADSIG answers.
 void append_unsigned_tsig(std::vector<uint8_t>& message, const TsigRecord& request, uint16_t error, uint64_t now);
 
@@ -85,6 +88,8 @@ void append_unsigned_tsig(std::vector<uint8_t>& message, const TsigRecord& reque
 
 // A QUERY (not a response) with one question whose type is AXFR or IXFR.
 bool is_transfer_request(const uint8_t* message, std::size_t length);
+// Its type (AXFR 252 or IXFR 251) when it is one, else 0.
+uint16_t transfer_qtype(const uint8_t* message, std::size_t length);
 
 struct TransferReply {
   std::vector<std::vector<uint8_t>> messages;  // in order; each without the TCP length prefix

@@ -214,6 +214,21 @@ void sign_message(std::vector<uint8_t>& message, TsigSession& session, uint64_t 
   session.first = false;
 }
 
+bool sign_request(std::vector<uint8_t>& message, const query::TsigKey& key, uint64_t now) {
+  const std::string algorithm = algorithm_wire_name(key.algorithm);
+  const auto secret = decode_base64(key.secret);
+  if (algorithm.empty() || !secret) return false;
+  const std::string key_name = wire_of_text_name(key.name);
+  const uint64_t t = unix_now(now);
+  // A request's MAC covers the message and the TSIG variables; no MAC precedes it.
+  std::string digest(reinterpret_cast<const char*>(message.data()), message.size());
+  digest += variables(key_name, algorithm, t, kFudge, 0, {});
+  const auto mac = hmac(algorithm, *secret, digest);
+  if (!mac) return false;
+  append_tsig_record(message, key_name, algorithm, t, *mac, dns::read_u16(message.data()), 0, {});
+  return true;
+}
+
 void append_unsigned_tsig(std::vector<uint8_t>& message, const TsigRecord& request, uint16_t error, uint64_t now) {
   append_tsig_record(message, request.key_name, request.algorithm, unix_now(now), {}, dns::read_u16(message.data()),
                      error, {});

@@ -12,6 +12,7 @@
 #include "dns/query.hpp"
 #include "dns/writer.hpp"
 #include "transfer/transfer.hpp"
+#include "transfer/transfer_counters.hpp"
 
 namespace meridian::transfer {
 
@@ -172,15 +173,22 @@ std::vector<uint8_t> bare_reply(const uint8_t* m, const Request& r, uint16_t rco
 
 }  // namespace
 
-bool is_transfer_request(const uint8_t* m, std::size_t len) {
+TransferCounters& counters() {
+  static TransferCounters instance;
+  return instance;
+}
+
+uint16_t transfer_qtype(const uint8_t* m, std::size_t len) {
   if (len < dns::kHeaderSize + 5 || (m[2] & 0x80) || ((m[2] >> 3) & 0x0F) != dns::opcode::QUERY ||
       dns::read_u16(m + 4) != 1)
-    return false;
+    return 0;
   const std::size_t name_len = dns::wire_name_length(m + dns::kHeaderSize, len - dns::kHeaderSize);
-  if (name_len == 0 || dns::kHeaderSize + name_len + 4 > len) return false;
+  if (name_len == 0 || dns::kHeaderSize + name_len + 4 > len) return 0;
   const uint16_t qtype = dns::read_u16(m + dns::kHeaderSize + name_len);
-  return qtype == dns::type::AXFR || qtype == dns::type::IXFR;
+  return qtype == dns::type::AXFR || qtype == dns::type::IXFR ? qtype : 0;
 }
+
+bool is_transfer_request(const uint8_t* m, std::size_t len) { return transfer_qtype(m, len) != 0; }
 
 bool transfer_allowed(const zone::TransferSettings& settings, const util::IpAddress& client, std::string_view key) {
   if (!settings.configured) return false;
@@ -204,7 +212,8 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
   }
   r.tsig_found = find_tsig(m, len, r.tsig);
   // A refusal, signed when the request was validly signed.
-  const auto refuse = [&](uint16_t rcode, std::string why) {
+  const auto refuse = [&](uint16_t rcode, std::string why, TransferOutcome outcome) {
+    counters().count_transfer(r.q.qtype, outcome);
     reply.rcode = rcode;
     reply.outcome = std::move(why);
     std::vector<uint8_t> message = bare_reply(m, r, rcode);
@@ -213,10 +222,12 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
     return reply;
   };
   if (r.status != dns::QueryStatus::ok || r.tsig_found == TsigFound::malformed)
-    return refuse(dns::rcode::FORMERR, "formerr");
+    return refuse(dns::rcode::FORMERR, "formerr", TransferOutcome::formerr);
   if (r.tsig_found == TsigFound::found) {
     const uint16_t error = verify_request(m, len, r.tsig, snapshot.tsig_keys, now, r.session);
     if (error != 0) {
+      counters().count_transfer(r.q.qtype, TransferOutcome::tsig_failed);
+      counters().count_tsig_failure(error);
       reply.rcode = kNotAuth;
       reply.outcome = error == tsig_error::BADKEY ? "tsig-badkey" : error == tsig_error::BADSIG ? "tsig-badsig" : "tsig-badtime";
       std::vector<uint8_t> message = bare_reply(m, r, kNotAuth);
@@ -229,12 +240,12 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
   }
   const zone::Zone* zone =
       snapshot.zones && r.q.qclass == dns::klass::IN ? snapshot.zones->find_exact(r.q.qname.view()) : nullptr;
-  if (!zone) return refuse(kNotAuth, "not-authoritative");
+  if (!zone) return refuse(kNotAuth, "not-authoritative", TransferOutcome::not_authoritative);
   reply.zone = dns::name_to_text(zone->origin());
   const std::string key = r.signed_ok ? dns::name_to_text(r.session.key_name) : std::string();
-  if (!transfer_allowed(zone->transfer(), client, key)) return refuse(dns::rcode::REFUSED, "refused: not allowed");
+  if (!transfer_allowed(zone->transfer(), client, key)) return refuse(dns::rcode::REFUSED, "refused: not allowed", TransferOutcome::refused);
   if (zone->has_dynamic_names() && zone->transfer().dynamic == zone::TransferSettings::Dynamic::refuse)
-    return refuse(dns::rcode::REFUSED, "refused: dynamic names");
+    return refuse(dns::rcode::REFUSED, "refused: dynamic names", TransferOutcome::refused);
 
   const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | dns::flag::AA | (r.q.flags & 0x7800));
   const std::size_t limit = std::min(options.max_message, dns::kMaxMessage) - (r.signed_ok ? kTsigReserve : 0);
@@ -248,6 +259,7 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
   const auto theirs = r.q.qtype == dns::type::IXFR ? client_serial(m, len, r.q.question_end) : std::nullopt;
   if (theirs && serial_at_or_after(*theirs, ours)) {
     reply.outcome = "ixfr-up-to-date";  // RFC 1995 2: the SOA alone
+    counters().count_transfer(r.q.qtype, TransferOutcome::up_to_date);
   } else {
     const bool fallback = zone->transfer().dynamic == zone::TransferSettings::Dynamic::fallback;
     zone->for_each_node([&](const zone::NodeHead& head) {
@@ -260,6 +272,7 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
     });
     put_rrset(zone->origin(), soa);
     reply.outcome = r.q.qtype == dns::type::IXFR ? "ixfr-as-axfr" : "axfr";
+    counters().count_transfer(r.q.qtype, TransferOutcome::served);
   }
   reply.records = out.records();
   reply.messages = out.finish();

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -96,8 +97,8 @@ struct Flood {
 
 // Sends `count` queries from `source`, evenly paced over `over`, then waits for the
 // stragglers (until a second of silence, at most 10 s); one reply per query ID counts.
-Flood flood(const Endpoint& server, const std::string& source, int count, std::chrono::milliseconds over,
-            const std::string& cookie = "") {
+Flood flood_of(const Endpoint& server, const std::string& source, int count, std::chrono::milliseconds over,
+               const std::function<Bytes(uint16_t id)>& query) {
   UdpSource udp(source);
   REQUIRE(udp.bound());
   std::map<uint16_t, Bytes> replies;
@@ -108,7 +109,7 @@ Flood flood(const Endpoint& server, const std::string& source, int count, std::c
   const auto start = Clock::now();
   for (int i = 0; i < count; ++i) {
     std::this_thread::sleep_until(start + over * i / count);  // pacing, bounded by `over`
-    udp.send(server, www_query(static_cast<uint16_t>(i + 1), cookie));
+    udp.send(server, query(static_cast<uint16_t>(i + 1)));
     take(udp.receive(std::chrono::milliseconds(0)));
   }
   const auto deadline = Clock::now() + std::chrono::seconds(10);
@@ -130,6 +131,11 @@ Flood flood(const Endpoint& server, const std::string& source, int count, std::c
     } else ++f.other;
   }
   return f;
+}
+
+Flood flood(const Endpoint& server, const std::string& source, int count, std::chrono::milliseconds over,
+            const std::string& cookie = "") {
+  return flood_of(server, source, count, over, [&](uint16_t id) { return www_query(id, cookie); });
 }
 
 void start(Meridian& m, const json& rrl) {
@@ -281,5 +287,36 @@ TEST_CASE("log_only: every response is sent, and the ones over the rate are coun
   INFO(after.text());
   CHECK(after.answered == 60);
   CHECK(metric(m, "meridian_rrl_log_only_total") == before);
+  CHECK(m.log_clean());
+}
+
+TEST_CASE("names synthesised from a wildcard share the wildcard's bucket: a random-subdomain flood is limited") {
+  Meridian m;
+  const json zone = zone_json("example.test.", 1,
+                              json{{"@", {{"NS", json::array({"ns1"})}}}, {"ns1", {{"A", "192.0.2.1"}}},
+                                   {"www", {{"A", "192.0.2.80"}}}, {"*.wild", {{"A", "192.0.2.90"}}}});
+  REQUIRE_MESSAGE(m.start(static_dns_config({{"rrl", {{"responses_per_second", 10}, {"slip", 0}, {"ipv4_prefix", 32}}}}),
+                          {{"example.test.json", zone}}),
+                  m.error);
+  REQUIRE(m.wait_log("event=dns_rrl enabled=true responses_per_second=10"));
+  // 200 different names under the wildcard in 2 s: keyed on each name, every one would
+  // be answered (each bucket sees one response); keyed on the wildcard, about a
+  // second's worth is.
+  const auto random_name = [](uint16_t id) {
+    QuerySpec q("r" + std::to_string(id * 7919u % 100003u) + ".wild.example.test", qtype::A);
+    q.id = id;
+    return build_query(q);
+  };
+  const Flood f = flood_of(m.dns, "127.0.0.6", 200, std::chrono::milliseconds(2000), random_name);
+  INFO(f.text());
+  CHECK(f.answered >= 5);
+  CHECK(f.answered <= 35);
+  CHECK(f.truncated == 0);  // slip 0: every limited response dropped
+  CHECK(f.other == 0);
+  CHECK(m.log_count("event=rrl_limit client=127.0.0.6/32 category=answer name=*.wild.example.test.") >= 1);
+  // A name of its own is not the wildcard's: another bucket, answered.
+  const Flood www = flood(m.dns, "127.0.0.6", 5, std::chrono::milliseconds(250));
+  INFO(www.text());
+  CHECK(www.answered == 5);
   CHECK(m.log_clean());
 }

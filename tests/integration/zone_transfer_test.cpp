@@ -2,7 +2,9 @@
 // zone from meridian with TSIG, serve the same answers for every static name, and
 // get a zone edit (new serial) through NOTIFY; `kdig AXFR` of meridian and of the
 // secondary give the same records; unsigned and wrongly signed requests, and
-// sources outside `allow`, are refused; IXFR over UDP is the SOA alone. knotd and
+// sources outside `allow`, are refused, each counted in /metrics; IXFR over UDP is
+// the SOA alone. NOTIFY is signed with the secondary's key: both accept only signed
+// NOTIFYs. knotd and
 // nsd come from scripts/deps.sh (Debian `knot`, `nsd`): the test fails, not skips,
 // without them.
 #include <doctest/doctest.h>
@@ -21,6 +23,9 @@
 #include "integration/harness/dns_client.hpp"
 #include "integration/harness/knot_server.hpp"
 #include "integration/harness/process.hpp"
+#include "integration/support_backends/prometheus_text.hpp"
+
+#include "admin/admin_client.hpp"
 
 using namespace meridian::test;
 
@@ -60,10 +65,35 @@ std::string config() {
   "dns": {"listen": ["127.0.0.1:0"]},
   "zones": "zones/",
   "tsig": {"xfr": {"algorithm": "hmac-sha256", "secret_file": "xfr.key"}},
+  "admin": {"listen": "127.0.0.1:0"},
   "services": {"web": {"policy": "failover", "ttl": 120,
                "regions": {"primary": {"endpoints": ["192.0.2.61", "192.0.2.62", "2001:db8::61"]},
                            "secondary": {"endpoints": ["192.0.2.71"]}}}}
 })");
+}
+
+// meridian's /metrics, parsed (its admin address from the `listening` log line).
+prom::Exposition scrape_metrics(const ServerProcess& meridian) {
+  const std::string log = meridian.log();
+  const std::string marker = "event=listening address=";
+  for (std::size_t at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    const std::size_t start = at + marker.size();
+    const std::size_t end = log.find(' ', start);
+    if (end == std::string::npos || log.compare(end, 22, " transports=admin-http") != 0) continue;
+    const auto where = meridian::util::parse_host_port(log.substr(start, end - start));
+    REQUIRE(where);
+    const auto r = meridian::admin::admin_request(*where, "GET", "/metrics", "", seconds(30));
+    REQUIRE_MESSAGE(r.ok, r.error);
+    prom::Exposition e = prom::parse(r.body);
+    REQUIRE_MESSAGE(e.ok(), e.error_text());
+    return e;
+  }
+  FAIL("no admin-http listening line in the log:\n" << log);
+  return {};
+}
+
+double transfers(const prom::Exposition& e, const char* qtype, const char* outcome) {
+  return e.value("meridian_transfers_total", {{"qtype", qtype}, {"outcome", outcome}}).value_or(-1);
 }
 
 struct Transfer {
@@ -107,6 +137,7 @@ std::string knot_sections(uint16_t primary_port) {
          "acl:\n"
          "  - id: from_primary\n"
          "    address: 127.0.0.1\n"
+         "    key: xfr\n"  // meridian signs its NOTIFY with the key the secondary transfers with
          "    action: notify\n"
          "  - id: transfer_out\n"
          "    address: 127.0.0.1\n"
@@ -217,7 +248,7 @@ class NsdSecondary {
         "  name: xfr.test.\n"
         "  zonefile: \"xfr.test.zone\"\n"
         "  request-xfr: 127.0.0.1@" + std::to_string(primary.port) + " xfr\n"
-        "  allow-notify: 127.0.0.1 NOKEY\n"
+        "  allow-notify: 127.0.0.1 xfr\n"  // a signed NOTIFY only
         "  provide-xfr: 127.0.0.1 xfr\n";
     const std::string conf_path = dir.write("nsd/nsd.conf", conf);
     log_ = dir.file("nsd/nsd.log");
@@ -317,6 +348,18 @@ TEST_CASE("zone transfer: Knot DNS as a TSIG-keyed secondary of meridian") {
     CHECK(udp.answer[0].type == qtype::SOA);
     const Message udp_axfr = ask_udp(primary, QuerySpec("xfr.test.", qtype::AXFR));
     CHECK(udp_axfr.rcode == rcode::REFUSED);
+
+    // Each request above counted by type and outcome; the two TSIG failures by error.
+    const prom::Exposition m = scrape_metrics(meridian);
+    CHECK(transfers(m, "AXFR", "served") == 1);
+    CHECK(transfers(m, "AXFR", "refused") == 3);  // unsigned kdig, the key from outside "allow", dig
+    CHECK(transfers(m, "AXFR", "tsig_failed") == 2);
+    CHECK(transfers(m, "IXFR", "served") == 0);
+    CHECK(transfers(m, "AXFR", "busy") == 0);
+    CHECK(m.value("meridian_tsig_failures_total", {{"error", "BADSIG"}}).value_or(-1) == 1);
+    CHECK(m.value("meridian_tsig_failures_total", {{"error", "BADKEY"}}).value_or(-1) == 1);
+    CHECK(m.value("meridian_tsig_failures_total", {{"error", "BADTIME"}}).value_or(-1) == 0);
+    CHECK(m.value("meridian_notify_sent_total").value_or(-1) == 0);  // no serial changed yet
   }
 
   SUBCASE("knotd transfers, answers as meridian does, and follows an edit through NOTIFY") {
@@ -338,6 +381,13 @@ TEST_CASE("zone transfer: Knot DNS as a TSIG-keyed secondary of meridian") {
     MESSAGE("the edit reached knotd in " << took << " ms");
     CHECK(soa_serial(ask_udp(knot.endpoint(), QuerySpec("xfr.test", qtype::SOA))) == 2026120602u);
     CHECK(meridian.log().find("notify_acknowledged") != std::string::npos);
+    // knotd's transfers (its first, its refresh after the NOTIFY) and the NOTIFY, counted.
+    const prom::Exposition m = scrape_metrics(meridian);
+    CHECK(transfers(m, "AXFR", "served") + transfers(m, "IXFR", "served") >= 3);  // knotd twice, kdig once
+    CHECK(m.value("meridian_notify_sent_total").value_or(-1) >= 1);
+    CHECK(m.value("meridian_notify_total", {{"outcome", "acknowledged"}}).value_or(-1) == 1);
+    CHECK(m.value("meridian_notify_total", {{"outcome", "abandoned"}}).value_or(-1) == 0);
+    CHECK(m.value("meridian_tsig_failures_total", {{"error", "BADSIG"}}).value_or(-1) == 0);
   }
   CHECK(meridian.stop() == 0);
 }

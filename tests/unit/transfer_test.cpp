@@ -428,6 +428,12 @@ TEST_CASE("transfer: the TCP server hands AXFR to its transfer thread, caps them
     if (cap == 0) {
       CHECK(messages.size() == 1);
       CHECK((messages[0][3] & 0x0F) == dns::rcode::REFUSED);
+      // The header and question alone (query::reply_without_answer), as a response.
+      const Pkt refused = parse(messages[0]);
+      CHECK(ldns_pkt_id(refused.get()) == 77);
+      CHECK(ldns_pkt_qr(refused.get()));
+      CHECK(ldns_pkt_qdcount(refused.get()) == 1);
+      CHECK(ldns_pkt_ancount(refused.get()) + ldns_pkt_nscount(refused.get()) + ldns_pkt_arcount(refused.get()) == 0);
       CHECK(server.refused_transfers() == 1);
     } else {
       CHECK(messages.size() >= 2);  // 800 names with a 100-byte TXT: more than 64 KiB
@@ -528,4 +534,44 @@ TEST_CASE("transfer: NOTIFY on a new serial, resent until answered, given up aft
   CHECK(sender.abandoned() == 1);
   CHECK(received == 5);
   CHECK(answering.receive(std::chrono::milliseconds(200), from).empty());  // acknowledged: no more
+}
+
+TEST_CASE("transfer: a NOTIFY to a secondary that transfers with a key is signed with it (ldns verifies it)") {
+  FakeSecondary keyed;
+  std::string zone = big_zone(2, 8, "\"127.0.0.1:" + std::to_string(keyed.port) + "\"");
+  const std::string allow = R"("allow": ["127.0.0.1/32", {"net": "192.0.2.0/24", "key": "xfr"}])";
+  REQUIRE(zone.find(allow) != std::string::npos);
+  // 127.0.0.1 is covered by an entry with a key (the first unsigned entry does not count).
+  zone.replace(zone.find(allow), allow.size(),
+               R"("allow": ["127.0.0.1/32", {"net": "127.0.0.0/8", "key": "xfr"}])");
+  const auto before = load({{"big.test", big_zone(2, 7, "")}});
+  const auto after = load({{"big.test", zone}});
+  std::mutex mutex;
+  std::shared_ptr<const query::Snapshot> current = before->state->snapshot;
+  transfer::NotifySender::Options options;
+  options.poll_interval = std::chrono::milliseconds(20);
+  transfer::NotifySender sender(
+      [&] {
+        std::lock_guard lock(mutex);
+        return current;
+      },
+      options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    std::lock_guard lock(mutex);
+    current = after->state->snapshot;
+  }
+  sockaddr_in from{};
+  std::vector<uint8_t> m = keyed.receive(std::chrono::seconds(10), from);
+  REQUIRE(m.size() > 12);
+  const Pkt pkt = parse(m);
+  CHECK(ldns_pkt_get_opcode(pkt.get()) == LDNS_PACKET_NOTIFY);
+  REQUIRE(ldns_pkt_tsig(pkt.get()));
+  CHECK(ldns_pkt_tsig_verify(pkt.get(), m.data(), m.size(), "xfr.", kSecret, nullptr));
+  CHECK_FALSE(ldns_pkt_tsig_verify(pkt.get(), m.data(), m.size(), "xfr.", "d3Jvbmc=", nullptr));
+  // Our own check of a request agrees.
+  transfer::TsigRecord tsig;
+  REQUIRE(transfer::find_tsig(m.data(), m.size(), tsig) == transfer::TsigFound::found);
+  transfer::TsigSession session;
+  CHECK(transfer::verify_request(m.data(), m.size(), tsig, after->snapshot().tsig_keys, 0, session) == 0);
 }
