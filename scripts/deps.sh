@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev doctest-dev
   dnsutils knot-dnsutils knot nsd mmdb-bin curl
   python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev
+  etcd-server etcd-client
   "$@"
 )
 
