@@ -115,8 +115,9 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
   ClusterStatus status() const {
     std::lock_guard lock(status_mutex_);
     ClusterStatus s = status_;
-    s.view_age_seconds = view_at_ == Clock::time_point{} ? -1
-                                                          : std::chrono::duration<double>(Clock::now() - view_at_).count();
+    s.view_age_seconds = status_view_at_ == Clock::time_point{}
+                             ? -1
+                             : std::chrono::duration<double>(Clock::now() - status_view_at_).count();
     return s;
   }
 
@@ -208,6 +209,10 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
     for (const auto& kv : reply.kvs) kvs_[kv.key] = kv.value;
     view_at_ = Clock::now();
     view_dirty_ = true;
+    if (full_reads_++ > 0) {  // every read after the first: a watch lost or resumed, a new session, the minute's
+      std::lock_guard lock(status_mutex_);
+      ++status_.resyncs;
+    }
     co_return reply.revision;
   }
 
@@ -312,8 +317,6 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
         revision = co_await full_read();
         co_await open_watch(revision);
         next_reread = Clock::now() + timing_.full_reread;
-        std::lock_guard lock(status_mutex_);
-        ++status_.resyncs;
       }
     }
   }
@@ -375,6 +378,10 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
   }
 
   void update_view() {
+    {
+      std::lock_guard lock(status_mutex_);
+      status_view_at_ = view_at_;  // status() runs on the admin thread
+    }
     const bool fresh = view_at_ != Clock::time_point{} && Clock::now() - view_at_ < settings_.stale_after;
     if (!view_dirty_ && fresh == published_fresh_) return;
     view_dirty_ = false;
@@ -421,6 +428,7 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
   bool record_dirty_ = false;
   bool published_fresh_ = false;
   int64_t lease_ = 0;
+  uint64_t full_reads_ = 0;
   std::map<std::string, NodeObservation> own_;      // what this node sees now
   std::map<std::string, NodeObservation> written_;  // what etcd holds of it under lease_
   std::map<std::string, std::string> kvs_;           // the cluster's keys as last read and watched
@@ -432,6 +440,7 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
   std::promise<void> done_;
   mutable std::mutex status_mutex_;
   ClusterStatus status_;
+  Clock::time_point status_view_at_{};  // view_at_ as of the last update_view
 };
 
 ClusterNode::ClusterNode(config::ClusterSettings settings, std::string hash, std::set<std::string> known,

@@ -79,7 +79,7 @@ std::string cluster_metrics(const ClusterStatus& s) {
   for (const auto& [name, r] : s.nodes) skewed += r.config_hash != s.config_hash;
   m.sample("meridian_cluster_skewed_nodes", {}, static_cast<double>(skewed));
   m.family("meridian_cluster_resyncs_total", "counter",
-           "Full re-reads of the cluster's keys after the first (a cancelled, compacted or silent watch, the minute's re-read).");
+           "Full re-reads of the cluster's keys after the first (a cancelled, compacted or silent watch, a new session after an etcd outage, the minute's re-read).");
   m.sample("meridian_cluster_resyncs_total", {}, static_cast<double>(s.resyncs));
   m.family("meridian_cluster_observers", "gauge", "Live nodes that observe a key, by service, region, endpoint or backend.");
   m.family("meridian_cluster_disagreement", "gauge",

@@ -21,7 +21,7 @@ struct ClusterStatus {
   double view_age_seconds = -1;  // -1: never read
   std::string last_error;
   int64_t lease = 0;
-  uint64_t resyncs = 0;  // full re-reads after the first
+  uint64_t resyncs = 0;  // full re-reads after the first (in this session or a new one)
   std::map<std::string, NodeRecord> nodes;
   std::map<std::string, AgreedKey> agreed;
   std::map<std::string, bool> own;  // this node's observation: key -> up
