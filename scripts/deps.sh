@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev doctest-dev
   dnsutils knot-dnsutils knot nsd mmdb-bin curl
   python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev
-  chromium python3-websocket
+  chromium python3-websocket etcd-server etcd-client
   "$@"
 )
 

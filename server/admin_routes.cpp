@@ -30,6 +30,8 @@ admin::ObservedState observe(RunningServer& r) {
   s.ready = ready(r);
   if (r.forward_metrics) s.forward_metrics = r.forward_metrics();
   if (r.forward_status) s.forward_status = r.forward_status();
+  if (r.cluster_metrics) s.cluster_metrics = r.cluster_metrics();
+  if (r.cluster_status) s.cluster_status = r.cluster_status();
   return s;
 }
 

@@ -28,6 +28,9 @@ struct RunningServer {
   std::function<nlohmann::json()> forward_status;
   // Hands a reload to the thread that reloads (runtime::StateWatcher).
   std::function<void(std::string, std::function<void(const runtime::ReloadOutcome&)>)> request_reload;
+  // The cluster node's reports, when "cluster" is configured.
+  std::function<std::string()> cluster_metrics;
+  std::function<nlohmann::json()> cluster_status;
 };
 
 void add_admin_routes(admin::AdminServer& server, RunningServer& running);

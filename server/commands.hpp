@@ -22,6 +22,10 @@ struct AdminClientOptions {
   bool json = false;         // print the JSON answer
 };
 int reload(const AdminClientOptions& options);
+// `cluster override` and `cluster status`: etcd, as meridian.json's "cluster" names it.
+int cluster_override(const std::string& config_path, const std::string& key, const std::string& state,
+                     const std::string& reason);
+int cluster_status(const std::string& config_path, bool as_json);
 int status(const AdminClientOptions& options);
 
 }  // namespace meridian::cli

@@ -67,6 +67,24 @@ int run(int argc, char** argv) {
     command->add_flag("--json", admin_client.json, "Print the server's JSON answer");
   }
 
+  auto* cluster = app.add_subcommand("cluster", "Health shared through etcd (meridian.json's \"cluster\")");
+  cluster->require_subcommand(1);
+  auto* cluster_status = cluster->add_subcommand(
+      "status", "List the cluster's live nodes, their configuration hash, the agreed view and where it disagrees with this node");
+  bool cluster_json = false;
+  cluster_status->add_option("-c,--config", config_path, "Server configuration file (for \"cluster\")");
+  cluster_status->add_flag("--json", cluster_json, "Print JSON");
+  auto* cluster_override = cluster->add_subcommand(
+      "override", "Set a health key up or down on every node of the cluster, or back to auto (the agreed view)");
+  std::string override_key, override_state, override_reason;
+  cluster_override->add_option("-c,--config", config_path, "Server configuration file (for \"cluster\")");
+  cluster_override->add_option("key", override_key, "service/region, service/region/ADDRESS or service/region/backend/HOST:PORT")
+      ->required();
+  cluster_override->add_option("state", override_state, "up, down or auto")
+      ->required()
+      ->check(CLI::IsMember({"up", "down", "auto"}));
+  cluster_override->add_option("--reason", override_reason, "Why (shown in /status and `cluster status`)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,6 +96,9 @@ int run(int argc, char** argv) {
     return meridian::cli::explain(config_path, explain_name, explain_type, explain_client, explain_ecs, explain_json);
   if (build->parsed()) return meridian::cli::geodata_build(geo_csv, geo_out, geo_epoch);
 
+  if (cluster_status->parsed()) return meridian::cli::cluster_status(config_path, cluster_json);
+  if (cluster_override->parsed())
+    return meridian::cli::cluster_override(config_path, override_key, override_state, override_reason);
   if (serve->parsed()) return meridian::cli::serve(config_path, serve_log_level);
   admin_client.config_path = config_path;
   if (reload->parsed()) return meridian::cli::reload(admin_client);

@@ -5,10 +5,15 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <set>
 
 #include "admin_routes.hpp"
+#include "cluster/cluster_node.hpp"
 #include "commands.hpp"
+#include "config/json_source.hpp"
 #include "forward/forwarding_tier.hpp"
 #include "runtime/dns_service.hpp"
 #include "runtime/privileges.hpp"
@@ -32,7 +37,12 @@ namespace {
 class ForwardingReload : public runtime::ReloadParticipant {
  public:
   explicit ForwardingReload(forward::ForwardingTier& tier) : tier_(tier) {}
-  void prepare(const runtime::LoadedState& next) override { tier_.apply(*next.forwarding); }
+  void prepare(const runtime::LoadedState& next) override {
+    tier_.apply(*next.forwarding);
+    if (after) after(next);
+  }
+  // Told of a reload the forwarding tier accepted (the cluster node learns the new keys).
+  std::function<void(const runtime::LoadedState&)> after;
 
  private:
   forward::ForwardingTier& tier_;
@@ -63,6 +73,28 @@ class NotifyReloads : public runtime::ReloadObserver {
  private:
   const SystemdNotifier& notifier_;
 };
+
+// Every health key the services name (regions, endpoints, backends): what this
+// node observes and accepts votes and cluster overrides for.
+std::set<std::string> known_health_keys(const routing::ServiceSet& services) {
+  std::set<std::string> keys;
+  for (const auto& svc : services.services)
+    for (const auto& r : svc.regions) {
+      keys.insert(health::HealthKey::region(svc.name, r.name).to_string());
+      for (const auto& e : r.endpoints) keys.insert(r.endpoint_key(svc.name, e).to_string());
+      for (const auto& b : r.backends) keys.insert(r.backend_key(svc.name, b).to_string());
+    }
+  return keys;
+}
+
+// The hash of the configuration's services, as the nodes compare it.
+std::string config_hash_of(const std::string& path) {
+  try {
+    return cluster::config_hash(config::JsonSource::load_file(path).root());
+  } catch (const std::exception&) {
+    return "unreadable";
+  }
+}
 
 }  // namespace
 
@@ -122,8 +154,23 @@ int serve(const std::string& config_path, const std::string& log_level) {
   std::atomic<bool> listeners_up{false};
   RunningServer running{dns, state, health_table, checks, listeners_up, state.current().config.admin.ready_after_checks,
                         [&forwarding] { return forwarding.metrics(); }, [&forwarding] { return forwarding.status(); },
-                        nullptr};
+                        nullptr, nullptr, nullptr};
   const config::AdminSettings admin_settings = state.current().config.admin;
+  // With "cluster": this node's lease, observations and watch in etcd, on the checks' thread.
+  std::unique_ptr<cluster::ClusterNode> cluster_node;
+  const std::optional<config::ClusterSettings> cluster_settings = state.current().config.cluster;
+  if (const auto& settings = cluster_settings) {
+    cluster_node = std::make_unique<cluster::ClusterNode>(*settings, config_hash_of(config_path),
+                                                          known_health_keys(*state.current().services), health_table,
+                                                          checks.executor());
+    running.cluster_metrics = [&cluster_node] { return cluster::cluster_metrics(cluster_node->status()); };
+    running.cluster_status = [&cluster_node] { return nlohmann::json(cluster::cluster_status_json(cluster_node->status())); };
+    forwarding_reload.after = [&cluster_node, &config_path, started = *settings](const runtime::LoadedState& next) {
+      if (next.config.cluster != started)
+        log(LogLevel::warn, "cluster_settings_unchanged", {{"reason", "\"cluster\" changes on restart only"}});
+      cluster_node->reconfigure(known_health_keys(*next.services), config_hash_of(config_path));
+    };
+  }
   NotifyReloads notify_reloads(notifier);
   // Destroyed before the admin server: a reload it still holds answers nobody.
   std::unique_ptr<admin::AdminServer> admin_server;
@@ -161,6 +208,11 @@ int serve(const std::string& config_path, const std::string& log_level) {
   transfer::NotifySender notify_secondaries([&dns] { return dns.snapshots().get(); });
   const auto republish = std::make_shared<runtime::RepublishOnHealthChange>(*watcher);
   health_table.add_listener(republish);
+  if (cluster_node) {
+    cluster_node->start();
+    const auto& c = *cluster_settings;
+    log(LogLevel::info, "cluster", {{"name", c.name}, {"node", c.node}, {"etcd", std::to_string(c.etcd.size()) + " member(s)"}});
+  }
   log(LogLevel::info, "ready", {{"zones", std::to_string(zones)}, {"services", std::to_string(services)},
                                 {"zone_failures", std::to_string(zone_failures)}, {"version", MERIDIAN_VERSION}});
   // Every listener is bound and the zones are loaded. Reloads are told from here on.
@@ -179,6 +231,8 @@ int serve(const std::string& config_path, const std::string& log_level) {
     notifier.notify("STOPPING=1");
     state.set_reload_observer(nullptr);
     listeners_up.store(false);
+    // The lease first: this node's votes leave the agreed view at once.
+    if (cluster_node) cluster_node->stop();
     dns.stop();
     forwarding.stop();
     checks.stop();

@@ -209,7 +209,7 @@ std::string render_metrics(const ObservedState& s) {
     m.sample("meridian_load_parts_total", {{"part", part}, {"outcome", "built"}}, counts.first);
     m.sample("meridian_load_parts_total", {{"part", part}, {"outcome", "reused"}}, counts.second);
   }
-  return m.render() + s.forward_metrics;
+  return m.render() + s.forward_metrics + s.cluster_metrics;
 }
 
 nlohmann::ordered_json render_status(const ObservedState& s) {
@@ -248,14 +248,21 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
       for (std::size_t r = 0; r < svc.regions.size(); ++r) {
         const auto& rs = compiled.regions[r];
         nlohmann::ordered_json endpoints = nlohmann::ordered_json::array();
-        for (std::size_t e = 0; e < svc.regions[r].endpoints.size(); ++e)
+        // Who decided (override, cluster or local): a region forced by an override, else
+        // the cluster when it decided any endpoint.
+        std::string region_decided_by = health::decided_by(rs.status.source);
+        for (std::size_t e = 0; e < svc.regions[r].endpoints.size(); ++e) {
           endpoints.push_back({{"address", svc.regions[r].endpoints[e].address_text},
                                {"state", health::state_name(rs.endpoints[e].state)},
                                {"source", health::source_name(rs.endpoints[e].source)},
+                               {"decided_by", health::decided_by(rs.endpoints[e].source)},
                                {"reason", rs.endpoints[e].reason}});
+          if (region_decided_by == "local" && rs.endpoints[e].source == health::Source::cluster)
+            region_decided_by = "cluster";
+        }
         regions.push_back({{"region", svc.regions[r].name}, {"up", rs.up}, {"reason", rs.status.reason},
                            {"source", health::source_name(rs.status.source)},
-                           {"endpoints", endpoints}});
+                           {"decided_by", region_decided_by}, {"endpoints", endpoints}});
       }
       services.push_back({{"service", svc.name}, {"policy", routing::policy_name(svc.policy)}, {"ttl", svc.ttl},
                           {"failover_ttl", svc.failover_ttl}, {"regions", regions}});
@@ -311,6 +318,7 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
     j["rrl"] = rrl;
   }
   if (!s.forward_status.is_null()) j["forwarding"] = s.forward_status;
+  if (!s.cluster_status.is_null()) j["cluster"] = s.cluster_status;
   return j;
 }
 

@@ -28,6 +28,8 @@ struct ObservedState {
   runtime::ReloadStatus reload;
   std::string forward_metrics;   // Prometheus lines from the forwarding tier
   nlohmann::json forward_status;  // its /status part
+  std::string cluster_metrics;    // Prometheus lines from the cluster node (lib/cluster), when it runs
+  nlohmann::json cluster_status;  // its /status part
   bool ready = false;
 };
 

@@ -278,6 +278,9 @@ class Reader {
     });
     const KeyRules tsig_rules = KeyRules::optional("\"tsig\" must be an object of named keys");
     if (auto tsig = root.section("tsig", tsig_rules)) read_tsig(*tsig, cfg);
+    const KeyRules cluster_rules = KeyRules::optional(
+        "\"cluster\" must be an object {\"etcd\": [\"http://127.0.0.1:2379\"], \"name\": \"prod\", \"node\": \"ns1\"}");
+    if (auto cluster = root.section("cluster", cluster_rules)) cfg.cluster = read_cluster_settings(*cluster);
     root.allow({"checks", "services", kSchemaKey});
     root.report_unknown_keys();
     return cfg;

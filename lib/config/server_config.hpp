@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/cluster_settings.hpp"
 #include "config/diagnostics.hpp"
 #include "config/duration.hpp"  // parse_duration, which readers of other sections use too
 #include "config/json_source.hpp"
@@ -83,6 +84,7 @@ struct ServerConfig {
   std::vector<TsigKeySettings> tsig;    // keys for zone transfers
   LogSettings log;                      // read at start (`serve --log-level` wins)
   std::string user;                     // "user" or "user:group" to run as once listeners are bound; empty: stay
+  std::optional<ClusterSettings> cluster;  // health shared through etcd; nullopt: this node alone
   const JsonSource* source = nullptr;   // valid while the loader's JsonSource lives
 };
 

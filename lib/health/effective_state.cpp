@@ -6,9 +6,9 @@ namespace {
 
 bool forcing(const Override* o) { return o != nullptr && o->mode != Override::automatic; }
 
-Status from_override(const Override& o) {
-  // An override holds until the file changes.
-  return {o.mode == Override::up ? State::up : State::down, Source::override_file, o.reason, Stability::forever()};
+Status from_override(const Override& o, Source source) {
+  // An override holds until the file (or etcd) changes.
+  return {o.mode == Override::up ? State::up : State::down, source, o.reason, Stability::forever()};
 }
 
 // Down when any observation says down (the first, in the order given, names it);
@@ -32,9 +32,29 @@ Status from_observations(std::initializer_list<const Status*> observations) {
 
 EffectiveState resolve_health(const HealthInputs& in) {
   EffectiveState out;
-  if (forcing(in.region_override)) out.region_override = in.region_override->mode;
-  if (forcing(in.target_override)) out.status = from_override(*in.target_override);
-  else out.status = from_observations({in.check, in.passive});
+  if (forcing(in.region_override)) {
+    out.region_override = in.region_override->mode;
+    out.region_override_reason = in.region_override->reason;
+  } else if (forcing(in.cluster_region_override)) {
+    out.region_override = in.cluster_region_override->mode;
+    out.region_override_reason = in.cluster_region_override->reason;
+  }
+  if (forcing(in.target_override)) {
+    out.status = from_override(*in.target_override, Source::override_file);
+  } else if (forcing(in.cluster_override)) {
+    out.status = from_override(*in.cluster_override, Source::cluster_override);
+  } else {
+    const Status own = from_observations({in.check, in.passive});
+    if (in.agreed != nullptr) {
+      out.status = *in.agreed;
+      out.status.source = Source::cluster;
+      // The agreed state can change when any node's checks flip; they run the
+      // same checks at the same interval, so this node's timing bounds it.
+      out.status.stability = own.stability;
+    } else {
+      out.status = own;
+    }
+  }
   return out;
 }
 

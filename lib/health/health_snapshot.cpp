@@ -12,9 +12,11 @@ HealthSnapshot::HealthSnapshot(OverrideMap overrides, const std::map<std::string
   }
 }
 
-HealthSnapshot HealthSnapshot::of_table(OverrideMap overrides, const std::map<std::string, Entry>& entries) {
+HealthSnapshot HealthSnapshot::of_table(OverrideMap overrides, const std::map<std::string, Entry>& entries,
+                                        ClusterInputs cluster) {
   HealthSnapshot out;
   out.overrides_ = std::move(overrides);
+  out.cluster_ = std::move(cluster);
   for (const auto& [key, entry] : entries) {
     Observations& o = out.observed_[key];
     if (const auto c = entry.observation(Source::check)) o.check = *c;
@@ -24,8 +26,9 @@ HealthSnapshot HealthSnapshot::of_table(OverrideMap overrides, const std::map<st
 }
 
 bool HealthSnapshot::region_forced(const std::string& service, const std::string& region, Status& out) const {
-  const EffectiveState e =
-      resolve_health({.target_override = find_override(overrides_, HealthKey::region(service, region).to_string())});
+  const std::string key = HealthKey::region(service, region).to_string();
+  const EffectiveState e = resolve_health(
+      {.target_override = find_override(overrides_, key), .cluster_override = find_override(cluster_.overrides, key)});
   if (!e.forced()) return false;
   out = e.status;
   return true;
@@ -38,7 +41,9 @@ Status HealthSnapshot::endpoint(const std::string& service, const std::string& r
 Status HealthSnapshot::status(const HealthKey& key) const { return status(key.to_string()); }
 
 Status HealthSnapshot::status(const std::string& text) const {
-  HealthInputs in{.target_override = find_override(overrides_, text)};
+  HealthInputs in{.target_override = find_override(overrides_, text),
+                  .cluster_override = find_override(cluster_.overrides, text)};
+  if (const auto a = cluster_.agreed.find(text); a != cluster_.agreed.end()) in.agreed = &a->second;
   if (const auto it = observed_.find(text); it != observed_.end()) {
     if (it->second.check) in.check = &*it->second.check;
     if (it->second.passive) in.passive = &*it->second.passive;

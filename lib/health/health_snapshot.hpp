@@ -24,7 +24,8 @@ class HealthSnapshot : public HealthView {
   // Each status counts as an observation of its source (passive, else check).
   HealthSnapshot(OverrideMap overrides, const std::map<std::string, Status>& observed);
   // The table's entries as they are now (key: HealthKey text).
-  static HealthSnapshot of_table(OverrideMap overrides, const std::map<std::string, Entry>& entries);
+  static HealthSnapshot of_table(OverrideMap overrides, const std::map<std::string, Entry>& entries,
+                                 ClusterInputs cluster = {});
 
   bool region_forced(const std::string& service, const std::string& region, Status& out) const override;
   // Precedence: resolve_health (effective_state.hpp).
@@ -34,14 +35,16 @@ class HealthSnapshot : public HealthView {
   Status status(const std::string& key) const;
 
   const OverrideMap& overrides() const { return overrides_; }
+  const ClusterInputs& cluster() const { return cluster_; }
   // Equal snapshots give equal routing tables (a reload that changed no service reuses its table).
   bool operator==(const HealthSnapshot& other) const {
-    return overrides_ == other.overrides_ && observed_ == other.observed_;
+    return overrides_ == other.overrides_ && observed_ == other.observed_ && cluster_ == other.cluster_;
   }
 
  private:
   OverrideMap overrides_;
   std::map<std::string, Observations> observed_;  // key: HealthKey text
+  ClusterInputs cluster_;
 };
 
 }  // namespace meridian::health

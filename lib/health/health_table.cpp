@@ -144,6 +144,23 @@ void HealthTable::set_overrides(OverrideMap overrides) {
   for (const auto& l : listeners) l->on_overrides_changed();
 }
 
+void HealthTable::set_cluster(ClusterInputs cluster) {
+  std::vector<std::shared_ptr<HealthListener>> listeners;
+  {
+    std::lock_guard lock(mutex_);
+    if (cluster == cluster_) return;
+    cluster_ = std::move(cluster);
+    ++generation_;
+    listeners = live_listeners_locked();
+  }
+  for (const auto& l : listeners) l->on_cluster_changed();
+}
+
+ClusterInputs HealthTable::cluster() const {
+  std::lock_guard lock(mutex_);
+  return cluster_;
+}
+
 OverrideMap HealthTable::overrides() const {
   std::lock_guard lock(mutex_);
   return overrides_;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "health/cluster_inputs.hpp"
 #include "health/health_view.hpp"
 #include "health/overrides.hpp"
 
@@ -48,6 +49,8 @@ class HealthListener {
   virtual void on_status_changed(const std::string& key, const Status& status) = 0;
   // The operator overrides in force changed.
   virtual void on_overrides_changed() {}
+  // What the cluster contributes (its overrides, the agreed view) changed.
+  virtual void on_cluster_changed() {}
 };
 
 class HealthTable {
@@ -79,6 +82,11 @@ class HealthTable {
   void set_overrides(OverrideMap overrides);
   OverrideMap overrides() const;
 
+  // The cluster's overrides and agreed view (lib/cluster sets them; empty without
+  // "cluster"). A value that differs from the current one tells the listeners.
+  void set_cluster(ClusterInputs cluster);
+  ClusterInputs cluster() const;
+
  private:
   static Status combine(const Entry& e);
   std::vector<std::shared_ptr<HealthListener>> live_listeners_locked();  // mutex_ held
@@ -87,6 +95,7 @@ class HealthTable {
   std::vector<std::weak_ptr<HealthListener>> listeners_;
   std::vector<std::shared_ptr<HealthListener>> owned_;  // subscribe()'s adapters
   OverrideMap overrides_;
+  ClusterInputs cluster_;
   uint64_t generation_ = 0;
 };
 

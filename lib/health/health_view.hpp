@@ -10,7 +10,9 @@
 namespace meridian::health {
 
 enum class State : uint8_t { up, down };
-enum class Source : uint8_t { initial, check, override_file, passive };
+// cluster: the nodes' agreed view (lib/cluster); cluster_override: an override set
+// in etcd for every node (`meridian cluster override`).
+enum class Source : uint8_t { initial, check, override_file, passive, cluster, cluster_override };
 
 inline const char* state_name(State s) { return s == State::up ? "up" : "down"; }
 inline const char* source_name(Source s) {
@@ -19,8 +21,20 @@ inline const char* source_name(Source s) {
     case Source::check: return "check";
     case Source::override_file: return "override";
     case Source::passive: return "passive";
+    case Source::cluster: return "cluster";
+    case Source::cluster_override: return "cluster-override";
   }
   return "initial";
+}
+// Who decided a state, as /status shows it: an operator ("override", in a file or
+// in etcd), the nodes together ("cluster"), or this node alone ("local").
+inline const char* decided_by(Source s) {
+  switch (s) {
+    case Source::override_file:
+    case Source::cluster_override: return "override";
+    case Source::cluster: return "cluster";
+    default: return "local";
+  }
 }
 
 struct Status {

@@ -252,7 +252,7 @@ bool ServerState::publish_locked() {
   // The forwarding tier reads the overrides from the table (a no-op when they did not change).
   table_.set_overrides(state_.health->overrides());
   state_.health = std::make_shared<health::HealthSnapshot>(
-      health::HealthSnapshot::of_table(state_.health->overrides(), table_.entries()));
+      health::HealthSnapshot::of_table(state_.health->overrides(), table_.entries(), table_.cluster()));
   // The services and the health the served table was built from did not change
   // (a reload of zones only): keep the table, whose build walks every service's trie.
   // (state_.snapshot is the new load's, without a table, during a reload: the served one is kept apart.)

@@ -72,6 +72,7 @@ class RepublishOnHealthChange : public health::HealthListener {
  public:
   explicit RepublishOnHealthChange(StateWatcher& watcher) : watcher_(watcher) {}
   void on_status_changed(const std::string&, const health::Status&) override { watcher_.health_changed(); }
+  void on_cluster_changed() override { watcher_.health_changed(); }
 
  private:
   StateWatcher& watcher_;

@@ -49,6 +49,9 @@ class CheckRunner {
   // True once every target has produced at least one result.
   bool all_have_results() const;
   std::map<std::string, CheckStats> stats() const;
+  // The checks' thread: other work that must stay off the DNS query path and is
+  // mostly waiting (the cluster's etcd calls) runs there too.
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
 
  private:
   class Monitor;

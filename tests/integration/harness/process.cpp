@@ -177,6 +177,16 @@ CommandResult run_command(const std::vector<std::string>& argv_in, std::chrono::
 
 // ---------------------------------------------------------------------------
 
+pid_t spawn_process(std::vector<std::string> args, const std::string& log_path) {
+  const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return -1;
+  auto argv = c_argv(args);
+  const pid_t pid = ::fork();
+  if (pid == 0) exec_child(argv.data(), log_fd, log_fd);
+  ::close(log_fd);
+  return pid;
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0 && !reaped_) {
     ::kill(pid_, SIGKILL);

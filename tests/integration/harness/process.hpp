@@ -67,6 +67,10 @@ struct Endpoint {
   bool v6() const { return host.find(':') != std::string::npos; }
 };
 
+// Starts argv (argv[0] a path) with stdout and stderr appended to log_path; the
+// child dies with the test (PR_SET_PDEATHSIG). The pid, or -1.
+pid_t spawn_process(std::vector<std::string> argv, const std::string& log_path);
+
 // A port free for both UDP and TCP on 127.0.0.1 right now, for peer servers
 // (knotd, gdnsd) that cannot be told to pick one themselves.
 uint16_t free_udp_tcp_port();
