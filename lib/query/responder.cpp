@@ -280,9 +280,9 @@ class Resolution {
 
   // The compact-denial NSEC of an existing name (RFC 9824) with its RRSIGs, in
   // the authority section: NODATA, and a referral without DS.
-  void add_nsec(std::string_view owner, uint16_t owner_ptr) {
+  void add_nsec(std::string_view owner, uint16_t owner_ptr, uint16_t key_type = dns::type::NSEC) {
     if (truncated_ || !sigs_) return;
-    const zone::SignedRRset* set = sigs_->find(owner, dns::type::NSEC);
+    const zone::SignedRRset* set = sigs_->find(owner, key_type);
     if (set) write_nsec(owner, owner_ptr, *set);
   }
 
@@ -305,7 +305,14 @@ class Resolution {
   void add_nodata(const Zone& zone, const NodeHead& head, std::string_view owner) {
     add_negative_soa(zone);
     if constexpr (kSigned) {
-      if (head.name() == owner) add_nsec(head.name(), name_ptr_);
+      if (head.name() == owner) {
+        // A dynamic name whose service gave no address of the type asked for.
+        const uint16_t nsec = !head.has_service() ? dns::type::NSEC
+                              : q_.qtype == dns::type::A ? zone::ZoneSignatures::kNsecWithoutA
+                              : q_.qtype == dns::type::AAAA ? zone::ZoneSignatures::kNsecWithoutAAAA
+                                                            : dns::type::NSEC;
+        add_nsec(head.name(), name_ptr_, nsec);
+      }
     }
   }
 

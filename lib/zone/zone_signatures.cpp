@@ -124,6 +124,20 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
       nsec += nsec_type_bitmap(types);
       const std::string rdata = nsec;
       ok = add(name, dns::type::NSEC, zone.negative_ttl(), {rdata}, nsec);
+      // A dynamic name answers A or AAAA by the client's region: NODATA for one
+      // family must not list it.
+      for (const auto& [missing, key] : {std::pair{dns::type::A, kNsecWithoutA}, std::pair{dns::type::AAAA, kNsecWithoutAAAA}}) {
+        if (!ok || !head.has_service()) break;
+        std::vector<uint16_t> fewer;
+        for (uint16_t t : types)
+          if (t != missing) fewer.push_back(t);
+        std::string variant("\x01\x00", 2);
+        variant += name;
+        variant += nsec_type_bitmap(fewer);
+        const std::string variant_rdata = variant;
+        ok = add(name, dns::type::NSEC, zone.negative_ttl(), {variant_rdata}, variant);
+        if (ok) out->sets_.back().key = key_of(name, key);
+      }
     }
   });
   if (!ok) return nullptr;

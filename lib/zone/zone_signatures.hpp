@@ -94,6 +94,11 @@ class ZoneSignatures {
     return at;
   }
 
+  // A dynamic name's NSEC without A (or AAAA) in its bitmap, for the NODATA of a
+  // client whose region has no address of that family (found with these in
+  // place of type NSEC; written as an NSEC).
+  static constexpr uint16_t kNsecWithoutA = 0xFF01, kNsecWithoutAAAA = 0xFF02;
+
   uint32_t inception() const { return inception_; }
   uint32_t expiration() const { return expiration_; }
   // When these should be replaced (expiration - refresh), seconds since the epoch.
