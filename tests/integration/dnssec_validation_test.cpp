@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -258,4 +259,70 @@ TEST_CASE("an answer without the DO bit carries no signatures; meridian dnssec d
   CHECK(ds.exit_code == 0);
   CHECK(ds.out.find("signed.test.\t3600\tIN\tDS\t") == 0);
   CHECK(ds.out.find(" 13 2 ") != std::string::npos);
+}
+
+TEST_CASE("geo answers validate for clients of two regions, before and after a health change moves one") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("zones/keys"));
+  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "geo.test.", "-d", dir.file("zones/keys")});
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  const std::string base = made.out.substr(0, made.out.find('\n'));
+  const std::string anchor_file = dir.write("anchors.conf", [&] {
+    std::string a = trust_anchor(dnskey_line(base + ".key"));
+    a.replace(a.find("signed.test."), 12, "geo.test.");
+    return a;
+  }());
+  dir.write("zones/geo.test.json", R"({"origin": "geo.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
+ "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
+ "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
+  dir.write("health/README.txt", "override files go here\n");
+  // Clients are told apart by their source address on loopback (delv -b).
+  const std::string config = dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"], "threads": 1},
+ "zones": "zones/", "health": "health/",
+ "services": {"web": {"policy": "geo", "ttl": 300, "failover_ttl": 30,
+   "geo": {"net:127.0.0.2/32": ["eu", "na"], "net:127.0.0.3/32": ["na", "eu"], "default": ["na", "eu"]},
+   "regions": {"eu": {"endpoints": ["192.0.2.11", "192.0.2.12", "2001:db8::11"]},
+               "na": {"endpoints": ["192.0.2.21"]}}}}})");
+  ServerProcess server;
+  REQUIRE_MESSAGE(server.start(config), server.error());
+  REQUIRE(have_program("delv"));
+  auto delv_from = [&](const std::string& source, const std::string& type) {
+    const Endpoint& ep = server.v4();
+    return run_command({"delv", "-b", source, "@" + ep.host, "-p", std::to_string(ep.port), "-a", anchor_file,
+                        "+root=geo.test.", "app.geo.test.", type});
+  };
+  auto check = [&](const std::string& source, const std::string& type, const std::vector<std::string>& one_of) {
+    CAPTURE(source);
+    CAPTURE(type);
+    const CommandResult r = delv_from(source, type);
+    INFO((r.out + r.err));
+    CHECK(r.out.find("fully validated") != std::string::npos);
+    CHECK(r.out.find("resolution failed") == std::string::npos);
+    CHECK(std::any_of(one_of.begin(), one_of.end(), [&](const std::string& a) { return r.out.find(a) != std::string::npos; }));
+  };
+  check("127.0.0.2", "A", {"192.0.2.11", "192.0.2.12"});
+  check("127.0.0.2", "AAAA", {"2001:db8::11"});
+  check("127.0.0.3", "A", {"192.0.2.21"});
+  check("127.0.0.3", "AAAA", {"negative response"});  // na has no IPv6: NODATA, proven
+  // eu goes down: its clients move to na (failover TTL, the same RRSIG as na's own clients get).
+  dir.write("health/ops.json", R"({"web/eu": {"state": "down", "reason": "test"}})");
+  bool moved = false;
+  for (const auto end = Clock::now() + std::chrono::seconds(30); !moved && Clock::now() < end;) {
+    moved = delv_from("127.0.0.2", "A").out.find("192.0.2.21") != std::string::npos;
+    if (!moved) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE(moved);
+  check("127.0.0.2", "A", {"192.0.2.21"});
+  check("127.0.0.3", "A", {"192.0.2.21"});
+  // Back up: the known sets' signatures are reused, nothing is signed again.
+  dir.write("health/ops.json", R"({"web/eu": "auto"})");
+  bool back = false;
+  for (const auto end = Clock::now() + std::chrono::seconds(30); !back && Clock::now() < end;) {
+    back = delv_from("127.0.0.2", "A").out.find("192.0.2.21") == std::string::npos;
+    if (!back) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  REQUIRE(back);
+  check("127.0.0.2", "A", {"192.0.2.11", "192.0.2.12"});
+  const std::string log = server.log();
+  CHECK(log.find("event=dnssec_signed") == log.rfind("event=dnssec_signed"));  // the zone was signed once
 }
