@@ -6,6 +6,7 @@
 #include "query/responder.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -150,7 +151,7 @@ class Resolution {
     name_ptr_ = static_cast<uint16_t>(dns::kHeaderSize);
     name_in_full_ = true;
     origin_ptr_ = static_cast<uint16_t>(dns::kHeaderSize + q_.qname.length - zone->origin().size());
-    if constexpr (kSigned) sigs_ = snap_.signatures_for(*zone);
+    if constexpr (kSigned) signed_.sigs = snap_.signatures_for(*zone);
 
     for (unsigned hop = 0;; ++hop) {
       // A name met before in this chain is a loop: what was written is the answer.
@@ -181,7 +182,7 @@ class Resolution {
       name_in_full_ = false;
       if (next != zone) origin_ptr_ = w_.find_name(next->origin());
       zone = next;
-      if constexpr (kSigned) sigs_ = snap_.signatures_for(*zone);
+      if constexpr (kSigned) signed_.sigs = snap_.signatures_for(*zone);
     }
   }
 
@@ -213,8 +214,8 @@ class Resolution {
                         : write_rrset(w_, zone.origin(), 0, 0, zone.soa(), zone.negative_ttl(), Section::authority);
     if (!ok) truncate();
     if constexpr (kSigned) {
-      if (ok && sigs_)
-        if (const zone::SignedRRset* set = sigs_->find(zone.origin(), dns::type::SOA);
+      if (ok && signed_.sigs)
+        if (const zone::SignedRRset* set = signed_.sigs->find(zone.origin(), dns::type::SOA);
             set && !put_rrsigs(zone.origin(), origin_ptr_, *set, zone.negative_ttl(), Section::authority))
           truncate();
     }
@@ -239,8 +240,8 @@ class Resolution {
   // After an RRset written from `mark` on: its RRSIGs, or neither it nor they (and TC).
   void sign_or_truncate(const MessageWriter::Mark& mark, std::string_view owner, uint16_t owner_ptr,
                         std::string_view node_name, uint16_t type, uint32_t ttl, Section s) {
-    if (truncated_ || !sigs_) return;
-    const zone::SignedRRset* set = sigs_->find(node_name, type);
+    if (truncated_ || !signed_.sigs) return;
+    const zone::SignedRRset* set = signed_.sigs->find(node_name, type);
     if (set && !put_rrsigs(owner, owner_ptr, *set, ttl, s)) {
       w_.rollback(mark);
       truncate();
@@ -281,8 +282,8 @@ class Resolution {
   // The compact-denial NSEC of an existing name (RFC 9824) with its RRSIGs, in
   // the authority section: NODATA, and a referral without DS.
   void add_nsec(std::string_view owner, uint16_t owner_ptr, uint16_t key_type = dns::type::NSEC) {
-    if (truncated_ || !sigs_) return;
-    const zone::SignedRRset* set = sigs_->find(owner, key_type);
+    if (truncated_ || !signed_.sigs) return;
+    const zone::SignedRRset* set = signed_.sigs->find(owner, key_type);
     if (set) write_nsec(owner, owner_ptr, *set);
   }
 
@@ -392,7 +393,7 @@ class Resolution {
       const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
       const routing::RouteResult r = snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
       if constexpr (kSigned) {
-        if (r.records && sigs_) sign_dynamic(mark, owner, head.name(), t, r.ttl);
+        if (r.records && signed_.sigs) sign_dynamic(mark, owner, head.name(), t, r.ttl);
       }
       if (r.scope > scope_) scope_ = r.scope;
       service_ = static_cast<int16_t>(head.service_index);
@@ -487,7 +488,7 @@ class Resolution {
     add_or_truncate(cut.name(), owner_ptr, cut.rrset(ns), ns.ttl, Section::authority);
     if constexpr (kSigned) {
       // A secure delegation: its DS RRset signed; an insecure one: the NSEC that proves no DS.
-      if (!truncated_ && sigs_) {
+      if (!truncated_ && signed_.sigs) {
         if (const NodeHead::Entry* ds = cut.find(dns::type::DS)) {
           const auto mark = w_.mark();
           add_or_truncate(cut.name(), owner_ptr, cut.rrset(*ds), ds->ttl, Section::authority);
@@ -560,12 +561,12 @@ class Resolution {
 
   // The signed NSEC whose gap holds `name`, unless the message has it already.
   void add_covering_nsec(std::string_view name) {
-    if (truncated_ || !sigs_) return;
-    const zone::SignedRRset* set = sigs_->covering_nsec(name);
+    if (truncated_ || !signed_.sigs) return;
+    const zone::SignedRRset* set = signed_.sigs->covering_nsec(name);
     if (!set) return;
-    for (unsigned i = 0; i < covering_count_; ++i)
-      if (covering_[i] == set) return;
-    if (covering_count_ < 2) covering_[covering_count_++] = set;
+    for (unsigned i = 0; i < signed_.covering_count; ++i)
+      if (signed_.covering[i] == set) return;
+    if (signed_.covering_count < 2) signed_.covering[signed_.covering_count++] = set;
     const std::string_view owner(set->key.data(), set->key.size() - 2);
     write_nsec(owner, 0, *set);
   }
@@ -591,9 +592,15 @@ class Resolution {
   bool name_in_full_ = false;  // labels at name_ptr_ as they are in the name (not via a pointer)
   uint16_t origin_ptr_ = 0;
   uint16_t cname_rdata_at_ = 0;
-  const zone::ZoneSignatures* sigs_ = nullptr;  // kSigned: the current zone's signatures (null: unsigned)
-  const zone::SignedRRset* covering_[2] = {nullptr, nullptr};  // gap NSECs written (one may prove both)
-  unsigned covering_count_ = 0;
+  // kSigned only (nothing to initialise without DNSSEC): the current zone's
+  // signatures (null: unsigned), and the gap NSECs written (one may prove both).
+  struct SignedState {
+    const zone::ZoneSignatures* sigs = nullptr;
+    const zone::SignedRRset* covering[2] = {nullptr, nullptr};
+    unsigned covering_count = 0;
+  };
+  struct NoState {};
+  [[no_unique_address]] std::conditional_t<kSigned, SignedState, NoState> signed_;
   uint64_t visited_[kMaxCnameChain];  // name hashes along a CNAME chain
   struct PendingAdditional {
     const NodeHead* head;
@@ -617,6 +624,20 @@ thread_local std::string Resolution<kSigned>::cname_target_ = [] {
   s.reserve(dns::kMaxNameLength + 1);
   return s;
 }();
+
+// A query with DO for a snapshot with signed zones, out of line so that the
+// unsigned answer in answer_query is compiled as it was before DNSSEC.
+[[gnu::noinline]] uint16_t resolve_signed(const Snapshot& snapshot, const dns::Query& q, Transport transport,
+                                          MessageWriter& w, const routing::RouteClient& client, const AnswerClock& clock,
+                                          const Zone& zone, bool& truncated, uint8_t& scope, AnswerInfo* info) {
+  Resolution<true> r(snapshot, q, transport, w, client, clock);
+  const uint16_t rcode = r.run(zone);
+  r.finish_additional();
+  truncated = r.truncated();
+  scope = client.from_ecs ? r.scope() : 0;
+  if (info) r.report(*info);
+  return rcode;
+}
 
 // Bytes the OPT record will need, reserved before any record is written.
 std::size_t opt_size(const Snapshot& snap, const dns::Query& q) {
@@ -823,20 +844,16 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
       // IXFR over UDP: the zone's SOA alone (RFC 1995 2), so the client tries TCP.
       if (q.qtype == dns::type::IXFR) q.qtype = dns::type::SOA;
       const routing::RouteClient client = route_client(snapshot, q, source);
-      auto resolve = [&](auto& r) {
+      if (q.edns_do && !snapshot.signatures.empty()) [[unlikely]] {
+        rcode = resolve_signed(snapshot, q, transport, w, client, clock, *zone, truncated, scope, info);
+      } else {
+        Resolution<false> r(snapshot, q, transport, w, client, clock);
         rcode = r.run(*zone);
         r.finish_additional();
         truncated = r.truncated();
         // A scope only means something for the ECS prefix the client sent.
         scope = client.from_ecs ? r.scope() : 0;
         if (info) r.report(*info);
-      };
-      if (q.edns_do && !snapshot.signatures.empty()) [[unlikely]] {
-        Resolution<true> r(snapshot, q, transport, w, client, clock);
-        resolve(r);
-      } else {
-        Resolution<false> r(snapshot, q, transport, w, client, clock);
-        resolve(r);
       }
     }
   } else if (q.qclass == dns::klass::CH) [[unlikely]] {
