@@ -11,6 +11,11 @@ int check(const std::string& config_path);
 int zone_import(const std::string& file, const std::string& origin, const std::string& output);
 int explain(const std::string& config_path, const std::string& name, const std::string& type,
             const std::string& client, const std::string& ecs, bool as_json);
+// `dnssec keygen`: role "csk" (default), "ksk" or "zsk"; prints the files' path without extension.
+int dnssec_keygen(const std::string& zone, const std::string& algorithm, const std::string& role,
+                  const std::string& folder);
+// `dnssec ds`: the DS records of the zone's KSKs/CSKs in folder.
+int dnssec_ds(const std::string& zone, const std::string& algorithm, const std::string& folder);
 int geodata_build(const std::string& csv, const std::string& output, uint64_t epoch);
 
 // `reload` and `status`: the admin endpoint of a running server.

@@ -54,6 +54,18 @@ int run(int argc, char** argv) {
   build->add_option("-o,--output", geo_out, "The .mmdb file to write")->required();
   build->add_option("--epoch", geo_epoch, "Build time written into the metadata (default: SOURCE_DATE_EPOCH or a fixed value)");
 
+  auto* dnssec = app.add_subcommand("dnssec", "DNSSEC key tools (BIND-format K<zone>+<alg>+<tag>.key/.private files)");
+  dnssec->require_subcommand(1);
+  std::string dnssec_zone, dnssec_algorithm = "ECDSAP256SHA256", dnssec_role = "csk", dnssec_folder = ".";
+  auto* keygen = dnssec->add_subcommand("keygen", "Make a key pair for ZONE; print the files' path without extension");
+  auto* ds = dnssec->add_subcommand("ds", "Print the DS records (SHA-256) of ZONE's KSKs or CSKs, for the parent");
+  for (auto* command : {keygen, ds}) {
+    command->add_option("zone", dnssec_zone, "Zone, e.g. example.com.")->required();
+    command->add_option("-a,--algorithm", dnssec_algorithm, "ECDSAP256SHA256 (13, default) or ED25519 (15)");
+    command->add_option("-d,--dir", dnssec_folder, "The key folder (default: the current one)");
+  }
+  keygen->add_option("--role", dnssec_role, "csk (default), ksk or zsk")->check(CLI::IsMember({"csk", "ksk", "zsk"}));
+
   meridian::cli::AdminClientOptions admin_client;
   auto* reload = app.add_subcommand("reload", "Reload a running server's files now, through its admin endpoint; "
                                               "print the result (exit 1 when rejected or a zone file does not load)");
@@ -94,6 +106,8 @@ int run(int argc, char** argv) {
 
   if (explain->parsed())
     return meridian::cli::explain(config_path, explain_name, explain_type, explain_client, explain_ecs, explain_json);
+  if (keygen->parsed()) return meridian::cli::dnssec_keygen(dnssec_zone, dnssec_algorithm, dnssec_role, dnssec_folder);
+  if (ds->parsed()) return meridian::cli::dnssec_ds(dnssec_zone, dnssec_algorithm, dnssec_folder);
   if (build->parsed()) return meridian::cli::geodata_build(geo_csv, geo_out, geo_epoch);
 
   if (cluster_status->parsed()) return meridian::cli::cluster_status(config_path, cluster_json);

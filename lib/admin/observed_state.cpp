@@ -6,6 +6,8 @@
 
 #include "admin/reload_report.hpp"
 #include "dns/name.hpp"
+#include "dnssec/keys.hpp"
+#include "runtime/zone_signing.hpp"
 #include "health/health_key.hpp"
 #include "transfer/transfer_counters.hpp"
 #include "util/prometheus_text.hpp"
@@ -196,6 +198,17 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_reload_last_success_timestamp_seconds", {}, s.reload.last_success_unix_seconds);
   m.family("meridian_build_info", "gauge", "Always 1; the version of meridian and the compiler that built it.");
   m.sample("meridian_build_info", {{"version", MERIDIAN_VERSION}, {"compiler", compiler_text()}}, 1);
+  // DNSSEC: signatures are made off the query path; these say how many and how often a cached one served.
+  const runtime::DnssecCounters& dnssec = runtime::dnssec_counters();
+  m.family("meridian_dnssec_signatures_made_total", "counter",
+           "RRSIGs made since start: for zone RRsets and NSECs (kind=zone) or dynamic answers (kind=answer).");
+  m.sample("meridian_dnssec_signatures_made_total", {{"kind", "zone"}}, dnssec.zone_signatures.load());
+  m.sample("meridian_dnssec_signatures_made_total", {{"kind", "answer"}}, dnssec.answer_signatures.load());
+  m.family("meridian_dnssec_answer_cache_hits_total", "counter",
+           "Dynamic answers a new routing table needed whose signatures were cached (no signing).");
+  m.sample("meridian_dnssec_answer_cache_hits_total", {}, dnssec.answer_cache_hits.load());
+  m.family("meridian_dnssec_answer_cache_entries", "gauge", "Signed dynamic answers cached (bounded).");
+  m.sample("meridian_dnssec_answer_cache_entries", {}, dnssec.answer_cache_entries.load());
   // Cost follows the change: how many parts loads built anew, and how many they took over unchanged.
   m.family("meridian_load_parts_total", "counter",
            "Parts of the served state built by loads since start (outcome=built) or taken over unchanged (outcome=reused).");
@@ -238,6 +251,26 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
     });
   }
   j["zones"] = zones;
+  // Signed zones: keys, tags, the signature expiry horizon, the dynamic answers signed.
+  nlohmann::ordered_json signed_zones = nlohmann::ordered_json::array();
+  if (s.snapshot && s.snapshot->zones) {
+    s.snapshot->zones->for_each_zone([&](const zone::Zone& z) {
+      const zone::ZoneSignatures* sigs = s.snapshot->signatures_for(z);
+      if (!z.signed_zone() || !sigs) return;
+      nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+      const dnssec::KeySet& set = *z.dnssec().keys;
+      for (const auto& k : set.keys)
+        keys.push_back({{"tag", k.tag}, {"role", !set.has_zsk() ? "CSK" : k.ksk() ? "KSK" : "ZSK"},
+                        {"algorithm", dnssec::algorithm_name(k.algorithm)}, {"file", k.file}});
+      signed_zones.push_back({{"zone", dns::name_to_text(z.origin())}, {"keys", keys},
+                              {"inception", sigs->inception()}, {"expiration", sigs->expiration()},
+                              {"refresh_at", sigs->refresh_at()}, {"rrsets_signed", sigs->rrsets()},
+                              {"signatures", sigs->signatures()}});
+    });
+  }
+  j["dnssec"] = {{"zones", signed_zones},
+                 {"answer_signatures", s.snapshot && s.snapshot->answer_signatures ? s.snapshot->answer_signatures->size() : 0},
+                 {"answer_cache_entries", runtime::dnssec_counters().answer_cache_entries.load()}};
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   if (s.snapshot && s.snapshot->routing) {
     const auto& list = s.snapshot->routing->services().services;

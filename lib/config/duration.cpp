@@ -29,6 +29,7 @@ std::optional<std::chrono::milliseconds> parse_duration(const nlohmann::json& va
   else if (unit == "s" || unit.empty()) ms = number * 1000;
   else if (unit == "m") ms = number * 60000;
   else if (unit == "h") ms = number * 3600000;
+  else if (unit == "d") ms = number * 86400000;  // DNSSEC signature lifetimes
   else return std::nullopt;
   return milliseconds(static_cast<int64_t>(ms + 0.5));
 }

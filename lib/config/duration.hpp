@@ -1,4 +1,4 @@
-// Durations as operators write them in meridian.json: "2s", "500ms", "1m", "1h",
+// Durations as operators write them in meridian.json: "2s", "500ms", "1m", "1h", "14d",
 // or a number of seconds.
 #pragma once
 #include <chrono>

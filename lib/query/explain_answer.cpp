@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "dns/constants.hpp"
+#include "dns/name.hpp"
+#include "dnssec/keys.hpp"
 #include "query/service_lookup.hpp"
 #include "routing/explain.hpp"
 
@@ -11,6 +13,26 @@ namespace meridian::query {
 
 using dns::MessageWriter;
 using dns::Section;
+
+namespace {
+
+void dnssec_lines(const Snapshot& snap, std::string_view name, std::vector<std::string>& lines) {
+  snap.zones->for_each_zone([&](const zone::Zone& z) {
+    const zone::ZoneSignatures* sigs = snap.signatures_for(z);
+    if (!sigs || !z.signed_zone() || !dns::is_subdomain(name, z.origin())) return;
+    std::string keys;
+    const dnssec::KeySet& set = *z.dnssec().keys;
+    for (const auto& k : set.keys)
+      keys += (keys.empty() ? "" : ", ") + std::string(!set.has_zsk() ? "CSK " : k.ksk() ? "KSK " : "ZSK ") +
+              std::to_string(k.tag) + " " + dnssec::algorithm_name(k.algorithm);
+    lines.push_back("dnssec: zone " + dns::name_to_text(z.origin()) + " signed with " + keys + "; signatures expire at " +
+                    std::to_string(sigs->expiration()) + " (unix), refreshed from " + std::to_string(sigs->refresh_at()) +
+                    "; " + std::to_string(snap.answer_signatures ? snap.answer_signatures->size() : 0) +
+                    " dynamic answers signed");
+  });
+}
+
+}  // namespace
 
 uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientAddress& source,
                         const routing::RouteClient& client, const AnswerClock& clock, MessageWriter& w) {
@@ -32,6 +54,8 @@ uint16_t answer_explain(const Snapshot& snap, const dns::Query& q, const ClientA
     req.now = clock.now();
     lines = routing::explain_lines(routing::explain(*snap.routing, req));
   }
+  // A signed zone: its keys, when its signatures expire, and the dynamic answers signed.
+  dnssec_lines(snap, target, lines);
   w.set_flags(w.flags() | dns::flag::AA);
   for (const auto& line : lines) {
     std::string rdata;

@@ -6,6 +6,7 @@
 #include "query/responder.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -120,6 +121,10 @@ inline bool write_entry(MessageWriter& w, std::string_view owner, uint16_t owner
   return write_entry_records(w, owner, head, entry, section);
 }
 
+// kSigned: the query has the DO bit and its zone is signed; RRSIGs and NSECs are
+// copied in from the snapshot's ZoneSignatures. A separate instantiation, so that
+// an answer without them runs exactly the code it ran before DNSSEC.
+template <bool kSigned>
 class Resolution {
  public:
   Resolution(const Snapshot& snap, const dns::Query& q, Transport t, MessageWriter& w,
@@ -147,6 +152,7 @@ class Resolution {
     name_ptr_ = static_cast<uint16_t>(dns::kHeaderSize);
     name_in_full_ = true;
     origin_ptr_ = static_cast<uint16_t>(dns::kHeaderSize + q_.qname.length - zone->origin().size());
+    if constexpr (kSigned) signed_.sigs = snap_.signatures_for(*zone);
 
     for (unsigned hop = 0;; ++hop) {
       // A name met before in this chain is a loop: what was written is the answer.
@@ -177,6 +183,7 @@ class Resolution {
       name_in_full_ = false;
       if (next != zone) origin_ptr_ = w_.find_name(next->origin());
       zone = next;
+      if constexpr (kSigned) signed_.sigs = snap_.signatures_for(*zone);
     }
   }
 
@@ -207,6 +214,108 @@ class Resolution {
                         ? put_image(w_, image, 1, origin_ptr_, origin_ptr_, Section::authority)
                         : write_rrset(w_, zone.origin(), 0, 0, zone.soa(), zone.negative_ttl(), Section::authority);
     if (!ok) truncate();
+    if constexpr (kSigned) {
+      if (ok && signed_.sigs)
+        if (const zone::SignedRRset* set = signed_.sigs->find(zone.origin(), dns::type::SOA);
+            set && !put_rrsigs(zone.origin(), origin_ptr_, *set, zone.negative_ttl(), Section::authority))
+          truncate();
+    }
+  }
+
+  // The RRSIGs of a signed RRset under its owner (at owner_ptr, or written in full).
+  bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set, uint32_t ttl, Section s) {
+    const auto* p = reinterpret_cast<const uint8_t*>(set.rrsigs.data());
+    for (unsigned i = 0; i < set.rrsig_count; ++i) {
+      const uint16_t length = dns::read_u16(p);
+      p += 2;
+      const bool owner_ok = owner_ptr ? w_.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w_.put_name(owner);
+      if (!owner_ok || !w_.put_u16(dns::type::RRSIG) || !w_.put_u16(dns::klass::IN) || !w_.put_u32(ttl) ||
+          !w_.put_u16(length) || !w_.put_bytes(p, length))
+        return false;
+      w_.count(s);
+      p += length;
+    }
+    return true;
+  }
+
+  // After an RRset written from `mark` on: its RRSIGs, or neither it nor they (and TC).
+  void sign_or_truncate(const MessageWriter::Mark& mark, std::string_view owner, uint16_t owner_ptr,
+                        std::string_view node_name, uint16_t type, uint32_t ttl, Section s) {
+    if (truncated_ || !signed_.sigs) return;
+    const zone::SignedRRset* set = signed_.sigs->find(node_name, type);
+    if (set && !put_rrsigs(owner, owner_ptr, *set, ttl, s)) {
+      w_.rollback(mark);
+      truncate();
+    }
+  }
+
+  // The RRSIGs of the address records routing wrote from `mark` on, found by
+  // their content (the snapshot signed every answer its routing table can give).
+  void sign_dynamic(const MessageWriter::Mark& mark, std::string_view owner, std::string_view node_name, uint16_t type,
+                    uint32_t ttl) {
+    if (truncated_ || !snap_.answer_signatures) return;
+    const uint8_t* addresses[zone::AnswerSignatures::kMaxAddresses];
+    std::size_t count = 0;
+    const std::size_t length = type == dns::type::A ? 4 : 16;
+    const uint8_t* at = w_.data() + mark.pos;
+    const uint8_t* const end = w_.data() + w_.size();
+    while (at < end && count < zone::AnswerSignatures::kMaxAddresses) {
+      while ((*at & 0xC0) != 0xC0 && *at != 0) at += 1u + *at;  // the owner: labels, then a pointer or the root
+      at += (*at == 0) ? 1 : 2;
+      at += 10;  // type, class, TTL, rdlength
+      const uint8_t* address = at;
+      at += length;
+      // Canonical order: insertion into the sorted prefix.
+      std::size_t i = count++;
+      while (i > 0 && std::memcmp(addresses[i - 1], address, length) > 0) {
+        addresses[i] = addresses[i - 1];
+        --i;
+      }
+      addresses[i] = address;
+    }
+    const zone::SignedRRset* set = snap_.answer_signatures->find(node_name, type, addresses, count, length);
+    if (set && !put_rrsigs(owner, name_ptr_, *set, ttl, Section::answer)) {
+      w_.rollback(mark);
+      truncate();
+    }
+  }
+
+  // The compact-denial NSEC of an existing name (RFC 9824) with its RRSIGs, in
+  // the authority section: NODATA, and a referral without DS.
+  void add_nsec(std::string_view owner, uint16_t owner_ptr, uint16_t key_type = dns::type::NSEC) {
+    if (truncated_ || !signed_.sigs) return;
+    const zone::SignedRRset* set = signed_.sigs->find(owner, key_type);
+    if (set) write_nsec(owner, owner_ptr, *set);
+  }
+
+  // An NSEC and its RRSIGs in the authority section, or neither (and TC).
+  void write_nsec(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set) {
+    const auto mark = w_.mark();
+    const bool owner_ok = owner_ptr ? w_.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w_.put_name(owner);
+    const bool nsec_ok = owner_ok && w_.put_u16(dns::type::NSEC) && w_.put_u16(dns::klass::IN) && w_.put_u32(set.ttl) &&
+                         w_.put_u16(static_cast<uint16_t>(set.nsec.size())) &&
+                         w_.put_bytes(set.nsec.data(), set.nsec.size());
+    if (nsec_ok) w_.count(Section::authority);
+    if (!nsec_ok || !put_rrsigs(owner, owner_ptr, set, set.ttl, Section::authority)) {
+      w_.rollback(mark);
+      truncate();
+    }
+  }
+
+  // NODATA: the SOA, and with DNSSEC the NSEC of the name when it exists as itself
+  // (a wildcard's match has no NSEC of its own here).
+  void add_nodata(const Zone& zone, const NodeHead& head, std::string_view owner) {
+    add_negative_soa(zone);
+    if constexpr (kSigned) {
+      if (head.name() == owner) {
+        // A dynamic name whose service gave no address of the type asked for.
+        const uint16_t nsec = !head.has_service() ? dns::type::NSEC
+                              : q_.qtype == dns::type::A ? zone::ZoneSignatures::kNsecWithoutA
+                              : q_.qtype == dns::type::AAAA ? zone::ZoneSignatures::kNsecWithoutAAAA
+                                                            : dns::type::NSEC;
+        add_nsec(head.name(), name_ptr_, nsec);
+      }
+    }
   }
 
   // A and AAAA of NS/MX/SRV targets; whatever does not fit is left out (RFC 2181 9).
@@ -239,13 +348,25 @@ class Resolution {
   // Records owned by the name being resolved.
   void add_answer_rrset(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry,
                         std::size_t* rdata_at = nullptr) {
-    add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
+    if constexpr (kSigned) {
+      const MessageWriter::Mark mark = w_.mark();
+      add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
+      sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
+    } else {
+      add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
+    }
     if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
   // The same from a node head's entry: the common answer reads nothing else.
   void add_answer_entry(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry) {
-    if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
+    if constexpr (kSigned) {
+      const MessageWriter::Mark mark = w_.mark();
+      if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
+      sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
+    } else {
+      if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
+    }
     if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
@@ -270,7 +391,11 @@ class Resolution {
     unsigned written = 0;
     for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
       if (qtype != t && qtype != dns::type::ANY) continue;
+      const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
       const routing::RouteResult r = snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
+      if constexpr (kSigned) {
+        if (r.records && signed_.sigs) sign_dynamic(mark, owner, head.name(), t, r.ttl);
+      }
       if (r.scope > scope_) scope_ = r.scope;
       service_ = static_cast<int16_t>(head.service_index);
       region_ = static_cast<int16_t>(r.region);
@@ -282,7 +407,7 @@ class Resolution {
       add_answer_entry(owner, head, *entry);
       return {Outcome::answer, dns::rcode::NOERROR};
     }
-    add_negative_soa(zone);
+    add_nodata(zone, head, owner);
     return {Outcome::nodata, dns::rcode::NOERROR};
   }
 
@@ -304,7 +429,7 @@ class Resolution {
     }
     if (qtype == dns::type::ANY) {
       if (head.entry_count == 0) {
-        add_negative_soa(zone);
+        add_nodata(zone, head, owner);
         return {Outcome::nodata, dns::rcode::NOERROR};
       }
       // Over UDP a minimal answer, one RRset (RFC 8482 4.1); TCP gets them all.
@@ -318,7 +443,7 @@ class Resolution {
       add_answer_entry(owner, head, *entry);
       return {Outcome::answer, dns::rcode::NOERROR};
     }
-    add_negative_soa(zone);
+    add_nodata(zone, head, owner);
     return {Outcome::nodata, dns::rcode::NOERROR};
   }
 
@@ -362,6 +487,18 @@ class Resolution {
   Outcome referral(const NodeHead& cut, uint16_t owner_ptr) {
     const NodeHead::Entry& ns = *cut.find(dns::type::NS);
     add_or_truncate(cut.name(), owner_ptr, cut.rrset(ns), ns.ttl, Section::authority);
+    if constexpr (kSigned) {
+      // A secure delegation: its DS RRset signed; an insecure one: the NSEC that proves no DS.
+      if (!truncated_ && signed_.sigs) {
+        if (const NodeHead::Entry* ds = cut.find(dns::type::DS)) {
+          const auto mark = w_.mark();
+          add_or_truncate(cut.name(), owner_ptr, cut.rrset(*ds), ds->ttl, Section::authority);
+          sign_or_truncate(mark, cut.name(), owner_ptr, cut.name(), dns::type::DS, ds->ttl, Section::authority);
+        } else {
+          add_nsec(cut.name(), owner_ptr);
+        }
+      }
+    }
     if (!truncated_) defer_additional(cut, ns, true);
     return {Outcome::referral, dns::rcode::NOERROR};
   }
@@ -391,7 +528,7 @@ class Resolution {
           add_answer_rrset(name, *encloser, *ds);
           return {Outcome::answer, dns::rcode::NOERROR};
         }
-        add_negative_soa(zone);
+        add_nodata(zone, *encloser, name);
         return {Outcome::nodata, dns::rcode::NOERROR};
       }
       return answer_from_node(zone, *encloser, name);
@@ -405,11 +542,35 @@ class Resolution {
       std::memcpy(wildcard + 2, encloser->name().data(), encloser->name_length);
       if (const NodeHead* wild = zone.find_head({wildcard, wild_len})) {
         if (name.data() == q_.qname.view().data()) wildcard_ = wild->name();  // the question's own name
-        return answer_from_node(zone, *wild, name);
+        const Outcome out = answer_from_node(zone, *wild, name);
+        if constexpr (kSigned) {
+          // The query name itself does not exist (RFC 4035 3.1.3.3, 3.1.3.4); for
+          // NODATA the wildcard's own NSEC shows the type is not there either.
+          add_covering_nsec(name);
+          if (out.kind == Outcome::nodata) add_nsec(wild->name(), 0);
+        }
+        return out;
       }
     }
     add_negative_soa(zone);
+    if constexpr (kSigned) {
+      // NXDOMAIN (RFC 4035 3.1.3.2): no such name, and no wildcard at the closest encloser.
+      add_covering_nsec(name);
+      if (wild_len <= dns::kMaxNameLength) add_covering_nsec({wildcard, wild_len});
+    }
     return {Outcome::nxdomain, dns::rcode::NXDOMAIN};
+  }
+
+  // The signed NSEC whose gap holds `name`, unless the message has it already.
+  void add_covering_nsec(std::string_view name) {
+    if (truncated_ || !signed_.sigs) return;
+    const zone::SignedRRset* set = signed_.sigs->covering_nsec(name);
+    if (!set) return;
+    for (unsigned i = 0; i < signed_.covering_count; ++i)
+      if (signed_.covering[i] == set) return;
+    if (signed_.covering_count < 2) signed_.covering[signed_.covering_count++] = set;
+    const std::string_view owner(set->key.data(), set->key.size() - 2);
+    write_nsec(owner, 0, *set);
   }
 
   static void fold(std::string& wire) {
@@ -434,6 +595,15 @@ class Resolution {
   bool name_in_full_ = false;  // labels at name_ptr_ as they are in the name (not via a pointer)
   uint16_t origin_ptr_ = 0;
   uint16_t cname_rdata_at_ = 0;
+  // kSigned only (nothing to initialise without DNSSEC): the current zone's
+  // signatures (null: unsigned), and the gap NSECs written (one may prove both).
+  struct SignedState {
+    const zone::ZoneSignatures* sigs = nullptr;
+    const zone::SignedRRset* covering[2] = {nullptr, nullptr};
+    unsigned covering_count = 0;
+  };
+  struct NoState {};
+  [[no_unique_address]] std::conditional_t<kSigned, SignedState, NoState> signed_;
   uint64_t visited_[kMaxCnameChain];  // name hashes along a CNAME chain
   struct PendingAdditional {
     const NodeHead* head;
@@ -451,11 +621,26 @@ class Resolution {
   static thread_local std::string cname_target_;
 };
 
-thread_local std::string Resolution::cname_target_ = [] {
+template <bool kSigned>
+thread_local std::string Resolution<kSigned>::cname_target_ = [] {
   std::string s;
   s.reserve(dns::kMaxNameLength + 1);
   return s;
 }();
+
+// A query with DO for a snapshot with signed zones, out of line so that the
+// unsigned answer in answer_query is compiled as it was before DNSSEC.
+[[gnu::noinline]] uint16_t resolve_signed(const Snapshot& snapshot, const dns::Query& q, Transport transport,
+                                          MessageWriter& w, const routing::RouteClient& client, const AnswerClock& clock,
+                                          const Zone& zone, bool& truncated, uint8_t& scope, AnswerInfo* info) {
+  Resolution<true> r(snapshot, q, transport, w, client, clock);
+  const uint16_t rcode = r.run(zone);
+  r.finish_additional();
+  truncated = r.truncated();
+  scope = client.from_ecs ? r.scope() : 0;
+  if (info) r.report(*info);
+  return rcode;
+}
 
 // Bytes the OPT record will need, reserved before any record is written.
 std::size_t opt_size(const Snapshot& snap, const dns::Query& q) {
@@ -671,13 +856,17 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
       // IXFR over UDP: the zone's SOA alone (RFC 1995 2), so the client tries TCP.
       if (q.qtype == dns::type::IXFR) q.qtype = dns::type::SOA;
       const routing::RouteClient client = route_client(snapshot, q, source);
-      Resolution r(snapshot, q, transport, w, client, clock);
-      rcode = r.run(*zone);
-      r.finish_additional();
-      truncated = r.truncated();
-      // A scope only means something for the ECS prefix the client sent.
-      scope = client.from_ecs ? r.scope() : 0;
-      if (info) r.report(*info);
+      if (q.edns_do && !snapshot.signatures.empty()) [[unlikely]] {
+        rcode = resolve_signed(snapshot, q, transport, w, client, clock, *zone, truncated, scope, info);
+      } else {
+        Resolution<false> r(snapshot, q, transport, w, client, clock);
+        rcode = r.run(*zone);
+        r.finish_additional();
+        truncated = r.truncated();
+        // A scope only means something for the ECS prefix the client sent.
+        scope = client.from_ecs ? r.scope() : 0;
+        if (info) r.report(*info);
+      }
     }
   } else if (q.qclass == dns::klass::CH) [[unlikely]] {
     rcode = answer_chaos(snapshot, q, w);

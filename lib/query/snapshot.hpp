@@ -9,6 +9,8 @@
 #include "routing/routing_table.hpp"
 #include "rrl/rrl.hpp"
 #include "zone/zone.hpp"
+#include "zone/answer_signatures.hpp"
+#include "zone/zone_signatures.hpp"
 
 namespace meridian::query {
 
@@ -40,6 +42,14 @@ struct Snapshot {
   cookies::CookiePolicy cookies;  // off unless the configuration builds it
   std::shared_ptr<const rrl::Policy> rrl;  // response rate limiting; null: off
   std::vector<TsigKey> tsig_keys;  // read off the query path (transfers and signed queries)
+  // DNSSEC: each signed zone's signatures, by Zone::index() (null: unsigned);
+  // empty when no zone is signed.
+  std::vector<std::shared_ptr<const zone::ZoneSignatures>> signatures;
+  // The signatures of the dynamic answers `routing` can give (null: none).
+  std::shared_ptr<const zone::AnswerSignatures> answer_signatures;
+  const zone::ZoneSignatures* signatures_for(const zone::Zone& z) const {
+    return z.index() < signatures.size() ? signatures[z.index()].get() : nullptr;
+  }
 };
 
 }  // namespace meridian::query

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <set>
 
 #include "runtime/file_fingerprint.hpp"
@@ -263,10 +264,18 @@ bool ServerState::publish_locked() {
     if (!state_.services) return nullptr;
     return std::make_shared<routing::RoutingTable>(state_.services, *state_.health, ramps, routing_table_.get());
   };
+  const auto unix_now = static_cast<uint32_t>(std::time(nullptr));
+  auto signatures = state_.zones ? signing_.for_zones(*state_.zones, state_.services.get(), unix_now)
+                                 : std::vector<std::shared_ptr<const zone::ZoneSignatures>>{};
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
+  // Dynamic answers of signed zones: signed here, for the table the snapshot gets.
+  auto answer_signatures = [&](const std::shared_ptr<const routing::RoutingTable>& table) {
+    return state_.zones && !signatures.empty() ? signing_.answers_for(*state_.zones, table.get()) : nullptr;
+  };
+  auto first_table = keep_table ? routing_table_ : table_for({});
   auto snapshot = make_snapshot(state_.config, state_.cookies, state_.zones, state_.services, *state_.health, {},
-                                keep_table ? routing_table_ : table_for({}));
+                                first_table, signatures, answer_signatures(first_table));
   bool any_new = false;
   if (snapshot->routing) {
     for (const auto& started : slow_start_.observe(*snapshot->routing, std::chrono::steady_clock::now())) {
@@ -276,8 +285,11 @@ bool ServerState::publish_locked() {
     }
   }
   const routing::RampShares ramps = slow_start_.shares(*state_.services, std::chrono::steady_clock::now());
-  if (!ramps.empty() || any_new)
-    snapshot = make_snapshot(state_.config, state_.cookies, state_.zones, state_.services, *state_.health, ramps, table_for(ramps));
+  if (!ramps.empty() || any_new) {
+    auto ramped_table = table_for(ramps);
+    snapshot = make_snapshot(state_.config, state_.cookies, state_.zones, state_.services, *state_.health, ramps,
+                             ramped_table, signatures, answer_signatures(ramped_table));
+  }
   state_.snapshot = std::move(snapshot);
   const bool kept = state_.snapshot->routing && state_.snapshot->routing == routing_table_;
   if (state_.snapshot->routing)
@@ -305,6 +317,8 @@ void ServerState::poll() {
     std::lock_guard lock(mutex_);
     config_changed = fingerprint(config_paths()) != config_fingerprint_;
     if (!config_changed && fingerprint(health_paths()) != health_fingerprint_) reload_health();
+    // DNSSEC signatures due for refreshing: a new snapshot signs them again.
+    if (!config_changed && signing_.refresh_due(static_cast<uint32_t>(std::time(nullptr)))) publish_locked();
   }
   if (config_changed) reload("file change");
 }

@@ -13,6 +13,7 @@
 #include "health/health_table.hpp"
 #include "net/snapshot_holder.hpp"
 #include "routing/slow_start.hpp"
+#include "runtime/zone_signing.hpp"
 #include "runtime/state_loader.hpp"
 
 namespace meridian::runtime {
@@ -120,6 +121,7 @@ class ServerState {
   ReloadParticipant* participant_ = nullptr;
   ReloadObserver* observer_ = nullptr;
   routing::SlowStart slow_start_;
+  ZoneSigning signing_;  // DNSSEC signatures kept across snapshots
   // The served snapshot's routing table and the health it was built from.
   std::shared_ptr<const routing::RoutingTable> routing_table_;
   std::shared_ptr<const health::HealthSnapshot> routing_health_;

@@ -117,8 +117,12 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
                                                      std::shared_ptr<const routing::ServiceSet> services,
                                                      const health::HealthSnapshot& health,
                                                      const routing::RampShares& ramps,
-                                                     std::shared_ptr<const routing::RoutingTable> routing) {
+                                                     std::shared_ptr<const routing::RoutingTable> routing,
+                                                     std::vector<std::shared_ptr<const zone::ZoneSignatures>> signatures,
+                                                     std::shared_ptr<const zone::AnswerSignatures> answer_signatures) {
   auto snapshot = std::make_shared<query::Snapshot>();
+  snapshot->signatures = std::move(signatures);
+  snapshot->answer_signatures = std::move(answer_signatures);
   snapshot->zones = std::move(zones);
   if (routing) snapshot->routing = std::move(routing);
   else if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health, ramps);

@@ -90,6 +90,8 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
                                                      std::shared_ptr<const routing::ServiceSet> services,
                                                      const health::HealthSnapshot& health,
                                                      const routing::RampShares& ramps = {},
-                                                     std::shared_ptr<const routing::RoutingTable> routing = nullptr);
+                                                     std::shared_ptr<const routing::RoutingTable> routing = nullptr,
+                                                     std::vector<std::shared_ptr<const zone::ZoneSignatures>> signatures = {},
+                                                     std::shared_ptr<const zone::AnswerSignatures> answer_signatures = nullptr);
 
 }  // namespace meridian::runtime

@@ -1,6 +1,7 @@
 #include "zone/json_zone.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -12,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "config/json_object_reader.hpp"
+#include "config/path.hpp"
+#include "dnssec/keys.hpp"
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
 #include "util/file_text.hpp"
@@ -573,6 +576,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     const json* soa = reader.find("soa");
     reader.object("records", config::KeyRules::optional("\"records\" must be an object of names"));
     const json* transfer = reader.find("transfer");
+    const json* dnssec = reader.find("dnssec");
     reader.allow({config::kSchemaKey});
     reader.report_unknown_keys();
     if (!has_origin) return;
@@ -586,6 +590,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     finish_phase_ = kSoa;
     if (soa) load_soa(*soa);
     if (transfer) load_transfer(*transfer);
+    if (dnssec) load_dnssec(*dnssec);
     finish_phase_ = kRules;
     check_zone_rules();
     const std::string problem = zone_->check_apex();  // the zone compiles in read(), once the text is done with
@@ -666,6 +671,62 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
                                  : settings.dynamic == TransferSettings::Dynamic::omit ? "no A/AAAA for them"
                                                                                         : "nothing (transfers are refused)"));
     zone_->set_transfer(std::move(settings));
+  }
+
+  // "dnssec": {"keys": FOLDER, "algorithm": "ECDSAP256SHA256" | "ED25519",
+  // "denial": "compact", "signature_validity": "14d", "refresh": "7d"}. The keys
+  // are read here (a bad key is an error of this file); their DNSKEY RRset joins the apex.
+  void load_dnssec(const json& value) {
+    config::JsonObjectReader reader(value, Pointer("/dnssec"), *this);
+    if (!reader.is_object()) {
+      reader.error("\"dnssec\" must be an object {\"keys\": \"keys/\", \"algorithm\": \"ECDSAP256SHA256\", ...}");
+      return;
+    }
+    DnssecSettings settings;
+    settings.configured = true;
+    std::string keys;
+    const bool keys_ok = reader.string("keys", keys,
+                                       config::KeyRules::required("\"dnssec\" needs \"keys\": the folder of the zone's key files",
+                                                                  "\"keys\" must be a folder such as \"keys/\""));
+    std::string algorithm = "ECDSAP256SHA256";
+    const bool algorithm_ok =
+        reader.string("algorithm", algorithm,
+                      config::KeyRules::optional("\"algorithm\" must be \"ECDSAP256SHA256\" or \"ED25519\""),
+                      [](const std::string& v) { return dnssec::algorithm_from_name(v).has_value(); });
+    std::string denial = "compact";
+    reader.string("denial", denial, config::KeyRules::optional("\"denial\" must be \"compact\" (RFC 9824)"),
+                  [](const std::string& v) { return v == "compact"; });
+    std::chrono::milliseconds validity = settings.signature_validity, refresh = settings.refresh;
+    const bool validity_ok = reader.duration("signature_validity", validity);
+    const bool refresh_ok = reader.duration("refresh", refresh);
+    reader.report_unknown_keys();
+    if (validity_ok && refresh_ok && refresh >= validity) {
+      error(Pointer("/dnssec/refresh"), "\"refresh\" must be shorter than \"signature_validity\" (signatures are made "
+                                        "again this long before they expire)");
+      return;
+    }
+    if (validity_ok && validity < std::chrono::hours(1)) {
+      error(Pointer("/dnssec/signature_validity"), "\"signature_validity\" must be at least 1h");
+      return;
+    }
+    if (!keys_ok || keys.empty() || !algorithm_ok) return;
+    settings.algorithm = *dnssec::algorithm_from_name(algorithm);
+    settings.signature_validity = std::chrono::duration_cast<std::chrono::seconds>(validity);
+    settings.refresh = std::chrono::duration_cast<std::chrono::seconds>(refresh);
+    settings.keys_folder =
+        config::resolve_path(std::filesystem::path(file_).parent_path().string(), keys);
+    std::string problem;
+    settings.keys = dnssec::read_keys(settings.keys_folder, origin_, settings.algorithm, problem);
+    if (!settings.keys) {
+      error(Pointer("/dnssec/keys"), problem);
+      return;
+    }
+    for (const dnssec::SigningKey& key : settings.keys->keys) {
+      Rdata rdata;
+      rdata.wire = key.dnskey_rdata;
+      zone_->build().add(0, dns::type::DNSKEY, default_ttl_, rdata);
+    }
+    zone_->set_dnssec(std::move(settings));
   }
 
   void load_soa(const json& value) {

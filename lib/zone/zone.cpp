@@ -153,6 +153,7 @@ std::unique_ptr<Zone> Zone::clone() const {
   copy->negative_ttl_ = negative_ttl_;
   copy->make_negative_soa();
   copy->transfer_ = transfer_;
+  copy->dnssec_ = dnssec_;
   return copy;
 }
 

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "zone/dnssec_settings.hpp"
 #include "zone/name_index.hpp"
 #include "zone/node_head.hpp"
 #include "zone/transfer_settings.hpp"
@@ -102,6 +103,10 @@ class Zone {
   // The zone file's "transfer" settings (not configured: transfers refused).
   const TransferSettings& transfer() const { return transfer_; }
   void set_transfer(TransferSettings settings) { transfer_ = std::move(settings); }
+  // The zone file's "dnssec" settings with the keys read at load (not configured: unsigned).
+  const DnssecSettings& dnssec() const { return dnssec_; }
+  void set_dnssec(DnssecSettings settings) { dnssec_ = std::move(settings); }
+  bool signed_zone() const { return dnssec_.configured && dnssec_.keys; }
   // Whether some name takes its A/AAAA from a service.
   bool has_dynamic_names() const { return !service_names_.empty(); }
 
@@ -152,6 +157,7 @@ class Zone {
   WireImage negative_soa_image_;  // into negative_soa_bytes_
   unsigned index_ = 0;
   TransferSettings transfer_;
+  DnssecSettings dnssec_;
 };
 
 // Every zone the server answers for; a query goes to the longest matching origin.

@@ -109,7 +109,17 @@ def meridian_check(kind, path, work):
     return result.returncode, result.stdout + result.stderr
 
 
+def private_keys_owner_only():
+    """Git keeps no file mode but the executable bit: the fixtures' DNSSEC private
+    keys (which meridian refuses when everyone may read them) are made 0600 here."""
+    for folder, _, names in os.walk(os.path.join(SOURCE, "tests", "schema")):
+        for name in names:
+            if name.endswith(".private"):
+                os.chmod(os.path.join(folder, name), 0o600)
+
+
 def main():
+    private_keys_owner_only()
     schemas = load_schemas()
     work = tempfile.mkdtemp(prefix="meridian-schema-")
     try:

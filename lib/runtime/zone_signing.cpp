@@ -1,0 +1,192 @@
+#include "runtime/zone_signing.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "dns/constants.hpp"
+#include "dns/name.hpp"
+#include "dnssec/rrset_signer.hpp"
+#include "util/log.hpp"
+
+namespace meridian::runtime {
+
+using util::log;
+using util::LogLevel;
+
+DnssecCounters& dnssec_counters() {
+  static DnssecCounters counters;
+  return counters;
+}
+
+std::vector<std::shared_ptr<const zone::ZoneSignatures>> ZoneSigning::for_zones(const zone::ZoneSet& zones,
+                                                                                const routing::ServiceSet* services,
+                                                                                uint32_t now) {
+  const auto service_types = [services](int index) {
+    unsigned types = 0;
+    if (!services || index < 0 || static_cast<std::size_t>(index) >= services->services.size()) return 3u;
+    for (const routing::Region& region : services->services[static_cast<std::size_t>(index)].regions)
+      for (const routing::Endpoint& e : region.endpoints) types |= e.ip.family == 4 ? 1u : 2u;
+    return types;
+  };
+  std::vector<std::shared_ptr<const zone::ZoneSignatures>> out;
+  std::unordered_map<std::string, Kept> next;
+  zones.for_each_zone([&](const zone::Zone& z) {
+    if (!z.signed_zone()) return;
+    Kept kept;
+    if (const auto it = kept_.find(z.origin());
+        it != kept_.end() && it->second.zone.get() == &z && now < it->second.signatures->refresh_at() &&
+        (!z.has_dynamic_names() || it->second.services == services)) {
+      kept = it->second;
+    } else {
+      std::string error;
+      kept.zone = zones.share_exact(z.origin());
+      kept.services = services;
+      kept.signatures = zone::ZoneSignatures::sign(z, now, error, service_types);
+      if (!kept.signatures) {
+        log(LogLevel::error, "dnssec_error", {{"zone", dns::name_to_text(z.origin())}, {"error", error}});
+        return;
+      }
+      signatures_made_ += kept.signatures->signatures();
+      dnssec_counters().zone_signatures += kept.signatures->signatures();
+      log(LogLevel::info, "dnssec_signed",
+          {{"zone", dns::name_to_text(z.origin())},
+           {"rrsets", std::to_string(kept.signatures->rrsets())},
+           {"signatures", std::to_string(kept.signatures->signatures())},
+           {"expiration", std::to_string(kept.signatures->expiration())}});
+    }
+    if (out.size() <= z.index()) out.resize(z.index() + 1);
+    out[z.index()] = kept.signatures;
+    next.emplace(z.origin(), std::move(kept));
+  });
+  kept_ = std::move(next);
+  return out;
+}
+
+namespace {
+
+// Every subset of `k` items of list (at most limit of them), each sorted by address.
+void subsets(const std::vector<uint16_t>& list, std::size_t k, std::size_t limit,
+             std::vector<std::vector<uint16_t>>& out) {
+  const std::size_t n = list.size();
+  if (k == 0 || k > n) return;
+  std::vector<std::size_t> pick(k);
+  for (std::size_t i = 0; i < k; ++i) pick[i] = i;
+  while (out.size() < limit) {
+    std::vector<uint16_t> subset;
+    for (std::size_t i : pick) subset.push_back(list[i]);
+    out.push_back(std::move(subset));
+    std::size_t i = k;
+    while (i > 0 && pick[i - 1] == n - k + i - 1) --i;
+    if (i == 0) return;
+    ++pick[i - 1];
+    for (std::size_t j = i; j < k; ++j) pick[j] = pick[j - 1] + 1;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zone::ZoneSet& zones,
+                                                                       const routing::RoutingTable* table) {
+  if (!table || kept_.empty()) return nullptr;
+  ++builds_;
+  auto out = std::make_shared<zone::AnswerSignatures>();
+  std::unordered_set<std::string> added;
+  zones.for_each_zone([&](const zone::Zone& z) {
+    const auto kept = kept_.find(z.origin());
+    if (kept == kept_.end() || kept->second.zone.get() != &z || !z.has_dynamic_names()) return;
+    const zone::ZoneSignatures& window = *kept->second.signatures;
+    const dnssec::KeySet& keys = *z.dnssec().keys;
+    z.for_each_node([&](const zone::NodeHead& head) {
+      if (head.service_index < 0 || static_cast<std::size_t>(head.service_index) >= table->services().services.size())
+        return;
+      const routing::Service& service = table->services().services[static_cast<std::size_t>(head.service_index)];
+      const routing::CompiledService& compiled = table->compiled(head.service_index);
+      for (std::size_t r = 0; r < compiled.regions.size() && r < service.regions.size(); ++r) {
+        const routing::RegionState& state = compiled.regions[r];
+        const routing::Region& region = service.regions[r];
+        for (const bool v4 : {true, false}) {
+          const uint16_t type = v4 ? dns::type::A : dns::type::AAAA;
+          const std::size_t length = v4 ? 4 : 16;
+          std::vector<std::vector<uint16_t>> sets;
+          for (const auto* list : {v4 ? &state.healthy_v4 : &state.healthy_v6, v4 ? &state.all_v4 : &state.all_v6}) {
+            const std::size_t n = std::min(list->size(), zone::AnswerSignatures::kMaxAddresses);
+            const std::vector<uint16_t> pool(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n));
+            if (service.answers == 0 || service.answers >= n) sets.push_back(pool);
+            else subsets(pool, service.answers, kMaxSubsets, sets);
+          }
+          for (const auto& set : sets) {
+            if (set.empty()) continue;
+            std::vector<std::string> addresses;
+            for (uint16_t e : set)
+              addresses.emplace_back(reinterpret_cast<const char*>(region.endpoints[e].ip.bytes()), length);
+            std::sort(addresses.begin(), addresses.end());
+            std::string joined;
+            for (const auto& a : addresses) joined += a;
+            std::string key = zone::AnswerSignatures::key(head.name(), type, joined);
+            if (!added.insert(key).second) continue;
+            CachedAnswer& cached = answer_cache_[key];
+            if (cached.expiration == window.expiration()) {
+              ++answer_cache_hits_;
+              ++dnssec_counters().answer_cache_hits;
+            } else {
+              std::vector<std::string_view> rdata(addresses.begin(), addresses.end());
+              std::string error;
+              const auto sigs = dnssec::sign_rrset(keys, {head.name(), type, service.ttl, rdata},
+                                                   {window.inception(), window.expiration()}, error);
+              if (sigs.empty()) {
+                log(LogLevel::error, "dnssec_error", {{"zone", dns::name_to_text(z.origin())}, {"error", error}});
+                answer_cache_.erase(key);
+                continue;
+              }
+              cached.set = {};
+              cached.set.key = key;
+              for (const std::string& sig : sigs) {
+                cached.set.rrsigs.push_back(static_cast<char>(sig.size() >> 8));
+                cached.set.rrsigs.push_back(static_cast<char>(sig.size() & 0xFF));
+                cached.set.rrsigs += sig;
+              }
+              cached.set.rrsig_count = static_cast<uint16_t>(sigs.size());
+              cached.expiration = window.expiration();
+              answer_signatures_made_ += sigs.size();
+              dnssec_counters().answer_signatures += sigs.size();
+            }
+            cached.used = builds_;
+            out->add(cached.set);
+          }
+        }
+      }
+    });
+  });
+  // Bounded: past the limit, what this table does not need goes.
+  if (answer_cache_.size() > kMaxCachedAnswers)
+    std::erase_if(answer_cache_, [&](const auto& entry) { return entry.second.used != builds_; });
+  out->build_index();
+  dnssec_counters().answer_cache_entries = answer_cache_.size();
+  return out;
+}
+
+bool ZoneSigning::refresh_due(uint32_t now) const {
+  for (const auto& [origin, kept] : kept_)
+    if (now >= kept.signatures->refresh_at()) return true;
+  return false;
+}
+
+std::vector<SignedZoneStatus> ZoneSigning::status() const {
+  std::vector<SignedZoneStatus> out;
+  for (const auto& [origin, kept] : kept_) {
+    SignedZoneStatus s;
+    s.origin = dns::name_to_text(origin);
+    const auto& keys = *kept.zone->dnssec().keys;
+    s.algorithm = dnssec::algorithm_name(kept.zone->dnssec().algorithm);
+    for (const auto& k : keys.keys) s.keys.emplace_back(k.tag, !keys.has_zsk() ? "CSK" : k.ksk() ? "KSK" : "ZSK");
+    s.inception = kept.signatures->inception();
+    s.expiration = kept.signatures->expiration();
+    s.refresh_at = kept.signatures->refresh_at();
+    s.rrsets = kept.signatures->rrsets();
+    s.signatures = kept.signatures->signatures();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace meridian::runtime

@@ -1,0 +1,81 @@
+// The signatures of the signed zones, kept across snapshots: a zone that did not
+// change keeps its ZoneSignatures until they are due for refreshing (expiration -
+// "refresh"), then the next snapshot gets new ones. ServerState::poll() asks
+// refresh_due() so that signatures are made again without a reload.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "routing/routing_table.hpp"
+#include "zone/answer_signatures.hpp"
+#include "zone/zone.hpp"
+#include "zone/zone_signatures.hpp"
+
+namespace meridian::runtime {
+
+struct SignedZoneStatus {
+  std::string origin;  // presentation form
+  std::string algorithm;
+  std::vector<std::pair<uint16_t, std::string>> keys;  // tag, role ("KSK", "ZSK", "CSK")
+  uint32_t inception = 0, expiration = 0, refresh_at = 0;
+  std::size_t rrsets = 0, signatures = 0;
+};
+
+// Process-wide DNSSEC counters, for /metrics (every ZoneSigning adds to them).
+struct DnssecCounters {
+  std::atomic<uint64_t> zone_signatures{0};    // RRSIGs made for static RRsets and NSECs
+  std::atomic<uint64_t> answer_signatures{0};  // RRSIGs made for dynamic answers
+  std::atomic<uint64_t> answer_cache_hits{0};  // dynamic answers a table needed that were signed already
+  std::atomic<uint64_t> answer_cache_entries{0};
+};
+DnssecCounters& dnssec_counters();
+
+class ZoneSigning {
+ public:
+  // Signatures for every signed zone of zones, by Zone::index(); empty when no
+  // zone is signed. Made now for a zone that is new, changed or due for refresh.
+  // services: what the zones' dynamic names are linked to (their NSECs list A or
+  // AAAA by the endpoints the service has); a new set signs the zones again.
+  std::vector<std::shared_ptr<const zone::ZoneSignatures>> for_zones(const zone::ZoneSet& zones,
+                                                                     const routing::ServiceSet* services, uint32_t now);
+  // Signatures for every answer the table can give for the signed zones' dynamic
+  // names (call after for_zones): each region's healthy and fail-open sets, or
+  // their single endpoints (`answers`: 1), or their subsets of `answers`
+  // endpoints while there are at most kMaxSubsets. Signed only when not cached
+  // (by content, with the zone's signature window); null when nothing is signed.
+  std::shared_ptr<const zone::AnswerSignatures> answers_for(const zone::ZoneSet& zones,
+                                                            const routing::RoutingTable* table);
+  static constexpr std::size_t kMaxSubsets = 64;
+  static constexpr std::size_t kMaxCachedAnswers = 50000;
+  uint64_t answer_signatures_made() const { return answer_signatures_made_; }
+  uint64_t answer_cache_hits() const { return answer_cache_hits_; }
+  std::size_t answer_cache_size() const { return answer_cache_.size(); }
+  // Whether some signatures kept are due for refreshing.
+  bool refresh_due(uint32_t now) const;
+  std::vector<SignedZoneStatus> status() const;
+  uint64_t signatures_made() const { return signatures_made_; }
+
+ private:
+  struct Kept {
+    std::shared_ptr<const zone::Zone> zone;  // the version signed (kept alive: compared by address)
+    std::shared_ptr<const zone::ZoneSignatures> signatures;
+    const routing::ServiceSet* services = nullptr;  // the set its dynamic names' NSECs were made for
+  };
+  std::unordered_map<std::string, Kept> kept_;  // by origin (wire form)
+  uint64_t signatures_made_ = 0;
+  struct CachedAnswer {
+    zone::SignedRRset set;
+    uint32_t expiration = 0;  // the zone window it was made in
+    uint64_t used = 0;        // the last build that needed it
+  };
+  std::unordered_map<std::string, CachedAnswer> answer_cache_;
+  uint64_t builds_ = 0;
+  uint64_t answer_signatures_made_ = 0;
+  uint64_t answer_cache_hits_ = 0;
+};
+
+}  // namespace meridian::runtime
