@@ -8,7 +8,7 @@ packages=(
   libldns-dev libssl-dev libknot-dev libmaxminddb-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
   dnsutils knot-dnsutils knot nsd mmdb-bin curl
-  python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev
+  python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev openssl
   "$@"
 )
 

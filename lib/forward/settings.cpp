@@ -2,7 +2,11 @@
 
 #include <set>
 
+#include <openssl/ssl.h>
+
 #include "config/json_object_reader.hpp"
+#include "config/path.hpp"
+#include "forward/tls/server_tls.hpp"
 #include "util/host_port.hpp"
 
 namespace meridian::forward {
@@ -148,11 +152,64 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
   }
 }
 
-void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region) {
+// "tls" of an L7 listener: its files are loaded here, so that a certificate that does not
+// load is an error at its line (and a reload with one keeps the running state).
+void read_server_tls(JsonObjectReader& r, ServerTlsSettings& tls, const std::string& base_dir) {
+  expect_keys(r, {"certificates", "alpn", "min_version"});
+  const json* list = r.array("certificates", KeyRules::required("\"tls\" needs \"certificates\": [{\"cert\": FILE, \"key\": FILE}, ...]",
+                                                                "\"certificates\" is an array of {\"cert\": FILE, \"key\": FILE}"));
+  if (list && list->empty()) r.error("certificates", "\"certificates\" needs at least one {\"cert\": FILE, \"key\": FILE}");
+  bool files_ok = list != nullptr && !list->empty();
+  for (std::size_t i = 0; list && i < list->size(); ++i) {
+    JsonObjectReader entry((*list)[i], r.pointer("certificates") / i, r.sink());
+    if (!entry.is_object()) {
+      entry.error("a certificate is {\"cert\": FILE, \"key\": FILE}");
+      files_ok = false;
+      continue;
+    }
+    expect_keys(entry, {"cert", "key"});
+    TlsCertificateFiles files;
+    const auto nonempty = [](const std::string& v) { return !v.empty(); };
+    files_ok &= entry.string("cert", files.cert, KeyRules::required("a certificate needs \"cert\": the PEM chain file",
+                                                                    "\"cert\" is a file name"), nonempty);
+    files_ok &= entry.string("key", files.key, KeyRules::required("a certificate needs \"key\": its PEM private key file",
+                                                                  "\"key\" is a file name"), nonempty);
+    files.cert = config::resolve_path(base_dir, files.cert);
+    files.key = config::resolve_path(base_dir, files.key);
+    tls.certificates.push_back(std::move(files));
+  }
+  if (const json* alpn = r.array("alpn", KeyRules::optional("\"alpn\" is an array of \"h2\" and/or \"http/1.1\""))) {
+    tls.alpn.clear();
+    for (std::size_t i = 0; i < alpn->size(); ++i) {
+      const json& p = (*alpn)[i];
+      if (p != "h2" && p != "http/1.1") {
+        r.sink().report(r.pointer("alpn") / i, "an ALPN protocol is \"h2\" or \"http/1.1\"", false);
+        continue;
+      }
+      tls.alpn.push_back(p.get<std::string>());
+    }
+  }
+  r.one_of("min_version", tls.min_version, {{"1.2", TLS1_2_VERSION}, {"1.3", TLS1_3_VERSION}},
+           KeyRules::optional("\"min_version\" is \"1.2\" or \"1.3\""));
+  if (!files_ok) return;
+  std::size_t failed = 0;
+  std::string failed_key, why;
+  tls.loaded = ServerTls::load(tls, failed, failed_key, why);
+  if (!tls.loaded) {
+    if (failed_key.empty()) r.error("certificates", why);
+    else r.sink().report(r.pointer("certificates") / failed / failed_key, why, false);
+  }
+}
+
+void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, const std::string& base_dir) {
   expect_keys(r, {"listen", "balance", "hash", "timeouts", "limits", "routes", "retry", "rate_limit",
-                  "forwarded_proto"});
+                  "forwarded_proto", "tls"});
   read_listen(r, s.listen);
   read_balance(r, s.balance);
+  if (auto tls = r.section("tls")) {
+    read_server_tls(*tls, s.tls.emplace(), base_dir);
+    s.forwarded_proto = "https";
+  }
   r.string("forwarded_proto", s.forwarded_proto);
   if (auto t = r.section("timeouts")) {
     expect_keys(*t, {"connect", "header", "request", "backend", "keepalive", "pool_idle"});
@@ -186,7 +243,7 @@ void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region) {
   read_routes(r, s, region);
 }
 
-void read_forward(JsonObjectReader& region, RegionForward& out) {
+void read_forward(JsonObjectReader& region, RegionForward& out, const std::string& base_dir) {
   auto f = region.section("forward");
   if (!f) return;
   if (!region.contains("backends")) f->error("\"forward\" needs \"backends\" in the same region");
@@ -218,7 +275,7 @@ void read_forward(JsonObjectReader& region, RegionForward& out) {
     b->integer("max_connections", out.bulkhead.max_connections, 1, 1000000);
   }
   if (auto l4 = f->section("l4")) read_l4(*l4, out.l4.emplace());
-  if (auto l7 = f->section("l7")) read_l7(*l7, out.l7.emplace(), out);
+  if (auto l7 = f->section("l7")) read_l7(*l7, out.l7.emplace(), out, base_dir);
   if (!f->contains("l4") && !f->contains("l7")) f->error("\"forward\" needs \"l4\" and/or \"l7\"");
   const auto l4_at = out.l4 ? util::parse_host_port(out.l4->listen) : std::nullopt;
   if (out.l4 && out.l7 && l4_at && l4_at->port != 0 && out.l4->listen == out.l7->listen)
@@ -227,7 +284,7 @@ void read_forward(JsonObjectReader& region, RegionForward& out) {
 
 // backends: nullopt to read them from the region here.
 bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends, RegionForward& out,
-           const ErrorSink& error) {
+           const ErrorSink& error, const std::string& base_dir) {
   ForwardErrors errors(error);
   out = RegionForward{};
   JsonObjectReader reader(region, Pointer(""), errors);
@@ -236,18 +293,29 @@ bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends,
     return false;
   }
   out.backends = backends ? std::move(*backends) : config::read_backends(reader);
-  read_forward(reader, out);
+  read_forward(reader, out, base_dir);
   return !errors.failed();
 }
 
 }  // namespace
 
 bool parse_region(const json& region, RegionForward& out, const ErrorSink& error) {
-  return parse(region, std::nullopt, out, error);
+  return parse(region, std::nullopt, out, error, "");
 }
 
-bool parse_region(const json& region, std::vector<BackendSpec> backends, RegionForward& out, const ErrorSink& error) {
-  return parse(region, std::move(backends), out, error);
+bool parse_region(const json& region, std::vector<BackendSpec> backends, RegionForward& out, const ErrorSink& error,
+                  const std::string& base_dir) {
+  return parse(region, std::move(backends), out, error, base_dir);
+}
+
+std::vector<std::string> watched_files(const RegionForward& settings) {
+  std::vector<std::string> files;
+  if (settings.l7 && settings.l7->tls)
+    for (const auto& c : settings.l7->tls->certificates) {
+      files.push_back(c.cert);
+      files.push_back(c.key);
+    }
+  return files;
 }
 
 }  // namespace meridian::forward
