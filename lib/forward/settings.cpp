@@ -1,8 +1,11 @@
 #include "forward/settings.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <openssl/ssl.h>
+#include <re2/re2.h>
 
 #include "config/json_object_reader.hpp"
 #include "config/path.hpp"
@@ -126,12 +129,59 @@ void read_l4(JsonObjectReader& r, L4Settings& s) {
   }
 }
 
+// "header" / "cookie" of a route: {"NAME": "VALUE" | {"prefix"|"regex": TEXT} | {"present": BOOL}}.
+void read_value_matches(JsonObjectReader& route, std::string_view key, std::vector<ValueMatch>& out) {
+  const json* m = route.find(key);
+  if (!m) return;
+  const std::string what(key);
+  const std::string form = "\"" + what + "\" is {\"NAME\": \"VALUE\"} or {\"NAME\": {\"prefix\"|\"regex\": TEXT}} or "
+                           "{\"NAME\": {\"present\": true|false}}";
+  if (!m->is_object() || m->empty()) {
+    route.error(key, form);
+    return;
+  }
+  for (const auto& [name, spec] : m->items()) {
+    const Pointer at = route.pointer(key) / name;
+    ValueMatch v;
+    v.name = name;
+    if (name.empty()) {
+      route.sink().report(at, "a " + what + " name is not empty", true);
+      continue;
+    }
+    if (spec.is_string()) {
+      v.kind = ValueMatch::Kind::exact;
+      v.value = spec.get<std::string>();
+    } else if (spec.is_object() && spec.size() == 1 && spec.begin().value().is_string() &&
+               (spec.contains("prefix") || spec.contains("regex"))) {
+      v.kind = spec.contains("prefix") ? ValueMatch::Kind::prefix : ValueMatch::Kind::regex;
+      v.value = spec.begin().value().get<std::string>();
+      if (v.kind == ValueMatch::Kind::regex) {
+        RE2 re(v.value, RE2::Quiet);
+        if (!re.ok()) {
+          route.sink().report(at / "regex", "not a valid regular expression (RE2 syntax): " + re.error(), false);
+          continue;
+        }
+      }
+    } else if (spec.is_object() && spec.size() == 1 && spec.contains("present") && spec["present"].is_boolean()) {
+      v.kind = spec["present"].get<bool>() ? ValueMatch::Kind::present : ValueMatch::Kind::absent;
+    } else {
+      route.sink().report(at, form, false);
+      continue;
+    }
+    out.push_back(std::move(v));
+  }
+}
+
 void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region) {
   const json* list = r.array(
       "routes", KeyRules::optional("\"routes\" is an array of {\"host\": ..., \"path_prefix\": ..., \"group\": ...}"));
   if (!list) return;
   std::set<std::string> groups;
   for (const auto& b : region.backends) groups.insert(b.group);
+  const auto known = [&](JsonObjectReader& at, const Pointer& where, const std::string& group) {
+    if (!region.backends.empty() && !groups.count(group))
+      at.sink().report(where, "no backend is in group \"" + group + "\"", false);
+  };
   for (std::size_t i = 0; i < list->size(); ++i) {
     JsonObjectReader entry((*list)[i], r.pointer("routes") / i, r.sink());
     if (!entry.is_object()) {
@@ -139,15 +189,62 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
       continue;
     }
     Route route;
-    expect_keys(entry, {"host", "path_prefix", "group"});
+    expect_keys(entry, {"host", "path_prefix", "path", "method", "header", "cookie", "group", "split", "sticky"});
     entry.string("host", route.host);
     entry.string("path_prefix", route.path_prefix);
-    entry.string("group", route.group);
+    entry.string("path", route.path);
     for (auto& c : route.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!route.path_prefix.empty() && route.path_prefix[0] != '/')
       entry.error("path_prefix", "\"path_prefix\" starts with /");
-    if (!region.backends.empty() && !groups.count(route.group))
-      entry.error("group", "no backend is in group \"" + route.group + "\"");
+    if (entry.contains("path") && (route.path.empty() || route.path[0] != '/'))
+      entry.error("path", "\"path\" starts with /");
+    if (const json* m = entry.find("method")) {
+      const auto token = [](const json& v) {
+        if (!v.is_string() || v.get<std::string>().empty()) return false;
+        for (const char c : v.get<std::string>())
+          if (!std::isupper(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+        return true;
+      };
+      if (token(*m)) route.methods.push_back(m->get<std::string>());
+      else if (m->is_array() && !m->empty() && std::all_of(m->begin(), m->end(), token))
+        for (const auto& v : *m) route.methods.push_back(v.get<std::string>());
+      else entry.error("method", "\"method\" is a method in upper case (\"GET\") or an array of them");
+    }
+    read_value_matches(entry, "header", route.headers);
+    read_value_matches(entry, "cookie", route.cookies);
+    if (entry.contains("group") && entry.contains("split"))
+      entry.error("split", "a route has \"group\" or \"split\", not both");
+    entry.string("group", route.group);
+    if (!entry.contains("split")) known(entry, entry.pointer("group"), route.group);
+    if (const json* split = entry.array("split", KeyRules::optional("\"split\" is an array of {\"group\": NAME, \"weight\": N}"))) {
+      uint64_t total = 0;
+      for (std::size_t k = 0; k < split->size(); ++k) {
+        JsonObjectReader share((*split)[k], entry.pointer("split") / k, r.sink());
+        if (!share.is_object()) {
+          share.error("a share is {\"group\": NAME, \"weight\": N}");
+          continue;
+        }
+        expect_keys(share, {"group", "weight"});
+        SplitShare sh;
+        share.string("group", sh.group, KeyRules::required("a share needs \"group\""));
+        share.integer("weight", sh.weight, 0, 1000000, KeyRules::required("a share needs \"weight\" (0 to 1000000)"));
+        known(share, share.pointer("group"), sh.group);
+        total += sh.weight;
+        route.split.push_back(std::move(sh));
+      }
+      if (total == 0) entry.error("split", "\"split\" needs a share with a weight above 0");
+    }
+    if (const json* sticky = entry.find("sticky")) {
+      const std::string k = sticky->is_string() ? sticky->get<std::string>() : "";
+      if (k.rfind("cookie:", 0) == 0 && k.size() > 7) route.sticky = {Sticky::Kind::cookie, k.substr(7), {}};
+      else if (k == "hash:client_ip") route.sticky = {Sticky::Kind::hash, "", {HashKey::Kind::client_ip, ""}};
+      else if (k.rfind("hash:header:", 0) == 0 && k.size() > 12)
+        route.sticky = {Sticky::Kind::hash, "", {HashKey::Kind::header, k.substr(12)}};
+      else if (k.rfind("hash:cookie:", 0) == 0 && k.size() > 12)
+        route.sticky = {Sticky::Kind::hash, "", {HashKey::Kind::cookie, k.substr(12)}};
+      else entry.error("sticky", "\"sticky\" is \"cookie:NAME\", \"hash:client_ip\", \"hash:header:NAME\" or \"hash:cookie:NAME\"");
+      if (!entry.contains("split")) entry.error("sticky", "\"sticky\" goes with \"split\"");
+    }
     s.routes.push_back(std::move(route));
   }
 }

@@ -78,10 +78,37 @@ struct RateLimitSettings {
   std::size_t max_clients = 100000;
 };
 
+// A condition on a request header or cookie of a route.
+struct ValueMatch {
+  enum class Kind { exact, prefix, regex, present, absent };
+  std::string name;   // header name (any case) or cookie name (exact)
+  Kind kind = Kind::exact;
+  std::string value;  // exact, prefix, regex (RE2 syntax, found anywhere in the value)
+};
+
+// One share of a route's split.
+struct SplitShare {
+  std::string group;
+  uint32_t weight = 1;
+};
+
+// How a split keeps a client on the group it got.
+struct Sticky {
+  enum class Kind { none, cookie, hash };
+  Kind kind = Kind::none;
+  std::string cookie;  // cookie: its name (the value is the group's name)
+  HashKey key;         // hash: client IP, a header or a cookie, hashed onto the weights
+};
+
 struct Route {
   std::string host;         // empty: any; "*.example.com" matches subdomains
   std::string path_prefix;  // empty: any
+  std::string path;         // exact path (without the query); empty: any
+  std::vector<std::string> methods;  // empty: any
+  std::vector<ValueMatch> headers, cookies;  // all must hold
   std::string group = "default";
+  std::vector<SplitShare> split;  // when not empty, instead of group
+  Sticky sticky;
 };
 
 enum class ProxyProtocol { off, v1, v2 };

@@ -38,21 +38,6 @@ using asio::use_awaitable;
 
 namespace {
 
-std::string lower(std::string_view v) {
-  std::string o(v);
-  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-bool host_matches(const std::string& pattern, const std::string& host) {
-  if (pattern.empty()) return true;
-  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
-    const std::string_view suffix(pattern.data() + 1, pattern.size() - 1);
-    return host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }
-  return pattern == host;
-}
-
 char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -268,28 +253,8 @@ std::shared_ptr<L7Config> L7Config::build(const L7Settings& s, std::shared_ptr<R
     c->groups.push_back(std::make_unique<Group>(n, std::move(members), s.balance));
     if (n == "default") c->fallback = c->groups.back().get();
   }
-  for (const auto& r : s.routes)
-    for (const auto& g : c->groups)
-      if (g->name() == r.group) c->routes.emplace_back(r, g.get());
+  c->routes = std::make_unique<RouteTable>(c->s.routes, c->groups, c->fallback);
   return c;
-}
-
-Group* L7Config::route(std::string_view host_header, std::string_view target) const {
-  if (routes.empty()) return fallback;
-  std::string host = lower(host_header);
-  if (!host.empty() && host.front() == '[') {
-    const auto close = host.find(']');
-    if (close != std::string::npos) host = host.substr(0, close + 1);
-  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  const std::string_view path = target.substr(0, target.find('?'));
-  for (const auto& [r, g] : routes) {
-    if (!host_matches(r.host, host)) continue;
-    if (!r.path_prefix.empty() && path.substr(0, r.path_prefix.size()) != r.path_prefix) continue;
-    return g;
-  }
-  return fallback;
 }
 
 HttpListener::HttpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L7Config> cfg)
@@ -346,17 +311,7 @@ uint64_t HttpListener::hash_key(const L7Config& cfg, const Request& req, const s
     const auto it = req.find(k.name);
     if (it != req.end()) return hash_bytes(std::string_view(it->value().data(), it->value().size()), 1);
   } else if (k.kind == HashKey::Kind::cookie) {
-    for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it) {
-      std::string_view v(it->value().data(), it->value().size());
-      while (!v.empty()) {
-        std::size_t end = v.find(';');
-        std::string_view pair = v.substr(0, end);
-        v = end == std::string_view::npos ? std::string_view() : v.substr(end + 1);
-        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-        const std::size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == k.name) return hash_bytes(pair.substr(eq + 1), 2);
-      }
-    }
+    if (const auto value = find_cookie(req.base(), k.name)) return hash_bytes(*value, 2);
   }
   return hash_bytes(client_bytes);
 }
@@ -679,9 +634,8 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
                                       std::string& wire, beast::flat_buffer& rbuf) {
   const L7Settings& s = cfg.s;
   const unsigned version = req.version();
-  const auto host = req[http::field::host];
-  const auto target = req.target();
-  Group* group = cfg.route(std::string_view(host.data(), host.size()), std::string_view(target.data(), target.size()));
+  const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
+  Group* group = route.group;
   if (!group) {
     ++rejects_[no_route];
     res = error_response(404, "no route", version, request_id);
@@ -797,6 +751,13 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   }
   if (res.result_int() == 502) ++rejects_[bad_gateway];
   if (res.result_int() == 504) ++rejects_[gateway_timeout];
+  if (route.pin_cookie) {  // a sticky split chose the group: keep the client on it
+    std::string cookie = *route.pin_cookie;
+    cookie += '=';
+    cookie += group->name();
+    cookie += "; Path=/";
+    res.insert(http::field::set_cookie, cookie);
+  }
 }
 
 awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,

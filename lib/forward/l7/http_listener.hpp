@@ -20,6 +20,7 @@
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
 #include "forward/l7/framing.hpp"
+#include "forward/l7/route_table.hpp"
 #include "forward/resilience/rate_limiter.hpp"
 #include "forward/resilience/retry_budget.hpp"
 
@@ -35,12 +36,10 @@ struct L7Config {
   L7Settings s;
   std::shared_ptr<Region> region;
   std::vector<std::unique_ptr<Group>> groups;
-  std::vector<std::pair<Route, Group*>> routes;
   Group* fallback = nullptr;  // the "default" group, when there is one
+  std::unique_ptr<RouteTable> routes;  // the group for a request (its split state is per configuration)
 
   static std::shared_ptr<L7Config> build(const L7Settings& s, std::shared_ptr<Region> region);
-  // The group for a request, or nullptr (404).
-  Group* route(std::string_view host, std::string_view target) const;
 };
 
 class HttpListener final : public Listener {
