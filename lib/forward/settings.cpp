@@ -1,8 +1,15 @@
 #include "forward/settings.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
+#include <openssl/ssl.h>
+#include <re2/re2.h>
+
 #include "config/json_object_reader.hpp"
+#include "config/path.hpp"
+#include "forward/tls/server_tls.hpp"
 #include "util/host_port.hpp"
 
 namespace meridian::forward {
@@ -122,12 +129,59 @@ void read_l4(JsonObjectReader& r, L4Settings& s) {
   }
 }
 
+// "header" / "cookie" of a route: {"NAME": "VALUE" | {"prefix"|"regex": TEXT} | {"present": BOOL}}.
+void read_value_matches(JsonObjectReader& route, std::string_view key, std::vector<ValueMatch>& out) {
+  const json* m = route.find(key);
+  if (!m) return;
+  const std::string what(key);
+  const std::string form = "\"" + what + "\" is {\"NAME\": \"VALUE\"} or {\"NAME\": {\"prefix\"|\"regex\": TEXT}} or "
+                           "{\"NAME\": {\"present\": true|false}}";
+  if (!m->is_object() || m->empty()) {
+    route.error(key, form);
+    return;
+  }
+  for (const auto& [name, spec] : m->items()) {
+    const Pointer at = route.pointer(key) / name;
+    ValueMatch v;
+    v.name = name;
+    if (name.empty()) {
+      route.sink().report(at, "a " + what + " name is not empty", true);
+      continue;
+    }
+    if (spec.is_string()) {
+      v.kind = ValueMatch::Kind::exact;
+      v.value = spec.get<std::string>();
+    } else if (spec.is_object() && spec.size() == 1 && spec.begin().value().is_string() &&
+               (spec.contains("prefix") || spec.contains("regex"))) {
+      v.kind = spec.contains("prefix") ? ValueMatch::Kind::prefix : ValueMatch::Kind::regex;
+      v.value = spec.begin().value().get<std::string>();
+      if (v.kind == ValueMatch::Kind::regex) {
+        RE2 re(v.value, RE2::Quiet);
+        if (!re.ok()) {
+          route.sink().report(at / "regex", "not a valid regular expression (RE2 syntax): " + re.error(), false);
+          continue;
+        }
+      }
+    } else if (spec.is_object() && spec.size() == 1 && spec.contains("present") && spec["present"].is_boolean()) {
+      v.kind = spec["present"].get<bool>() ? ValueMatch::Kind::present : ValueMatch::Kind::absent;
+    } else {
+      route.sink().report(at, form, false);
+      continue;
+    }
+    out.push_back(std::move(v));
+  }
+}
+
 void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region) {
   const json* list = r.array(
       "routes", KeyRules::optional("\"routes\" is an array of {\"host\": ..., \"path_prefix\": ..., \"group\": ...}"));
   if (!list) return;
   std::set<std::string> groups;
   for (const auto& b : region.backends) groups.insert(b.group);
+  const auto known = [&](JsonObjectReader& at, const Pointer& where, const std::string& group) {
+    if (!region.backends.empty() && !groups.count(group))
+      at.sink().report(where, "no backend is in group \"" + group + "\"", false);
+  };
   for (std::size_t i = 0; i < list->size(); ++i) {
     JsonObjectReader entry((*list)[i], r.pointer("routes") / i, r.sink());
     if (!entry.is_object()) {
@@ -135,24 +189,124 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
       continue;
     }
     Route route;
-    expect_keys(entry, {"host", "path_prefix", "group"});
+    expect_keys(entry, {"host", "path_prefix", "path", "method", "header", "cookie", "group", "split", "sticky"});
     entry.string("host", route.host);
     entry.string("path_prefix", route.path_prefix);
-    entry.string("group", route.group);
+    entry.string("path", route.path);
     for (auto& c : route.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!route.path_prefix.empty() && route.path_prefix[0] != '/')
       entry.error("path_prefix", "\"path_prefix\" starts with /");
-    if (!region.backends.empty() && !groups.count(route.group))
-      entry.error("group", "no backend is in group \"" + route.group + "\"");
+    if (entry.contains("path") && (route.path.empty() || route.path[0] != '/'))
+      entry.error("path", "\"path\" starts with /");
+    if (const json* m = entry.find("method")) {
+      const auto token = [](const json& v) {
+        if (!v.is_string() || v.get<std::string>().empty()) return false;
+        for (const char c : v.get<std::string>())
+          if (!std::isupper(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+        return true;
+      };
+      if (token(*m)) route.methods.push_back(m->get<std::string>());
+      else if (m->is_array() && !m->empty() && std::all_of(m->begin(), m->end(), token))
+        for (const auto& v : *m) route.methods.push_back(v.get<std::string>());
+      else entry.error("method", "\"method\" is a method in upper case (\"GET\") or an array of them");
+    }
+    read_value_matches(entry, "header", route.headers);
+    read_value_matches(entry, "cookie", route.cookies);
+    if (entry.contains("group") && entry.contains("split"))
+      entry.error("split", "a route has \"group\" or \"split\", not both");
+    entry.string("group", route.group);
+    if (!entry.contains("split")) known(entry, entry.pointer("group"), route.group);
+    if (const json* split = entry.array("split", KeyRules::optional("\"split\" is an array of {\"group\": NAME, \"weight\": N}"))) {
+      uint64_t total = 0;
+      for (std::size_t k = 0; k < split->size(); ++k) {
+        JsonObjectReader share((*split)[k], entry.pointer("split") / k, r.sink());
+        if (!share.is_object()) {
+          share.error("a share is {\"group\": NAME, \"weight\": N}");
+          continue;
+        }
+        expect_keys(share, {"group", "weight"});
+        SplitShare sh;
+        share.string("group", sh.group, KeyRules::required("a share needs \"group\""));
+        share.integer("weight", sh.weight, 0, 1000000, KeyRules::required("a share needs \"weight\" (0 to 1000000)"));
+        known(share, share.pointer("group"), sh.group);
+        total += sh.weight;
+        route.split.push_back(std::move(sh));
+      }
+      if (total == 0) entry.error("split", "\"split\" needs a share with a weight above 0");
+    }
+    if (const json* sticky = entry.find("sticky")) {
+      const std::string k = sticky->is_string() ? sticky->get<std::string>() : "";
+      if (k.rfind("cookie:", 0) == 0 && k.size() > 7) route.sticky = {Sticky::Kind::cookie, k.substr(7), {}};
+      else if (k == "hash:client_ip") route.sticky = {Sticky::Kind::hash, "", {HashKey::Kind::client_ip, ""}};
+      else if (k.rfind("hash:header:", 0) == 0 && k.size() > 12)
+        route.sticky = {Sticky::Kind::hash, "", {HashKey::Kind::header, k.substr(12)}};
+      else if (k.rfind("hash:cookie:", 0) == 0 && k.size() > 12)
+        route.sticky = {Sticky::Kind::hash, "", {HashKey::Kind::cookie, k.substr(12)}};
+      else entry.error("sticky", "\"sticky\" is \"cookie:NAME\", \"hash:client_ip\", \"hash:header:NAME\" or \"hash:cookie:NAME\"");
+      if (!entry.contains("split")) entry.error("sticky", "\"sticky\" goes with \"split\"");
+    }
     s.routes.push_back(std::move(route));
   }
 }
 
-void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region) {
+// "tls" of an L7 listener: its files are loaded here, so that a certificate that does not
+// load is an error at its line (and a reload with one keeps the running state).
+void read_server_tls(JsonObjectReader& r, ServerTlsSettings& tls, const std::string& base_dir) {
+  expect_keys(r, {"certificates", "alpn", "min_version"});
+  const json* list = r.array("certificates", KeyRules::required("\"tls\" needs \"certificates\": [{\"cert\": FILE, \"key\": FILE}, ...]",
+                                                                "\"certificates\" is an array of {\"cert\": FILE, \"key\": FILE}"));
+  if (list && list->empty()) r.error("certificates", "\"certificates\" needs at least one {\"cert\": FILE, \"key\": FILE}");
+  bool files_ok = list != nullptr && !list->empty();
+  for (std::size_t i = 0; list && i < list->size(); ++i) {
+    JsonObjectReader entry((*list)[i], r.pointer("certificates") / i, r.sink());
+    if (!entry.is_object()) {
+      entry.error("a certificate is {\"cert\": FILE, \"key\": FILE}");
+      files_ok = false;
+      continue;
+    }
+    expect_keys(entry, {"cert", "key"});
+    TlsCertificateFiles files;
+    const auto nonempty = [](const std::string& v) { return !v.empty(); };
+    files_ok &= entry.string("cert", files.cert, KeyRules::required("a certificate needs \"cert\": the PEM chain file",
+                                                                    "\"cert\" is a file name"), nonempty);
+    files_ok &= entry.string("key", files.key, KeyRules::required("a certificate needs \"key\": its PEM private key file",
+                                                                  "\"key\" is a file name"), nonempty);
+    files.cert = config::resolve_path(base_dir, files.cert);
+    files.key = config::resolve_path(base_dir, files.key);
+    tls.certificates.push_back(std::move(files));
+  }
+  if (const json* alpn = r.array("alpn", KeyRules::optional("\"alpn\" is an array of \"h2\" and/or \"http/1.1\""))) {
+    tls.alpn.clear();
+    for (std::size_t i = 0; i < alpn->size(); ++i) {
+      const json& p = (*alpn)[i];
+      if (p != "h2" && p != "http/1.1") {
+        r.sink().report(r.pointer("alpn") / i, "an ALPN protocol is \"h2\" or \"http/1.1\"", false);
+        continue;
+      }
+      tls.alpn.push_back(p.get<std::string>());
+    }
+  }
+  r.one_of("min_version", tls.min_version, {{"1.2", TLS1_2_VERSION}, {"1.3", TLS1_3_VERSION}},
+           KeyRules::optional("\"min_version\" is \"1.2\" or \"1.3\""));
+  if (!files_ok) return;
+  std::size_t failed = 0;
+  std::string failed_key, why;
+  tls.loaded = ServerTls::load(tls, failed, failed_key, why);
+  if (!tls.loaded) {
+    if (failed_key.empty()) r.error("certificates", why);
+    else r.sink().report(r.pointer("certificates") / failed / failed_key, why, false);
+  }
+}
+
+void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, const std::string& base_dir) {
   expect_keys(r, {"listen", "balance", "hash", "timeouts", "limits", "routes", "retry", "rate_limit",
-                  "forwarded_proto"});
+                  "forwarded_proto", "tls"});
   read_listen(r, s.listen);
   read_balance(r, s.balance);
+  if (auto tls = r.section("tls")) {
+    read_server_tls(*tls, s.tls.emplace(), base_dir);
+    s.forwarded_proto = "https";
+  }
   r.string("forwarded_proto", s.forwarded_proto);
   if (auto t = r.section("timeouts")) {
     expect_keys(*t, {"connect", "header", "request", "backend", "keepalive", "pool_idle"});
@@ -186,7 +340,7 @@ void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region) {
   read_routes(r, s, region);
 }
 
-void read_forward(JsonObjectReader& region, RegionForward& out) {
+void read_forward(JsonObjectReader& region, RegionForward& out, const std::string& base_dir) {
   auto f = region.section("forward");
   if (!f) return;
   if (!region.contains("backends")) f->error("\"forward\" needs \"backends\" in the same region");
@@ -218,7 +372,7 @@ void read_forward(JsonObjectReader& region, RegionForward& out) {
     b->integer("max_connections", out.bulkhead.max_connections, 1, 1000000);
   }
   if (auto l4 = f->section("l4")) read_l4(*l4, out.l4.emplace());
-  if (auto l7 = f->section("l7")) read_l7(*l7, out.l7.emplace(), out);
+  if (auto l7 = f->section("l7")) read_l7(*l7, out.l7.emplace(), out, base_dir);
   if (!f->contains("l4") && !f->contains("l7")) f->error("\"forward\" needs \"l4\" and/or \"l7\"");
   const auto l4_at = out.l4 ? util::parse_host_port(out.l4->listen) : std::nullopt;
   if (out.l4 && out.l7 && l4_at && l4_at->port != 0 && out.l4->listen == out.l7->listen)
@@ -227,7 +381,7 @@ void read_forward(JsonObjectReader& region, RegionForward& out) {
 
 // backends: nullopt to read them from the region here.
 bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends, RegionForward& out,
-           const ErrorSink& error) {
+           const ErrorSink& error, const std::string& base_dir) {
   ForwardErrors errors(error);
   out = RegionForward{};
   JsonObjectReader reader(region, Pointer(""), errors);
@@ -236,18 +390,29 @@ bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends,
     return false;
   }
   out.backends = backends ? std::move(*backends) : config::read_backends(reader);
-  read_forward(reader, out);
+  read_forward(reader, out, base_dir);
   return !errors.failed();
 }
 
 }  // namespace
 
 bool parse_region(const json& region, RegionForward& out, const ErrorSink& error) {
-  return parse(region, std::nullopt, out, error);
+  return parse(region, std::nullopt, out, error, "");
 }
 
-bool parse_region(const json& region, std::vector<BackendSpec> backends, RegionForward& out, const ErrorSink& error) {
-  return parse(region, std::move(backends), out, error);
+bool parse_region(const json& region, std::vector<BackendSpec> backends, RegionForward& out, const ErrorSink& error,
+                  const std::string& base_dir) {
+  return parse(region, std::move(backends), out, error, base_dir);
+}
+
+std::vector<std::string> watched_files(const RegionForward& settings) {
+  std::vector<std::string> files;
+  if (settings.l7 && settings.l7->tls)
+    for (const auto& c : settings.l7->tls->certificates) {
+      files.push_back(c.cert);
+      files.push_back(c.key);
+    }
+  return files;
 }
 
 }  // namespace meridian::forward

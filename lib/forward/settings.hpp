@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,13 +78,54 @@ struct RateLimitSettings {
   std::size_t max_clients = 100000;
 };
 
+// A condition on a request header or cookie of a route.
+struct ValueMatch {
+  enum class Kind { exact, prefix, regex, present, absent };
+  std::string name;   // header name (any case) or cookie name (exact)
+  Kind kind = Kind::exact;
+  std::string value;  // exact, prefix, regex (RE2 syntax, found anywhere in the value)
+};
+
+// One share of a route's split.
+struct SplitShare {
+  std::string group;
+  uint32_t weight = 1;
+};
+
+// How a split keeps a client on the group it got.
+struct Sticky {
+  enum class Kind { none, cookie, hash };
+  Kind kind = Kind::none;
+  std::string cookie;  // cookie: its name (the value is the group's name)
+  HashKey key;         // hash: client IP, a header or a cookie, hashed onto the weights
+};
+
 struct Route {
   std::string host;         // empty: any; "*.example.com" matches subdomains
   std::string path_prefix;  // empty: any
+  std::string path;         // exact path (without the query); empty: any
+  std::vector<std::string> methods;  // empty: any
+  std::vector<ValueMatch> headers, cookies;  // all must hold
   std::string group = "default";
+  std::vector<SplitShare> split;  // when not empty, instead of group
+  Sticky sticky;
 };
 
 enum class ProxyProtocol { off, v1, v2 };
+
+// TLS termination on an L7 listener ("forward.l7.tls"). The files are read (and the
+// contexts built) when the configuration is loaded, so a bad certificate is a load
+// error at its line; a reload reads them again (they are watched like any other file).
+class ServerTls;  // forward/tls/server_tls.hpp
+struct TlsCertificateFiles {
+  std::string cert, key;  // resolved against meridian.json's folder
+};
+struct ServerTlsSettings {
+  std::vector<TlsCertificateFiles> certificates;  // the first one when no SNI matches
+  std::vector<std::string> alpn{"http/1.1"};      // as configured; what is offered: ServerTls
+  int min_version = 0x0303;                       // TLS1_2_VERSION or TLS1_3_VERSION
+  std::shared_ptr<const ServerTls> loaded;        // set by parse_region when the files load
+};
 
 struct L4Settings {
   std::string listen;
@@ -114,7 +156,8 @@ struct L7Settings {
   std::vector<Route> routes;
   RetrySettings retry;
   RateLimitSettings rate_limit;
-  std::string forwarded_proto = "http";
+  std::string forwarded_proto = "http";  // "https" by default on a TLS listener
+  std::optional<ServerTlsSettings> tls;
 };
 
 struct RegionForward {
@@ -132,8 +175,13 @@ struct RegionForward {
 bool parse_region(const nlohmann::json& region, RegionForward& out, const ErrorSink& error);
 // The same with "backends" already read (by the services loader, whose errors
 // they were): checks and reads "forward" only.
+// base_dir: the folder relative file names (TLS certificates) resolve against.
 bool parse_region(const nlohmann::json& region, std::vector<BackendSpec> backends, RegionForward& out,
-                  const ErrorSink& error);
+                  const ErrorSink& error, const std::string& base_dir = "");
+
+// The files a region's forwarding settings read (certificates and keys): a change to one
+// is a change to the configuration (ServerState watches them).
+std::vector<std::string> watched_files(const RegionForward& settings);
 
 // A region the forwarding tier serves, with its settings as read once at load
 // (runtime::LoadedState::forwarding).

@@ -96,6 +96,11 @@ std::vector<std::string> ServerState::config_paths() const {
   for (const auto& s : state_.services->services)
     if (!s.latency_path.empty() && std::find(paths.begin(), paths.end(), s.latency_path) == paths.end())
       paths.push_back(s.latency_path);
+  // TLS certificates and keys of the forwarding tier: a renewed one is a reload.
+  if (state_.forwarding)
+    for (const auto& r : *state_.forwarding)
+      for (auto& f : forward::watched_files(r.settings))
+        if (std::find(paths.begin(), paths.end(), f) == paths.end()) paths.push_back(std::move(f));
   // A database replaced by rename (geoipupdate) is picked up like any other file.
   for (const auto& [path, stamp] : state_.services->database_stamps)
     if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);

@@ -34,7 +34,7 @@ void validate_checks(const config::JsonSource& source, const routing::ServiceSet
 // Regions' "forward", read here once by the forwarding tier's rules, with the
 // "backends" the services loader read; the regions that forward, for the tier.
 forward::ForwardingPlan read_forwarding(const config::JsonSource& source, const routing::ServiceSet& services,
-                                        config::Diagnostics& diagnostics) {
+                                        const std::string& base_dir, config::Diagnostics& diagnostics) {
   forward::ForwardingPlan plan;
   for (const auto& s : services.services) {
     for (const auto& r : s.regions) {
@@ -45,7 +45,7 @@ forward::ForwardingPlan read_forwarding(const config::JsonSource& source, const 
       const bool ok =
           forward::parse_region(region, r.backends, f.settings, [&](const nlohmann::json::json_pointer& relative, const std::string& message) {
             diagnostics.add(source.error_at(at / relative, message));
-          });
+          }, base_dir);
       // Valid "forward" has "l4" and/or "l7" and non-empty "backends".
       if (ok && (f.settings.l4 || f.settings.l7)) plan.push_back(std::move(f));
     }
@@ -165,7 +165,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
                               previous && previous->zone_files ? previous->zone_files.get() : nullptr, diagnostics);
   auto checks = health::read_checks(*source, diagnostics);
   validate_checks(*source, *services, checks, diagnostics);
-  auto forwarding = read_forwarding(*source, *services, diagnostics);
+  auto forwarding = read_forwarding(*source, *services, state.config.base_dir, diagnostics);
   auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, options.bad_override_file);
   auto cookie_policy =
       cookies::load_cookie_policy(state.config.dns.cookies, previous ? &previous->cookies : nullptr, diagnostics);

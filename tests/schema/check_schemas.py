@@ -11,7 +11,9 @@ Usage: check_schemas.py SOURCE_DIR MERIDIAN_BINARY
   and meridian's message names the file.
 
 A zone, health or latency file is checked by meridian inside a copy of the demo
-meridian.json (whose services the files may name) that loads it.
+meridian.json (whose services the files may name) that loads it. A meridian.json
+fixture finds certs/www.pem and certs/www.key beside it (a self-signed certificate
+made here with openssl, for "tls"), as the demo's zones, geodata and health folders.
 """
 import copy
 import json
@@ -78,6 +80,16 @@ def demo_config():
     return config
 
 
+def make_certificate(work):
+    """certs/www.pem and certs/www.key in work: a throw-away self-signed certificate."""
+    folder = os.path.join(work, "certs")
+    os.makedirs(folder)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", os.path.join(folder, "www.key"), "-out", os.path.join(folder, "www.pem"),
+                    "-days", "2", "-subj", "/CN=www.example.com"], check=True, capture_output=True, timeout=60)
+    return folder
+
+
 def meridian_check(kind, path, work):
     """(exit code, output) of `meridian check` on a configuration that loads path."""
     case = tempfile.mkdtemp(dir=work)
@@ -87,6 +99,7 @@ def meridian_check(kind, path, work):
         os.makedirs(os.path.join(case, "zones"))
         os.makedirs(os.path.join(case, "health"))
         shutil.copy(os.path.join(SOURCE, "tests", "schema", "min.test.json"), os.path.join(case, "zones"))
+        shutil.copytree(os.path.join(work, "certs"), os.path.join(case, "certs"))
         config_path = os.path.join(case, os.path.basename(path))  # so that messages name it
         shutil.copy(path, config_path)
         if os.path.abspath(path) == os.path.join(SOURCE, "meridian.json"):
@@ -123,6 +136,7 @@ def main():
     schemas = load_schemas()
     work = tempfile.mkdtemp(prefix="meridian-schema-")
     try:
+        make_certificate(work)
         checked = 0
         for rel, kind in FIXTURES.items():
             path = os.path.join(SOURCE, rel)

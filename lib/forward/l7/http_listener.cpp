@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -21,6 +22,7 @@
 
 #include "forward/l7/framing.hpp"
 #include "forward/resilience/backoff.hpp"
+#include "forward/tls/server_tls.hpp"
 #include "util/coarse_clock.hpp"
 #include "util/ip_address.hpp"
 #include "util/log.hpp"
@@ -35,21 +37,6 @@ using asio::redirect_error;
 using asio::use_awaitable;
 
 namespace {
-
-std::string lower(std::string_view v) {
-  std::string o(v);
-  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-bool host_matches(const std::string& pattern, const std::string& host) {
-  if (pattern.empty()) return true;
-  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
-    const std::string_view suffix(pattern.data() + 1, pattern.size() - 1);
-    return host.size() > suffix.size() && host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0;
-  }
-  return pattern == host;
-}
 
 char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
@@ -182,8 +169,16 @@ std::size_t write_now(tcp::socket& s, std::string_view bytes, boost::system::err
   return done;
 }
 
+// A TLS stream is written asynchronously only: a synchronous SSL write on a non-blocking
+// socket could encrypt a record and then fail to send it.
+std::size_t write_now(TlsStream&, std::string_view, boost::system::error_code& ec) {
+  ec = asio::error::would_block;
+  return 0;
+}
+
 // The rest of a write that write_now could not finish, bounded by the socket's deadline.
-awaitable<boost::system::error_code> write_rest(tcp::socket& s, std::string_view rest) {
+template <class Stream>
+awaitable<boost::system::error_code> write_rest(Stream& s, std::string_view rest) {
   boost::system::error_code ec;
   co_await asio::async_write(s, asio::buffer(rest.data(), rest.size()), redirect_error(use_awaitable, ec));
   co_return ec;
@@ -209,8 +204,8 @@ bool parse_buffered(Parser& p, beast::flat_buffer& b, Done done, boost::system::
   return done(p);
 }
 
-template <class Parser, class Done>
-awaitable<void> read_message(tcp::socket& s, beast::flat_buffer& b, Parser& p, Done done,
+template <class Stream, class Parser, class Done>
+awaitable<void> read_message(Stream& s, beast::flat_buffer& b, Parser& p, Done done,
                              boost::system::error_code& ec) {
   ec = {};
   while (!parse_buffered(p, b, done, ec)) {
@@ -258,28 +253,8 @@ std::shared_ptr<L7Config> L7Config::build(const L7Settings& s, std::shared_ptr<R
     c->groups.push_back(std::make_unique<Group>(n, std::move(members), s.balance));
     if (n == "default") c->fallback = c->groups.back().get();
   }
-  for (const auto& r : s.routes)
-    for (const auto& g : c->groups)
-      if (g->name() == r.group) c->routes.emplace_back(r, g.get());
+  c->routes = std::make_unique<RouteTable>(c->s.routes, c->groups, c->fallback);
   return c;
-}
-
-Group* L7Config::route(std::string_view host_header, std::string_view target) const {
-  if (routes.empty()) return fallback;
-  std::string host = lower(host_header);
-  if (!host.empty() && host.front() == '[') {
-    const auto close = host.find(']');
-    if (close != std::string::npos) host = host.substr(0, close + 1);
-  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  const std::string_view path = target.substr(0, target.find('?'));
-  for (const auto& [r, g] : routes) {
-    if (!host_matches(r.host, host)) continue;
-    if (!r.path_prefix.empty() && path.substr(0, r.path_prefix.size()) != r.path_prefix) continue;
-    return g;
-  }
-  return fallback;
 }
 
 HttpListener::HttpListener(TierCore& core, ListenerIdentity id, tcp::acceptor acceptor, std::shared_ptr<L7Config> cfg)
@@ -336,17 +311,7 @@ uint64_t HttpListener::hash_key(const L7Config& cfg, const Request& req, const s
     const auto it = req.find(k.name);
     if (it != req.end()) return hash_bytes(std::string_view(it->value().data(), it->value().size()), 1);
   } else if (k.kind == HashKey::Kind::cookie) {
-    for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it) {
-      std::string_view v(it->value().data(), it->value().size());
-      while (!v.empty()) {
-        std::size_t end = v.find(';');
-        std::string_view pair = v.substr(0, end);
-        v = end == std::string_view::npos ? std::string_view() : v.substr(end + 1);
-        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-        const std::size_t eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == k.name) return hash_bytes(pair.substr(eq + 1), 2);
-      }
-    }
+    if (const auto value = find_cookie(req.base(), k.name)) return hash_bytes(*value, 2);
   }
   return hash_bytes(client_bytes);
 }
@@ -369,9 +334,10 @@ PeerAddress peer_address(const asio::ip::address& peer) {
 // Writes the responses of one client connection. Its buffer is reused for every
 // response; a response that fits in the socket's send buffer goes out at once,
 // with no coroutine (send_now), and only the rest of a longer one waits (finish).
+template <class Stream>
 class ResponseWriter {
  public:
-  ResponseWriter(tcp::socket& socket, Deadline& deadline, std::array<uint64_t, 6>& by_class)
+  ResponseWriter(Stream& socket, Deadline& deadline, std::array<uint64_t, 6>& by_class)
       : socket_(socket), deadline_(deadline), by_class_(by_class) {}
 
   // Serialises r and writes what the socket takes now; true when all of it went out,
@@ -400,7 +366,7 @@ class ResponseWriter {
   }
 
  private:
-  tcp::socket& socket_;
+  Stream& socket_;
   Deadline& deadline_;
   std::array<uint64_t, 6>& by_class_;  // responses by status class
   std::string out_;
@@ -514,107 +480,43 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
   if (ec) co_return;
   const PeerAddress client = peer_address(peer.address());
 
-  Deadline deadline(core_, socket);  // header, keep-alive, body and write timeouts
-  beast::flat_buffer buffer;
-  bool idle = true, closing = false;
+  Deadline deadline(core_, socket);  // handshake, header, keep-alive, body and write timeouts
+  Connection conn;
   Tracked tracked(core_, [&](bool force) {
-    if (force || idle) {
+    if (force || conn.idle) {
       boost::system::error_code e;
       socket.close(e);
     } else {
-      closing = true;
+      conn.closing = true;
     }
   });
 
-  ResponseWriter writer(socket, deadline, responses_);
-  std::string wire;  // the request as it goes to backends, reused for every request of the connection
-  beast::flat_buffer rbuf;  // backend responses are read into it, likewise
-  Response res;  // likewise (its fields' memory comes from the pool)
-  // The request id, kept here (a request's own fields may drop it: Connection can name it).
-  RequestIdBuffer rid;
-
-  bool first = true;
   try {
-    for (;;) {
-      // wait for the first byte of the next request
-      idle = true;
-      if (closing || core_.draining) break;
-      if (buffer.size() == 0) {
-        if (!first) co_await asio::post(core_.io, use_awaitable);  // likewise (see exchange)
-        deadline.expires_after(first ? cfg_->s.header_timeout : cfg_->s.keepalive_timeout);
-        const std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
-        buffer.commit(n);
-        if (ec) break;  // closed, or idle too long: nothing to answer
-      }
-      idle = false;
-      first = false;
-      // the configuration in force when the request arrives (a reload may have come meanwhile)
-      const std::shared_ptr<L7Config> cfg = cfg_;
-      const L7Settings& s = cfg->s;
-      const auto started = util::coarse_now();
-
-      // Read the request head.
-      http::request_parser<http::string_body, PoolAllocator<char>> parser;
-      parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
-      parser.body_limit(s.max_body_bytes);
-      deadline.expires_at(started + s.header_timeout);
-      // The whole header is usually in the buffer already: parse it here, and read (with
-      // the header timeout) only when it is not complete yet.
-      if (!parse_buffered(parser, buffer, header_done, ec)) co_await read_message(socket, buffer, parser, header_done, ec);
+    // The TLS contexts of the configuration in force at accept: a reload (a renewed
+    // certificate) changes them for later handshakes, not for this connection's.
+    const std::shared_ptr<const ServerTls> tls =
+        cfg_->s.tls ? cfg_->s.tls->loaded : std::shared_ptr<const ServerTls>();
+    if (!tls) {
+      co_await serve(socket, deadline, conn, client.text, client.bytes);
+    } else {
+      TlsStream stream(socket, tls->context());
+      deadline.expires_after(cfg_->s.header_timeout);
+      co_await stream.async_handshake(TlsStream::server, redirect_error(use_awaitable, ec));
       if (ec) {
-        if (reject_unreadable_head(ec, timed_out(deadline, ec), res)) co_await writer.send(res, cfg_->s.request_timeout);
-        break;
-      }
-      ++requests_;
-      auto& head = parser.get();
-      const unsigned version = head.version();
-      const std::string_view request_id = take_request_id(head, rid);
-
-      // Admit it (framing, rate limit, Expect), then read its body.
-      const bool has_body = parser.content_length().value_or(0) > 0 || parser.chunked();
-      const Admission admission =
-          admit(head, has_body, !parser.is_done(), version, request_id, client.text, client.bytes, res);
-      if (admission == Admission::answer_and_keep || admission == Admission::answer_and_close) {
-        if (!co_await writer.send(res, cfg_->s.request_timeout) || admission == Admission::answer_and_close) break;
-        continue;
-      }
-      if (admission == Admission::forward_after_continue) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(socket, asio::buffer(cont, sizeof cont - 1), redirect_error(use_awaitable, ec));
-        if (ec) break;
-      }
-      if (!parser.is_done()) {
-        deadline.expires_at(started + s.request_timeout);
-        co_await read_message(socket, buffer, parser, message_done, ec);
-        if (ec) {
-          if (reject_unreadable_body(ec, timed_out(deadline, ec), version, request_id, res))
-            co_await writer.send(res, cfg_->s.request_timeout);
-          break;
+        ++tls_handshake_failures_;
+        util::log(util::LogLevel::debug, "forward_tls_handshake_failed",
+                  {{"listener", id_.listen}, {"client", client.text},
+                   {"error", timed_out(deadline, ec) ? std::string("timed out") : ec.message()}});
+      } else {
+        ++tls_handshakes_;
+        if (SSL_session_reused(stream.native_handle())) ++tls_resumed_;
+        co_await serve(stream, deadline, conn, client.text, client.bytes);
+        if (conn.clean_end && socket.is_open()) {
+          // close_notify, waiting briefly for the client's
+          deadline.expires_after(std::chrono::seconds(1));
+          co_await stream.async_shutdown(redirect_error(use_awaitable, ec));
         }
       }
-      deadline.expires_never();
-      Request req = parser.release();
-      const bool keep = req.keep_alive() && !closing && !core_.draining;
-
-      // Forward it to a backend (route, retries: forward()) unless too many are in flight.
-      if (!reject_overloaded(s, version, request_id, res)) {
-        ++pending_;
-        struct Dec {
-          uint32_t& n;
-          ~Dec() { --n; }
-        } dec{pending_};
-        co_await forward(*cfg, req, res, request_id, client.text, client.bytes, wire, rbuf);
-      }
-
-      // Write the response and decide whether the connection goes on.
-      res.version(version == 10 ? 10 : 11);
-      const bool keep_now = keep && !closing;
-      const unsigned code = res.result_int();
-      finish_response(res, request_id, version, keep_now,
-                      req.method() != http::verb::head && code != 204 && code != 304 && code >= 200);
-      // the usual case needs no coroutine
-      if (!writer.send_now(res) && !co_await writer.finish(cfg_->s.request_timeout)) break;
-      if (!keep_now) break;
     }
   } catch (const std::exception& e) {
     util::log(util::LogLevel::warn, "forward_session_error", {{"listener", id_.listen}, {"error", e.what()}});
@@ -623,14 +525,117 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
   socket.close(ec);
 }
 
+template <class Stream>
+awaitable<void> HttpListener::serve(Stream& socket, Deadline& deadline, Connection& conn,
+                                    const std::string& client_text, const std::string& client_bytes) {
+  boost::system::error_code ec;
+  beast::flat_buffer buffer;
+  bool& idle = conn.idle;
+  bool& closing = conn.closing;
+  ResponseWriter<Stream> writer(socket, deadline, responses_);
+  std::string wire;  // the request as it goes to backends, reused for every request of the connection
+  beast::flat_buffer rbuf;  // backend responses are read into it, likewise
+  Response res;  // likewise (its fields' memory comes from the pool)
+  // The request id, kept here (a request's own fields may drop it: Connection can name it).
+  RequestIdBuffer rid;
+
+  bool first = true;
+  for (;;) {
+    // wait for the first byte of the next request
+    idle = true;
+    if (closing || core_.draining) break;
+    if (buffer.size() == 0) {
+      if (!first) co_await asio::post(core_.io, use_awaitable);  // likewise (see exchange)
+      deadline.expires_after(first ? cfg_->s.header_timeout : cfg_->s.keepalive_timeout);
+      const std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+      buffer.commit(n);
+      if (ec) {
+        conn.clean_end = ec == asio::error::eof || timed_out(deadline, ec);
+        break;  // closed, or idle too long: nothing to answer
+      }
+    }
+    idle = false;
+    first = false;
+    // the configuration in force when the request arrives (a reload may have come meanwhile)
+    const std::shared_ptr<L7Config> cfg = cfg_;
+    const L7Settings& s = cfg->s;
+    const auto started = util::coarse_now();
+
+    // Read the request head.
+    http::request_parser<http::string_body, PoolAllocator<char>> parser;
+    parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
+    parser.body_limit(s.max_body_bytes);
+    deadline.expires_at(started + s.header_timeout);
+    // The whole header is usually in the buffer already: parse it here, and read (with
+    // the header timeout) only when it is not complete yet.
+    if (!parse_buffered(parser, buffer, header_done, ec)) co_await read_message(socket, buffer, parser, header_done, ec);
+    if (ec) {
+      if (reject_unreadable_head(ec, timed_out(deadline, ec), res)) co_await writer.send(res, cfg_->s.request_timeout);
+      break;
+    }
+    ++requests_;
+    auto& head = parser.get();
+    const unsigned version = head.version();
+    const std::string_view request_id = take_request_id(head, rid);
+
+    // Admit it (framing, rate limit, Expect), then read its body.
+    const bool has_body = parser.content_length().value_or(0) > 0 || parser.chunked();
+    const Admission admission =
+        admit(head, has_body, !parser.is_done(), version, request_id, client_text, client_bytes, res);
+    if (admission == Admission::answer_and_keep || admission == Admission::answer_and_close) {
+      if (!co_await writer.send(res, cfg_->s.request_timeout) || admission == Admission::answer_and_close) break;
+      continue;
+    }
+    if (admission == Admission::forward_after_continue) {
+      static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await asio::async_write(socket, asio::buffer(cont, sizeof cont - 1), redirect_error(use_awaitable, ec));
+      if (ec) break;
+    }
+    if (!parser.is_done()) {
+      deadline.expires_at(started + s.request_timeout);
+      co_await read_message(socket, buffer, parser, message_done, ec);
+      if (ec) {
+        if (reject_unreadable_body(ec, timed_out(deadline, ec), version, request_id, res))
+          co_await writer.send(res, cfg_->s.request_timeout);
+        break;
+      }
+    }
+    deadline.expires_never();
+    Request req = parser.release();
+    const bool keep = req.keep_alive() && !closing && !core_.draining;
+
+    // Forward it to a backend (route, retries: forward()) unless too many are in flight.
+    if (!reject_overloaded(s, version, request_id, res)) {
+      ++pending_;
+      struct Dec {
+        uint32_t& n;
+        ~Dec() { --n; }
+      } dec{pending_};
+      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf);
+    }
+
+    // Write the response and decide whether the connection goes on.
+    res.version(version == 10 ? 10 : 11);
+    const bool keep_now = keep && !closing;
+    const unsigned code = res.result_int();
+    finish_response(res, request_id, version, keep_now,
+                    req.method() != http::verb::head && code != 204 && code != 304 && code >= 200);
+    // the usual case needs no coroutine
+    if (!writer.send_now(res) && !co_await writer.finish(cfg_->s.request_timeout)) break;
+    if (!keep_now) {
+      conn.clean_end = true;
+      break;
+    }
+  }
+}
+
 awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
                                       const std::string& client_ip, const std::string& client_bytes,
                                       std::string& wire, beast::flat_buffer& rbuf) {
   const L7Settings& s = cfg.s;
   const unsigned version = req.version();
-  const auto host = req[http::field::host];
-  const auto target = req.target();
-  Group* group = cfg.route(std::string_view(host.data(), host.size()), std::string_view(target.data(), target.size()));
+  const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
+  Group* group = route.group;
   if (!group) {
     ++rejects_[no_route];
     res = error_response(404, "no route", version, request_id);
@@ -746,6 +751,13 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   }
   if (res.result_int() == 502) ++rejects_[bad_gateway];
   if (res.result_int() == 504) ++rejects_[gateway_timeout];
+  if (route.pin_cookie) {  // a sticky split chose the group: keep the client on it
+    std::string cookie = *route.pin_cookie;
+    cookie += '=';
+    cookie += group->name();
+    cookie += "; Path=/";
+    res.insert(http::field::set_cookie, cookie);
+  }
 }
 
 awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
@@ -860,6 +872,15 @@ void HttpListener::metrics(MetricSink& m) const {
         "Retries not sent because the retry budget was spent.", l, double(budget_exhausted_));
   m.add("meridian_forward_http_pool_reuses_total", "counter", "Requests sent on a pooled keep-alive connection.", l,
         double(pool_reuses_));
+  if (cfg_->s.tls) {
+    m.add("meridian_forward_tls_handshakes_total", "counter", "TLS handshakes completed by an L7 listener.", l,
+          double(tls_handshakes_));
+    m.add("meridian_forward_tls_resumed_total", "counter",
+          "TLS handshakes that resumed a session (ticket or session cache).", l, double(tls_resumed_));
+    m.add("meridian_forward_tls_handshake_failures_total", "counter",
+          "TLS handshakes that failed (protocol version, no shared cipher, timeout, client gone).", l,
+          double(tls_handshake_failures_));
+  }
   if (limiter_)
     m.add("meridian_forward_http_rate_limit_clients", "gauge", "Client IPs with a token bucket.", l,
           double(limiter_->clients()));
@@ -878,6 +899,8 @@ nlohmann::json HttpListener::status() const {
                       {"pending", pending_},
                       {"retries", retries_},
                       {"retry_budget_exhausted", budget_exhausted_}};
+  if (cfg_->s.tls)
+    j["tls"] = {{"handshakes", tls_handshakes_}, {"resumed", tls_resumed_}, {"handshake_failures", tls_handshake_failures_}};
   nlohmann::json groups = nlohmann::json::object();
   for (const auto& g : cfg_->groups) {
     nlohmann::json members = nlohmann::json::array();

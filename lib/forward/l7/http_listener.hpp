@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -19,6 +20,7 @@
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
 #include "forward/l7/framing.hpp"
+#include "forward/l7/route_table.hpp"
 #include "forward/resilience/rate_limiter.hpp"
 #include "forward/resilience/retry_budget.hpp"
 
@@ -26,18 +28,18 @@ namespace meridian::forward::l7 {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body, Fields>;
 using Response = boost::beast::http::response<boost::beast::http::string_body, Fields>;
+// A client connection of a TLS listener: OpenSSL over the session's own socket.
+using TlsStream = boost::asio::ssl::stream<tcp::socket&>;
 
 // Everything a request needs, swapped as a whole on reload.
 struct L7Config {
   L7Settings s;
   std::shared_ptr<Region> region;
   std::vector<std::unique_ptr<Group>> groups;
-  std::vector<std::pair<Route, Group*>> routes;
   Group* fallback = nullptr;  // the "default" group, when there is one
+  std::unique_ptr<RouteTable> routes;  // the group for a request (its split state is per configuration)
 
   static std::shared_ptr<L7Config> build(const L7Settings& s, std::shared_ptr<Region> region);
-  // The group for a request, or nullptr (404).
-  Group* route(std::string_view host, std::string_view target) const;
 };
 
 class HttpListener final : public Listener {
@@ -69,11 +71,22 @@ class HttpListener final : public Listener {
     std::size_t length = 0;
   };
 
+  // What a client connection's closer (TierCore::track) and its requests share.
+  struct Connection {
+    bool idle = true;        // between requests: a graceful stop may close it now
+    bool closing = false;    // close after the request in progress
+    bool clean_end = false;  // ended by a close the protocol allows (TLS: send close_notify)
+  };
+
   uint64_t max_connections() const override { return cfg_->s.max_connections; }
   // One client connection: its requests one after the other, each read (head, then
   // admitted, then its body), forwarded and answered, until the client or a
   // Connection: close ends it. The steps that decide without waiting are below.
   boost::asio::awaitable<void> session(tcp::socket socket) override;
+  // The requests of one connection, over the plain socket or its TLS stream.
+  template <class Stream>
+  boost::asio::awaitable<void> serve(Stream& stream, Deadline& deadline, Connection& conn,
+                                     const std::string& client_text, const std::string& client_bytes);
   // A request head or body that could not be read: false when nothing is to be sent
   // (the client left or was too slow), else true with the error response in res.
   bool reject_unreadable_head(const boost::system::error_code& ec, bool timed_out, Response& res);
@@ -110,6 +123,9 @@ class HttpListener final : public Listener {
   uint64_t retries_ = 0;
   uint64_t budget_exhausted_ = 0;
   uint64_t pool_reuses_ = 0;
+  uint64_t tls_handshakes_ = 0;
+  uint64_t tls_handshake_failures_ = 0;
+  uint64_t tls_resumed_ = 0;
 };
 
 }  // namespace meridian::forward::l7
