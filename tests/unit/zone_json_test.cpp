@@ -290,7 +290,7 @@ TEST_SUITE("zone.json") {
     SUBCASE("unknown key") {
       CHECK(first("{\n  \"origin\": \"example.com.\",\n  \"colour\": \"blue\",\n  \"soa\": " + soa +
                   ",\n  \"records\": {\"@\": {\"NS\": \"ns1\"}}\n}") ==
-            "3:3: unknown key \"colour\" (expected one of: origin, ttl, soa, records, transfer)");
+            "3:3: unknown key \"colour\" (expected one of: origin, ttl, soa, records, transfer, dnssec)");
     }
     SUBCASE("bad zone TTL") {
       CHECK(first("{\n  \"origin\": \"example.com.\",\n  \"ttl\": -1,\n  \"soa\": " + soa +
