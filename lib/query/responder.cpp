@@ -280,8 +280,8 @@ class Resolution {
     }
   }
 
-  // The compact-denial NSEC of an existing name (RFC 9824) with its RRSIGs, in
-  // the authority section: NODATA, and a referral without DS.
+  // The precomputed NSEC of an existing name (`A -> \000.A`, see lib/dnssec/README.md)
+  // with its RRSIGs, in the authority section: NODATA, and a referral without DS.
   void add_nsec(std::string_view owner, uint16_t owner_ptr, uint16_t key_type = dns::type::NSEC) {
     if (truncated_ || !signed_.sigs) return;
     const zone::SignedRRset* set = signed_.sigs->find(owner, key_type);
@@ -348,25 +348,17 @@ class Resolution {
   // Records owned by the name being resolved.
   void add_answer_rrset(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry,
                         std::size_t* rdata_at = nullptr) {
-    if constexpr (kSigned) {
-      const MessageWriter::Mark mark = w_.mark();
-      add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
-      sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
-    } else {
-      add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
-    }
+    [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
+    add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
+    if constexpr (kSigned) sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
     if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
   // The same from a node head's entry: the common answer reads nothing else.
   void add_answer_entry(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry) {
-    if constexpr (kSigned) {
-      const MessageWriter::Mark mark = w_.mark();
-      if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
-      sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
-    } else {
-      if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
-    }
+    [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
+    if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
+    if constexpr (kSigned) sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
     if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
