@@ -95,6 +95,43 @@ TEST_CASE("the L7 proxy obeys backend and region overrides from the shared healt
   CHECK(spread(cl, 4) == std::map<std::string, int>{{"a", 4}});
 }
 
+TEST_CASE("the L7 proxy follows the cluster's agreed view and etcd's overrides, below the files' overrides") {
+  health::HealthTable table;
+  ForwardingTier tier(table);
+  HttpBackend a("a"), b("b");
+  const std::string ka = "web/eu/backend/" + a.address(), kb = "web/eu/backend/" + b.address();
+  json forward = {{"l7", {{"listen", "127.0.0.1:0"}, {"balance", "round_robin"}, {"retry", {{"max_retries", 0}}}}},
+                  {"outlier", {{"consecutive_failures", 0}}},
+                  {"circuit_breaker", {{"enabled", false}}}};
+  tier.apply(services({{"backends", backend_list({&a, &b})}, {"forward", forward}}));
+  Client cl(port_of(tier, "l7"));
+  table.report(ka, health::Source::check, health::State::up, "ok");
+  table.report(kb, health::Source::check, health::State::up, "ok");
+  CHECK(spread(cl, 10) == std::map<std::string, int>{{"a", 5}, {"b", 5}});
+
+  // the nodes agree a is down, though this node's check sees it up
+  health::ClusterInputs cluster;
+  cluster.agreed[ka] = health::Status{health::State::down, health::Source::cluster, "2 of 3 nodes", {}};
+  table.set_cluster(cluster);
+  CHECK(spread(cl, 6) == std::map<std::string, int>{{"b", 6}});
+  // ... and up while this node's check sees b down: b keeps its traffic
+  cluster.agreed[kb] = health::Status{health::State::up, health::Source::cluster, "3 of 3 nodes", {}};
+  table.set_cluster(cluster);
+  table.report(kb, health::Source::check, health::State::down, "refused");
+  CHECK(spread(cl, 6) == std::map<std::string, int>{{"b", 6}});
+  // `meridian cluster override web/eu down`: the whole region takes no traffic
+  cluster.overrides["web/eu"] = health::Override{health::Override::down, "drain", "etcd"};
+  table.set_cluster(cluster);
+  CHECK(spread(cl, 4) == std::map<std::string, int>{{"status 503", 4}});
+  // a local file's override of a backend still wins over etcd's region override
+  table.set_overrides(overrides({{ka.c_str(), health::Override::up}}));
+  CHECK(spread(cl, 4) == std::map<std::string, int>{{"a", 4}});
+  table.set_overrides({});
+  // etcd stale (the agreed view and etcd's overrides withdrawn): this node's checks again
+  table.set_cluster({});
+  CHECK(spread(cl, 6) == std::map<std::string, int>{{"a", 6}});
+}
+
 
 TEST_CASE("end to end: an override file moves the L7 proxy's traffic, as it moves DNS answers") {
   namespace mb = meridian::test::backends;

@@ -7,6 +7,8 @@
 //      (as DNS answers with every endpoint of a region forced up);
 //   3. "down by a source other than the forwarding tier's own passive reports", so that a
 //      backend we ejected ourselves can come back when traffic shows it healthy.
+// With "cluster", etcd's overrides (backend and region) come after the files' and the
+// state the nodes agree on replaces this node's check, exactly as for DNS.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -43,20 +45,27 @@ class HealthMirror : public health::HealthListener, public std::enable_shared_fr
   health::HealthTable& table() { return table_; }
 
   // The verdict of a backend key from what its active check says and the overrides.
-  static uint8_t compute(const std::string& key, bool observed_down, const health::OverrideMap& overrides);
+  static uint8_t compute(const std::string& key, bool observed_down, const health::OverrideMap& overrides,
+                         const health::ClusterInputs& cluster = {});
 
   // health::HealthListener
   void on_status_changed(const std::string& key, const health::Status& status) override;
   void on_overrides_changed() override;
+  void on_cluster_changed() override;
 
  private:
+  // The table's overrides and cluster inputs, copied together under mutex_.
+  struct Inputs {
+    health::OverrideMap overrides;
+    health::ClusterInputs cluster;
+  };
   // check: the backend's active check (our own passive reports are left out).
-  static uint8_t verdict_of(const std::string& key, const health::Status* check, const health::OverrideMap& overrides);
-  static uint8_t verdict_of(const std::string& key, const health::Entry* entry, const health::OverrideMap& overrides);
+  static uint8_t verdict_of(const std::string& key, const health::Status* check, const Inputs& inputs);
+  static uint8_t verdict_of(const std::string& key, const health::Entry* entry, const Inputs& inputs);
   health::HealthTable& table_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::weak_ptr<HealthFlag>> flags_;
-  health::OverrideMap overrides_;  // a copy of the table's, under mutex_
+  Inputs inputs_;
 };
 
 }  // namespace meridian::forward
