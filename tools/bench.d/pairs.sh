@@ -18,7 +18,7 @@ secs=${3:-5}
 mix=${4:-plain}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tools/bench.d/pairs-lib.sh"
-meridian=${MERIDIAN:-$root/build/release/server/meridian}
+meridian=$(readlink -f "${MERIDIAN:-$root/build/release/server/meridian}")
 work=$out/work
 [ -f "$work/meridian/meridian.json" ] && [ -d "$work/gdnsd/etc" ] || { echo "no meridian/gdnsd configs in $work" >&2; exit 1; }
 
