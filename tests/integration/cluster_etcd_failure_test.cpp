@@ -1,6 +1,6 @@
 // Several nodes when etcd fails: a member killed, two stopped (no quorum: local
 // checks after stale_after, no lost query, back after SIGCONT), a compaction
-// during a watch (issue 15 scenarios 5 and 6).
+// during a watch (issue 15 scenarios 5 and 6), and a watch etcd ends as compacted.
 // Three real meridian processes and a real 3-member etcd cluster on loopback
 // (README "Several nodes"); each node checks eu-west from "where it stands" (a
 // probe target of its own: support_backends/cluster_nodes.hpp), so the test makes
@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "integration/support_backends/cluster_nodes.hpp"
@@ -164,5 +165,50 @@ TEST_CASE("scenario 6: a compaction during a watch: the nodes re-read as needed 
   REQUIRE(c.probe(0).start_listening());
   REQUIRE_MESSAGE(c.wait_all_answer(kEuWest), c.logs());
   CHECK(c.wait_votes(3, 0));
+  for (int i = 0; i < 3; ++i) CHECK(c.node(i).log_clean());
+}
+
+TEST_CASE("scenario 6b: a watch that etcd ends as compacted: the node re-reads, logs why, and follows the view") {
+  // etcd answers a watch with compact_revision when its start revision is older than the
+  // last compaction; with a node that reads and then watches at once, that only happens in
+  // a race. A proxy in front of one member ends ns1's watches that way on demand.
+  EtcdCluster& etcd = shared_etcd();
+  TempDir dir;
+  const std::string port_file = dir.file("proxy.port"), trigger = dir.file("compacted");
+  const pid_t proxy = spawn_process({"/usr/bin/python3", source_path("tests/integration/support_backends/etcd_watch_compactor.py"),
+                                     etcd.client_urls().front(), port_file, trigger},
+                                    dir.file("proxy.log"));
+  REQUIRE(proxy > 0);
+  struct Kill {
+    pid_t pid;
+    ~Kill() {
+      ::kill(pid, SIGKILL);
+    }
+  } kill_proxy{proxy};
+  REQUIRE(wait_for([&] { return !read_file(port_file).empty(); }, std::chrono::seconds(30)));
+  const std::string proxy_url = "http://127.0.0.1:" + read_file(port_file);
+
+  ClusterNodes c("s6b", {.agree = "any"});
+  c.set_first_node_etcd({proxy_url});
+  REQUIRE_MESSAGE(c.start(), c.error);
+  REQUIRE_MESSAGE(c.wait_votes(3, 0), c.logs());
+  REQUIRE(c.wait_all_answer(kEuWest));
+  const int before = c.cluster(0).value("resyncs", 0);
+
+  // Every watch ns1 opens ends as compacted while the trigger is there: it re-reads each time.
+  dir.write("compacted", std::to_string(etcd.revision()));
+  CHECK(wait_for([&] { return c.node(0).log().find("compacted at revision") != std::string::npos; },
+                 std::chrono::seconds(30)));
+  CHECK(wait_for([&] { return c.cluster(0).value("resyncs", 0) > before; }, std::chrono::seconds(30)));
+  std::filesystem::remove(trigger);
+  // Its view is right after the re-reads: a vote changing later reaches it through the new watch.
+  const int resyncs = c.cluster(0).value("resyncs", 0);
+  c.probe(1).stop_listening();
+  REQUIRE_MESSAGE(c.wait_all_answer(kUsEast), c.logs());
+  REQUIRE(c.probe(1).start_listening());
+  REQUIRE_MESSAGE(c.wait_all_answer(kEuWest), c.logs());
+  MESSAGE("ns1's full re-reads: " << before << " before the compacted watches, " << resyncs << " after, "
+                                  << c.cluster(0).value("resyncs", 0) << " at the end");
+  CHECK(c.cluster(0).value("fresh", false) == true);
   for (int i = 0; i < 3; ++i) CHECK(c.node(i).log_clean());
 }

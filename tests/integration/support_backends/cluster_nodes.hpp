@@ -60,7 +60,9 @@ class ClusterNodes {
       json agree = options_.agree == "majority" || options_.agree == "any" || options_.agree == "all"
                        ? json(options_.agree)
                        : json(std::stod(options_.agree));
-      config["cluster"] = {{"etcd", etcd.client_urls()}, {"name", name_}, {"node", node_name(i)},
+      const std::vector<std::string> urls =
+          i == 0 && !first_node_etcd_.empty() ? first_node_etcd_ : etcd.client_urls();
+      config["cluster"] = {{"etcd", urls}, {"name", name_}, {"node", node_name(i)},
                            {"lease_ttl", options_.lease_ttl}, {"stale_after", options_.stale_after},
                            {"health", {{"agree", agree}, {"min_observers", options_.min_observers}}}};
       if (!node(i).start(config, {{"example.test.json", standard_zone()}})) {
@@ -70,6 +72,9 @@ class ClusterNodes {
     }
     return true;
   }
+
+  // Before start(): the first node talks to etcd through these URLs (a proxy) instead.
+  void set_first_node_etcd(std::vector<std::string> urls) { first_node_etcd_ = std::move(urls); }
 
   static std::string node_name(int i) { return "ns" + std::to_string(i + 1); }
   Meridian& node(int i) { return *nodes_[static_cast<std::size_t>(i)]; }
@@ -141,6 +146,7 @@ class ClusterNodes {
  private:
   std::string name_;
   ClusterOptions options_;
+  std::vector<std::string> first_node_etcd_;
   std::array<std::unique_ptr<HttpBackend>, kNodes> probes_;
   std::array<std::unique_ptr<Meridian>, kNodes> nodes_;
 };
