@@ -248,7 +248,10 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
     return refuse(dns::rcode::REFUSED, "refused: dynamic names", TransferOutcome::refused);
 
   const uint16_t flags = static_cast<uint16_t>(dns::flag::QR | dns::flag::AA | (r.q.flags & 0x7800));
-  const std::size_t limit = std::min(options.max_message, dns::kMaxMessage) - (r.signed_ok ? kTsigReserve : 0);
+  // At least 512 bytes of records beside the TSIG's room, whatever max_message says (a
+  // smaller one would leave no room, or wrap around).
+  const std::size_t cap = std::max(std::min(options.max_message, dns::kMaxMessage), std::size_t{512} + kTsigReserve);
+  const std::size_t limit = cap - (r.signed_ok ? kTsigReserve : 0);
   MessageSplitter out(m, r.q.question_end, flags, limit);
   const zone::RRsetView soa = zone->soa();
   const auto put_rrset = [&](std::string_view owner, const zone::RRsetView& rrset) {

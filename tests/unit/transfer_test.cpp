@@ -236,6 +236,25 @@ TEST_CASE("transfer: a large zone in 64 KiB messages, each signed and verified b
   CHECK(total < static_cast<std::size_t>(names) * (2 * 20 + 3 * 16 + 4 + 101 + 7 + 2 * 4) + 5000);
 }
 
+TEST_CASE("transfer: a message limit too small for the TSIG's room is raised, not wrapped around") {
+  const auto l = load({{"big.test", big_zone(40)}});
+  const auto wire = request("big.test.", LDNS_RR_TYPE_AXFR, 0xBEEF, "xfr.");
+  for (const std::size_t max_message : {std::size_t{0}, std::size_t{100}, std::size_t{605}, std::size_t{700}}) {
+    CAPTURE(max_message);
+    transfer::TransferOptions options;
+    options.max_message = max_message;
+    const auto reply = transfer::answer_transfer(l->snapshot(), wire.data(), wire.size(), ip("192.0.2.7"), options);
+    REQUIRE(reply.rcode == 0);
+    REQUIRE(reply.messages.size() >= 2);
+    CHECK(reply.records == 40u * 3 + 3 + 1 + 2);
+    for (const auto& m : reply.messages) {
+      CHECK(m.size() <= 512 + 255 + 255 + 10 + 16 + 64 + 6);
+      const Pkt pkt = parse(m);
+      CHECK(ldns_pkt_tsig(pkt.get()));
+    }
+  }
+}
+
 TEST_CASE("transfer: who may transfer, and IXFR") {
   const auto l = load({{"big.test", big_zone(3)},
                        {"closed.test", R"({"origin": "closed.test.", "soa": {"mname": "ns1", "rname": "h", "serial": 1,
