@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "dns/constants.hpp"
@@ -71,6 +72,21 @@ sockaddr_storage to_sockaddr(const util::HostPort& target, socklen_t& length) {
   return s;
 }
 
+// Whether an answer came from the target it was sent to (address and port).
+bool same_endpoint(const sockaddr_storage& from, const util::HostPort& target) {
+  socklen_t length = 0;
+  const sockaddr_storage to = to_sockaddr(target, length);
+  if (from.ss_family != to.ss_family) return false;
+  if (from.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&from);
+    const auto* b = reinterpret_cast<const sockaddr_in*>(&to);
+    return a->sin_port == b->sin_port && std::memcmp(&a->sin_addr, &b->sin_addr, 4) == 0;
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&from);
+  const auto* b = reinterpret_cast<const sockaddr_in6*>(&to);
+  return a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0;
+}
+
 // The secondary's TSIG key: the first `allow` entry with a key whose network holds
 // the target's address (the key it transfers with, RFC 8945 for NOTIFY too); null
 // when none does, or the key is not in meridian.json's `tsig` (the load rejects that).
@@ -92,6 +108,8 @@ struct NotifySender::Pending {
   std::string origin;
   util::HostPort target;
   std::vector<uint8_t> message;
+  std::optional<query::TsigKey> key;  // when signed: the answer must be signed with it
+  std::string request_mac;
   uint16_t id = 0;
   unsigned sends = 0;
   Clock::time_point next_send;
@@ -133,8 +151,13 @@ void NotifySender::look_at(const query::Snapshot& snapshot, std::vector<Pending>
       p.message = notify_message(zone, p.id);
       // Signed once: its resends (within 15 s) stay well inside the TSIG fudge (300 s).
       if (const query::TsigKey* key = notify_key(snapshot, zone.transfer(), target)) {
-        if (!sign_request(p.message, *key))
+        TsigRecord tsig;
+        if (!sign_request(p.message, *key) || find_tsig(p.message.data(), p.message.size(), tsig) != TsigFound::found) {
           util::log(util::LogLevel::warn, "notify_unsigned", {{"zone", p.zone}, {"key", key->name}});
+        } else {
+          p.key = *key;
+          p.request_mac = tsig.mac;
+        }
       }
       p.next_send = Clock::now();
       pending.push_back(std::move(p));
@@ -177,7 +200,7 @@ void NotifySender::run() {
     if (::poll(fds, 2, static_cast<int>(options_.poll_interval.count())) <= 0) continue;
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
-      uint8_t buffer[512];
+      uint8_t buffer[1024];
       sockaddr_storage from{};
       for (int reads = 0; reads < 64; ++reads) {
         socklen_t from_length = sizeof from;
@@ -186,13 +209,22 @@ void NotifySender::run() {
         const uint16_t id = dns::read_u16(buffer);
         const bool notify_response = (buffer[2] & 0x80) && ((buffer[2] >> 3) & 0x0F) == kOpcodeNotify;
         if (!notify_response) continue;
-        uint16_t port = 0;
-        if (from.ss_family == AF_INET) port = ntohs(reinterpret_cast<sockaddr_in*>(&from)->sin_port);
-        else port = ntohs(reinterpret_cast<sockaddr_in6*>(&from)->sin6_port);
         const auto match = std::find_if(pending.begin(), pending.end(), [&](const Pending& p) {
-          return p.id == id && p.target.port == port && p.sends > 0;
+          return p.id == id && p.sends > 0 && same_endpoint(from, p.target);
         });
         if (match == pending.end()) continue;
+        if (match->key) {
+          // Signed NOTIFY: an answer that is not signed by the same key is not its answer
+          // (RFC 8945 5.3.2: discarded; we keep resending until a good one or max_sends).
+          const uint16_t error = verify_response(buffer, static_cast<std::size_t>(n), *match->key, match->request_mac);
+          if (error != 0) {
+            util::log(util::LogLevel::warn, "notify_answer_unverified",
+                      {{"zone", match->zone}, {"target", match->target.to_string()},
+                       {"tsig_error", std::to_string(error)}});
+            if (error >= 16 && error <= 18) counters().count_tsig_failure(error);
+            continue;
+          }
+        }
         util::log(util::LogLevel::info, "notify_acknowledged",
                   {{"zone", match->zone}, {"target", match->target.to_string()},
                    {"rcode", std::to_string(buffer[3] & 0x0F)}});

@@ -81,6 +81,11 @@ void sign_message(std::vector<uint8_t>& message, TsigSession& session, uint64_t 
 // Appends a TSIG record to a request of ours (a NOTIFY) signed with key; false (the
 // message unchanged) when the key's algorithm or secret cannot be used.
 bool sign_request(std::vector<uint8_t>& message, const query::TsigKey& key, uint64_t now = 0);
+// Checks the TSIG of a response to a request of ours signed with key whose MAC was
+// request_mac: 0, or BADKEY (another key or algorithm), BADSIG (no TSIG, a wrong MAC),
+// BADTIME, or the error the peer put in its TSIG.
+uint16_t verify_response(const uint8_t* message, std::size_t length, const query::TsigKey& key,
+                         std::string_view request_mac, uint64_t now = 0);
 // Appends an unsigned TSIG record (empty MAC) with `error`, for BADKEY and BADSIG answers.
 void append_unsigned_tsig(std::vector<uint8_t>& message, const TsigRecord& request, uint16_t error, uint64_t now);
 

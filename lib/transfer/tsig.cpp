@@ -229,6 +229,35 @@ bool sign_request(std::vector<uint8_t>& message, const query::TsigKey& key, uint
   return true;
 }
 
+uint16_t verify_response(const uint8_t* m, std::size_t length, const query::TsigKey& key, std::string_view request_mac,
+                         uint64_t now) {
+  TsigRecord tsig;
+  if (find_tsig(m, length, tsig) != TsigFound::found) return tsig_error::BADSIG;
+  if (wire_of_text_name(key.name) != tsig.key_name || algorithm_wire_name(key.algorithm) != tsig.algorithm)
+    return tsig_error::BADKEY;
+  if (tsig.error != 0) return tsig.error;  // the peer refused our signature (an unsigned TSIG)
+  const auto secret = decode_base64(key.secret);
+  if (!secret) return tsig_error::BADKEY;
+  // The first response's MAC covers the request's MAC, the response as signed (without its
+  // TSIG, with its original ID) and every TSIG variable (RFC 8945 4.3.1).
+  std::string digest;
+  put_u16(digest, static_cast<uint16_t>(request_mac.size()));
+  digest += request_mac;
+  const std::size_t start = digest.size();
+  digest.append(reinterpret_cast<const char*>(m), tsig.start);
+  auto* header = reinterpret_cast<uint8_t*>(digest.data() + start);
+  dns::write_u16(header, tsig.original_id);
+  dns::write_u16(header + 10, static_cast<uint16_t>(dns::read_u16(header + 10) - 1));
+  digest += variables(tsig.key_name, tsig.algorithm, tsig.time_signed, tsig.fudge, tsig.error, tsig.other);
+  const auto mac = hmac(tsig.algorithm, *secret, digest);
+  if (!mac || mac->size() != tsig.mac.size() || CRYPTO_memcmp(mac->data(), tsig.mac.data(), mac->size()) != 0)
+    return tsig_error::BADSIG;
+  const uint64_t t = unix_now(now);
+  const uint64_t skew = t > tsig.time_signed ? t - tsig.time_signed : tsig.time_signed - t;
+  if (skew > tsig.fudge) return tsig_error::BADTIME;
+  return 0;
+}
+
 void append_unsigned_tsig(std::vector<uint8_t>& message, const TsigRecord& request, uint16_t error, uint64_t now) {
   append_tsig_record(message, request.key_name, request.algorithm, unix_now(now), {}, dns::read_u16(message.data()),
                      error, {});

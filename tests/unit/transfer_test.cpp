@@ -555,7 +555,7 @@ TEST_CASE("transfer: NOTIFY on a new serial, resent until answered, given up aft
   CHECK(answering.receive(std::chrono::milliseconds(200), from).empty());  // acknowledged: no more
 }
 
-TEST_CASE("transfer: a NOTIFY to a secondary that transfers with a key is signed with it (ldns verifies it)") {
+TEST_CASE("transfer: a NOTIFY to a secondary that transfers with a key is signed with it (ldns verifies it), and so must its answer be") {
   FakeSecondary keyed;
   std::string zone = big_zone(2, 8, "\"127.0.0.1:" + std::to_string(keyed.port) + "\"");
   const std::string allow = R"("allow": ["127.0.0.1/32", {"net": "192.0.2.0/24", "key": "xfr"}])";
@@ -569,6 +569,7 @@ TEST_CASE("transfer: a NOTIFY to a secondary that transfers with a key is signed
   std::shared_ptr<const query::Snapshot> current = before->state->snapshot;
   transfer::NotifySender::Options options;
   options.poll_interval = std::chrono::milliseconds(20);
+  options.first_retry = std::chrono::milliseconds(300);
   transfer::NotifySender sender(
       [&] {
         std::lock_guard lock(mutex);
@@ -593,4 +594,27 @@ TEST_CASE("transfer: a NOTIFY to a secondary that transfers with a key is signed
   REQUIRE(transfer::find_tsig(m.data(), m.size(), tsig) == transfer::TsigFound::found);
   transfer::TsigSession session;
   CHECK(transfer::verify_request(m.data(), m.size(), tsig, after->snapshot().tsig_keys, 0, session) == 0);
+
+  // The answer must be signed with the key too: an unsigned one, or one signed with another
+  // key, is not taken as the answer (the NOTIFY is sent again) ...
+  std::vector<uint8_t> response(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(tsig.start));
+  response[2] |= 0x80;
+  dns::write_u16(response.data() + 10, static_cast<uint16_t>(dns::read_u16(response.data() + 10) - 1));
+  ::sendto(keyed.fd, response.data(), response.size(), 0, reinterpret_cast<const sockaddr*>(&from), sizeof from);
+  transfer::TsigSession other = session;
+  other.secret = "another secret";
+  std::vector<uint8_t> forged = response;
+  transfer::sign_message(forged, other, 0);
+  ::sendto(keyed.fd, forged.data(), forged.size(), 0, reinterpret_cast<const sockaddr*>(&from), sizeof from);
+  std::vector<uint8_t> again = keyed.receive(std::chrono::seconds(10), from);
+  REQUIRE(again.size() > 12);
+  CHECK(dns::read_u16(again.data()) == dns::read_u16(m.data()));  // the same NOTIFY, resent
+  CHECK(sender.acknowledged() == 0);
+  // ... one signed as the response to our request is.
+  transfer::sign_message(response, session, 0);
+  ::sendto(keyed.fd, response.data(), response.size(), 0, reinterpret_cast<const sockaddr*>(&from), sizeof from);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sender.acknowledged() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(sender.acknowledged() == 1);
 }
