@@ -10,6 +10,7 @@
 
 #include "config/diagnostics.hpp"
 #include "runtime/state_loader.hpp"
+#include "runtime/zone_signing.hpp"
 
 namespace meridian::fuzz {
 
@@ -25,7 +26,20 @@ inline const runtime::LoadedState& snapshot_state() {
       std::fprintf(stderr, "fuzz/snapshot/meridian.json does not load:\n%s\n", diagnostics.to_string().c_str());
       std::abort();
     }
-    return std::move(*loaded);
+    // Signed as the server publishes it (runtime::ServerState::publish_locked): the signed
+    // zone's RRsets and NSECs, and every answer its dynamic names can give, so DO queries
+    // take the signed path.
+    runtime::LoadedState state = std::move(*loaded);
+    static runtime::ZoneSigning signing;
+    auto signatures = signing.for_zones(*state.zones, state.services.get(), 1'780'000'000u);
+    auto answers = signing.answers_for(*state.zones, state.snapshot->routing.get());
+    if (signatures.empty() || !answers) {
+      std::fprintf(stderr, "fuzz/snapshot: signed.fuzz.test. was not signed\n");
+      std::abort();
+    }
+    state.snapshot = runtime::make_snapshot(state.config, state.cookies, state.zones, state.services, *state.health, {},
+                                            state.snapshot->routing, std::move(signatures), std::move(answers));
+    return state;
   }();
   return state;
 }
