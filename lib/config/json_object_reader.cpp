@@ -12,7 +12,16 @@ namespace {
 
 using nlohmann::json;
 
-std::string in_quotes(std::string_view key) { return "\"" + std::string(key) + "\""; }
+// Appended piece by piece: `"\"" + std::string(key)` trips GCC 12's -Wrestrict false
+// positive (GCC bug 105329) in optimised builds.
+std::string in_quotes(std::string_view key) {
+  std::string quoted;
+  quoted.reserve(key.size() + 2);
+  quoted += '"';
+  quoted += key;
+  quoted += '"';
+  return quoted;
+}
 
 // 0.5 rather than std::to_string's 0.500000.
 std::string number_text(double value) {
