@@ -46,6 +46,38 @@ int target_field(uint16_t type) {
 
 // ldns stores numbers without range checks (MX 65536 becomes 0); the leading
 // numeric fields of common types are checked here. Widths in bits per field.
+// A TXT or SPF character-string holds at most 255 bytes (RFC 1035 3.3); ldns says only
+// "could not parse". Long values (DKIM keys) are written as several strings.
+std::string check_character_strings(uint16_t type, std::string_view text) {
+  if (type != dns::type::TXT && type != 99 /*SPF*/) return {};
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+    if (pos >= text.size()) break;
+    const bool quoted = text[pos] == '"';
+    if (quoted) ++pos;
+    std::size_t bytes = 0;
+    while (pos < text.size()) {
+      const char c = text[pos];
+      if (quoted ? c == '"' : std::isspace(static_cast<unsigned char>(c))) break;
+      if (c == '\\' && pos + 1 < text.size()) {
+        // \DDD is one byte, \X is X
+        const bool decimal = pos + 3 < text.size() && std::isdigit(static_cast<unsigned char>(text[pos + 1]));
+        pos += decimal ? 4 : 2;
+      } else {
+        ++pos;
+      }
+      ++bytes;
+    }
+    if (quoted && pos < text.size()) ++pos;  // the closing quote
+    if (bytes > 255)
+      return "a character-string holds at most 255 bytes, this one " + std::to_string(bytes) +
+             "; write a long value as several quoted strings (\"first 255 bytes\" \"the rest\"), which "
+             "receivers join";
+  }
+  return {};
+}
+
 std::string check_number_ranges(uint16_t type, std::string_view text) {
   std::vector<unsigned> widths;
   switch (type) {
@@ -266,7 +298,9 @@ ParsedRdata parse_rdata(uint16_t type, std::string_view text, std::string_view o
 ParsedRdata parse_rdata_with_ldns(uint16_t type, std::string_view text, std::string_view owner_wire,
                                   std::string_view origin_wire) {
   ParsedRdata out;
-  if (const std::string problem = check_number_ranges(type, text); !problem.empty()) {
+  std::string problem = check_number_ranges(type, text);
+  if (problem.empty()) problem = check_character_strings(type, text);
+  if (!problem.empty()) {
     out.error = std::string("bad ") + rr_type_name(type) + " data \"" + std::string(text) + "\": " + problem;
     return out;
   }

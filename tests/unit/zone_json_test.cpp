@@ -354,6 +354,26 @@ TEST_SUITE("zone.json") {
 }
 
 TEST_SUITE("zone.rdata") {
+  TEST_CASE("a TXT character-string over 255 bytes is an error that says how to split it") {
+    const std::string origin = n("example.com."), owner = n("www.example.com.");
+    for (const std::string& text : {std::string(256, 'x'), "\"" + std::string(300, 'y') + "\"",
+                                   "\"short\" \"" + std::string(200, 'z') + "\\\"" + std::string(60, 'z') + "\""}) {
+      CAPTURE(text.size());
+      const auto p = zone::parse_rdata(dns::type::TXT, text, owner, origin);
+      CHECK(p.error.find("at most 255 bytes") != std::string::npos);
+      CHECK(p.error.find("several quoted strings") != std::string::npos);
+    }
+    // 255 bytes, escapes counted as the byte they stand for, and a long value in two strings
+    const std::string at_limit = "\"" + std::string(250, 'a') + "\\034\\\"bc\"";
+    const auto ok = zone::parse_rdata(dns::type::TXT, at_limit, owner, origin);
+    CHECK(ok.error == "");
+    CHECK(ok.rdata.wire.size() == 1 + 254);
+    const auto split = zone::parse_rdata(dns::type::TXT, "\"" + std::string(255, 'k') + "\" \"" + std::string(100, 'k') + "\"",
+                                         owner, origin);
+    CHECK(split.error == "");
+    CHECK(split.rdata.wire.size() == 1 + 255 + 1 + 100);
+  }
+
   struct RdataCase {
     const char* type;
     const char* input;
