@@ -192,7 +192,7 @@ class TcpServer::Connection : public std::enable_shared_from_this<Connection> {
 };
 
 TcpServer::TcpServer(const SnapshotHolder& snapshots, DnsStats& stats, TcpLimits limits)
-    : snapshots_(snapshots), stats_(stats), counters_(stats.slot(/*shared=*/true)), limits_(limits) {}
+    : snapshots_(snapshots), counters_(stats.slot(/*shared=*/true)), limits_(limits) {}
 
 TcpServer::~TcpServer() { stop(std::chrono::milliseconds(0)); }
 

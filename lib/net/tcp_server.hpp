@@ -70,7 +70,6 @@ class TcpServer {
   void release_client_slot(const ClientNetwork& network);
 
   const SnapshotHolder& snapshots_;
-  DnsStats& stats_;
   DnsCounters& counters_;
   TcpLimits limits_;
   // Declared before io_: pending handlers own connections whose destructors
