@@ -300,7 +300,7 @@ void read_server_tls(JsonObjectReader& r, ServerTlsSettings& tls, const std::str
 
 void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, const std::string& base_dir) {
   expect_keys(r, {"listen", "balance", "hash", "timeouts", "limits", "routes", "retry", "rate_limit",
-                  "forwarded_proto", "tls"});
+                  "forwarded_proto", "tls", "http2"});
   read_listen(r, s.listen);
   read_balance(r, s.balance);
   if (auto tls = r.section("tls")) {
@@ -326,6 +326,13 @@ void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, co
     l->integer("max_connections", s.max_connections, 1, 1000000);
     l->integer("max_pending", s.max_pending, 1, 1000000);
     l->integer("pool_size", s.pool_size, 0, 100000);
+  }
+  if (auto h2 = r.section("http2")) {
+    expect_keys(*h2, {"max_concurrent_streams", "max_resets", "max_control_frames", "flood_window"});
+    h2->integer("max_concurrent_streams", s.http2.max_concurrent_streams, 1, 100000);
+    h2->integer("max_resets", s.http2.max_resets, 1, 10000000);
+    h2->integer("max_control_frames", s.http2.max_control_frames, 1, 10000000);
+    h2->duration("flood_window", s.http2.flood_window);
   }
   if (auto retry = r.section("retry")) read_retry(*retry, s.retry);
   if (auto rl = r.section("rate_limit")) {

@@ -127,6 +127,15 @@ struct ServerTlsSettings {
   std::shared_ptr<const ServerTls> loaded;        // set by parse_region when the files load
 };
 
+// HTTP/2 toward clients of an L7 listener ("forward.l7.http2"): ALPN h2 on TLS listeners,
+// h2c with prior knowledge on clear-text ones.
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 100;  // per connection, also bounds requests still at backends
+  uint32_t max_resets = 200;              // streams reset by the client per flood_window ...
+  uint32_t max_control_frames = 1000;     // ... SETTINGS and PING frames (not acks) per flood_window
+  Ms flood_window{10000};                 // over either: GOAWAY (ENHANCE_YOUR_CALM) and close
+};
+
 struct L4Settings {
   std::string listen;
   BalanceSettings balance;
@@ -158,6 +167,7 @@ struct L7Settings {
   RateLimitSettings rate_limit;
   std::string forwarded_proto = "http";  // "https" by default on a TLS listener
   std::optional<ServerTlsSettings> tls;
+  Http2Settings http2;
 };
 
 struct RegionForward {
