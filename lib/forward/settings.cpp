@@ -189,7 +189,8 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
       continue;
     }
     Route route;
-    expect_keys(entry, {"host", "path_prefix", "path", "method", "header", "cookie", "group", "split", "sticky"});
+    expect_keys(entry, {"host", "path_prefix", "path", "method", "header", "cookie", "group", "split", "sticky",
+                        "idempotent"});
     entry.string("host", route.host);
     entry.string("path_prefix", route.path_prefix);
     entry.string("path", route.path);
@@ -210,6 +211,7 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
         for (const auto& v : *m) route.methods.push_back(v.get<std::string>());
       else entry.error("method", "\"method\" is a method in upper case (\"GET\") or an array of them");
     }
+    entry.boolean("idempotent", route.idempotent);
     read_value_matches(entry, "header", route.headers);
     read_value_matches(entry, "cookie", route.cookies);
     if (entry.contains("group") && entry.contains("split"))

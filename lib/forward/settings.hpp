@@ -109,6 +109,7 @@ struct Route {
   std::string group = "default";
   std::vector<SplitShare> split;  // when not empty, instead of group
   Sticky sticky;
+  bool idempotent = false;  // its requests may be retried as idempotent ones (POSTs, gRPC methods)
 };
 
 enum class ProxyProtocol { off, v1, v2 };

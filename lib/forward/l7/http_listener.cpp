@@ -730,7 +730,11 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   }
   as_http11(req);
   const bool head = req.method() == http::verb::head;
-  const bool idempotent = is_idempotent(req.base());
+  // gRPC (application/grpc, +proto, +json...) is retried only where its route says so:
+  // a gRPC method's side effects do not follow its HTTP method (always POST)
+  const auto content_type = req[http::field::content_type];
+  const bool grpc = beast::iequals(content_type.substr(0, 16), "application/grpc");
+  const bool idempotent = route.idempotent || (!grpc && is_idempotent(req.base()));
   const uint64_t key = hash_key(cfg, req, client_bytes);
   wire.clear();
   serialize(wire, req);  // once: every attempt sends the same bytes
