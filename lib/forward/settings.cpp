@@ -189,7 +189,8 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
       continue;
     }
     Route route;
-    expect_keys(entry, {"host", "path_prefix", "path", "method", "header", "cookie", "group", "split", "sticky"});
+    expect_keys(entry, {"host", "path_prefix", "path", "method", "header", "cookie", "group", "split", "sticky",
+                        "idempotent"});
     entry.string("host", route.host);
     entry.string("path_prefix", route.path_prefix);
     entry.string("path", route.path);
@@ -210,6 +211,7 @@ void read_routes(JsonObjectReader& r, L7Settings& s, const RegionForward& region
         for (const auto& v : *m) route.methods.push_back(v.get<std::string>());
       else entry.error("method", "\"method\" is a method in upper case (\"GET\") or an array of them");
     }
+    entry.boolean("idempotent", route.idempotent);
     read_value_matches(entry, "header", route.headers);
     read_value_matches(entry, "cookie", route.cookies);
     if (entry.contains("group") && entry.contains("split"))
@@ -300,7 +302,7 @@ void read_server_tls(JsonObjectReader& r, ServerTlsSettings& tls, const std::str
 
 void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, const std::string& base_dir) {
   expect_keys(r, {"listen", "balance", "hash", "timeouts", "limits", "routes", "retry", "rate_limit",
-                  "forwarded_proto", "tls"});
+                  "forwarded_proto", "tls", "http2"});
   read_listen(r, s.listen);
   read_balance(r, s.balance);
   if (auto tls = r.section("tls")) {
@@ -326,6 +328,13 @@ void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, co
     l->integer("max_connections", s.max_connections, 1, 1000000);
     l->integer("max_pending", s.max_pending, 1, 1000000);
     l->integer("pool_size", s.pool_size, 0, 100000);
+  }
+  if (auto h2 = r.section("http2")) {
+    expect_keys(*h2, {"max_concurrent_streams", "max_resets", "max_control_frames", "flood_window"});
+    h2->integer("max_concurrent_streams", s.http2.max_concurrent_streams, 1, 100000);
+    h2->integer("max_resets", s.http2.max_resets, 1, 10000000);
+    h2->integer("max_control_frames", s.http2.max_control_frames, 1, 10000000);
+    h2->duration("flood_window", s.http2.flood_window);
   }
   if (auto retry = r.section("retry")) read_retry(*retry, s.retry);
   if (auto rl = r.section("rate_limit")) {

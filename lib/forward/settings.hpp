@@ -109,6 +109,7 @@ struct Route {
   std::string group = "default";
   std::vector<SplitShare> split;  // when not empty, instead of group
   Sticky sticky;
+  bool idempotent = false;  // its requests may be retried as idempotent ones (POSTs, gRPC methods)
 };
 
 enum class ProxyProtocol { off, v1, v2 };
@@ -125,6 +126,15 @@ struct ServerTlsSettings {
   std::vector<std::string> alpn{"http/1.1"};      // as configured; what is offered: ServerTls
   int min_version = 0x0303;                       // TLS1_2_VERSION or TLS1_3_VERSION
   std::shared_ptr<const ServerTls> loaded;        // set by parse_region when the files load
+};
+
+// HTTP/2 toward clients of an L7 listener ("forward.l7.http2"): ALPN h2 on TLS listeners,
+// h2c with prior knowledge on clear-text ones.
+struct Http2Settings {
+  uint32_t max_concurrent_streams = 100;  // per connection, also bounds requests still at backends
+  uint32_t max_resets = 200;              // streams reset by the client per flood_window ...
+  uint32_t max_control_frames = 1000;     // ... SETTINGS and PING frames (not acks) per flood_window
+  Ms flood_window{10000};                 // over either: GOAWAY (ENHANCE_YOUR_CALM) and close
 };
 
 struct L4Settings {
@@ -158,6 +168,7 @@ struct L7Settings {
   RateLimitSettings rate_limit;
   std::string forwarded_proto = "http";  // "https" by default on a TLS listener
   std::optional<ServerTlsSettings> tls;
+  Http2Settings http2;
 };
 
 struct RegionForward {

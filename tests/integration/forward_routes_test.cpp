@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <tuple>
 
 #include "forward_support/backends.hpp"
 #include "health/health_table.hpp"
@@ -194,4 +195,45 @@ TEST_CASE("route settings: errors at their key") {
   good["header"] = {{"x-a", {{"present", true}}}, {"x-b", {{"regex", "^a+$"}}}};
   good["method"] = json::array({"GET", "HEAD"});
   CHECK(errors_of(good).empty());
+}
+
+TEST_CASE("gRPC requests are retried only on a route marked idempotent; other POSTs likewise") {
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  HttpBackend bad("bad"), good("good");
+  bad.set_reply(Reply::status_code(503));
+  good.set([](const meridian::test::HttpRequest&) { return Reply(200, "good", {{"X-Backend", "good"}}); });
+  const json routes = json::array({{{"path_prefix", "/idem/"}, {"group", "default"}, {"idempotent", true}},
+                                   {{"path_prefix", "/"}, {"group", "default"}}});
+  tier.apply(services({{"backends", backend_list({&bad, &good})},
+                       {"forward", {{"l7", {{"listen", "127.0.0.1:0"}, {"routes", routes},
+                                            {"retry", {{"budget", {{"min_retries", 1000}}}}}}},
+                                    {"outlier", {{"consecutive_failures", 0}}},
+                                    {"circuit_breaker", {{"enabled", false}}}}}}));
+  Client cl(port_of(tier, "l7"));
+  using H = std::map<std::string, std::string>;
+  const H grpc{{"Content-Type", "application/grpc"}, {"TE", "trailers"}};
+  const auto sent = [&] { return bad.requests() + good.requests(); };
+  // Counts the answers of n requests and checks how many reached backends.
+  const auto run = [&](http::verb method, const std::string& path, const H& headers, uint64_t& ok) {
+    ok = 0;
+    const uint64_t before = sent();
+    for (int i = 0; i < 10; ++i) ok += cl.request(method, path, headers, "x").result_int() == 200;
+    return sent() - before;
+  };
+  uint64_t ok = 0;
+  CHECK(run(http::verb::post, "/pkg.Svc/Call", grpc, ok) == 10);  // never retried
+  CHECK(ok == 5);
+  CHECK(run(http::verb::get, "/pkg.Svc/Call", grpc, ok) == 10);  // gRPC, even as GET
+  CHECK(ok == 5);
+  // retried: every 503 is retried on the other backend (how many first picks were the bad
+  // one depends on how round robin steps over the retries)
+  for (const auto& [method, path, headers] : {std::tuple{http::verb::get, "/plain", H{}},  // a GET
+                                              std::tuple{http::verb::post, "/idem/pkg.Svc/Call", grpc},
+                                              std::tuple{http::verb::post, "/idem/form", H{}}}) {
+    const uint64_t n = run(method, path, headers, ok);
+    CHECK_MESSAGE(ok == 10, path);
+    CHECK_MESSAGE(n > 10, path);
+    CHECK_MESSAGE(n <= 20, path);
+  }
 }

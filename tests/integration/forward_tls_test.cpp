@@ -133,7 +133,7 @@ TEST_CASE("TLS versions: 1.2 and 1.3 accepted, 1.1 refused; min_version 1.3 refu
   CHECK(curl_https(port13, "www.example.test", p.pki.ca(), {"--tls-max", "1.2"}).find("curl exit") == 0);
 }
 
-TEST_CASE("ALPN offers http/1.1 (h2 not yet), and sessions resume") {
+TEST_CASE("ALPN offers h2 and http/1.1 in the configured order, and sessions resume") {
   Pki p;
   meridian::health::HealthTable health;
   ForwardingTier tier(health);
@@ -144,7 +144,14 @@ TEST_CASE("ALPN offers http/1.1 (h2 not yet), and sessions resume") {
     TlsClient c(port, "www.example.test", p.pki.ca());
     c.alpn(alpn_wire({"h2", "http/1.1"}));
     REQUIRE_MESSAGE(c.handshake(), c.error());
+    CHECK(c.alpn_selected() == "h2");
+  }
+  {  // a client that speaks HTTP/1.1 only gets it
+    TlsClient c(port, "www.example.test", p.pki.ca());
+    c.alpn(alpn_wire({"http/1.1"}));
+    REQUIRE_MESSAGE(c.handshake(), c.error());
     CHECK(c.alpn_selected() == "http/1.1");
+    CHECK(c.get("/").result_int() == 200);
   }
   {  // a client that offers nothing we speak goes on without ALPN
     TlsClient c(port, "www.example.test", p.pki.ca());

@@ -142,3 +142,25 @@ TEST_CASE("with backends already read, only \"forward\" is read from the region"
   const json bad = json::parse(R"({"backends": [], "forward": {"l7": {"listen": "127.0.0.1:1", "routes": [{"group": "web"}]}}})");
   CHECK_FALSE(parse_region(bad, {b}, f, nullptr));
 }
+
+TEST_CASE("forward.l7.http2: defaults, keys, and mistakes at their pointer") {
+  RegionForward f;
+  REQUIRE(parse_region(json::parse(R"({"backends": ["127.0.0.1:9001"], "forward": {"l7": {"listen": "127.0.0.1:1"}}})"),
+                       f, nullptr));
+  CHECK(f.l7->http2.max_concurrent_streams == 100);
+  CHECK(f.l7->http2.max_resets == 200);
+  CHECK(f.l7->http2.max_control_frames == 1000);
+  CHECK(f.l7->http2.flood_window == Ms(10000));
+  RegionForward g;
+  REQUIRE(parse_region(json::parse(R"({"backends": ["127.0.0.1:9001"], "forward": {"l7": {"listen": "127.0.0.1:1",
+      "http2": {"max_concurrent_streams": 8, "max_resets": 50, "max_control_frames": 60, "flood_window": "2s"}}}})"),
+                       g, nullptr));
+  CHECK(g.l7->http2.max_concurrent_streams == 8);
+  CHECK(g.l7->http2.max_resets == 50);
+  CHECK(g.l7->http2.max_control_frames == 60);
+  CHECK(g.l7->http2.flood_window == Ms(2000));
+  const auto e = errors_of(json::parse(R"({"backends": ["127.0.0.1:9001"], "forward": {"l7": {"listen": "127.0.0.1:1",
+      "http2": {"max_concurrent_streams": 0, "resets": 5}}}})"));
+  CHECK(e.count("/forward/l7/http2/max_concurrent_streams"));
+  CHECK(e.count("/forward/l7/http2/resets"));
+}

@@ -21,6 +21,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "forward/l7/framing.hpp"
+#include "forward/l7/h2/serve.hpp"
 #include "forward/resilience/backoff.hpp"
 #include "forward/tls/server_tls.hpp"
 #include "util/coarse_clock.hpp"
@@ -510,7 +511,13 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
       } else {
         ++tls_handshakes_;
         if (SSL_session_reused(stream.native_handle())) ++tls_resumed_;
-        co_await serve(stream, deadline, conn, client.text, client.bytes);
+        const unsigned char* alpn = nullptr;
+        unsigned alpn_length = 0;
+        SSL_get0_alpn_selected(stream.native_handle(), &alpn, &alpn_length);
+        if (alpn_length == 2 && alpn[0] == 'h' && alpn[1] == '2')
+          co_await serve_h2(stream, deadline, conn, {}, client.text, client.bytes);
+        else
+          co_await serve(stream, deadline, conn, client.text, client.bytes);
         if (conn.clean_end && socket.is_open()) {
           // close_notify, waiting briefly for the client's
           deadline.expires_after(std::chrono::seconds(1));
@@ -552,6 +559,18 @@ awaitable<void> HttpListener::serve(Stream& socket, Deadline& deadline, Connecti
       if (ec) {
         conn.clean_end = ec == asio::error::eof || timed_out(deadline, ec);
         break;  // closed, or idle too long: nothing to answer
+      }
+    }
+    if (first) {  // h2c with prior knowledge: the connection starts with the HTTP/2 preface
+      auto bytes = [&] { return std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()); };
+      while (!ec && h2::match_preface(bytes()) == h2::PrefaceMatch::partial) {
+        const std::size_t n = co_await socket.async_read_some(buffer.prepare(4096), redirect_error(use_awaitable, ec));
+        buffer.commit(n);
+      }
+      if (ec) break;
+      if (h2::match_preface(bytes()) == h2::PrefaceMatch::yes) {
+        co_await serve_h2(socket, deadline, conn, bytes(), client_text, client_bytes);
+        co_return;
       }
     }
     idle = false;
@@ -629,6 +648,52 @@ awaitable<void> HttpListener::serve(Stream& socket, Deadline& deadline, Connecti
   }
 }
 
+template <class Stream>
+awaitable<void> HttpListener::serve_h2(Stream& stream, Deadline& deadline, Connection& conn, std::string_view initial,
+                                       const std::string& client_text, const std::string& client_bytes) {
+  auto self = std::static_pointer_cast<HttpListener>(shared_from_this());
+  const L7Settings& s = cfg_->s;
+  const h2::ServerLimits limits{s.http2, s.max_header_bytes, s.max_body_bytes};
+  auto c = std::make_shared<h2::ServerConnection>(
+      core_.io, limits,
+      [self, text = client_text, bytes = client_bytes](h2::StreamRequest& r, Response& res) {
+        return self->serve_stream(r, res, text, bytes);
+      },
+      h2_);
+  co_await h2::serve(stream, deadline, c, initial, {s.keepalive_timeout, s.request_timeout}, {conn.idle, conn.closing});
+}
+
+awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, const std::string& client_text,
+                                           const std::string& client_bytes) {
+  ++requests_;
+  Request& req = r.req;
+  RequestIdBuffer rid;
+  const std::string_view request_id = take_request_id(req, rid);
+  const std::shared_ptr<L7Config> cfg = cfg_;  // the configuration in force when the stream arrived
+  if (r.refuse) {
+    ++rejects_[r.refuse == 431 ? header_too_large : body_too_large];
+    res = error_response(r.refuse, r.refuse == 431 ? "header too large" : "body too large", 11, request_id);
+  } else {
+    const Admission admission = admit(req, !req.body().empty(), false, 11, request_id, client_text, client_bytes, res);
+    if ((admission == Admission::forward || admission == Admission::forward_after_continue) &&
+        !reject_overloaded(cfg->s, 11, request_id, res)) {
+      ++pending_;
+      struct Dec {
+        uint32_t& n;
+        ~Dec() { --n; }
+      } dec{pending_};
+      std::string wire;
+      beast::flat_buffer rbuf;
+      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf);
+    }
+  }
+  const unsigned code = res.result_int();
+  res.version(11);
+  finish_response(res, request_id, 11, true,
+                  req.method() != http::verb::head && code != 204 && code != 304 && code >= 200);
+  ++responses_[std::min<std::size_t>(5, code / 100)];
+}
+
 awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
                                       const std::string& client_ip, const std::string& client_bytes,
                                       std::string& wire, beast::flat_buffer& rbuf) {
@@ -665,7 +730,11 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   }
   as_http11(req);
   const bool head = req.method() == http::verb::head;
-  const bool idempotent = is_idempotent(req.base());
+  // gRPC (application/grpc, +proto, +json...) is retried only where its route says so:
+  // a gRPC method's side effects do not follow its HTTP method (always POST)
+  const auto content_type = req[http::field::content_type];
+  const bool grpc = beast::iequals(content_type.substr(0, 16), "application/grpc");
+  const bool idempotent = route.idempotent || (!grpc && is_idempotent(req.base()));
   const uint64_t key = hash_key(cfg, req, client_bytes);
   wire.clear();
   serialize(wire, req);  // once: every attempt sends the same bytes
@@ -881,6 +950,24 @@ void HttpListener::metrics(MetricSink& m) const {
           "TLS handshakes that failed (protocol version, no shared cipher, timeout, client gone).", l,
           double(tls_handshake_failures_));
   }
+  m.add("meridian_forward_http2_connections_total", "counter", "HTTP/2 client connections (ALPN h2 or h2c).", l,
+        double(h2_.connections));
+  m.add("meridian_forward_http2_streams_total", "counter", "HTTP/2 request streams begun by clients.", l,
+        double(h2_.streams));
+  m.add("meridian_forward_http2_refused_streams_total", "counter",
+        "HTTP/2 streams refused over max_concurrent_streams (requests still at backends included).", l,
+        double(h2_.refused_streams));
+  m.add("meridian_forward_http2_client_resets_total", "counter", "RST_STREAM frames received from HTTP/2 clients.", l,
+        double(h2_.client_resets));
+  m.add("meridian_forward_http2_goaways_total", "counter",
+        "HTTP/2 connections ended with GOAWAY by the proxy, by reason.", l + ",reason=\"resets\"",
+        double(h2_.goaway_resets));
+  m.add("meridian_forward_http2_goaways_total", "counter",
+        "HTTP/2 connections ended with GOAWAY by the proxy, by reason.", l + ",reason=\"control_frames\"",
+        double(h2_.goaway_control));
+  m.add("meridian_forward_http2_goaways_total", "counter",
+        "HTTP/2 connections ended with GOAWAY by the proxy, by reason.", l + ",reason=\"protocol_error\"",
+        double(h2_.protocol_errors));
   if (limiter_)
     m.add("meridian_forward_http_rate_limit_clients", "gauge", "Client IPs with a token bucket.", l,
           double(limiter_->clients()));
@@ -901,6 +988,10 @@ nlohmann::json HttpListener::status() const {
                       {"retry_budget_exhausted", budget_exhausted_}};
   if (cfg_->s.tls)
     j["tls"] = {{"handshakes", tls_handshakes_}, {"resumed", tls_resumed_}, {"handshake_failures", tls_handshake_failures_}};
+  j["http2"] = {{"connections", h2_.connections},       {"streams", h2_.streams},
+                {"refused_streams", h2_.refused_streams}, {"client_resets", h2_.client_resets},
+                {"goaway_resets", h2_.goaway_resets},     {"goaway_control_frames", h2_.goaway_control},
+                {"protocol_errors", h2_.protocol_errors}};
   nlohmann::json groups = nlohmann::json::object();
   for (const auto& g : cfg_->groups) {
     nlohmann::json members = nlohmann::json::array();

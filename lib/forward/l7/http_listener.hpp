@@ -20,6 +20,7 @@
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
 #include "forward/l7/framing.hpp"
+#include "forward/l7/h2/server_connection.hpp"
 #include "forward/l7/route_table.hpp"
 #include "forward/resilience/rate_limiter.hpp"
 #include "forward/resilience/retry_budget.hpp"
@@ -87,6 +88,15 @@ class HttpListener final : public Listener {
   template <class Stream>
   boost::asio::awaitable<void> serve(Stream& stream, Deadline& deadline, Connection& conn,
                                      const std::string& client_text, const std::string& client_bytes);
+  // An HTTP/2 connection (ALPN h2, or the h2c preface in `initial`): its streams go
+  // through serve_stream.
+  template <class Stream>
+  boost::asio::awaitable<void> serve_h2(Stream& stream, Deadline& deadline, Connection& conn, std::string_view initial,
+                                        const std::string& client_text, const std::string& client_bytes);
+  // One HTTP/2 request stream, whole: the HTTP/1.1 path's steps (request id, admit,
+  // overload, forward, finish_response) on it.
+  boost::asio::awaitable<void> serve_stream(h2::StreamRequest& request, Response& res, const std::string& client_text,
+                                            const std::string& client_bytes);
   // A request head or body that could not be read: false when nothing is to be sent
   // (the client left or was too slow), else true with the error response in res.
   bool reject_unreadable_head(const boost::system::error_code& ec, bool timed_out, Response& res);
@@ -126,6 +136,7 @@ class HttpListener final : public Listener {
   uint64_t tls_handshakes_ = 0;
   uint64_t tls_handshake_failures_ = 0;
   uint64_t tls_resumed_ = 0;
+  h2::ServerCounters h2_;
 };
 
 }  // namespace meridian::forward::l7

@@ -155,13 +155,14 @@ RouteChoice RouteTable::choose(const RequestHead& req, std::string_view client_b
   const std::string_view path = target.substr(0, target.find('?'));
   for (auto& r : routes_) {
     if (!r.matches(req, host, path)) continue;
-    if (r.shares.empty()) return {r.group, nullptr};
+    const bool idem = r.spec.idempotent;
+    if (r.shares.empty()) return {r.group, nullptr, idem};
     const Sticky& sticky = r.spec.sticky;
     if (sticky.kind == Sticky::Kind::cookie) {
       if (const auto pinned = find_cookie(req, sticky.cookie))
         for (const auto& s : r.shares)
-          if (s.group->name() == *pinned) return {s.group, nullptr};
-      return {r.next_by_weight(), &sticky.cookie};
+          if (s.group->name() == *pinned) return {s.group, nullptr, idem};
+      return {r.next_by_weight(), &sticky.cookie, idem};
     }
     if (sticky.kind == Sticky::Kind::hash) {
       std::optional<std::string_view> key;
@@ -170,9 +171,9 @@ RouteChoice RouteTable::choose(const RequestHead& req, std::string_view client_b
       } else if (sticky.key.kind == HashKey::Kind::cookie) {
         key = find_cookie(req, sticky.key.name);
       }
-      return {r.by_hash(hash_bytes(key.value_or(client_bytes), 7)), nullptr};
+      return {r.by_hash(hash_bytes(key.value_or(client_bytes), 7)), nullptr, idem};
     }
-    return {r.next_by_weight(), nullptr};
+    return {r.next_by_weight(), nullptr, idem};
   }
   return {fallback_, nullptr};
 }

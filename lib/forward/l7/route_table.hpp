@@ -26,6 +26,7 @@ struct RouteChoice {
   // Set when a cookie-sticky split chose the group anew: the response pins the client
   // with `Set-Cookie: NAME=GROUP`.
   const std::string* pin_cookie = nullptr;
+  bool idempotent = false;  // the route's "idempotent": its requests may be retried whatever their method
 };
 
 class RouteTable {

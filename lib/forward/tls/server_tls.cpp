@@ -48,7 +48,6 @@ std::shared_ptr<ServerTls> ServerTls::load(const ServerTlsSettings& s, std::size
                                            std::string& failed_key, std::string& error) {
   std::shared_ptr<ServerTls> tls(new ServerTls);
   for (const auto& name : s.alpn) {
-    if (name == "h2") continue;  // offered once the listener speaks HTTP/2
     tls->alpn_.push_back(name);
     tls->alpn_wire_.push_back(static_cast<char>(name.size()));
     tls->alpn_wire_ += name;
