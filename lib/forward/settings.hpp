@@ -127,8 +127,16 @@ struct ServerTlsSettings {
   std::shared_ptr<const ServerTls> loaded;        // set by parse_region when the files load
 };
 
+// An L4 listener's route by TLS server name ("forward.l4.sni"): "www.example.com" (exact,
+// lower case), "*.example.com" (any name below it) or "*" (everything else, no SNI too).
+struct SniRoute {
+  std::string name;
+  std::string group;
+};
+
 struct L4Settings {
   std::string listen;
+  std::vector<SniRoute> sni;  // empty: no ClientHello is read, every backend takes connections
   BalanceSettings balance;
   Ms connect_timeout{2000};
   Ms idle_timeout{300000};
