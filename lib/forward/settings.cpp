@@ -353,7 +353,7 @@ void read_server_tls(JsonObjectReader& r, ServerTlsSettings& tls, const std::str
 
 void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, const std::string& base_dir) {
   expect_keys(r, {"listen", "balance", "hash", "timeouts", "limits", "routes", "retry", "rate_limit",
-                  "forwarded_proto", "tls"});
+                  "forwarded_proto", "tls", "websocket"});
   read_listen(r, s.listen);
   read_balance(r, s.balance);
   if (auto tls = r.section("tls")) {
@@ -379,6 +379,10 @@ void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, co
     l->integer("max_connections", s.max_connections, 1, 1000000);
     l->integer("max_pending", s.max_pending, 1, 1000000);
     l->integer("pool_size", s.pool_size, 0, 100000);
+  }
+  if (auto ws = r.section("websocket")) {
+    expect_keys(*ws, {"idle_timeout"});
+    ws->duration("idle_timeout", s.websocket_idle_timeout);
   }
   if (auto retry = r.section("retry")) read_retry(*retry, s.retry);
   if (auto rl = r.section("rate_limit")) {

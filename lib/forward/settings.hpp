@@ -164,6 +164,7 @@ struct L7Settings {
   std::vector<Route> routes;
   RetrySettings retry;
   RateLimitSettings rate_limit;
+  Ms websocket_idle_timeout{300000};  // an upgraded (WebSocket) connection with no byte either way
   std::string forwarded_proto = "http";  // "https" by default on a TLS listener
   std::optional<ServerTlsSettings> tls;
 };
