@@ -210,13 +210,13 @@ TEST_CASE("WebSocket: the idle timeout closes an idle relay, traffic keeps it op
   WsEchoBackend echo("echo");
   meridian::health::HealthTable health;
   ForwardingTier tier(health);
-  tier.apply(services(ws_region({echo.address()}, {{"websocket", {{"idle_timeout", "1s"}}}})));
+  tier.apply(services(ws_region({echo.address()}, {{"websocket", {{"idle_timeout", "2s"}}}})));
   const uint16_t port = port_of(tier, "l7");
 
   WsClient c(port);
   CHECK(c.read() == "hello from echo");
-  // messages every 300 ms for 2 s: longer than the timeout, never idle that long
-  for (int i = 0; i < 7; ++i) {
+  // messages every 300 ms for 3 s: longer than the timeout, never idle that long
+  for (int i = 0; i < 10; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     c.write("ping " + std::to_string(i));
     CHECK(c.read() == "ping " + std::to_string(i));
@@ -227,7 +227,7 @@ TEST_CASE("WebSocket: the idle timeout closes an idle relay, traffic keeps it op
   const auto ec = c.wait_closed();
   const auto waited = std::chrono::steady_clock::now() - start;
   CHECK(ec);
-  CHECK(waited >= std::chrono::milliseconds(900));
+  CHECK(waited >= std::chrono::milliseconds(1900));
   CHECK(waited < std::chrono::seconds(15));
   CHECK(wait_until([&] { return echo.open() == 0; }));
   CHECK(metric(tier, "meridian_forward_websocket_idle_timeouts_total") == 1);
