@@ -109,9 +109,62 @@ void read_retry(JsonObjectReader& r, RetrySettings& s) {
   }
 }
 
-void read_l4(JsonObjectReader& r, L4Settings& s) {
+// A name of "forward.l4.sni": a host name (letters, digits, '-', '_' in dot-separated labels),
+// "*." and one, or "*".
+bool valid_sni_name(std::string_view name) {
+  if (name == "*") return true;
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  for (const char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (++label > 63 || !(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+// "sni": {"NAME": "GROUP", ...} of an L4 listener.
+void read_sni(JsonObjectReader& r, L4Settings& s, const RegionForward& region) {
+  const json* sni = r.find("sni");
+  if (!sni) return;
+  if (!sni->is_object() || sni->empty()) {
+    r.error("sni", "\"sni\" is an object of server names to groups: {\"www.example.com\": \"web\", \"*\": \"default\"}");
+    return;
+  }
+  std::set<std::string> groups;
+  for (const auto& b : region.backends) groups.insert(b.group);
+  for (const auto& [name, group] : sni->items()) {
+    const Pointer at = r.pointer("sni") / name;
+    if (!valid_sni_name(name)) {
+      r.sink().report(at, "a server name is a host name, \"*.\" and a host name, or \"*\"", false);
+      continue;
+    }
+    if (!group.is_string() || group.get<std::string>().empty()) {
+      r.sink().report(at, "the value is a backend group's name", false);
+      continue;
+    }
+    if (!region.backends.empty() && !groups.count(group.get<std::string>())) {
+      r.sink().report(at, "no backend is in group \"" + group.get<std::string>() + "\"", false);
+      continue;
+    }
+    SniRoute route{name, group.get<std::string>()};
+    for (auto& c : route.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::any_of(s.sni.begin(), s.sni.end(), [&](const SniRoute& o) { return o.name == route.name; })) {
+      r.sink().report(at, "\"" + route.name + "\" is listed twice (names are compared in lower case)", false);
+      continue;
+    }
+    s.sni.push_back(std::move(route));
+  }
+}
+
+void read_l4(JsonObjectReader& r, L4Settings& s, const RegionForward& region) {
   expect_keys(r, {"listen", "balance", "hash", "connect_timeout", "idle_timeout", "connect_attempts", "max_connections",
-                  "proxy_protocol", "buffer_bytes"});
+                  "proxy_protocol", "buffer_bytes", "sni"});
+  read_sni(r, s, region);
   read_listen(r, s.listen);
   read_balance(r, s.balance);
   if (s.balance.key.kind != HashKey::Kind::client_ip)
@@ -302,7 +355,7 @@ void read_server_tls(JsonObjectReader& r, ServerTlsSettings& tls, const std::str
 
 void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, const std::string& base_dir) {
   expect_keys(r, {"listen", "balance", "hash", "timeouts", "limits", "routes", "retry", "rate_limit",
-                  "forwarded_proto", "tls", "http2"});
+                  "forwarded_proto", "tls", "http2", "websocket"});
   read_listen(r, s.listen);
   read_balance(r, s.balance);
   if (auto tls = r.section("tls")) {
@@ -335,6 +388,10 @@ void read_l7(JsonObjectReader& r, L7Settings& s, const RegionForward& region, co
     h2->integer("max_resets", s.http2.max_resets, 1, 10000000);
     h2->integer("max_control_frames", s.http2.max_control_frames, 1, 10000000);
     h2->duration("flood_window", s.http2.flood_window);
+  }
+  if (auto ws = r.section("websocket")) {
+    expect_keys(*ws, {"idle_timeout"});
+    ws->duration("idle_timeout", s.websocket_idle_timeout);
   }
   if (auto retry = r.section("retry")) read_retry(*retry, s.retry);
   if (auto rl = r.section("rate_limit")) {
@@ -380,7 +437,7 @@ void read_forward(JsonObjectReader& region, RegionForward& out, const std::strin
     expect_keys(*b, {"max_connections"});
     b->integer("max_connections", out.bulkhead.max_connections, 1, 1000000);
   }
-  if (auto l4 = f->section("l4")) read_l4(*l4, out.l4.emplace());
+  if (auto l4 = f->section("l4")) read_l4(*l4, out.l4.emplace(), out);
   if (auto l7 = f->section("l7")) read_l7(*l7, out.l7.emplace(), out, base_dir);
   if (!f->contains("l4") && !f->contains("l7")) f->error("\"forward\" needs \"l4\" and/or \"l7\"");
   const auto l4_at = out.l4 ? util::parse_host_port(out.l4->listen) : std::nullopt;

@@ -137,8 +137,16 @@ struct Http2Settings {
   Ms flood_window{10000};                 // over either: GOAWAY (ENHANCE_YOUR_CALM) and close
 };
 
+// An L4 listener's route by TLS server name ("forward.l4.sni"): "www.example.com" (exact,
+// lower case), "*.example.com" (any name below it) or "*" (everything else, no SNI too).
+struct SniRoute {
+  std::string name;
+  std::string group;
+};
+
 struct L4Settings {
   std::string listen;
+  std::vector<SniRoute> sni;  // empty: no ClientHello is read, every backend takes connections
   BalanceSettings balance;
   Ms connect_timeout{2000};
   Ms idle_timeout{300000};
@@ -166,6 +174,7 @@ struct L7Settings {
   std::vector<Route> routes;
   RetrySettings retry;
   RateLimitSettings rate_limit;
+  Ms websocket_idle_timeout{300000};  // an upgraded (WebSocket) connection with no byte either way
   std::string forwarded_proto = "http";  // "https" by default on a TLS listener
   std::optional<ServerTlsSettings> tls;
   Http2Settings http2;

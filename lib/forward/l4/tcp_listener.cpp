@@ -1,12 +1,12 @@
 #include "forward/l4/tcp_listener.hpp"
 
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "forward/l4/proxy_protocol.hpp"
+#include "forward/l4/relay_watch.hpp"
 #include "util/coarse_clock.hpp"
 #include "util/ip_address.hpp"
 #include "util/log.hpp"
@@ -24,6 +24,7 @@ std::shared_ptr<L4Config> L4Config::build(const L4Settings& s, std::shared_ptr<R
   c->s = s;
   c->region = std::move(region);
   c->group = std::make_unique<Group>("all", c->region->backends, s.balance);
+  if (!s.sni.empty()) c->sni = std::make_unique<SniRouter>(s.sni, c->region->backends, s.balance);
   return c;
 }
 
@@ -57,15 +58,35 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     if (pair) pair->close();
   });
 
+  Group* group = cfg->group.get();
+  if (cfg->sni) {
+    // TLS passthrough: the group follows the ClientHello's server name
+    Deadline deadline(core_, client);
+    deadline.expires_after(s.connect_timeout);
+    const ClientHello hello = co_await peek_client_hello(client, deadline);
+    if (aborted) co_return;
+    group = hello.status == ClientHello::Status::complete ? cfg->sni->choose(hello.server_name) : nullptr;
+    if (!group) {
+      const bool timeout = hello.status != ClientHello::Status::complete && std::string_view(hello.error) == "timed out";
+      ++(hello.status == ClientHello::Status::complete ? sni_no_route_ : timeout ? sni_timeouts_ : sni_invalid_);
+      util::log(util::LogLevel::debug, "forward_sni_refused",
+                {{"listener", id_.listen}, {"client", peer.address().to_string()},
+                 {"reason", hello.status == ClientHello::Status::complete ? "no route for " + hello.server_name
+                                                                           : std::string(hello.error)}});
+      client.close(ec);
+      co_return;
+    }
+  }
+
   std::vector<Backend*> tried;
   std::shared_ptr<Backend> chosen;
   tcp::socket upstream(core_.io);
   for (unsigned attempt = 0; attempt < s.connect_attempts && !aborted; ++attempt) {
-    Backend* b = cfg->group->pick(util::coarse_now(), key, tried);
+    Backend* b = group->pick(util::coarse_now(), key, tried);
     if (!b) break;
     tried.push_back(b);
     std::shared_ptr<Backend> hold;
-    for (const auto& m : cfg->group->members())
+    for (const auto& m : group->members())
       if (m.get() == b) hold = m;
     ++b->active;
     ++b->counters.requests;
@@ -101,21 +122,8 @@ awaitable<void> TcpListener::session(tcp::socket client) {
     if (ec || aborted) co_return;
   }
   // From here the relay moves the bytes; this coroutine keeps the idle timeout.
-  asio::steady_timer idle(core_.io);
   pair = std::make_shared<RelayedPair>(client.release(ec), upstream.release(ec), s.buffer_bytes, bytes_in_, bytes_out_);
-  pair->on_close = [&idle] { idle.cancel(); };
-  if (!relay_->add(pair)) co_return;
-  for (;;) {
-    idle.expires_at(pair->last_activity() + s.idle_timeout);
-    co_await idle.async_wait(redirect_error(use_awaitable, ec));
-    if (pair->closed()) co_return;
-    // the precise clock: the timer fired by it, and the coarse one may still lag behind
-    if (Clock::now() >= pair->last_activity() + s.idle_timeout) {
-      ++idle_timeouts_;
-      pair->close();
-      co_return;
-    }
-  }
+  if (co_await relay_until_closed(core_.io, *relay_, pair, s.idle_timeout) == RelayEnd::idle_timeout) ++idle_timeouts_;
 }
 
 void TcpListener::metrics(MetricSink& m) const {
@@ -127,6 +135,12 @@ void TcpListener::metrics(MetricSink& m) const {
         l, double(no_backend_));
   m.add("meridian_forward_tcp_idle_timeouts_total", "counter", "Proxied connections closed by the idle timeout.", l,
         double(idle_timeouts_));
+  if (cfg_->sni)
+    for (const auto& [reason, n] : {std::pair{"no_route", sni_no_route_}, std::pair{"invalid", sni_invalid_},
+                                    std::pair{"timeout", sni_timeouts_}})
+      m.add("meridian_forward_tcp_sni_refused_total", "counter",
+            "Connections closed before a backend was chosen by SNI, by reason.",
+            l + ",reason=\"" + reason + "\"", double(n));
   m.add("meridian_forward_tcp_bytes_total", "counter", "Bytes proxied, by direction.", l + ",direction=\"in\"",
         double(bytes_in_));
   m.add("meridian_forward_tcp_bytes_total", "counter", "Bytes proxied, by direction.", l + ",direction=\"out\"",
@@ -134,7 +148,7 @@ void TcpListener::metrics(MetricSink& m) const {
 }
 
 nlohmann::json TcpListener::status() const {
-  return {{"kind", "l4"},
+  nlohmann::json j = {{"kind", "l4"},
           {"listen", id_.listen},
           {"bound", bound()},
           {"service", id_.service},
@@ -148,6 +162,8 @@ nlohmann::json TcpListener::status() const {
           {"connect_retries", connect_retries_},
           {"no_backend", no_backend_},
           {"idle_timeouts", idle_timeouts_}};
+  if (cfg_->sni) j["sni_refused"] = {{"no_route", sni_no_route_}, {"invalid", sni_invalid_}, {"timeout", sni_timeouts_}};
+  return j;
 }
 
 }  // namespace meridian::forward::l4

@@ -10,6 +10,7 @@
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
 #include "forward/l4/relay.hpp"
+#include "forward/l4/sni_router.hpp"
 
 namespace meridian::forward::l4 {
 
@@ -17,6 +18,7 @@ struct L4Config {
   L4Settings s;
   std::shared_ptr<Region> region;
   std::unique_ptr<Group> group;  // every backend of the region
+  std::unique_ptr<SniRouter> sni;  // with "sni": the groups by TLS server name
 
   static std::shared_ptr<L4Config> build(const L4Settings& s, std::shared_ptr<Region> region);
 };
@@ -39,6 +41,11 @@ class TcpListener final : public Listener {
   uint64_t connect_retries_ = 0;
   uint64_t no_backend_ = 0;
   uint64_t idle_timeouts_ = 0;
+  // connections closed before a backend was chosen by SNI: no route for the name, not a
+  // ClientHello, or none within connect_timeout
+  uint64_t sni_no_route_ = 0;
+  uint64_t sni_invalid_ = 0;
+  uint64_t sni_timeouts_ = 0;
   uint64_t bytes_in_ = 0;   // client -> backend
   uint64_t bytes_out_ = 0;  // backend -> client
 };

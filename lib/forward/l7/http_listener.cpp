@@ -22,6 +22,7 @@
 
 #include "forward/l7/framing.hpp"
 #include "forward/l7/h2/serve.hpp"
+#include "forward/l7/websocket.hpp"
 #include "forward/resilience/backoff.hpp"
 #include "forward/tls/server_tls.hpp"
 #include "util/coarse_clock.hpp"
@@ -239,6 +240,34 @@ bool timed_out(const Deadline& d, const boost::system::error_code& ec) {
 }
 
 }  // namespace
+
+// What the backend sees: no hop-by-hop fields; X-Forwarded-For with the client appended,
+// X-Real-IP, X-Forwarded-Proto and X-Request-ID set (one pass over the fields).
+void rewrite_request_for_backend(Request& req, std::string_view request_id, const std::string& client_ip,
+                                 const std::string& forwarded_proto) {
+  std::string xff;
+  strip_hop_by_hop(req, [&](const auto& f) {
+    if (f.name() != http::field::unknown) return false;
+    const std::string_view name = sv(f.name_string());
+    if (iequal(name, "X-Forwarded-For")) {
+      if (!xff.empty()) xff += ", ";
+      xff += sv(f.value());
+      return true;
+    }
+    return iequal(name, "X-Real-IP") || iequal(name, "X-Forwarded-Proto") || iequal(name, "X-Request-ID");
+  });
+  if (!xff.empty()) xff += ", ";
+  xff += client_ip;
+  req.insert(http::field::unknown, "X-Request-ID", bsv(request_id));
+  req.insert(http::field::unknown, "X-Forwarded-For", xff);
+  req.insert(http::field::unknown, "X-Real-IP", client_ip);
+  req.insert(http::field::unknown, "X-Forwarded-Proto", forwarded_proto);
+}
+
+void rewrite_response_for_client(Response& res, std::string_view request_id, unsigned version, bool keep,
+                                 bool fix_length) {
+  finish_response(res, request_id, version, keep, fix_length);
+}
 
 std::shared_ptr<L7Config> L7Config::build(const L7Settings& s, std::shared_ptr<Region> region) {
   auto c = std::make_shared<L7Config>();
@@ -624,7 +653,12 @@ awaitable<void> HttpListener::serve(Stream& socket, Deadline& deadline, Connecti
     const bool keep = req.keep_alive() && !closing && !core_.draining;
 
     // Forward it to a backend (route, retries: forward()) unless too many are in flight.
-    if (!reject_overloaded(s, version, request_id, res)) {
+    if (is_websocket_upgrade(req)) {  // websocket.cpp: a relay, or an answer as any other
+      const UpgradeEnd end =
+          co_await websocket(socket, deadline, *cfg, req, res, buffer, request_id, client_text, client_bytes);
+      if (end == UpgradeEnd::relayed) break;
+      if (end == UpgradeEnd::refused) closing = true;
+    } else if (!reject_overloaded(s, version, request_id, res)) {
       ++pending_;
       struct Dec {
         uint32_t& n;
@@ -707,27 +741,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     co_return;
   }
 
-  // what the backend sees: no hop-by-hop fields; X-Forwarded-For with the client appended,
-  // X-Real-IP, X-Forwarded-Proto and X-Request-ID set (one pass over the fields)
-  {
-    std::string xff;
-    strip_hop_by_hop(req, [&](const auto& f) {
-      if (f.name() != http::field::unknown) return false;
-      const std::string_view name = sv(f.name_string());
-      if (iequal(name, "X-Forwarded-For")) {
-        if (!xff.empty()) xff += ", ";
-        xff += sv(f.value());
-        return true;
-      }
-      return iequal(name, "X-Real-IP") || iequal(name, "X-Forwarded-Proto") || iequal(name, "X-Request-ID");
-    });
-    if (!xff.empty()) xff += ", ";
-    xff += client_ip;
-    req.insert(http::field::unknown, "X-Request-ID", bsv(request_id));
-    req.insert(http::field::unknown, "X-Forwarded-For", xff);
-    req.insert(http::field::unknown, "X-Real-IP", client_ip);
-    req.insert(http::field::unknown, "X-Forwarded-Proto", s.forwarded_proto);
-  }
+  rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
   as_http11(req);
   const bool head = req.method() == http::verb::head;
   // gRPC (application/grpc, +proto, +json...) is retried only where its route says so:
@@ -968,6 +982,7 @@ void HttpListener::metrics(MetricSink& m) const {
   m.add("meridian_forward_http2_goaways_total", "counter",
         "HTTP/2 connections ended with GOAWAY by the proxy, by reason.", l + ",reason=\"protocol_error\"",
         double(h2_.protocol_errors));
+  websocket_metrics(m, l);
   if (limiter_)
     m.add("meridian_forward_http_rate_limit_clients", "gauge", "Client IPs with a token bucket.", l,
           double(limiter_->clients()));
@@ -999,6 +1014,7 @@ nlohmann::json HttpListener::status() const {
     groups[g->name()] = members;
   }
   j["groups"] = groups;
+  j["websocket"] = websocket_status();
   return j;
 }
 

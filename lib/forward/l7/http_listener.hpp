@@ -19,6 +19,7 @@
 
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
+#include "forward/l4/relay.hpp"
 #include "forward/l7/framing.hpp"
 #include "forward/l7/h2/server_connection.hpp"
 #include "forward/l7/route_table.hpp"
@@ -31,6 +32,15 @@ using Request = boost::beast::http::request<boost::beast::http::string_body, Fie
 using Response = boost::beast::http::response<boost::beast::http::string_body, Fields>;
 // A client connection of a TLS listener: OpenSSL over the session's own socket.
 using TlsStream = boost::asio::ssl::stream<tcp::socket&>;
+
+// The request as a backend gets it (hop-by-hop fields removed, X-Forwarded-For, X-Real-IP,
+// X-Forwarded-Proto and X-Request-ID set) and the response as the client gets it (see
+// finish_response in http_listener.cpp). The WebSocket upgrade (websocket.cpp) puts its
+// Upgrade and Connection back afterwards.
+void rewrite_request_for_backend(Request& req, std::string_view request_id, const std::string& client_ip,
+                                 const std::string& forwarded_proto);
+void rewrite_response_for_client(Response& res, std::string_view request_id, unsigned version, bool keep,
+                                 bool fix_length);
 
 // Everything a request needs, swapped as a whole on reload.
 struct L7Config {
@@ -79,7 +89,23 @@ class HttpListener final : public Listener {
     bool clean_end = false;  // ended by a close the protocol allows (TLS: send close_notify)
   };
 
+  // How a WebSocket upgrade request ended (websocket.cpp).
+  enum class UpgradeEnd {
+    relayed,   // the backend switched protocols; the relay has ended: the connection is over
+    answered,  // res holds the answer (the backend's, or an error); the connection goes on
+    refused,   // res holds a 400 (not a valid upgrade request): close after it
+  };
+
   uint64_t max_connections() const override { return cfg_->s.max_connections; }
+  // An Upgrade: websocket request: routed and balanced like any, sent on a connection of its
+  // own; when the backend answers 101, both connections become a byte relay (websocket.cpp).
+  template <class Stream>
+  boost::asio::awaitable<UpgradeEnd> websocket(Stream& client, Deadline& deadline, const L7Config& cfg, Request& req,
+                                               Response& res, boost::beast::flat_buffer& client_buffer,
+                                               std::string_view request_id, const std::string& client_ip,
+                                               const std::string& client_bytes);
+  void websocket_metrics(MetricSink& out, const std::string& labels) const;
+  nlohmann::json websocket_status() const;
   // One client connection: its requests one after the other, each read (head, then
   // admitted, then its body), forwarded and answered, until the client or a
   // Connection: close ends it. The steps that decide without waiting are below.
@@ -137,6 +163,10 @@ class HttpListener final : public Listener {
   uint64_t tls_handshake_failures_ = 0;
   uint64_t tls_resumed_ = 0;
   h2::ServerCounters h2_;
+  std::shared_ptr<l4::Relay> relay_;  // made at the first upgrade: moves upgraded connections' bytes
+  struct WebSocketCounters {
+    uint64_t active = 0, total = 0, idle_timeouts = 0, bytes_in = 0, bytes_out = 0;
+  } websocket_;
 };
 
 }  // namespace meridian::forward::l7

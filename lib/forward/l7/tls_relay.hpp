@@ -1,0 +1,53 @@
+// The relay of an upgraded connection whose client side is TLS. The L4 relay (l4/relay.*)
+// moves bytes between two sockets with recv/send; a TLS client cannot go there: Asio's
+// ssl::stream keeps OpenSSL behind a memory BIO and may already hold ciphertext it read
+// past the request (and plaintext OpenSSL decrypted but not yet returned), which a raw
+// socket relay would lose, and every byte must go through SSL_read/SSL_write anyway (TLS 1.3
+// also sends post-handshake messages of its own). So these connections are relayed by two
+// coroutines over the ssl::stream and the backend socket.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "forward/l4/relay_watch.hpp"
+
+namespace meridian::forward::l7 {
+
+using TlsClientStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>;
+
+// Copies client -> upstream and upstream -> client until both ended, one failed, or no byte
+// moved for idle_timeout (then both are closed). The client closing its side (close_notify
+// or EOF) is passed on as a half-close; the backend closing ends the relay with a
+// close_notify to the client. stop() from elsewhere (the tier's forced close) ends it too.
+class TlsRelay {
+ public:
+  TlsRelay(TlsClientStream& client, boost::asio::ip::tcp::socket& upstream, uint64_t& bytes_in, uint64_t& bytes_out);
+  boost::asio::awaitable<l4::RelayEnd> run(std::chrono::steady_clock::duration idle_timeout);
+  void stop();
+  // The backend closed first: the caller sends the client a close_notify.
+  bool ended_by_upstream() const { return upstream_ended_ && !failed_; }
+
+ private:
+  boost::asio::awaitable<void> client_to_upstream();
+  boost::asio::awaitable<void> upstream_to_client();
+  void finished();
+
+  TlsClientStream& client_;
+  boost::asio::ip::tcp::socket& upstream_;
+  uint64_t& bytes_in_;
+  uint64_t& bytes_out_;
+  boost::asio::steady_timer wake_;
+  std::chrono::steady_clock::time_point last_;
+  int running_ = 0;
+  bool stopping_ = false;
+  bool failed_ = false;
+  bool upstream_ended_ = false;  // the backend closed: send close_notify to the client
+};
+
+}  // namespace meridian::forward::l7

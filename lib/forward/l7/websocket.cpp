@@ -1,0 +1,302 @@
+#include "forward/l7/websocket.hpp"
+
+#include <type_traits>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/container/small_vector.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "forward/l4/relay_watch.hpp"
+#include "forward/l7/tls_relay.hpp"
+#include "util/coarse_clock.hpp"
+#include "util/log.hpp"
+
+namespace meridian::forward::l7 {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+std::string_view sv(beast::string_view v) { return {v.data(), v.size()}; }
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+// Whether a comma-separated field value holds token (any case).
+bool has_token(std::string_view value, std::string_view token) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t end = value.find(',', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view t = value.substr(start, end - start);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    if (t.size() == token.size()) {
+      bool same = true;
+      for (std::size_t i = 0; i < t.size() && same; ++i) same = ascii_lower(t[i]) == token[i];
+      if (same) return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+// Whether any field `name` holds token (fields of one name may be repeated).
+bool any_field_has(const Request& req, http::field name, std::string_view token) {
+  for (const auto& f : req)
+    if (f.name() == name && has_token(sv(f.value()), token)) return true;
+  return false;
+}
+
+std::size_t count_fields(const Request& req, std::string_view name) {
+  std::size_t n = 0;
+  for (const auto& f : req)
+    if (beast::iequals(f.name_string(), beast::string_view(name.data(), name.size()))) ++n;
+  return n;
+}
+
+bool is_base64_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+bool timed_out(const Deadline& d, const boost::system::error_code& ec) {
+  return d.expired() && ec == asio::error::operation_aborted;
+}
+
+}  // namespace
+
+bool is_websocket_upgrade(const Request& req) {
+  if (req.find(http::field::upgrade) == req.end()) return false;  // the usual request: one lookup
+  return any_field_has(req, http::field::upgrade, "websocket") && any_field_has(req, http::field::connection, "upgrade");
+}
+
+std::string_view check_websocket_request(const Request& req) {
+  if (req.method() != http::verb::get) return "a WebSocket upgrade is a GET";
+  if (req.version() != 11) return "a WebSocket upgrade is HTTP/1.1";
+  if (!req.body().empty()) return "a WebSocket upgrade has no body";
+  if (count_fields(req, "Sec-WebSocket-Key") != 1) return "a WebSocket upgrade needs one Sec-WebSocket-Key";
+  // 16 random bytes in base64: 22 characters and "=="
+  const std::string_view key = sv(req["Sec-WebSocket-Key"]);
+  bool key_ok = key.size() == 24 && key.substr(22) == "==";
+  for (std::size_t i = 0; key_ok && i < 22; ++i) key_ok = is_base64_char(key[i]);
+  if (!key_ok) return "Sec-WebSocket-Key is not 16 bytes in base64";
+  if (count_fields(req, "Sec-WebSocket-Version") != 1) return "a WebSocket upgrade needs one Sec-WebSocket-Version";
+  const std::string_view version = sv(req["Sec-WebSocket-Version"]);
+  bool version_ok = !version.empty() && version.size() <= 3;
+  for (const char c : version) version_ok = version_ok && c >= '0' && c <= '9';
+  if (!version_ok) return "Sec-WebSocket-Version is not a number";
+  return {};
+}
+
+template <class Stream>
+awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Deadline& deadline, const L7Config& cfg,
+                                                            Request& req, Response& res,
+                                                            beast::flat_buffer& client_buffer,
+                                                            std::string_view request_id, const std::string& client_ip,
+                                                            const std::string& client_bytes) {
+  const L7Settings& s = cfg.s;
+  const unsigned version = req.version();
+  if (const std::string_view why = check_websocket_request(req); !why.empty()) {
+    ++rejects_[bad_request];
+    util::log(util::LogLevel::debug, "forward_bad_request", {{"client", client_ip}, {"reason", std::string(why)}});
+    res = error_response(400, "bad request: " + std::string(why), version, request_id);
+    co_return UpgradeEnd::refused;
+  }
+  if (reject_overloaded(s, version, request_id, res)) co_return UpgradeEnd::answered;
+  const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
+  if (!route.group) {
+    ++rejects_[no_route];
+    res = error_response(404, "no route", version, request_id);
+    co_return UpgradeEnd::answered;
+  }
+  // the handshake is a request in flight (max_pending) until the backend answered it
+  ++pending_;
+  struct Pending {
+    uint32_t* n;
+    ~Pending() { release(); }
+    void release() {
+      if (n) --*n;
+      n = nullptr;
+    }
+  } pending{&pending_};
+
+  // The request as the backend gets it: forwarding headers as for any request, and the
+  // Upgrade (hop-by-hop, so removed with the others) put back.
+  const uint64_t key = hash_key(cfg, req, client_bytes);
+  const std::string upgrade(sv(req[http::field::upgrade]));
+  rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::upgrade, upgrade);
+  std::string wire;
+  serialize(wire, req);
+
+  // A connection of its own (never pooled: it will carry the relay), to a backend of the
+  // route's group; a backend that refuses the connect is replaced by another, as for requests.
+  Region& region = *cfg.region;
+  tcp::socket upstream(core_.io);
+  std::shared_ptr<Backend> backend;
+  boost::system::error_code ec;
+  {
+    Deadline upstream_deadline(core_, upstream);
+    boost::container::small_vector<Backend*, 4> tried;
+    for (unsigned attempt = 0; attempt <= s.retry.max_retries; ++attempt) {
+      const auto now = util::coarse_now();
+      Backend* b = route.group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
+      if (!b) break;
+      tried.push_back(b);
+      ++b->active;
+      ++b->counters.requests;
+      b->circuit.on_dispatch(now);
+      upstream_deadline.expires_after(s.connect_timeout);
+      co_await upstream.async_connect(b->endpoint, redirect_error(use_awaitable, ec));
+      if (!ec) {
+        for (const auto& m : route.group->members())
+          if (m.get() == b) backend = m;
+        break;
+      }
+      --b->active;
+      ++b->counters.connect_failures;
+      region.on_failure(*b, util::coarse_now(),
+                        "connect: " + (timed_out(upstream_deadline, ec) ? std::string("timed out") : ec.message()));
+      boost::system::error_code ignored;
+      upstream.close(ignored);
+    }
+    if (!backend) {
+      ++rejects_[tried.empty() ? no_backend : bad_gateway];
+      res = tried.empty() ? error_response(503, "no backend available", version, request_id)
+                          : error_response(502, "bad gateway", version, request_id);
+      if (tried.empty()) res.set(http::field::retry_after, "1");
+      co_return UpgradeEnd::answered;
+    }
+  }
+  // The backend counts this connection as active (least connections) until the relay ends.
+  struct Active {
+    std::shared_ptr<Backend> b;
+    ~Active() { --b->active; }
+  } active{backend};
+  upstream.set_option(tcp::no_delay(true), ec);
+
+  // Send the upgrade and read the answer's header; a 101 has no body, any other answer is
+  // read whole and goes to the client as usual.
+  beast::flat_buffer rbuf;
+  http::response_parser<http::string_body, PoolAllocator<char>> parser;
+  parser.header_limit(65536);
+  parser.body_limit(s.max_response_bytes);
+  {
+    Deadline upstream_deadline(core_, upstream);
+    upstream_deadline.expires_after(s.backend_timeout);
+    co_await asio::async_write(upstream, asio::buffer(wire), redirect_error(use_awaitable, ec));
+    if (!ec) co_await http::async_read_header(upstream, rbuf, parser, redirect_error(use_awaitable, ec));
+    if (!ec && parser.get().result() != http::status::switching_protocols && !parser.is_done())
+      co_await http::async_read(upstream, rbuf, parser, redirect_error(use_awaitable, ec));
+    if (ec) {
+      const bool timeout = timed_out(upstream_deadline, ec);
+      ++(timeout ? backend->counters.timeouts : backend->counters.connect_failures);
+      region.on_failure(*backend, util::coarse_now(), timeout ? std::string("timeout") : "upgrade: " + ec.message());
+      ++rejects_[timeout ? gateway_timeout : bad_gateway];
+      res = timeout ? error_response(504, "gateway timeout", version, request_id)
+                    : error_response(502, "bad gateway", version, request_id);
+      co_return UpgradeEnd::answered;
+    }
+  }
+  res = parser.release();
+  const unsigned code = res.result_int();
+  if (code >= 500) region.on_failure(*backend, util::coarse_now(), "status " + std::to_string(code));
+  else region.on_success(*backend, util::coarse_now());
+  if (code != 101) co_return UpgradeEnd::answered;
+  pending.release();
+
+  // 101: to the client with its Upgrade and Connection (hop-by-hop, put back), and whatever
+  // the backend sent after it; the client's bytes after its request go to the backend.
+  const std::string accepted(sv(res[http::field::upgrade]));
+  rewrite_response_for_client(res, request_id, 11, true, false);
+  res.set(http::field::connection, "Upgrade");
+  if (!accepted.empty()) res.set(http::field::upgrade, accepted);
+  ++responses_[1];
+  std::string out;
+  serialize(out, res);
+  const auto early = rbuf.data();
+  out.append(static_cast<const char*>(early.data()), early.size());
+  websocket_.bytes_out += early.size();
+  deadline.expires_after(s.request_timeout);
+  co_await asio::async_write(client, asio::buffer(out), redirect_error(use_awaitable, ec));
+  deadline.expires_never();
+  if (ec) co_return UpgradeEnd::relayed;  // the client is gone: so is the upgrade
+  if (client_buffer.size() > 0) {
+    websocket_.bytes_in += client_buffer.size();
+    co_await asio::async_write(upstream, client_buffer.data(), redirect_error(use_awaitable, ec));
+    client_buffer.consume(client_buffer.size());
+    if (ec) co_return UpgradeEnd::relayed;
+  }
+
+  ++websocket_.total;
+  ++websocket_.active;
+  struct Open {
+    uint64_t& n;
+    ~Open() { --n; }
+  } open{websocket_.active};
+  util::log(util::LogLevel::debug, "forward_websocket_open",
+            {{"listener", id_.listen}, {"client", client_ip}, {"backend", backend->address}});
+  l4::RelayEnd end;
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    // Clear text: both sockets go to the listener's epoll relay, as an L4 connection's do.
+    if (!relay_) relay_ = std::make_shared<l4::Relay>(core_.io);
+    boost::system::error_code released;
+    auto pair = std::make_shared<l4::RelayedPair>(client.release(released), upstream.release(released), 16384,
+                                                  websocket_.bytes_in, websocket_.bytes_out);
+    Tracked closer(core_, [pair](bool force) {
+      if (force) pair->close();
+    });
+    end = co_await l4::relay_until_closed(core_.io, *relay_, pair, s.websocket_idle_timeout);
+  } else {
+    // TLS: through the ssl::stream (tls_relay.hpp says why not the epoll relay).
+    TlsRelay relay(client, upstream, websocket_.bytes_in, websocket_.bytes_out);
+    Tracked closer(core_, [&relay](bool force) {
+      if (force) relay.stop();
+    });
+    end = co_await relay.run(s.websocket_idle_timeout);
+    if (relay.ended_by_upstream() && client.next_layer().is_open()) {
+      deadline.expires_after(std::chrono::seconds(1));  // close_notify, waiting briefly for the client's
+      co_await client.async_shutdown(redirect_error(use_awaitable, ec));
+      deadline.expires_never();
+    }
+  }
+  if (end == l4::RelayEnd::idle_timeout) ++websocket_.idle_timeouts;
+  util::log(util::LogLevel::debug, "forward_websocket_closed",
+            {{"listener", id_.listen}, {"client", client_ip}, {"backend", backend->address},
+             {"reason", end == l4::RelayEnd::idle_timeout ? "idle timeout" : "closed"}});
+  co_return UpgradeEnd::relayed;
+}
+
+template awaitable<HttpListener::UpgradeEnd> HttpListener::websocket<tcp::socket>(
+    tcp::socket&, Deadline&, const L7Config&, Request&, Response&, beast::flat_buffer&, std::string_view,
+    const std::string&, const std::string&);
+template awaitable<HttpListener::UpgradeEnd> HttpListener::websocket<TlsStream>(
+    TlsStream&, Deadline&, const L7Config&, Request&, Response&, beast::flat_buffer&, std::string_view,
+    const std::string&, const std::string&);
+
+void HttpListener::websocket_metrics(MetricSink& m, const std::string& l) const {
+  m.add("meridian_forward_websocket_active", "gauge", "Upgraded (WebSocket) connections being relayed.", l,
+        double(websocket_.active));
+  m.add("meridian_forward_websocket_total", "counter", "Connections upgraded to WebSocket (the backend answered 101).",
+        l, double(websocket_.total));
+  m.add("meridian_forward_websocket_idle_timeouts_total", "counter",
+        "WebSocket relays closed by websocket.idle_timeout.", l, double(websocket_.idle_timeouts));
+  m.add("meridian_forward_websocket_bytes_total", "counter", "Bytes relayed over WebSocket connections, by direction.",
+        l + ",direction=\"in\"", double(websocket_.bytes_in));
+  m.add("meridian_forward_websocket_bytes_total", "counter", "Bytes relayed over WebSocket connections, by direction.",
+        l + ",direction=\"out\"", double(websocket_.bytes_out));
+}
+
+nlohmann::json HttpListener::websocket_status() const {
+  return {{"active", websocket_.active}, {"total", websocket_.total}, {"idle_timeouts", websocket_.idle_timeouts}};
+}
+
+}  // namespace meridian::forward::l7
