@@ -7,6 +7,7 @@
 #include "admin/reload_report.hpp"
 #include "dns/name.hpp"
 #include "dnssec/keys.hpp"
+#include "query/compact_denial.hpp"
 #include "runtime/zone_signing.hpp"
 #include "health/health_key.hpp"
 #include "transfer/transfer_counters.hpp"
@@ -209,6 +210,14 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_dnssec_answer_cache_hits_total", {}, dnssec.answer_cache_hits.load());
   m.family("meridian_dnssec_answer_cache_entries", "gauge", "Signed dynamic answers cached (bounded).");
   m.sample("meridian_dnssec_answer_cache_entries", {}, dnssec.answer_cache_entries.load());
+  const query::CompactDenialCounters& compact = query::compact_denial_counters();
+  m.family("meridian_dnssec_online_signatures_total", "counter",
+           "RFC 9824 compact NSECs signed on DNS threads (a thread's cache did not have them), within "
+           "dns.online_signatures_per_second.");
+  m.sample("meridian_dnssec_online_signatures_total", {}, compact.signed_online.load());
+  m.family("meridian_dnssec_online_over_budget_total", "counter",
+           "Compact denials answered from the precomputed NSEC chain instead: not cached and over the signing budget.");
+  m.sample("meridian_dnssec_online_over_budget_total", {}, compact.over_budget.load());
   // Cost follows the change: how many parts loads built anew, and how many they took over unchanged.
   m.family("meridian_load_parts_total", "counter",
            "Parts of the served state built by loads since start (outcome=built) or taken over unchanged (outcome=reused).");
