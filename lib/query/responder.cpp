@@ -410,9 +410,17 @@ class Resolution {
         if (!addr) continue;
         // The target is in the message already when the rdata named it in full.
         const uint16_t owner_ptr = w_.find_name(target->name());
-        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *target, *addr, Section::additional) &&
-            glue_required) {
-          truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
+        [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
+        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *target, *addr, Section::additional)) {
+          if (glue_required) truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
+          continue;
+        }
+        if constexpr (kSigned) {
+          // Authoritative addresses carry their RRSIGs, or are left out with them
+          // (additional data is optional); glue below a cut has none.
+          const zone::SignedRRset* set = signed_.sigs ? signed_.sigs->find(target->name(), t) : nullptr;
+          const uint16_t written_at = owner_ptr ? owner_ptr : static_cast<uint16_t>(mark.pos < 0x4000 ? mark.pos : 0);
+          if (set && !put_rrsigs(target->name(), written_at, *set, addr->ttl, Section::additional)) w_.rollback(mark);
         }
       }
     }

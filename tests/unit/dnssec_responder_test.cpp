@@ -477,3 +477,22 @@ TEST_CASE("compact denial cache: signs within the budget per second, serves hits
   CHECK_FALSE(cache.find_or_sign(z, *renewed, owner('a'), rdata, 2, t0 + std::chrono::milliseconds(600), view));
   CHECK(cache.find_or_sign(z, *renewed, owner('a'), rdata, 2, t0 + std::chrono::seconds(2), view));
 }
+
+TEST_CASE("dnssec responder: additional-section addresses of in-zone targets carry their RRSIGs; glue none") {
+  SignedFixture f;
+  const test::Answer mx = f.ask("example.com.", 15, true);
+  REQUIRE(mx.msg.rcode == 0);
+  const Checked additional = check_section(mx.wire, LDNS_SECTION_ADDITIONAL, f.dnskeys);
+  CHECK(additional.verified == 1);  // mail.example.com A
+  CHECK(additional.unsigned_sets.empty());
+  CHECK(std::count(additional.types.begin(), additional.types.end(), 46) == 1);
+  // Without DO the same addresses, no RRSIG.
+  const test::Answer plain = f.ask("example.com.", 15, false);
+  for (const auto& rr : plain.msg.additional) CHECK(rr.type != 46);
+  CHECK(plain.msg.additional.size() == 1);
+  // A referral's glue (below the cut) is not signed.
+  const test::Answer referral = f.ask("host.secure.example.com.", 1, true);
+  const Checked glue = check_section(referral.wire, LDNS_SECTION_ADDITIONAL, f.dnskeys);
+  CHECK(glue.verified == 0);
+  CHECK(glue.unsigned_sets.size() == 1);  // ns.secure's A
+}
