@@ -18,6 +18,10 @@ CompactDenialCache& CompactDenialCache::for_this_thread() {
   return *cache;
 }
 
+CompactDenialCache::~CompactDenialCache() {
+  compact_denial_counters().cached.fetch_sub(static_cast<int64_t>(used_), std::memory_order_relaxed);
+}
+
 bool CompactDenialCache::take_token(uint32_t rate, std::chrono::steady_clock::time_point now) {
   if (rate == 0) return false;
   if (tokens_ < 0) {
@@ -55,7 +59,10 @@ bool CompactDenialCache::find_or_sign(const zone::Zone& zone, const zone::ZoneSi
       slot.serial = 0;
       return false;
     }
-    if (slot.serial == 0) ++used_;
+    if (slot.serial == 0) {
+      ++used_;
+      compact_denial_counters().cached.fetch_add(1, std::memory_order_relaxed);
+    }
     slot.serial = sigs.serial();
     slot.owner_length = static_cast<uint16_t>(owner.size());
     std::memcpy(slot.owner, owner.data(), owner.size());

@@ -34,6 +34,7 @@ struct SignedNsecView {
 struct CompactDenialCounters {
   std::atomic<uint64_t> signed_online{0};     // NSECs signed on a DNS thread
   std::atomic<uint64_t> over_budget{0};       // misses answered from the precomputed chain
+  std::atomic<int64_t> cached{0};             // slots filled, over every thread's cache
 };
 CompactDenialCounters& compact_denial_counters();
 
@@ -45,6 +46,10 @@ class CompactDenialCache {
 
   // This thread's cache (made on first use; one allocation per thread).
   static CompactDenialCache& for_this_thread();
+  CompactDenialCache() = default;
+  ~CompactDenialCache();
+  CompactDenialCache(const CompactDenialCache&) = delete;
+  CompactDenialCache& operator=(const CompactDenialCache&) = delete;
 
   // The signed NSEC `owner NSEC rdata` of zone (whose signatures are sigs), from
   // the cache, or signed now when the budget allows (rate per second, 0: never).
