@@ -56,6 +56,11 @@ bool CompactDenialCache::find_or_sign(const zone::Zone& zone, const zone::ZoneSi
         dnssec::sign_one_record(*zone.dnssec().keys, owner, dns::type::NSEC, zone.negative_ttl(), rdata,
                                 {sigs.inception(), sigs.expiration()}, slot.rrsigs, sizeof slot.rrsigs, &written);
     if (count == 0) {
+      // The signing wrote into the slot: whatever it held is gone.
+      if (slot.serial != 0) {
+        --used_;
+        compact_denial_counters().cached.fetch_sub(1, std::memory_order_relaxed);
+      }
       slot.serial = 0;
       return false;
     }

@@ -40,7 +40,7 @@ CompactDenialCounters& compact_denial_counters();
 
 class CompactDenialCache {
  public:
-  static constexpr std::size_t kSlots = 1024;  // per thread: ~1.4 MB, made at the thread's first miss
+  static constexpr std::size_t kSlots = 1024;  // per thread: ~1.3 MB, made at the thread's first miss
   static constexpr std::size_t kMaxNsecRdata = 255 + 34;  // next name, bitmap up to window 0 type 255
   static constexpr std::size_t kMaxRrsigs = 2;            // signatures per NSEC kept (ZSKs of the algorithm)
 
