@@ -54,7 +54,9 @@ class ZoneSigning {
   // (by content, with the zone's signature window); null when nothing is signed.
   std::shared_ptr<const zone::AnswerSignatures> answers_for(const zone::ZoneSet& zones,
                                                             const routing::RoutingTable* table);
-  static constexpr std::size_t kMaxSubsets = 64;
+  // Subsets per region and family: C(64, 2) = 2,016 fit (routing draws from at most 64
+  // endpoints); signed once each, then cached by content across tables.
+  static constexpr std::size_t kMaxSubsets = 4096;
   static constexpr std::size_t kMaxCachedAnswers = 50000;
   uint64_t answer_signatures_made() const { return answer_signatures_made_; }
   uint64_t answer_cache_hits() const { return answer_cache_hits_; }
