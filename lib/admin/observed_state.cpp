@@ -7,6 +7,7 @@
 #include "admin/reload_report.hpp"
 #include "dns/name.hpp"
 #include "dnssec/keys.hpp"
+#include "query/compact_denial.hpp"
 #include "runtime/zone_signing.hpp"
 #include "health/health_key.hpp"
 #include "transfer/transfer_counters.hpp"
@@ -209,6 +210,17 @@ std::string render_metrics(const ObservedState& s) {
   m.sample("meridian_dnssec_answer_cache_hits_total", {}, dnssec.answer_cache_hits.load());
   m.family("meridian_dnssec_answer_cache_entries", "gauge", "Signed dynamic answers cached (bounded).");
   m.sample("meridian_dnssec_answer_cache_entries", {}, dnssec.answer_cache_entries.load());
+  const query::CompactDenialCounters& compact = query::compact_denial_counters();
+  m.family("meridian_dnssec_online_signatures_total", "counter",
+           "RFC 9824 compact NSECs signed on DNS threads (a thread's cache did not have them), within "
+           "dns.online_signatures_per_second.");
+  m.sample("meridian_dnssec_online_signatures_total", {}, compact.signed_online.load());
+  m.family("meridian_dnssec_online_over_budget_total", "counter",
+           "Compact denials answered from the precomputed NSEC chain instead: not cached and over the signing budget.");
+  m.sample("meridian_dnssec_online_over_budget_total", {}, compact.over_budget.load());
+  m.family("meridian_dnssec_online_cache_entries", "gauge",
+           "Signed compact NSECs held in the DNS threads' caches (1,024 per thread at most).");
+  m.sample("meridian_dnssec_online_cache_entries", {}, compact.cached.load());
   // Cost follows the change: how many parts loads built anew, and how many they took over unchanged.
   m.family("meridian_load_parts_total", "counter",
            "Parts of the served state built by loads since start (outcome=built) or taken over unchanged (outcome=reused).");
@@ -265,12 +277,18 @@ nlohmann::ordered_json render_status(const ObservedState& s) {
       signed_zones.push_back({{"zone", dns::name_to_text(z.origin())}, {"keys", keys},
                               {"inception", sigs->inception()}, {"expiration", sigs->expiration()},
                               {"refresh_at", sigs->refresh_at()}, {"rrsets_signed", sigs->rrsets()},
-                              {"signatures", sigs->signatures()}});
+                              {"signatures", sigs->signatures()},
+                              {"denial", z.dnssec().compact_denial ? "compact" : "nsec"}});
     });
   }
   j["dnssec"] = {{"zones", signed_zones},
                  {"answer_signatures", s.snapshot && s.snapshot->answer_signatures ? s.snapshot->answer_signatures->size() : 0},
-                 {"answer_cache_entries", runtime::dnssec_counters().answer_cache_entries.load()}};
+                 {"answer_cache_entries", runtime::dnssec_counters().answer_cache_entries.load()},
+                 {"compact_denial", {{"online_signatures_per_second", s.snapshot ? s.snapshot->online_signatures_per_second : 0},
+                                     {"signed", query::compact_denial_counters().signed_online.load()},
+                                     {"over_budget", query::compact_denial_counters().over_budget.load()},
+                                     {"cache_entries", query::compact_denial_counters().cached.load()},
+                                     {"cache_slots_per_thread", query::CompactDenialCache::kSlots}}}};
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   if (s.snapshot && s.snapshot->routing) {
     const auto& list = s.snapshot->routing->services().services;

@@ -146,6 +146,7 @@ class Reader {
     dns.integer("threads", d.threads, 1, 64);
     dns.integer("tcp_threads", d.tcp_threads, 1, 64);
     dns.integer("max_udp_payload", d.max_udp_payload, 512, 4096);
+    dns.integer("online_signatures_per_second", d.online_signatures_per_second, 0, 1000000);
     if (auto tcp = dns.section("tcp")) {
       tcp->duration("idle_timeout", d.tcp_idle_timeout);
       tcp->duration("message_timeout", d.tcp_message_timeout);

@@ -49,6 +49,8 @@ struct DnsSettings {
   unsigned threads = 1;                    // UDP threads (sockets) per listen address
   unsigned tcp_threads = 1;
   uint16_t max_udp_payload = 1232;
+  // RFC 9824 compact NXDOMAIN NSECs a DNS thread may sign per second (README DNSSEC).
+  uint32_t online_signatures_per_second = 1000;
   std::chrono::milliseconds tcp_idle_timeout{10000};
   std::chrono::milliseconds tcp_message_timeout{5000};
   std::size_t tcp_max_connections = 1024;

@@ -28,7 +28,9 @@ void dnssec_lines(const Snapshot& snap, std::string_view name, std::vector<std::
     lines.push_back("dnssec: zone " + dns::name_to_text(z.origin()) + " signed with " + keys + "; signatures expire at " +
                     std::to_string(sigs->expiration()) + " (unix), refreshed from " + std::to_string(sigs->refresh_at()) +
                     "; " + std::to_string(snap.answer_signatures ? snap.answer_signatures->size() : 0) +
-                    " dynamic answers signed");
+                    " dynamic answers signed; denial " + (z.dnssec().compact_denial ? "compact" : "nsec") +
+                    " (up to " + std::to_string(snap.online_signatures_per_second) +
+                    " compact NSECs signed per second per DNS thread)");
   });
 }
 

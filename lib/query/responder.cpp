@@ -11,6 +11,7 @@
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
 #include "query/chaos.hpp"
+#include "query/compact_denial.hpp"
 #include "query/explain_answer.hpp"
 
 namespace meridian::query {
@@ -24,6 +25,7 @@ using zone::RRsetView;
 using zone::Zone;
 
 constexpr unsigned kMaxCnameChain = 12;  // hops followed before giving up (loops, long chains)
+constexpr uint16_t kNxnameType = 128;    // RFC 9824 NXNAME
 
 // Writes every record of rrset with the given owner; all or nothing. A record
 // whose rdata holds compressible names gets them compressed against the message.
@@ -224,8 +226,11 @@ class Resolution {
 
   // The RRSIGs of a signed RRset under its owner (at owner_ptr, or written in full).
   bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set, uint32_t ttl, Section s) {
-    const auto* p = reinterpret_cast<const uint8_t*>(set.rrsigs.data());
-    for (unsigned i = 0; i < set.rrsig_count; ++i) {
+    return put_rrsigs(owner, owner_ptr, reinterpret_cast<const uint8_t*>(set.rrsigs.data()), set.rrsig_count, ttl, s);
+  }
+  // The same from `count` RRSIG rdatas as [2-byte length][rdata]...
+  bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const uint8_t* p, unsigned count, uint32_t ttl, Section s) {
+    for (unsigned i = 0; i < count; ++i) {
       const uint16_t length = dns::read_u16(p);
       p += 2;
       const bool owner_ok = owner_ptr ? w_.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w_.put_name(owner);
@@ -290,16 +295,88 @@ class Resolution {
 
   // An NSEC and its RRSIGs in the authority section, or neither (and TC).
   void write_nsec(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set) {
+    write_nsec(owner, owner_ptr, set.ttl, set.nsec, reinterpret_cast<const uint8_t*>(set.rrsigs.data()), set.rrsig_count);
+  }
+  void write_nsec(std::string_view owner, uint16_t owner_ptr, uint32_t ttl, std::string_view nsec, const uint8_t* rrsigs,
+                  unsigned rrsig_count) {
     const auto mark = w_.mark();
     const bool owner_ok = owner_ptr ? w_.put_u16(static_cast<uint16_t>(0xC000 | owner_ptr)) : w_.put_name(owner);
-    const bool nsec_ok = owner_ok && w_.put_u16(dns::type::NSEC) && w_.put_u16(dns::klass::IN) && w_.put_u32(set.ttl) &&
-                         w_.put_u16(static_cast<uint16_t>(set.nsec.size())) &&
-                         w_.put_bytes(set.nsec.data(), set.nsec.size());
+    const bool nsec_ok = owner_ok && w_.put_u16(dns::type::NSEC) && w_.put_u16(dns::klass::IN) && w_.put_u32(ttl) &&
+                         w_.put_u16(static_cast<uint16_t>(nsec.size())) && w_.put_bytes(nsec.data(), nsec.size());
     if (nsec_ok) w_.count(Section::authority);
-    if (!nsec_ok || !put_rrsigs(owner, owner_ptr, set, set.ttl, Section::authority)) {
+    if (!nsec_ok || !put_rrsigs(owner, owner_ptr, rrsigs, rrsig_count, ttl, Section::authority)) {
       w_.rollback(mark);
       truncate();
     }
+  }
+
+  // RFC 9824: `name NSEC \000.name` with RRSIG NSEC NXNAME, from this thread's
+  // cache or signed now within the budget; false: use the precomputed chain.
+  bool add_compact_nxname(const Zone& zone, std::string_view name, uint16_t name_ptr) {
+    static constexpr char kBitmap[] = {0, 17, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<char>(0x80)};
+    if (truncated_ || name.size() + 2 > dns::kMaxNameLength || (name[0] == 1 && name[1] == '*')) return false;
+    char rdata[2 + dns::kMaxNameLength + sizeof kBitmap];
+    rdata[0] = 1;
+    rdata[1] = 0;
+    std::memcpy(rdata + 2, name.data(), name.size());
+    std::memcpy(rdata + 2 + name.size(), kBitmap, sizeof kBitmap);
+    return add_online_nsec(zone, name, name_ptr, {rdata, 2 + name.size() + sizeof kBitmap});
+  }
+
+  // A wildcard answer in compact mode: the next closer name (the label of name
+  // below the closest encloser) shown not to exist by a minimally covering NSEC
+  // (RFC 4470 epsilon functions, as RFC 9824 answers): owner just before it,
+  // next name just after everything under it. false: use the precomputed chain.
+  bool add_compact_wildcard_proof(const Zone& zone, std::string_view name, const uint8_t* offsets, unsigned labels,
+                                  std::size_t encloser_length) {
+    static constexpr char kBitmap[] = {0, 6, 0, 0, 0, 0, 0, 3};  // RRSIG NSEC
+    if (truncated_) return false;
+    std::size_t at = std::string_view::npos;  // where the next closer name starts
+    for (unsigned d = 0; d < labels; ++d)
+      if (name.size() - offsets[d] > encloser_length) at = offsets[d];
+    if (at == std::string_view::npos) return false;
+    const std::string_view closer = name.substr(at);
+    const auto length = static_cast<uint8_t>(closer[0]);
+    const std::string_view rest = closer.substr(1u + length);
+    if (length == 0 || length >= 63 || closer.size() + 1 > dns::kMaxNameLength) return false;
+    // Next: the first label with a 0 octet appended (after every name under it).
+    char rdata[dns::kMaxNameLength + sizeof kBitmap];
+    rdata[0] = static_cast<char>(length + 1);
+    std::memcpy(rdata + 1, closer.data() + 1, length);
+    rdata[1 + length] = 0;
+    std::memcpy(rdata + 2 + length, rest.data(), rest.size());
+    std::memcpy(rdata + 2 + length + rest.size(), kBitmap, sizeof kBitmap);
+    // Owner: the label with its last octet decremented and 0xFF appended (a 0 last
+    // octet is dropped instead), never upper case (canonical order is lower case).
+    char owner[dns::kMaxNameLength];
+    std::size_t owner_length = 1;
+    const auto last = static_cast<uint8_t>(closer[length]);
+    std::memcpy(owner + 1, closer.data() + 1, length - 1u);
+    owner_length += length - 1u;
+    if (last == 0) {
+      if (length == 1) return false;
+    } else {
+      auto lower = static_cast<uint8_t>(last - 1);
+      if (lower >= 'A' && lower <= 'Z') lower = '@';
+      owner[owner_length++] = static_cast<char>(lower);
+      owner[owner_length++] = static_cast<char>(0xFF);
+    }
+    owner[0] = static_cast<char>(owner_length - 1);
+    std::memcpy(owner + owner_length, rest.data(), rest.size());
+    owner_length += rest.size();
+    const std::string_view owner_name(owner, owner_length);
+    // It must deny nothing that exists: no existing name from the owner on up to the next closer name.
+    if (!signed_.sigs->same_gap_strictly(owner_name, closer)) return false;
+    return add_online_nsec(zone, owner_name, 0, {rdata, 2 + length + rest.size() + sizeof kBitmap});
+  }
+
+  bool add_online_nsec(const Zone& zone, std::string_view owner, uint16_t owner_ptr, std::string_view rdata) {
+    SignedNsecView view;
+    if (!CompactDenialCache::for_this_thread().find_or_sign(zone, *signed_.sigs, owner, rdata,
+                                                            snap_.online_signatures_per_second, clock_.now(), view))
+      return false;
+    write_nsec(owner, owner_ptr, view.ttl, view.nsec, view.rrsigs, view.rrsig_count);
+    return true;
   }
 
   // NODATA: the SOA, and with DNSSEC the NSEC of the name when it exists as itself
@@ -333,9 +410,17 @@ class Resolution {
         if (!addr) continue;
         // The target is in the message already when the rdata named it in full.
         const uint16_t owner_ptr = w_.find_name(target->name());
-        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *target, *addr, Section::additional) &&
-            glue_required) {
-          truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
+        [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
+        if (!write_entry(w_, target->name(), owner_ptr, origin_ptr, *target, *addr, Section::additional)) {
+          if (glue_required) truncate();  // in-domain glue that does not fit makes the referral useless (RFC 9471)
+          continue;
+        }
+        if constexpr (kSigned) {
+          // Authoritative addresses carry their RRSIGs, or are left out with them
+          // (additional data is optional); glue below a cut has none.
+          const zone::SignedRRset* set = signed_.sigs ? signed_.sigs->find(target->name(), t) : nullptr;
+          const uint16_t written_at = owner_ptr ? owner_ptr : static_cast<uint16_t>(mark.pos < 0x4000 ? mark.pos : 0);
+          if (set && !put_rrsigs(target->name(), written_at, *set, addr->ttl, Section::additional)) w_.rollback(mark);
         }
       }
     }
@@ -538,7 +623,9 @@ class Resolution {
         if constexpr (kSigned) {
           // The query name itself does not exist (RFC 4035 3.1.3.3, 3.1.3.4); for
           // NODATA the wildcard's own NSEC shows the type is not there either.
-          add_covering_nsec(name);
+          if (!signed_.sigs || !zone.dnssec().compact_denial ||
+              !add_compact_wildcard_proof(zone, name, offsets, labels, encloser->name_length))
+            add_covering_nsec(name);
           if (out.kind == Outcome::nodata) add_nsec(wild->name(), 0);
         }
         return out;
@@ -546,6 +633,9 @@ class Resolution {
     }
     add_negative_soa(zone);
     if constexpr (kSigned) {
+      // RFC 9824: NOERROR, and an NSEC owned by the name that says it has nothing.
+      if (signed_.sigs && zone.dnssec().compact_denial && add_compact_nxname(zone, name, name_ptr_))
+        return {Outcome::nxdomain, dns::rcode::NOERROR};
       // NXDOMAIN (RFC 4035 3.1.3.2): no such name, and no wildcard at the closest encloser.
       add_covering_nsec(name);
       if (wild_len <= dns::kMaxNameLength) add_covering_nsec({wildcard, wild_len});
@@ -768,6 +858,9 @@ std::size_t answer_query(const Snapshot& snapshot, const uint8_t* packet, std::s
     if (info) info->dropped = true;
     return 0;
   }
+  // NXNAME is a meta-type for compact denial's NSEC bitmaps only (RFC 9824 3.5).
+  if (q.qtype == kNxnameType && status == dns::QueryStatus::ok) [[unlikely]]
+    status = dns::QueryStatus::formerr;
   if (q.has_tsig && status == dns::QueryStatus::ok) [[unlikely]] {
     if (info) info->signed_request = true;
     return 0;

@@ -34,6 +34,9 @@ struct Snapshot {
   std::shared_ptr<const routing::RoutingTable> routing;  // dynamic names; null when no services
   ServerIdentity identity;
   uint16_t max_udp_payload = 1232;  // our EDNS buffer size: DNS flag day 2020 default
+  // Compact NXDOMAIN NSECs (RFC 9824) a DNS thread may sign per second (0: none,
+  // the precomputed NSEC chain answers); see query/compact_denial.hpp.
+  uint32_t online_signatures_per_second = 1000;
   // The TCP idle timeout in 100 ms units, sent to clients that ask (RFC 7828).
   uint16_t tcp_keepalive = 100;
   // Sources allowed to ask `_explain.NAME TXT` (as net keys); empty: refused.

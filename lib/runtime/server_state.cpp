@@ -86,6 +86,52 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
   publish_locked();
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
+  refresher_ = std::thread([this] { run_refresher(); });
+}
+
+ServerState::~ServerState() {
+  {
+    std::lock_guard lock(refresher_mutex_);
+    refresher_stop_ = true;
+  }
+  refresher_wake_.notify_one();
+  refresher_.join();
+}
+
+void ServerState::wake_refresher() {
+  {
+    std::lock_guard lock(refresher_mutex_);
+    refresher_due_ = true;
+  }
+  refresher_wake_.notify_one();
+}
+
+void ServerState::run_refresher() {
+  for (;;) {
+    {
+      std::unique_lock lock(refresher_mutex_);
+      refresher_wake_.wait(lock, [&] { return refresher_due_ || refresher_stop_; });
+      if (refresher_stop_) return;
+      refresher_due_ = false;
+    }
+    const auto now = static_cast<uint32_t>(std::time(nullptr));
+    std::shared_ptr<const routing::ServiceSet> services;
+    {
+      std::lock_guard lock(mutex_);
+      services = state_.services;
+    }
+    // Signed with no lock held: publishes (health, reloads) go on meanwhile with
+    // the signatures kept, which are still valid.
+    bool any = false;
+    for (const ZoneSigning::RefreshJob& job : signing_.refresh_jobs(now, services)) {
+      {
+        std::lock_guard lock(refresher_mutex_);
+        if (refresher_stop_) return;
+      }
+      any = signing_.refresh(job, now) || any;
+    }
+    if (any) refresh_health();  // a snapshot with the new signatures (dynamic answers signed for their window)
+  }
 }
 
 std::vector<std::string> ServerState::config_paths() const {
@@ -322,8 +368,8 @@ void ServerState::poll() {
     std::lock_guard lock(mutex_);
     config_changed = fingerprint(config_paths()) != config_fingerprint_;
     if (!config_changed && fingerprint(health_paths()) != health_fingerprint_) reload_health();
-    // DNSSEC signatures due for refreshing: a new snapshot signs them again.
-    if (!config_changed && signing_.refresh_due(static_cast<uint32_t>(std::time(nullptr)))) publish_locked();
+    // DNSSEC signatures due for refreshing: signed anew by the refresher thread.
+    if (!config_changed && signing_.refresh_due(static_cast<uint32_t>(std::time(nullptr)))) wake_refresher();
   }
   if (config_changed) reload("file change");
 }

@@ -4,9 +4,11 @@
 // new snapshot; a rejected change keeps the previous state serving.
 #pragma once
 #include <array>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "health/checks/check_runner.hpp"
@@ -78,6 +80,9 @@ class ServerState {
   // checks may be null (no active checks, e.g. in tests).
   ServerState(std::string config_path, LoadedState initial, net::SnapshotHolder& holder, health::HealthTable& table,
               health::CheckRunner* checks);
+  ~ServerState();
+  ServerState(const ServerState&) = delete;
+  ServerState& operator=(const ServerState&) = delete;
 
   // Prepares every reload before it is published (null: none); it must outlive this.
   void set_reload_participant(ReloadParticipant* participant) { participant_ = participant; }
@@ -128,6 +133,17 @@ class ServerState {
   bool routing_ramped_ = false;  // built with slow-start shares: never reused
   std::string config_fingerprint_;
   std::string health_fingerprint_;
+
+  // DNSSEC signature refresh, on a thread of its own so that neither the state
+  // mutex nor the watcher thread (health changes, reloads) waits on it: poll()
+  // wakes it when signatures are due; it signs, then publishes.
+  void run_refresher();
+  void wake_refresher();
+  std::mutex refresher_mutex_;
+  std::condition_variable refresher_wake_;
+  bool refresher_due_ = false;
+  bool refresher_stop_ = false;
+  std::thread refresher_;  // last: started once everything above exists
 };
 
 }  // namespace meridian::runtime

@@ -128,6 +128,7 @@ std::shared_ptr<const query::Snapshot> make_snapshot(const config::ServerConfig&
   else if (services) snapshot->routing = std::make_shared<routing::RoutingTable>(std::move(services), health, ramps);
   const auto& dns = config.dns;
   snapshot->max_udp_payload = dns.max_udp_payload;
+  snapshot->online_signatures_per_second = dns.online_signatures_per_second;
   snapshot->tcp_keepalive = static_cast<uint16_t>(std::min<int64_t>(dns.tcp_idle_timeout.count() / 100, 0xFFFF));
   for (const auto& net : dns.explain_allow) {
     std::string ignored;

@@ -18,9 +18,8 @@ DnssecCounters& dnssec_counters() {
   return counters;
 }
 
-std::vector<std::shared_ptr<const zone::ZoneSignatures>> ZoneSigning::for_zones(const zone::ZoneSet& zones,
-                                                                                const routing::ServiceSet* services,
-                                                                                uint32_t now) {
+std::shared_ptr<const zone::ZoneSignatures> ZoneSigning::sign_zone(const zone::Zone& z,
+                                                                   const routing::ServiceSet* services, uint32_t now) {
   const auto service_types = [services](int index) {
     unsigned types = 0;
     if (!services || index < 0 || static_cast<std::size_t>(index) >= services->services.size()) return 3u;
@@ -28,38 +27,90 @@ std::vector<std::shared_ptr<const zone::ZoneSignatures>> ZoneSigning::for_zones(
       for (const routing::Endpoint& e : region.endpoints) types |= e.ip.family == 4 ? 1u : 2u;
     return types;
   };
-  std::vector<std::shared_ptr<const zone::ZoneSignatures>> out;
+  std::string error;
+  auto signatures = zone::ZoneSignatures::sign(z, now, error, service_types);
+  if (!signatures) {
+    log(LogLevel::error, "dnssec_error", {{"zone", dns::name_to_text(z.origin())}, {"error", error}});
+    return nullptr;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    signatures_made_ += signatures->signatures();
+  }
+  dnssec_counters().zone_signatures += signatures->signatures();
+  log(LogLevel::info, "dnssec_signed",
+      {{"zone", dns::name_to_text(z.origin())}, {"rrsets", std::to_string(signatures->rrsets())},
+       {"signatures", std::to_string(signatures->signatures())},
+       {"expiration", std::to_string(signatures->expiration())}});
+  return signatures;
+}
+
+std::vector<std::shared_ptr<const zone::ZoneSignatures>> ZoneSigning::for_zones(const zone::ZoneSet& zones,
+                                                                                const routing::ServiceSet* services,
+                                                                                uint32_t now) {
+  // Kept: the same zone version for the same services, not yet due for refresh, or
+  // due but left to the refresher while more than half of "refresh" remains.
+  const auto usable = [&](const zone::Zone& z, const Kept& kept) {
+    const uint32_t margin = static_cast<uint32_t>(z.dnssec().refresh.count() / 2);
+    return kept.zone.get() == &z && (!z.has_dynamic_names() || kept.services == services) &&
+           (now < kept.signatures->refresh_at() || now + margin < kept.signatures->expiration());
+  };
   std::unordered_map<std::string, Kept> next;
-  zones.for_each_zone([&](const zone::Zone& z) {
-    if (!z.signed_zone()) return;
+  std::vector<const zone::Zone*> to_sign;
+  {
+    std::lock_guard lock(mutex_);
+    zones.for_each_zone([&](const zone::Zone& z) {
+      if (!z.signed_zone()) return;
+      if (const auto it = kept_.find(z.origin()); it != kept_.end() && usable(z, it->second))
+        next.emplace(z.origin(), it->second);
+      else
+        to_sign.push_back(&z);
+    });
+  }
+  for (const zone::Zone* z : to_sign) {
     Kept kept;
-    if (const auto it = kept_.find(z.origin());
-        it != kept_.end() && it->second.zone.get() == &z && now < it->second.signatures->refresh_at() &&
-        (!z.has_dynamic_names() || it->second.services == services)) {
+    kept.zone = zones.share_exact(z->origin());
+    kept.services = services;
+    kept.signatures = sign_zone(*z, services, now);
+    if (kept.signatures) next.emplace(z->origin(), std::move(kept));
+  }
+  std::vector<std::shared_ptr<const zone::ZoneSignatures>> out;
+  std::lock_guard lock(mutex_);
+  // A refresh that finished meanwhile for a zone kept as it was: its newer signatures.
+  for (auto& [origin, kept] : next)
+    if (const auto it = kept_.find(origin); it != kept_.end() && it->second.zone == kept.zone &&
+                                            it->second.services == kept.services &&
+                                            it->second.signatures->expiration() > kept.signatures->expiration())
       kept = it->second;
-    } else {
-      std::string error;
-      kept.zone = zones.share_exact(z.origin());
-      kept.services = services;
-      kept.signatures = zone::ZoneSignatures::sign(z, now, error, service_types);
-      if (!kept.signatures) {
-        log(LogLevel::error, "dnssec_error", {{"zone", dns::name_to_text(z.origin())}, {"error", error}});
-        return;
-      }
-      signatures_made_ += kept.signatures->signatures();
-      dnssec_counters().zone_signatures += kept.signatures->signatures();
-      log(LogLevel::info, "dnssec_signed",
-          {{"zone", dns::name_to_text(z.origin())},
-           {"rrsets", std::to_string(kept.signatures->rrsets())},
-           {"signatures", std::to_string(kept.signatures->signatures())},
-           {"expiration", std::to_string(kept.signatures->expiration())}});
-    }
-    if (out.size() <= z.index()) out.resize(z.index() + 1);
-    out[z.index()] = kept.signatures;
-    next.emplace(z.origin(), std::move(kept));
-  });
   kept_ = std::move(next);
+  zones.for_each_zone([&](const zone::Zone& z) {
+    const auto it = kept_.find(z.origin());
+    if (it == kept_.end() || it->second.zone.get() != &z) return;
+    if (out.size() <= z.index()) out.resize(z.index() + 1);
+    out[z.index()] = it->second.signatures;
+  });
   return out;
+}
+
+std::vector<ZoneSigning::RefreshJob> ZoneSigning::refresh_jobs(
+    uint32_t now, const std::shared_ptr<const routing::ServiceSet>& services) const {
+  std::vector<RefreshJob> jobs;
+  std::lock_guard lock(mutex_);
+  for (const auto& [origin, kept] : kept_)
+    if (now >= kept.signatures->refresh_at() && (!kept.zone->has_dynamic_names() || kept.services == services.get()))
+      jobs.push_back({kept.zone, services});
+  return jobs;
+}
+
+bool ZoneSigning::refresh(const RefreshJob& job, uint32_t now) {
+  auto signatures = sign_zone(*job.zone, job.services.get(), now);
+  if (!signatures) return false;
+  std::lock_guard lock(mutex_);
+  const auto it = kept_.find(job.zone->origin());
+  if (it == kept_.end() || it->second.zone != job.zone) return false;  // replaced by a reload meanwhile
+  it->second.signatures = std::move(signatures);
+  it->second.services = job.services.get();
+  return true;
 }
 
 namespace {
@@ -87,13 +138,16 @@ void subsets(const std::vector<uint16_t>& list, std::size_t k, std::size_t limit
 
 std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zone::ZoneSet& zones,
                                                                        const routing::RoutingTable* table) {
+  std::unique_lock lock(mutex_);
   if (!table || kept_.empty()) return nullptr;
+  const std::unordered_map<std::string, Kept> kept_now = kept_;  // the refresher may replace entries meanwhile
+  lock.unlock();
   ++builds_;
   auto out = std::make_shared<zone::AnswerSignatures>();
   std::unordered_set<std::string> added;
   zones.for_each_zone([&](const zone::Zone& z) {
-    const auto kept = kept_.find(z.origin());
-    if (kept == kept_.end() || kept->second.zone.get() != &z || !z.has_dynamic_names()) return;
+    const auto kept = kept_now.find(z.origin());
+    if (kept == kept_now.end() || kept->second.zone.get() != &z || !z.has_dynamic_names()) return;
     const zone::ZoneSignatures& window = *kept->second.signatures;
     const dnssec::KeySet& keys = *z.dnssec().keys;
     z.for_each_node([&](const zone::NodeHead& head) {
@@ -166,12 +220,14 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
 }
 
 bool ZoneSigning::refresh_due(uint32_t now) const {
+  std::lock_guard lock(mutex_);
   for (const auto& [origin, kept] : kept_)
     if (now >= kept.signatures->refresh_at()) return true;
   return false;
 }
 
 std::vector<SignedZoneStatus> ZoneSigning::status() const {
+  std::lock_guard lock(mutex_);
   std::vector<SignedZoneStatus> out;
   for (const auto& [origin, kept] : kept_) {
     SignedZoneStatus s;

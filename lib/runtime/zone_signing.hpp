@@ -1,11 +1,16 @@
 // The signatures of the signed zones, kept across snapshots: a zone that did not
 // change keeps its ZoneSignatures until they are due for refreshing (expiration -
-// "refresh"), then the next snapshot gets new ones. ServerState::poll() asks
-// refresh_due() so that signatures are made again without a reload.
+// "refresh"). New ones are then made off the publishing thread: ServerState's
+// refresher thread takes refresh_jobs(), signs each with refresh() (no lock held
+// while signing) and publishes; until then snapshots keep the old signatures,
+// still valid. Only if they come within half of "refresh" of expiring does
+// for_zones() sign them itself. A new or changed zone is signed by for_zones()
+// (it cannot be served before), outside this object's lock.
 #pragma once
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,15 +54,30 @@ class ZoneSigning {
   // (by content, with the zone's signature window); null when nothing is signed.
   std::shared_ptr<const zone::AnswerSignatures> answers_for(const zone::ZoneSet& zones,
                                                             const routing::RoutingTable* table);
-  static constexpr std::size_t kMaxSubsets = 64;
+  // Subsets per region and family: C(64, 2) = 2,016 fit (routing draws from at most 64
+  // endpoints); signed once each, then cached by content across tables.
+  static constexpr std::size_t kMaxSubsets = 4096;
   static constexpr std::size_t kMaxCachedAnswers = 50000;
   uint64_t answer_signatures_made() const { return answer_signatures_made_; }
   uint64_t answer_cache_hits() const { return answer_cache_hits_; }
   std::size_t answer_cache_size() const { return answer_cache_.size(); }
   // Whether some signatures kept are due for refreshing.
   bool refresh_due(uint32_t now) const;
+  // A zone whose signatures are due, to sign anew off the publishing thread.
+  struct RefreshJob {
+    std::shared_ptr<const zone::Zone> zone;
+    std::shared_ptr<const routing::ServiceSet> services;  // what its dynamic names' NSECs list (kept alive)
+  };
+  // The zones due for refreshing whose services are `services` (the served ones).
+  std::vector<RefreshJob> refresh_jobs(uint32_t now, const std::shared_ptr<const routing::ServiceSet>& services) const;
+  // Signs job's zone anew (no lock held meanwhile) and keeps the result if that
+  // zone version is still the one kept. True when kept.
+  bool refresh(const RefreshJob& job, uint32_t now);
   std::vector<SignedZoneStatus> status() const;
-  uint64_t signatures_made() const { return signatures_made_; }
+  uint64_t signatures_made() const {
+    std::lock_guard lock(mutex_);
+    return signatures_made_;
+  }
 
  private:
   struct Kept {
@@ -65,6 +85,10 @@ class ZoneSigning {
     std::shared_ptr<const zone::ZoneSignatures> signatures;
     const routing::ServiceSet* services = nullptr;  // the set its dynamic names' NSECs were made for
   };
+  // Signs z (no lock held); null on error (logged).
+  std::shared_ptr<const zone::ZoneSignatures> sign_zone(const zone::Zone& z, const routing::ServiceSet* services,
+                                                        uint32_t now);
+  mutable std::mutex mutex_;  // kept_ and signatures_made_: the refresher thread writes them too
   std::unordered_map<std::string, Kept> kept_;  // by origin (wire form)
   uint64_t signatures_made_ = 0;
   struct CachedAnswer {

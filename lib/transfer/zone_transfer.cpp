@@ -11,6 +11,7 @@
 #include "dns/name.hpp"
 #include "dns/query.hpp"
 #include "dns/writer.hpp"
+#include "dnssec/rrset_signer.hpp"
 #include "transfer/transfer.hpp"
 #include "transfer/transfer_counters.hpp"
 
@@ -49,6 +50,11 @@ class MessageSplitter {
       open();
     }
     return false;
+  }
+  bool put_raw(std::string_view owner, uint16_t type, uint32_t ttl, std::string_view rdata) {
+    zone::RecordView rd;
+    rd.wire = rdata;
+    return put(owner, type, ttl, rd);
   }
   bool put_address(std::string_view owner, uint32_t ttl, const util::IpAddress& ip) {
     zone::RecordView rd;
@@ -132,7 +138,18 @@ bool serial_at_or_after(uint32_t a, uint32_t b) { return a == b || static_cast<u
 // The A/AAAA a dynamic name gets in a transfer (dynamic "fallback"): every
 // endpoint of the first-choice regions of a client no rule matches, every
 // region up, with the service's TTL.
-void put_fallback(MessageSplitter& out, const query::Snapshot& snapshot, const zone::NodeHead& head) {
+// The RRSIGs of a signed RRset ([2-byte length][rdata]...), as records.
+void put_rrsigs(MessageSplitter& out, std::string_view owner, uint32_t ttl, std::string_view rrsigs, unsigned count) {
+  std::size_t at = 0;
+  for (unsigned i = 0; i < count && at + 2 <= rrsigs.size(); ++i) {
+    const std::size_t length = dns::read_u16(reinterpret_cast<const uint8_t*>(rrsigs.data()) + at);
+    out.put_raw(owner, dns::type::RRSIG, ttl, rrsigs.substr(at + 2, length));
+    at += 2 + length;
+  }
+}
+
+void put_fallback(MessageSplitter& out, const query::Snapshot& snapshot, const zone::NodeHead& head,
+                  const zone::Zone& zone, const zone::ZoneSignatures* sigs) {
   if (!snapshot.routing || head.service_index < 0) return;
   const auto& services = snapshot.routing->services().services;
   if (static_cast<std::size_t>(head.service_index) >= services.size()) return;
@@ -141,13 +158,27 @@ void put_fallback(MessageSplitter& out, const query::Snapshot& snapshot, const z
   const auto& tiers = service.classes[service.fallback_class].tiers;
   if (tiers.empty()) return;
   std::set<std::pair<uint8_t, std::vector<uint8_t>>> seen;
+  std::vector<std::string> by_family[2];  // IPv4, IPv6 rdata, for their RRSIGs
   for (const uint16_t region : tiers.front().regions) {
     if (region >= service.regions.size()) continue;
     for (const auto& endpoint : service.regions[region].endpoints) {
       const util::IpAddress ip = endpoint.ip.unmapped();
       if (!seen.insert({ip.family, std::vector<uint8_t>(ip.bytes(), ip.bytes() + ip.size())}).second) continue;
       out.put_address(head.name(), service.ttl, ip);
+      by_family[ip.family == 4 ? 0 : 1].emplace_back(reinterpret_cast<const char*>(ip.bytes()), ip.size());
     }
+  }
+  // A signed zone's secondaries get these sets signed (made now, per transfer: this
+  // set is no answer any client gets, so no cache has it).
+  if (!sigs || !zone.dnssec().keys) return;
+  for (int family = 0; family < 2; ++family) {
+    if (by_family[family].empty()) continue;
+    const uint16_t type = family == 0 ? dns::type::A : dns::type::AAAA;
+    const std::vector<std::string_view> rdata(by_family[family].begin(), by_family[family].end());
+    std::string error;
+    const std::vector<std::string> rrsigs = dnssec::sign_rrset(*zone.dnssec().keys, {head.name(), type, service.ttl, rdata},
+                                                               {sigs->inception(), sigs->expiration()}, error);
+    for (const std::string& sig : rrsigs) out.put_raw(head.name(), dns::type::RRSIG, service.ttl, sig);
   }
 }
 
@@ -257,6 +288,26 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
   const auto put_rrset = [&](std::string_view owner, const zone::RRsetView& rrset) {
     for (const zone::RecordView rd : rrset.rdata) out.put(owner, rrset.type, rrset.ttl, rd);
   };
+  // A signed zone goes out signed (RFC 4035 with its NSEC chain): each RRset's
+  // RRSIGs after it, each name's NSEC and the gap NSEC after it (\000.NAME -> next).
+  const zone::ZoneSignatures* sigs = snapshot.signatures_for(*zone);
+  const auto put_signatures = [&](std::string_view owner, uint16_t type, uint32_t ttl) {
+    if (!sigs) return;
+    if (const zone::SignedRRset* set = sigs->find(owner, type)) put_rrsigs(out, owner, ttl, set->rrsigs, set->rrsig_count);
+  };
+  const auto put_nsecs = [&](std::string_view name) {
+    const zone::SignedRRset* own = sigs ? sigs->find(name, dns::type::NSEC) : nullptr;
+    if (!own) return;  // not in the chain (below a cut)
+    out.put_raw(name, dns::type::NSEC, own->ttl, own->nsec);
+    put_rrsigs(out, name, own->ttl, own->rrsigs, own->rrsig_count);
+    if (name.size() + 2 > dns::kMaxNameLength) return;
+    std::string gap_owner("\x01\x00", 2);
+    gap_owner += name;
+    const zone::SignedRRset* gap = sigs->covering_nsec(gap_owner);
+    if (!gap || std::string_view(gap->key).substr(0, gap->key.size() - 2) != gap_owner) return;
+    out.put_raw(gap_owner, dns::type::NSEC, gap->ttl, gap->nsec);
+    put_rrsigs(out, gap_owner, gap->ttl, gap->rrsigs, gap->rrsig_count);
+  };
   put_rrset(zone->origin(), soa);
   const auto ours = zone->serial();
   const auto theirs = r.q.qtype == dns::type::IXFR ? client_serial(m, len, r.q.question_end) : std::nullopt;
@@ -268,10 +319,16 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
     zone->for_each_node([&](const zone::NodeHead& head) {
       const zone::NodeHead::Entry* entries = head.entries();
       for (unsigned i = 0; i < head.entry_count; ++i) {
-        if (entries[i].type == dns::type::SOA && &head == &zone->apex()) continue;
+        // The SOA opens and closes the transfer; its RRSIGs go out once, with the apex.
+        if (entries[i].type == dns::type::SOA && &head == &zone->apex()) {
+          put_signatures(head.name(), dns::type::SOA, entries[i].ttl);
+          continue;
+        }
         put_rrset(head.name(), head.rrset(entries[i]));
+        put_signatures(head.name(), entries[i].type, entries[i].ttl);
       }
-      if (head.has_service() && fallback) put_fallback(out, snapshot, head);
+      if (head.has_service() && fallback) put_fallback(out, snapshot, head, *zone, sigs);
+      put_nsecs(head.name());
     });
     put_rrset(zone->origin(), soa);
     reply.outcome = r.q.qtype == dns::type::IXFR ? "ixfr-as-axfr" : "axfr";

@@ -17,7 +17,11 @@ struct DnssecSettings {
   std::string keys_folder;  // resolved against the zone file's folder
   uint8_t algorithm = dnssec::kEcdsaP256Sha256;
   std::chrono::seconds signature_validity{14 * 86400};
-  std::chrono::seconds refresh{7 * 86400};  // signatures are made again this long before they expire
+  std::chrono::seconds refresh{7 * 86400};
+  // "denial": "compact" (RFC 9824: NXDOMAIN answered NOERROR with an NSEC owned by
+  // the name, NXNAME in its bitmap) or "nsec" (RFC 4035 NXDOMAIN from the
+  // precomputed chain alone). See lib/dnssec/README.md.
+  bool compact_denial = true;  // signatures are made again this long before they expire
   std::shared_ptr<const dnssec::KeySet> keys;
 };
 

@@ -694,8 +694,9 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
                       config::KeyRules::optional("\"algorithm\" must be \"ECDSAP256SHA256\" or \"ED25519\""),
                       [](const std::string& v) { return dnssec::algorithm_from_name(v).has_value(); });
     std::string denial = "compact";
-    reader.string("denial", denial, config::KeyRules::optional("\"denial\" must be \"compact\" (RFC 9824)"),
-                  [](const std::string& v) { return v == "compact"; });
+    reader.string("denial", denial,
+                  config::KeyRules::optional("\"denial\" must be \"compact\" (RFC 9824) or \"nsec\" (RFC 4035)"),
+                  [](const std::string& v) { return v == "compact" || v == "nsec"; });
     std::chrono::milliseconds validity = settings.signature_validity, refresh = settings.refresh;
     const bool validity_ok = reader.duration("signature_validity", validity);
     const bool refresh_ok = reader.duration("refresh", refresh);
@@ -713,6 +714,7 @@ class ZoneReader final : public nlohmann::json_sax<json>, private config::JsonEr
     settings.algorithm = *dnssec::algorithm_from_name(algorithm);
     settings.signature_validity = std::chrono::duration_cast<std::chrono::seconds>(validity);
     settings.refresh = std::chrono::duration_cast<std::chrono::seconds>(refresh);
+    settings.compact_denial = denial != "nsec";
     settings.keys_folder =
         config::resolve_path(std::filesystem::path(file_).parent_path().string(), keys);
     std::string problem;

@@ -1,6 +1,7 @@
 #include "zone/zone_signatures.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -55,6 +56,8 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
     return nullptr;
   }
   auto out = std::make_shared<ZoneSignatures>();
+  static std::atomic<uint64_t> serials{0};
+  out->serial_ = ++serials;
   out->inception_ = now - 3600;  // clocks of validators a little behind
   out->expiration_ = now + static_cast<uint32_t>(settings.signature_validity.count());
   out->refresh_at_ = out->expiration_ - static_cast<uint32_t>(settings.refresh.count());

@@ -67,6 +67,19 @@ class ZoneSignatures {
     return gaps_[low == 0 ? gaps_.size() - 1 : low - 1].nsec;
   }
 
+  // Whether `inner` lies strictly inside the same gap between existing names as
+  // `name` (neither is an existing name, no existing name between them): an NSEC
+  // owned by inner then denies nothing that exists. No allocation.
+  bool same_gap_strictly(std::string_view lower_inner, std::string_view lower_name) const {
+    bool inner_exists = false, name_exists = false;
+    const std::size_t a = gap_index(lower_inner, inner_exists), b = gap_index(lower_name, name_exists);
+    return !gaps_.empty() && a == b && !inner_exists && !name_exists;
+  }
+
+  // Set by every sign() (process-wide, never reused): tells a cache of signatures
+  // made with this window apart from those of a ZoneSignatures freed before.
+  uint64_t serial() const { return serial_; }
+
   // A name's labels from the root down, each lower-cased with bytes 0 and 1 escaped
   // and ended by 0: byte order of keys is the canonical order of names.
   static constexpr std::size_t kMaxCanonicalKey = 2 * 255 + 2;
@@ -114,6 +127,19 @@ class ZoneSignatures {
     const SignedRRset* nsec;
   };
   std::vector<Gap> gaps_;  // sorted by start
+  uint64_t serial_ = 0;
+  std::size_t gap_index(std::string_view lower_name, bool& at_start) const {
+    char key[kMaxCanonicalKey];
+    const std::string_view k(key, canonical_key(lower_name, key));
+    std::size_t low = 0, high = gaps_.size();
+    while (low < high) {
+      const std::size_t mid = (low + high) / 2;
+      if (std::string_view(gaps_[mid].start) <= k) low = mid + 1;
+      else high = mid;
+    }
+    at_start = low > 0 && std::string_view(gaps_[low - 1].start) == k;
+    return low;
+  }
   NameIndex<SignedRRset> index_;
   uint32_t inception_ = 0, expiration_ = 0, refresh_at_ = 0;
   std::size_t signatures_ = 0;

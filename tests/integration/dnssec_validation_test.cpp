@@ -21,13 +21,13 @@ using namespace meridian::test;
 
 namespace {
 
-std::string zone_json(const std::string& keys) {
+std::string zone_json(const std::string& keys, const std::string& validity = "14d", const std::string& refresh = "7d") {
   return R"({
   "origin": "signed.test.", "ttl": 300,
   "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1,
           "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
   "dnssec": {"keys": ")" + keys + R"(", "algorithm": "ECDSAP256SHA256", "denial": "compact",
-             "signature_validity": "14d", "refresh": "7d"},
+             "signature_validity": ")" + validity + R"(", "refresh": ")" + refresh + R"("},
   "records": {
     "@":     {"NS": ["ns1", "ns2"], "MX": "10 mail"},
     "ns1":   {"A": "192.0.2.1"},
@@ -74,7 +74,8 @@ struct SignedServer {
   std::string anchor_file;
   std::unique_ptr<TestServer> server;
 
-  SignedServer() {
+  explicit SignedServer(const std::string& extra_dns = {}, const std::string& validity = "14d",
+                        const std::string& refresh = "7d") {
     const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "signed.test.", "-d", keys.path()});
     REQUIRE_MESSAGE(made.exit_code == 0, made.err);
     const std::string base = made.out.substr(0, made.out.find('\n'));
@@ -82,7 +83,8 @@ struct SignedServer {
     ServerOptions o;
     o.example_zones = false;
     o.big_zone = false;
-    o.zone_files["signed.test.json"] = zone_json(keys.path());
+    o.extra_dns = extra_dns;
+    o.zone_files["signed.test.json"] = zone_json(keys.path(), validity, refresh);
     server = std::make_unique<TestServer>(o);
     REQUIRE_MESSAGE(server->started(), server->error());
   }
@@ -192,8 +194,10 @@ TEST_CASE("unbound validates every answer type (AD) through a stub zone with the
                        Case{"alias.signed.test.", qtype::A, rcode::NOERROR, 2},
                        Case{"anything.wild.signed.test.", qtype::A, rcode::NOERROR, 1},
                        Case{"anything.wild.signed.test.", qtype::AAAA, rcode::NOERROR, 0},
-                       Case{"nothing-here.signed.test.", qtype::A, rcode::NXDOMAIN, 0},
-                       Case{"deep.nothing.signed.test.", qtype::TXT, rcode::NXDOMAIN, 0},
+                       // Compact denial (RFC 9824): NOERROR, the name's NSEC with NXNAME.
+                       Case{"nothing-here.signed.test.", qtype::A, rcode::NOERROR, 0},
+                       Case{"deep.nothing.signed.test.", qtype::TXT, rcode::NOERROR, 0},
+                       Case{"a.b.wild.signed.test.", qtype::A, rcode::NOERROR, 1},
                        Case{"www.signed.test.", qtype::AAAA, rcode::NOERROR, 0},
                        Case{"secure.signed.test.", 43, rcode::NOERROR, 1},
                        Case{"insecure.signed.test.", 43, rcode::NOERROR, 0}}) {
@@ -325,4 +329,138 @@ TEST_CASE("geo answers validate for clients of two regions, before and after a h
   check("127.0.0.2", "A", {"192.0.2.11", "192.0.2.12"});
   const std::string log = server.log();
   CHECK(log.find("event=dnssec_signed") == log.rfind("event=dnssec_signed"));  // the zone was signed once
+}
+
+namespace {
+
+std::string first_key_line(const SignedServer& s) {
+  for (const auto& e : std::filesystem::directory_iterator(s.keys.path()))
+    if (e.path().extension() == ".key") return dnskey_line(e.path().string());
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("compact denial (RFC 9824): NXDOMAIN is NOERROR with the name's NSEC and NXNAME, validated by delv; DO=0 NXDOMAIN") {
+  SignedServer s;
+  for (const char* name : {"nothing-here.signed.test.", "deep.nothing.signed.test."}) {
+    CAPTURE(name);
+    QuerySpec q(name, qtype::A);
+    q.edns = Edns{};
+    q.edns->do_bit = true;
+    const Message m = ask_udp(s.server->ep(), q);
+    INFO(m.describe());
+    REQUIRE(m.ok);
+    CHECK(m.rcode == rcode::NOERROR);
+    CHECK(m.answer.empty());
+    bool own_nsec = false;
+    for (const Record& r : m.authority)
+      if (r.type == 47 && r.owner_lower() == name)
+        own_nsec = r.rdata.find(std::string("\\000.") + name) == 0 &&
+                   (r.rdata.find("TYPE128") != std::string::npos || r.rdata.find("NXNAME") != std::string::npos);
+    CHECK(own_nsec);
+    QuerySpec plain = q;
+    plain.edns->do_bit = false;
+    CHECK(ask_udp(s.server->ep(), plain).rcode == rcode::NXDOMAIN);
+    const CommandResult r = s.delv(name, "A");
+    INFO((r.out + r.err));
+    CHECK(r.out.find("negative response, fully validated") != std::string::npos);
+    CHECK(r.out.find("resolution failed") == std::string::npos);
+  }
+  // A wildcard answer's proof of the next closer name, the compact way.
+  const CommandResult wild = s.delv("a.b.wild.signed.test.", "A");
+  INFO((wild.out + wild.err));
+  CHECK(wild.out.find("; fully validated") != std::string::npos);
+  CHECK(wild.out.find("192.0.2.50") != std::string::npos);
+  CHECK(s.server->log_clean());
+}
+
+TEST_CASE("compact denial over the signing budget: NXDOMAIN from the precomputed NSEC chain, validated by unbound") {
+  SignedServer s(R"("online_signatures_per_second": 0)");
+  TempDir resolver_dir;
+  Unbound unbound(resolver_dir, s.server->ep(), first_key_line(s));
+  for (const char* name : {"nothing-here.signed.test.", "deep.nothing.signed.test.", "x.y.wild.signed.test."}) {
+    CAPTURE(name);
+    QuerySpec q(name, qtype::A);
+    q.rd = true;
+    q.edns = Edns{};
+    q.edns->do_bit = true;
+    const Message m = ask_udp(unbound.endpoint(), q);
+    INFO(m.describe());
+    INFO(unbound.log());
+    REQUIRE(m.ok);
+    const bool wildcard = std::string(name).find("wild") != std::string::npos;
+    CHECK(m.rcode == (wildcard ? rcode::NOERROR : rcode::NXDOMAIN));
+    CHECK(m.ad);
+  }
+}
+
+TEST_CASE("signatures are renewed `refresh` before they expire, with no reload, and still validate") {
+  // Valid 1 h, renewed 3596 s before expiry: due 4 s after each signing.
+  SignedServer s({}, "1h", "3596s");
+  auto soa_rrsig = [&] {
+    QuerySpec q("signed.test.", qtype::SOA);
+    q.edns = Edns{};
+    q.edns->do_bit = true;
+    const Message m = ask_udp(s.server->ep(), q);
+    for (const Record& r : m.answer)
+      if (r.type == 46) return r.rdata;  // "SOA 13 2 300 EXPIRATION INCEPTION TAG signed.test. SIG"
+    return std::string();
+  };
+  auto window = [](const std::string& rrsig) {
+    std::istringstream in(rrsig);
+    std::string type, algorithm, labels, ttl, expiration, inception;
+    in >> type >> algorithm >> labels >> ttl >> expiration >> inception;
+    return expiration + " " + inception;
+  };
+  const std::string first = soa_rrsig();
+  REQUIRE(!first.empty());
+  std::string renewed;
+  for (const auto end = Clock::now() + std::chrono::seconds(40); Clock::now() < end;) {
+    const std::string now = soa_rrsig();
+    if (!now.empty() && window(now) != window(first)) {
+      renewed = now;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  INFO(first);
+  REQUIRE_MESSAGE(!renewed.empty(), "the SOA's RRSIG kept its window for 40 s");
+  CHECK(window(renewed) > window(first));  // YYYYMMDDHHmmSS: later is greater
+  const CommandResult r = s.delv("www.signed.test.", "A");
+  INFO((r.out + r.err));
+  CHECK(r.out.find("; fully validated") != std::string::npos);
+  const std::string log = s.server->process().log();
+  CHECK(log.find("reload_start") == std::string::npos);
+  CHECK(log.find("event=dnssec_signed") != log.rfind("event=dnssec_signed"));  // signed at least twice
+}
+
+TEST_CASE("a service answering 2 of 16 endpoints: every one of its 120 possible answers is signed") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("zones/keys"));
+  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "many.test.", "-d", dir.file("zones/keys")});
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  dir.write("zones/many.test.json", R"({"origin": "many.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
+ "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
+ "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
+  std::string endpoints;
+  for (int i = 1; i <= 16; ++i) endpoints += (i > 1 ? ", " : "") + std::string("\"192.0.2.") + std::to_string(100 + i) + "\"";
+  const std::string config = dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"], "threads": 1},
+ "zones": "zones/", "services": {"web": {"policy": "failover", "ttl": 300, "answers": 2,
+   "regions": {"eu": {"endpoints": [)" + endpoints + R"(]}}}}})");
+  ServerProcess server;
+  REQUIRE_MESSAGE(server.start(config), server.error());
+  // Each answer is a random pair: with only 64 of the 120 pairs signed (as before), 40
+  // answers would all be signed with a chance of about 1e-11.
+  for (int i = 0; i < 40; ++i) {
+    QuerySpec q("app.many.test.", qtype::A);
+    q.edns = Edns{};
+    q.edns->do_bit = true;
+    const Message m = ask_udp(server.v4(), q);
+    INFO(m.describe());
+    REQUIRE(m.ok);
+    CHECK(Message::of_type(m.answer, qtype::A).size() == 2);
+    CHECK(Message::of_type(m.answer, 46).size() == 1);
+  }
+  CHECK(server.log().find("dnssec_error") == std::string::npos);
 }

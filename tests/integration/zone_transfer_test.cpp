@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "integration/harness/dig.hpp"
 #include "integration/harness/dns_client.hpp"
@@ -388,6 +390,84 @@ TEST_CASE("zone transfer: Knot DNS as a TSIG-keyed secondary of meridian") {
     CHECK(m.value("meridian_notify_total", {{"outcome", "acknowledged"}}).value_or(-1) == 1);
     CHECK(m.value("meridian_notify_total", {{"outcome", "abandoned"}}).value_or(-1) == 0);
     CHECK(m.value("meridian_tsig_failures_total", {{"error", "BADSIG"}}).value_or(-1) == 0);
+  }
+  CHECK(meridian.stop() == 0);
+}
+
+namespace {
+
+// delv's trust anchor for xfr.test. from a `meridian dnssec keygen` .key file.
+std::string xfr_trust_anchor(const std::string& key_file) {
+  std::istringstream text(read_file(key_file));
+  std::string line;
+  while (std::getline(text, line)) {
+    if (line.empty() || line[0] == ';' || line.find("DNSKEY") == std::string::npos) continue;
+    std::istringstream rest(line.substr(line.find("DNSKEY") + 6, line.find(';') - line.find("DNSKEY") - 6));
+    std::string flags, protocol, algorithm, key, part;
+    rest >> flags >> protocol >> algorithm;
+    while (rest >> part) key += part;
+    return "trust-anchors {\n  xfr.test. static-key " + flags + " " + protocol + " " + algorithm + " \"" + key +
+           "\";\n};\n";
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("zone transfer: a signed zone goes out with DNSKEY, RRSIGs and its NSEC chain; knotd serves it, delv validates") {
+  const auto knotd = find_program("knotd");
+  REQUIRE_MESSAGE(knotd, "knotd is not installed (scripts/deps.sh installs Debian's knot)");
+  REQUIRE(have_program("kdig"));
+  REQUIRE(have_program("delv"));
+  TempDir dir;
+  dir.write("xfr.key", std::string(kSecret) + "\n");
+  std::filesystem::create_directories(dir.file("zones/keys"));
+  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "xfr.test.", "-d", dir.file("zones/keys")});
+  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  const std::string anchors = dir.write("anchors.conf", xfr_trust_anchor(made.out.substr(0, made.out.find('\n')) + ".key"));
+  std::string zone = zone_json(2026120601, {});
+  zone.replace(zone.find("\"transfer\":"), 0, "\"dnssec\": {\"keys\": \"keys/\"},\n  ");
+  dir.write("zones/xfr.test.json", zone);
+  ServerProcess meridian;
+  REQUIRE_MESSAGE(meridian.start(dir.write("meridian.json", config())), meridian.error());
+  const Endpoint primary = meridian.v4();
+
+  const Transfer axfr = kdig_axfr(primary, key_arg(kSecret));
+  INFO(axfr.run.out << axfr.run.err);
+  REQUIRE(axfr.run.exit_code == 0);
+  auto count = [&](const std::string& needle) {
+    return std::count_if(axfr.records.begin(), axfr.records.end(),
+                         [&](const std::string& r) { return r.find(needle) != std::string::npos; });
+  };
+  CHECK(count(" IN DNSKEY ") == 1);
+  CHECK(count(" RRSIG DNSKEY ") == 1);
+  CHECK(count(" RRSIG SOA ") == 1);
+  CHECK(count(" RRSIG A ") >= 4);       // apex, ns1, mail, static, the wildcard, app's fallback
+  CHECK(count(" RRSIG NSEC ") >= 20);   // each name's NSEC and each gap's
+  CHECK(count(" RRSIG NS ") == 1);      // the apex's; sub's NS (a cut) is not signed
+  CHECK(count("ns.sub.xfr.test. 3600 IN RRSIG") == 0);  // glue
+
+  KnotServer knot;
+  REQUIRE_MESSAGE(knot.start(*knotd, dir, {{"xfr.test.", "", "    master: primary\n    acl: [from_primary, transfer_out]\n"}},
+                             knot_sections(primary.port)),
+                  "knotd did not transfer the zone:\n" << knot.log() << "\nmeridian:\n" << meridian.log());
+  const Endpoint secondary = knot.endpoint();
+  auto delv = [&](const std::string& name, const std::string& type) {
+    return run_command({"delv", "@" + secondary.host, "-p", std::to_string(secondary.port), "-a", anchors,
+                        "+root=xfr.test.", name, type});
+  };
+  for (const auto& [name, type, expect] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"static.xfr.test.", "A", "192.0.2.50"}, {"xfr.test.", "MX", "10 mail.xfr.test."},
+           {"app.xfr.test.", "A", "192.0.2.61"}, {"x.wild.xfr.test.", "TXT", "wildcard"},
+           {"static.xfr.test.", "TXT", "negative response, fully validated"},
+           {"nothing.xfr.test.", "A", "negative response, fully validated"}}) {
+    CAPTURE(name);
+    CAPTURE(type);
+    const CommandResult r = delv(name, type);
+    INFO(r.out << r.err);
+    CHECK(r.out.find("fully validated") != std::string::npos);
+    CHECK(r.out.find(expect) != std::string::npos);
+    CHECK(r.out.find("resolution failed") == std::string::npos);
   }
   CHECK(meridian.stop() == 0);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per static query (the bench mix of tools/bench.d/gen-zone.awk: A, AAAA,
 # CNAME, MX, NXDOMAIN over a 10,000-name zone), like tools/bench.d/callgrind-geo.sh.
-# Usage: tools/bench.d/callgrind-static.sh [BINARY] [OUT]   (env: EDNS, COOKIE, RRL, COLLECT, SIGNED, DO)
+# Usage: tools/bench.d/callgrind-static.sh [BINARY] [OUT]   (env: EDNS, COOKIE, RRL, COLLECT, SIGNED, DO,
+#        DENIAL=compact|nsec, ONLINE=signatures per second per thread)
 # EDNS=1 sends every query with EDNS; COOKIE=1 (EDNS too) learns a server cookie with
 # dig first and sends every query with it (a valid cookie: the DNS-cookie path).
 set -euo pipefail
@@ -18,8 +19,13 @@ awk -v names=10000 -v origin=bench.test. -v master=$out/bench.zone -v json=$out/
 if [ -n "${SIGNED:-}" ]; then
   mkdir -p "$out/zones/keys"
   "$bin" dnssec keygen bench.test. -d "$out/zones/keys" >/dev/null
-  sed -i '0,/{/s//{"dnssec": {"keys": "keys\/"},/' "$out/zones/bench.test.json"
+  sed -i '0,/{/s//{"dnssec": {"keys": "keys\/", "denial": "'"${DENIAL:-compact}"'"},/' "$out/zones/bench.test.json"
 fi
+# With compact denial (the default) every NXDOMAIN query of the mix (a random name) is a
+# cache miss that signs on the DNS thread within dns.online_signatures_per_second:
+# ONLINE=0 measures the answers alone (NXDOMAIN from the precomputed chain), DENIAL=nsec
+# the same without the compact path; ONLINE=N sets the budget.
+online=${ONLINE:+, \"online_signatures_per_second\": $ONLINE}
 port=$((20000 + RANDOM % 20000))
 # RRL='{"responses_per_second": 100000, ...}' adds dns.rrl (rates nothing reaches: the cost of
 # accounting a response that is sent) and counts the worker's rate_limit() with answer_query.
@@ -29,7 +35,7 @@ rrl=${RRL:+, \"rrl\": $RRL}
 collect=(--toggle-collect='meridian::query::answer_query*')
 [ -n "${RRL:-}" ] && collect+=(--toggle-collect='*rate_limit*')
 [ -n "${COLLECT:-}" ] && collect=(--toggle-collect="$COLLECT")
-printf '{"dns": {"listen": ["127.0.0.1:%s"], "threads": 1%s}, "zones": "zones/"}\n' "$port" "$rrl" >"$out/meridian.json"
+printf '{"dns": {"listen": ["127.0.0.1:%s"], "threads": 1%s%s}, "zones": "zones/"}\n' "$port" "$rrl" "$online" >"$out/meridian.json"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
   "${collect[@]}" "$bin" serve --config "$out/meridian.json" 2>"$out/server.log" &
 pid=$!

@@ -1,0 +1,81 @@
+// RFC 9824 compact denial for names that do not exist: `NAME NSEC \000.NAME` with
+// RRSIG NSEC NXNAME in its bitmap needs one signature per query name, which
+// cannot be made ahead. Each DNS thread keeps its own bounded cache of such
+// signed NSECs (preallocated slots, direct-mapped by owner, no lock, no
+// allocation on a hit) and signs a miss itself only within a budget of
+// `dns.online_signatures_per_second` (a token bucket with one second of burst).
+// Beyond the budget the caller answers from the precomputed NSEC chain, which is
+// as valid (RFC 4035 NXDOMAIN) but shows the neighbouring names: a flood of random
+// names costs at most the budget's CPU, never an unbounded amount of signing.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "dnssec/online_signer.hpp"
+#include "zone/zone.hpp"
+#include "zone/zone_signatures.hpp"
+
+namespace meridian::query {
+
+// A signed NSEC ready to copy: rdata, and RRSIG rdatas as [2-byte length][rdata]...
+struct SignedNsecView {
+  std::string_view nsec;
+  const uint8_t* rrsigs = nullptr;
+  unsigned rrsig_count = 0;
+  uint32_t ttl = 0;
+};
+
+// Process-wide counts for /metrics (added to on misses only: a hit touches no
+// shared cache line).
+struct CompactDenialCounters {
+  std::atomic<uint64_t> signed_online{0};     // NSECs signed on a DNS thread
+  std::atomic<uint64_t> over_budget{0};       // misses answered from the precomputed chain
+  std::atomic<int64_t> cached{0};             // slots filled, over every thread's cache
+};
+CompactDenialCounters& compact_denial_counters();
+
+class CompactDenialCache {
+ public:
+  static constexpr std::size_t kSlots = 1024;  // per thread: ~1.3 MB, made at the thread's first miss
+  static constexpr std::size_t kMaxNsecRdata = 255 + 34;  // next name, bitmap up to window 0 type 255
+  static constexpr std::size_t kMaxRrsigs = 2;            // signatures per NSEC kept (ZSKs of the algorithm)
+
+  // This thread's cache (made on first use; one allocation per thread).
+  static CompactDenialCache& for_this_thread();
+  CompactDenialCache() = default;
+  ~CompactDenialCache();
+  CompactDenialCache(const CompactDenialCache&) = delete;
+  CompactDenialCache& operator=(const CompactDenialCache&) = delete;
+
+  // The signed NSEC `owner NSEC rdata` of zone (whose signatures are sigs), from
+  // the cache, or signed now when the budget allows (rate per second, 0: never).
+  // false: not cached and over budget (or it cannot be signed): use the chain.
+  bool find_or_sign(const zone::Zone& zone, const zone::ZoneSignatures& sigs, std::string_view owner,
+                    std::string_view rdata, uint32_t rate, std::chrono::steady_clock::time_point now,
+                    SignedNsecView& out);
+
+  std::size_t used_slots() const { return used_; }
+
+ private:
+  struct Slot {
+    uint64_t serial = 0;  // ZoneSignatures::serial() of the window it was signed in; 0: empty
+    uint16_t owner_length = 0, nsec_length = 0, rrsigs_length = 0;
+    uint8_t rrsig_count = 0;
+    uint32_t ttl = 0;
+    uint8_t owner[255];
+    uint8_t nsec[kMaxNsecRdata];
+    uint8_t rrsigs[kMaxRrsigs * (2 + dnssec::kMaxRrsigRdata)];
+  };
+  bool take_token(uint32_t rate, std::chrono::steady_clock::time_point now);
+
+  std::unique_ptr<Slot[]> slots_ = std::make_unique<Slot[]>(kSlots);
+  std::size_t used_ = 0;
+  double tokens_ = -1;  // < 0: not started (a full bucket at the first miss)
+  std::chrono::steady_clock::time_point refilled_{};
+};
+
+}  // namespace meridian::query
