@@ -776,6 +776,8 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<tcp::socket> conn;
     std::unique_ptr<TlsStream> tls;  // over conn, when the backend has "tls"
+    // Kept for the exchange: a reload may replace the backend's TLS context meanwhile.
+    const std::shared_ptr<const tls::ClientTls> tls_context = b.tls;
     if (round == 0) conn = b.take_idle(now, s.pool_idle_timeout, &tls);
     const bool reused = conn != nullptr;
     if (!reused) conn = std::make_unique<tcp::socket>(core_.io);
@@ -794,8 +796,8 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
       conn->set_option(tcp::no_delay(true), ec);
       conn->non_blocking(true, ec);  // for write_now's direct attempt
       ec = {};
-      if (b.tls) {  // a failed handshake is a failed connect (retried, breaker, outlier detection)
-        tls = b.tls->stream(*conn);
+      if (tls_context) {  // a failed handshake is a failed connect (retried, breaker, outlier detection)
+        tls = tls_context->stream(*conn);
         co_await tls->async_handshake(TlsStream::client, redirect_error(use_awaitable, ec));
         if (ec) {
           out.kind = Exchange::Kind::connect_failed;
@@ -857,7 +859,7 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
     }
     out.kind = Exchange::Kind::response;
     out.res = p.release();
-    if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0)
+    if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0 && b.tls == tls_context)
       b.put_idle(std::move(conn), util::coarse_now(), s.pool_size, std::move(tls));
     co_return;
   }
