@@ -33,6 +33,7 @@ std::vector<BackendSpec> read_backends(JsonObjectReader& region) {
     } else if (entry.is_object() && entry.contains("address") && entry["address"].is_string()) {
       // Unknown keys first, as the forwarding tier always reported them.
       backend.allow({"address", "weight", "group", "max_connections"});
+      backend.allow({"tls"});  // TLS toward the backend: read by forward::parse_region
       backend.report_unknown_keys();
       backend.string("address", b.address);
       backend.integer("weight", b.weight, 0, 1000000);

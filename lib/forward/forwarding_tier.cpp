@@ -19,6 +19,7 @@
 #include "forward/core/listener.hpp"
 #include "forward/l4/tcp_listener.hpp"
 #include "forward/l7/http_listener.hpp"
+#include "tls/client_tls.hpp"
 #include "health/health_key.hpp"
 #include "util/host_port.hpp"
 #include "util/coarse_clock.hpp"
@@ -234,6 +235,17 @@ struct ForwardingTier::Impl {
     return bound;
   }
 
+  // TLS toward the backend as the plan says. Pooled connections were made under the old
+  // settings: they close when the settings (or the CA file) changed, else the backend keeps
+  // the old context and its cached session.
+  static void set_backend_tls(Backend& b, const RegionForward& f) {
+    const auto it = f.backend_tls.find(b.address);
+    std::shared_ptr<const tls::ClientTls> tls = it == f.backend_tls.end() ? nullptr : it->second;
+    if (b.tls && tls && b.tls->same_as(*tls)) return;
+    if (b.tls || tls) b.drop_idle();
+    b.tls = std::move(tls);
+  }
+
   // The region's backends for the new plan, added to `next`. A backend that already
   // exists is reused with its state (circuit, ejection, pool) and takes the new settings.
   std::shared_ptr<Region> build_region(const ForwardedRegion& r, std::map<std::string, std::shared_ptr<Backend>>& next) {
@@ -251,6 +263,7 @@ struct ForwardingTier::Impl {
         b->endpoint = tcp::endpoint(asio::ip::make_address(spec.host), spec.port);
         b->health = mirror->flag(key);
       }
+      set_backend_tls(*b, f);
       b->group = spec.group;
       b->weight = spec.weight;
       b->max_connections = spec.max_connections ? spec.max_connections : f.bulkhead.max_connections;

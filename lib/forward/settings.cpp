@@ -9,6 +9,7 @@
 
 #include "config/json_object_reader.hpp"
 #include "config/path.hpp"
+#include "tls/client_tls_config.hpp"
 #include "forward/tls/server_tls.hpp"
 #include "util/host_port.hpp"
 
@@ -445,6 +446,35 @@ void read_forward(JsonObjectReader& region, RegionForward& out, const std::strin
     f->sink().report(f->pointer("l7") / "listen", "L4 and L7 cannot listen on the same address", false);
 }
 
+// The "tls" of each backend given as an object: true (defaults), false, or {"verify",
+// "ca", "sni", "min_version"}; loaded here so that a CA file that does not load is an
+// error at its key. Entries read_backends refused have no spec and are skipped.
+void read_backend_tls(JsonObjectReader& region, RegionForward& out, const std::string& base_dir) {
+  const json* list = region.find("backends");
+  if (!list || !list->is_array()) return;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& entry = (*list)[i];
+    if (!entry.is_object() || !entry.contains("tls") || !entry.contains("address")) continue;
+    const auto spec = std::find_if(out.backends.begin(), out.backends.end(),
+                                   [&](const BackendSpec& b) { return entry["address"] == b.address; });
+    if (spec == out.backends.end()) continue;
+    const Pointer at = region.pointer("backends") / i / "tls";
+    const json& tls = entry["tls"];
+    tls::ClientTlsSettings settings;
+    JsonObjectReader r(tls, at, region.sink());
+    if (tls.is_boolean()) {
+      if (!tls.get<bool>()) continue;
+    } else if (tls.is_object()) {
+      expect_keys(r, {"verify", "ca", "sni", "min_version"});
+      if (!read_client_tls_keys(r, settings, base_dir)) continue;
+    } else {
+      r.error("\"tls\" is true, false or {\"verify\": BOOL, \"ca\": FILE, \"sni\": NAME, \"min_version\": \"1.2\"|\"1.3\"}");
+      continue;
+    }
+    if (auto loaded = load_client_tls(r, settings, spec->host)) out.backend_tls[spec->address] = std::move(loaded);
+  }
+}
+
 // backends: nullopt to read them from the region here.
 bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends, RegionForward& out,
            const ErrorSink& error, const std::string& base_dir) {
@@ -456,6 +486,7 @@ bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends,
     return false;
   }
   out.backends = backends ? std::move(*backends) : config::read_backends(reader);
+  read_backend_tls(reader, out, base_dir);
   read_forward(reader, out, base_dir);
   return !errors.failed();
 }
@@ -478,6 +509,8 @@ std::vector<std::string> watched_files(const RegionForward& settings) {
       files.push_back(c.cert);
       files.push_back(c.key);
     }
+  for (const auto& [address, tls] : settings.backend_tls)
+    if (!tls->settings().ca.empty()) files.push_back(tls->settings().ca);
   return files;
 }
 

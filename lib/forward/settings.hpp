@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "config/backend_list.hpp"
+
+namespace meridian::tls {
+class ClientTls;  // tls/client_tls.hpp
+}  // namespace meridian::tls
 
 namespace meridian::forward {
 
@@ -182,6 +187,8 @@ struct L7Settings {
 
 struct RegionForward {
   std::vector<BackendSpec> backends;
+  // TLS toward a backend (its "tls"), by backend address; loaded when the settings are read.
+  std::map<std::string, std::shared_ptr<const tls::ClientTls>> backend_tls;
   std::optional<L4Settings> l4;
   std::optional<L7Settings> l7;
   CircuitSettings circuit;
@@ -199,7 +206,7 @@ bool parse_region(const nlohmann::json& region, RegionForward& out, const ErrorS
 bool parse_region(const nlohmann::json& region, std::vector<BackendSpec> backends, RegionForward& out,
                   const ErrorSink& error, const std::string& base_dir = "");
 
-// The files a region's forwarding settings read (certificates and keys): a change to one
+// The files a region's forwarding settings read (certificates, keys, backend CAs): a change to one
 // is a change to the configuration (ServerState watches them).
 std::vector<std::string> watched_files(const RegionForward& settings);
 

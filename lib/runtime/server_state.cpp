@@ -147,6 +147,11 @@ std::vector<std::string> ServerState::config_paths() const {
     for (const auto& r : *state_.forwarding)
       for (auto& f : forward::watched_files(r.settings))
         if (std::find(paths.begin(), paths.end(), f) == paths.end()) paths.push_back(std::move(f));
+  // CA files of https/h2 checks: a replaced one is a reload (probes also read it per attempt).
+  for (const auto& [name, check] : state_.checks)
+    if (check.tls && !check.tls_settings.ca.empty() &&
+        std::find(paths.begin(), paths.end(), check.tls_settings.ca) == paths.end())
+      paths.push_back(check.tls_settings.ca);
   // A database replaced by rename (geoipupdate) is picked up like any other file.
   for (const auto& [path, stamp] : state_.services->database_stamps)
     if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);

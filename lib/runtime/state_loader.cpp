@@ -69,7 +69,7 @@ std::vector<health::CheckTarget> check_targets(const routing::ServiceSet& servic
       if (!r.backends.empty()) {
         for (const auto& b : r.backends) out.push_back({r.backend_key(s.name, b).to_string(), endpoint(b.host, b.port), c});
       } else {
-        for (const auto& e : r.endpoints) out.push_back({r.endpoint_key(s.name, e).to_string(), endpoint(e.address_text, 80), c});
+        for (const auto& e : r.endpoints) out.push_back({r.endpoint_key(s.name, e).to_string(), endpoint(e.address_text, health::endpoint_default_port(c)), c});
       }
     }
   }
@@ -164,7 +164,7 @@ std::optional<LoadedState> load_state(const std::string& config_path, config::Di
       *source, state.config.base_dir, diagnostics, previous ? previous->services : nullptr, &service_counts);
   ZoneLoad zones = load_zones(state.config.zone_paths, *services,
                               previous && previous->zone_files ? previous->zone_files.get() : nullptr, diagnostics);
-  auto checks = health::read_checks(*source, diagnostics);
+  auto checks = health::read_checks(*source, diagnostics, state.config.base_dir);
   validate_checks(*source, *services, checks, diagnostics);
   auto forwarding = read_forwarding(*source, *services, state.config.base_dir, diagnostics);
   auto overrides = load_health_overrides(state.config.health_dir, *services, diagnostics, options.bad_override_file);

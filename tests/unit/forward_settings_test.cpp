@@ -1,6 +1,12 @@
 // The forwarding tier's configuration schema: defaults and errors at JSON pointers.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -117,7 +123,7 @@ TEST_CASE("wordings are the shared JSON reader's") {
   auto e = errors_of(json::parse(R"({
     "backends": [{"address": "127.0.0.1:9001", "wieght": 2}],
     "forward": {"l4": {"listen": "127.0.0.1:1"}, "circuit_breaker": {"failure_rate": 2}}})"));
-  CHECK(e["/backends/0/wieght"] == "unknown key \"wieght\" (expected one of: address, weight, group, max_connections)");
+  CHECK(e["/backends/0/wieght"] == "unknown key \"wieght\" (expected one of: address, weight, group, max_connections, tls)");
   CHECK(e["/forward/circuit_breaker/failure_rate"] == "\"failure_rate\" must be a number from 0.01 to 1");
 }
 
@@ -163,4 +169,62 @@ TEST_CASE("forward.l7.http2: defaults, keys, and mistakes at their pointer") {
       "http2": {"max_concurrent_streams": 0, "resets": 5}}}})"));
   CHECK(e.count("/forward/l7/http2/max_concurrent_streams"));
   CHECK(e.count("/forward/l7/http2/resets"));
+}
+
+TEST_CASE("a backend's tls: true, false or an object; its CA file is loaded when the settings are read") {
+  const std::string missing = "/nonexistent/meridian-test-ca.pem";
+  RegionForward f;
+  REQUIRE(parse_region(json::parse(R"({
+    "backends": [{"address": "127.0.0.1:9001", "tls": true}, {"address": "127.0.0.1:9002", "tls": false},
+                 {"address": "127.0.0.1:9003", "tls": {"verify": false, "sni": "api.internal", "min_version": "1.3"}},
+                 "127.0.0.1:9004"],
+    "forward": {"l7": {"listen": "127.0.0.1:1"}}})"),
+                       f, nullptr));
+  CHECK(f.backend_tls.size() == 2);
+  CHECK(f.backend_tls.count("127.0.0.1:9001"));
+  CHECK(f.backend_tls.count("127.0.0.1:9003"));
+
+  auto e = errors_of(json::parse(R"({
+    "backends": [{"address": "127.0.0.1:9001", "tls": "yes"},
+                 {"address": "127.0.0.1:9002", "tls": {"verfy": true}},
+                 {"address": "127.0.0.1:9003", "tls": {"verify": false, "ca": "ca.pem"}},
+                 {"address": "127.0.0.1:9004", "tls": {"ca": ")" + missing + R"("}},
+                 {"address": "127.0.0.1:9005", "tls": {"min_version": "1.1", "sni": ""}}],
+    "forward": {"l7": {"listen": "127.0.0.1:1"}}})"));
+  CHECK(e["/backends/0/tls"] ==
+        "\"tls\" is true, false or {\"verify\": BOOL, \"ca\": FILE, \"sni\": NAME, \"min_version\": \"1.2\"|\"1.3\"}");
+  CHECK(e["/backends/1/tls/verfy"] == "unknown key \"verfy\" (expected one of: verify, ca, sni, min_version)");
+  CHECK(e["/backends/2/tls/ca"] == "\"ca\" is used only with \"verify\": true");
+  CHECK(e["/backends/3/tls/ca"] == "cannot read " + missing + ": No such file or directory");
+  CHECK(e["/backends/4/tls/min_version"] == "\"min_version\" is \"1.2\" or \"1.3\"");
+  CHECK(e["/backends/4/tls/sni"] == "\"sni\" is the server name to send and verify");
+}
+
+TEST_CASE("a backend's CA file that is not PEM is an error at its key; its files are watched") {
+  const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/meridian-not-a-ca-" +
+                           std::to_string(::getpid()) + ".pem";
+  {
+    std::ofstream out(path);
+    out << "not a certificate\n";
+  }
+  auto e = errors_of(json::parse(R"({"backends": [{"address": "127.0.0.1:9001", "tls": {"ca": ")" + path + R"("}}],
+                                     "forward": {"l7": {"listen": "127.0.0.1:1"}}})"));
+  CHECK(e["/backends/0/tls/ca"].rfind("cannot load the CA file " + path + ": ", 0) == 0);
+  std::remove(path.c_str());
+
+  // a real CA certificate (openssl, from scripts/deps.sh) loads, and is watched
+  const std::string key = path + ".key";
+  REQUIRE(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=ca -keyout " +
+                       key + " -out " + path + " 2>/dev/null").c_str()) == 0);
+  RegionForward f;
+  std::string problems;
+  CHECK(parse_region(json::parse(R"({"backends": [{"address": "127.0.0.1:9001", "tls": {"ca": ")" + path + R"("}}],
+                                     "forward": {"l7": {"listen": "127.0.0.1:1"}}})"),
+                     f, [&](const json::json_pointer& at, const std::string& m) { problems += at.to_string() + ": " + m; }));
+  CHECK(problems == "");
+  CHECK(f.backend_tls.count("127.0.0.1:9001"));
+  const auto files = watched_files(f);
+  CHECK(std::find(files.begin(), files.end(), path) != files.end());
+  std::remove(path.c_str());
+  std::remove(key.c_str());
 }

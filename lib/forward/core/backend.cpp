@@ -6,18 +6,21 @@
 
 namespace meridian::forward {
 
-std::unique_ptr<tcp::socket> Backend::take_idle(Time now, Ms max_idle) {
+std::unique_ptr<tcp::socket> Backend::take_idle(Time now, Ms max_idle, std::unique_ptr<TlsStream>* tls) {
   while (!idle.empty()) {
     Idle i = std::move(idle.back());
     idle.pop_back();
-    if (now - i.since <= max_idle && i.stream->is_open()) return std::move(i.stream);
+    if (now - i.since <= max_idle && i.stream->is_open()) {
+      if (tls) *tls = std::move(i.tls);
+      return std::move(i.stream);
+    }
   }
   return nullptr;
 }
 
-void Backend::put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size) {
+void Backend::put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size, std::unique_ptr<TlsStream> tls) {
   if (idle.size() >= pool_size) return;
-  idle.push_back({std::move(s), now});
+  idle.push_back({std::move(s), now, std::move(tls)});
 }
 
 void Backend::drop_idle() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 
 #include "forward/balancer/balancer.hpp"
 #include "forward/core/health_mirror.hpp"
@@ -17,6 +18,10 @@
 #include "forward/resilience/outlier.hpp"
 #include "forward/settings.hpp"
 #include "health/health_table.hpp"
+
+namespace meridian::tls {
+class ClientTls;  // tls/client_tls.hpp
+}  // namespace meridian::tls
 
 namespace meridian::forward {
 
@@ -39,6 +44,8 @@ struct Backend {
   uint32_t weight = 1;
   uint32_t max_connections = 1024;
 
+  // TLS toward the backend (its "tls"), else nullptr: plain TCP.
+  std::shared_ptr<const tls::ClientTls> tls;
   std::shared_ptr<HealthFlag> health;  // verdict bits (verdict::*) from the shared health table and overrides
   uint32_t active = 0;                              // L4 sessions + L7 requests in flight
   CircuitBreaker circuit;
@@ -48,9 +55,11 @@ struct Backend {
   BackendCounters counters;
   std::string last_error;
 
+  using TlsStream = boost::asio::ssl::stream<tcp::socket&>;  // over `stream` (forward/tls/client_tls.hpp)
   struct Idle {
     std::unique_ptr<tcp::socket> stream;
     Time since;
+    std::unique_ptr<TlsStream> tls;  // after stream: goes first
   };
   std::vector<Idle> idle;  // keep-alive connections (L7)
 
@@ -73,8 +82,10 @@ struct Backend {
   // Ends our passive "down" report (and, with uneject, the ejection): the backend takes
   // traffic again and the health table hears "up" from the passive source.
   void clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why);
-  std::unique_ptr<tcp::socket> take_idle(Time now, Ms max_idle);
-  void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size);
+  // tls: where a pooled connection's TLS stream goes (nullptr when the backend has none).
+  std::unique_ptr<tcp::socket> take_idle(Time now, Ms max_idle, std::unique_ptr<TlsStream>* tls = nullptr);
+  void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size,
+                std::unique_ptr<TlsStream> tls = nullptr);
   void drop_idle();
 };
 

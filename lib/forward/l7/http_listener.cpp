@@ -24,6 +24,7 @@
 #include "forward/l7/h2/serve.hpp"
 #include "forward/l7/websocket.hpp"
 #include "forward/resilience/backoff.hpp"
+#include "tls/client_tls.hpp"
 #include "forward/tls/server_tls.hpp"
 #include "util/coarse_clock.hpp"
 #include "util/ip_address.hpp"
@@ -857,7 +858,10 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
 
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<tcp::socket> conn;
-    if (round == 0) conn = b.take_idle(now, s.pool_idle_timeout);
+    std::unique_ptr<TlsStream> tls;  // over conn, when the backend has "tls"
+    // Kept for the exchange: a reload may replace the backend's TLS context meanwhile.
+    const std::shared_ptr<const tls::ClientTls> tls_context = b.tls;
+    if (round == 0) conn = b.take_idle(now, s.pool_idle_timeout, &tls);
     const bool reused = conn != nullptr;
     if (!reused) conn = std::make_unique<tcp::socket>(core_.io);
     Deadline deadline(core_, *conn);  // after conn: it goes first
@@ -875,9 +879,19 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
       conn->set_option(tcp::no_delay(true), ec);
       conn->non_blocking(true, ec);  // for write_now's direct attempt
       ec = {};
+      if (tls_context) {  // a failed handshake is a failed connect (retried, breaker, outlier detection)
+        tls = tls_context->stream(*conn);
+        co_await tls->async_handshake(TlsStream::client, redirect_error(use_awaitable, ec));
+        if (ec) {
+          out.kind = Exchange::Kind::connect_failed;
+          out.error = timed_out(deadline, ec) ? "tls handshake timed out" : tls::ClientTls::handshake_error(*tls, ec);
+          co_return;
+        }
+      }
     }
     deadline.expires_after(s.backend_timeout);  // the write and the whole response
-    if (const std::size_t done = write_now(*conn, wire, ec); done < wire.size() && would_block(ec))
+    if (tls) ec = co_await write_rest(*tls, wire);
+    else if (const std::size_t done = write_now(*conn, wire, ec); done < wire.size() && would_block(ec))
       ec = co_await write_rest(*conn, wire.substr(done));
     if (ec) {
       const bool timeout = timed_out(deadline, ec);
@@ -904,8 +918,10 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
         ec = http::error::buffer_overflow;
         break;
       }
-      const std::size_t n = co_await conn->async_read_some(rb.prepare(size), redirect_error(use_awaitable, ec));
+      const std::size_t n = tls ? co_await tls->async_read_some(rb.prepare(size), redirect_error(use_awaitable, ec))
+                                : co_await conn->async_read_some(rb.prepare(size), redirect_error(use_awaitable, ec));
       rb.commit(n);
+      if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;  // closed without close_notify
       if (ec == asio::error::eof) {
         if (!p.got_some()) {
           ec = http::error::end_of_stream;
@@ -926,8 +942,8 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
     }
     out.kind = Exchange::Kind::response;
     out.res = p.release();
-    if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0)
-      b.put_idle(std::move(conn), util::coarse_now(), s.pool_size);
+    if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0 && b.tls == tls_context)
+      b.put_idle(std::move(conn), util::coarse_now(), s.pool_size, std::move(tls));
     co_return;
   }
   out.kind = Exchange::Kind::failed;

@@ -21,7 +21,9 @@ bool same_settings(const CheckTarget& a, const CheckTarget& b) {
   return a.endpoint == b.endpoint && x.kind == y.kind && x.interval == y.interval && x.timeout == y.timeout &&
          x.rise == y.rise && x.fall == y.fall && x.initial_up == y.initial_up && x.port == y.port && x.path == y.path &&
          x.host == y.host && x.expect == y.expect && x.body_contains == y.body_contains && x.hold_down == y.hold_down &&
-         x.jitter == y.jitter;
+         x.jitter == y.jitter && x.tls == y.tls && x.tls_settings == y.tls_settings && x.qname == y.qname &&
+         x.qtype == y.qtype && x.expect_rcode == y.expect_rcode && x.expect_answer == y.expect_answer &&
+         x.dns_tcp == y.dns_tcp;
 }
 
 double random_unit() {

@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "health/checks/probes/dns_probe.hpp"
+#include "health/checks/probes/h2_probe.hpp"
 #include "health/checks/probes/http_probe.hpp"
 #include "health/checks/probes/tcp_probe.hpp"
 
@@ -12,6 +14,9 @@ namespace {
 constexpr ProbeType kProbeTypes[] = {
     {"tcp", false, make_tcp_probe},
     {"http", true, make_http_probe},
+    {"https", true, make_http_probe},  // the http probe over TLS (CheckConfig::tls)
+    {"h2", true, make_h2_probe},
+    {"dns", false, make_dns_probe},
 };
 }  // namespace
 

@@ -40,8 +40,9 @@ class TestPki {
     if (out_dir.empty()) out_dir = dir();
     const std::string cert = out_dir + "/" + name + ".pem", key = out_dir + "/" + name + ".key";
     const std::string csr = file(name + ".csr"), ext = file(name + ".ext");
-    std::string san = "subjectAltName=";
-    for (std::size_t i = 0; i < names.size(); ++i) san += (i ? ",DNS:" : "DNS:") + names[i];
+    std::string san = "subjectAltName=";  // a name "IP:127.0.0.1" is an IP address
+    for (std::size_t i = 0; i < names.size(); ++i)
+      san += (i ? "," : "") + (names[i].rfind("IP:", 0) == 0 ? names[i] : "DNS:" + names[i]);
     dir_.write(name + ".ext", san + "\n");
     run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
          csr, "-subj", "/CN=" + names.front()});

@@ -11,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "health/checks/probes/connection_attempt.hpp"
+#include "health/checks/probes/probe_tls.hpp"
 
 namespace meridian::health {
 
@@ -28,23 +29,37 @@ class HttpAttempt final : public ConnectionAttempt {
 
  private:
   void on_connected() override {
+    if (!config_.tls) return send(socket_);
+    std::string why;
+    if (!tls_.open(config_, target_, socket_, {}, why)) return finish(false, why);
+    tls_.stream->async_handshake(tls::ClientTlsStream::client, [self = self<HttpAttempt>()](const boost::system::error_code& ec) {
+      if (ec) return self->finish(false, tls::ClientTls::handshake_error(*self->tls_.stream, ec));
+      self->send(*self->tls_.stream);
+    });
+  }
+
+  template <class Stream>
+  void send(Stream& stream) {
     request_.method(http::verb::get);
     request_.target(config_.path);
     request_.version(11);
     request_.set(http::field::host, config_.host.empty() ? target_.address().to_string() : config_.host);
     request_.set(http::field::user_agent, "meridian-check");
     request_.set(http::field::connection, "close");
-    http::async_write(socket_, request_, [self = self<HttpAttempt>()](const boost::system::error_code& ec, std::size_t) {
+    http::async_write(stream, request_, [self = self<HttpAttempt>(), &stream](const boost::system::error_code& ec, std::size_t) {
       if (ec) return self->finish(false, "send: " + ec.message());
-      self->read_response();
+      self->read_response(stream);
     });
   }
 
-  void read_response() {
+  template <class Stream>
+  void read_response(Stream& stream) {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
-    http::async_read(socket_, buffer_, *parser_, [self = self<HttpAttempt>()](const boost::system::error_code& ec, std::size_t) {
-      if (ec) return self->finish(false, "read: " + ec.message());
+    http::async_read(stream, buffer_, *parser_, [self = self<HttpAttempt>()](const boost::system::error_code& ec, std::size_t) {
+      // a server that closes without close_notify after a complete response: the parser said so
+      if (ec && !(ec == boost::asio::ssl::error::stream_truncated && self->parser_->is_done()))
+        return self->finish(false, "read: " + ec.message());
       self->judge(self->parser_->get());
     });
   }
@@ -63,6 +78,7 @@ class HttpAttempt final : public ConnectionAttempt {
   http::request<http::empty_body> request_;
   std::optional<http::response_parser<http::string_body>> parser_;
   boost::beast::flat_buffer buffer_;
+  ProbeTls tls_;  // https: over socket_
 };
 }  // namespace
 
