@@ -132,3 +132,22 @@ TEST_CASE("backend TLS: a plain HTTP backend behind \"tls\": true fails the hand
   CHECK(backend_status(tier, plain.address())["last_error"].get<std::string>().find("tls handshake failed") !=
         std::string::npos);
 }
+
+TEST_CASE("backend TLS: a WebSocket upgrade is never sent in clear text to a TLS backend") {
+  Pki p;
+  HttpsBackend backend("ws", p.by_ip, Pki::key_of(p.by_ip));
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  tier.apply(services(tls_backend_region(backend, {{"ca", p.pki.ca()}})));
+  Client c(port_of(tier, "l7"));
+  const auto res = c.get("/chat", {{"Connection", "Upgrade"},
+                                   {"Upgrade", "websocket"},
+                                   {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                   {"Sec-WebSocket-Version", "13"}});
+  CHECK(res.result_int() == 502);
+  CHECK(res.body().find("TLS backend") != std::string::npos);
+  CHECK(backend_status(tier, backend.address())["requests"] == 0);
+  // plain requests still go to it over TLS
+  Client again(port_of(tier, "l7"));
+  CHECK(again.get("/").result_int() == 200);
+}

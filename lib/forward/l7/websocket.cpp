@@ -146,11 +146,18 @@ awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Dead
   {
     Deadline upstream_deadline(core_, upstream);
     boost::container::small_vector<Backend*, 4> tried;
+    bool tls_backends_skipped = false;
     for (unsigned attempt = 0; attempt <= s.retry.max_retries; ++attempt) {
       const auto now = util::coarse_now();
       Backend* b = route.group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
       if (!b) break;
       tried.push_back(b);
+      // The relay carries clear text toward the backend: never send an upgrade (its cookies
+      // and credentials) in clear to a backend configured for TLS.
+      if (b->tls) {
+        tls_backends_skipped = true;
+        continue;
+      }
       ++b->active;
       ++b->counters.requests;
       b->circuit.on_dispatch(now);
@@ -170,8 +177,10 @@ awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Dead
     }
     if (!backend) {
       ++rejects_[tried.empty() ? no_backend : bad_gateway];
-      res = tried.empty() ? error_response(503, "no backend available", version, request_id)
-                          : error_response(502, "bad gateway", version, request_id);
+      res = tried.empty()             ? error_response(503, "no backend available", version, request_id)
+            : tls_backends_skipped ? error_response(502, "WebSocket toward a TLS backend is not supported", version,
+                                                      request_id)
+                                    : error_response(502, "bad gateway", version, request_id);
       if (tried.empty()) res.set(http::field::retry_after, "1");
       co_return UpgradeEnd::answered;
     }
