@@ -93,6 +93,30 @@ bool skip_record(const uint8_t* m, std::size_t len, std::size_t& pos) {
   return pos <= len;
 }
 
+// Whether tsig's MAC is the HMAC, under secret, of prior (the request's MAC with its
+// length, for a response; empty for a request), the message as it was signed (without
+// its TSIG, with its original ID) and every TSIG variable (RFC 8945 4.3.1).
+bool mac_matches(std::string_view prior, const uint8_t* m, const TsigRecord& tsig, std::string_view secret) {
+  std::string digest;
+  if (!prior.empty()) {
+    put_u16(digest, static_cast<uint16_t>(prior.size()));
+    digest += prior;
+  }
+  const std::size_t start = digest.size();
+  digest.append(reinterpret_cast<const char*>(m), tsig.start);
+  auto* header = reinterpret_cast<uint8_t*>(digest.data() + start);
+  dns::write_u16(header, tsig.original_id);
+  dns::write_u16(header + 10, static_cast<uint16_t>(dns::read_u16(header + 10) - 1));
+  digest += variables(tsig.key_name, tsig.algorithm, tsig.time_signed, tsig.fudge, tsig.error, tsig.other);
+  const auto mac = hmac(tsig.algorithm, secret, digest);
+  return mac && mac->size() == tsig.mac.size() && CRYPTO_memcmp(mac->data(), tsig.mac.data(), mac->size()) == 0;
+}
+
+bool outside_fudge(const TsigRecord& tsig, uint64_t now) {
+  const uint64_t t = unix_now(now);
+  return (t > tsig.time_signed ? t - tsig.time_signed : tsig.time_signed - t) > tsig.fudge;
+}
+
 }  // namespace
 
 std::optional<std::string> hmac(std::string_view algorithm, std::string_view secret, std::string_view data) {
@@ -174,24 +198,13 @@ uint16_t verify_request(const uint8_t* m, std::size_t, const TsigRecord& tsig, c
   if (!key || algorithm_wire_name(key->algorithm) != tsig.algorithm) return tsig_error::BADKEY;
   const auto secret = decode_base64(key->secret);
   if (!secret) return tsig_error::BADKEY;
-  // The request as it was signed: without its TSIG, with its original ID.
-  std::string digest(reinterpret_cast<const char*>(m), tsig.start);
-  auto* header = reinterpret_cast<uint8_t*>(digest.data());
-  dns::write_u16(header, tsig.original_id);
-  dns::write_u16(header + 10, static_cast<uint16_t>(dns::read_u16(header + 10) - 1));
-  digest += variables(tsig.key_name, tsig.algorithm, tsig.time_signed, tsig.fudge, tsig.error, tsig.other);
-  const auto mac = hmac(tsig.algorithm, *secret, digest);
-  if (!mac || mac->size() != tsig.mac.size() || CRYPTO_memcmp(mac->data(), tsig.mac.data(), mac->size()) != 0)
-    return tsig_error::BADSIG;
+  if (!mac_matches({}, m, tsig, *secret)) return tsig_error::BADSIG;
   session.key_name = tsig.key_name;
   session.algorithm = tsig.algorithm;
   session.secret = *secret;
   session.prior_mac = tsig.mac;
   session.first = true;
-  const uint64_t t = unix_now(now);
-  const uint64_t skew = t > tsig.time_signed ? t - tsig.time_signed : tsig.time_signed - t;
-  if (skew > tsig.fudge) return tsig_error::BADTIME;
-  return 0;
+  return outside_fudge(tsig, now) ? tsig_error::BADTIME : 0;
 }
 
 void sign_message(std::vector<uint8_t>& message, TsigSession& session, uint64_t now, uint16_t error) {
@@ -238,24 +251,8 @@ uint16_t verify_response(const uint8_t* m, std::size_t length, const query::Tsig
   if (tsig.error != 0) return tsig.error;  // the peer refused our signature (an unsigned TSIG)
   const auto secret = decode_base64(key.secret);
   if (!secret) return tsig_error::BADKEY;
-  // The first response's MAC covers the request's MAC, the response as signed (without its
-  // TSIG, with its original ID) and every TSIG variable (RFC 8945 4.3.1).
-  std::string digest;
-  put_u16(digest, static_cast<uint16_t>(request_mac.size()));
-  digest += request_mac;
-  const std::size_t start = digest.size();
-  digest.append(reinterpret_cast<const char*>(m), tsig.start);
-  auto* header = reinterpret_cast<uint8_t*>(digest.data() + start);
-  dns::write_u16(header, tsig.original_id);
-  dns::write_u16(header + 10, static_cast<uint16_t>(dns::read_u16(header + 10) - 1));
-  digest += variables(tsig.key_name, tsig.algorithm, tsig.time_signed, tsig.fudge, tsig.error, tsig.other);
-  const auto mac = hmac(tsig.algorithm, *secret, digest);
-  if (!mac || mac->size() != tsig.mac.size() || CRYPTO_memcmp(mac->data(), tsig.mac.data(), mac->size()) != 0)
-    return tsig_error::BADSIG;
-  const uint64_t t = unix_now(now);
-  const uint64_t skew = t > tsig.time_signed ? t - tsig.time_signed : tsig.time_signed - t;
-  if (skew > tsig.fudge) return tsig_error::BADTIME;
-  return 0;
+  if (request_mac.empty() || !mac_matches(request_mac, m, tsig, *secret)) return tsig_error::BADSIG;
+  return outside_fudge(tsig, now) ? tsig_error::BADTIME : 0;
 }
 
 void append_unsigned_tsig(std::vector<uint8_t>& message, const TsigRecord& request, uint16_t error, uint64_t now) {

@@ -1,5 +1,26 @@
-# tools/bench.d/pairs-lib.sh — sourced by pairs.sh and proxy-pairs.sh: the interleaved loop
-# and its summary. The caller defines run PID PORT (prints one figure, lower is better).
+# tools/bench.d/pairs-lib.sh — sourced by pairs.sh, rrl-pairs.sh and proxy-pairs.sh: the
+# interleaved loop and its summary, and the DNS helpers. The caller defines run PID PORT
+# (prints one figure, lower is better); DNS callers can use dns_run for it.
+
+# cpu_ns PID: CPU time of every thread of PID so far, in ns (/proc/PID/task/*/schedstat).
+cpu_ns() { local t=0 a b c; for f in /proc/$1/task/*/schedstat; do read -r a b c <"$f"; t=$((t + a)); done; echo $t; }
+
+# pin_to_cpu0 PID...: every thread of each PID onto CPU 0.
+pin_to_cpu0() { local p t; for p in "$@"; do for t in /proc/$p/task/*; do taskset -cp 0 "${t##*/}" >/dev/null; done; done; }
+
+# dns_ready PORT: the server on 127.0.0.1:PORT answers bench.test SOA.
+dns_ready() { dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 bench.test SOA >/dev/null 2>&1; }
+
+# dns_run PID PORT: dnsperf (on CPU 1, -c 1 -T 1, 20,000 qps for $secs, "${qargs[@]}") against
+# the server on PORT -> its CPU microseconds per query answered.
+dns_run() {
+  local c0 c1 q
+  c0=$(cpu_ns "$1")
+  q=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$2" "${qargs[@]}" -c 1 -T 1 -l "$secs" -Q 20000 2>&1 |
+      awk '/Queries completed/{print $3}')
+  c1=$(cpu_ns "$1")
+  awk -v c=$((c1 - c0)) -v q="$q" 'BEGIN{printf "%.2f", c / 1000 / q}'
+}
 
 # interleave ROUNDS PEER MPID MPORT PPID PPORT DECIMALS: meridian and the peer in turns, the one
 # going first alternating (a run is measurably affected by the one just before it: in a fixed

@@ -42,20 +42,11 @@ pids+=("$mpid")
 gpid=$!
 pids+=("$gpid")
 
-ready() { dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 bench.test SOA >/dev/null 2>&1; }
-for _ in $(seq 60); do ready "$mport" && ready "$gport" && break; sleep 0.5; done
-ready "$mport" && ready "$gport" || { echo "servers did not answer" >&2; exit 1; }
-for p in $mpid $gpid; do for t in /proc/$p/task/*; do taskset -cp 0 "${t##*/}" >/dev/null; done; done
+for _ in $(seq 60); do dns_ready "$mport" && dns_ready "$gport" && break; sleep 0.5; done
+dns_ready "$mport" && dns_ready "$gport" || { echo "servers did not answer" >&2; exit 1; }
+pin_to_cpu0 "$mpid" "$gpid"
 
-cpu_ns() { local t=0 a b c; for f in /proc/$1/task/*/schedstat; do read -r a b c <"$f"; t=$((t + a)); done; echo $t; }
-run() {  # PID PORT -> CPU µs per query
-  local c0 c1 q
-  c0=$(cpu_ns "$1")
-  q=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$2" "${qargs[@]}" -c 1 -T 1 -l "$secs" -Q 20000 2>&1 |
-      awk '/Queries completed/{print $3}')
-  c1=$(cpu_ns "$1")
-  awk -v c=$((c1 - c0)) -v q="$q" 'BEGIN{printf "%.2f", c / 1000 / q}'
-}
+run() { dns_run "$@"; }  # PID PORT -> CPU µs per query
 
 echo "pairs: $rounds x ${secs}s at 20000 qps, mix $mix; CPU us/query (meridian, gdnsd)"
 interleave "$rounds" gdnsd "$mpid" "$mport" "$gpid" "$gport" 2

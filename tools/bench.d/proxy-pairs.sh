@@ -56,9 +56,8 @@ pids+=("$hpid")
 ok() { curl -s --max-time 2 --cacert "$work/tls/cert.pem" "$scheme://127.0.0.1:$1/" 2>/dev/null | grep -q ok; }
 for _ in $(seq 60); do ok "$mport" && ok "$hport" && break; sleep 0.5; done
 ok "$mport" && ok "$hport" || { echo "no 200 through both proxies" >&2; exit 1; }
-for p in $mpid $hpid; do for t in /proc/$p/task/*; do taskset -cp 0 "${t##*/}" >/dev/null; done; done
+pin_to_cpu0 "$mpid" "$hpid"
 
-cpu_ns() { local t=0 a b c; for f in /proc/$1/task/*/schedstat; do read -r a b c <"$f"; t=$((t + a)); done; echo $t; }
 run() {  # PID PORT -> proxy CPU-s per 100k requests
   local c0 c1 n
   c0=$(cpu_ns "$1")
