@@ -211,6 +211,7 @@ class Resolution {
   // The SOA with the negative TTL, owned by the origin (RFC 2308).
   void add_negative_soa(const Zone& zone) {
     if (truncated_) return;
+    [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
     const zone::WireImage& image = zone.negative_soa_image();
     const bool ok = origin_ptr_ && !image.empty()
                         ? put_image(w_, image, 1, origin_ptr_, origin_ptr_, Section::authority)
@@ -219,8 +220,11 @@ class Resolution {
     if constexpr (kSigned) {
       if (ok && signed_.sigs)
         if (const zone::SignedRRset* set = signed_.sigs->find(zone.origin(), dns::type::SOA);
-            set && !put_rrsigs(zone.origin(), origin_ptr_, *set, zone.negative_ttl(), Section::authority))
+            set && !put_rrsigs(zone.origin(), origin_ptr_, *set, zone.negative_ttl(), Section::authority)) {
+          // Neither the SOA nor a part of its RRSIGs: a record cut off mid-way would not parse.
+          w_.rollback(mark);
           truncate();
+        }
     }
   }
 
@@ -228,7 +232,8 @@ class Resolution {
   bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set, uint32_t ttl, Section s) {
     return put_rrsigs(owner, owner_ptr, reinterpret_cast<const uint8_t*>(set.rrsigs.data()), set.rrsig_count, ttl, s);
   }
-  // The same from `count` RRSIG rdatas as [2-byte length][rdata]...
+  // The same from `count` RRSIG rdatas as [2-byte length][rdata]... On false a record may
+  // be cut off mid-way: the caller rolls back to a mark taken before its RRset.
   bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const uint8_t* p, unsigned count, uint32_t ttl, Section s) {
     for (unsigned i = 0; i < count; ++i) {
       const uint16_t length = dns::read_u16(p);
