@@ -32,10 +32,18 @@ using RrPtr = std::unique_ptr<ldns_rr, RrDeleter>;
 std::string zone_text(std::string_view origin_wire) { return dns::name_to_text(origin_wire); }
 
 // "Kexample.com.+013+12345" for the root: "K.+013+12345".
+// "K<zone>", built by appending: `"K" + std::string&&` trips GCC 12's -Wrestrict false
+// positive (bug 105329) in optimised builds.
+std::string key_prefix(std::string_view origin_wire) {
+  std::string prefix = "K";
+  prefix += zone_text(origin_wire);
+  return prefix;
+}
+
 std::string key_base_name(std::string_view origin_wire, uint8_t algorithm, uint16_t tag) {
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "+%03u+%05u", static_cast<unsigned>(algorithm), static_cast<unsigned>(tag));
-  return "K" + zone_text(origin_wire) + suffix;
+  return key_prefix(origin_wire) + suffix;
 }
 
 std::string rdata_wire(const ldns_rr* rr) {
@@ -97,7 +105,7 @@ std::shared_ptr<KeySet> read_keys(const std::string& folder, std::string_view or
                                   std::string& error) {
   auto set = std::make_shared<KeySet>();
   set->origin = dns::fold_wire_name(origin_wire);
-  const std::string prefix = "K" + zone_text(set->origin) + "+";
+  const std::string prefix = key_prefix(set->origin) + "+";
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
