@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 
 #include <nghttp2/nghttp2.h>
 
@@ -18,7 +19,10 @@ namespace asio = boost::asio;
 namespace {
 constexpr std::size_t kBodyLimit = 64 * 1024;  // as the http probe's
 
-nghttp2_nv header(const std::string& name, const std::string& value) {
+// Points at name and value: both must outlive the submit (string literals and the
+// caller's locals; a std::string parameter would make a literal a temporary that dies at
+// the end of the full expression, before nghttp2 copies it).
+nghttp2_nv header(std::string_view name, std::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
           NGHTTP2_NV_FLAG_NONE};
