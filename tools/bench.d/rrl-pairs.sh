@@ -33,24 +33,22 @@ offport=$(free_port) onport=$(free_port)
 rm -rf "$out/rrl-off" "$out/rrl-on"
 cp -r "$work/meridian" "$out/rrl-off"
 cp -r "$work/meridian" "$out/rrl-on"
-python3 - "$out/rrl-off/meridian.json" "$offport" "" <<'PY'
+# configure DIR PORT [on]: DIR's meridian.json listens on PORT, without admin, with RRL only when "on".
+configure() {
+  python3 - "$1/meridian.json" "$2" "${3:-}" <<'PY'
 import json, sys
 path, port, rrl = sys.argv[1], sys.argv[2], sys.argv[3]
 c = json.load(open(path))
 c["dns"]["listen"] = ["127.0.0.1:" + port]
 c.pop("admin", None)
 c["dns"].pop("rrl", None)
+if rrl == "on":
+    c["dns"]["rrl"] = {"responses_per_second": 100000, "window": 15, "slip": 2}
 json.dump(c, open(path, "w"))
 PY
-python3 - "$out/rrl-on/meridian.json" "$onport" on <<'PY'
-import json, sys
-path, port, rrl = sys.argv[1], sys.argv[2], sys.argv[3]
-c = json.load(open(path))
-c["dns"]["listen"] = ["127.0.0.1:" + port]
-c.pop("admin", None)
-c["dns"]["rrl"] = {"responses_per_second": 100000, "window": 15, "slip": 2}
-json.dump(c, open(path, "w"))
-PY
+}
+configure "$out/rrl-off" "$offport"
+configure "$out/rrl-on" "$onport" on
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
