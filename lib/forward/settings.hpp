@@ -175,7 +175,7 @@ struct L7Settings {
   std::size_t max_response_bytes = 64u << 20;
   uint32_t max_connections = 10000;  // client connections
   uint32_t max_pending = 1024;       // requests in flight to backends
-  uint32_t pool_size = 64;           // idle keep-alive connections kept per backend
+  uint32_t pool_size = 1024;         // idle keep-alive connections kept per backend
   std::vector<Route> routes;
   RetrySettings retry;
   RateLimitSettings rate_limit;

@@ -18,7 +18,11 @@ std::unique_ptr<tcp::socket> Backend::take_idle(Time now, Ms max_idle, std::uniq
   return nullptr;
 }
 
-void Backend::put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size, std::unique_ptr<TlsStream> tls) {
+void Backend::put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size, Ms max_idle,
+                       std::unique_ptr<TlsStream> tls) {
+  // take_idle uses the newest, so after a burst the oldest would stay open (their backend
+  // long gone to CLOSE_WAIT) until the pool drained to them: closed here instead.
+  while (!idle.empty() && now - idle.front().since > max_idle) idle.pop_front();
   if (idle.size() >= pool_size) return;
   idle.push_back({std::move(s), now, std::move(tls)});
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,7 +62,7 @@ struct Backend {
     Time since;
     std::unique_ptr<TlsStream> tls;  // after stream: goes first
   };
-  std::vector<Idle> idle;  // keep-alive connections (L7)
+  std::deque<Idle> idle;  // keep-alive connections (L7): the most recent at the back
 
   uint8_t verdict() const { return health->load(std::memory_order_relaxed); }
   // Healthy as far as the health table and the overrides say: not forced down, and
@@ -84,7 +85,9 @@ struct Backend {
   void clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why);
   // tls: where a pooled connection's TLS stream goes (nullptr when the backend has none).
   std::unique_ptr<tcp::socket> take_idle(Time now, Ms max_idle, std::unique_ptr<TlsStream>* tls = nullptr);
-  void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size,
+  // Keeps `s` for reuse (when fewer than pool_size are kept) and closes the kept ones
+  // idle longer than max_idle, oldest first.
+  void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size, Ms max_idle,
                 std::unique_ptr<TlsStream> tls = nullptr);
   void drop_idle();
 };

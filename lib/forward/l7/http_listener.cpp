@@ -943,7 +943,7 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
     out.kind = Exchange::Kind::response;
     out.res = p.release();
     if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0 && b.tls == tls_context)
-      b.put_idle(std::move(conn), util::coarse_now(), s.pool_size, std::move(tls));
+      b.put_idle(std::move(conn), util::coarse_now(), s.pool_size, s.pool_idle_timeout, std::move(tls));
     co_return;
   }
   out.kind = Exchange::Kind::failed;
