@@ -8,6 +8,20 @@ cpu_ns() { local t=0 a b c; for f in /proc/$1/task/*/schedstat; do read -r a b c
 # pin_to_cpu0 PID...: every thread of each PID onto CPU 0.
 pin_to_cpu0() { local p t; for p in "$@"; do for t in /proc/$p/task/*; do taskset -cp 0 "${t##*/}" >/dev/null; done; done; }
 
+# free_port: a port no socket uses (TCP or UDP, listening or not), below the kernel's
+# ephemeral range, which clients' connections cycle through (the DNS servers bind it for
+# both UDP and TCP: a port picked by binding UDP port 0 was once taken for TCP).
+free_port() {
+  local p i low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+  [ "$low" -gt 12000 ] || low=32768
+  for i in $(seq 200); do
+    p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+    [ -z "$(ss -Haun "sport = :$p" 2>/dev/null)" ] && [ -z "$(ss -Hatn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
 # dns_ready PORT: the server on 127.0.0.1:PORT answers bench.test SOA.
 dns_ready() { dig +short +time=1 +tries=1 -p "$1" @127.0.0.1 bench.test SOA >/dev/null 2>&1; }
 

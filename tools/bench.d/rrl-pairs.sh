@@ -28,7 +28,6 @@ case $mix in
 esac
 
 # Two copies of the configuration on free ports, the second with RRL on.
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 offport=$(free_port) onport=$(free_port)
 rm -rf "$out/rrl-off" "$out/rrl-on"
 cp -r "$work/meridian" "$out/rrl-off"
