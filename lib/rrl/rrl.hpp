@@ -88,7 +88,9 @@ class Limiter {
   Entry* find(uint64_t hash, uint32_t now, bool& fresh);
 
   uint64_t key_[4];
-  Entry* table_ = nullptr;
+  Entry* table_ = nullptr;        // inside mapping_, aligned to a huge page
+  void* mapping_ = nullptr;
+  std::size_t mapping_bytes_ = 0;
   std::size_t mask_ = 0;
   uint32_t last_log_ = 0;
   bool logged_once_ = false;

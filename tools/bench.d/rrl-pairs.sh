@@ -9,7 +9,8 @@
 # Both instances run at once, pinned to CPU 0; dnsperf (-c 1 -T 1 -Q 20000) on CPU 1
 # alternates between them. RRL is set to 100,000 responses per second per bucket (the
 # largest allowed), far above what one client's 20,000 qps over the query list reaches, and
-# no exempt prefix, so every query goes through the bucket lookup and update. "meridian"
+# no exempt prefix, so every query goes through the bucket lookup and update. RRL_TABLE=N
+# sets dns.rrl.table_size (default 65536). "meridian"
 # in the output is RRL off, the peer "rrl-on".
 set -euo pipefail
 out=${1:?usage: rrl-pairs.sh OUT [ROUNDS] [SECONDS] [MIX]}
@@ -35,7 +36,7 @@ cp -r "$work/meridian" "$out/rrl-on"
 # configure DIR PORT [on]: DIR's meridian.json listens on PORT, without admin, with RRL only when "on".
 configure() {
   python3 - "$1/meridian.json" "$2" "${3:-}" <<'PY'
-import json, sys
+import json, os, sys
 path, port, rrl = sys.argv[1], sys.argv[2], sys.argv[3]
 c = json.load(open(path))
 c["dns"]["listen"] = ["127.0.0.1:" + port]
@@ -43,6 +44,7 @@ c.pop("admin", None)
 c["dns"].pop("rrl", None)
 if rrl == "on":
     c["dns"]["rrl"] = {"responses_per_second": 100000, "window": 15, "slip": 2}
+    if os.environ.get("RRL_TABLE"): c["dns"]["rrl"]["table_size"] = int(os.environ["RRL_TABLE"])
 json.dump(c, open(path, "w"))
 PY
 }
