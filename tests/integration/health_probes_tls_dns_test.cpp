@@ -125,7 +125,12 @@ TEST_CASE("h2 check: nghttpd over TLS (ALPN h2) and h2c; a server without h2 fai
 
 TEST_CASE("dns check: a meridian checks its peer; REFUSED and silence are down") {
   Meridian peer;
-  REQUIRE_MESSAGE(peer.start(static_dns_config(json::object()), {{"example.test.json", static_zone()}}), peer.error);
+  // "big" has 120 addresses: over 1,232 bytes, so over UDP the answer is truncated (TC)
+  json peer_zone = static_zone();
+  json big = json::array();
+  for (int i = 1; i <= 120; ++i) big.push_back("198.51.100." + std::to_string(i));
+  peer_zone["records"]["big"] = {{"A", big}};
+  REQUIRE_MESSAGE(peer.start(static_dns_config(json::object()), {{"example.test.json", peer_zone}}), peer.error);
   Meridian m;
   const auto dns_check = [&](json c) {
     c.merge_patch({{"type", "dns"}, {"port", peer.dns.port}});
@@ -136,9 +141,10 @@ TEST_CASE("dns check: a meridian checks its peer; REFUSED and silence are down")
       {"dns-tcp", dns_check({{"qname", "www.example.test"}, {"qtype", "A"}, {"transport", "tcp"}})},
       {"dns-wrong-answer", dns_check({{"qname", "www.example.test"}, {"expect_answer", {"192.0.2.99"}}})},
       {"dns-nxdomain", dns_check({{"qname", "nothing.example.test"}, {"expect_rcode", "NXDOMAIN"}})},
-      {"dns-refused", dns_check({{"qname", "www.not-served.test"}})}};
+      {"dns-refused", dns_check({{"qname", "www.not-served.test"}})},
+      {"dns-truncated", dns_check({{"qname", "big.example.test"}, {"expect_answer", {"198.51.100.120"}}})}};
   const json services = {{"web", service_of({{{}, "dns-udp"}, {{}, "dns-tcp"}, {{}, "dns-wrong-answer"},
-                                             {{}, "dns-nxdomain"}, {{}, "dns-refused"}},
+                                             {{}, "dns-nxdomain"}, {{}, "dns-refused"}, {{}, "dns-truncated"}},
                                             "127.0.0.1")}};  // the peer's address
   REQUIRE_MESSAGE(m.start(base_config(checks, services), {{"example.test.json", standard_zone()}}), m.error);
   const auto key = [](int i) { return "web/r" + std::to_string(i) + "/127.0.0.1"; };
@@ -148,6 +154,7 @@ TEST_CASE("dns check: a meridian checks its peer; REFUSED and silence are down")
   CHECK(wait_check(m, key(2), "down", "answer lacks 192.0.2.99"));
   CHECK(wait_check(m, key(3), "up", "rcode NXDOMAIN"));
   CHECK(wait_check(m, key(4), "down", "rcode REFUSED"));
+  CHECK(wait_check(m, key(5), "up", "rcode NOERROR, 120 answers (over TCP: truncated over UDP)"));
 
   peer.process.stop();
   // UDP: the port is closed (ICMP) or the query goes unanswered; TCP: refused

@@ -85,7 +85,7 @@ ProbeResult judge_dns_response(const CheckConfig& config, const uint8_t* data, s
   const uint8_t rcode = static_cast<uint8_t>(ldns_pkt_get_rcode(pkt.get()));
   if (rcode != config.expect_rcode) return {false, "rcode " + rcode_name(rcode)};
   if (ldns_pkt_tc(pkt.get()) && !config.expect_answer.empty())
-    return {false, "answer truncated over UDP (use \"transport\": \"tcp\")"};
+    return {false, "answer truncated"};  // over UDP the probe asks again over TCP
   if (!config.expect_answer.empty()) {
     const std::vector<std::string> got = answer_addresses(pkt.get());
     for (const auto& want : config.expect_answer)

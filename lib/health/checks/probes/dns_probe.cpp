@@ -1,6 +1,7 @@
 #include "health/checks/probes/dns_probe.hpp"
 
 #include <array>
+#include <functional>
 #include <random>
 
 #include <boost/asio/buffer.hpp>
@@ -62,6 +63,10 @@ class UdpAttempt : public std::enable_shared_from_this<UdpAttempt> {
     });
   }
 
+  // Set by the probe: asks the same question over TCP within the same deadline, reporting
+  // to the Done it is given.
+  std::function<void(Probe::Done)> retry_over_tcp;
+
   void abandon() {
     done_ = nullptr;
     deadline_.cancel();
@@ -78,6 +83,14 @@ class UdpAttempt : public std::enable_shared_from_this<UdpAttempt> {
       bool matched = false;
       ProbeResult r = judge_dns_response(self->config_, self->buffer_.data(), n, self->id_, matched);
       if (!matched) return self->receive();
+      // Truncated (TC) with addresses to look for: ask again over TCP, as a resolver
+      // would; an rcode alone is already there in the truncated answer.
+      if ((self->buffer_[2] & 0x02) && !self->config_.expect_answer.empty() && self->retry_over_tcp) {
+        Probe::Done done = std::move(self->done_);
+        auto retry = std::move(self->retry_over_tcp);
+        self->abandon();
+        return retry(std::move(done));
+      }
       self->finish(std::move(r));
     });
   }
@@ -101,8 +114,11 @@ class UdpAttempt : public std::enable_shared_from_this<UdpAttempt> {
 // One query over TCP (RFC 1035 4.2.2: each message after its two-byte length).
 class TcpAttempt final : public ConnectionAttempt {
  public:
-  TcpAttempt(asio::any_io_executor executor, const CheckConfig& config, std::vector<uint8_t> query, Probe::Done done)
-      : ConnectionAttempt(std::move(executor), config.timeout, std::move(done)), config_(config), id_(random_id()) {
+  // after_truncation: the UDP answer had TC (said in the reason).
+  TcpAttempt(asio::any_io_executor executor, const CheckConfig& config, std::vector<uint8_t> query, Probe::Done done,
+             bool after_truncation = false)
+      : ConnectionAttempt(std::move(executor), config.timeout, std::move(done)), config_(config), id_(random_id()),
+        after_truncation_(after_truncation) {
     query = with_id(std::move(query), id_);
     message_.push_back(static_cast<uint8_t>(query.size() >> 8));
     message_.push_back(static_cast<uint8_t>(query.size() & 0xFF));
@@ -131,12 +147,14 @@ class TcpAttempt final : public ConnectionAttempt {
       bool matched = false;
       ProbeResult r = judge_dns_response(self->config_, self->response_.data(), self->response_.size(), self->id_, matched);
       if (!matched) return self->finish(false, "the response is not one to the query");
+      if (self->after_truncation_) r.reason += " (over TCP: truncated over UDP)";
       self->finish(r.ok, std::move(r.reason));
     });
   }
 
   const CheckConfig config_;
   const uint16_t id_;
+  const bool after_truncation_;
   std::vector<uint8_t> message_;
   std::array<uint8_t, 2> length_{};
   std::vector<uint8_t> response_;
@@ -159,9 +177,17 @@ class DnsProbe final : public Probe {
       };
       attempt->begin(target, deadline);
     } else {
+      auto over_tcp = std::make_shared<std::weak_ptr<TcpAttempt>>();  // the TCP retry, once made
       auto attempt = std::make_shared<UdpAttempt>(executor_, config_, query_, std::move(done));
-      abandon_ = [weak = std::weak_ptr<UdpAttempt>(attempt)] {
+      attempt->retry_over_tcp = [executor = executor_, config = config_, query = query_, target, deadline,
+                                 over_tcp](Probe::Done d) {
+        auto tcp = std::make_shared<TcpAttempt>(executor, config, query, std::move(d), true);
+        *over_tcp = tcp;
+        tcp->begin(target, deadline);
+      };
+      abandon_ = [weak = std::weak_ptr<UdpAttempt>(attempt), over_tcp] {
         if (auto a = weak.lock()) a->abandon();
+        if (auto t = over_tcp->lock()) t->abandon();
       };
       attempt->begin(target, deadline);
     }
