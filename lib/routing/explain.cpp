@@ -146,7 +146,10 @@ std::vector<std::string> explain_lines(const nlohmann::ordered_json& r) {
     lines.push_back(l.str());
   }
   std::string chosen;
-  for (const auto& x : r["chosen_regions"]) chosen += (chosen.empty() ? "" : ",") + str(x);
+  for (const auto& x : r["chosen_regions"]) {
+    if (!chosen.empty()) chosen += ',';
+    chosen += str(x);
+  }
   lines.push_back("chosen " + (chosen.empty() ? std::string("(none)") : chosen) + (r["failover"].get<bool>() ? " (failover)" : "") +
                   " ttl=" + r["ttl"].dump() + " answers=" + str(r["answers"]) + " ecs_scope=" + r["ecs_scope"].dump());
   if (r.contains("all_down")) lines.push_back("all regions down: " + str(r["all_down"]));

@@ -112,7 +112,10 @@ class Loader {
     // The rows as read (not the file's stamp): a file edited while it was read cannot leave stale classes.
     for (const auto& [key, rtts] : s.latency_rows) {
       inputs += "\nrow " + key;
-      for (const double rtt : rtts) inputs += " " + std::to_string(rtt);
+      for (const double rtt : rtts) {
+        inputs += ' ';
+        inputs += std::to_string(rtt);
+      }
     }
     for (const auto* db : {set.geo.city.get(), set.geo.asn.get()}) {
       if (!db) continue;

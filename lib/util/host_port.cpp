@@ -5,7 +5,13 @@
 namespace meridian::util {
 
 std::string HostPort::to_string() const {
-  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
+  if (address.is_v6()) {
+    std::string out(1, '[');  // appended: GCC 12's -Wrestrict misfires on "[" + std::string at -O3
+    out += address.to_string();
+    out += "]:";
+    out += std::to_string(port);
+    return out;
+  }
   return address.to_string() + ":" + std::to_string(port);
 }
 

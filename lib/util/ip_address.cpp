@@ -39,7 +39,9 @@ ip::address unmapped(const ip::address& a) {
 }
 
 std::optional<IpNetwork> parse_network(std::string_view text, std::string& error, std::string_view shown_as) {
-  const std::string quoted = "\"" + std::string(shown_as.empty() ? text : shown_as) + "\"";
+  std::string quoted(1, '"');  // appended: GCC 12's -Wrestrict misfires on "\"" + std::string at -O3
+  quoted += shown_as.empty() ? text : shown_as;
+  quoted += '"';
   const auto slash = text.find('/');
   const auto address = slash == std::string_view::npos ? std::nullopt : IpAddress::parse(text.substr(0, slash));
   unsigned len = 0;

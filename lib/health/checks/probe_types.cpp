@@ -33,7 +33,9 @@ std::string probe_type_names() {
   const std::size_t n = std::size(kProbeTypes);
   for (std::size_t i = 0; i < n; ++i) {
     if (i > 0) out += i + 1 == n ? " or " : ", ";
-    out += "\"" + std::string(kProbeTypes[i].name) + "\"";
+    out += '"';
+    out += kProbeTypes[i].name;
+    out += '"';
   }
   return out;
 }
