@@ -366,6 +366,15 @@ struct ForwardingTier::Impl {
             double(b->counters.connect_failures));
       m.add("meridian_forward_backend_timeouts_total", "counter", "Backend responses that timed out.", l,
             double(b->counters.timeouts));
+      if (b->tls) {
+        m.add("meridian_forward_backend_tls_handshakes_total", "counter",
+              "Completed TLS handshakes toward the backend (its \"tls\").", l, double(b->counters.tls_handshakes));
+        m.add("meridian_forward_backend_tls_resumed_total", "counter",
+              "Of those, resumed sessions (no certificate exchange).", l, double(b->counters.tls_resumed));
+        m.add("meridian_forward_backend_tls_handshake_failures_total", "counter",
+              "TLS handshakes toward the backend that failed or timed out (also connect failures).", l,
+              double(b->counters.tls_handshake_failures));
+      }
       m.add("meridian_forward_backend_bulkhead_full_total", "counter",
             "Picks that skipped the backend because it was at max_connections.", l, double(b->counters.bulkhead_full));
       m.add("meridian_forward_backend_ejected", "gauge", "1 while outlier detection ejects the backend.", l,
@@ -418,6 +427,10 @@ struct ForwardingTier::Impl {
             {"failures", b.counters.failures},
             {"connect_failures", b.counters.connect_failures},
             {"timeouts", b.counters.timeouts},
+            {"tls", b.tls ? nlohmann::json{{"handshakes", b.counters.tls_handshakes},
+                                 {"resumed", b.counters.tls_resumed},
+                                 {"handshake_failures", b.counters.tls_handshake_failures}}
+                          : nlohmann::json(nullptr)},
             {"last_error", b.last_error}};
   }
 };

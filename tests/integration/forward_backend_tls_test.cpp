@@ -121,6 +121,10 @@ TEST_CASE("backend TLS: a plain HTTP backend behind \"tls\": true fails the hand
   CHECK(bodies[1] == "b resumed=1");
   CHECK(bodies[2] == "b resumed=1");
   CHECK(bodies[3] == "b resumed=1");
+  const json counted = backend_status(tier, backend.address())["tls"];
+  CHECK(counted["handshakes"] == 4);
+  CHECK(counted["resumed"] == 3);
+  CHECK(counted["handshake_failures"] == 0);
 
   HttpBackend plain("plain");
   json region = {{"backends", json::array({{{"address", plain.address()}, {"tls", true}}})},
@@ -131,6 +135,8 @@ TEST_CASE("backend TLS: a plain HTTP backend behind \"tls\": true fails the hand
   CHECK(plain_client.get("/").result_int() == 502);
   CHECK(backend_status(tier, plain.address())["last_error"].get<std::string>().find("tls handshake failed") !=
         std::string::npos);
+  CHECK(backend_status(tier, plain.address())["tls"]["handshake_failures"] == 1);
+  CHECK(backend_status(tier, plain.address())["tls"]["handshakes"] == 0);
 }
 
 TEST_CASE("backend TLS: a WebSocket upgrade is never sent in clear text to a TLS backend") {

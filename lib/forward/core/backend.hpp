@@ -35,6 +35,9 @@ struct BackendCounters {
   uint64_t connect_failures = 0;
   uint64_t timeouts = 0;
   uint64_t bulkhead_full = 0;     // picks skipped because the backend was at max_connections
+  uint64_t tls_handshakes = 0;    // completed TLS handshakes toward a backend with "tls"
+  uint64_t tls_resumed = 0;       // of those, resumed sessions (no certificate exchange)
+  uint64_t tls_handshake_failures = 0;
 };
 
 struct Backend {

@@ -883,10 +883,13 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
         tls = tls_context->stream(*conn);
         co_await tls->async_handshake(TlsStream::client, redirect_error(use_awaitable, ec));
         if (ec) {
+          ++b.counters.tls_handshake_failures;
           out.kind = Exchange::Kind::connect_failed;
           out.error = timed_out(deadline, ec) ? "tls handshake timed out" : tls::ClientTls::handshake_error(*tls, ec);
           co_return;
         }
+        ++b.counters.tls_handshakes;
+        if (SSL_session_reused(tls->native_handle())) ++b.counters.tls_resumed;
       }
     }
     deadline.expires_after(s.backend_timeout);  // the write and the whole response
