@@ -24,6 +24,9 @@ class ClientTls;  // tls/client_tls.hpp
 }  // namespace meridian::tls
 
 namespace meridian::forward {
+namespace l7::h2 {
+class ClientPool;  // forward/l7/h2/client_pool.hpp
+}  // namespace l7::h2
 
 using tcp = boost::asio::ip::tcp;
 
@@ -62,6 +65,10 @@ struct Backend {
     std::unique_ptr<TlsStream> tls;  // after stream: goes first
   };
   std::vector<Idle> idle;  // keep-alive connections (L7)
+  // "protocol": "h2": L7 requests go as streams over h2_pool's sessions (made at the first).
+  bool h2 = false;
+  uint32_t h2_max_sessions = 4;
+  std::shared_ptr<l7::h2::ClientPool> h2_pool;
 
   uint8_t verdict() const { return health->load(std::memory_order_relaxed); }
   // Healthy as far as the health table and the overrides say: not forced down, and
@@ -86,6 +93,8 @@ struct Backend {
   std::unique_ptr<tcp::socket> take_idle(Time now, Ms max_idle, std::unique_ptr<TlsStream>* tls = nullptr);
   void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size,
                 std::unique_ptr<TlsStream> tls = nullptr);
+  // Closes the idle pooled connections, and retires the HTTP/2 sessions (their streams in
+  // flight finish first).
   void drop_idle();
 };
 
