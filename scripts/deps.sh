@@ -10,7 +10,7 @@ packages=(
   dnsutils bind9-dnsutils unbound knot-dnsutils knot nsd mmdb-bin curl
   python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev openssl
   chromium python3-websocket etcd-server etcd-client
-  libnghttp2-dev nghttp2-client nghttp2-server
+  libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio
   "$@"
 )
 

@@ -34,6 +34,7 @@ std::vector<BackendSpec> read_backends(JsonObjectReader& region) {
       // Unknown keys first, as the forwarding tier always reported them.
       backend.allow({"address", "weight", "group", "max_connections"});
       backend.allow({"tls"});  // TLS toward the backend: read by forward::parse_region
+      backend.allow({"protocol", "h2_max_sessions"});  // HTTP/2 toward the backend: likewise
       backend.report_unknown_keys();
       backend.string("address", b.address);
       backend.integer("weight", b.weight, 0, 1000000);

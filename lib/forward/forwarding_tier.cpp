@@ -264,6 +264,11 @@ struct ForwardingTier::Impl {
         b->health = mirror->flag(key);
       }
       set_backend_tls(*b, f);
+      const auto h2 = f.backend_h2.find(spec.address);
+      const bool speaks_h2 = h2 != f.backend_h2.end();
+      if (speaks_h2 != b->h2) b->drop_idle();  // connections made for the other protocol
+      b->h2 = speaks_h2;
+      b->h2_max_sessions = speaks_h2 ? h2->second.max_sessions : 4;
       b->group = spec.group;
       b->weight = spec.weight;
       b->max_connections = spec.max_connections ? spec.max_connections : f.bulkhead.max_connections;

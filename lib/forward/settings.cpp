@@ -461,6 +461,7 @@ void read_backend_tls(JsonObjectReader& region, RegionForward& out, const std::s
     const Pointer at = region.pointer("backends") / i / "tls";
     const json& tls = entry["tls"];
     tls::ClientTlsSettings settings;
+    if (out.backend_h2.count(spec->address)) settings.alpn = {"h2"};  // HTTP/2 over TLS: ALPN must choose it
     JsonObjectReader r(tls, at, region.sink());
     if (tls.is_boolean()) {
       if (!tls.get<bool>()) continue;
@@ -475,6 +476,27 @@ void read_backend_tls(JsonObjectReader& region, RegionForward& out, const std::s
   }
 }
 
+// The "protocol" ("http/1.1" or "h2") and "h2_max_sessions" of each backend given as an object.
+void read_backend_protocol(JsonObjectReader& region, RegionForward& out) {
+  const json* list = region.find("backends");
+  if (!list || !list->is_array()) return;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& entry = (*list)[i];
+    if (!entry.is_object() || !entry.contains("address")) continue;
+    if (!entry.contains("protocol") && !entry.contains("h2_max_sessions")) continue;
+    const auto spec = std::find_if(out.backends.begin(), out.backends.end(),
+                                   [&](const BackendSpec& b) { return entry["address"] == b.address; });
+    if (spec == out.backends.end()) continue;
+    JsonObjectReader r(entry, region.pointer("backends") / i, region.sink());
+    bool h2 = false;
+    r.one_of("protocol", h2, {{"http/1.1", false}, {"h2", true}},
+             KeyRules::optional("\"protocol\" is \"http/1.1\" or \"h2\""));
+    BackendHttp2 settings;
+    r.integer("h2_max_sessions", settings.max_sessions, 1, 64);
+    if (h2) out.backend_h2[spec->address] = settings;
+  }
+}
+
 // backends: nullopt to read them from the region here.
 bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends, RegionForward& out,
            const ErrorSink& error, const std::string& base_dir) {
@@ -486,6 +508,7 @@ bool parse(const json& region, std::optional<std::vector<BackendSpec>> backends,
     return false;
   }
   out.backends = backends ? std::move(*backends) : config::read_backends(reader);
+  read_backend_protocol(reader, out);
   read_backend_tls(reader, out, base_dir);
   read_forward(reader, out, base_dir);
   return !errors.failed();

@@ -185,8 +185,17 @@ struct L7Settings {
   Http2Settings http2;
 };
 
+// HTTP/2 toward a backend (its "protocol": "h2"): streams multiplexed over at most
+// max_sessions pooled connections (l7/h2/client_pool.hpp).
+struct BackendHttp2 {
+  uint32_t max_sessions = 4;
+  bool operator==(const BackendHttp2&) const = default;
+};
+
 struct RegionForward {
   std::vector<BackendSpec> backends;
+  // Backends spoken to in HTTP/2 (their "protocol": "h2"), by address; the others: HTTP/1.1.
+  std::map<std::string, BackendHttp2> backend_h2;
   // TLS toward a backend (its "tls"), by backend address; loaded when the settings are read.
   std::map<std::string, std::shared_ptr<const tls::ClientTls>> backend_tls;
   std::optional<L4Settings> l4;

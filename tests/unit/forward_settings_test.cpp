@@ -123,7 +123,7 @@ TEST_CASE("wordings are the shared JSON reader's") {
   auto e = errors_of(json::parse(R"({
     "backends": [{"address": "127.0.0.1:9001", "wieght": 2}],
     "forward": {"l4": {"listen": "127.0.0.1:1"}, "circuit_breaker": {"failure_rate": 2}}})"));
-  CHECK(e["/backends/0/wieght"] == "unknown key \"wieght\" (expected one of: address, weight, group, max_connections, tls)");
+  CHECK(e["/backends/0/wieght"] == "unknown key \"wieght\" (expected one of: address, weight, group, max_connections, tls, protocol, h2_max_sessions)");
   CHECK(e["/forward/circuit_breaker/failure_rate"] == "\"failure_rate\" must be a number from 0.01 to 1");
 }
 

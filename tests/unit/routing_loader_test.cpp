@@ -144,7 +144,7 @@ TEST_SUITE("routing.loader") {
                        "backends": [{"address": "127.0.0.1:9001", "gruop": "api"}, {"address": "x"}]}}}}
 })", &text);
     REQUIRE(d.size() == 2);
-    CHECK(d.items()[0].message == "unknown key \"gruop\" (expected one of: address, weight, group, max_connections, tls)");
+    CHECK(d.items()[0].message == "unknown key \"gruop\" (expected one of: address, weight, group, max_connections, tls, protocol, h2_max_sessions)");
     CHECK(std::make_pair(d.items()[0].line, d.items()[0].column) == where(text, "\"gruop\""));
     CHECK(d.items()[1].message == "\"x\" is not an address:port such as 127.0.0.1:9001 or [::1]:9001");
     CHECK(std::make_pair(d.items()[1].line, d.items()[1].column) == where(text, "{\"address\": \"x\"}"));

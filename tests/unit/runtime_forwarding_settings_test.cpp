@@ -116,5 +116,5 @@ TEST_CASE("forwarding settings: backends are read once, with the services; a mis
   // alike, with the shared reader's wording, at the key as in the rest of the file.
   const auto key = where(text, "\"wieght\"");
   CHECK(d.items()[0].to_string() == path + ":" + std::to_string(key.first) + ":" + std::to_string(key.second) +
-                                        ": unknown key \"wieght\" (expected one of: address, weight, group, max_connections, tls)");
+                                        ": unknown key \"wieght\" (expected one of: address, weight, group, max_connections, tls, protocol, h2_max_sessions)");
 }

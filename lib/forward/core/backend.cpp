@@ -33,6 +33,7 @@ void Backend::drop_idle() {
     i.stream->close(ec);
   }
   idle.clear();
+  h2_pool.reset();  // its destructor retires the sessions
 }
 
 void Backend::clear_passive(health::HealthTable& health, Time now, bool uneject, const std::string& why) {

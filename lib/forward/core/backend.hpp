@@ -25,6 +25,9 @@ class ClientTls;  // tls/client_tls.hpp
 }  // namespace meridian::tls
 
 namespace meridian::forward {
+namespace l7::h2 {
+class ClientPool;  // forward/l7/h2/client_pool.hpp
+}  // namespace l7::h2
 
 using tcp = boost::asio::ip::tcp;
 
@@ -66,6 +69,10 @@ struct Backend {
     std::unique_ptr<TlsStream> tls;  // after stream: goes first
   };
   std::deque<Idle> idle;  // keep-alive connections (L7): the most recent at the back
+  // "protocol": "h2": L7 requests go as streams over h2_pool's sessions (made at the first).
+  bool h2 = false;
+  uint32_t h2_max_sessions = 4;
+  std::shared_ptr<l7::h2::ClientPool> h2_pool;
 
   uint8_t verdict() const { return health->load(std::memory_order_relaxed); }
   // Healthy as far as the health table and the overrides say: not forced down, and
@@ -92,6 +99,8 @@ struct Backend {
   // idle longer than max_idle, oldest first.
   void put_idle(std::unique_ptr<tcp::socket> s, Time now, std::size_t pool_size, Ms max_idle,
                 std::unique_ptr<TlsStream> tls = nullptr);
+  // Closes the idle pooled connections, and retires the HTTP/2 sessions (their streams in
+  // flight finish first).
   void drop_idle();
 };
 

@@ -21,6 +21,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "forward/l7/framing.hpp"
+#include "forward/l7/h2/header_translation.hpp"
 #include "forward/l7/h2/serve.hpp"
 #include "forward/l7/websocket.hpp"
 #include "forward/resilience/backoff.hpp"
@@ -719,7 +720,7 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
       } dec{pending_};
       std::string wire;
       beast::flat_buffer rbuf;
-      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf);
+      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf, &r);
     }
   }
   const unsigned code = res.result_int();
@@ -731,7 +732,7 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
 
 awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
                                       const std::string& client_ip, const std::string& client_bytes,
-                                      std::string& wire, beast::flat_buffer& rbuf) {
+                                      std::string& wire, beast::flat_buffer& rbuf, h2::StreamRequest* stream) {
   const L7Settings& s = cfg.s;
   const unsigned version = req.version();
   const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
@@ -742,6 +743,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     co_return;
   }
 
+  const bool te_trailers = h2::wants_trailers(req);  // read before the hop-by-hop fields go
   rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
   as_http11(req);
   const bool head = req.method() == http::verb::head;
@@ -751,8 +753,14 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   const bool grpc = beast::iequals(content_type.substr(0, 16), "application/grpc");
   const bool idempotent = route.idempotent || (!grpc && is_idempotent(req.base()));
   const uint64_t key = hash_key(cfg, req, client_bytes);
-  wire.clear();
-  serialize(wire, req);  // once: every attempt sends the same bytes
+  wire.clear();  // serialised at the first HTTP/1.1 attempt: every attempt sends the same bytes
+  // A relayed (HTTP/2 backend) response's head, as the client gets it.
+  std::function<void(Response&)> decorate;
+  if (stream && stream->relay)
+    decorate = [&](Response& head) {
+      rewrite_response_for_client(head, request_id, 11, true, false);
+      if (route.pin_cookie) head.insert(http::field::set_cookie, *route.pin_cookie + "=" + group->name() + "; Path=/");
+    };
 
   budget_.on_request(util::coarse_now());
   boost::container::small_vector<Backend*, 4> tried;  // no allocation for the usual attempts
@@ -775,8 +783,24 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     std::shared_ptr<Backend> hold;
     for (const auto& m : group->members())
       if (m.get() == b) hold = m;
-    co_await exchange(cfg, *b, wire, head, rbuf, x);
+    x.refused = x.committed = false;
+    x.grpc_status.clear();
+    if (b->h2) {
+      co_await exchange_h2(cfg, *b, req, te_trailers, idempotent, stream, decorate, x);
+    } else {
+      if (wire.empty()) serialize(wire, req);
+      co_await exchange(cfg, *b, wire, head, rbuf, x);
+    }
     now = util::coarse_now();
+    if (x.committed) {  // relayed to the client as it came: whatever happened, no retry
+      if (x.kind == Exchange::Kind::timeout) ++b->counters.timeouts;
+      if (x.kind == Exchange::Kind::response && x.res.result_int() < 500) region.on_success(*b, now);
+      else if (x.kind == Exchange::Kind::response) region.on_failure(*b, now, "status " + std::to_string(x.res.result_int()));
+      else region.on_failure(*b, now, x.kind == Exchange::Kind::timeout ? "timeout" : x.error);
+      res = std::move(x.res);
+      have_last = true;
+      break;
+    }
 
     bool retryable = false;
     Ms delay{-1};
@@ -795,7 +819,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
         break;
       case Exchange::Kind::failed:
         region.on_failure(*b, now, x.error);
-        retryable = idempotent;
+        retryable = idempotent || x.refused;  // refused: the backend never processed it
         res = error_response(502, "bad gateway", version, request_id);
         break;
       case Exchange::Kind::response: {
@@ -835,7 +859,13 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   }
   if (res.result_int() == 502) ++rejects_[bad_gateway];
   if (res.result_int() == 504) ++rejects_[gateway_timeout];
-  if (route.pin_cookie) {  // a sticky split chose the group: keep the client on it
+  if (grpc) {
+    const auto header_status = res["grpc-status"];
+    const std::string_view status =
+        !x.grpc_status.empty() ? std::string_view(x.grpc_status) : std::string_view(header_status.data(), header_status.size());
+    if (!status.empty()) ++grpc_statuses_[h2::grpc_status_index(status)];
+  }
+  if (route.pin_cookie && !x.committed) {  // a sticky split chose the group: keep the client on it
     std::string cookie = *route.pin_cookie;
     cookie += '=';
     cookie += group->name();
@@ -1002,6 +1032,7 @@ void HttpListener::metrics(MetricSink& m) const {
         "HTTP/2 connections ended with GOAWAY by the proxy, by reason.", l + ",reason=\"protocol_error\"",
         double(h2_.protocol_errors));
   websocket_metrics(m, l);
+  h2_backend_metrics(m, l);
   if (limiter_)
     m.add("meridian_forward_http_rate_limit_clients", "gauge", "Client IPs with a token bucket.", l,
           double(limiter_->clients()));

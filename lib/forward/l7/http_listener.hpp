@@ -4,6 +4,7 @@
 // retries with backoff under a retry budget.
 #pragma once
 #include <array>
+#include <functional>
 #include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 #include <memory>
 #include <string>
@@ -65,6 +66,13 @@ class HttpListener final : public Listener {
     enum class Kind { response, connect_failed, failed, timeout } kind = Kind::failed;
     Response res;
     std::string error;
+    // HTTP/2 backends (h2_exchange.cpp): the backend cannot have processed the request
+    // (REFUSED_STREAM, above GOAWAY's last stream id, never sent), so any request may be
+    // retried; the response head already went to the client (relayed: no retry), res
+    // holding it; the response's grpc-status (trailers, or a trailers-only head).
+    bool refused = false;
+    bool committed = false;
+    std::string grpc_status;
   };
   enum Reject { bad_request, header_too_large, body_too_large, header_timeout, request_timeout, rate_limited,
                 overloaded, no_route, no_backend, bad_gateway, gateway_timeout, reject_kinds };
@@ -138,11 +146,22 @@ class HttpListener final : public Listener {
   bool reject_overloaded(const L7Settings& s, unsigned version, std::string_view request_id, Response& res);
   // Sends req to a backend of cfg (with retries) and stores the answer in res. cfg is kept
   // alive by the caller; wire, rbuf: the session's buffers for the bytes to and from backends.
+  // stream: the HTTP/2 client stream the request came on (its trailers, and its relay for
+  // streaming the answer of an HTTP/2 backend), else nullptr.
   boost::asio::awaitable<void> forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
                                        const std::string& client_ip, const std::string& client_bytes,
-                                       std::string& wire, boost::beast::flat_buffer& rbuf);
+                                       std::string& wire, boost::beast::flat_buffer& rbuf,
+                                       h2::StreamRequest* stream = nullptr);
   boost::asio::awaitable<void> exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
                                         boost::beast::flat_buffer& rbuf, Exchange& out);
+  // One attempt toward a backend with "protocol": "h2" (h2_exchange.cpp): a stream on one of
+  // its pooled sessions. With a relay on `stream`, a response that will not be retried is
+  // relayed as it arrives (decorate prepares its head for the client); otherwise buffered
+  // whole into out.res as the HTTP/1.1 exchange does.
+  boost::asio::awaitable<void> exchange_h2(const L7Config& cfg, Backend& b, const Request& req, bool te_trailers,
+                                           bool idempotent, h2::StreamRequest* stream,
+                                           const std::function<void(Response&)>& decorate, Exchange& out);
+  void h2_backend_metrics(MetricSink& out, const std::string& labels) const;
   Response error_response(unsigned status, std::string_view text, unsigned version, std::string_view request_id);
   uint64_t hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const;
   // 32 lower-case hex digits.
@@ -163,6 +182,8 @@ class HttpListener final : public Listener {
   uint64_t tls_handshake_failures_ = 0;
   uint64_t tls_resumed_ = 0;
   h2::ServerCounters h2_;
+  uint64_t h2_backend_streams_ = 0;             // streams sent to HTTP/2 backends
+  std::array<uint64_t, 18> grpc_statuses_{};    // gRPC responses by grpc-status (0-16, other)
   std::shared_ptr<l4::Relay> relay_;  // made at the first upgrade: moves upgraded connections' bytes
   struct WebSocketCounters {
     uint64_t active = 0, total = 0, idle_timeouts = 0, bytes_in = 0, bytes_out = 0;

@@ -25,6 +25,7 @@ struct ServerConnection::Stream {
   std::size_t body_sent = 0;
   bool dispatched = false;  // handed to the listener
   bool closed = false;      // nghttp2 closed it (answered, reset, or the connection ended)
+  ResponseRelay relay;      // when the listener streams the answer
 };
 
 namespace {
@@ -74,10 +75,18 @@ struct ServerConnection::Callbacks {
   static int header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name_bytes,
                     size_t name_length, const uint8_t* value_bytes, size_t value_length, uint8_t /*flags*/,
                     void* user) {
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: dropped
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     Stream* s = stream(session, frame->hd.stream_id);
     if (!s || s->dispatched || s->request.refuse) return 0;
     ServerConnection& c = self(user);
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {  // trailers: passed on to an HTTP/2 backend
+      s->header_bytes += name_length + value_length + 32;
+      const std::string_view name(reinterpret_cast<const char*>(name_bytes), name_length);
+      if (s->header_bytes > c.limits_.max_header_bytes) s->request.refuse = 431;
+      else if (!name.empty() && name[0] != ':' && !connection_specific(name))
+        s->request.trailers.emplace_back(name, std::string_view(reinterpret_cast<const char*>(value_bytes), value_length));
+      return 0;
+    }
     s->header_bytes += name_length + value_length + 32;
     if (s->header_bytes > c.limits_.max_header_bytes) {
       s->request.refuse = 431;
@@ -161,6 +170,34 @@ struct ServerConnection::Callbacks {
     std::memcpy(buf, body.data() + s.body_sent, n);
     s.body_sent += n;
     if (s.body_sent == body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  // The body of a relayed response: what has arrived so far; deferred until more does.
+  static ssize_t read_relayed(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
+                              uint32_t* data_flags, nghttp2_data_source* source, void*) {
+    ResponseRelay& r = static_cast<Stream*>(source->ptr)->relay;
+    const std::size_t n = std::min(length, r.out_.size() - r.taken_);
+    if (n == 0 && !r.ended_) {
+      r.deferred_ = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    std::memcpy(buf, r.out_.data() + r.taken_, n);
+    r.taken_ += n;
+    if (r.taken_ == r.out_.size()) {
+      r.out_.clear();
+      r.taken_ = 0;
+      if (r.ended_) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (!r.trailers_.empty()) {
+          *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+          std::vector<nghttp2_nv> fields;
+          for (const auto& [name, value] : r.trailers_) fields.push_back(nv(name, value));
+          if (nghttp2_submit_trailer(session, stream_id, fields.data(), fields.size()) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+      }
+    }
     return static_cast<ssize_t>(n);
   }
 };
@@ -261,6 +298,9 @@ void ServerConnection::dispatch(const std::shared_ptr<Stream>& s) {
   if (const http::verb v = http::string_to_verb(s->method); v != http::verb::unknown) r.method(v);
   else r.method_string(s->method);
   r.target(s->path);
+  s->relay.conn_ = this;
+  s->relay.stream_ = s.get();
+  s->request.relay = &s->relay;
   if (!s->authority.empty()) r.set(http::field::host, s->authority);
   if (!s->cookies.empty()) r.set(http::field::cookie, s->cookies);
   boost::asio::co_spawn(io_, run(s), boost::asio::detached);
@@ -276,12 +316,13 @@ boost::asio::awaitable<void> ServerConnection::run(std::shared_ptr<Stream> s) {
     s->res.prepare_payload();
   }
   --in_flight_;
-  if (!s->closed && !failed_) submit(*s);
+  if (!s->closed && !failed_ && !s->relay.started()) submit(*s);
   if (on_output) on_output();
 }
 
-void ServerConnection::submit(Stream& s) {
-  const Response& res = s.res;
+void ServerConnection::submit(Stream& s) { submit_head(s.id, s.res, s.res.body().empty() ? nullptr : &s); }
+
+void ServerConnection::submit_head(int32_t id, const Response& res, const void* source) {
   std::vector<std::string> names;  // lower-case copies (HTTP/2 field names are lower case)
   for (const auto& f : res) {
     std::string& n = names.emplace_back(f.name_string().data(), f.name_string().size());
@@ -302,10 +343,53 @@ void ServerConnection::submit(Stream& s) {
     fields.push_back(nv(n, std::string_view(f.value().data(), f.value().size())));
   }
   nghttp2_data_provider body{};
-  body.source.ptr = &s;
-  body.read_callback = &Callbacks::read_body;
+  body.source.ptr = const_cast<void*>(source);
+  const bool relayed = source && static_cast<const Stream*>(source)->relay.started_;
+  body.read_callback = relayed ? &Callbacks::read_relayed : &Callbacks::read_body;
   // nghttp2 copies the fields
-  nghttp2_submit_response(session_, s.id, fields.data(), fields.size(), res.body().empty() ? nullptr : &body);
+  nghttp2_submit_response(session_, id, fields.data(), fields.size(), source ? &body : nullptr);
+}
+
+bool ResponseRelay::open() const {
+  const auto* s = static_cast<const ServerConnection::Stream*>(stream_);
+  return conn_ && s && !s->closed && !conn_->failed_ && conn_->on_output;
+}
+
+void ResponseRelay::start(const Response& res, bool end) {
+  if (started_ || !open()) return;
+  started_ = true;
+  ended_ = end;
+  conn_->submit_head(static_cast<ServerConnection::Stream*>(stream_)->id, res, end ? nullptr : stream_);
+  conn_->on_output();
+}
+
+void ResponseRelay::data(std::string_view bytes) {
+  if (!started_ || ended_ || !open() || bytes.empty()) return;
+  out_.append(bytes);
+  if (deferred_) {
+    deferred_ = false;
+    nghttp2_session_resume_data(conn_->session_, static_cast<ServerConnection::Stream*>(stream_)->id);
+  }
+  conn_->on_output();
+}
+
+void ResponseRelay::finish(Trailers trailers) {
+  if (!started_ || ended_ || !open()) return;
+  ended_ = true;
+  trailers_ = std::move(trailers);
+  if (deferred_) {
+    deferred_ = false;
+    nghttp2_session_resume_data(conn_->session_, static_cast<ServerConnection::Stream*>(stream_)->id);
+  }
+  conn_->on_output();
+}
+
+void ResponseRelay::abort() {
+  if (!open()) return;
+  ended_ = true;
+  nghttp2_submit_rst_stream(conn_->session_, NGHTTP2_FLAG_NONE, static_cast<ServerConnection::Stream*>(stream_)->id,
+                            NGHTTP2_INTERNAL_ERROR);
+  conn_->on_output();
 }
 
 }  // namespace meridian::forward::l7::h2

@@ -19,7 +19,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
+#include <utility>
+#include <vector>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -53,11 +54,47 @@ struct ServerCounters {
   uint64_t protocol_errors = 0;   // connections nghttp2 ended (bad preface, framing)
 };
 
+class ServerConnection;
+
+// A response relayed to the client as it arrives from an HTTP/2 backend (the head, then
+// body pieces, then trailers), instead of handed back whole: what lets server-streaming
+// gRPC through. Valid while the stream's handler runs. Once started, the handler's
+// Response is not sent.
+class ResponseRelay {
+ public:
+  using Trailers = std::vector<std::pair<std::string, std::string>>;
+  // The client still wants the answer (its stream and the connection are open).
+  bool open() const;
+  bool started() const { return started_; }
+  // Sends the head: res's status and fields (lower-cased, connection-specific ones
+  // dropped); its body is ignored. end: nothing follows (a single HEADERS with END_STREAM).
+  void start(const Response& res, bool end);
+  void data(std::string_view bytes);
+  // The body is complete; trailers (when any) end the stream.
+  void finish(Trailers trailers);
+  // The backend failed mid-response: RST_STREAM INTERNAL_ERROR to the client.
+  void abort();
+  // Body bytes queued and not yet taken by nghttp2 (the client's flow control holds them).
+  std::size_t queued() const { return out_.size() - taken_; }
+
+ private:
+  friend class ServerConnection;
+  ServerConnection* conn_ = nullptr;
+  void* stream_ = nullptr;  // ServerConnection::Stream
+  bool started_ = false, ended_ = false, deferred_ = false;
+  std::string out_;
+  std::size_t taken_ = 0;
+  Trailers trailers_;
+};
+
 // A stream's request as the listener gets it. refuse: 431 (header list too large) or 413
 // (body too large) when the stream is answered without being forwarded; else 0.
+// trailers: the request's trailer fields (gRPC may send them); relay: to stream the answer.
 struct StreamRequest {
   Request req;
   unsigned refuse = 0;
+  std::vector<std::pair<std::string, std::string>> trailers;
+  ResponseRelay* relay = nullptr;
 };
 // Serves one request: fills res (a complete HTTP/1.1-shaped response). Runs on the io
 // thread as its own coroutine; the connection may be gone when it returns (then the
@@ -92,9 +129,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   struct Stream;
   struct Callbacks;
   friend struct Callbacks;
+  friend class ResponseRelay;
   void dispatch(const std::shared_ptr<Stream>& s);
   boost::asio::awaitable<void> run(std::shared_ptr<Stream> s);
   void submit(Stream& s);
+  // The head of res on stream id, with body as its data source (nullptr: none).
+  void submit_head(int32_t id, const Response& res, const void* body);
   // Counts a frame of a flood kind in the current window; true when over the limit.
   bool over_limit(uint32_t& count, uint32_t limit);
   void calm_down(uint64_t& counter);

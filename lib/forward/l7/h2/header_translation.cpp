@@ -1,0 +1,93 @@
+#include "forward/l7/h2/header_translation.hpp"
+
+#include <iterator>
+
+namespace meridian::forward::l7::h2 {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
+
+std::string lowered(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+
+std::string_view sv(boost::beast::string_view v) { return {v.data(), v.size()}; }
+
+}  // namespace
+
+bool dropped_field(std::string_view n) {
+  return n == "connection" || n == "keep-alive" || n == "proxy-connection" || n == "transfer-encoding" ||
+         n == "upgrade" || n == "te" || n == "host";
+}
+
+HeaderList request_header_block(const Request& req, bool tls, bool te_trailers) {
+  HeaderList out;
+  out.reserve(8 + static_cast<std::size_t>(std::distance(req.begin(), req.end())));
+  out.emplace_back(":method", std::string(sv(req.method_string())));
+  out.emplace_back(":scheme", tls ? "https" : "http");
+  out.emplace_back(":authority", std::string(sv(req[http::field::host])));
+  out.emplace_back(":path", std::string(sv(req.target())));
+  for (const auto& f : req) {
+    std::string name = lowered(sv(f.name_string()));
+    if (name.empty() || dropped_field(name)) continue;
+    out.emplace_back(std::move(name), std::string(sv(f.value())));
+  }
+  if (te_trailers) out.emplace_back("te", "trailers");
+  return out;
+}
+
+bool wants_trailers(const Request& req) {
+  for (auto it = req.find(http::field::te); it != req.end() && it->name() == http::field::te; ++it) {
+    const std::string v = lowered(sv(it->value()));
+    for (std::size_t at = v.find("trailers"); at != std::string::npos; at = v.find("trailers", at + 1)) {
+      const bool starts = at == 0 || v[at - 1] == ',' || v[at - 1] == ' ' || v[at - 1] == '\t';
+      const std::size_t end = at + 8;
+      const bool ends = end == v.size() || v[end] == ',' || v[end] == ' ' || v[end] == '\t' || v[end] == ';';
+      if (starts && ends) return true;
+    }
+  }
+  return false;
+}
+
+bool add_response_field(Response& res, std::string_view name, std::string_view value) {
+  if (name == ":status") {
+    if (value.size() != 3) return false;
+    unsigned code = 0;
+    for (const char c : value) {
+      if (c < '0' || c > '9') return false;
+      code = code * 10 + unsigned(c - '0');
+    }
+    if (code < 100) return false;
+    res.result(code);
+    return true;
+  }
+  if (name.empty() || name[0] == ':' || dropped_field(name)) return true;
+  res.insert(boost::beast::string_view(name.data(), name.size()), boost::beast::string_view(value.data(), value.size()));
+  return true;
+}
+
+bool valid_trailer(std::string_view name) { return !name.empty() && name[0] != ':' && !dropped_field(name); }
+
+std::size_t grpc_status_index(std::string_view value) {
+  if (value.empty() || value.size() > 2) return kGrpcOther;
+  std::size_t n = 0;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return kGrpcOther;
+    n = n * 10 + std::size_t(c - '0');
+  }
+  if (value.size() == 2 && value[0] == '0') return kGrpcOther;
+  return n <= 16 ? n : kGrpcOther;
+}
+
+std::string_view grpc_status_label(std::size_t index) {
+  static const char* const labels[] = {"0", "1", "2",  "3",  "4",  "5",  "6",  "7",  "8",
+                                       "9", "10", "11", "12", "13", "14", "15", "16", "other"};
+  return labels[index <= kGrpcOther ? index : kGrpcOther];
+}
+
+}  // namespace meridian::forward::l7::h2
