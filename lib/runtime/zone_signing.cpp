@@ -194,12 +194,8 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
               }
               cached.set = {};
               cached.set.key = key;
-              for (const std::string& sig : sigs) {
-                cached.set.rrsigs.push_back(static_cast<char>(sig.size() >> 8));
-                cached.set.rrsigs.push_back(static_cast<char>(sig.size() & 0xFF));
-                cached.set.rrsigs += sig;
-              }
-              cached.set.rrsig_count = static_cast<uint16_t>(sigs.size());
+              cached.set.ttl = service.ttl;  // answers served with a lower TTL patch it in
+              for (const std::string& sig : sigs) cached.set.add_rrsig(sig);
               cached.expiration = window.expiration();
               answer_signatures_made_ += sigs.size();
               dnssec_counters().answer_signatures += sigs.size();
