@@ -219,8 +219,8 @@ class Resolution {
     if (!ok) truncate();
     if constexpr (kSigned) {
       if (ok && signed_.sigs)
-        if (const zone::SignedRRset* set = signed_.sigs->find(zone.origin(), dns::type::SOA);
-            set && !put_rrsigs(zone.origin(), origin_ptr_, *set, zone.negative_ttl(), Section::authority)) {
+        if (const zone::SignedRRset* set = signed_.sigs->soa();
+            set && !put_signed(zone.origin(), origin_ptr_, *set, zone.negative_ttl(), Section::authority)) {
           // Neither the SOA nor a part of its RRSIGs: a record cut off mid-way would not parse.
           w_.rollback(mark);
           truncate();
@@ -228,12 +228,59 @@ class Resolution {
     }
   }
 
-  // The RRSIGs of a signed RRset under its owner (at owner_ptr, or written in full).
-  bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set, uint32_t ttl, Section s) {
-    return put_rrsigs(owner, owner_ptr, reinterpret_cast<const uint8_t*>(set.rrsigs.data()), set.rrsig_count, ttl, s);
+  // The records of a signed set (its NSEC, if it is one made at load, then its
+  // RRSIGs) under owner, in section s with TTL ttl: copied whole, with the owner
+  // pointers filled in (owner_ptr, or where the first record's owner was written as
+  // a name) and the TTLs when ttl is not the one stored. On false a record may be
+  // cut off mid-way: the caller rolls back to a mark taken before its RRset.
+  bool put_signed(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set, uint32_t ttl, Section s) {
+    const auto* wire = reinterpret_cast<const uint8_t*>(set.wire.data());
+    const unsigned records = set.record_count();
+    std::size_t skip = 0;  // bytes of wire not copied: the first owner pointer, when the name is written instead
+    if (!owner_ptr) {
+      if (owner.size() <= 1) return put_signed_by_name(owner, set, ttl, s);  // the root: no pointer to it
+      const MessageWriter::Mark before_name = w_.mark();
+      const std::size_t owner_at = w_.size();
+      if (!w_.put_name(owner)) return false;
+      // The name just written: in full (its start) or as one pointer (its target).
+      owner_ptr = (w_.data()[owner_at] & 0xC0) == 0xC0
+                      ? static_cast<uint16_t>(dns::read_u16(w_.data() + owner_at) & 0x3FFF)
+                      : static_cast<uint16_t>(owner_at < 0x4000 ? owner_at : 0);
+      if (!owner_ptr) {
+        w_.rollback(before_name);
+        return put_signed_by_name(owner, set, ttl, s);
+      }
+      skip = 2;
+    }
+    const std::size_t at = w_.size();
+    if (!w_.put_bytes(wire + skip, set.wire.size() - skip)) return false;
+    uint8_t* const base = w_.data() + at - skip;  // wire[i] is at base[i], for i >= skip
+    const bool same_ttl = ttl == set.ttl;
+    std::size_t i = 0;
+    for (unsigned r = 0; r < records; ++r) {
+      if (i >= skip) dns::write_u16(base + i, static_cast<uint16_t>(0xC000 | owner_ptr));
+      if (!same_ttl) dns::write_u32(base + i + 6, ttl);
+      i += zone::SignedRRset::kRecordHeader + dns::read_u16(base + i + 10);
+      w_.count(s);
+    }
+    return true;
   }
-  // The same from `count` RRSIG rdatas as [2-byte length][rdata]... On false a record may
-  // be cut off mid-way: the caller rolls back to a mark taken before its RRset.
+  // The same with the owner written as a name in every record (where no pointer can
+  // reach it: the root, or past the first 16 KB of a TCP message).
+  [[gnu::noinline]] bool put_signed_by_name(std::string_view owner, const zone::SignedRRset& set, uint32_t ttl,
+                                            Section s) {
+    const auto* p = reinterpret_cast<const uint8_t*>(set.wire.data());
+    for (unsigned r = 0; r < set.record_count(); ++r) {
+      const std::size_t length = dns::read_u16(p + 10);
+      if (!w_.put_name(owner) || !w_.put_bytes(p + 2, 4) || !w_.put_u32(ttl) || !w_.put_bytes(p + 10, 2 + length))
+        return false;
+      w_.count(s);
+      p += zone::SignedRRset::kRecordHeader + length;
+    }
+    return true;
+  }
+  // RRSIGs made on this thread (compact denial's cache): `count` rdatas as [2-byte
+  // length][rdata]... On false a record may be cut off mid-way, as above.
   bool put_rrsigs(std::string_view owner, uint16_t owner_ptr, const uint8_t* p, unsigned count, uint32_t ttl, Section s) {
     for (unsigned i = 0; i < count; ++i) {
       const uint16_t length = dns::read_u16(p);
@@ -250,10 +297,10 @@ class Resolution {
 
   // After an RRset written from `mark` on: its RRSIGs, or neither it nor they (and TC).
   void sign_or_truncate(const MessageWriter::Mark& mark, std::string_view owner, uint16_t owner_ptr,
-                        std::string_view node_name, uint16_t type, uint32_t ttl, Section s) {
+                        const NodeHead::Entry& entry, uint32_t ttl, Section s) {
     if (truncated_ || !signed_.sigs) return;
-    const zone::SignedRRset* set = signed_.sigs->find(node_name, type);
-    if (set && !put_rrsigs(owner, owner_ptr, *set, ttl, s)) {
+    const zone::SignedRRset* set = signed_.sigs->find(entry);
+    if (set && !put_signed(owner, owner_ptr, *set, ttl, s)) {
       w_.rollback(mark);
       truncate();
     }
@@ -284,7 +331,7 @@ class Resolution {
       addresses[i] = address;
     }
     const zone::SignedRRset* set = snap_.answer_signatures->find(node_name, type, addresses, count, length);
-    if (set && !put_rrsigs(owner, name_ptr_, *set, ttl, Section::answer)) {
+    if (set && !put_signed(owner, name_ptr_, *set, ttl, Section::answer)) {
       w_.rollback(mark);
       truncate();
     }
@@ -292,16 +339,21 @@ class Resolution {
 
   // The precomputed NSEC of an existing name (`A -> \000.A`, see lib/dnssec/README.md)
   // with its RRSIGs, in the authority section: NODATA, and a referral without DS.
-  void add_nsec(std::string_view owner, uint16_t owner_ptr, uint16_t key_type = dns::type::NSEC) {
+  void add_nsec(const NodeHead& head, uint16_t owner_ptr, uint16_t kind = dns::type::NSEC) {
     if (truncated_ || !signed_.sigs) return;
-    const zone::SignedRRset* set = signed_.sigs->find(owner, key_type);
-    if (set) write_nsec(owner, owner_ptr, *set);
+    const zone::SignedRRset* set = signed_.sigs->find_nsec(head, kind);
+    if (set) write_nsec(head.name(), owner_ptr, *set);
   }
 
-  // An NSEC and its RRSIGs in the authority section, or neither (and TC).
+  // An NSEC made at load and its RRSIGs in the authority section, or neither (and TC).
   void write_nsec(std::string_view owner, uint16_t owner_ptr, const zone::SignedRRset& set) {
-    write_nsec(owner, owner_ptr, set.ttl, set.nsec, reinterpret_cast<const uint8_t*>(set.rrsigs.data()), set.rrsig_count);
+    const auto mark = w_.mark();
+    if (!put_signed(owner, owner_ptr, set, set.ttl, Section::authority)) {
+      w_.rollback(mark);
+      truncate();
+    }
   }
+  // One signed on this thread (compact denial).
   void write_nsec(std::string_view owner, uint16_t owner_ptr, uint32_t ttl, std::string_view nsec, const uint8_t* rrsigs,
                   unsigned rrsig_count) {
     const auto mark = w_.mark();
@@ -395,7 +447,7 @@ class Resolution {
                               : q_.qtype == dns::type::A ? zone::ZoneSignatures::kNsecWithoutA
                               : q_.qtype == dns::type::AAAA ? zone::ZoneSignatures::kNsecWithoutAAAA
                                                             : dns::type::NSEC;
-        add_nsec(head.name(), name_ptr_, nsec);
+        add_nsec(head, name_ptr_, nsec);
       }
     }
   }
@@ -423,9 +475,9 @@ class Resolution {
         if constexpr (kSigned) {
           // Authoritative addresses carry their RRSIGs, or are left out with them
           // (additional data is optional); glue below a cut has none.
-          const zone::SignedRRset* set = signed_.sigs ? signed_.sigs->find(target->name(), t) : nullptr;
+          const zone::SignedRRset* set = signed_.sigs ? signed_.sigs->find(*addr) : nullptr;
           const uint16_t written_at = owner_ptr ? owner_ptr : static_cast<uint16_t>(mark.pos < 0x4000 ? mark.pos : 0);
-          if (set && !put_rrsigs(target->name(), written_at, *set, addr->ttl, Section::additional)) w_.rollback(mark);
+          if (set && !put_signed(target->name(), written_at, *set, addr->ttl, Section::additional)) w_.rollback(mark);
         }
       }
     }
@@ -440,7 +492,7 @@ class Resolution {
                         std::size_t* rdata_at = nullptr) {
     [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
     add_or_truncate(owner, name_ptr_, head.rrset(entry), entry.ttl, Section::answer, rdata_at);
-    if constexpr (kSigned) sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
+    if constexpr (kSigned) sign_or_truncate(mark, owner, name_ptr_, entry, entry.ttl, Section::answer);
     if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
@@ -448,7 +500,7 @@ class Resolution {
   void add_answer_entry(std::string_view owner, const NodeHead& head, const NodeHead::Entry& entry) {
     [[maybe_unused]] const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
     if (!truncated_ && !write_entry(w_, owner, name_ptr_, origin_ptr_, head, entry, Section::answer)) truncate();
-    if constexpr (kSigned) sign_or_truncate(mark, owner, name_ptr_, head.name(), entry.type, entry.ttl, Section::answer);
+    if constexpr (kSigned) sign_or_truncate(mark, owner, name_ptr_, entry, entry.ttl, Section::answer);
     if (!truncated_ && has_additional(entry.type)) defer_additional(head, entry, false);
   }
 
@@ -575,9 +627,9 @@ class Resolution {
         if (const NodeHead::Entry* ds = cut.find(dns::type::DS)) {
           const auto mark = w_.mark();
           add_or_truncate(cut.name(), owner_ptr, cut.rrset(*ds), ds->ttl, Section::authority);
-          sign_or_truncate(mark, cut.name(), owner_ptr, cut.name(), dns::type::DS, ds->ttl, Section::authority);
+          sign_or_truncate(mark, cut.name(), owner_ptr, *ds, ds->ttl, Section::authority);
         } else {
-          add_nsec(cut.name(), owner_ptr);
+          add_nsec(cut, owner_ptr);
         }
       }
     }
@@ -631,7 +683,7 @@ class Resolution {
           if (!signed_.sigs || !zone.dnssec().compact_denial ||
               !add_compact_wildcard_proof(zone, name, offsets, labels, encloser->name_length))
             add_covering_nsec(name);
-          if (out.kind == Outcome::nodata) add_nsec(wild->name(), 0);
+          if (out.kind == Outcome::nodata) add_nsec(*wild, 0);
         }
         return out;
       }

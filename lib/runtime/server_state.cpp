@@ -17,6 +17,12 @@ using util::LogLevel;
 
 namespace {
 
+bool has_signed_zone(const zone::ZoneSet& zones) {
+  bool any = false;
+  zones.for_each_zone([&](const zone::Zone& z) { any = any || z.signed_zone(); });
+  return any;
+}
+
 void add_counts(BuildCounts& total, const BuildCounts& more) {
   total.zones_built += more.zones_built;
   total.zones_reused += more.zones_reused;
@@ -116,9 +122,11 @@ void ServerState::run_refresher() {
     }
     const auto now = static_cast<uint32_t>(std::time(nullptr));
     std::shared_ptr<const routing::ServiceSet> services;
+    std::shared_ptr<const routing::RoutingTable> table;  // the served one, which the next publish keeps
     {
       std::lock_guard lock(mutex_);
       services = state_.services;
+      table = routing_table_;
     }
     // Signed with no lock held: publishes (health, reloads) go on meanwhile with
     // the signatures kept, which are still valid.
@@ -128,7 +136,11 @@ void ServerState::run_refresher() {
         std::lock_guard lock(refresher_mutex_);
         if (refresher_stop_) return;
       }
-      any = signing_.refresh(job, now) || any;
+      if (!signing_.refresh(job, now)) continue;
+      any = true;
+      // The dynamic answers for the new window too, so that the publish below takes
+      // them from the cache instead of signing them all with the state mutex held.
+      if (table) signing_.presign_answers(job, *table);
     }
     if (any) refresh_health();  // a snapshot with the new signatures (dynamic answers signed for their window)
   }
@@ -176,15 +188,16 @@ void ServerState::set_reload_observer(ReloadObserver* observer) {
 }
 
 ReloadOutcome ServerState::reload(const std::string& trigger) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard reloading(reload_mutex_);
+  std::unique_lock lock(mutex_);
   if (observer_) observer_->reload_started(trigger);
-  ReloadOutcome outcome = reload_locked(trigger);
+  ReloadOutcome outcome = reload_locked(trigger, lock);
   observe_duration(status_, outcome.seconds);
   if (observer_) observer_->reload_finished(outcome);
   return outcome;
 }
 
-ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
+ReloadOutcome ServerState::reload_locked(const std::string& trigger, std::unique_lock<std::mutex>& lock) {
   const auto started = std::chrono::steady_clock::now();
   ReloadOutcome outcome;
   outcome.trigger = trigger;
@@ -239,6 +252,18 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
       next->cookies.require != state_.cookies.require)
     log_cookie_policy(next->config.dns.cookies, next->cookies);
   if (next->config.dns.rrl != state_.config.dns.rrl) log_rrl(next->config.dns.rrl);
+  // New or changed signed zones are signed now, with the state mutex released (for
+  // a large zone this takes seconds): health changes, the signature refresher and
+  // /status go on meanwhile with the state served until now. Reloads themselves
+  // wait on reload_mutex_.
+  bool health_reloaded_meanwhile = false;
+  if (has_signed_zone(*next->zones)) {
+    const uint64_t health_loads = health_loads_;
+    lock.unlock();
+    signing_.prepare(*next->zones, next->services.get(), static_cast<uint32_t>(std::time(nullptr)));
+    lock.lock();
+    health_reloaded_meanwhile = health_loads_ != health_loads;
+  }
   state_ = std::move(*next);
   // Entries of endpoints and backends that still exist keep their state.
   std::set<std::string> keys;
@@ -250,6 +275,8 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger) {
   table_.retain([&](const std::string& key) { return keys.count(key) > 0; });
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
   const bool kept_routing = publish_locked();
+  // Override files edited while the zones were signed: next's were read before.
+  if (health_reloaded_meanwhile) reload_health();
   status_.last_ok = true;
   status_.last_error.clear();
   status_.last_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -299,6 +326,7 @@ bool ServerState::reload_health() {
         {{"key", key}, {"state", o.mode == health::Override::up ? "up" : o.mode == health::Override::down ? "down" : "auto"},
          {"reason", o.reason}});
   state_.health = std::make_shared<health::HealthSnapshot>(std::move(*overrides), std::map<std::string, health::Status>{});
+  ++health_loads_;
   publish_locked();  // with what the table observed
   status_.last_ok = true;
   status_.last_error.clear();

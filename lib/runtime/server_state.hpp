@@ -107,7 +107,8 @@ class ServerState {
   LoadedState current() const;
 
  private:
-  ReloadOutcome reload_locked(const std::string& trigger);
+  // mutex_ held through `lock`, released while new zones are signed.
+  ReloadOutcome reload_locked(const std::string& trigger, std::unique_lock<std::mutex>& lock);
   bool reload_health();
   // New snapshot from state_ and the table; mutex_ held. True when it kept the
   // routing table served until now.
@@ -119,6 +120,7 @@ class ServerState {
   net::SnapshotHolder& holder_;
   health::HealthTable& table_;
   health::CheckRunner* checks_;
+  std::mutex reload_mutex_;  // one reload at a time (each releases mutex_ while it signs zones)
   mutable std::mutex mutex_;
   LoadedState state_;
   ReloadStatus status_;
@@ -133,6 +135,7 @@ class ServerState {
   bool routing_ramped_ = false;  // built with slow-start shares: never reused
   std::string config_fingerprint_;
   std::string health_fingerprint_;
+  uint64_t health_loads_ = 0;  // override files read by reload_health()
 
   // DNSSEC signature refresh, on a thread of its own so that neither the state
   // mutex nor the watcher thread (health changes, reloads) waits on it: poll()

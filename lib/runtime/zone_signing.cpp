@@ -1,6 +1,7 @@
 #include "runtime/zone_signing.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "dns/constants.hpp"
@@ -45,26 +46,54 @@ std::shared_ptr<const zone::ZoneSignatures> ZoneSigning::sign_zone(const zone::Z
   return signatures;
 }
 
+// Kept: the same zone version for the same services, not yet due for refresh, or
+// due but left to the refresher while more than half of "refresh" remains.
+bool ZoneSigning::usable(const zone::Zone& z, const Kept& kept, const routing::ServiceSet* services, uint32_t now) {
+  const uint32_t margin = static_cast<uint32_t>(z.dnssec().refresh.count() / 2);
+  return kept.zone.get() == &z && (!z.has_dynamic_names() || kept.services == services) &&
+         (now < kept.signatures->refresh_at() || now + margin < kept.signatures->expiration());
+}
+
+void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now) {
+  std::vector<const zone::Zone*> to_sign;
+  {
+    std::lock_guard lock(mutex_);
+    prepared_.clear();
+    zones.for_each_zone([&](const zone::Zone& z) {
+      if (!z.signed_zone()) return;
+      if (const auto it = kept_.find(z.origin()); it == kept_.end() || !usable(z, it->second, services, now))
+        to_sign.push_back(&z);
+    });
+  }
+  std::unordered_map<std::string, Kept> made;
+  for (const zone::Zone* z : to_sign) {
+    Kept kept;
+    kept.zone = zones.share_exact(z->origin());
+    kept.services = services;
+    kept.signatures = sign_zone(*z, services, now);
+    if (kept.signatures) made.emplace(z->origin(), std::move(kept));
+  }
+  std::lock_guard lock(mutex_);
+  prepared_ = std::move(made);
+}
+
 std::vector<std::shared_ptr<const zone::ZoneSignatures>> ZoneSigning::for_zones(const zone::ZoneSet& zones,
                                                                                 const routing::ServiceSet* services,
                                                                                 uint32_t now) {
-  // Kept: the same zone version for the same services, not yet due for refresh, or
-  // due but left to the refresher while more than half of "refresh" remains.
-  const auto usable = [&](const zone::Zone& z, const Kept& kept) {
-    const uint32_t margin = static_cast<uint32_t>(z.dnssec().refresh.count() / 2);
-    return kept.zone.get() == &z && (!z.has_dynamic_names() || kept.services == services) &&
-           (now < kept.signatures->refresh_at() || now + margin < kept.signatures->expiration());
-  };
   std::unordered_map<std::string, Kept> next;
   std::vector<const zone::Zone*> to_sign;
   {
     std::lock_guard lock(mutex_);
     zones.for_each_zone([&](const zone::Zone& z) {
       if (!z.signed_zone()) return;
-      if (const auto it = kept_.find(z.origin()); it != kept_.end() && usable(z, it->second))
+      if (const auto it = kept_.find(z.origin()); it != kept_.end() && usable(z, it->second, services, now)) {
         next.emplace(z.origin(), it->second);
-      else
+      } else if (const auto p = prepared_.find(z.origin()); p != prepared_.end() && usable(z, p->second, services, now)) {
+        next.emplace(z.origin(), std::move(p->second));  // signed by prepare(), before the state mutex was taken
+        prepared_.erase(p);
+      } else {
         to_sign.push_back(&z);
+      }
     });
   }
   for (const zone::Zone* z : to_sign) {
@@ -134,6 +163,62 @@ void subsets(const std::vector<uint16_t>& list, std::size_t k, std::size_t limit
   }
 }
 
+// Every answer `table` can give for z's dynamic names, per name, region and family:
+// f(head, type, ttl, key, sorted addresses) (a set may come more than once).
+template <typename F>
+void for_each_answer_set(const zone::Zone& z, const routing::RoutingTable& table, F&& f) {
+  z.for_each_node([&](const zone::NodeHead& head) {
+    if (head.service_index < 0 || static_cast<std::size_t>(head.service_index) >= table.services().services.size())
+      return;
+    const routing::Service& service = table.services().services[static_cast<std::size_t>(head.service_index)];
+    const routing::CompiledService& compiled = table.compiled(head.service_index);
+    for (std::size_t r = 0; r < compiled.regions.size() && r < service.regions.size(); ++r) {
+      const routing::RegionState& state = compiled.regions[r];
+      const routing::Region& region = service.regions[r];
+      for (const bool v4 : {true, false}) {
+        const uint16_t type = v4 ? dns::type::A : dns::type::AAAA;
+        const std::size_t length = v4 ? 4 : 16;
+        std::vector<std::vector<uint16_t>> sets;
+        for (const auto* list : {v4 ? &state.healthy_v4 : &state.healthy_v6, v4 ? &state.all_v4 : &state.all_v6}) {
+          const std::size_t n = std::min(list->size(), zone::AnswerSignatures::kMaxAddresses);
+          const std::vector<uint16_t> pool(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n));
+          if (service.answers == 0 || service.answers >= n) sets.push_back(pool);
+          else subsets(pool, service.answers, ZoneSigning::kMaxSubsets, sets);
+        }
+        for (const auto& set : sets) {
+          if (set.empty()) continue;
+          std::vector<std::string> addresses;
+          for (uint16_t e : set)
+            addresses.emplace_back(reinterpret_cast<const char*>(region.endpoints[e].ip.bytes()), length);
+          std::sort(addresses.begin(), addresses.end());
+          std::string joined;
+          for (const auto& a : addresses) joined += a;
+          f(head, type, service.ttl, zone::AnswerSignatures::key(head.name(), type, joined), addresses);
+        }
+      }
+    }
+  });
+}
+
+// The RRSIGs of one answer set, or nullopt (logged) when they cannot be made.
+std::optional<zone::SignedRRset> sign_answer(const zone::Zone& z, const zone::ZoneSignatures& window,
+                                             const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
+                                             const std::vector<std::string>& addresses) {
+  std::vector<std::string_view> rdata(addresses.begin(), addresses.end());
+  std::string error;
+  const auto sigs = dnssec::sign_rrset(*z.dnssec().keys, {head.name(), type, ttl, rdata},
+                                       {window.inception(), window.expiration()}, error);
+  if (sigs.empty()) {
+    log(LogLevel::error, "dnssec_error", {{"zone", dns::name_to_text(z.origin())}, {"error", error}});
+    return std::nullopt;
+  }
+  zone::SignedRRset set;
+  set.key = std::move(key);
+  set.ttl = ttl;  // answers served with a lower TTL patch it in
+  for (const std::string& sig : sigs) set.add_rrsig(sig);
+  return set;
+}
+
 }  // namespace
 
 std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zone::ZoneSet& zones,
@@ -141,6 +226,11 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
   std::unique_lock lock(mutex_);
   if (!table || kept_.empty()) return nullptr;
   const std::unordered_map<std::string, Kept> kept_now = kept_;  // the refresher may replace entries meanwhile
+  // Sets the refresher signed for a new window: cached from now on.
+  for (auto& [key, presigned] : presigned_) answer_cache_[key] = std::move(presigned);
+  presigned_.clear();
+  answer_signatures_made_ += presigned_signatures_;
+  presigned_signatures_ = 0;
   lock.unlock();
   ++builds_;
   auto out = std::make_shared<zone::AnswerSignatures>();
@@ -149,66 +239,26 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
     const auto kept = kept_now.find(z.origin());
     if (kept == kept_now.end() || kept->second.zone.get() != &z || !z.has_dynamic_names()) return;
     const zone::ZoneSignatures& window = *kept->second.signatures;
-    const dnssec::KeySet& keys = *z.dnssec().keys;
-    z.for_each_node([&](const zone::NodeHead& head) {
-      if (head.service_index < 0 || static_cast<std::size_t>(head.service_index) >= table->services().services.size())
-        return;
-      const routing::Service& service = table->services().services[static_cast<std::size_t>(head.service_index)];
-      const routing::CompiledService& compiled = table->compiled(head.service_index);
-      for (std::size_t r = 0; r < compiled.regions.size() && r < service.regions.size(); ++r) {
-        const routing::RegionState& state = compiled.regions[r];
-        const routing::Region& region = service.regions[r];
-        for (const bool v4 : {true, false}) {
-          const uint16_t type = v4 ? dns::type::A : dns::type::AAAA;
-          const std::size_t length = v4 ? 4 : 16;
-          std::vector<std::vector<uint16_t>> sets;
-          for (const auto* list : {v4 ? &state.healthy_v4 : &state.healthy_v6, v4 ? &state.all_v4 : &state.all_v6}) {
-            const std::size_t n = std::min(list->size(), zone::AnswerSignatures::kMaxAddresses);
-            const std::vector<uint16_t> pool(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n));
-            if (service.answers == 0 || service.answers >= n) sets.push_back(pool);
-            else subsets(pool, service.answers, kMaxSubsets, sets);
-          }
-          for (const auto& set : sets) {
-            if (set.empty()) continue;
-            std::vector<std::string> addresses;
-            for (uint16_t e : set)
-              addresses.emplace_back(reinterpret_cast<const char*>(region.endpoints[e].ip.bytes()), length);
-            std::sort(addresses.begin(), addresses.end());
-            std::string joined;
-            for (const auto& a : addresses) joined += a;
-            std::string key = zone::AnswerSignatures::key(head.name(), type, joined);
-            if (!added.insert(key).second) continue;
-            CachedAnswer& cached = answer_cache_[key];
-            if (cached.expiration == window.expiration()) {
-              ++answer_cache_hits_;
-              ++dnssec_counters().answer_cache_hits;
-            } else {
-              std::vector<std::string_view> rdata(addresses.begin(), addresses.end());
-              std::string error;
-              const auto sigs = dnssec::sign_rrset(keys, {head.name(), type, service.ttl, rdata},
-                                                   {window.inception(), window.expiration()}, error);
-              if (sigs.empty()) {
-                log(LogLevel::error, "dnssec_error", {{"zone", dns::name_to_text(z.origin())}, {"error", error}});
-                answer_cache_.erase(key);
-                continue;
-              }
-              cached.set = {};
-              cached.set.key = key;
-              for (const std::string& sig : sigs) {
-                cached.set.rrsigs.push_back(static_cast<char>(sig.size() >> 8));
-                cached.set.rrsigs.push_back(static_cast<char>(sig.size() & 0xFF));
-                cached.set.rrsigs += sig;
-              }
-              cached.set.rrsig_count = static_cast<uint16_t>(sigs.size());
-              cached.expiration = window.expiration();
-              answer_signatures_made_ += sigs.size();
-              dnssec_counters().answer_signatures += sigs.size();
-            }
-            cached.used = builds_;
-            out->add(cached.set);
-          }
+    for_each_answer_set(z, *table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
+                                       const std::vector<std::string>& addresses) {
+      if (!added.insert(key).second) return;
+      CachedAnswer& cached = answer_cache_[key];
+      if (cached.expiration == window.expiration()) {
+        ++answer_cache_hits_;
+        ++dnssec_counters().answer_cache_hits;
+      } else {
+        auto set = sign_answer(z, window, head, type, ttl, key, addresses);
+        if (!set) {
+          answer_cache_.erase(key);
+          return;
         }
+        cached.set = std::move(*set);
+        cached.expiration = window.expiration();
+        answer_signatures_made_ += cached.set.rrsig_count;
+        dnssec_counters().answer_signatures += cached.set.rrsig_count;
       }
+      cached.used = builds_;
+      out->add(cached.set);
     });
   });
   // Bounded: past the limit, what this table does not need goes.
@@ -217,6 +267,37 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
   out->build_index();
   dnssec_counters().answer_cache_entries = answer_cache_.size();
   return out;
+}
+
+std::size_t ZoneSigning::presign_answers(const RefreshJob& job, const routing::RoutingTable& table) {
+  std::shared_ptr<const zone::ZoneSignatures> window;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = kept_.find(job.zone->origin());
+    if (it == kept_.end() || it->second.zone != job.zone) return 0;
+    window = it->second.signatures;
+  }
+  const zone::Zone& z = *job.zone;
+  if (!z.has_dynamic_names() || &table.services() != job.services.get()) return 0;
+  std::unordered_map<std::string, CachedAnswer> made;
+  std::size_t signatures = 0;
+  for_each_answer_set(z, table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
+                                    const std::vector<std::string>& addresses) {
+    if (made.size() >= kMaxCachedAnswers || made.count(key)) return;
+    auto set = sign_answer(z, *window, head, type, ttl, key, addresses);
+    if (!set) return;
+    signatures += set->rrsig_count;
+    CachedAnswer& cached = made[key];
+    cached.set = std::move(*set);
+    cached.expiration = window->expiration();
+  });
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, cached] : made) presigned_[key] = std::move(cached);
+    presigned_signatures_ += signatures;
+  }
+  dnssec_counters().answer_signatures += signatures;
+  return made.size();
 }
 
 bool ZoneSigning::refresh_due(uint32_t now) const {

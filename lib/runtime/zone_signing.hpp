@@ -4,8 +4,9 @@
 // refresher thread takes refresh_jobs(), signs each with refresh() (no lock held
 // while signing) and publishes; until then snapshots keep the old signatures,
 // still valid. Only if they come within half of "refresh" of expiring does
-// for_zones() sign them itself. A new or changed zone is signed by for_zones()
-// (it cannot be served before), outside this object's lock.
+// for_zones() sign them itself. A new or changed zone is signed by a reload's
+// prepare() before it publishes (it cannot be served before), with the state
+// mutex released, or else by for_zones(), outside this object's lock.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -47,6 +48,11 @@ class ZoneSigning {
   // AAAA by the endpoints the service has); a new set signs the zones again.
   std::vector<std::shared_ptr<const zone::ZoneSignatures>> for_zones(const zone::ZoneSet& zones,
                                                                      const routing::ServiceSet* services, uint32_t now);
+  // A reload's new or changed signed zones, signed before it publishes, with no
+  // lock held but this object's own for a moment: for_zones() then takes them over
+  // instead of signing while the state mutex is held. Replaces what an earlier
+  // call prepared and no for_zones() took.
+  void prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now);
   // Signatures for every answer the table can give for the signed zones' dynamic
   // names (call after for_zones): each region's healthy and fail-open sets, or
   // their single endpoints (`answers`: 1), or their subsets of `answers`
@@ -73,6 +79,11 @@ class ZoneSigning {
   // Signs job's zone anew (no lock held meanwhile) and keeps the result if that
   // zone version is still the one kept. True when kept.
   bool refresh(const RefreshJob& job, uint32_t now);
+  // After refresh(): signs every answer `table` gives for job's dynamic names with
+  // the zone's new window (no lock held meanwhile), for the next answers_for() to
+  // take over instead of signing them all again while the state mutex is held.
+  // table must be built on job.services (else nothing is signed). Returns the sets signed.
+  std::size_t presign_answers(const RefreshJob& job, const routing::RoutingTable& table);
   std::vector<SignedZoneStatus> status() const;
   uint64_t signatures_made() const {
     std::lock_guard lock(mutex_);
@@ -85,18 +96,22 @@ class ZoneSigning {
     std::shared_ptr<const zone::ZoneSignatures> signatures;
     const routing::ServiceSet* services = nullptr;  // the set its dynamic names' NSECs were made for
   };
+  static bool usable(const zone::Zone& z, const Kept& kept, const routing::ServiceSet* services, uint32_t now);
   // Signs z (no lock held); null on error (logged).
   std::shared_ptr<const zone::ZoneSignatures> sign_zone(const zone::Zone& z, const routing::ServiceSet* services,
                                                         uint32_t now);
-  mutable std::mutex mutex_;  // kept_ and signatures_made_: the refresher thread writes them too
+  mutable std::mutex mutex_;  // kept_, prepared_, presigned_ and signatures_made_: the refresher thread writes them too
   std::unordered_map<std::string, Kept> kept_;  // by origin (wire form)
+  std::unordered_map<std::string, Kept> prepared_;  // prepare()'s, until for_zones() takes them
   uint64_t signatures_made_ = 0;
   struct CachedAnswer {
     zone::SignedRRset set;
     uint32_t expiration = 0;  // the zone window it was made in
     uint64_t used = 0;        // the last build that needed it
   };
-  std::unordered_map<std::string, CachedAnswer> answer_cache_;
+  std::unordered_map<std::string, CachedAnswer> answer_cache_;  // answers_for()'s alone (the state mutex)
+  std::unordered_map<std::string, CachedAnswer> presigned_;     // presign_answers()', until answers_for() takes them
+  uint64_t presigned_signatures_ = 0;
   uint64_t builds_ = 0;
   uint64_t answer_signatures_made_ = 0;
   uint64_t answer_cache_hits_ = 0;

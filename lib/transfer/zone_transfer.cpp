@@ -138,14 +138,9 @@ bool serial_at_or_after(uint32_t a, uint32_t b) { return a == b || static_cast<u
 // The A/AAAA a dynamic name gets in a transfer (dynamic "fallback"): every
 // endpoint of the first-choice regions of a client no rule matches, every
 // region up, with the service's TTL.
-// The RRSIGs of a signed RRset ([2-byte length][rdata]...), as records.
-void put_rrsigs(MessageSplitter& out, std::string_view owner, uint32_t ttl, std::string_view rrsigs, unsigned count) {
-  std::size_t at = 0;
-  for (unsigned i = 0; i < count && at + 2 <= rrsigs.size(); ++i) {
-    const std::size_t length = dns::read_u16(reinterpret_cast<const uint8_t*>(rrsigs.data()) + at);
-    out.put_raw(owner, dns::type::RRSIG, ttl, rrsigs.substr(at + 2, length));
-    at += 2 + length;
-  }
+// The RRSIGs of a signed RRset, as records.
+void put_rrsigs(MessageSplitter& out, std::string_view owner, uint32_t ttl, const zone::SignedRRset& set) {
+  set.for_each_rrsig([&](std::string_view rdata) { out.put_raw(owner, dns::type::RRSIG, ttl, rdata); });
 }
 
 void put_fallback(MessageSplitter& out, const query::Snapshot& snapshot, const zone::NodeHead& head,
@@ -291,22 +286,23 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
   // A signed zone goes out signed (RFC 4035 with its NSEC chain): each RRset's
   // RRSIGs after it, each name's NSEC and the gap NSEC after it (\000.NAME -> next).
   const zone::ZoneSignatures* sigs = snapshot.signatures_for(*zone);
-  const auto put_signatures = [&](std::string_view owner, uint16_t type, uint32_t ttl) {
+  const auto put_signatures = [&](std::string_view owner, const zone::NodeHead::Entry& entry) {
     if (!sigs) return;
-    if (const zone::SignedRRset* set = sigs->find(owner, type)) put_rrsigs(out, owner, ttl, set->rrsigs, set->rrsig_count);
+    if (const zone::SignedRRset* set = sigs->find(entry)) put_rrsigs(out, owner, entry.ttl, *set);
   };
-  const auto put_nsecs = [&](std::string_view name) {
-    const zone::SignedRRset* own = sigs ? sigs->find(name, dns::type::NSEC) : nullptr;
+  const auto put_nsecs = [&](const zone::NodeHead& head) {
+    const zone::SignedRRset* own = sigs ? sigs->find_nsec(head) : nullptr;
     if (!own) return;  // not in the chain (below a cut)
-    out.put_raw(name, dns::type::NSEC, own->ttl, own->nsec);
-    put_rrsigs(out, name, own->ttl, own->rrsigs, own->rrsig_count);
+    const std::string_view name = head.name();
+    out.put_raw(name, dns::type::NSEC, own->ttl, own->nsec());
+    put_rrsigs(out, name, own->ttl, *own);
     if (name.size() + 2 > dns::kMaxNameLength) return;
     std::string gap_owner("\x01\x00", 2);
     gap_owner += name;
     const zone::SignedRRset* gap = sigs->covering_nsec(gap_owner);
     if (!gap || std::string_view(gap->key).substr(0, gap->key.size() - 2) != gap_owner) return;
-    out.put_raw(gap_owner, dns::type::NSEC, gap->ttl, gap->nsec);
-    put_rrsigs(out, gap_owner, gap->ttl, gap->rrsigs, gap->rrsig_count);
+    out.put_raw(gap_owner, dns::type::NSEC, gap->ttl, gap->nsec());
+    put_rrsigs(out, gap_owner, gap->ttl, *gap);
   };
   put_rrset(zone->origin(), soa);
   const auto ours = zone->serial();
@@ -321,14 +317,14 @@ TransferReply answer_transfer(const query::Snapshot& snapshot, const uint8_t* m,
       for (unsigned i = 0; i < head.entry_count; ++i) {
         // The SOA opens and closes the transfer; its RRSIGs go out once, with the apex.
         if (entries[i].type == dns::type::SOA && &head == &zone->apex()) {
-          put_signatures(head.name(), dns::type::SOA, entries[i].ttl);
+          put_signatures(head.name(), entries[i]);
           continue;
         }
         put_rrset(head.name(), head.rrset(entries[i]));
-        put_signatures(head.name(), entries[i].type, entries[i].ttl);
+        put_signatures(head.name(), entries[i]);
       }
       if (head.has_service() && fallback) put_fallback(out, snapshot, head, *zone, sigs);
-      put_nsecs(head.name());
+      put_nsecs(head);
     });
     put_rrset(zone->origin(), soa);
     reply.outcome = r.q.qtype == dns::type::IXFR ? "ixfr-as-axfr" : "axfr";

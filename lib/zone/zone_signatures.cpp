@@ -25,7 +25,45 @@ std::string key_of(std::string_view owner, uint16_t type) {
   return key;
 }
 
+void append_record(std::string& wire, uint16_t type, uint32_t ttl, std::string_view rdata) {
+  const uint8_t header[SignedRRset::kRecordHeader] = {
+      0xC0, 0, static_cast<uint8_t>(type >> 8), static_cast<uint8_t>(type & 0xFF), 0, 1,
+      static_cast<uint8_t>(ttl >> 24), static_cast<uint8_t>(ttl >> 16), static_cast<uint8_t>(ttl >> 8),
+      static_cast<uint8_t>(ttl & 0xFF), static_cast<uint8_t>(rdata.size() >> 8), static_cast<uint8_t>(rdata.size() & 0xFF)};
+  wire.append(reinterpret_cast<const char*>(header), sizeof header);
+  wire.append(rdata);
+}
+
 }  // namespace
+
+void SignedRRset::set_nsec(std::string_view rdata) {
+  append_record(wire, dns::type::NSEC, ttl, rdata);
+  nsec_size = static_cast<uint16_t>(wire.size());
+}
+
+void SignedRRset::add_rrsig(std::string_view rdata) {
+  append_record(wire, dns::type::RRSIG, ttl, rdata);
+  ++rrsig_count;
+}
+
+void AddressIndex::reserve(std::size_t count) {
+  std::size_t size = 16;
+  unsigned bits = 4;
+  while (size < count * 2) {
+    size *= 2;
+    ++bits;
+  }
+  slots_.assign(size, Slot{});
+  mask_ = size - 1;
+  shift_ = 64 - bits;
+}
+
+void AddressIndex::insert(const void* key, const SignedRRset* set) {
+  const auto k = reinterpret_cast<uintptr_t>(key);
+  std::size_t i = slot_of(k);
+  while (slots_[i].key != 0) i = (i + 1) & mask_;
+  slots_[i] = {k, set};
+}
 
 std::string nsec_type_bitmap(std::vector<uint16_t> types) {
   std::sort(types.begin(), types.end());
@@ -65,8 +103,10 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
   const dnssec::KeySet& keys = *settings.keys;
   bool verified_once = false;
 
-  auto add = [&](std::string_view owner, uint16_t type, uint32_t ttl, std::vector<std::string_view> rdata,
-                 std::string nsec) {
+  // Each set's key in the index (the entry or head it signs; null: found otherwise).
+  std::vector<std::pair<const void*, const SignedRRset*>> keyed;
+  auto add = [&](const void* index_key, std::string_view owner, uint16_t type, uint32_t ttl,
+                 std::vector<std::string_view> rdata, bool is_nsec) {
     const dnssec::RRset rrset{owner, type, ttl, std::move(rdata)};
     const std::vector<std::string> sigs = dnssec::sign_rrset(keys, rrset, window, error);
     if (sigs.empty()) return false;
@@ -86,14 +126,10 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
     SignedRRset& set = out->sets_.emplace_back();
     set.key = key_of(owner, type);
     set.ttl = ttl;
-    set.nsec = std::move(nsec);
-    for (const std::string& sig : sigs) {
-      set.rrsigs.push_back(static_cast<char>(sig.size() >> 8));
-      set.rrsigs.push_back(static_cast<char>(sig.size() & 0xFF));
-      set.rrsigs += sig;
-    }
-    set.rrsig_count = static_cast<uint16_t>(sigs.size());
+    if (is_nsec) set.set_nsec(rrset.rdata.front());
+    for (const std::string& sig : sigs) set.add_rrsig(sig);
     out->signatures_ += sigs.size();
+    if (index_key) keyed.emplace_back(index_key, &set);
     return true;
   };
 
@@ -113,7 +149,8 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
       if (head.is_delegation() && entry.type == dns::type::NS) continue;  // the child's, not signed here
       std::vector<std::string_view> rdata;
       for (const RecordView rd : head.rrset(entry).rdata) rdata.push_back(rd.wire);
-      ok = add(name, entry.type, entry.ttl, std::move(rdata), {});
+      ok = add(&entry, name, entry.type, entry.ttl, std::move(rdata), false);
+      if (ok && entry.type == dns::type::SOA && &head == &zone.apex_head()) out->soa_ = &out->sets_.back();
     }
     if (head.has_service()) {
       const unsigned served = service_types ? service_types(head.service_index) : 3u;
@@ -125,8 +162,8 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
       std::string nsec("\x01\x00", 2);
       nsec += name;
       nsec += nsec_type_bitmap(types);
-      const std::string rdata = nsec;
-      ok = add(name, dns::type::NSEC, zone.negative_ttl(), {rdata}, nsec);
+      const auto* head_at = reinterpret_cast<const char*>(&head);
+      ok = add(head_at, name, dns::type::NSEC, zone.negative_ttl(), {nsec}, true);
       // A dynamic name answers A or AAAA by the client's region: NODATA for one
       // family must not list it.
       for (const auto& [missing, key] : {std::pair{dns::type::A, kNsecWithoutA}, std::pair{dns::type::AAAA, kNsecWithoutAAAA}}) {
@@ -137,8 +174,7 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
         std::string variant("\x01\x00", 2);
         variant += name;
         variant += nsec_type_bitmap(fewer);
-        const std::string variant_rdata = variant;
-        ok = add(name, dns::type::NSEC, zone.negative_ttl(), {variant_rdata}, variant);
+        ok = add(head_at + nsec_variant(key), name, dns::type::NSEC, zone.negative_ttl(), {variant}, true);
         if (ok) out->sets_.back().key = key_of(name, key);
       }
     }
@@ -149,6 +185,10 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
   // 4034 4.1.1) whose signatures are all made now: a name that does not exist is
   // proven so without signing anything per query.
   std::sort(names.begin(), names.end());
+  {
+    char origin_key[kMaxCanonicalKey];
+    out->common_ = canonical_key(zone.origin(), origin_key);
+  }
   for (std::size_t i = 0; i < names.size() && ok; ++i) {
     const std::string& name = names[i].second;
     if (name.size() + 2 > dns_max_name) continue;
@@ -156,13 +196,12 @@ std::shared_ptr<const ZoneSignatures> ZoneSignatures::sign(const Zone& zone, uin
     owner += name;
     std::string nsec = names[(i + 1) % names.size()].second;
     nsec += nsec_type_bitmap({dns::type::RRSIG, dns::type::NSEC});
-    const std::string rdata = nsec;
-    ok = add(owner, dns::type::NSEC, zone.negative_ttl(), {rdata}, nsec);
-    if (ok) out->gaps_.push_back({names[i].first, &out->sets_.back()});
+    ok = add(nullptr, owner, dns::type::NSEC, zone.negative_ttl(), {nsec}, true);
+    if (ok) out->gaps_.push_back({out->key_prefix(names[i].first), names[i].first, &out->sets_.back()});
   }
   if (!ok) return nullptr;
-  out->index_.reserve(out->sets_.size());
-  for (const SignedRRset& set : out->sets_) out->index_.insert(&set);
+  out->index_.reserve(keyed.size());
+  for (const auto& [index_key, set] : keyed) out->index_.insert(index_key, set);
   return out;
 }
 

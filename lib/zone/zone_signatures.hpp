@@ -4,8 +4,10 @@
 // the name's immediate successor, the bitmap of its types) with its RRSIGs, for
 // NODATA answers and referrals without DS. A query with the DO bit copies them
 // from here; the compiled zone itself is not touched, so an unsigned answer costs
-// what it did.
+// what it did. RRSIGs are found by the address of their RRset in the zone they
+// were made from (the very Zone object: a snapshot pairs each zone with its own).
 #pragma once
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -19,15 +21,71 @@
 
 namespace meridian::zone {
 
-// The RRSIGs of one RRset (and, for an NSEC made here, its rdata).
+// The signed records of one RRset, ready to copy into a message: each RRSIG as a
+// whole record, and for an NSEC made here the NSEC record itself first, so that a
+// DO answer copies them in one go and fills in the owner pointers (and the TTL
+// when it serves another one, as a negative SOA or a lowered dynamic TTL does).
 struct SignedRRset {
+  // A record in `wire`: owner (a compression pointer, 0xC000 until filled in),
+  // type, class, TTL, rdlength, then the rdata.
+  static constexpr std::size_t kRecordHeader = 12;
   std::string key;   // owner (lower-case wire form) + type (2 bytes, big-endian)
-  uint32_t ttl = 0;  // the TTL the records are served with
-  std::string nsec;  // the NSEC's rdata (type NSEC only)
-  // Each RRSIG's rdata, as [2-byte length][rdata] one after the other.
-  std::string rrsigs;
+  uint32_t ttl = 0;  // the TTL of the records in wire
+  std::string wire;
+  uint16_t nsec_size = 0;  // bytes of the NSEC record at the start of wire (NSECs made here), else 0
   uint16_t rrsig_count = 0;
   std::string_view index_name() const { return key; }
+  unsigned record_count() const { return rrsig_count + (nsec_size ? 1u : 0u); }
+  // The NSEC's rdata (type NSEC only).
+  std::string_view nsec() const {
+    return nsec_size ? std::string_view(wire).substr(kRecordHeader, nsec_size - kRecordHeader) : std::string_view();
+  }
+  // f(std::string_view rdata) for each RRSIG.
+  template <typename F> void for_each_rrsig(F&& f) const {
+    std::size_t at = nsec_size;
+    for (unsigned i = 0; i < rrsig_count; ++i) {
+      const auto* record = reinterpret_cast<const uint8_t*>(wire.data()) + at;
+      const std::size_t length = static_cast<std::size_t>(record[10] << 8 | record[11]);
+      f(std::string_view(wire).substr(at + kRecordHeader, length));
+      at += kRecordHeader + length;
+    }
+  }
+  // Building: the NSEC record (before any RRSIG), then each RRSIG, with TTL ttl.
+  void set_nsec(std::string_view rdata);
+  void add_rrsig(std::string_view rdata);
+};
+
+// Read-only open addressing from an address in a compiled zone (an RRset's
+// NodeHead::Entry, or a node head for its NSECs) to its signatures: the query path
+// finds an RRset's RRSIGs with a multiply and a probe, without hashing a name.
+class AddressIndex {
+ public:
+  // Sized once, for `count` keys, before they are inserted.
+  void reserve(std::size_t count);
+  void insert(const void* key, const SignedRRset* set);
+  const SignedRRset* find(const void* key) const noexcept {
+    if (slots_.empty()) return nullptr;
+    const auto k = reinterpret_cast<uintptr_t>(key);
+    for (std::size_t i = slot_of(k);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.key == k) return s.set;
+      if (s.key == 0) return nullptr;
+    }
+  }
+  std::size_t bytes() const { return slots_.size() * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    uintptr_t key = 0;
+    const SignedRRset* set = nullptr;
+  };
+  // Fibonacci hashing: the high bits of the product.
+  std::size_t slot_of(uintptr_t k) const noexcept {
+    return static_cast<std::size_t>((static_cast<uint64_t>(k) * 0x9E3779B97F4A7C15ull) >> shift_);
+  }
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  unsigned shift_ = 63;
 };
 
 class ZoneSignatures {
@@ -40,31 +98,26 @@ class ZoneSignatures {
   static std::shared_ptr<const ZoneSignatures> sign(const Zone& zone, uint32_t now, std::string& error,
                                                     const std::function<unsigned(int)>& service_types = {});
 
-  // The RRSIGs of owner's RRset of this type; nullptr when there are none. No allocation.
-  const SignedRRset* find(std::string_view owner, uint16_t type) const {
-    char key[dns_max_name + 2];
-    if (owner.size() > dns_max_name) return nullptr;
-    __builtin_memcpy(key, owner.data(), owner.size());
-    key[owner.size()] = static_cast<char>(type >> 8);
-    key[owner.size() + 1] = static_cast<char>(type & 0xFF);
-    return index_.find({key, owner.size() + 2});
+  // The RRSIGs of an RRset of the zone signed (entry: one of its heads' entries);
+  // nullptr when there are none. No allocation.
+  const SignedRRset* find(const NodeHead::Entry& entry) const { return index_.find(&entry); }
+  // A name's own NSEC (`A NSEC \000.A`) with its RRSIGs, or one of its variants
+  // (kNsecWithoutA, kNsecWithoutAAAA); nullptr below a cut. No allocation.
+  const SignedRRset* find_nsec(const NodeHead& head, uint16_t kind = dns_type_nsec) const {
+    return index_.find(reinterpret_cast<const char*>(&head) + nsec_variant(kind));
   }
+  // The apex SOA's RRSIGs (a negative answer's SOA).
+  const SignedRRset* soa() const { return soa_; }
 
   // The NSEC that covers a name that does not exist (for NXDOMAIN and the
   // wildcard proofs): "\000.A -> B" for the existing names A < name < B in
   // canonical order (RFC 4034 6.1), signed at load. No allocation.
+  // lower_name lies in the zone (at or below its origin).
   const SignedRRset* covering_nsec(std::string_view lower_name) const {
     char key[kMaxCanonicalKey];
-    const std::size_t length = canonical_key(lower_name, key);
-    const std::string_view k(key, length);
-    std::size_t low = 0, high = gaps_.size();  // the last gap whose start is <= name
-    while (low < high) {
-      const std::size_t mid = (low + high) / 2;
-      if (std::string_view(gaps_[mid].start) <= k) low = mid + 1;
-      else high = mid;
-    }
+    const std::size_t low = gaps_after(std::string_view(key, canonical_key(lower_name, key)));
     if (gaps_.empty()) return nullptr;
-    return gaps_[low == 0 ? gaps_.size() - 1 : low - 1].nsec;
+    return gaps_[low == 0 ? gaps_.size() - 1 : low - 1].nsec;  // the last gap whose start is <= name
   }
 
   // Whether `inner` lies strictly inside the same gap between existing names as
@@ -121,26 +174,57 @@ class ZoneSignatures {
 
  private:
   static constexpr std::size_t dns_max_name = 255;
+  static constexpr uint16_t dns_type_nsec = 47;
+  // A head's NSECs are keyed by its address plus this (heads are 8-aligned and
+  // entries lie past them, so no key is another's).
+  static constexpr std::size_t nsec_variant(uint16_t kind) {
+    return kind == kNsecWithoutA ? 1 : kind == kNsecWithoutAAAA ? 2 : 0;
+  }
   std::deque<SignedRRset> sets_;  // stable addresses for the index
   struct Gap {
+    uint64_t prefix;    // key_prefix(start)
     std::string start;  // canonical_key() of the existing name A
     const SignedRRset* nsec;
   };
   std::vector<Gap> gaps_;  // sorted by start
+  // Every key in the zone starts with the origin's (common_ bytes): the 8 bytes after
+  // it, big-endian and zero-padded, order keys as the keys do wherever they differ
+  // (a key never holds two zero bytes in a row), so the search compares integers and
+  // reads a key only where those are equal.
+  std::size_t common_ = 0;
+  uint64_t key_prefix(std::string_view key) const {
+    if (common_ + 8 <= key.size()) {
+      const uint64_t v = load_u64(key.data() + common_);
+      if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(v);
+      else return v;
+    }
+    uint64_t p = 0;
+    for (std::size_t i = 0; i < 8; ++i)
+      p = p << 8 | (common_ + i < key.size() ? static_cast<uint8_t>(key[common_ + i]) : 0u);
+    return p;
+  }
+  // The first gap whose start is after key.
+  std::size_t gaps_after(std::string_view key) const {
+    const uint64_t p = key_prefix(key);
+    std::size_t low = 0, high = gaps_.size();
+    while (low < high) {
+      const std::size_t mid = (low + high) / 2;
+      const Gap& gap = gaps_[mid];
+      if (gap.prefix < p || (gap.prefix == p && std::string_view(gap.start) <= key)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
   uint64_t serial_ = 0;
   std::size_t gap_index(std::string_view lower_name, bool& at_start) const {
     char key[kMaxCanonicalKey];
     const std::string_view k(key, canonical_key(lower_name, key));
-    std::size_t low = 0, high = gaps_.size();
-    while (low < high) {
-      const std::size_t mid = (low + high) / 2;
-      if (std::string_view(gaps_[mid].start) <= k) low = mid + 1;
-      else high = mid;
-    }
+    const std::size_t low = gaps_after(k);
     at_start = low > 0 && std::string_view(gaps_[low - 1].start) == k;
     return low;
   }
-  NameIndex<SignedRRset> index_;
+  AddressIndex index_;
+  const SignedRRset* soa_ = nullptr;
   uint32_t inception_ = 0, expiration_ = 0, refresh_at_ = 0;
   std::size_t signatures_ = 0;
 };

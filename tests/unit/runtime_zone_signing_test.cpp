@@ -1,0 +1,98 @@
+// runtime::ZoneSigning off the state mutex: a reload's zones signed by prepare()
+// (with that mutex released) are taken over by the publish's for_zones() without
+// signing again, and after a refresh the dynamic answers signed by
+// presign_answers() (on the refresher thread) are cache hits for the next publish.
+#include <doctest/doctest.h>
+
+#include <ctime>
+#include <filesystem>
+#include <string>
+
+#include "dns/name.hpp"
+#include "dnssec/keys.hpp"
+#include "routing/routing_table.hpp"
+#include "runtime/state_loader.hpp"
+#include "runtime/zone_signing.hpp"
+#include "unit/support/temp_dir.hpp"
+
+using namespace meridian;
+
+namespace {
+
+// A signed zone with one dynamic name whose service answers 2 of 4 endpoints (6 sets).
+struct SignedSite {
+  test::UnitTempDir dir;
+  runtime::LoadedState state;
+  SignedSite() {
+    std::string error;
+    std::filesystem::create_directories(dir.file("zones/keys"));
+    REQUIRE(!dnssec::generate_key(dir.file("zones/keys"), *dns::name_from_text("s.test."), dnssec::kEcdsaP256Sha256,
+                                  true, error)
+                 .empty());
+    dir.write("zones/s.json",
+              R"({"origin": "s.test.", "dnssec": {"keys": "keys/", "signature_validity": "14d", "refresh": "7d"},
+                  "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900,
+                          "expire": 1209600, "minimum": 300},
+                  "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.53"}, "www": {"service": "web"}}})");
+    dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"]}, "zones": "zones/",
+      "services": {"web": {"policy": "weighted", "ttl": 60, "answers": 2,
+        "regions": {"r": {"weight": 1, "endpoints": ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]}}}}})");
+    config::Diagnostics d;
+    auto loaded = runtime::load_state(dir.file("meridian.json"), d);
+    INFO(d.to_string());
+    REQUIRE(loaded);
+    state = std::move(*loaded);
+    REQUIRE(state.snapshot->routing);
+  }
+  const zone::Zone& zone() const { return *state.zones->find_exact(*dns::name_from_text("s.test.")); }
+};
+
+}  // namespace
+
+TEST_CASE("zone signing: a reload's zones signed by prepare() are taken over by for_zones() without signing again") {
+  SignedSite site;
+  runtime::ZoneSigning signing;
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  signing.prepare(*site.state.zones, site.state.services.get(), now);
+  const uint64_t made = signing.signatures_made();
+  CHECK(made > 0);
+  // A publish of the set served until then (here: none) meanwhile leaves them prepared.
+  const zone::ZoneSet served;
+  CHECK(signing.for_zones(served, nullptr, now).empty());
+  const auto signatures = signing.for_zones(*site.state.zones, site.state.services.get(), now);
+  REQUIRE(signatures.size() > site.zone().index());
+  CHECK(signatures[site.zone().index()]);
+  CHECK(signing.signatures_made() == made);  // nothing signed by the publish
+  // Taken: the next publish keeps them (kept), and a zone not prepared is signed there.
+  CHECK(signing.for_zones(*site.state.zones, site.state.services.get(), now)[site.zone().index()] ==
+        signatures[site.zone().index()]);
+  CHECK(signing.signatures_made() == made);
+}
+
+TEST_CASE("zone signing: after a refresh, answers presigned off the state mutex are cache hits for the next publish") {
+  SignedSite site;
+  runtime::ZoneSigning signing;
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  const routing::RoutingTable& table = *site.state.snapshot->routing;
+  const auto first = signing.for_zones(*site.state.zones, site.state.services.get(), now);
+  const auto answers = signing.answers_for(*site.state.zones, &table);
+  REQUIRE(answers);
+  CHECK(answers->size() == 6);  // C(4, 2) subsets; the healthy and fail-open pools give the same
+  const uint64_t answer_signatures = signing.answer_signatures_made();
+  CHECK(answer_signatures == 6);
+
+  const uint32_t later = now + 8 * 86400;  // past refresh_at (validity 14d - refresh 7d)
+  const auto jobs = signing.refresh_jobs(later, site.state.services);
+  REQUIRE(jobs.size() == 1);
+  REQUIRE(signing.refresh(jobs[0], later));
+  CHECK(signing.presign_answers(jobs[0], table) == 6);
+
+  const uint64_t hits = signing.answer_cache_hits();
+  const auto renewed_zone = signing.for_zones(*site.state.zones, site.state.services.get(), later);
+  REQUIRE(renewed_zone[site.zone().index()] != first[site.zone().index()]);  // the refreshed window
+  const auto renewed = signing.answers_for(*site.state.zones, &table);
+  REQUIRE(renewed);
+  CHECK(renewed->size() == 6);
+  CHECK(signing.answer_cache_hits() - hits == 6);                        // every set from the presigned ones
+  CHECK(signing.answer_signatures_made() == answer_signatures + 6);      // signed once, by presign_answers
+}
