@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang into build/fuzz and runs them, one at a time.
 # Usage: scripts/fuzz.sh [--merge] TARGET|all SECONDS [libFuzzer options...]
 #   TARGET: query zone_json master_import config health_override latency_table http_request
-#           transfer client_hello
+#           transfer client_hello h2_frames
 #   --merge: afterwards, add the inputs that found new coverage to fuzz/corpus/TARGET
 #            (libFuzzer -merge=1: only inputs that add coverage are kept).
 # New inputs go to build/fuzz/corpus/TARGET (seeded from fuzz/corpus/TARGET); a crash is
@@ -14,7 +14,7 @@ merge=0
 if [ "${1:-}" = "--merge" ]; then merge=1; shift; fi
 [ $# -ge 2 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
 which=$1 seconds=$2; shift 2
-all=(query zone_json master_import config health_override latency_table http_request transfer client_hello)
+all=(query zone_json master_import config health_override latency_table http_request transfer client_hello h2_frames)
 if [ "$which" = all ]; then targets=("${all[@]}"); else targets=("$which"); fi
 
 build="$root/build/fuzz"

@@ -203,6 +203,13 @@ TEST_CASE("h2 backend: HTTP/1.1 and h2c clients through the proxy to nghttpd ove
   CHECK(metric(m, "meridian_forward_http2_backend_streams_total") == 6);
   CHECK(metric(m, "meridian_forward_http2_backend_sessions_total") == 1);  // all six on one session
   CHECK(metric(m, "meridian_forward_http_responses_total", "code=\"2xx\"") == 5);
+
+  // A WebSocket upgrade cannot go to an HTTP/2 backend as HTTP/1.1: 502 saying so.
+  const std::string upgrade = curl({"--http1.1", "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H",
+                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "-H", "Sec-WebSocket-Version: 13",
+                                    "-w", " %{http_code}", url(port, "/chat")});
+  CHECK(upgrade.find("WebSocket toward an HTTP/2 backend is not supported") != std::string::npos);
+  CHECK(upgrade.substr(upgrade.size() - 4) == " 502");
 }
 
 TEST_CASE("h2 backend over TLS (ALPN h2): curl --http2 over TLS to the proxy, verified TLS to nghttpd") {

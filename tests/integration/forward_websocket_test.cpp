@@ -17,6 +17,7 @@
 
 #include "forward_support/backends.hpp"
 #include "forward_support/tls.hpp"
+#include "forward_support/ws_echo.hpp"
 #include "health/health_table.hpp"
 #include "integration/harness/process.hpp"
 
@@ -26,60 +27,6 @@ using json = nlohmann::json;
 namespace websocket = beast::websocket;
 
 namespace {
-
-// A WebSocket echo server: greets with "hello from NAME", then echoes every message.
-// A request that is not an upgrade gets 426.
-class WsEchoBackend {
- public:
-  explicit WsEchoBackend(std::string name) : name_(std::move(name)), server_([this](tcp::socket& s) { serve(s); }) {}
-  std::string address() const { return server_.address(); }
-  int open() const { return open_; }
-  int upgrades() const { return upgrades_; }
-  http::request<http::string_body> last_request() const {
-    std::lock_guard l(mutex_);
-    return last_;
-  }
-
- private:
-  void serve(tcp::socket& s) {
-    beast::flat_buffer buf;
-    http::request<http::string_body> req;
-    boost::system::error_code ec;
-    http::read(s, buf, req, ec);
-    if (ec) return;
-    {
-      std::lock_guard l(mutex_);
-      last_ = req;
-    }
-    if (!websocket::is_upgrade(req)) {
-      http::response<http::string_body> res{http::status::upgrade_required, 11};
-      res.body() = "upgrade required";
-      res.prepare_payload();
-      http::write(s, res, ec);
-      return;
-    }
-    websocket::stream<tcp::socket&> ws(s);
-    ws.accept(req, ec);
-    if (ec) return;
-    ++upgrades_;
-    ++open_;
-    ws.text(true);
-    ws.write(asio::buffer("hello from " + name_), ec);
-    while (!ec) {
-      beast::flat_buffer m;
-      ws.read(m, ec);
-      if (ec) break;
-      ws.text(ws.got_text());
-      ws.write(m.data(), ec);
-    }
-    --open_;
-  }
-  std::string name_;
-  std::atomic<int> open_{0}, upgrades_{0};
-  mutable std::mutex mutex_;
-  http::request<http::string_body> last_;
-  Server server_;
-};
 
 // Beast's WebSocket client, blocking, with socket timeouts.
 class WsClient {
@@ -303,4 +250,46 @@ TEST_CASE("WebSocket: invalid upgrades get 400; a backend that does not switch p
   const auto second = two.find("HTTP/1.1 200", 5);
   CHECK(second != std::string::npos);
   CHECK(metric(tier, "meridian_forward_websocket_total") == 0);
+}
+
+TEST_CASE("WebSocket: toward a TLS backend (verified with the test CA), from clear-text and TLS clients") {
+  TestPki pki;
+  const std::string listener_cert = pki.issue("www", {"www.example.test"});
+  const std::string backend_cert = pki.issue("backend", {"backend.example.test"});
+  const auto key_of = [](const std::string& c) { return c.substr(0, c.size() - 4) + ".key"; };
+  TestPki other;  // a CA the backend's certificate does not chain to
+  WsEchoBackend secure("secure", backend_cert, key_of(backend_cert));
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  const auto region = [&](const std::string& ca, json l7) {
+    l7["listen"] = "127.0.0.1:0";
+    return json{{"backends", json::array({{{"address", secure.address()},
+                                           {"tls", {{"ca", ca}, {"sni", "backend.example.test"}}}}})},
+                {"forward", {{"l7", l7}, {"outlier", {{"consecutive_failures", 0}}}}}};
+  };
+
+  tier.apply(services(region(pki.ca(), json::object())));
+  CHECK(python_echo("ws://127.0.0.1:" + std::to_string(port_of(tier, "l7")) + "/chat", 20) ==
+        "hello from secure\nok 20\n");
+  CHECK(secure.last_request()["X-Forwarded-Proto"] == "http");
+  CHECK(wait_until([&] { return metric(tier, "meridian_forward_websocket_active") == 0 && secure.open() == 0; }));
+
+  tier.apply(services(region(
+      pki.ca(), {{"tls", {{"certificates", {{{"cert", listener_cert}, {"key", key_of(listener_cert)}}}}}}})));
+  CHECK(python_echo("wss://127.0.0.1:" + std::to_string(port_of(tier, "l7")) + "/chat", 20, pki.ca(),
+                    "www.example.test") == "hello from secure\nok 20\n");
+  CHECK(secure.last_request()["X-Forwarded-Proto"] == "https");
+  CHECK(wait_until([&] { return metric(tier, "meridian_forward_websocket_active") == 0 && secure.open() == 0; }));
+  CHECK(metric(tier, "meridian_forward_websocket_total") == 2);
+  CHECK(secure.upgrades() == 2);
+
+  // verification is on: a CA that did not sign the backend's certificate fails the handshake
+  tier.apply(services(region(other.ca(), json::object())));
+  const std::string upgrade =
+      "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  CHECK(status_of(raw_exchange(port_of(tier, "l7"), upgrade, 3000)) == 502);  // then kept open: read until the timeout
+  CHECK(backend_status(tier, secure.address())["last_error"].get<std::string>().find("certificate verify failed") !=
+        std::string::npos);
+  CHECK(secure.upgrades() == 2);
 }

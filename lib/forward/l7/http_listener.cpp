@@ -709,6 +709,9 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
   if (r.refuse) {
     ++rejects_[r.refuse == 431 ? header_too_large : body_too_large];
     res = error_response(r.refuse, r.refuse == 431 ? "header too large" : "body too large", 11, request_id);
+  } else if (r.tunnel) {  // CONNECT (websocket_h2.cpp)
+    co_await websocket_h2(*cfg, r, res, request_id, client_text, client_bytes);
+    if (r.tunnel->opened) co_return;  // answered (200) and relayed
   } else {
     const Admission admission = admit(req, !req.body().empty(), false, 11, request_id, client_text, client_bytes, res);
     if ((admission == Admission::forward || admission == Admission::forward_after_continue) &&

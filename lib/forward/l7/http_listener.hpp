@@ -21,6 +21,7 @@
 #include "forward/core/backend.hpp"
 #include "forward/core/listener.hpp"
 #include "forward/l4/relay.hpp"
+#include "forward/l4/relay_watch.hpp"
 #include "forward/l7/framing.hpp"
 #include "forward/l7/h2/server_connection.hpp"
 #include "forward/l7/route_table.hpp"
@@ -53,6 +54,8 @@ struct L7Config {
 
   static std::shared_ptr<L7Config> build(const L7Settings& s, std::shared_ptr<Region> region);
 };
+
+struct UpgradedBackend;  // websocket.hpp
 
 class HttpListener final : public Listener {
  public:
@@ -112,6 +115,27 @@ class HttpListener final : public Listener {
                                                Response& res, boost::beast::flat_buffer& client_buffer,
                                                std::string_view request_id, const std::string& client_ip,
                                                const std::string& client_bytes);
+  // An HTTP/2 CONNECT stream: an extended CONNECT for a WebSocket (RFC 8441) is upgraded as
+  // above and answered 200, then relayed over the stream (websocket_h2.cpp); other CONNECTs
+  // are refused (501).
+  boost::asio::awaitable<void> websocket_h2(const L7Config& cfg, h2::StreamRequest& request, Response& res,
+                                            std::string_view request_id, const std::string& client_ip,
+                                            const std::string& client_bytes);
+  // The upgrade request (wire) to a backend of group, retried on another when the connect or
+  // TLS handshake fails: true with the backend's 101 in res and the connection in up; false
+  // with the answer for the client in res (the backend's, or an error).
+  boost::asio::awaitable<bool> upgrade_backend(const L7Config& cfg, Group& group, uint64_t key,
+                                               const std::string& wire, unsigned version,
+                                               std::string_view request_id, Response& res, UpgradedBackend& up);
+  // An upgraded HTTP/1.1 connection and its backend, relayed until either ends.
+  template <class Stream>
+  boost::asio::awaitable<void> relay_upgraded(Stream& client, Deadline& deadline, UpgradedBackend& up,
+                                              const L7Settings& s, const std::string& client_ip);
+  // A relay's run with websocket.idle_timeout, stopped by the tier's forced close.
+  template <class Relay>
+  boost::asio::awaitable<l4::RelayEnd> run_relay(Relay& relay, const L7Settings& s);
+  // close_notify to a TLS backend, waiting up to a second for its own.
+  boost::asio::awaitable<void> close_notify(TlsStream& backend);
   void websocket_metrics(MetricSink& out, const std::string& labels) const;
   nlohmann::json websocket_status() const;
   // One client connection: its requests one after the other, each read (head, then

@@ -1,6 +1,7 @@
 #include "forward/l7/tls_relay.hpp"
 
 #include <array>
+#include <type_traits>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 
 #include "util/coarse_clock.hpp"
 
@@ -19,11 +21,20 @@ using asio::redirect_error;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
-TlsRelay::TlsRelay(TlsClientStream& client, tcp::socket& upstream, uint64_t& bytes_in, uint64_t& bytes_out)
+namespace {
+// The end of a stream: EOF, or a TLS peer that closed without close_notify.
+bool ended(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
+}  // namespace
+
+template <class Client, class Upstream>
+StreamRelay<Client, Upstream>::StreamRelay(Client& client, Upstream& upstream, uint64_t& bytes_in, uint64_t& bytes_out)
     : client_(client), upstream_(upstream), bytes_in_(bytes_in), bytes_out_(bytes_out),
       wake_(upstream.get_executor()), last_(util::coarse_now()) {}
 
-awaitable<l4::RelayEnd> TlsRelay::run(std::chrono::steady_clock::duration idle_timeout) {
+template <class Client, class Upstream>
+awaitable<l4::RelayEnd> StreamRelay<Client, Upstream>::run(std::chrono::steady_clock::duration idle_timeout) {
   const auto executor = co_await asio::this_coro::executor;
   running_ = 2;
   // Both directions report here when they end; this coroutine outlives them (it returns
@@ -32,15 +43,15 @@ awaitable<l4::RelayEnd> TlsRelay::run(std::chrono::steady_clock::duration idle_t
   asio::co_spawn(executor, upstream_to_client(), [this](std::exception_ptr) { finished(); });
   bool idle = false;
   while (running_ > 0) {
-    // after the backend's end, the client's read is being cancelled: wait for it
-    const bool watch_idle = !stopping_ && !upstream_ended_;
+    // after one side's end, the other's read is being cancelled: wait for it
+    const bool watch_idle = !stopping_ && !upstream_ended_ && !client_ended_;
     wake_.expires_at(watch_idle ? last_ + idle_timeout : std::chrono::steady_clock::time_point::max());
     boost::system::error_code ec;
     co_await wake_.async_wait(redirect_error(use_awaitable, ec));
     if (running_ == 0 || stopping_) continue;
     if (failed_) {
       stop();
-    } else if (!upstream_ended_ && std::chrono::steady_clock::now() >= last_ + idle_timeout) {
+    } else if (watch_idle && std::chrono::steady_clock::now() >= last_ + idle_timeout) {
       idle = true;
       stop();
     }
@@ -48,19 +59,22 @@ awaitable<l4::RelayEnd> TlsRelay::run(std::chrono::steady_clock::duration idle_t
   co_return idle ? l4::RelayEnd::idle_timeout : l4::RelayEnd::closed;
 }
 
-void TlsRelay::stop() {
+template <class Client, class Upstream>
+void StreamRelay<Client, Upstream>::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
-  client_.next_layer().close(ignored);
-  upstream_.close(ignored);
+  boost::beast::get_lowest_layer(client_).close(ignored);
+  boost::beast::get_lowest_layer(upstream_).close(ignored);
 }
 
-void TlsRelay::finished() {
+template <class Client, class Upstream>
+void StreamRelay<Client, Upstream>::finished() {
   --running_;
   wake_.cancel();
 }
 
-awaitable<void> TlsRelay::client_to_upstream() {
+template <class Client, class Upstream>
+awaitable<void> StreamRelay<Client, Upstream>::client_to_upstream() {
   std::array<char, 16384> buf;
   for (;;) {
     boost::system::error_code ec, write_ec;
@@ -70,14 +84,20 @@ awaitable<void> TlsRelay::client_to_upstream() {
       bytes_in_ += n;
       co_await asio::async_write(upstream_, asio::buffer(buf.data(), n), redirect_error(use_awaitable, write_ec));
       if (write_ec) {
-        failed_ = !stopping_;
+        failed_ = !stopping_ && !upstream_ended_;
         co_return;
       }
     }
     if (!ec) continue;
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-      // the client ended its side (close_notify, or just FIN): pass the half-close on
-      upstream_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ended(ec) && !upstream_ended_) {
+      if constexpr (std::is_same_v<Upstream, tcp::socket>) {
+        // the client ended its side (close_notify, or just FIN): pass the half-close on
+        upstream_.shutdown(tcp::socket::shutdown_send, ec);
+      } else {
+        // toward a TLS backend: the relay ends (the caller sends close_notify)
+        client_ended_ = true;
+        boost::beast::get_lowest_layer(upstream_).cancel(ec);
+      }
     } else if (!stopping_ && !upstream_ended_) {
       failed_ = true;
     }
@@ -85,7 +105,8 @@ awaitable<void> TlsRelay::client_to_upstream() {
   }
 }
 
-awaitable<void> TlsRelay::upstream_to_client() {
+template <class Client, class Upstream>
+awaitable<void> StreamRelay<Client, Upstream>::upstream_to_client() {
   std::array<char, 16384> buf;
   for (;;) {
     boost::system::error_code ec, write_ec;
@@ -100,16 +121,20 @@ awaitable<void> TlsRelay::upstream_to_client() {
       }
     }
     if (!ec) continue;
-    if (ec == asio::error::eof) {
+    if (ended(ec) && !client_ended_) {
       // The backend closed: the client's side ends too (its read is cancelled, the caller
-      // then sends close_notify).
+      // then tells the client).
       upstream_ended_ = true;
-      client_.next_layer().cancel(ec);
-    } else if (!stopping_) {
+      boost::beast::get_lowest_layer(client_).cancel(ec);
+    } else if (!stopping_ && !client_ended_) {
       failed_ = true;
     }
     co_return;
   }
 }
+
+template class StreamRelay<TlsClientStream, tcp::socket>;
+template class StreamRelay<TlsClientStream, TlsClientStream>;
+template class StreamRelay<tcp::socket, TlsClientStream>;
 
 }  // namespace meridian::forward::l7

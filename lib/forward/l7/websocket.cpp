@@ -1,5 +1,7 @@
 #include "forward/l7/websocket.hpp"
 
+#include <algorithm>
+#include <stdexcept>
 #include <type_traits>
 
 #include <boost/asio/redirect_error.hpp>
@@ -8,6 +10,10 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "forward/l4/relay_watch.hpp"
 #include "forward/l7/tls_relay.hpp"
@@ -95,6 +101,206 @@ std::string_view check_websocket_request(const Request& req) {
   return {};
 }
 
+std::string_view check_websocket_connect(const Request& req) {
+  if (count_fields(req, "Sec-WebSocket-Key") != 0) return "an extended CONNECT has no Sec-WebSocket-Key";
+  if (count_fields(req, "Sec-WebSocket-Version") != 1) return "a WebSocket CONNECT needs one Sec-WebSocket-Version";
+  const std::string_view version = sv(req["Sec-WebSocket-Version"]);
+  bool version_ok = !version.empty() && version.size() <= 3;
+  for (const char c : version) version_ok = version_ok && c >= '0' && c <= '9';
+  if (!version_ok) return "Sec-WebSocket-Version is not a number";
+  return {};
+}
+
+std::string new_websocket_key() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  unsigned char out[25];
+  EVP_EncodeBlock(out, raw, sizeof raw);
+  return std::string(reinterpret_cast<const char*>(out), 24);
+}
+
+std::string websocket_accept(std::string_view key) {
+  std::string in(key);
+  in += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
+  unsigned char out[29];
+  EVP_EncodeBlock(out, digest, SHA_DIGEST_LENGTH);
+  return std::string(reinterpret_cast<const char*>(out), 28);
+}
+
+awaitable<bool> HttpListener::upgrade_backend(const L7Config& cfg, Group& group, uint64_t key, const std::string& wire,
+                                              unsigned version, std::string_view request_id, Response& res,
+                                              UpgradedBackend& up) {
+  const L7Settings& s = cfg.s;
+  Region& region = *cfg.region;
+  boost::system::error_code ec;
+  // A connection of its own (never pooled: it will carry the relay), to a backend of the
+  // route's group, TLS when the backend has "tls"; a backend that refuses the connect or
+  // fails the handshake is replaced by another, as for requests.
+  {
+    boost::container::small_vector<Backend*, 4> tried;
+    bool skipped_h2 = false;
+    for (unsigned attempt = 0; attempt <= s.retry.max_retries; ++attempt) {
+      const auto now = util::coarse_now();
+      Backend* b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
+      // An HTTP/2 backend ("protocol": "h2") would take the HTTP/1.1 Upgrade as a bad
+      // preface: passed over, without spending an attempt.
+      while (b && b->h2) {
+        tried.push_back(b);
+        skipped_h2 = true;
+        b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
+      }
+      if (!b) break;
+      tried.push_back(b);
+      ++b->active;
+      ++b->counters.requests;
+      b->circuit.on_dispatch(now);
+      auto socket = std::make_unique<tcp::socket>(core_.io);
+      std::unique_ptr<tls::ClientTlsStream> stream;
+      // Kept for the handshake: a reload may replace the backend's TLS context meanwhile.
+      const std::shared_ptr<const tls::ClientTls> tls_context = b->tls;
+      std::string error;
+      {
+        Deadline connect_deadline(core_, *socket);
+        connect_deadline.expires_after(s.connect_timeout);
+        co_await socket->async_connect(b->endpoint, redirect_error(use_awaitable, ec));
+        if (ec) {
+          error = "connect: " + (timed_out(connect_deadline, ec) ? std::string("timed out") : ec.message());
+        } else if (tls_context) {
+          stream = tls_context->stream(*socket);
+          co_await stream->async_handshake(tls::ClientTlsStream::client, redirect_error(use_awaitable, ec));
+          if (ec)
+            error = timed_out(connect_deadline, ec) ? "tls handshake timed out"
+                                                    : tls::ClientTls::handshake_error(*stream, ec);
+        }
+      }
+      if (error.empty()) {
+        for (const auto& m : group.members())
+          if (m.get() == b) up.backend = m;
+        up.tls = std::move(stream);
+        up.socket = std::move(socket);
+        break;
+      }
+      --b->active;
+      ++b->counters.connect_failures;
+      region.on_failure(*b, util::coarse_now(), error);
+    }
+    if (!up.backend && skipped_h2 && std::none_of(tried.begin(), tried.end(), [](const Backend* t) { return !t->h2; })) {
+      ++rejects_[bad_gateway];
+      res = error_response(502, "WebSocket toward an HTTP/2 backend is not supported", version, request_id);
+      co_return false;
+    }
+    if (!up.backend) {
+      ++rejects_[tried.empty() ? no_backend : bad_gateway];
+      res = tried.empty() ? error_response(503, "no backend available", version, request_id)
+                          : error_response(502, "bad gateway", version, request_id);
+      if (tried.empty()) res.set(http::field::retry_after, "1");
+      co_return false;
+    }
+  }
+  Backend& backend = *up.backend;
+  up.socket->set_option(tcp::no_delay(true), ec);
+
+  // Send the upgrade and read the answer's header; a 101 has no body, any other answer is
+  // read whole and goes to the client as usual.
+  http::response_parser<http::string_body, PoolAllocator<char>> parser;
+  parser.header_limit(65536);
+  parser.body_limit(s.max_response_bytes);
+  {
+    Deadline upstream_deadline(core_, *up.socket);
+    upstream_deadline.expires_after(s.backend_timeout);
+    const auto exchange = [&](auto& stream) -> awaitable<void> {
+      co_await asio::async_write(stream, asio::buffer(wire), redirect_error(use_awaitable, ec));
+      if (!ec) co_await http::async_read_header(stream, up.early, parser, redirect_error(use_awaitable, ec));
+      if (!ec && parser.get().result() != http::status::switching_protocols && !parser.is_done())
+        co_await http::async_read(stream, up.early, parser, redirect_error(use_awaitable, ec));
+    };
+    if (up.tls) co_await exchange(*up.tls);
+    else co_await exchange(*up.socket);
+    if (ec) {
+      const bool timeout = timed_out(upstream_deadline, ec);
+      ++(timeout ? backend.counters.timeouts : backend.counters.connect_failures);
+      region.on_failure(backend, util::coarse_now(), timeout ? std::string("timeout") : "upgrade: " + ec.message());
+      ++rejects_[timeout ? gateway_timeout : bad_gateway];
+      res = timeout ? error_response(504, "gateway timeout", version, request_id)
+                    : error_response(502, "bad gateway", version, request_id);
+      co_return false;
+    }
+  }
+  res = parser.release();
+  const unsigned code = res.result_int();
+  if (code >= 500) region.on_failure(backend, util::coarse_now(), "status " + std::to_string(code));
+  else region.on_success(backend, util::coarse_now());
+  co_return code == 101;
+}
+
+template <class Stream>
+awaitable<void> HttpListener::relay_upgraded(Stream& client, Deadline& deadline, UpgradedBackend& up,
+                                             const L7Settings& s, const std::string& client_ip) {
+  ++websocket_.total;
+  ++websocket_.active;
+  struct Open {
+    uint64_t& n;
+    ~Open() { --n; }
+  } open{websocket_.active};
+  util::log(util::LogLevel::debug, "forward_websocket_open",
+            {{"listener", id_.listen}, {"client", client_ip}, {"backend", up.backend->address}});
+  (void)deadline;  // a TLS client's only
+  boost::system::error_code ec;
+  l4::RelayEnd end;
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    if (!up.tls) {
+      // Clear text both ways: both sockets go to the listener's epoll relay, as an L4 connection's do.
+      if (!relay_) relay_ = std::make_shared<l4::Relay>(core_.io);
+      boost::system::error_code released;
+      auto pair = std::make_shared<l4::RelayedPair>(client.release(released), up.socket->release(released), 16384,
+                                                    websocket_.bytes_in, websocket_.bytes_out);
+      Tracked closer(core_, [pair](bool force) {
+        if (force) pair->close();
+      });
+      end = co_await l4::relay_until_closed(core_.io, *relay_, pair, s.websocket_idle_timeout);
+    } else {
+      StreamRelay<tcp::socket, tls::ClientTlsStream> relay(client, *up.tls, websocket_.bytes_in, websocket_.bytes_out);
+      end = co_await run_relay(relay, s);
+      if (relay.ended_by_upstream() && client.is_open()) client.shutdown(tcp::socket::shutdown_send, ec);
+      if (relay.ended_by_client()) co_await close_notify(*up.tls);
+    }
+  } else {
+    // a TLS client: through the ssl::stream (tls_relay.hpp says why not the epoll relay)
+    const auto finish = [&](auto& relay) -> awaitable<void> {
+      if (relay.ended_by_upstream() && client.next_layer().is_open()) {
+        deadline.expires_after(std::chrono::seconds(1));  // close_notify, waiting briefly for the client's
+        co_await client.async_shutdown(redirect_error(use_awaitable, ec));
+        deadline.expires_never();
+      }
+    };
+    if (up.tls) {
+      StreamRelay<TlsStream, tls::ClientTlsStream> relay(client, *up.tls, websocket_.bytes_in, websocket_.bytes_out);
+      end = co_await run_relay(relay, s);
+      co_await finish(relay);
+      if (relay.ended_by_client()) co_await close_notify(*up.tls);
+    } else {
+      TlsRelay relay(client, *up.socket, websocket_.bytes_in, websocket_.bytes_out);
+      end = co_await run_relay(relay, s);
+      co_await finish(relay);
+    }
+  }
+  if (end == l4::RelayEnd::idle_timeout) ++websocket_.idle_timeouts;
+  util::log(util::LogLevel::debug, "forward_websocket_closed",
+            {{"listener", id_.listen}, {"client", client_ip}, {"backend", up.backend->address},
+             {"reason", end == l4::RelayEnd::idle_timeout ? "idle timeout" : "closed"}});
+}
+
+awaitable<void> HttpListener::close_notify(tls::ClientTlsStream& backend) {
+  tcp::socket& socket = backend.next_layer();
+  if (!socket.is_open()) co_return;
+  Deadline d(core_, socket);
+  d.expires_after(std::chrono::seconds(1));  // waiting briefly for the backend's
+  boost::system::error_code ec;
+  co_await backend.async_shutdown(redirect_error(use_awaitable, ec));
+}
+
 template <class Stream>
 awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Deadline& deadline, const L7Config& cfg,
                                                             Request& req, Response& res,
@@ -137,89 +343,9 @@ awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Dead
   std::string wire;
   serialize(wire, req);
 
-  // A connection of its own (never pooled: it will carry the relay), to a backend of the
-  // route's group; a backend that refuses the connect is replaced by another, as for requests.
-  Region& region = *cfg.region;
-  tcp::socket upstream(core_.io);
-  std::shared_ptr<Backend> backend;
-  boost::system::error_code ec;
-  {
-    Deadline upstream_deadline(core_, upstream);
-    boost::container::small_vector<Backend*, 4> tried;
-    bool tls_backends_skipped = false;
-    for (unsigned attempt = 0; attempt <= s.retry.max_retries; ++attempt) {
-      const auto now = util::coarse_now();
-      Backend* b = route.group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
-      if (!b) break;
-      tried.push_back(b);
-      // The relay carries clear text toward the backend: never send an upgrade (its cookies
-      // and credentials) in clear to a backend configured for TLS.
-      if (b->tls) {
-        tls_backends_skipped = true;
-        continue;
-      }
-      ++b->active;
-      ++b->counters.requests;
-      b->circuit.on_dispatch(now);
-      upstream_deadline.expires_after(s.connect_timeout);
-      co_await upstream.async_connect(b->endpoint, redirect_error(use_awaitable, ec));
-      if (!ec) {
-        for (const auto& m : route.group->members())
-          if (m.get() == b) backend = m;
-        break;
-      }
-      --b->active;
-      ++b->counters.connect_failures;
-      region.on_failure(*b, util::coarse_now(),
-                        "connect: " + (timed_out(upstream_deadline, ec) ? std::string("timed out") : ec.message()));
-      boost::system::error_code ignored;
-      upstream.close(ignored);
-    }
-    if (!backend) {
-      ++rejects_[tried.empty() ? no_backend : bad_gateway];
-      res = tried.empty()             ? error_response(503, "no backend available", version, request_id)
-            : tls_backends_skipped ? error_response(502, "WebSocket toward a TLS backend is not supported", version,
-                                                      request_id)
-                                    : error_response(502, "bad gateway", version, request_id);
-      if (tried.empty()) res.set(http::field::retry_after, "1");
-      co_return UpgradeEnd::answered;
-    }
-  }
-  // The backend counts this connection as active (least connections) until the relay ends.
-  struct Active {
-    std::shared_ptr<Backend> b;
-    ~Active() { --b->active; }
-  } active{backend};
-  upstream.set_option(tcp::no_delay(true), ec);
-
-  // Send the upgrade and read the answer's header; a 101 has no body, any other answer is
-  // read whole and goes to the client as usual.
-  beast::flat_buffer rbuf;
-  http::response_parser<http::string_body, PoolAllocator<char>> parser;
-  parser.header_limit(65536);
-  parser.body_limit(s.max_response_bytes);
-  {
-    Deadline upstream_deadline(core_, upstream);
-    upstream_deadline.expires_after(s.backend_timeout);
-    co_await asio::async_write(upstream, asio::buffer(wire), redirect_error(use_awaitable, ec));
-    if (!ec) co_await http::async_read_header(upstream, rbuf, parser, redirect_error(use_awaitable, ec));
-    if (!ec && parser.get().result() != http::status::switching_protocols && !parser.is_done())
-      co_await http::async_read(upstream, rbuf, parser, redirect_error(use_awaitable, ec));
-    if (ec) {
-      const bool timeout = timed_out(upstream_deadline, ec);
-      ++(timeout ? backend->counters.timeouts : backend->counters.connect_failures);
-      region.on_failure(*backend, util::coarse_now(), timeout ? std::string("timeout") : "upgrade: " + ec.message());
-      ++rejects_[timeout ? gateway_timeout : bad_gateway];
-      res = timeout ? error_response(504, "gateway timeout", version, request_id)
-                    : error_response(502, "bad gateway", version, request_id);
-      co_return UpgradeEnd::answered;
-    }
-  }
-  res = parser.release();
-  const unsigned code = res.result_int();
-  if (code >= 500) region.on_failure(*backend, util::coarse_now(), "status " + std::to_string(code));
-  else region.on_success(*backend, util::coarse_now());
-  if (code != 101) co_return UpgradeEnd::answered;
+  UpgradedBackend up;
+  if (!co_await upgrade_backend(cfg, *route.group, key, wire, version, request_id, res, up))
+    co_return UpgradeEnd::answered;
   pending.release();
 
   // 101: to the client with its Upgrade and Connection (hop-by-hop, put back), and whatever
@@ -231,56 +357,25 @@ awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Dead
   ++responses_[1];
   std::string out;
   serialize(out, res);
-  const auto early = rbuf.data();
+  const auto early = up.early.data();
   out.append(static_cast<const char*>(early.data()), early.size());
   websocket_.bytes_out += early.size();
+  up.early.consume(up.early.size());
+  boost::system::error_code ec;
   deadline.expires_after(s.request_timeout);
   co_await asio::async_write(client, asio::buffer(out), redirect_error(use_awaitable, ec));
   deadline.expires_never();
   if (ec) co_return UpgradeEnd::relayed;  // the client is gone: so is the upgrade
   if (client_buffer.size() > 0) {
     websocket_.bytes_in += client_buffer.size();
-    co_await asio::async_write(upstream, client_buffer.data(), redirect_error(use_awaitable, ec));
+    Deadline upstream_deadline(core_, *up.socket);
+    upstream_deadline.expires_after(s.request_timeout);
+    if (up.tls) co_await asio::async_write(*up.tls, client_buffer.data(), redirect_error(use_awaitable, ec));
+    else co_await asio::async_write(*up.socket, client_buffer.data(), redirect_error(use_awaitable, ec));
     client_buffer.consume(client_buffer.size());
     if (ec) co_return UpgradeEnd::relayed;
   }
-
-  ++websocket_.total;
-  ++websocket_.active;
-  struct Open {
-    uint64_t& n;
-    ~Open() { --n; }
-  } open{websocket_.active};
-  util::log(util::LogLevel::debug, "forward_websocket_open",
-            {{"listener", id_.listen}, {"client", client_ip}, {"backend", backend->address}});
-  l4::RelayEnd end;
-  if constexpr (std::is_same_v<Stream, tcp::socket>) {
-    // Clear text: both sockets go to the listener's epoll relay, as an L4 connection's do.
-    if (!relay_) relay_ = std::make_shared<l4::Relay>(core_.io);
-    boost::system::error_code released;
-    auto pair = std::make_shared<l4::RelayedPair>(client.release(released), upstream.release(released), 16384,
-                                                  websocket_.bytes_in, websocket_.bytes_out);
-    Tracked closer(core_, [pair](bool force) {
-      if (force) pair->close();
-    });
-    end = co_await l4::relay_until_closed(core_.io, *relay_, pair, s.websocket_idle_timeout);
-  } else {
-    // TLS: through the ssl::stream (tls_relay.hpp says why not the epoll relay).
-    TlsRelay relay(client, upstream, websocket_.bytes_in, websocket_.bytes_out);
-    Tracked closer(core_, [&relay](bool force) {
-      if (force) relay.stop();
-    });
-    end = co_await relay.run(s.websocket_idle_timeout);
-    if (relay.ended_by_upstream() && client.next_layer().is_open()) {
-      deadline.expires_after(std::chrono::seconds(1));  // close_notify, waiting briefly for the client's
-      co_await client.async_shutdown(redirect_error(use_awaitable, ec));
-      deadline.expires_never();
-    }
-  }
-  if (end == l4::RelayEnd::idle_timeout) ++websocket_.idle_timeouts;
-  util::log(util::LogLevel::debug, "forward_websocket_closed",
-            {{"listener", id_.listen}, {"client", client_ip}, {"backend", backend->address},
-             {"reason", end == l4::RelayEnd::idle_timeout ? "idle timeout" : "closed"}});
+  co_await relay_upgraded(client, deadline, up, s, client_ip);
   co_return UpgradeEnd::relayed;
 }
 

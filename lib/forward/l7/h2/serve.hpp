@@ -142,6 +142,7 @@ boost::asio::awaitable<void> serve(Stream& s, Deadline& d, std::shared_ptr<Serve
   }
   while (st.writer_running) co_await st.finished.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   c->on_output = nullptr;
+  c->end();  // tunnels still open end with the connection
   if (refused && boost::beast::get_lowest_layer(s).is_open()) {
     // GOAWAY is out: stop sending, and read what the client still sends for up to a second
     // (closing with unread bytes would reset the connection, and the reset can overtake it)

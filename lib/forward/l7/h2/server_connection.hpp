@@ -1,156 +1,36 @@
-// The HTTP/2 side of one client connection of an L7 listener, on libnghttp2 (no codec of
-// our own): bytes from the client go in (receive), frames to send come out (take_output).
-// Each request stream, once whole, becomes an HTTP/1.1-shaped Request handed to the
-// listener's StreamHandler (the same route, balance, retry, timeout, rate-limit and header
-// steps as an HTTP/1.1 request), whose Response goes back on the stream. Socket-free: the
-// io loop that owns the socket is serve() in serve.hpp; unit tests drive it with bytes.
-//
-// Limits: SETTINGS_MAX_CONCURRENT_STREAMS, and the same count bounds the requests still at
-// backends (a stream the client reset keeps its slot until the backend answered, so resets
-// cannot multiply work); header list size (431) and body size (413) as for HTTP/1.1; streams
-// reset by the client and SETTINGS/PING frames per window (over either: GOAWAY with
-// ENHANCE_YOUR_CALM, CVE-2023-44487 "rapid reset" and control-frame floods); nghttp2 bounds
-// its queue of SETTINGS/PING acks (a client that does not read them is cut off).
+// The HTTP/2 side of one client connection of an L7 listener: the session (session.hpp:
+// nghttp2, limits, tunnels) whose requests run as coroutines on the tier's io thread, each
+// through the listener's StreamHandler (the same route, balance, retry, timeout, rate-limit
+// and header steps as an HTTP/1.1 request). Socket-free: the io loop that owns the socket
+// is serve() in serve.hpp; unit tests drive it with bytes.
 #pragma once
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
-#include <unordered_map>
-#include <utility>
-#include <vector>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
+#include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
-#include "forward/l7/framing.hpp"
-#include "forward/settings.hpp"
-
-struct nghttp2_session;
+#include "forward/l7/h2/session.hpp"
 
 namespace meridian::forward::l7::h2 {
 
-using Request = boost::beast::http::request<boost::beast::http::string_body, Fields>;
-using Response = boost::beast::http::response<boost::beast::http::string_body, Fields>;
-
-struct ServerLimits {
-  Http2Settings http2;
-  std::size_t max_header_bytes = 16384;  // name + value + 32 per field, as SETTINGS_MAX_HEADER_LIST_SIZE counts
-  std::size_t max_body_bytes = 10u << 20;
-};
-
-// What the listener reports (summed over its connections).
-struct ServerCounters {
-  uint64_t connections = 0;
-  uint64_t streams = 0;           // request streams begun
-  uint64_t refused_streams = 0;   // over max_concurrent_streams (RST_STREAM REFUSED_STREAM)
-  uint64_t client_resets = 0;     // RST_STREAM frames from clients
-  uint64_t goaway_resets = 0;     // connections ended for too many resets
-  uint64_t goaway_control = 0;    // ... for too many SETTINGS/PING frames, or unread acks
-  uint64_t protocol_errors = 0;   // connections nghttp2 ended (bad preface, framing)
-};
-
-class ServerConnection;
-
-// A response relayed to the client as it arrives from an HTTP/2 backend (the head, then
-// body pieces, then trailers), instead of handed back whole: what lets server-streaming
-// gRPC through. Valid while the stream's handler runs. Once started, the handler's
-// Response is not sent.
-class ResponseRelay {
- public:
-  using Trailers = std::vector<std::pair<std::string, std::string>>;
-  // The client still wants the answer (its stream and the connection are open).
-  bool open() const;
-  bool started() const { return started_; }
-  // Sends the head: res's status and fields (lower-cased, connection-specific ones
-  // dropped); its body is ignored. end: nothing follows (a single HEADERS with END_STREAM).
-  void start(const Response& res, bool end);
-  void data(std::string_view bytes);
-  // The body is complete; trailers (when any) end the stream.
-  void finish(Trailers trailers);
-  // The backend failed mid-response: RST_STREAM INTERNAL_ERROR to the client.
-  void abort();
-  // Body bytes queued and not yet taken by nghttp2 (the client's flow control holds them).
-  std::size_t queued() const { return out_.size() - taken_; }
-
- private:
-  friend class ServerConnection;
-  ServerConnection* conn_ = nullptr;
-  void* stream_ = nullptr;  // ServerConnection::Stream
-  bool started_ = false, ended_ = false, deferred_ = false;
-  std::string out_;
-  std::size_t taken_ = 0;
-  Trailers trailers_;
-};
-
-// A stream's request as the listener gets it. refuse: 431 (header list too large) or 413
-// (body too large) when the stream is answered without being forwarded; else 0.
-// trailers: the request's trailer fields (gRPC may send them); relay: to stream the answer.
-struct StreamRequest {
-  Request req;
-  unsigned refuse = 0;
-  std::vector<std::pair<std::string, std::string>> trailers;
-  ResponseRelay* relay = nullptr;
-};
 // Serves one request: fills res (a complete HTTP/1.1-shaped response). Runs on the io
 // thread as its own coroutine; the connection may be gone when it returns (then the
 // answer is dropped).
 using StreamHandler = std::function<boost::asio::awaitable<void>(StreamRequest& request, Response& res)>;
 
-class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+class ServerConnection : public Session, public std::enable_shared_from_this<ServerConnection> {
  public:
   ServerConnection(boost::asio::io_context& io, const ServerLimits& limits, StreamHandler handler,
                    ServerCounters& counters);
-  ~ServerConnection();
-  ServerConnection(const ServerConnection&) = delete;
-  ServerConnection& operator=(const ServerConnection&) = delete;
-
-  // Feeds bytes read from the client (the first ones start with the connection preface).
-  // false: stop reading (protocol error or flood; what is queued, e.g. GOAWAY, still goes out).
-  bool receive(const char* data, std::size_t size);
-  // Appends the bytes nghttp2 has to send now.
-  void take_output(std::string& out);
-  // Nothing more to read or write: the connection is over.
-  bool done() const;
-  // Requests at the listener (handed over, not yet answered), and streams still arriving.
-  std::size_t in_flight() const { return in_flight_; }
-  bool receiving() const { return receiving_ > 0; }
-  // Graceful end (reload, stop): GOAWAY, the streams already begun finish.
-  void shutdown();
-  // Called whenever output is queued outside receive() (an answer came back); the io loop
-  // sets it and clears it before it ends (then answers still arriving are dropped).
-  std::function<void()> on_output;
 
  private:
-  struct Stream;
-  struct Callbacks;
-  friend struct Callbacks;
-  friend class ResponseRelay;
-  void dispatch(const std::shared_ptr<Stream>& s);
+  void serve(const std::shared_ptr<Stream>& stream) override;
   boost::asio::awaitable<void> run(std::shared_ptr<Stream> s);
-  void submit(Stream& s);
-  // The head of res on stream id, with body as its data source (nullptr: none).
-  void submit_head(int32_t id, const Response& res, const void* body);
-  // Counts a frame of a flood kind in the current window; true when over the limit.
-  bool over_limit(uint32_t& count, uint32_t limit);
-  void calm_down(uint64_t& counter);
 
   boost::asio::io_context& io_;
-  ServerLimits limits_;
   StreamHandler handler_;
-  ServerCounters& counters_;
-  nghttp2_session* session_ = nullptr;
-  std::unordered_map<int32_t, std::shared_ptr<Stream>> streams_;
-  std::size_t in_flight_ = 0;
-  std::size_t receiving_ = 0;
-  bool failed_ = false;  // stop reading
-  std::chrono::steady_clock::time_point window_start_;
-  uint32_t resets_in_window_ = 0;
-  uint32_t control_in_window_ = 0;
 };
 
 }  // namespace meridian::forward::l7::h2
