@@ -147,6 +147,11 @@ awaitable<bool> HttpListener::upgrade_backend(const L7Config& cfg, Group& group,
       // An HTTP/2 backend ("protocol": "h2") would take the HTTP/1.1 Upgrade as a bad
       // preface: passed over, without spending an attempt.
       while (b && b->h2) {
+        // pick() may hand back a backend already tried when nothing else is left
+        if (std::find(tried.begin(), tried.end(), b) != tried.end()) {
+          b = nullptr;
+          break;
+        }
         tried.push_back(b);
         skipped_h2 = true;
         b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
