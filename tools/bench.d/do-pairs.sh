@@ -32,7 +32,6 @@ work=$out/work
 case $denial in compact | nsec) ;; *) echo "unknown denial $denial (compact | nsec)" >&2; exit 1 ;; esac
 for tool in dnsperf dig python3 taskset; do command -v "$tool" >/dev/null || { echo "do-pairs: needs $tool" >&2; exit 1; }; done
 
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 uport=$(free_port) sport=$(free_port)
 udir=$out/do-unsigned sdir=$out/do-signed
 rm -rf "$udir" "$sdir"
