@@ -244,11 +244,7 @@ template <class Stream>
 awaitable<void> HttpListener::relay_upgraded(Stream& client, Deadline& deadline, UpgradedBackend& up,
                                              const L7Settings& s, const std::string& client_ip) {
   ++websocket_.total;
-  ++websocket_.active;
-  struct Open {
-    uint64_t& n;
-    ~Open() { --n; }
-  } open{websocket_.active};
+  ScopedCount open(websocket_.active);
   util::log(util::LogLevel::debug, "forward_websocket_open",
             {{"listener", id_.listen}, {"client", client_ip}, {"backend", up.backend->address}});
   (void)deadline;  // a TLS client's only
@@ -328,15 +324,7 @@ awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Dead
     co_return UpgradeEnd::answered;
   }
   // the handshake is a request in flight (max_pending) until the backend answered it
-  ++pending_;
-  struct Pending {
-    uint32_t* n;
-    ~Pending() { release(); }
-    void release() {
-      if (n) --*n;
-      n = nullptr;
-    }
-  } pending{&pending_};
+  ScopedCount pending(pending_);
 
   // The request as the backend gets it: forwarding headers as for any request, and the
   // Upgrade (hop-by-hop, so removed with the others) put back.

@@ -18,6 +18,24 @@
 
 namespace meridian::forward::l7 {
 
+// One counted in `n` (requests pending, WebSockets open) for as long as this lives;
+// release() ends it early.
+template <class N>
+class ScopedCount {
+ public:
+  explicit ScopedCount(N& n) : n_(&n) { ++n; }
+  ~ScopedCount() { release(); }
+  ScopedCount(const ScopedCount&) = delete;
+  ScopedCount& operator=(const ScopedCount&) = delete;
+  void release() {
+    if (n_) --*n_;
+    n_ = nullptr;
+  }
+
+ private:
+  N* n_;
+};
+
 // Connection names "upgrade" and Upgrade names "websocket" (any case): the request asks for
 // a WebSocket, valid or not (check_websocket_request says).
 bool is_websocket_upgrade(const Request& req);

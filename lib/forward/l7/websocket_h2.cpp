@@ -55,15 +55,7 @@ awaitable<void> HttpListener::websocket_h2(const L7Config& cfg, h2::StreamReques
     res = error_response(404, "no route", 11, request_id);
     co_return;
   }
-  ++pending_;
-  struct Pending {
-    uint32_t* n;
-    ~Pending() { release(); }
-    void release() {
-      if (n) --*n;
-      n = nullptr;
-    }
-  } pending{&pending_};
+  ScopedCount pending(pending_);
 
   const uint64_t key = hash_key(cfg, req, client_bytes);
   rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
@@ -110,11 +102,7 @@ awaitable<void> HttpListener::websocket_h2(const L7Config& cfg, h2::StreamReques
   ++responses_[2];
 
   ++websocket_.total;
-  ++websocket_.active;
-  struct Open {
-    uint64_t& n;
-    ~Open() { --n; }
-  } open{websocket_.active};
+  ScopedCount open(websocket_.active);
   util::log(util::LogLevel::debug, "forward_websocket_open",
             {{"listener", id_.listen}, {"client", client_ip}, {"backend", up.backend->address}, {"http", "2"}});
   const auto relay = [&](auto& upstream) -> awaitable<void> {
