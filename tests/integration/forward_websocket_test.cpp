@@ -293,3 +293,42 @@ TEST_CASE("WebSocket: toward a TLS backend (verified with the test CA), from cle
         std::string::npos);
   CHECK(secure.upgrades() == 2);
 }
+
+TEST_CASE("WebSocket: a graceful stop closes open WebSockets at once instead of waiting out the drain") {
+  TestPki pki;
+  const std::string backend_cert = pki.issue("backend", {"backend.example.test"});
+  WsEchoBackend clear("clear");
+  WsEchoBackend secure("secure", backend_cert, backend_cert.substr(0, backend_cert.size() - 4) + ".key");
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  // two regions: one relays over the epoll relay (clear text both ways), one over TLS toward its backend
+  json plain = ws_region({clear.address()}, json::object());
+  plain["forward"]["drain_timeout"] = "60s";
+  json tls = {{"backends", json::array({{{"address", secure.address()},
+                                         {"tls", {{"ca", pki.ca()}, {"sni", "backend.example.test"}}}}})},
+              {"forward", {{"l7", {{"listen", "127.0.0.1:0"}}}, {"drain_timeout", "60s"}}}};
+  auto plan = services(plain);
+  plan.push_back(services(tls, "web", "tls").front());
+  tier.apply(plan);
+  std::vector<std::unique_ptr<WsClient>> open;
+  for (std::size_t n = 0; n < 2; ++n) {
+    REQUIRE(port_of(tier, "l7", n) != 0);
+    open.push_back(std::make_unique<WsClient>(port_of(tier, "l7", n)));
+    const std::string greeting = open.back()->read();
+    CHECK((greeting == "hello from clear" || greeting == "hello from secure"));
+  }
+  // one relay open on each listener
+  const std::string m = tier.metrics();
+  std::size_t relays = 0;
+  for (auto at = m.find("\nmeridian_forward_websocket_active{"); at != std::string::npos;
+       at = m.find("\nmeridian_forward_websocket_active{", at + 1))
+    relays += std::stoul(m.substr(m.find(' ', m.find('}', at)) + 1));
+  CHECK(relays == 2);
+
+  // the drain is 60 s; a WebSocket would hold it all: the stop closes them and returns
+  const auto start = std::chrono::steady_clock::now();
+  tier.stop();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+  for (auto& c : open) CHECK(c->wait_closed());
+  CHECK(wait_until([&] { return clear.open() == 0 && secure.open() == 0; }));
+}

@@ -121,17 +121,27 @@ class HttpListener final : public Listener {
   boost::asio::awaitable<void> websocket_h2(const L7Config& cfg, h2::StreamRequest& request, Response& res,
                                             std::string_view request_id, const std::string& client_ip,
                                             const std::string& client_bytes);
-  // The upgrade request (wire) to a backend of group, retried on another when the connect or
-  // TLS handshake fails: true with the backend's 101 in res and the connection in up; false
-  // with the answer for the client in res (the backend's, or an error).
-  boost::asio::awaitable<bool> upgrade_backend(const L7Config& cfg, Group& group, uint64_t key,
-                                               const std::string& wire, unsigned version,
+  // What both upgrades share once the request is valid: overload check, route, balancing
+  // key; the request goes to a backend of the route's group with the forwarding headers,
+  // `Connection: Upgrade`, `Upgrade: upgrade` and (when set) `Sec-WebSocket-Key: ws_key`,
+  // retried on another backend when the connect or TLS handshake fails. It counts toward
+  // max_pending until answered. True with the backend's 101 in res and the connection in up;
+  // false with the answer for the client in res (the backend's, or an error).
+  boost::asio::awaitable<bool> upgrade_backend(const L7Config& cfg, Request& req, std::string_view upgrade,
+                                               std::string_view ws_key, unsigned version,
+                                               std::string_view request_id, const std::string& client_ip,
+                                               const std::string& client_bytes, Response& res,
+                                               UpgradedBackend& up);
+  // The connect (and TLS handshake) part of upgrade_backend: a connection in up, or false
+  // with the answer for the client in res.
+  boost::asio::awaitable<bool> connect_upgrade(const L7Config& cfg, Group& group, uint64_t key, unsigned version,
                                                std::string_view request_id, Response& res, UpgradedBackend& up);
   // An upgraded HTTP/1.1 connection and its backend, relayed until either ends.
   template <class Stream>
   boost::asio::awaitable<void> relay_upgraded(Stream& client, Deadline& deadline, UpgradedBackend& up,
                                               const L7Settings& s, const std::string& client_ip);
-  // A relay's run with websocket.idle_timeout, stopped by the tier's forced close.
+  // A relay's run with websocket.idle_timeout, stopped when the tier stops (a graceful stop
+  // too: a WebSocket would not end within the drain, and its client may reconnect elsewhere).
   template <class Relay>
   boost::asio::awaitable<l4::RelayEnd> run_relay(Relay& relay, const L7Settings& s);
   // close_notify to a TLS backend, waiting up to a second for its own.

@@ -129,82 +129,110 @@ std::string websocket_accept(std::string_view key) {
   return std::string(reinterpret_cast<const char*>(out), 28);
 }
 
-awaitable<bool> HttpListener::upgrade_backend(const L7Config& cfg, Group& group, uint64_t key, const std::string& wire,
-                                              unsigned version, std::string_view request_id, Response& res,
-                                              UpgradedBackend& up) {
+awaitable<bool> HttpListener::connect_upgrade(const L7Config& cfg, Group& group, uint64_t key, unsigned version,
+                                              std::string_view request_id, Response& res, UpgradedBackend& up) {
   const L7Settings& s = cfg.s;
   Region& region = *cfg.region;
   boost::system::error_code ec;
   // A connection of its own (never pooled: it will carry the relay), to a backend of the
   // route's group, TLS when the backend has "tls"; a backend that refuses the connect or
   // fails the handshake is replaced by another, as for requests.
-  {
-    boost::container::small_vector<Backend*, 4> tried;
-    bool skipped_h2 = false;
-    for (unsigned attempt = 0; attempt <= s.retry.max_retries; ++attempt) {
-      const auto now = util::coarse_now();
-      Backend* b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
-      // An HTTP/2 backend ("protocol": "h2") would take the HTTP/1.1 Upgrade as a bad
-      // preface: passed over, without spending an attempt.
-      while (b && b->h2) {
-        // pick() may hand back a backend already tried when nothing else is left
-        if (std::find(tried.begin(), tried.end(), b) != tried.end()) {
-          b = nullptr;
-          break;
-        }
-        tried.push_back(b);
-        skipped_h2 = true;
-        b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
-      }
-      if (!b) break;
-      tried.push_back(b);
-      ++b->active;
-      ++b->counters.requests;
-      b->circuit.on_dispatch(now);
-      auto socket = std::make_unique<tcp::socket>(core_.io);
-      std::unique_ptr<tls::ClientTlsStream> stream;
-      // Kept for the handshake: a reload may replace the backend's TLS context meanwhile.
-      const std::shared_ptr<const tls::ClientTls> tls_context = b->tls;
-      std::string error;
-      {
-        Deadline connect_deadline(core_, *socket);
-        connect_deadline.expires_after(s.connect_timeout);
-        co_await socket->async_connect(b->endpoint, redirect_error(use_awaitable, ec));
-        if (ec) {
-          error = "connect: " + (timed_out(connect_deadline, ec) ? std::string("timed out") : ec.message());
-        } else if (tls_context) {
-          stream = tls_context->stream(*socket);
-          co_await stream->async_handshake(tls::ClientTlsStream::client, redirect_error(use_awaitable, ec));
-          if (ec)
-            error = timed_out(connect_deadline, ec) ? "tls handshake timed out"
-                                                    : tls::ClientTls::handshake_error(*stream, ec);
-        }
-      }
-      if (error.empty()) {
-        for (const auto& m : group.members())
-          if (m.get() == b) up.backend = m;
-        up.tls = std::move(stream);
-        up.socket = std::move(socket);
+  boost::container::small_vector<Backend*, 4> tried;
+  bool skipped_h2 = false;
+  for (unsigned attempt = 0; attempt <= s.retry.max_retries; ++attempt) {
+    const auto now = util::coarse_now();
+    Backend* b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
+    // An HTTP/2 backend ("protocol": "h2") would take the HTTP/1.1 Upgrade as a bad
+    // preface: passed over, without spending an attempt.
+    while (b && b->h2) {
+      // pick() may hand back a backend already tried when nothing else is left
+      if (std::find(tried.begin(), tried.end(), b) != tried.end()) {
+        b = nullptr;
         break;
       }
-      --b->active;
-      ++b->counters.connect_failures;
-      region.on_failure(*b, util::coarse_now(), error);
+      tried.push_back(b);
+      skipped_h2 = true;
+      b = group.pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));
     }
-    if (!up.backend && skipped_h2 && std::none_of(tried.begin(), tried.end(), [](const Backend* t) { return !t->h2; })) {
-      ++rejects_[bad_gateway];
-      res = error_response(502, "WebSocket toward an HTTP/2 backend is not supported", version, request_id);
-      co_return false;
+    if (!b) break;
+    tried.push_back(b);
+    ++b->active;
+    ++b->counters.requests;
+    b->circuit.on_dispatch(now);
+    auto socket = std::make_unique<tcp::socket>(core_.io);
+    std::unique_ptr<tls::ClientTlsStream> stream;
+    // Kept for the handshake: a reload may replace the backend's TLS context meanwhile.
+    const std::shared_ptr<const tls::ClientTls> tls_context = b->tls;
+    std::string error;
+    {
+      Deadline connect_deadline(core_, *socket);
+      connect_deadline.expires_after(s.connect_timeout);
+      co_await socket->async_connect(b->endpoint, redirect_error(use_awaitable, ec));
+      if (ec) {
+        error = "connect: " + (timed_out(connect_deadline, ec) ? std::string("timed out") : ec.message());
+      } else if (tls_context) {
+        stream = tls_context->stream(*socket);
+        co_await stream->async_handshake(tls::ClientTlsStream::client, redirect_error(use_awaitable, ec));
+        if (ec)
+          error = timed_out(connect_deadline, ec) ? "tls handshake timed out"
+                                                  : tls::ClientTls::handshake_error(*stream, ec);
+      }
     }
-    if (!up.backend) {
-      ++rejects_[tried.empty() ? no_backend : bad_gateway];
-      res = tried.empty() ? error_response(503, "no backend available", version, request_id)
-                          : error_response(502, "bad gateway", version, request_id);
-      if (tried.empty()) res.set(http::field::retry_after, "1");
-      co_return false;
+    if (error.empty()) {
+      for (const auto& m : group.members())
+        if (m.get() == b) up.backend = m;
+      up.tls = std::move(stream);
+      up.socket = std::move(socket);
+      break;
     }
+    --b->active;
+    ++b->counters.connect_failures;
+    region.on_failure(*b, util::coarse_now(), error);
   }
+  if (!up.backend && skipped_h2 && std::none_of(tried.begin(), tried.end(), [](const Backend* t) { return !t->h2; })) {
+    ++rejects_[bad_gateway];
+    res = error_response(502, "WebSocket toward an HTTP/2 backend is not supported", version, request_id);
+    co_return false;
+  }
+  if (!up.backend) {
+    ++rejects_[tried.empty() ? no_backend : bad_gateway];
+    res = tried.empty() ? error_response(503, "no backend available", version, request_id)
+                        : error_response(502, "bad gateway", version, request_id);
+    if (tried.empty()) res.set(http::field::retry_after, "1");
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> HttpListener::upgrade_backend(const L7Config& cfg, Request& req, std::string_view upgrade,
+                                              std::string_view ws_key, unsigned version, std::string_view request_id,
+                                              const std::string& client_ip, const std::string& client_bytes,
+                                              Response& res, UpgradedBackend& up) {
+  const L7Settings& s = cfg.s;
+  Region& region = *cfg.region;
+  if (reject_overloaded(s, version, request_id, res)) co_return false;
+  const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
+  if (!route.group) {
+    ++rejects_[no_route];
+    res = error_response(404, "no route", version, request_id);
+    co_return false;
+  }
+  // the handshake is a request in flight (max_pending) until the backend answered it
+  ScopedCount pending(pending_);
+
+  // The request as the backend gets it: forwarding headers as for any request, and the
+  // Upgrade (hop-by-hop, so removed with the others) put back.
+  const uint64_t key = hash_key(cfg, req, client_bytes);
+  const std::string upgrade_value(upgrade);  // may point into req, which the rewrite changes
+  rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::upgrade, upgrade_value);
+  if (!ws_key.empty()) req.set(http::field::sec_websocket_key, beast::string_view(ws_key.data(), ws_key.size()));
+  std::string wire;
+  serialize(wire, req);
+  if (!co_await connect_upgrade(cfg, *route.group, key, version, request_id, res, up)) co_return false;
   Backend& backend = *up.backend;
+  boost::system::error_code ec;
   up.socket->set_option(tcp::no_delay(true), ec);
 
   // Send the upgrade and read the answer's header; a 101 has no body, any other answer is
@@ -249,7 +277,7 @@ awaitable<void> HttpListener::relay_upgraded(Stream& client, Deadline& deadline,
             {{"listener", id_.listen}, {"client", client_ip}, {"backend", up.backend->address}});
   (void)deadline;  // a TLS client's only
   boost::system::error_code ec;
-  l4::RelayEnd end;
+  l4::RelayEnd end = l4::RelayEnd::closed;
   if constexpr (std::is_same_v<Stream, tcp::socket>) {
     if (!up.tls) {
       // Clear text both ways: both sockets go to the listener's epoll relay, as an L4 connection's do.
@@ -257,10 +285,9 @@ awaitable<void> HttpListener::relay_upgraded(Stream& client, Deadline& deadline,
       boost::system::error_code released;
       auto pair = std::make_shared<l4::RelayedPair>(client.release(released), up.socket->release(released), 16384,
                                                     websocket_.bytes_in, websocket_.bytes_out);
-      Tracked closer(core_, [pair](bool force) {
-        if (force) pair->close();
-      });
-      end = co_await l4::relay_until_closed(core_.io, *relay_, pair, s.websocket_idle_timeout);
+      Tracked closer(core_, [pair](bool) { pair->close(); });  // as run_relay's
+      if (core_.draining) pair->close();
+      else end = co_await l4::relay_until_closed(core_.io, *relay_, pair, s.websocket_idle_timeout);
     } else {
       StreamRelay<tcp::socket, tls::ClientTlsStream> relay(client, *up.tls, websocket_.bytes_in, websocket_.bytes_out);
       end = co_await run_relay(relay, s);
@@ -316,30 +343,10 @@ awaitable<HttpListener::UpgradeEnd> HttpListener::websocket(Stream& client, Dead
     res = error_response(400, "bad request: " + std::string(why), version, request_id);
     co_return UpgradeEnd::refused;
   }
-  if (reject_overloaded(s, version, request_id, res)) co_return UpgradeEnd::answered;
-  const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
-  if (!route.group) {
-    ++rejects_[no_route];
-    res = error_response(404, "no route", version, request_id);
-    co_return UpgradeEnd::answered;
-  }
-  // the handshake is a request in flight (max_pending) until the backend answered it
-  ScopedCount pending(pending_);
-
-  // The request as the backend gets it: forwarding headers as for any request, and the
-  // Upgrade (hop-by-hop, so removed with the others) put back.
-  const uint64_t key = hash_key(cfg, req, client_bytes);
-  const std::string upgrade(sv(req[http::field::upgrade]));
-  rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
-  req.set(http::field::connection, "Upgrade");
-  req.set(http::field::upgrade, upgrade);
-  std::string wire;
-  serialize(wire, req);
-
   UpgradedBackend up;
-  if (!co_await upgrade_backend(cfg, *route.group, key, wire, version, request_id, res, up))
+  if (!co_await upgrade_backend(cfg, req, sv(req[http::field::upgrade]), {}, version, request_id, client_ip,
+                                client_bytes, res, up))
     co_return UpgradeEnd::answered;
-  pending.release();
 
   // 101: to the client with its Upgrade and Connection (hop-by-hop, put back), and whatever
   // the backend sent after it; the client's bytes after its request go to the backend.

@@ -73,9 +73,10 @@ struct UpgradedBackend {
 
 template <class Relay>
 boost::asio::awaitable<l4::RelayEnd> HttpListener::run_relay(Relay& relay, const L7Settings& s) {
-  Tracked closer(core_, [&relay](bool force) {
-    if (force) relay.stop();
-  });
+  // graceful or forced alike (http_listener.hpp says why); a relay that begins while the
+  // tier drains ends at once, as the closers have run
+  Tracked closer(core_, [&relay](bool) { relay.stop(); });
+  if (core_.draining) relay.stop();
   co_return co_await relay.run(s.websocket_idle_timeout);
 }
 

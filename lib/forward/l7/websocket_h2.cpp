@@ -48,27 +48,10 @@ awaitable<void> HttpListener::websocket_h2(const L7Config& cfg, h2::StreamReques
   }
   // routed as the GET of an HTTP/1.1 upgrade would be
   req.method(http::verb::get);
-  if (reject_overloaded(s, 11, request_id, res)) co_return;
-  const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
-  if (!route.group) {
-    ++rejects_[no_route];
-    res = error_response(404, "no route", 11, request_id);
-    co_return;
-  }
-  ScopedCount pending(pending_);
-
-  const uint64_t key = hash_key(cfg, req, client_bytes);
-  rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
-  req.set(http::field::connection, "Upgrade");
-  req.set(http::field::upgrade, "websocket");
-  const std::string ws_key = new_websocket_key();
-  req.set(http::field::sec_websocket_key, ws_key);
   req.body().clear();
-  std::string wire;
-  serialize(wire, req);
-
+  const std::string ws_key = new_websocket_key();
   UpgradedBackend up;
-  if (!co_await upgrade_backend(cfg, *route.group, key, wire, 11, request_id, res, up)) {
+  if (!co_await upgrade_backend(cfg, req, "websocket", ws_key, 11, request_id, client_ip, client_bytes, res, up)) {
     // a 2xx to CONNECT would tell the client its tunnel is open: the backend did not switch
     if (res.result_int() / 100 == 2) {
       ++rejects_[bad_gateway];
@@ -76,7 +59,6 @@ awaitable<void> HttpListener::websocket_h2(const L7Config& cfg, h2::StreamReques
     }
     co_return;
   }
-  pending.release();
   const auto accept = res[http::field::sec_websocket_accept];
   if (std::string_view(accept.data(), accept.size()) != websocket_accept(ws_key)) {
     // the backend did not complete the handshake we started: not a WebSocket we can relay
