@@ -71,16 +71,21 @@ TEST_CASE("https check: up with the right CA, down with the handshake's reason w
   const json checks = {
       {"https-named", fast_check({{"type", "https"}, {"sni", "backend.example.test"}, {"ca", "ca.pem"}, {"path", "/"}})},
       {"https-wrong-name", fast_check({{"type", "https"}, {"sni", "other.example.test"}, {"ca", "ca.pem"}})},
-      {"https-no-verify", fast_check({{"type", "https"}, {"verify", false}})}};
+      {"https-no-verify", fast_check({{"type", "https"}, {"verify", false}})},
+      // a body delimited by the close, the server closing without close_notify (Python's ssl
+      // does not send it): the response is whole, as browsers and curl take it
+      {"https-eof", fast_check({{"type", "https"}, {"verify", false}, {"path", "/eof"}, {"body", "up to the close"}})}};
   const json services = {{"web", service_of({{{backend.address()}, "https-named"},
                                              {{backend.address()}, "https-wrong-name"},
-                                             {{backend.address()}, "https-no-verify"}})}};
+                                             {{backend.address()}, "https-no-verify"},
+                                             {{backend.address()}, "https-eof"}})}};
   REQUIRE_MESSAGE(m.start(base_config(checks, services), {{"example.test.json", standard_zone()}}), m.error);
 
   CHECK(wait_check(m, backend_key("r0", backend.address()), "up", "HTTP status 200"));
   CHECK(wait_check(m, backend_key("r1", backend.address()), "down",
                    "tls handshake failed: certificate verify failed (hostname mismatch)"));
   CHECK(wait_check(m, backend_key("r2", backend.address()), "up", "HTTP status 200"));
+  CHECK(wait_check(m, backend_key("r3", backend.address()), "up", "HTTP status 200"));
 
   // another CA in the file: the next attempts fail verification
   write_atomic(ca, read_file(other.ca()));

@@ -68,6 +68,12 @@ cert, key, name = sys.argv[1:4]
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        if self.path == "/eof":  # a body that ends with the connection, closed without close_notify
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"body up to the close")
+            self.close_connection = True
+            return
         body = ("%s resumed=%d" % (name, 1 if self.connection.session_reused else 0)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

@@ -57,11 +57,22 @@ class HttpAttempt final : public ConnectionAttempt {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
     http::async_read(stream, buffer_, *parser_, [self = self<HttpAttempt>()](const boost::system::error_code& ec, std::size_t) {
-      // a server that closes without close_notify after a complete response: the parser said so
-      if (ec && !(ec == boost::asio::ssl::error::stream_truncated && self->parser_->is_done()))
+      if (ec && !(ec == boost::asio::ssl::error::stream_truncated && self->ended_without_close_notify()))
         return self->finish(false, "read: " + ec.message());
       self->judge(self->parser_->get());
     });
+  }
+
+  // A server that closed without close_notify, as many do: the response counts when it is
+  // whole (its length was known), or when its body runs to the close (no length, not chunked:
+  // then the close is the end, as browsers and curl take it).
+  bool ended_without_close_notify() {
+    http::response_parser<http::string_body>& p = *parser_;
+    if (p.is_done()) return true;
+    if (!p.is_header_done() || p.chunked() || p.content_length()) return false;
+    boost::system::error_code ec;
+    p.put_eof(ec);
+    return !ec && p.is_done();
   }
 
   void judge(const http::response<http::string_body>& response) {
