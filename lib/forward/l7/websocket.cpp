@@ -72,6 +72,14 @@ bool is_base64_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
+// The one Sec-WebSocket-Version: a number of up to three digits.
+std::string_view check_version(const Request& req) {
+  const std::string_view version = sv(req["Sec-WebSocket-Version"]);
+  bool version_ok = !version.empty() && version.size() <= 3;
+  for (const char c : version) version_ok = version_ok && c >= '0' && c <= '9';
+  return version_ok ? std::string_view() : "Sec-WebSocket-Version is not a number";
+}
+
 bool timed_out(const Deadline& d, const boost::system::error_code& ec) {
   return d.expired() && ec == asio::error::operation_aborted;
 }
@@ -94,21 +102,13 @@ std::string_view check_websocket_request(const Request& req) {
   for (std::size_t i = 0; key_ok && i < 22; ++i) key_ok = is_base64_char(key[i]);
   if (!key_ok) return "Sec-WebSocket-Key is not 16 bytes in base64";
   if (count_fields(req, "Sec-WebSocket-Version") != 1) return "a WebSocket upgrade needs one Sec-WebSocket-Version";
-  const std::string_view version = sv(req["Sec-WebSocket-Version"]);
-  bool version_ok = !version.empty() && version.size() <= 3;
-  for (const char c : version) version_ok = version_ok && c >= '0' && c <= '9';
-  if (!version_ok) return "Sec-WebSocket-Version is not a number";
-  return {};
+  return check_version(req);
 }
 
 std::string_view check_websocket_connect(const Request& req) {
   if (count_fields(req, "Sec-WebSocket-Key") != 0) return "an extended CONNECT has no Sec-WebSocket-Key";
   if (count_fields(req, "Sec-WebSocket-Version") != 1) return "a WebSocket CONNECT needs one Sec-WebSocket-Version";
-  const std::string_view version = sv(req["Sec-WebSocket-Version"]);
-  bool version_ok = !version.empty() && version.size() <= 3;
-  for (const char c : version) version_ok = version_ok && c >= '0' && c <= '9';
-  if (!version_ok) return "Sec-WebSocket-Version is not a number";
-  return {};
+  return check_version(req);
 }
 
 std::string new_websocket_key() {
