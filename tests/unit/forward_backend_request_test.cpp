@@ -124,7 +124,7 @@ TEST_CASE("backend request from an HTTP/1.1 client: hop-by-hop fields, HTTP/1.0 
       // a chunked body arrives whole: framed by Content-Length
       "POST /d HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
       "3\r\nabc\r\n0\r\n\r\n",
-      // a GET's own Content-Length: 0 stays where it was
+      // a GET's own Content-Length: 0 goes (there is no body to frame)
       "GET /e HTTP/1.1\r\nContent-Length: 0\r\nHost: h\r\nAccept: */*\r\n\r\n",
       "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
       "PUT /f HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nIdempotency-Key: k\r\n\r\nhi",
@@ -143,6 +143,7 @@ TEST_CASE("backend request from an HTTP/1.1 client: hop-by-hop fields, HTTP/1.0 
   CHECK(new_wire(from_h1(raw[1])).find("X-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 192.0.2.7\r\n") != std::string::npos);
   CHECK(new_wire(from_h1(raw[2])).find("GET /c HTTP/1.1\r\n") == 0);
   CHECK(new_wire(from_h1(raw[2])).find("Host: \r\n") != std::string::npos);
+  CHECK(new_wire(from_h1(raw[4])).find("Content-Length") == std::string::npos);
   // a configured protocol is trimmed as Beast trims field values
   const l7::Request e = from_h1(raw[4]);
   CHECK(new_wire(e, " https\t") == old_wire(e, " https\t"));

@@ -297,8 +297,8 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 void write_request_for_backend(std::string& out, const Request& req, std::string_view request_id,
                                std::string_view xff, std::string_view client_ip, std::string_view forwarded_proto) {
-  // as_http11's prepare_payload: a Content-Length for a body, or for OPTIONS, PUT and POST
-  // (the one sent goes, the new one comes last); a TRACE with a body is refused as there.
+  // as_http11's prepare_payload: the Content-Length sent goes in any case; a new one, last,
+  // for a body, or for OPTIONS, PUT and POST; a TRACE with a body is refused as there.
   const http::verb method = req.method();
   const std::size_t body = req.body().size();
   if (method == http::verb::trace && body > 0) throw std::invalid_argument("invalid request body");
@@ -317,7 +317,7 @@ void write_request_for_backend(std::string& out, const Request& req, std::string
   bool host = false;
   for (const auto& f : req) {
     if (f.name() == http::field::host) host = true;
-    else if (f.name() == http::field::content_length && set_length) continue;
+    else if (f.name() == http::field::content_length) continue;
     append_field(out, sv(f.name_string()), sv(f.value()));
   }
   append_field(out, "X-Request-ID", trim_ows(request_id));
