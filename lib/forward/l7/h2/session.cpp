@@ -432,8 +432,7 @@ void Session::submit_headers(int32_t id, const Response& res, Body body_from, vo
     name_bytes += f.name_string().size();
     ++count;
   }
-  names.clear();
-  names.reserve(name_bytes);  // the views below point into it: no reallocation meanwhile
+  names.resize(name_bytes);  // the views below point into it: no reallocation meanwhile
   fields.clear();
   fields.reserve(count + 1);
   char status[3];
@@ -442,10 +441,11 @@ void Session::submit_headers(int32_t id, const Response& res, Body body_from, vo
   status[1] = static_cast<char>('0' + code / 10 % 10);
   status[2] = static_cast<char>('0' + code % 10);
   fields.push_back(nv(":status", std::string_view(status, 3)));
+  char* at = names.data();
   for (const auto& f : res) {
-    const std::size_t at = names.size();
-    for (const char ch : f.name_string()) names += lower(ch);
-    const std::string_view n(names.data() + at, names.size() - at);
+    const auto name = f.name_string();
+    const std::string_view n(at, name.size());
+    for (const char ch : name) *at++ = lower(ch);
     if (n.empty() || connection_specific(n)) continue;
     fields.push_back(nv(n, std::string_view(f.value().data(), f.value().size()), hpack_flags(n)));
   }
