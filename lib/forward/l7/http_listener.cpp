@@ -494,7 +494,8 @@ struct BackendBuffers {
     }
     ~Lease() {
       auto& free = free_list();
-      // a large request or response does not pin its memory; the list is bounded
+      // a large request or response does not pin its memory; the list is bounded (at most
+      // kMaxFree leases of two buffers up to kMaxKept each are kept after a burst)
       if (free.size() >= kMaxFree || buffers_->wire.capacity() > kMaxKept || buffers_->rbuf.capacity() > kMaxKept)
         return;
       buffers_->wire.clear();
@@ -506,7 +507,7 @@ struct BackendBuffers {
     BackendBuffers* operator->() const { return buffers_.get(); }
 
    private:
-    static constexpr std::size_t kMaxFree = 1024, kMaxKept = 65536;
+    static constexpr std::size_t kMaxFree = 1024, kMaxKept = 16384;
     static std::vector<std::unique_ptr<BackendBuffers>>& free_list() {
       thread_local std::vector<std::unique_ptr<BackendBuffers>> free;
       return free;
