@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -245,8 +246,7 @@ bool timed_out(const Deadline& d, const boost::system::error_code& ec) {
 
 // What the backend sees: no hop-by-hop fields; X-Forwarded-For with the client appended,
 // X-Real-IP, X-Forwarded-Proto and X-Request-ID set (one pass over the fields).
-void rewrite_request_for_backend(Request& req, std::string_view request_id, const std::string& client_ip,
-                                 const std::string& forwarded_proto) {
+std::string strip_request_for_backend(Request& req, const std::string& client_ip) {
   std::string xff;
   strip_hop_by_hop(req, [&](const auto& f) {
     if (f.name() != http::field::unknown) return false;
@@ -260,10 +260,78 @@ void rewrite_request_for_backend(Request& req, std::string_view request_id, cons
   });
   if (!xff.empty()) xff += ", ";
   xff += client_ip;
+  return xff;
+}
+
+void add_forwarding_fields(Request& req, std::string_view request_id, std::string_view xff,
+                           std::string_view client_ip, std::string_view forwarded_proto) {
   req.insert(http::field::unknown, "X-Request-ID", bsv(request_id));
-  req.insert(http::field::unknown, "X-Forwarded-For", xff);
-  req.insert(http::field::unknown, "X-Real-IP", client_ip);
-  req.insert(http::field::unknown, "X-Forwarded-Proto", forwarded_proto);
+  req.insert(http::field::unknown, "X-Forwarded-For", bsv(xff));
+  req.insert(http::field::unknown, "X-Real-IP", bsv(client_ip));
+  req.insert(http::field::unknown, "X-Forwarded-Proto", bsv(forwarded_proto));
+}
+
+void rewrite_request_for_backend(Request& req, std::string_view request_id, const std::string& client_ip,
+                                 const std::string& forwarded_proto) {
+  const std::string xff = strip_request_for_backend(req, client_ip);
+  add_forwarding_fields(req, request_id, xff, client_ip, forwarded_proto);
+}
+
+namespace {
+
+// A field value as Beast stores it (without surrounding spaces and tabs).
+std::string_view trim_ows(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+}  // namespace
+
+void write_request_for_backend(std::string& out, const Request& req, std::string_view request_id,
+                               std::string_view xff, std::string_view client_ip, std::string_view forwarded_proto) {
+  // as_http11's prepare_payload: the Content-Length sent goes in any case; a new one, last,
+  // for a body, or for OPTIONS, PUT and POST; a TRACE with a body is refused as there.
+  const http::verb method = req.method();
+  const std::size_t body = req.body().size();
+  if (method == http::verb::trace && body > 0) throw std::invalid_argument("invalid request body");
+  const bool set_length =
+      body > 0 || method == http::verb::options || method == http::verb::put || method == http::verb::post;
+  const auto method_text = req.method_string();
+  const auto target = req.target();
+  std::size_t size = method_text.size() + target.size() + 64 + request_id.size() + xff.size() + client_ip.size() +
+                     forwarded_proto.size() + body;
+  for (const auto& f : req) size += f.name_string().size() + f.value().size() + 4;
+  out.reserve(out.size() + size);
+  out.append(method_text.data(), method_text.size());
+  out += ' ';
+  out.append(target.data(), target.size());
+  out += " HTTP/1.1\r\n";
+  bool host = false;
+  for (const auto& f : req) {
+    if (f.name() == http::field::host) host = true;
+    else if (f.name() == http::field::content_length) continue;
+    append_field(out, sv(f.name_string()), sv(f.value()));
+  }
+  append_field(out, "X-Request-ID", trim_ows(request_id));
+  append_field(out, "X-Forwarded-For", trim_ows(xff));
+  append_field(out, "X-Real-IP", trim_ows(client_ip));
+  append_field(out, "X-Forwarded-Proto", trim_ows(forwarded_proto));
+  if (!host) out += "Host: \r\n";
+  if (set_length) {
+    char digits[24];
+    const auto [end, err] = std::to_chars(digits, digits + sizeof digits, body);
+    append_field(out, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  out += "\r\n";
+  out += req.body();
 }
 
 void rewrite_response_for_client(Response& res, std::string_view request_id, unsigned version, bool keep,
@@ -403,6 +471,49 @@ class ResponseWriter {
   std::array<uint64_t, 6>& by_class_;  // responses by status class
   std::string out_;
   boost::system::error_code error_;
+};
+
+// The buffers a request uses toward HTTP/1.1 backends (its bytes, the response read), for
+// HTTP/2 streams: an HTTP/1.1 connection keeps its own from one request to the next, but a
+// stream is one request, and a connection has many at once. Leased from a free list of the
+// io thread's instead of allocated and grown for every stream.
+struct BackendBuffers {
+  std::string wire;
+  beast::flat_buffer rbuf;
+
+  class Lease {
+   public:
+    Lease() {
+      auto& free = free_list();
+      if (free.empty()) {
+        buffers_ = std::make_unique<BackendBuffers>();
+      } else {
+        buffers_ = std::move(free.back());
+        free.pop_back();
+      }
+    }
+    ~Lease() {
+      auto& free = free_list();
+      // a large request or response does not pin its memory; the list is bounded (at most
+      // kMaxFree leases of two buffers up to kMaxKept each are kept after a burst)
+      if (free.size() >= kMaxFree || buffers_->wire.capacity() > kMaxKept || buffers_->rbuf.capacity() > kMaxKept)
+        return;
+      buffers_->wire.clear();
+      buffers_->rbuf.clear();
+      free.push_back(std::move(buffers_));
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    BackendBuffers* operator->() const { return buffers_.get(); }
+
+   private:
+    static constexpr std::size_t kMaxFree = 1024, kMaxKept = 16384;
+    static std::vector<std::unique_ptr<BackendBuffers>>& free_list() {
+      thread_local std::vector<std::unique_ptr<BackendBuffers>> free;
+      return free;
+    }
+    std::unique_ptr<BackendBuffers> buffers_;
+  };
 };
 
 // A request read ended early because the client closed its side or went away.
@@ -721,9 +832,8 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
         uint32_t& n;
         ~Dec() { --n; }
       } dec{pending_};
-      std::string wire;
-      beast::flat_buffer rbuf;
-      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf, &r);
+      const BackendBuffers::Lease buffers;
+      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, buffers->wire, buffers->rbuf, &r);
     }
   }
   const unsigned code = res.result_int();
@@ -747,8 +857,21 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   }
 
   const bool te_trailers = h2::wants_trailers(req);  // read before the hop-by-hop fields go
-  rewrite_request_for_backend(req, request_id, client_ip, s.forwarded_proto);
-  as_http11(req);
+  const std::string xff = strip_request_for_backend(req, client_ip);
+  // The forwarding fields and the HTTP/1.1 framing go into req (rewrite_request_for_backend,
+  // as_http11) only where they are read from it: an HTTP/2 backend's header block, a hash
+  // key on a header (it may name one of them), a TRACE with a body (refused there, before
+  // any backend is picked). An HTTP/1.1 backend's request is written with them straight from
+  // the stripped request (write_request_for_backend), without adding fields.
+  bool completed = false;
+  const auto complete = [&] {
+    if (completed) return;
+    completed = true;
+    add_forwarding_fields(req, request_id, xff, client_ip, s.forwarded_proto);
+    as_http11(req);
+  };
+  if (s.balance.key.kind == HashKey::Kind::header || (req.method() == http::verb::trace && !req.body().empty()))
+    complete();
   const bool head = req.method() == http::verb::head;
   // gRPC (application/grpc, +proto, +json...) is retried only where its route says so:
   // a gRPC method's side effects do not follow its HTTP method (always POST)
@@ -758,11 +881,18 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   const uint64_t key = hash_key(cfg, req, client_bytes);
   wire.clear();  // serialised at the first HTTP/1.1 attempt: every attempt sends the same bytes
   // A relayed (HTTP/2 backend) response's head, as the client gets it.
+  // Captures one pointer, so that std::function keeps it without an allocation.
+  struct DecorateContext {
+    std::string_view request_id;
+    const RouteChoice& route;
+    const Group& group;
+  } decorate_context{request_id, route, *group};
   std::function<void(Response&)> decorate;
   if (stream && stream->relay)
-    decorate = [&](Response& head) {
-      rewrite_response_for_client(head, request_id, 11, true, false);
-      if (route.pin_cookie) head.insert(http::field::set_cookie, *route.pin_cookie + "=" + group->name() + "; Path=/");
+    decorate = [c = &decorate_context](Response& head) {
+      rewrite_response_for_client(head, c->request_id, 11, true, false);
+      if (c->route.pin_cookie)
+        head.insert(http::field::set_cookie, *c->route.pin_cookie + "=" + c->group.name() + "; Path=/");
     };
 
   budget_.on_request(util::coarse_now());
@@ -789,9 +919,11 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     x.refused = x.committed = false;
     x.grpc_status.clear();
     if (b->h2) {
+      complete();
       co_await exchange_h2(cfg, *b, req, te_trailers, idempotent, stream, decorate, x);
     } else {
-      if (wire.empty()) serialize(wire, req);
+      if (wire.empty() && completed) serialize(wire, req);
+      else if (wire.empty()) write_request_for_backend(wire, req, request_id, xff, client_ip, s.forwarded_proto);
       co_await exchange(cfg, *b, wire, head, rbuf, x);
     }
     now = util::coarse_now();

@@ -41,6 +41,18 @@ using TlsStream = boost::asio::ssl::stream<tcp::socket&>;
 // Upgrade and Connection back afterwards.
 void rewrite_request_for_backend(Request& req, std::string_view request_id, const std::string& client_ip,
                                  const std::string& forwarded_proto);
+// rewrite_request_for_backend in two steps: the hop-by-hop fields and the client's
+// X-Forwarded-For, X-Real-IP, X-Forwarded-Proto and X-Request-ID removed (the X-Forwarded-For
+// the backend gets is returned), then the four fields added.
+std::string strip_request_for_backend(Request& req, const std::string& client_ip);
+void add_forwarding_fields(Request& req, std::string_view request_id, std::string_view xff,
+                           std::string_view client_ip, std::string_view forwarded_proto);
+// Appends what serialize() writes for a stripped request once add_forwarding_fields and
+// as_http11 have made it the backend's, without changing req (no field is added to it):
+// what an HTTP/1.1 backend is sent. Throws std::invalid_argument for a TRACE with a body,
+// as as_http11 does.
+void write_request_for_backend(std::string& out, const Request& req, std::string_view request_id,
+                               std::string_view xff, std::string_view client_ip, std::string_view forwarded_proto);
 void rewrite_response_for_client(Response& res, std::string_view request_id, unsigned version, bool keep,
                                  bool fix_length);
 

@@ -23,10 +23,17 @@ bool connection_specific(std::string_view lower_name) {
          lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "te";
 }
 
-nghttp2_nv nv(std::string_view name, std::string_view value) {
+nghttp2_nv nv(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(), flags};
+}
+
+// How a response field goes into HPACK. X-Request-ID differs in every response: indexed,
+// each one would push a useful entry out of the client's dynamic table, and nghttp2 would
+// compare every new one with all those of that name still in it (one bucket, a memcmp
+// each). Sent as a literal never indexed instead: the same field for the client.
+uint8_t hpack_flags(std::string_view lower_name) {
+  return lower_name == "x-request-id" ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE;
 }
 
 }  // namespace
@@ -416,24 +423,31 @@ void Session::submit(Stream& s) {
 }
 
 void Session::submit_headers(int32_t id, const Response& res, Body body_from, void* source) {
-  std::vector<std::string> names;  // lower-case copies (HTTP/2 field names are lower case)
+  // The lower-case names and the field list are built in buffers kept from one response to
+  // the next (nghttp2 copies the fields): no allocation per response once they have grown.
+  thread_local std::string names;
+  thread_local std::vector<nghttp2_nv> fields;
+  std::size_t name_bytes = 0, count = 0;
   for (const auto& f : res) {
-    std::string& n = names.emplace_back(f.name_string().data(), f.name_string().size());
-    for (char& ch : n) ch = lower(ch);
+    name_bytes += f.name_string().size();
+    ++count;
   }
-  std::vector<nghttp2_nv> fields;
-  fields.reserve(names.size() + 1);
+  names.resize(name_bytes);  // the views below point into it: no reallocation meanwhile
+  fields.clear();
+  fields.reserve(count + 1);
   char status[3];
   const unsigned code = std::min(999u, std::max(100u, res.result_int()));
   status[0] = static_cast<char>('0' + code / 100);
   status[1] = static_cast<char>('0' + code / 10 % 10);
   status[2] = static_cast<char>('0' + code % 10);
   fields.push_back(nv(":status", std::string_view(status, 3)));
-  std::size_t k = 0;
+  char* at = names.data();
   for (const auto& f : res) {
-    const std::string& n = names[k++];
+    const auto name = f.name_string();
+    const std::string_view n(at, name.size());
+    for (const char ch : name) *at++ = lower(ch);
     if (n.empty() || connection_specific(n)) continue;
-    fields.push_back(nv(n, std::string_view(f.value().data(), f.value().size())));
+    fields.push_back(nv(n, std::string_view(f.value().data(), f.value().size()), hpack_flags(n)));
   }
   nghttp2_data_provider body{};
   body.source.ptr = source;
