@@ -54,7 +54,8 @@ bool ZoneSigning::usable(const zone::Zone& z, const Kept& kept, const routing::S
          (now < kept.signatures->refresh_at() || now + margin < kept.signatures->expiration());
 }
 
-void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now) {
+void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now,
+                          const routing::RoutingTable* table) {
   std::vector<const zone::Zone*> to_sign;
   {
     std::lock_guard lock(mutex_);
@@ -66,13 +67,20 @@ void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet*
     });
   }
   std::unordered_map<std::string, Kept> made;
+  AnswerMap answers;
+  std::size_t answer_signatures = 0;
   for (const zone::Zone* z : to_sign) {
     Kept kept;
     kept.zone = zones.share_exact(z->origin());
     kept.services = services;
     kept.signatures = sign_zone(*z, services, now);
-    if (kept.signatures) made.emplace(z->origin(), std::move(kept));
+    if (!kept.signatures) continue;
+    // Its new window makes every cached answer of z stale: all are signed here.
+    if (table && &table->services() == services && z->has_dynamic_names())
+      answer_signatures += sign_answers(*z, *kept.signatures, *table, answers);
+    made.emplace(z->origin(), std::move(kept));
   }
+  if (!answers.empty()) stash_presigned(std::move(answers), answer_signatures);
   std::lock_guard lock(mutex_);
   prepared_ = std::move(made);
 }
@@ -255,7 +263,9 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
         cached.set = std::move(*set);
         cached.expiration = window.expiration();
         answer_signatures_made_ += cached.set.rrsig_count;
+        publish_answer_signatures_ += cached.set.rrsig_count;
         dnssec_counters().answer_signatures += cached.set.rrsig_count;
+        dnssec_counters().publish_answer_signatures += cached.set.rrsig_count;
       }
       cached.used = builds_;
       out->add(cached.set);
@@ -269,6 +279,31 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
   return out;
 }
 
+std::size_t ZoneSigning::sign_answers(const zone::Zone& z, const zone::ZoneSignatures& window,
+                                      const routing::RoutingTable& table, AnswerMap& made) {
+  std::size_t signatures = 0;
+  for_each_answer_set(z, table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
+                                    const std::vector<std::string>& addresses) {
+    if (made.size() >= kMaxCachedAnswers || made.count(key)) return;
+    auto set = sign_answer(z, window, head, type, ttl, key, addresses);
+    if (!set) return;
+    signatures += set->rrsig_count;
+    CachedAnswer& cached = made[key];
+    cached.set = std::move(*set);
+    cached.expiration = window.expiration();
+  });
+  return signatures;
+}
+
+void ZoneSigning::stash_presigned(AnswerMap made, std::size_t signatures) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, cached] : made) presigned_[key] = std::move(cached);
+    presigned_signatures_ += signatures;
+  }
+  dnssec_counters().answer_signatures += signatures;
+}
+
 std::size_t ZoneSigning::presign_answers(const RefreshJob& job, const routing::RoutingTable& table) {
   std::shared_ptr<const zone::ZoneSignatures> window;
   {
@@ -279,25 +314,11 @@ std::size_t ZoneSigning::presign_answers(const RefreshJob& job, const routing::R
   }
   const zone::Zone& z = *job.zone;
   if (!z.has_dynamic_names() || &table.services() != job.services.get()) return 0;
-  std::unordered_map<std::string, CachedAnswer> made;
-  std::size_t signatures = 0;
-  for_each_answer_set(z, table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
-                                    const std::vector<std::string>& addresses) {
-    if (made.size() >= kMaxCachedAnswers || made.count(key)) return;
-    auto set = sign_answer(z, *window, head, type, ttl, key, addresses);
-    if (!set) return;
-    signatures += set->rrsig_count;
-    CachedAnswer& cached = made[key];
-    cached.set = std::move(*set);
-    cached.expiration = window->expiration();
-  });
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [key, cached] : made) presigned_[key] = std::move(cached);
-    presigned_signatures_ += signatures;
-  }
-  dnssec_counters().answer_signatures += signatures;
-  return made.size();
+  AnswerMap made;
+  const std::size_t signatures = sign_answers(z, *window, table, made);
+  const std::size_t sets = made.size();
+  stash_presigned(std::move(made), signatures);
+  return sets;
 }
 
 bool ZoneSigning::refresh_due(uint32_t now) const {

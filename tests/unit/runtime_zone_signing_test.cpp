@@ -4,26 +4,31 @@
 // presign_answers() (on the refresher thread) are cache hits for the next publish.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include "dns/name.hpp"
 #include "dnssec/keys.hpp"
 #include "routing/routing_table.hpp"
 #include "runtime/state_loader.hpp"
+#include "query/responder.hpp"
 #include "runtime/zone_signing.hpp"
+#include "unit/support/dns_wire.hpp"
 #include "unit/support/temp_dir.hpp"
 
 using namespace meridian;
 
 namespace {
 
-// A signed zone with one dynamic name whose service answers 2 of 4 endpoints (6 sets).
+// A signed zone with one dynamic name whose service answers `answers` of `endpoints`
+// endpoints (by default 2 of 4: 6 sets).
 struct SignedSite {
   test::UnitTempDir dir;
   runtime::LoadedState state;
-  SignedSite() {
+  explicit SignedSite(int endpoints = 4, int answers = 2) {
     std::string error;
     std::filesystem::create_directories(dir.file("zones/keys"));
     REQUIRE(!dnssec::generate_key(dir.file("zones/keys"), *dns::name_from_text("s.test."), dnssec::kEcdsaP256Sha256,
@@ -34,9 +39,11 @@ struct SignedSite {
                   "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900,
                           "expire": 1209600, "minimum": 300},
                   "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.53"}, "www": {"service": "web"}}})");
+    std::string list;
+    for (int i = 1; i <= endpoints; ++i) list += (i > 1 ? ", \"192.0.2." : "\"192.0.2.") + std::to_string(i) + "\"";
     dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"]}, "zones": "zones/",
-      "services": {"web": {"policy": "weighted", "ttl": 60, "answers": 2,
-        "regions": {"r": {"weight": 1, "endpoints": ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]}}}}})");
+      "services": {"web": {"policy": "weighted", "ttl": 60, "answers": )" + std::to_string(answers) + R"(,
+        "regions": {"r": {"weight": 1, "endpoints": [)" + list + "]}}}}}");
     config::Diagnostics d;
     auto loaded = runtime::load_state(dir.file("meridian.json"), d);
     INFO(d.to_string());
@@ -95,4 +102,34 @@ TEST_CASE("zone signing: after a refresh, answers presigned off the state mutex 
   CHECK(renewed->size() == 6);
   CHECK(signing.answer_cache_hits() - hits == 6);                        // every set from the presigned ones
   CHECK(signing.answer_signatures_made() == answer_signatures + 6);      // signed once, by presign_answers
+}
+
+TEST_CASE("zone signing: a reload's dynamic answers are signed by prepare(), so the publish signs none") {
+  SignedSite site;
+  runtime::ZoneSigning signing;
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  const routing::RoutingTable& table = *site.state.snapshot->routing;
+  // Before the publish, with the state mutex released: the zone and the answers table gives.
+  signing.prepare(*site.state.zones, site.state.services.get(), now, &table);
+  CHECK(signing.answer_signatures_made() == 0);  // counted once the publish takes them
+  // The publish: zones taken over, every answer set a cache hit, nothing signed there.
+  const auto zones = signing.for_zones(*site.state.zones, site.state.services.get(), now);
+  REQUIRE(zones.size() > site.zone().index());
+  const auto answers = signing.answers_for(*site.state.zones, &table);
+  REQUIRE(answers);
+  CHECK(answers->size() == 6);
+  CHECK(signing.answer_cache_hits() == 6);
+  CHECK(signing.publish_answer_signatures() == 0);
+  CHECK(signing.answer_signatures_made() == 6);  // by prepare()
+
+  // A table of other services (not the ones prepared for) presigns nothing: the publish signs.
+  runtime::ZoneSigning other;
+  config::Diagnostics d;
+  auto reloaded = runtime::load_state(site.dir.file("meridian.json"), d);
+  REQUIRE(reloaded);
+  REQUIRE(reloaded->services != site.state.services);
+  other.prepare(*site.state.zones, site.state.services.get(), now, reloaded->snapshot->routing.get());
+  other.for_zones(*site.state.zones, site.state.services.get(), now);
+  CHECK(other.answers_for(*site.state.zones, &table)->size() == 6);
+  CHECK(other.publish_answer_signatures() == 6);
 }
