@@ -526,7 +526,11 @@ class Resolution {
     for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
       if (qtype != t && qtype != dns::type::ANY) continue;
       const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
-      const routing::RouteResult r = snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
+      // Signed: one of the sets the table's answers were signed for (a window of a large pool).
+      bool signed_answer = false;
+      if constexpr (kSigned) signed_answer = signed_.sigs && snap_.answer_signatures;
+      const routing::RouteResult r =
+          snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_, signed_answer);
       if constexpr (kSigned) {
         if (r.records && signed_.sigs) sign_dynamic(mark, owner, head.name(), t, r.ttl);
       }

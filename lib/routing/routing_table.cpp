@@ -366,9 +366,21 @@ const Decision& RoutingTable::decide_in_trie(int service, const RouteClient& cli
   return prefix_hash(client, ecs) <= d.ramp_threshold ? d : c.decisions[d.held_back];
 }
 
+bool windowed_answers(std::size_t n, std::size_t k) {
+  if (k == 0 || k >= n) return false;
+  k = std::min(k, n - k);
+  // C(n - k + i, i) for i = 1..k: each step exact, and growing.
+  uint64_t c = 1;
+  for (std::size_t i = 1; i <= k; ++i) {
+    c = c * (n - k + i) / i;
+    if (c > kMaxSignedSubsets) return true;
+  }
+  return false;
+}
+
 RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
                                  std::string_view owner, health::Stability::Clock::time_point now,
-                                 uint16_t owner_ptr) const {
+                                 uint16_t owner_ptr, bool signed_answer) const {
   const Service& s = services_->services[static_cast<std::size_t>(service)];
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   RouteResult result;
@@ -427,8 +439,15 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
     return result;
   }
 
-  // Up to `answers` distinct endpoints, each drawn by weight from those left.
   const std::size_t want = std::min<std::size_t>(s.answers, n);
+  if (signed_answer && windowed_answers(n, want)) {
+    // A window of the pool (one of n sets signed with the table): the first by weight.
+    const std::size_t first = pick(weights.data(), n);
+    for (std::size_t k = 0; k < want && put_record(reg.endpoints[healthy[(first + k) % n]]); ++k) {
+    }
+    return result;
+  }
+  // Up to `answers` distinct endpoints, each drawn by weight from those left.
   uint16_t pool[kMaxPool];
   uint32_t own[kMaxPool];
   for (std::size_t i = 0; i < n; ++i) {

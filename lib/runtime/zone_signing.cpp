@@ -171,6 +171,16 @@ void subsets(const std::vector<uint16_t>& list, std::size_t k, std::size_t limit
   }
 }
 
+// The n windows of `k` items of list (its i-th to (i + k - 1)-th, wrapping round),
+// each sorted by address: what a DO answer gives from a pool with too many subsets.
+void windows(const std::vector<uint16_t>& list, std::size_t k, std::vector<std::vector<uint16_t>>& out) {
+  for (std::size_t first = 0; first < list.size(); ++first) {
+    std::vector<uint16_t> window;
+    for (std::size_t i = 0; i < k; ++i) window.push_back(list[(first + i) % list.size()]);
+    out.push_back(std::move(window));
+  }
+}
+
 // Every answer `table` can give for z's dynamic names, per name, region and family:
 // f(head, type, ttl, key, sorted addresses) (a set may come more than once).
 template <typename F>
@@ -191,7 +201,8 @@ void for_each_answer_set(const zone::Zone& z, const routing::RoutingTable& table
           const std::size_t n = std::min(list->size(), zone::AnswerSignatures::kMaxAddresses);
           const std::vector<uint16_t> pool(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n));
           if (service.answers == 0 || service.answers >= n) sets.push_back(pool);
-          else subsets(pool, service.answers, ZoneSigning::kMaxSubsets, sets);
+          else if (routing::windowed_answers(n, service.answers)) windows(pool, service.answers, sets);
+          else subsets(pool, service.answers, routing::kMaxSignedSubsets, sets);
         }
         for (const auto& set : sets) {
           if (set.empty()) continue;

@@ -62,13 +62,11 @@ class ZoneSigning {
   // Signatures for every answer the table can give for the signed zones' dynamic
   // names (call after for_zones): each region's healthy and fail-open sets, or
   // their single endpoints (`answers`: 1), or their subsets of `answers`
-  // endpoints while there are at most kMaxSubsets. Signed only when not cached
+  // endpoints, or where those are more than routing::kMaxSignedSubsets the windows
+  // DO answers give instead (routing::windowed_answers). Signed only when not cached
   // (by content, with the zone's signature window); null when nothing is signed.
   std::shared_ptr<const zone::AnswerSignatures> answers_for(const zone::ZoneSet& zones,
                                                             const routing::RoutingTable* table);
-  // Subsets per region and family: C(64, 2) = 2,016 fit (routing draws from at most 64
-  // endpoints); signed once each, then cached by content across tables.
-  static constexpr std::size_t kMaxSubsets = 4096;
   static constexpr std::size_t kMaxCachedAnswers = 50000;
   uint64_t answer_signatures_made() const { return answer_signatures_made_; }
   // Of those, made by answers_for() itself (the publish, under the state mutex).

@@ -133,3 +133,53 @@ TEST_CASE("zone signing: a reload's dynamic answers are signed by prepare(), so 
   CHECK(other.answers_for(*site.state.zones, &table)->size() == 6);
   CHECK(other.publish_answer_signatures() == 6);
 }
+
+TEST_CASE("zone signing: answers from a pool with more subsets than are signed are windows, each signed") {
+  CHECK(routing::windowed_answers(40, 3));    // C(40, 3) = 9,880 > routing::kMaxSignedSubsets
+  CHECK(!routing::windowed_answers(30, 3));   // 4,060: every subset signed
+  CHECK(!routing::windowed_answers(64, 2));   // 2,016
+  CHECK(!routing::windowed_answers(64, 62));  // C(64, 62) = C(64, 2)
+  CHECK(!routing::windowed_answers(64, 64));  // one set
+  CHECK(routing::windowed_answers(64, 32));
+
+  SignedSite site(40, 3);
+  runtime::ZoneSigning signing;
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  auto snapshot = std::make_shared<query::Snapshot>(*site.state.snapshot);
+  snapshot->signatures = signing.for_zones(*site.state.zones, site.state.services.get(), now);
+  snapshot->answer_signatures = signing.answers_for(*site.state.zones, snapshot->routing.get());
+  REQUIRE(snapshot->answer_signatures);
+  CHECK(snapshot->answer_signatures->size() == 40);  // the 40 windows (healthy and fail-open pools alike)
+
+  // Every DO answer (random draws) carries its RRSIG; without DO, draws are free.
+  query::ClientAddress source;
+  source.family = 4;
+  source.address[0] = 198;
+  source.address[1] = 51;
+  source.address[2] = 100;
+  source.address[3] = 7;
+  std::set<std::string> sets;
+  for (int i = 0; i < 200; ++i) {
+    test::QuerySpec spec("www.s.test.", 1);
+    spec.edns = test::Edns{};
+    spec.edns->do_bit = true;
+    spec.edns->payload = 4096;
+    const test::Bytes query = test::make_query(spec);
+    std::vector<uint8_t> out(65535);
+    const std::size_t n = query::answer_query(*snapshot, query.data(), query.size(), source, query::Transport::udp,
+                                              std::chrono::steady_clock::now(), out.data(), out.size());
+    const test::Message m = test::parse_message(test::Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n)));
+    REQUIRE(m.ok);
+    std::string addresses;
+    int a = 0, rrsig = 0;
+    for (const auto& r : m.answer) {
+      if (r.type == 1) ++a;
+      if (r.type == 46) ++rrsig;
+      if (r.type == 1) addresses += r.rdata + " ";
+    }
+    REQUIRE(a == 3);
+    CHECK(rrsig == 1);
+    sets.insert(addresses);
+  }
+  CHECK(sets.size() > 10);  // spread over the windows
+}
