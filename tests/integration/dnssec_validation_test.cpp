@@ -266,17 +266,25 @@ TEST_CASE("an answer without the DO bit carries no signatures; meridian dnssec d
   CHECK(ds.out.find(" 13 2 ") != std::string::npos);
 }
 
-TEST_CASE("geo answers validate for clients of two regions, before and after a health change moves one") {
-  TempDir dir;
+namespace {
+
+// A CSK for origin in dir's zones/keys/ (meridian dnssec keygen); returns the trust
+// anchor file delv is given for it.
+std::string keygen_with_anchor(TempDir& dir, const std::string& origin) {
   std::filesystem::create_directories(dir.file("zones/keys"));
-  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "geo.test.", "-d", dir.file("zones/keys")});
+  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", origin, "-d", dir.file("zones/keys")});
   REQUIRE_MESSAGE(made.exit_code == 0, made.err);
   const std::string base = made.out.substr(0, made.out.find('\n'));
-  const std::string anchor_file = dir.write("anchors.conf", [&] {
-    std::string a = trust_anchor(dnskey_line(base + ".key"));
-    a.replace(a.find("signed.test."), 12, "geo.test.");
-    return a;
-  }());
+  std::string a = trust_anchor(dnskey_line(base + ".key"));
+  a.replace(a.find("signed.test."), 12, origin);
+  return dir.write("anchors.conf", a);
+}
+
+}  // namespace
+
+TEST_CASE("geo answers validate for clients of two regions, before and after a health change moves one") {
+  TempDir dir;
+  const std::string anchor_file = keygen_with_anchor(dir, "geo.test.");
   dir.write("zones/geo.test.json", R"({"origin": "geo.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
  "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
  "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
@@ -334,15 +342,7 @@ TEST_CASE("geo answers validate for clients of two regions, before and after a h
 
 TEST_CASE("answers of 3 from a pool of 40 (more subsets than are signed) validate: DO answers are signed windows") {
   TempDir dir;
-  std::filesystem::create_directories(dir.file("zones/keys"));
-  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "pool.test.", "-d", dir.file("zones/keys")});
-  REQUIRE_MESSAGE(made.exit_code == 0, made.err);
-  const std::string base = made.out.substr(0, made.out.find('\n'));
-  const std::string anchor_file = dir.write("anchors.conf", [&] {
-    std::string a = trust_anchor(dnskey_line(base + ".key"));
-    a.replace(a.find("signed.test."), 12, "pool.test.");
-    return a;
-  }());
+  const std::string anchor_file = keygen_with_anchor(dir, "pool.test.");
   dir.write("zones/pool.test.json", R"({"origin": "pool.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
  "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
  "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");

@@ -17,6 +17,7 @@
 #include "query/responder.hpp"
 #include "runtime/zone_signing.hpp"
 #include "unit/support/dns_wire.hpp"
+#include "unit/support/zone_fixture.hpp"
 #include "unit/support/temp_dir.hpp"
 
 using namespace meridian;
@@ -152,12 +153,7 @@ TEST_CASE("zone signing: answers from a pool with more subsets than are signed a
   CHECK(snapshot->answer_signatures->size() == 40);  // the 40 windows (healthy and fail-open pools alike)
 
   // Every DO answer (random draws) carries its RRSIG; without DO, draws are free.
-  query::ClientAddress source;
-  source.family = 4;
-  source.address[0] = 198;
-  source.address[1] = 51;
-  source.address[2] = 100;
-  source.address[3] = 7;
+  const query::ClientAddress source = test::Responder::source();
   std::set<std::string> sets;
   for (int i = 0; i < 200; ++i) {
     test::QuerySpec spec("www.s.test.", 1);
