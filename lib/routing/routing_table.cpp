@@ -418,7 +418,8 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   dns::write_u32(head + 6, result.ttl);
   dns::write_u16(head + 10, static_cast<uint16_t>(addr_len));
   // One record; false (and nothing written) when it does not fit.
-  auto put_record = [&](const Endpoint& ep) {
+  result.all_pool = d.all_down;
+  auto put_record = [&](const Endpoint& ep, std::size_t position) {
     const auto mark = w.mark();
     const bool owner_ok = owner_ptr ? w.put_bytes(head, 2) : w.put_name(owner);
     if (!(owner_ok && w.put_bytes(head + 2, sizeof head - 2) && w.put_bytes(ep.ip.bytes(), addr_len))) {
@@ -427,6 +428,7 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
     }
     w.count(dns::Section::answer);
     ++result.records;
+    result.positions |= uint64_t{1} << position;
     return true;
   };
 
@@ -434,7 +436,7 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   std::size_t n = std::min(healthy.size(), kMaxPool);
   if (s.answers == 0) {
     // All of them, as listed: nothing to draw.
-    for (std::size_t i = 0; i < n && put_record(reg.endpoints[healthy[i]]); ++i) {
+    for (std::size_t i = 0; i < n && put_record(reg.endpoints[healthy[i]], i); ++i) {
     }
     return result;
   }
@@ -443,15 +445,17 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   if (signed_answer && windowed_answers(n, want)) {
     // A window of the pool (one of n sets signed with the table): the first by weight.
     const std::size_t first = pick(weights.data(), n);
-    for (std::size_t k = 0; k < want && put_record(reg.endpoints[healthy[(first + k) % n]]); ++k) {
+    for (std::size_t k = 0; k < want && put_record(reg.endpoints[healthy[(first + k) % n]], (first + k) % n); ++k) {
     }
     return result;
   }
   // Up to `answers` distinct endpoints, each drawn by weight from those left.
   uint16_t pool[kMaxPool];
+  uint8_t position[kMaxPool];
   uint32_t own[kMaxPool];
   for (std::size_t i = 0; i < n; ++i) {
     pool[i] = healthy[i];
+    position[i] = static_cast<uint8_t>(i);
     own[i] = weights[i] - (i ? weights[i - 1] : 0);
   }
   for (std::size_t k = 0; k < want; ++k) {
@@ -462,8 +466,9 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
       for (std::size_t i = 0; i < n; ++i) cumulative[i] = total += own[i];
       idx = pick(cumulative, n);
     }
-    if (!put_record(reg.endpoints[pool[idx]])) break;
+    if (!put_record(reg.endpoints[pool[idx]], position[idx])) break;
     pool[idx] = pool[n - 1];
+    position[idx] = position[n - 1];
     own[idx] = own[n - 1];
     --n;
   }

@@ -93,6 +93,11 @@ struct RouteResult {
   unsigned records = 0;   // address records written
   bool nodata = false;
   bool failover = false;
+  // The endpoints written, for finding the answer's RRSIGs without re-reading it:
+  // bit i = position i of the region's pool for the family (its healthy endpoints,
+  // or every endpoint when failing open: all_pool).
+  uint64_t positions = 0;
+  bool all_pool = false;
 };
 
 // A signed zone's answers are signed with the routing table, never on the query

@@ -29,7 +29,8 @@ namespace {
 struct SignedSite {
   test::UnitTempDir dir;
   runtime::LoadedState state;
-  explicit SignedSite(int endpoints = 4, int answers = 2) {
+  // region_down: an override takes region r down (answers fail open: every endpoint).
+  explicit SignedSite(int endpoints = 4, int answers = 2, bool region_down = false) {
     std::string error;
     std::filesystem::create_directories(dir.file("zones/keys"));
     REQUIRE(!dnssec::generate_key(dir.file("zones/keys"), *dns::name_from_text("s.test."), dnssec::kEcdsaP256Sha256,
@@ -42,7 +43,9 @@ struct SignedSite {
                   "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.53"}, "www": {"service": "web"}}})");
     std::string list;
     for (int i = 1; i <= endpoints; ++i) list += (i > 1 ? ", \"192.0.2." : "\"192.0.2.") + std::to_string(i) + "\"";
-    dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"]}, "zones": "zones/",
+    std::filesystem::create_directories(dir.file("health"));
+    if (region_down) dir.write("health/ops.json", R"({"web/r": {"state": "down", "reason": "test"}})");
+    dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"]}, "zones": "zones/", "health": "health/",
       "services": {"web": {"policy": "weighted", "ttl": 60, "answers": )" + std::to_string(answers) + R"(,
         "regions": {"r": {"weight": 1, "endpoints": [)" + list + "]}}}}}");
     config::Diagnostics d;
@@ -135,6 +138,54 @@ TEST_CASE("zone signing: a reload's dynamic answers are signed by prepare(), so 
   CHECK(other.publish_answer_signatures() == 6);
 }
 
+namespace {
+
+// DO queries for www.s.test. A against site's snapshot signed by a fresh ZoneSigning:
+// the distinct address sets answered, and how many answers carried no RRSIG.
+struct DoAnswers {
+  std::size_t sets = 0;
+  int unsigned_answers = 0;
+};
+DoAnswers ask_do(const SignedSite& site, std::size_t expect_signed_sets, int addresses, int queries = 200) {
+  runtime::ZoneSigning signing;
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  auto snapshot = std::make_shared<query::Snapshot>(*site.state.snapshot);
+  snapshot->signatures = signing.for_zones(*site.state.zones, site.state.services.get(), now);
+  snapshot->answer_signatures = signing.answers_for(*site.state.zones, snapshot->routing.get());
+  REQUIRE(snapshot->answer_signatures);
+  CHECK(snapshot->answer_signatures->size() == expect_signed_sets);
+  const query::ClientAddress source = test::Responder::source();
+  std::set<std::string> sets;
+  DoAnswers out;
+  for (int i = 0; i < queries; ++i) {
+    test::QuerySpec spec("www.s.test.", 1);
+    spec.edns = test::Edns{};
+    spec.edns->do_bit = true;
+    spec.edns->payload = 4096;
+    const test::Bytes query = test::make_query(spec);
+    std::vector<uint8_t> wire(65535);
+    const std::size_t n = query::answer_query(*snapshot, query.data(), query.size(), source, query::Transport::udp,
+                                              std::chrono::steady_clock::now(), wire.data(), wire.size());
+    const test::Message m = test::parse_message(test::Bytes(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(n)));
+    REQUIRE(m.ok);
+    std::set<std::string> answer;  // in any order
+    int rrsig = 0;
+    for (const auto& r : m.answer) {
+      if (r.type == 1) answer.insert(r.rdata);
+      if (r.type == 46) ++rrsig;
+    }
+    REQUIRE(answer.size() == static_cast<std::size_t>(addresses));
+    if (rrsig != 1) ++out.unsigned_answers;
+    std::string joined;
+    for (const auto& a : answer) joined += a + " ";
+    sets.insert(joined);
+  }
+  out.sets = sets.size();
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("zone signing: answers from a pool with more subsets than are signed are windows, each signed") {
   CHECK(routing::windowed_answers(40, 3));    // C(40, 3) = 9,880 > routing::kMaxSignedSubsets
   CHECK(!routing::windowed_answers(30, 3));   // 4,060: every subset signed
@@ -144,38 +195,23 @@ TEST_CASE("zone signing: answers from a pool with more subsets than are signed a
   CHECK(routing::windowed_answers(64, 32));
 
   SignedSite site(40, 3);
-  runtime::ZoneSigning signing;
-  const auto now = static_cast<uint32_t>(std::time(nullptr));
-  auto snapshot = std::make_shared<query::Snapshot>(*site.state.snapshot);
-  snapshot->signatures = signing.for_zones(*site.state.zones, site.state.services.get(), now);
-  snapshot->answer_signatures = signing.answers_for(*site.state.zones, snapshot->routing.get());
-  REQUIRE(snapshot->answer_signatures);
-  CHECK(snapshot->answer_signatures->size() == 40);  // the 40 windows (healthy and fail-open pools alike)
+  // Every DO answer (random draws) is one of the 40 windows (healthy and fail-open
+  // pools alike), each signed; without the windows 199 of 200 went out unsigned.
+  const DoAnswers got = ask_do(site, 40, 3);
+  CHECK(got.unsigned_answers == 0);
+  CHECK(got.sets > 10);  // spread over the windows
+}
 
-  // Every DO answer (random draws) carries its RRSIG; without DO, draws are free.
-  const query::ClientAddress source = test::Responder::source();
-  std::set<std::string> sets;
-  for (int i = 0; i < 200; ++i) {
-    test::QuerySpec spec("www.s.test.", 1);
-    spec.edns = test::Edns{};
-    spec.edns->do_bit = true;
-    spec.edns->payload = 4096;
-    const test::Bytes query = test::make_query(spec);
-    std::vector<uint8_t> out(65535);
-    const std::size_t n = query::answer_query(*snapshot, query.data(), query.size(), source, query::Transport::udp,
-                                              std::chrono::steady_clock::now(), out.data(), out.size());
-    const test::Message m = test::parse_message(test::Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n)));
-    REQUIRE(m.ok);
-    std::string addresses;
-    int a = 0, rrsig = 0;
-    for (const auto& r : m.answer) {
-      if (r.type == 1) ++a;
-      if (r.type == 46) ++rrsig;
-      if (r.type == 1) addresses += r.rdata + " ";
-    }
-    REQUIRE(a == 3);
-    CHECK(rrsig == 1);
-    sets.insert(addresses);
-  }
-  CHECK(sets.size() > 10);  // spread over the windows
+TEST_CASE("zone signing: the responder finds an answer's RRSIGs by what routing wrote (subsets, fail-open pool)") {
+  // 2 of 4: the 6 subsets, each drawn and each signed.
+  const DoAnswers subsets = ask_do(SignedSite(4, 2), 6, 2);
+  CHECK(subsets.unsigned_answers == 0);
+  CHECK(subsets.sets == 6);
+  // The region down: fail-open answers from every endpoint (the all pool), signed.
+  const DoAnswers fail_open = ask_do(SignedSite(4, 2, true), 6, 2);
+  CHECK(fail_open.unsigned_answers == 0);
+  CHECK(fail_open.sets == 6);
+  // One endpoint each (`answers`: 1) and all of them (`answers`: "all" is 0; 4 of 4).
+  CHECK(ask_do(SignedSite(4, 1), 4, 1).unsigned_answers == 0);
+  CHECK(ask_do(SignedSite(4, 4), 1, 4).unsigned_answers == 0);
 }
