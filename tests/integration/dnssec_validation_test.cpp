@@ -268,15 +268,18 @@ TEST_CASE("an answer without the DO bit carries no signatures; meridian dnssec d
 
 namespace {
 
-// A CSK for origin in dir's zones/keys/ (meridian dnssec keygen); returns the trust
-// anchor file delv is given for it.
-std::string keygen_with_anchor(TempDir& dir, const std::string& origin) {
+// A CSK for origin in dir's zones/keys/ (meridian dnssec keygen) and the zone signed
+// with it, whose name `app` is service web; returns the trust anchor file delv is given.
+std::string signed_app_zone(TempDir& dir, const std::string& origin) {
   std::filesystem::create_directories(dir.file("zones/keys"));
   const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", origin, "-d", dir.file("zones/keys")});
   REQUIRE_MESSAGE(made.exit_code == 0, made.err);
   const std::string base = made.out.substr(0, made.out.find('\n'));
   std::string a = trust_anchor(dnskey_line(base + ".key"));
   a.replace(a.find("signed.test."), 12, origin);
+  dir.write("zones/" + origin + "json", R"({"origin": ")" + origin + R"(", "ttl": 300, "dnssec": {"keys": "keys/"},
+ "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
+ "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
   return dir.write("anchors.conf", a);
 }
 
@@ -284,10 +287,7 @@ std::string keygen_with_anchor(TempDir& dir, const std::string& origin) {
 
 TEST_CASE("geo answers validate for clients of two regions, before and after a health change moves one") {
   TempDir dir;
-  const std::string anchor_file = keygen_with_anchor(dir, "geo.test.");
-  dir.write("zones/geo.test.json", R"({"origin": "geo.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
- "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
- "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
+  const std::string anchor_file = signed_app_zone(dir, "geo.test.");
   dir.write("health/README.txt", "override files go here\n");
   // Clients are told apart by their source address on loopback (delv -b).
   const std::string config = dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"], "threads": 1},
@@ -342,10 +342,7 @@ TEST_CASE("geo answers validate for clients of two regions, before and after a h
 
 TEST_CASE("answers of 3 from a pool of 40 (more subsets than are signed) validate: DO answers are signed windows") {
   TempDir dir;
-  const std::string anchor_file = keygen_with_anchor(dir, "pool.test.");
-  dir.write("zones/pool.test.json", R"({"origin": "pool.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
- "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
- "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
+  const std::string anchor_file = signed_app_zone(dir, "pool.test.");
   std::string endpoints;
   for (int i = 100; i < 140; ++i) endpoints += (endpoints.empty() ? "\"192.0.2." : ", \"192.0.2.") + std::to_string(i) + "\"";
   const std::string config = dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"], "threads": 1},
