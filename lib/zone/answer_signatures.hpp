@@ -1,18 +1,16 @@
 // The signatures of dynamic answers (a service's A or AAAA records for a name),
-// found by content: owner, type and the addresses in canonical order. Built with
+// keyed by content (owner, type and the addresses in canonical order). Built with
 // each routing table for every answer it can give (runtime/zone_signing.cpp,
 // which keeps the signatures across tables, so a set signed once is not signed
 // again); the query path looks an answer up by who routing wrote it for (node,
 // region, family, pool, positions: Identity), without reading the records back.
 #pragma once
 #include <cstdint>
-#include <cstring>
 #include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "zone/name_index.hpp"
 #include "zone/zone_signatures.hpp"
 
 namespace meridian::zone {
@@ -47,8 +45,6 @@ class AnswerSignatures {
   // One more identity under which set (added here) is found.
   void add_identity(const Identity& id, const SignedRRset* set) { identities_.push_back({id, set}); }
   void build_index() {
-    index_.reserve(sets_.size());
-    for (const SignedRRset& set : sets_) index_.insert(&set);
     // Open addressing, at most half full, so a probe ends at an empty slot soon.
     std::size_t slots = 1;
     while (slots < identities_.size() * 2) slots <<= 1;
@@ -72,19 +68,6 @@ class AnswerSignatures {
     return nullptr;
   }
 
-  // addresses: `count` pointers to `length`-byte addresses, sorted. No allocation.
-  const SignedRRset* find(std::string_view owner, uint16_t type, const uint8_t* const* addresses, std::size_t count,
-                          std::size_t length) const {
-    char key[255 + 2 + kMaxAddresses * 16];
-    if (owner.size() > 255 || count > kMaxAddresses || length > 16 || sets_.empty()) return nullptr;
-    std::memcpy(key, owner.data(), owner.size());
-    std::size_t at = owner.size();
-    key[at++] = static_cast<char>(type >> 8);
-    key[at++] = static_cast<char>(type & 0xFF);
-    for (std::size_t i = 0; i < count; ++i, at += length) std::memcpy(key + at, addresses[i], length);
-    return index_.find({key, at});
-  }
-
  private:
   static std::size_t hash(const Identity& id) {
     uint64_t h = reinterpret_cast<uintptr_t>(id.node) * 0x9E3779B97F4A7C15ull;
@@ -97,7 +80,6 @@ class AnswerSignatures {
   };
 
   std::deque<SignedRRset> sets_;
-  NameIndex<SignedRRset> index_;
   std::vector<IdentityEntry> identities_;   // while building
   std::vector<IdentityEntry> by_identity_;  // power-of-two slots; empty: set null
 };
