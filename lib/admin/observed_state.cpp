@@ -205,6 +205,10 @@ std::string render_metrics(const ObservedState& s) {
            "RRSIGs made since start: for zone RRsets and NSECs (kind=zone) or dynamic answers (kind=answer).");
   m.sample("meridian_dnssec_signatures_made_total", {{"kind", "zone"}}, dnssec.zone_signatures.load());
   m.sample("meridian_dnssec_signatures_made_total", {{"kind", "answer"}}, dnssec.answer_signatures.load());
+  m.family("meridian_dnssec_publish_answer_signatures_total", "counter",
+           "Of kind=answer, RRSIGs made while publishing a snapshot (state mutex held): only answer sets a health "
+           "change brings that were never signed; reloads and refreshes sign theirs beforehand.");
+  m.sample("meridian_dnssec_publish_answer_signatures_total", {}, dnssec.publish_answer_signatures.load());
   m.family("meridian_dnssec_answer_cache_hits_total", "counter",
            "Dynamic answers a new routing table needed whose signatures were cached (no signing).");
   m.sample("meridian_dnssec_answer_cache_hits_total", {}, dnssec.answer_cache_hits.load());

@@ -306,32 +306,15 @@ class Resolution {
     }
   }
 
-  // The RRSIGs of the address records routing wrote from `mark` on, found by
-  // their content (the snapshot signed every answer its routing table can give).
-  void sign_dynamic(const MessageWriter::Mark& mark, std::string_view owner, std::string_view node_name, uint16_t type,
-                    uint32_t ttl) {
+  // The RRSIGs of the address records routing wrote from `mark` on, found by who
+  // it wrote them for (node, region, pool, positions: the snapshot signed every
+  // answer its routing table can give), without reading the records back.
+  void sign_dynamic(const MessageWriter::Mark& mark, std::string_view owner, const NodeHead& head, bool v4,
+                    const routing::RouteResult& r) {
     if (truncated_ || !snap_.answer_signatures) return;
-    const uint8_t* addresses[zone::AnswerSignatures::kMaxAddresses];
-    std::size_t count = 0;
-    const std::size_t length = type == dns::type::A ? 4 : 16;
-    const uint8_t* at = w_.data() + mark.pos;
-    const uint8_t* const end = w_.data() + w_.size();
-    while (at < end && count < zone::AnswerSignatures::kMaxAddresses) {
-      while ((*at & 0xC0) != 0xC0 && *at != 0) at += 1u + *at;  // the owner: labels, then a pointer or the root
-      at += (*at == 0) ? 1 : 2;
-      at += 10;  // type, class, TTL, rdlength
-      const uint8_t* address = at;
-      at += length;
-      // Canonical order: insertion into the sorted prefix.
-      std::size_t i = count++;
-      while (i > 0 && std::memcmp(addresses[i - 1], address, length) > 0) {
-        addresses[i] = addresses[i - 1];
-        --i;
-      }
-      addresses[i] = address;
-    }
-    const zone::SignedRRset* set = snap_.answer_signatures->find(node_name, type, addresses, count, length);
-    if (set && !put_signed(owner, name_ptr_, *set, ttl, Section::answer)) {
+    const zone::SignedRRset* set = snap_.answer_signatures->find(
+        {&head, r.positions, static_cast<uint32_t>(r.region), r.all_pool, v4});
+    if (set && !put_signed(owner, name_ptr_, *set, r.ttl, Section::answer)) {
       w_.rollback(mark);
       truncate();
     }
@@ -526,9 +509,13 @@ class Resolution {
     for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
       if (qtype != t && qtype != dns::type::ANY) continue;
       const MessageWriter::Mark mark = kSigned ? w_.mark() : MessageWriter::Mark{};
-      const routing::RouteResult r = snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_);
+      // Signed: one of the sets the table's answers were signed for (a window of a large pool).
+      bool signed_answer = false;
+      if constexpr (kSigned) signed_answer = signed_.sigs && snap_.answer_signatures;
+      const routing::RouteResult r =
+          snap_.routing->answer(head.service_index, t, client_, w_, owner, clock_.now(), name_ptr_, signed_answer);
       if constexpr (kSigned) {
-        if (r.records && signed_.sigs) sign_dynamic(mark, owner, head.name(), t, r.ttl);
+        if (r.records && signed_.sigs) sign_dynamic(mark, owner, head, t == dns::type::A, r);
       }
       if (r.scope > scope_) scope_ = r.scope;
       service_ = static_cast<int16_t>(head.service_index);

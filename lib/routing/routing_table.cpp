@@ -366,9 +366,21 @@ const Decision& RoutingTable::decide_in_trie(int service, const RouteClient& cli
   return prefix_hash(client, ecs) <= d.ramp_threshold ? d : c.decisions[d.held_back];
 }
 
+bool windowed_answers(std::size_t n, std::size_t k) {
+  if (k == 0 || k >= n) return false;
+  k = std::min(k, n - k);
+  // C(n - k + i, i) for i = 1..k: each step exact, and growing.
+  uint64_t c = 1;
+  for (std::size_t i = 1; i <= k; ++i) {
+    c = c * (n - k + i) / i;
+    if (c > kMaxSignedSubsets) return true;
+  }
+  return false;
+}
+
 RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
                                  std::string_view owner, health::Stability::Clock::time_point now,
-                                 uint16_t owner_ptr) const {
+                                 uint16_t owner_ptr, bool signed_answer) const {
   const Service& s = services_->services[static_cast<std::size_t>(service)];
   const CompiledService& c = compiled_[static_cast<std::size_t>(service)];
   RouteResult result;
@@ -406,7 +418,8 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   dns::write_u32(head + 6, result.ttl);
   dns::write_u16(head + 10, static_cast<uint16_t>(addr_len));
   // One record; false (and nothing written) when it does not fit.
-  auto put_record = [&](const Endpoint& ep) {
+  result.all_pool = d.all_down;
+  auto put_record = [&](const Endpoint& ep, std::size_t position) {
     const auto mark = w.mark();
     const bool owner_ok = owner_ptr ? w.put_bytes(head, 2) : w.put_name(owner);
     if (!(owner_ok && w.put_bytes(head + 2, sizeof head - 2) && w.put_bytes(ep.ip.bytes(), addr_len))) {
@@ -415,6 +428,7 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
     }
     w.count(dns::Section::answer);
     ++result.records;
+    result.positions |= uint64_t{1} << position;
     return true;
   };
 
@@ -422,17 +436,26 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
   std::size_t n = std::min(healthy.size(), kMaxPool);
   if (s.answers == 0) {
     // All of them, as listed: nothing to draw.
-    for (std::size_t i = 0; i < n && put_record(reg.endpoints[healthy[i]]); ++i) {
+    for (std::size_t i = 0; i < n && put_record(reg.endpoints[healthy[i]], i); ++i) {
     }
     return result;
   }
 
-  // Up to `answers` distinct endpoints, each drawn by weight from those left.
   const std::size_t want = std::min<std::size_t>(s.answers, n);
+  if (signed_answer && windowed_answers(n, want)) {
+    // A window of the pool (one of n sets signed with the table): the first by weight.
+    const std::size_t first = pick(weights.data(), n);
+    for (std::size_t k = 0; k < want && put_record(reg.endpoints[healthy[(first + k) % n]], (first + k) % n); ++k) {
+    }
+    return result;
+  }
+  // Up to `answers` distinct endpoints, each drawn by weight from those left.
   uint16_t pool[kMaxPool];
+  uint8_t position[kMaxPool];
   uint32_t own[kMaxPool];
   for (std::size_t i = 0; i < n; ++i) {
     pool[i] = healthy[i];
+    position[i] = static_cast<uint8_t>(i);
     own[i] = weights[i] - (i ? weights[i - 1] : 0);
   }
   for (std::size_t k = 0; k < want; ++k) {
@@ -443,8 +466,9 @@ RouteResult RoutingTable::answer(int service, uint16_t qtype, const RouteClient&
       for (std::size_t i = 0; i < n; ++i) cumulative[i] = total += own[i];
       idx = pick(cumulative, n);
     }
-    if (!put_record(reg.endpoints[pool[idx]])) break;
+    if (!put_record(reg.endpoints[pool[idx]], position[idx])) break;
     pool[idx] = pool[n - 1];
+    position[idx] = position[n - 1];
     own[idx] = own[n - 1];
     --n;
   }

@@ -93,7 +93,23 @@ struct RouteResult {
   unsigned records = 0;   // address records written
   bool nodata = false;
   bool failover = false;
+  // The endpoints written, for finding the answer's RRSIGs without re-reading it:
+  // bit i = position i of the region's pool for the family (its healthy endpoints,
+  // or every endpoint when failing open: all_pool).
+  uint64_t positions = 0;
+  bool all_pool = false;
 };
+
+// A signed zone's answers are signed with the routing table, never on the query
+// path, so a DO answer must be one the table can list. With `answers` k of a pool of
+// n endpoints that is C(n, k) subsets; up to kMaxSignedSubsets of them (any
+// `answers: 2`, C(64, 2) = 2,016; C(30, 3) = 4,060) each is signed. Beyond (C(40, 3)
+// = 9,880, C(64, 3) = 41,664: too many signatures to make per table) a DO answer is a
+// window instead: its first endpoint drawn by weight, then the next k - 1 of the
+// pool in order, wrapping round: n sets, each signed.
+inline constexpr std::size_t kMaxSignedSubsets = 4096;
+// Whether C(n, k) > kMaxSignedSubsets (k < n), and DO answers are windows.
+bool windowed_answers(std::size_t n, std::size_t k);
 
 class RoutingTable {
  public:
@@ -112,10 +128,11 @@ class RoutingTable {
   // Writes the A or AAAA records of service for this client under owner (the
   // answer section). Returns what was decided. Allocation-free. `now` (read once
   // per batch) places the answer's TTL against the health's next possible change.
-  // owner_ptr, when not 0, is where the message already holds owner.
+  // owner_ptr, when not 0, is where the message already holds owner. signed_answer:
+  // the answer gets RRSIGs (DO, signed zone): a window where windowed_answers().
   RouteResult answer(int service, uint16_t qtype, const RouteClient& client, dns::MessageWriter& w,
                      std::string_view owner, health::Stability::Clock::time_point now,
-                     uint16_t owner_ptr = 0) const;
+                     uint16_t owner_ptr = 0, bool signed_answer = false) const;
 
   // The decision for a client, without writing anything, and its scope: the
   // prefix around the client's address inside which every address gets this

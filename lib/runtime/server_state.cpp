@@ -89,7 +89,8 @@ ServerState::ServerState(std::string config_path, LoadedState initial, net::Snap
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
   log_cookie_policy(state_.config.dns.cookies, state_.cookies);
   if (state_.config.dns.rrl) log_rrl(state_.config.dns.rrl);
-  publish_locked();
+  const auto presigned = presign(state_);  // no other thread yet: the same as a reload's
+  publish_locked(presigned.get());
   config_fingerprint_ = fingerprint(config_paths());
   health_fingerprint_ = fingerprint(health_paths());
   refresher_ = std::thread([this] { run_refresher(); });
@@ -257,10 +258,11 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger, std::unique
   // /status go on meanwhile with the state served until now. Reloads themselves
   // wait on reload_mutex_.
   bool health_reloaded_meanwhile = false;
+  std::shared_ptr<const routing::RoutingTable> presigned;
   if (has_signed_zone(*next->zones)) {
     const uint64_t health_loads = health_loads_;
     lock.unlock();
-    signing_.prepare(*next->zones, next->services.get(), static_cast<uint32_t>(std::time(nullptr)));
+    presigned = presign(*next);
     lock.lock();
     health_reloaded_meanwhile = health_loads_ != health_loads;
   }
@@ -274,7 +276,7 @@ ReloadOutcome ServerState::reload_locked(const std::string& trigger, std::unique
     }
   table_.retain([&](const std::string& key) { return keys.count(key) > 0; });
   if (checks_) checks_->apply(check_targets(*state_.services, state_.checks));
-  const bool kept_routing = publish_locked();
+  const bool kept_routing = publish_locked(presigned.get());
   // Override files edited while the zones were signed: next's were read before.
   if (health_reloaded_meanwhile) reload_health();
   status_.last_ok = true;
@@ -333,7 +335,18 @@ bool ServerState::reload_health() {
   return true;
 }
 
-bool ServerState::publish_locked() {
+std::shared_ptr<const routing::RoutingTable> ServerState::presign(const LoadedState& next) {
+  if (!next.zones || !has_signed_zone(*next.zones)) return nullptr;
+  std::shared_ptr<const routing::RoutingTable> table;
+  if (next.services && next.health)
+    table = std::make_shared<routing::RoutingTable>(
+        next.services,
+        health::HealthSnapshot::of_table(next.health->overrides(), table_.entries(), table_.cluster()));
+  signing_.prepare(*next.zones, next.services.get(), static_cast<uint32_t>(std::time(nullptr)), table.get());
+  return table;
+}
+
+bool ServerState::publish_locked(const routing::RoutingTable* presigned) {
   // The forwarding tier reads the overrides from the table (a no-op when they did not change).
   table_.set_overrides(state_.health->overrides());
   state_.health = std::make_shared<health::HealthSnapshot>(
@@ -346,14 +359,17 @@ bool ServerState::publish_locked() {
   // Else a new table, which takes over each service whose regions' health did not change.
   auto table_for = [&](const routing::RampShares& ramps) -> std::shared_ptr<const routing::RoutingTable> {
     if (!state_.services) return nullptr;
-    return std::make_shared<routing::RoutingTable>(state_.services, *state_.health, ramps, routing_table_.get());
+    const routing::RoutingTable* previous =
+        presigned && &presigned->services() == state_.services.get() ? presigned : routing_table_.get();
+    return std::make_shared<routing::RoutingTable>(state_.services, *state_.health, ramps, previous);
   };
   const auto unix_now = static_cast<uint32_t>(std::time(nullptr));
   auto signatures = state_.zones ? signing_.for_zones(*state_.zones, state_.services.get(), unix_now)
                                  : std::vector<std::shared_ptr<const zone::ZoneSignatures>>{};
   // First without ramps, to learn which regions are up now; a region that was
   // down and is up again starts its slow start.
-  // Dynamic answers of signed zones: signed here, for the table the snapshot gets.
+  // Dynamic answers of signed zones, for the table the snapshot gets: cache hits,
+  // but for sets that were never signed (a health change's new ones), signed here.
   auto answer_signatures = [&](const std::shared_ptr<const routing::RoutingTable>& table) {
     return state_.zones && !signatures.empty() ? signing_.answers_for(*state_.zones, table.get()) : nullptr;
   };

@@ -111,8 +111,14 @@ class ServerState {
   ReloadOutcome reload_locked(const std::string& trigger, std::unique_lock<std::mutex>& lock);
   bool reload_health();
   // New snapshot from state_ and the table; mutex_ held. True when it kept the
-  // routing table served until now.
-  bool publish_locked();
+  // routing table served until now. presigned: the table presign() returned for
+  // state_, whose compiled services a new table takes over where health agrees.
+  bool publish_locked(const routing::RoutingTable* presigned = nullptr);
+  // Before next is published, with mutex_ not held: its new or changed signed zones
+  // and their dynamic answers (for a routing table built on next's services and
+  // the health observed now, returned), so that the publish signs nothing new
+  // unless health changes meanwhile. Null when next has no signed zone.
+  std::shared_ptr<const routing::RoutingTable> presign(const LoadedState& next);
   std::vector<std::string> config_paths() const;
   std::vector<std::string> health_paths() const;
 

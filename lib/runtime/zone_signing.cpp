@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <optional>
-#include <unordered_set>
 
 #include "dns/constants.hpp"
 #include "dns/name.hpp"
@@ -54,7 +53,8 @@ bool ZoneSigning::usable(const zone::Zone& z, const Kept& kept, const routing::S
          (now < kept.signatures->refresh_at() || now + margin < kept.signatures->expiration());
 }
 
-void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now) {
+void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now,
+                          const routing::RoutingTable* table) {
   std::vector<const zone::Zone*> to_sign;
   {
     std::lock_guard lock(mutex_);
@@ -66,13 +66,20 @@ void ZoneSigning::prepare(const zone::ZoneSet& zones, const routing::ServiceSet*
     });
   }
   std::unordered_map<std::string, Kept> made;
+  AnswerMap answers;
+  std::size_t answer_signatures = 0;
   for (const zone::Zone* z : to_sign) {
     Kept kept;
     kept.zone = zones.share_exact(z->origin());
     kept.services = services;
     kept.signatures = sign_zone(*z, services, now);
-    if (kept.signatures) made.emplace(z->origin(), std::move(kept));
+    if (!kept.signatures) continue;
+    // Its new window makes every cached answer of z stale: all are signed here.
+    if (table && &table->services() == services && z->has_dynamic_names())
+      answer_signatures += sign_answers(*z, *kept.signatures, *table, answers);
+    made.emplace(z->origin(), std::move(kept));
   }
+  if (!answers.empty()) stash_presigned(std::move(answers), answer_signatures);
   std::lock_guard lock(mutex_);
   prepared_ = std::move(made);
 }
@@ -163,8 +170,19 @@ void subsets(const std::vector<uint16_t>& list, std::size_t k, std::size_t limit
   }
 }
 
+// The n windows of `k` items of list (its i-th to (i + k - 1)-th, wrapping round):
+// what a DO answer gives from a pool with too many subsets.
+void windows(const std::vector<uint16_t>& list, std::size_t k, std::vector<std::vector<uint16_t>>& out) {
+  for (std::size_t first = 0; first < list.size(); ++first) {
+    std::vector<uint16_t> window;
+    for (std::size_t i = 0; i < k; ++i) window.push_back(list[(first + i) % list.size()]);
+    out.push_back(std::move(window));
+  }
+}
+
 // Every answer `table` can give for z's dynamic names, per name, region and family:
-// f(head, type, ttl, key, sorted addresses) (a set may come more than once).
+// f(head, type, ttl, key, sorted addresses, identity) (a set may come more than
+// once: under each identity routing can write it with).
 template <typename F>
 void for_each_answer_set(const zone::Zone& z, const routing::RoutingTable& table, F&& f) {
   z.for_each_node([&](const zone::NodeHead& head) {
@@ -178,22 +196,30 @@ void for_each_answer_set(const zone::Zone& z, const routing::RoutingTable& table
       for (const bool v4 : {true, false}) {
         const uint16_t type = v4 ? dns::type::A : dns::type::AAAA;
         const std::size_t length = v4 ? 4 : 16;
-        std::vector<std::vector<uint16_t>> sets;
-        for (const auto* list : {v4 ? &state.healthy_v4 : &state.healthy_v6, v4 ? &state.all_v4 : &state.all_v6}) {
-          const std::size_t n = std::min(list->size(), zone::AnswerSignatures::kMaxAddresses);
-          const std::vector<uint16_t> pool(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(n));
+        for (const bool all_pool : {false, true}) {
+          const std::vector<uint16_t>& list =
+              all_pool ? (v4 ? state.all_v4 : state.all_v6) : (v4 ? state.healthy_v4 : state.healthy_v6);
+          // Sets of positions in the pool (as routing writes them), then their endpoints.
+          const std::size_t n = std::min(list.size(), zone::AnswerSignatures::kMaxAddresses);
+          std::vector<uint16_t> pool(n);
+          for (std::size_t i = 0; i < n; ++i) pool[i] = static_cast<uint16_t>(i);
+          std::vector<std::vector<uint16_t>> sets;
           if (service.answers == 0 || service.answers >= n) sets.push_back(pool);
-          else subsets(pool, service.answers, ZoneSigning::kMaxSubsets, sets);
-        }
-        for (const auto& set : sets) {
-          if (set.empty()) continue;
-          std::vector<std::string> addresses;
-          for (uint16_t e : set)
-            addresses.emplace_back(reinterpret_cast<const char*>(region.endpoints[e].ip.bytes()), length);
-          std::sort(addresses.begin(), addresses.end());
-          std::string joined;
-          for (const auto& a : addresses) joined += a;
-          f(head, type, service.ttl, zone::AnswerSignatures::key(head.name(), type, joined), addresses);
+          else if (routing::windowed_answers(n, service.answers)) windows(pool, service.answers, sets);
+          else subsets(pool, service.answers, routing::kMaxSignedSubsets, sets);
+          for (const auto& set : sets) {
+            if (set.empty()) continue;
+            zone::AnswerSignatures::Identity id{&head, 0, static_cast<uint32_t>(r), all_pool, v4};
+            std::vector<std::string> addresses;
+            for (uint16_t position : set) {
+              id.positions |= uint64_t{1} << position;
+              addresses.emplace_back(reinterpret_cast<const char*>(region.endpoints[list[position]].ip.bytes()), length);
+            }
+            std::sort(addresses.begin(), addresses.end());
+            std::string joined;
+            for (const auto& a : addresses) joined += a;
+            f(head, type, service.ttl, zone::AnswerSignatures::key(head.name(), type, joined), addresses, id);
+          }
         }
       }
     }
@@ -234,14 +260,18 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
   lock.unlock();
   ++builds_;
   auto out = std::make_shared<zone::AnswerSignatures>();
-  std::unordered_set<std::string> added;
+  std::unordered_map<std::string, const zone::SignedRRset*> added;  // by content key
   zones.for_each_zone([&](const zone::Zone& z) {
     const auto kept = kept_now.find(z.origin());
     if (kept == kept_now.end() || kept->second.zone.get() != &z || !z.has_dynamic_names()) return;
     const zone::ZoneSignatures& window = *kept->second.signatures;
     for_each_answer_set(z, *table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
-                                       const std::vector<std::string>& addresses) {
-      if (!added.insert(key).second) return;
+                                       const std::vector<std::string>& addresses,
+                                       const zone::AnswerSignatures::Identity& id) {
+      if (const auto it = added.find(key); it != added.end()) {
+        out->add_identity(id, it->second);  // the same set under another identity
+        return;
+      }
       CachedAnswer& cached = answer_cache_[key];
       if (cached.expiration == window.expiration()) {
         ++answer_cache_hits_;
@@ -255,10 +285,14 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
         cached.set = std::move(*set);
         cached.expiration = window.expiration();
         answer_signatures_made_ += cached.set.rrsig_count;
+        publish_answer_signatures_ += cached.set.rrsig_count;
         dnssec_counters().answer_signatures += cached.set.rrsig_count;
+        dnssec_counters().publish_answer_signatures += cached.set.rrsig_count;
       }
       cached.used = builds_;
-      out->add(cached.set);
+      const zone::SignedRRset* set = out->add(cached.set);
+      added.emplace(key, set);
+      out->add_identity(id, set);
     });
   });
   // Bounded: past the limit, what this table does not need goes.
@@ -267,6 +301,31 @@ std::shared_ptr<const zone::AnswerSignatures> ZoneSigning::answers_for(const zon
   out->build_index();
   dnssec_counters().answer_cache_entries = answer_cache_.size();
   return out;
+}
+
+std::size_t ZoneSigning::sign_answers(const zone::Zone& z, const zone::ZoneSignatures& window,
+                                      const routing::RoutingTable& table, AnswerMap& made) {
+  std::size_t signatures = 0;
+  for_each_answer_set(z, table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
+                                    const std::vector<std::string>& addresses, const zone::AnswerSignatures::Identity&) {
+    if (made.size() >= kMaxCachedAnswers || made.count(key)) return;
+    auto set = sign_answer(z, window, head, type, ttl, key, addresses);
+    if (!set) return;
+    signatures += set->rrsig_count;
+    CachedAnswer& cached = made[key];
+    cached.set = std::move(*set);
+    cached.expiration = window.expiration();
+  });
+  return signatures;
+}
+
+void ZoneSigning::stash_presigned(AnswerMap made, std::size_t signatures) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, cached] : made) presigned_[key] = std::move(cached);
+    presigned_signatures_ += signatures;
+  }
+  dnssec_counters().answer_signatures += signatures;
 }
 
 std::size_t ZoneSigning::presign_answers(const RefreshJob& job, const routing::RoutingTable& table) {
@@ -279,25 +338,11 @@ std::size_t ZoneSigning::presign_answers(const RefreshJob& job, const routing::R
   }
   const zone::Zone& z = *job.zone;
   if (!z.has_dynamic_names() || &table.services() != job.services.get()) return 0;
-  std::unordered_map<std::string, CachedAnswer> made;
-  std::size_t signatures = 0;
-  for_each_answer_set(z, table, [&](const zone::NodeHead& head, uint16_t type, uint32_t ttl, std::string key,
-                                    const std::vector<std::string>& addresses) {
-    if (made.size() >= kMaxCachedAnswers || made.count(key)) return;
-    auto set = sign_answer(z, *window, head, type, ttl, key, addresses);
-    if (!set) return;
-    signatures += set->rrsig_count;
-    CachedAnswer& cached = made[key];
-    cached.set = std::move(*set);
-    cached.expiration = window->expiration();
-  });
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [key, cached] : made) presigned_[key] = std::move(cached);
-    presigned_signatures_ += signatures;
-  }
-  dnssec_counters().answer_signatures += signatures;
-  return made.size();
+  AnswerMap made;
+  const std::size_t signatures = sign_answers(z, *window, table, made);
+  const std::size_t sets = made.size();
+  stash_presigned(std::move(made), signatures);
+  return sets;
 }
 
 bool ZoneSigning::refresh_due(uint32_t now) const {

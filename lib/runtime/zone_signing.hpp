@@ -35,6 +35,9 @@ struct SignedZoneStatus {
 struct DnssecCounters {
   std::atomic<uint64_t> zone_signatures{0};    // RRSIGs made for static RRsets and NSECs
   std::atomic<uint64_t> answer_signatures{0};  // RRSIGs made for dynamic answers
+  // Of those, made by a publish itself (state mutex held): only the sets a health
+  // change brings that were never signed; the rest are signed beforehand.
+  std::atomic<uint64_t> publish_answer_signatures{0};
   std::atomic<uint64_t> answer_cache_hits{0};  // dynamic answers a table needed that were signed already
   std::atomic<uint64_t> answer_cache_entries{0};
 };
@@ -51,20 +54,23 @@ class ZoneSigning {
   // A reload's new or changed signed zones, signed before it publishes, with no
   // lock held but this object's own for a moment: for_zones() then takes them over
   // instead of signing while the state mutex is held. Replaces what an earlier
-  // call prepared and no for_zones() took.
-  void prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now);
+  // call prepared and no for_zones() took. table (built on services with the
+  // health served now; null: none): the answers it gives for those zones' dynamic
+  // names are signed too, for answers_for() to take over as cache hits.
+  void prepare(const zone::ZoneSet& zones, const routing::ServiceSet* services, uint32_t now,
+               const routing::RoutingTable* table = nullptr);
   // Signatures for every answer the table can give for the signed zones' dynamic
   // names (call after for_zones): each region's healthy and fail-open sets, or
   // their single endpoints (`answers`: 1), or their subsets of `answers`
-  // endpoints while there are at most kMaxSubsets. Signed only when not cached
+  // endpoints, or where those are more than routing::kMaxSignedSubsets the windows
+  // DO answers give instead (routing::windowed_answers). Signed only when not cached
   // (by content, with the zone's signature window); null when nothing is signed.
   std::shared_ptr<const zone::AnswerSignatures> answers_for(const zone::ZoneSet& zones,
                                                             const routing::RoutingTable* table);
-  // Subsets per region and family: C(64, 2) = 2,016 fit (routing draws from at most 64
-  // endpoints); signed once each, then cached by content across tables.
-  static constexpr std::size_t kMaxSubsets = 4096;
   static constexpr std::size_t kMaxCachedAnswers = 50000;
   uint64_t answer_signatures_made() const { return answer_signatures_made_; }
+  // Of those, made by answers_for() itself (the publish, under the state mutex).
+  uint64_t publish_answer_signatures() const { return publish_answer_signatures_; }
   uint64_t answer_cache_hits() const { return answer_cache_hits_; }
   std::size_t answer_cache_size() const { return answer_cache_.size(); }
   // Whether some signatures kept are due for refreshing.
@@ -97,6 +103,18 @@ class ZoneSigning {
     const routing::ServiceSet* services = nullptr;  // the set its dynamic names' NSECs were made for
   };
   static bool usable(const zone::Zone& z, const Kept& kept, const routing::ServiceSet* services, uint32_t now);
+  struct CachedAnswer {
+    zone::SignedRRset set;
+    uint32_t expiration = 0;  // the zone window it was made in
+    uint64_t used = 0;        // the last build that needed it
+  };
+  using AnswerMap = std::unordered_map<std::string, CachedAnswer>;
+  // Signs every answer table gives for z's dynamic names in window's validity into
+  // made (no lock held; at most kMaxCachedAnswers). Returns the RRSIGs made.
+  static std::size_t sign_answers(const zone::Zone& z, const zone::ZoneSignatures& window,
+                                  const routing::RoutingTable& table, AnswerMap& made);
+  // Hands made (and its RRSIG count) to the next answers_for().
+  void stash_presigned(AnswerMap made, std::size_t signatures);
   // Signs z (no lock held); null on error (logged).
   std::shared_ptr<const zone::ZoneSignatures> sign_zone(const zone::Zone& z, const routing::ServiceSet* services,
                                                         uint32_t now);
@@ -104,16 +122,12 @@ class ZoneSigning {
   std::unordered_map<std::string, Kept> kept_;  // by origin (wire form)
   std::unordered_map<std::string, Kept> prepared_;  // prepare()'s, until for_zones() takes them
   uint64_t signatures_made_ = 0;
-  struct CachedAnswer {
-    zone::SignedRRset set;
-    uint32_t expiration = 0;  // the zone window it was made in
-    uint64_t used = 0;        // the last build that needed it
-  };
-  std::unordered_map<std::string, CachedAnswer> answer_cache_;  // answers_for()'s alone (the state mutex)
-  std::unordered_map<std::string, CachedAnswer> presigned_;     // presign_answers()', until answers_for() takes them
+  AnswerMap answer_cache_;  // answers_for()'s alone (the state mutex)
+  AnswerMap presigned_;     // presign_answers()' and prepare()'s, until answers_for() takes them
   uint64_t presigned_signatures_ = 0;
   uint64_t builds_ = 0;
   uint64_t answer_signatures_made_ = 0;
+  uint64_t publish_answer_signatures_ = 0;
   uint64_t answer_cache_hits_ = 0;
 };
 

@@ -44,7 +44,7 @@ TEST_CASE("/status, /metrics and _explain show the keys, the expiry horizon and 
       {"health", "health/"},
       {"admin", {{"listen", "127.0.0.1:0"}, {"token", "t"}}},
       {"services",
-       {{"web", {{"policy", "failover"}, {"ttl", 300}, {"order", {"eu"}},
+       {{"web", {{"policy", "failover"}, {"ttl", 300}, {"order", {"eu"}}, {"answers", "all"},
                  {"regions", {{"eu", {{"endpoints", {"192.0.2.11", "192.0.2.12"}}}}}}}}}}};
   const json zone = json::parse(R"({"origin": "status.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
     "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600,
@@ -94,5 +94,31 @@ TEST_CASE("/status, /metrics and _explain show the keys, the expiry horizon and 
   INFO(explain.output);
   CHECK(explain.output.find("dnssec: zone status.test. signed with CSK " + std::to_string(tag)) != std::string::npos);
   CHECK(explain.output.find("denial compact") != std::string::npos);
+
+  // The start and a reload of the changed zone sign its dynamic answers before the
+  // publish (with the state mutex released): the publish itself signs none.
+  CHECK(metric(metrics, "meridian_dnssec_publish_answer_signatures_total") == 0);
+  const double answers_before = metric(metrics, "meridian_dnssec_signatures_made_total", {{"kind", "answer"}});
+  json changed = zone;
+  changed["soa"]["serial"] = 2;
+  changed["records"]["extra"] = {{"A", "192.0.2.99"}};
+  write_atomic(m.dir.file("zones/status.test.json"), changed.dump(2) + "\n");
+  m.sighup();
+  REQUIRE(m.wait_log("event=reload_done", 1));
+  REQUIRE(wait_for([&] { return m.one("extra.status.test.") == "192.0.2.99"; }));
+  const std::string reloaded = m.metrics();
+  CHECK(metric(reloaded, "meridian_dnssec_signatures_made_total", {{"kind", "answer"}}) > answers_before);  // new window
+  CHECK(metric(reloaded, "meridian_dnssec_publish_answer_signatures_total") == 0);
+  const Message app = ask_do(m.dns, "app.status.test.", qtype::A);
+  REQUIRE(app.ok);
+  CHECK(Message::of_type(app.answer, qtype::A).size() == 2);
+  CHECK(Message::of_type(app.answer, 46).size() == 1);  // RRSIG
+
+  // A health change to a set never signed ({.11} alone) is what a publish signs itself.
+  m.dir.write("health/ops.json", R"({"web/eu/192.0.2.12": {"state": "down", "reason": "test"}})");
+  REQUIRE(wait_for([&] { return m.one("app.status.test.") == "192.0.2.11"; }));
+  CHECK(metric(m.metrics(), "meridian_dnssec_publish_answer_signatures_total") >= 1);
+  const Message one = ask_do(m.dns, "app.status.test.", qtype::A);
+  CHECK(Message::of_type(one.answer, 46).size() == 1);
   CHECK(m.log_clean());
 }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -265,20 +266,28 @@ TEST_CASE("an answer without the DO bit carries no signatures; meridian dnssec d
   CHECK(ds.out.find(" 13 2 ") != std::string::npos);
 }
 
-TEST_CASE("geo answers validate for clients of two regions, before and after a health change moves one") {
-  TempDir dir;
+namespace {
+
+// A CSK for origin in dir's zones/keys/ (meridian dnssec keygen) and the zone signed
+// with it, whose name `app` is service web; returns the trust anchor file delv is given.
+std::string signed_app_zone(TempDir& dir, const std::string& origin) {
   std::filesystem::create_directories(dir.file("zones/keys"));
-  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", "geo.test.", "-d", dir.file("zones/keys")});
+  const CommandResult made = run_command({meridian_binary(), "dnssec", "keygen", origin, "-d", dir.file("zones/keys")});
   REQUIRE_MESSAGE(made.exit_code == 0, made.err);
   const std::string base = made.out.substr(0, made.out.find('\n'));
-  const std::string anchor_file = dir.write("anchors.conf", [&] {
-    std::string a = trust_anchor(dnskey_line(base + ".key"));
-    a.replace(a.find("signed.test."), 12, "geo.test.");
-    return a;
-  }());
-  dir.write("zones/geo.test.json", R"({"origin": "geo.test.", "ttl": 300, "dnssec": {"keys": "keys/"},
+  std::string a = trust_anchor(dnskey_line(base + ".key"));
+  a.replace(a.find("signed.test."), 12, origin);
+  dir.write("zones/" + origin + "json", R"({"origin": ")" + origin + R"(", "ttl": 300, "dnssec": {"keys": "keys/"},
  "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1, "refresh": 7200, "retry": 900, "expire": 1209600, "minimum": 60},
  "records": {"@": {"NS": "ns1"}, "ns1": {"A": "192.0.2.1"}, "app": {"service": "web"}}})");
+  return dir.write("anchors.conf", a);
+}
+
+}  // namespace
+
+TEST_CASE("geo answers validate for clients of two regions, before and after a health change moves one") {
+  TempDir dir;
+  const std::string anchor_file = signed_app_zone(dir, "geo.test.");
   dir.write("health/README.txt", "override files go here\n");
   // Clients are told apart by their source address on loopback (delv -b).
   const std::string config = dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"], "threads": 1},
@@ -329,6 +338,39 @@ TEST_CASE("geo answers validate for clients of two regions, before and after a h
   check("127.0.0.2", "A", {"192.0.2.11", "192.0.2.12"});
   const std::string log = server.log();
   CHECK(log.find("event=dnssec_signed") == log.rfind("event=dnssec_signed"));  // the zone was signed once
+}
+
+TEST_CASE("answers of 3 from a pool of 40 (more subsets than are signed) validate: DO answers are signed windows") {
+  TempDir dir;
+  const std::string anchor_file = signed_app_zone(dir, "pool.test.");
+  std::string endpoints;
+  for (int i = 100; i < 140; ++i) endpoints += (endpoints.empty() ? "\"192.0.2." : ", \"192.0.2.") + std::to_string(i) + "\"";
+  const std::string config = dir.write("meridian.json", R"({"dns": {"listen": ["127.0.0.1:0"], "threads": 1},
+ "zones": "zones/", "services": {"web": {"policy": "weighted", "ttl": 300, "answers": 3,
+   "regions": {"r": {"endpoints": [)" + endpoints + "]}}}}}");
+  ServerProcess server;
+  REQUIRE_MESSAGE(server.start(config), server.error());
+  REQUIRE(have_program("delv"));
+  std::set<std::string> answers;
+  for (int i = 0; i < 8; ++i) {
+    const Endpoint& ep = server.v4();
+    const CommandResult r = run_command({"delv", "@" + ep.host, "-p", std::to_string(ep.port), "-a", anchor_file,
+                                         "+root=pool.test.", "app.pool.test.", "A"});
+    INFO((r.out + r.err));
+    CHECK(r.out.find("fully validated") != std::string::npos);
+    CHECK(r.out.find("resolution failed") == std::string::npos);
+    std::istringstream lines(r.out);
+    std::string addresses;
+    int count = 0;
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("\tA\t") != std::string::npos) {
+        addresses += line.substr(line.rfind('\t') + 1) + " ";
+        ++count;
+      }
+    CHECK(count == 3);
+    answers.insert(addresses);
+  }
+  CHECK(answers.size() > 1);  // different windows (8 draws from 40: all alike 1 time in 40^7)
 }
 
 namespace {

@@ -2,7 +2,7 @@
 # Instructions per geo query on the query path (answer_query and what it calls),
 # counted by callgrind: repeatable for the same binary and inputs whatever else the
 # machine is doing, so a change to the geo path can be measured on a loaded machine.
-# Usage: tools/bench.d/callgrind-geo.sh [BINARY] [OUT]
+# Usage: tools/bench.d/callgrind-geo.sh [BINARY] [OUT]   (env: RRL, COLLECT, SIGNED, DO)
 #   BINARY  default build/release/server/meridian; OUT default /tmp/meridian-callgrind-geo
 # Queries: the geo mix of `tools/bench --scenario geo` (tools/bench.d/geo-gen.py over
 # tests/data/geoip/GeoIP2-City-Test.mmdb: 20,000 queries, ECS varied, 30% IPv6),
@@ -17,8 +17,15 @@ done
 rm -rf "$out"
 mkdir -p "$out/zones"
 mmdb="$root/tests/data/geoip/GeoIP2-City-Test.mmdb"
-python3 "$root/tools/bench.d/geo-gen.py" gen --mmdb "$mmdb" --out "$out/geo" >"$out/geo-gen.txt"
+# DO=1 sets the DO bit on every query; SIGNED=1 signs the zone (a CSK made with
+# `meridian dnssec keygen`): with both, every geo answer carries its RRSIG.
+python3 "$root/tools/bench.d/geo-gen.py" gen --mmdb "$mmdb" --out "$out/geo" ${DO:+--do} >"$out/geo-gen.txt"
 cp "$out/geo/geo.test.json" "$out/zones/"
+if [ -n "${SIGNED:-}" ]; then
+  mkdir -p "$out/zones/keys"
+  "$bin" dnssec keygen geo.test. -d "$out/zones/keys" >/dev/null
+  sed -i '0,/{/s//{"dnssec": {"keys": "keys\/"},/' "$out/zones/geo.test.json"
+fi
 port=$((20000 + RANDOM % 20000))
 # RRL='{"responses_per_second": 100000, ...}' adds dns.rrl (rates nothing reaches: the cost of
 # accounting a response that is sent) and counts the worker's rate_limit() with answer_query.

@@ -217,12 +217,13 @@ def qname_wire(name):
     return out + b"\0"
 
 
-def query(name, qtype, prefix, qid=0):
-    """A query with EDNS0 (payload 1232) and an ECS option for `prefix` (an ip_network)."""
+def query(name, qtype, prefix, qid=0, do_bit=False):
+    """A query with EDNS0 (payload 1232) and an ECS option for `prefix` (an ip_network);
+    do_bit: DNSSEC OK set (answers of a signed zone then carry RRSIGs)."""
     family = 1 if prefix.version == 4 else 2
     nbytes = (prefix.prefixlen + 7) // 8
     ecs = struct.pack(">HBB", family, prefix.prefixlen, 0) + prefix.network_address.packed[:nbytes]
-    opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 4 + len(ecs)) + struct.pack(">HH", 8, len(ecs)) + ecs
+    opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0x8000 if do_bit else 0, 4 + len(ecs)) + struct.pack(">HH", 8, len(ecs)) + ecs
     header = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 1)       # no RD: we ask an authority
     return header + qname_wire(name) + struct.pack(">HH", qtype, 1) + opt
 
@@ -323,7 +324,7 @@ def gen(args):
             p = rng.choice(pool[k][fam])
             name = rng.choices(names, weights)[0] + "." + ORIGIN
             qtype = 1 if rng.random() < 0.7 else 28
-            pkt = query(name, qtype, p)
+            pkt = query(name, qtype, p, do_bit=args.do_bit)
             f.write(struct.pack(">H", len(pkt)) + pkt)
             count_key[k] += 1
             count_fam[fam] += 1
@@ -451,6 +452,7 @@ def main():
     g.add_argument("--out", required=True)
     g.add_argument("--queries", type=int, default=20000)
     g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--do", dest="do_bit", action="store_true", help="set the DO bit on every query")
     c = sub.add_parser("check")
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--server", default="127.0.0.1")
