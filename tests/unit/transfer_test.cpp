@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <ctime>
 #include <mutex>
 #include <thread>
@@ -512,12 +513,18 @@ TEST_CASE("transfer: NOTIFY on a new serial, resent until answered, given up aft
   transfer::NotifySender::Options options;
   options.poll_interval = std::chrono::milliseconds(20);
   options.first_retry = std::chrono::milliseconds(50);
+  std::atomic<int> looks{0};  // the sender's first look is its baseline: swap only after it
   transfer::NotifySender sender(
       [&] {
         std::lock_guard lock(mutex);
+        ++looks;
         return current;
       },
       options);
+  const auto looked = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (looks.load() == 0 && std::chrono::steady_clock::now() < looked)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(looks.load() > 0);
   sockaddr_in from{};
   // The zones served at start are not announced.
   CHECK(answering.receive(std::chrono::milliseconds(300), from).empty());
@@ -570,13 +577,18 @@ TEST_CASE("transfer: a NOTIFY to a secondary that transfers with a key is signed
   transfer::NotifySender::Options options;
   options.poll_interval = std::chrono::milliseconds(20);
   options.first_retry = std::chrono::milliseconds(300);
+  std::atomic<int> looks{0};  // the sender's first look is its baseline: swap only after it
   transfer::NotifySender sender(
       [&] {
         std::lock_guard lock(mutex);
+        ++looks;
         return current;
       },
       options);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto looked = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (looks.load() == 0 && std::chrono::steady_clock::now() < looked)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(looks.load() > 0);
   {
     std::lock_guard lock(mutex);
     current = after->state->snapshot;
