@@ -725,6 +725,10 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
       beast::flat_buffer rbuf;
       co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf, &r);
     }
+    if (r.body && r.body->too_large && !r.relay->started()) {  // a streamed body over max_body_bytes
+      ++rejects_[body_too_large];
+      res = error_response(413, "body too large", 11, request_id);
+    }
   }
   const unsigned code = res.result_int();
   res.version(11);
@@ -791,6 +795,10 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
     if (b->h2) {
       co_await exchange_h2(cfg, *b, req, te_trailers, idempotent, stream, decorate, x);
     } else {
+      if (stream && stream->body && wire.empty() && !co_await gather_body(*stream->body, req, s.request_timeout)) {
+        res = error_response(400, "request body incomplete", version, request_id);  // 413: serve_stream
+        co_return;
+      }
       if (wire.empty()) serialize(wire, req);
       co_await exchange(cfg, *b, wire, head, rbuf, x);
     }
@@ -846,6 +854,8 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
       }
     }
     have_last = true;
+    // a streamed body (h2/request_body.hpp) whose start went and is no longer kept cannot go again
+    if (stream && stream->body && !stream->body->replayable()) retryable = false;
     if (!retryable || retries >= s.retry.max_retries) break;
     if (!budget_.try_retry(now)) {
       ++budget_exhausted_;
