@@ -246,6 +246,10 @@ struct Session::Callbacks {
     std::memcpy(buf, r.out_.data() + r.taken_, n);
     r.taken_ += n;
     if (n > 0 && r.on_drain) r.on_drain();
+    if (r.taken_ < r.out_.size() && r.taken_ >= (64u << 10) && 2 * r.taken_ >= r.out_.size()) {
+      r.out_.erase(0, r.taken_);  // a relay fed as it drains may never empty: what went is dropped
+      r.taken_ = 0;
+    }
     if (r.taken_ == r.out_.size()) {
       r.out_.clear();
       r.taken_ = 0;
