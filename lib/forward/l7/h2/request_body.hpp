@@ -9,22 +9,18 @@
 // Plain data, single-threaded (the tier's io thread).
 #pragma once
 #include <cstddef>
-#include <cstdint>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "forward/l7/h2/stream_link.hpp"
+
 namespace meridian::forward::l7::h2 {
 
-class Session;
-
-struct RequestBody {
+// closed: the client's stream closed (reset, or the connection ended); wake: the backend
+// stream's (StreamLink).
+struct RequestBody : StreamLink {
   static constexpr std::size_t kKeep = 65536;
-
-  int32_t stream_id = 0;
-  // Valid while the stream's handler runs (finished not set).
-  Session* connection = nullptr;
 
   std::string data;           // the body from offset `base` on
   std::size_t base = 0;       // bytes dropped from the front (sent, past kKeep)
@@ -33,14 +29,8 @@ struct RequestBody {
   std::vector<std::pair<std::string, std::string>> trailers;
 
   bool ended = false;      // END_STREAM received (trailers, when any, are in)
-  bool closed = false;     // the client's stream closed (reset, or the connection ended)
   bool too_large = false;  // over limits.max_body_bytes: the stream is answered 413 or reset
-  bool finished = false;   // the handler returned: DATA from now on is dropped
 
-  std::function<void()> wake;  // the backend stream's: one of the above changed
-  void notify() {
-    if (wake) wake();
-  }
   // The whole body can still be sent from the start (a retry or a resend).
   bool replayable() const { return base == 0; }
   std::size_t end() const { return base + data.size(); }
