@@ -4,7 +4,8 @@
 // few backend sessions, a backend that dies with the request in flight, and a Python
 // grpcio echo server and client (Debian python3-grpcio): unary, server-streaming (the
 // messages arrive as sent), a failure whose status and message arrive intact, trailing
-// metadata, bidirectional, over h2c and over TLS; the grpc-status metric counts them.
+// metadata, bidirectional (ping-pong too: the request body streamed), a client-streaming
+// upload, over h2c and over TLS; the grpc-status metric counts them.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "forward_support/backends.hpp"
+#include "forward_support/h2_frames.hpp"
 #include "forward_support/tls.hpp"
 #include "health/health_table.hpp"
 #include "integration/harness/process.hpp"
@@ -139,6 +141,85 @@ class DyingBackend {
   std::thread thread_;
 };
 
+// An HTTP/2 backend written with raw frames (h2_frames.hpp), for what real servers do
+// not do on demand. Each connection gets SETTINGS (and its SETTINGS acked); then, by mode:
+// goaway_first: the first connection answers its first request HEADERS with GOAWAY (last
+// stream id 0: the stream refused), later connections answer every request 200 "ok";
+// silent: no request is ever answered (the connection stays open).
+class ScriptedH2Backend {
+ public:
+  enum class Mode { goaway_first, silent };
+  explicit ScriptedH2Backend(Mode mode) : mode_(mode), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] {
+      for (int index = 0; !stop_; ++index) {
+        auto s = std::make_shared<tcp::socket>(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(*s, ec);
+        if (ec || stop_) break;
+        ++accepted_;
+        connections_.emplace_back([this, s, index] { serve(*s, index); });
+      }
+    });
+  }
+  ~ScriptedH2Backend() {
+    stop_ = true;
+    connectable(port());  // wakes the accept
+    thread_.join();
+    for (auto& t : connections_) t.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
+  int accepted() const { return accepted_; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve(tcp::socket& s, int index) {
+    namespace f = h2frames;
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(f::frame(f::SETTINGS, 0, 0, "")), ec);
+    std::string in;
+    std::size_t at = f::kPreface.size();
+    char buf[16384];
+    while (!stop_ && !ec) {
+      pollfd ready{s.native_handle(), POLLIN, 0};
+      if (::poll(&ready, 1, 200) <= 0) continue;  // wakes up to see stop_
+      const std::size_t n = s.read_some(asio::buffer(buf), ec);
+      in.append(buf, n);
+      while (in.size() >= at + 9) {  // whole frames after the preface
+        const auto* h = reinterpret_cast<const unsigned char*>(in.data() + at);
+        const std::size_t length = (std::size_t(h[0]) << 16) | (std::size_t(h[1]) << 8) | h[2];
+        if (in.size() < at + 9 + length) break;
+        const uint8_t type = h[3], flags = h[4];
+        const uint32_t id = ((uint32_t(h[5]) & 0x7f) << 24) | (uint32_t(h[6]) << 16) | (uint32_t(h[7]) << 8) | h[8];
+        at += 9 + length;
+        std::string reply;
+        if (type == f::SETTINGS && !(flags & f::ACK)) reply = f::frame(f::SETTINGS, f::ACK, 0, "");
+        if (type == f::HEADERS) {
+          ++requests_;
+          if (mode_ == Mode::goaway_first && index == 0) {
+            std::string payload;
+            f::put32(payload, 0);  // last stream id: none processed
+            f::put32(payload, 0);  // NO_ERROR
+            reply += f::frame(f::GOAWAY, 0, 0, payload);
+          } else if (mode_ == Mode::goaway_first) {
+            reply += f::frame(f::HEADERS, f::END_HEADERS, id, "\x88");  // :status 200 (static index 8)
+            reply += f::frame(f::DATA, f::END_STREAM, id, "ok");
+          }
+        }
+        if (!reply.empty()) asio::write(s, asio::buffer(reply), ec);
+      }
+    }
+  }
+
+  Mode mode_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0}, requests_{0};
+  std::thread thread_;
+  std::vector<std::thread> connections_;  // touched by thread_ only until it joined
+};
+
 json h2_backend(const std::string& address, json extra = json::object()) {
   extra["address"] = address;
   extra["protocol"] = "h2";
@@ -237,6 +318,11 @@ TEST_CASE("h2 backend over TLS (ALPN h2): curl --http2 over TLS to the proxy, ve
   REQUIRE(wait_until([&] { return backend.log().find(":scheme: https") != std::string::npos; }));
   CHECK(backend.log().find("x-forwarded-proto: https") != std::string::npos);
   CHECK(metric(tier.metrics(), "meridian_forward_http2_backend_sessions_total") == 1);
+  // the session's handshake counts in the backend's TLS counters, as HTTP/1.1 connections' do
+  const std::string label = "backend=\"" + backend.address() + "\"";
+  CHECK(metric(tier.metrics(), "meridian_forward_backend_tls_handshakes_total", label) == 1);
+  CHECK(metric(tier.metrics(), "meridian_forward_backend_tls_handshake_failures_total", label) == 0);
+  CHECK(backend_status(tier, backend.address())["tls"]["handshakes"] == 1);
 
   // a handshake that fails (here the name) is a failed connect: 502
   tier.apply(services(region(json::array({h2_backend(backend.address(), {{"tls", {{"ca", pki.ca()}, {"sni", "other.test"}}}})}),
@@ -246,6 +332,8 @@ TEST_CASE("h2 backend over TLS (ALPN h2): curl --http2 over TLS to the proxy, ve
   CHECK(curl(args) == "2 502");  // the name does not match the backend's certificate
   const json b = backend_status(tier, backend.address());
   CHECK(b["last_error"].get<std::string>().find("tls handshake failed") != std::string::npos);
+  CHECK(b["tls"]["handshake_failures"].get<int>() >= 1);
+  CHECK(metric(tier.metrics(), "meridian_forward_backend_tls_handshake_failures_total", label) >= 1);
 }
 
 TEST_CASE("h2 backend: h2load's many streams go over few backend sessions") {
@@ -343,6 +431,10 @@ void check_grpc(const json& out) {
   CHECK(out["fail_message"] == "no such thing: caf\u00e9 / 100% \"quoted\"");
   CHECK(out["fail_trailers"]["x-why"] == "missing");
   CHECK(out["chat"] == json::array({"chat:a", "chat:b", "chat:c"}));
+  // each message sent only after the previous answer: the request body is streamed
+  CHECK(out["pingpong_code"] == "OK");
+  CHECK(out["pingpong"] == json::array({"chat:1", "chat:2", "chat:3"}));
+  CHECK(out["upload"] == "4194304 bytes in 64 messages");
 }
 
 }  // namespace
@@ -355,7 +447,7 @@ TEST_CASE("gRPC through the proxy over h2c: unary, server streaming, failure sta
   const uint16_t port = port_of(tier, "l7");
   check_grpc(grpc_client({"127.0.0.1:" + std::to_string(port)}));
   const std::string m = tier.metrics();
-  CHECK(metric(m, "meridian_forward_grpc_responses_total", "status=\"0\"") == 3);  // unary, stream, chat
+  CHECK(metric(m, "meridian_forward_grpc_responses_total", "status=\"0\"") == 5);  // unary, stream, chat, ping-pong, upload
   CHECK(metric(m, "meridian_forward_grpc_responses_total", "status=\"5\"") == 1);  // NOT_FOUND
   CHECK(metric(m, "meridian_forward_grpc_responses_total", "status=\"other\"") == 0);
 }
@@ -371,4 +463,134 @@ TEST_CASE("gRPC through the proxy over TLS (ALPN h2) to an h2c backend") {
   const uint16_t port = port_of(tier, "l7");
   check_grpc(grpc_client({"127.0.0.1:" + std::to_string(port), pki.ca(), "www.example.test"}));
   CHECK(metric(tier.metrics(), "meridian_forward_grpc_responses_total", "status=\"5\"") == 1);
+}
+
+TEST_CASE("h2 backend: a stream refused by the backend's GOAWAY is sent again on a new session") {
+  ScriptedH2Backend backend(ScriptedH2Backend::Mode::goaway_first);
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  tier.apply(services(region(json::array({h2_backend(backend.address())}))));
+  const uint16_t port = port_of(tier, "l7");
+  // a POST: not idempotent, yet safe to send again, since the backend said it did not process it
+  CHECK(curl({"--http2-prior-knowledge", "--data-binary", "payload", "-w", " %{http_code}", url(port, "/post")}) ==
+        "ok 200");
+  CHECK(backend.accepted() == 2);
+  CHECK(backend.requests() == 2);
+  CHECK(metric(tier.metrics(), "meridian_forward_http2_backend_sessions_total") == 2);
+  CHECK(tier.status()["listeners"][0]["retries"].get<int>() == 0);  // a resend, not a retry
+}
+
+TEST_CASE("h2 backend: a stream never answered times out (timeouts.backend): retried elsewhere, else 504") {
+  const Docroot dir;
+  Nghttpd good(dir, "good");
+  ScriptedH2Backend silent(ScriptedH2Backend::Mode::silent);
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  const json l7 = {{"timeouts", {{"backend", "500ms"}}}, {"retry", {{"backoff", {{"base", "1ms"}, {"cap", "5ms"}}}}}};
+  tier.apply(services(region(json::array({h2_backend(silent.address()), h2_backend(good.address())}), l7)));
+  const uint16_t port = port_of(tier, "l7");
+  for (int i = 0; i < 4; ++i)
+    CHECK(curl({"--http2-prior-knowledge", "-w", " %{http_code}", url(port, "/index.html")}) ==
+          "hello from nghttpd\n 200");
+  CHECK(silent.requests() >= 2);  // round robin sent half of the first attempts there
+  CHECK(backend_status(tier, silent.address())["timeouts"].get<int>() >= 2);
+
+  // alone, it leaves a 504 (GET retried on nothing else; a POST is not retried at all)
+  tier.apply(services(region(json::array({h2_backend(silent.address())}), l7)));
+  const uint16_t port2 = port_of(tier, "l7");
+  CHECK(curl({"--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", url(port2, "/index.html")}) == "504");
+  CHECK(curl({"--http2-prior-knowledge", "--data-binary", "x", "-o", "/dev/null", "-w", "%{http_code}",
+              url(port2, "/post")}) == "504");
+}
+
+namespace {
+
+// grpc_calls.py: one mode, its output.
+std::vector<std::string> grpc_calls_argv(const std::string& target, const std::string& mode, int n) {
+  return {"/usr/bin/python3", meridian::test::source_path("tests/integration/forward_support/grpc_calls.py"), target,
+          mode, std::to_string(n)};
+}
+
+}  // namespace
+
+TEST_CASE("h2 backend: least_conn counts open streams (a backend with a long stream gets the new ones elsewhere)") {
+  GrpcServer a, b;
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  tier.apply(services(region(json::array({h2_backend(a.address()), h2_backend(b.address())}),
+                             {{"balance", "least_conn"}})));
+  const std::string target = "127.0.0.1:" + std::to_string(port_of(tier, "l7"));
+  // a server stream of 30 messages, 300 ms apart: open for 9 s on one of the two
+  meridian::test::TempDir dir;
+  Child stream(grpc_calls_argv(target, "stream", 30), dir.file("stream.log"));
+  std::string busy, idle;
+  REQUIRE(wait_until([&] {
+    for (const auto& [x, y] : {std::pair{&a, &b}, std::pair{&b, &a}})
+      if (backend_status(tier, x->address())["active"] == 1) {
+        busy = x->address();
+        idle = y->address();
+        return true;
+      }
+    return false;
+  }));
+  const auto r = meridian::test::run_command(grpc_calls_argv(target, "unary", 10), std::chrono::seconds(60));
+  INFO(r.out << r.err);
+  CHECK(r.out == "10\n");
+  CHECK(backend_status(tier, busy)["active"] == 1);  // the stream is still open
+  CHECK(backend_status(tier, busy)["requests"] == 1);
+  CHECK(backend_status(tier, idle)["requests"] == 10);
+}
+
+namespace {
+
+// A client that reads only when told: nghttp (Debian nghttp2-client) writing the body to a
+// pipe that is not read stops reading its connection once the pipe is full.
+class StalledDownload {
+ public:
+  explicit StalledDownload(const std::string& url) {
+    const std::string command = "exec nghttp --timeout=60s " + url;
+    pipe_ = ::popen(command.c_str(), "r");
+  }
+  ~StalledDownload() {
+    if (pipe_) {
+      drain();
+      ::pclose(pipe_);
+    }
+  }
+  StalledDownload(const StalledDownload&) = delete;
+  StalledDownload& operator=(const StalledDownload&) = delete;
+  bool started() const { return pipe_ != nullptr; }
+  // Reads to the end; the bytes read.
+  std::size_t drain() {
+    char buf[65536];
+    while (const std::size_t n = std::fread(buf, 1, sizeof buf, pipe_)) read_ += n;
+    return read_;
+  }
+
+ private:
+  FILE* pipe_ = nullptr;
+  std::size_t read_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("h2 backend: a client that stops reading holds the backend back (the proxy queues a bounded amount)") {
+  meridian::test::TempDir dir;
+  const std::size_t size = 48u << 20;
+  dir.write("huge", std::string(size, 'h'));
+  Nghttpd backend(dir, "backend");
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  tier.apply(services(region(json::array({h2_backend(backend.address())}))));
+  const uint16_t port = port_of(tier, "l7");
+  StalledDownload client(url(port, "/huge"));
+  REQUIRE(client.started());
+  // the relay stops taking the backend's DATA once the client is behind
+  REQUIRE(wait_until([&] { return metric(tier.metrics(), "meridian_forward_http2_relay_pauses_total") >= 1; }));
+  const double peak = metric(tier.metrics(), "meridian_forward_http2_relay_queued_peak_bytes");
+  MESSAGE("most bytes queued for the stalled client: " << peak);
+  // 256 KiB toward the client and one backend stream window (1 MiB) at most, not the 48 MiB
+  CHECK(peak <= 2.5 * (1 << 20));
+  CHECK(client.drain() == size);  // reading again, the rest arrives
+  CHECK(metric(tier.metrics(), "meridian_forward_http2_relay_queued_peak_bytes") <= 2.5 * (1 << 20));
 }

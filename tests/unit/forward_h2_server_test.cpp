@@ -176,3 +176,77 @@ TEST_CASE("h2: a PING flood gets GOAWAY with ENHANCE_YOUR_CALM") {
   REQUIRE(goaway);
   CHECK(f::goaway_error(*goaway) == f::kEnhanceYourCalm);
 }
+
+namespace {
+
+// A connection whose handler keeps each request's streamed body and answers once `gate` opens.
+struct StreamingHarness {
+  boost::asio::io_context io;
+  h2::ServerCounters counters;
+  std::shared_ptr<h2::RequestBody> body;
+  boost::asio::steady_timer gate{io, std::chrono::steady_clock::time_point::max()};
+  std::shared_ptr<h2::ServerConnection> c;
+  std::string out;
+  std::size_t used = 0;
+
+  explicit StreamingHarness(std::size_t max_body) {
+    c = std::make_shared<h2::ServerConnection>(
+        io, h2::ServerLimits{settings(), 4096, max_body},
+        [this](h2::StreamRequest& r, h2::Response& res) -> boost::asio::awaitable<void> {
+          body = r.body;
+          boost::system::error_code ec;
+          co_await gate.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+          res = h2::Response(http::status::ok, 11);
+        },
+        counters);
+  }
+  bool feed(const std::string& bytes) { return c->receive(bytes.data(), bytes.size()); }
+  // WINDOW_UPDATE frames for the stream sent since the last call.
+  std::size_t window_updates(uint32_t stream) {
+    c->take_output(out);
+    std::size_t n = 0;
+    for (const auto& fr : f::parse(out, used)) n += fr.type == f::WINDOW_UPDATE && fr.stream == stream;
+    return n;
+  }
+};
+
+std::string grpc_head(uint32_t stream) {
+  return f::headers(stream, f::get_block("a.test", "/echo.Echo/Chat") + f::literal("content-type", "application/grpc"),
+                    false);
+}
+
+}  // namespace
+
+TEST_CASE("h2: a gRPC request is handed over at its head; its body follows within flow control") {
+  StreamingHarness h(1 << 20);
+  REQUIRE(h.feed(std::string(f::kPreface) + f::settings() + grpc_head(1)));
+  h.io.poll();
+  REQUIRE(h.body);  // no END_STREAM yet, and already being served
+  CHECK(h.body->received == 0);
+  const std::string piece(13000, 'a');
+  REQUIRE(h.feed(f::data(1, piece, false) + f::data(1, piece, false) + f::data(1, piece, false)));
+  CHECK(h.body->received == 39000);
+  CHECK(h.window_updates(1) == 0);  // not given back: no backend took it (the client's window stays closed)
+  h.c->body_taken(*h.body, 39000);
+  CHECK(h.window_updates(1) == 1);
+  CHECK(h.body->consumed == 39000);
+  CHECK(h.body->replayable());  // under RequestBody::kKeep: the bytes sent are kept for a resend
+  REQUIRE(h.feed(f::data(1, "end", true)));
+  CHECK(h.body->ended);
+  h.gate.cancel();
+  h.io.poll();
+  CHECK(h.body->finished);  // answered: what no backend took is given back
+  CHECK(h.body->consumed == 39003);
+}
+
+TEST_CASE("h2: a streamed body over max_body_bytes is flagged, its excess dropped") {
+  StreamingHarness h(1000);
+  REQUIRE(h.feed(std::string(f::kPreface) + f::settings() + grpc_head(1) + f::data(1, std::string(800, 'a'), false) +
+                 f::data(1, std::string(800, 'a'), false)));
+  h.io.poll();
+  REQUIRE(h.body);
+  CHECK(h.body->too_large);  // the handler answers 413 or resets
+  CHECK(h.body->received == 800);
+  h.gate.cancel();
+  h.io.poll();
+}

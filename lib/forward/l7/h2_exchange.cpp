@@ -1,12 +1,14 @@
 // One attempt of a request toward an HTTP/2 backend ("protocol": "h2"): a stream on one of
 // the backend's pooled sessions (l7/h2/client_pool.*). forward() in http_listener.cpp
 // drives it exactly as it drives the HTTP/1.1 exchange (pick, retries, budget, breaker,
-// outlier detection); what differs is here: the stream, its timeouts, and relaying the
-// answer to an HTTP/2 client as it arrives.
+// outlier detection); what differs is here: the stream, its timeouts, a request body
+// streamed as it arrives (h2/request_body.hpp), and relaying the answer to an HTTP/2 client
+// as it arrives, with flow control as the back-pressure both ways.
 #include <chrono>
 #include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "forward/l7/h2/client_pool.hpp"
@@ -16,6 +18,7 @@
 namespace meridian::forward::l7 {
 
 namespace asio = boost::asio;
+namespace http = boost::beast::http;
 using asio::awaitable;
 using Clock = std::chrono::steady_clock;
 
@@ -41,6 +44,20 @@ std::string trailer(const h2::HeaderList& trailers, std::string_view name) {
   return {};
 }
 
+// Body bytes of a relayed response queued toward the client beyond which the backend's
+// stream is no longer read (its window stays closed until the client takes some).
+constexpr std::size_t kRelayQueueBound = 256u << 10;
+
+// An attempt's hooks into the streamed request body and the relay: set for the attempt, cleared after it.
+struct AttemptHooks {
+  h2::RequestBody* body = nullptr;
+  h2::ResponseRelay* relay = nullptr;
+  ~AttemptHooks() {
+    if (body) body->wake = nullptr;
+    if (relay) relay->on_drain = nullptr;
+  }
+};
+
 }  // namespace
 
 awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const Request& req, bool te_trailers,
@@ -57,6 +74,18 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
   out.res = Response{};
   out.error.clear();
   h2::ResponseRelay* relay = from ? from->relay : nullptr;
+  const std::shared_ptr<h2::RequestBody> streamed = from ? from->body : nullptr;
+  // The request is not served: the client reset its stream before its body ended, or the
+  // body went over limits.max_body_bytes (serve_stream answers 413). Not the backend's fault.
+  const auto request_failed = [&](h2::ClientSession& session, h2::ClientStream& st) {
+    if (!streamed || !(streamed->abandoned() || streamed->too_large)) return false;
+    session.cancel(st);
+    if (relay && relay->started()) relay->abort();
+    out.kind = Exchange::Kind::response;
+    out.res = Response(streamed->too_large ? http::status::payload_too_large : http::status::bad_request, 11);
+    out.error = streamed->too_large ? "request body over limits.max_body_bytes" : "the client reset its stream";
+    return true;
+  };
 
   // A stream the backend refused (or a session that was closing) is sent once more on a
   // live session before it counts as a failure, as a stale keep-alive connection is.
@@ -68,8 +97,25 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
         pool->acquire(tls_context, b.h2_max_sessions, s.connect_timeout, s.pool_idle_timeout);
     auto st = std::make_shared<h2::ClientStream>(core_.io.get_executor());
     st->head = h2::request_header_block(req, tls_context != nullptr, te_trailers);
-    st->body = req.body();
-    if (from) st->request_trailers = from->trailers;
+    AttemptHooks hooks;
+    if (streamed) {
+      // the body follows as it arrives: its length is not known (as_http11 said 0)
+      std::erase_if(st->head, [](const auto& f) { return f.first == "content-length"; });
+      st->streamed = streamed;
+      st->body_taken = [](h2::RequestBody& body, std::size_t up_to) {
+        if (!body.finished && body.connection) body.connection->body_taken(body, up_to);
+      };
+      hooks.body = streamed.get();
+      streamed->wake = [session, weak = std::weak_ptr<h2::ClientStream>(st)] {
+        if (const auto s = weak.lock()) {
+          session->resume_body(*s);
+          s->notify();
+        }
+      };
+    } else {
+      st->body = req.body();
+      if (from) st->request_trailers = from->trailers;
+    }
 
     if (session->state() == h2::ClientSession::State::connecting) {
       session->wait_ready(st);
@@ -77,6 +123,11 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
       const auto until = Clock::now() + s.connect_timeout + std::chrono::seconds(1);
       while (session->state() == h2::ClientSession::State::connecting && co_await wait_for_change(*st, until)) {
       }
+    }
+    if (const auto handshake = session->take_handshake()) {
+      if (!handshake->ok) ++b.counters.tls_handshake_failures;  // also a connect failure, below
+      else ++b.counters.tls_handshakes;
+      if (handshake->resumed) ++b.counters.tls_resumed;
     }
     if (session->state() == h2::ClientSession::State::connecting || session->connect_failed()) {
       session->unreserve();
@@ -95,6 +146,7 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
     // The response head, within timeouts.backend.
     const auto deadline = Clock::now() + s.backend_timeout;
     while (!st->have_head && !st->closed) {
+      if (request_failed(*session, *st)) co_return;
       if (!co_await wait_for_change(*st, deadline)) {
         session->cancel(*st);
         out.kind = Exchange::Kind::timeout;
@@ -106,7 +158,8 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
       out.kind = Exchange::Kind::failed;
       out.refused = st->refused;
       out.error = st->failure.empty() ? "h2: the stream ended without a response" : st->failure;
-      if (st->refused) continue;
+      // sent once more when the backend did not process it, and the body is still whole here
+      if (st->refused && (!streamed || streamed->replayable())) continue;
       co_return;
     }
 
@@ -123,23 +176,37 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
       out.committed = true;
       out.res = std::move(head);
       out.kind = Exchange::Kind::response;
-      if (st->head_ended) co_return;
+      if (st->head_ended) {
+        if (!st->closed) session->cancel(*st);  // the client's body may still come: not needed
+        co_return;
+      }
+      hooks.relay = relay;
+      relay->on_drain = [weak = std::weak_ptr<h2::ClientStream>(st)] {
+        if (const auto s = weak.lock()) s->notify();
+      };
+      bool was_blocked = false;
       for (;;) {
-        if (!st->data.empty()) {
-          if (relay->queued() + st->data.size() > s.max_response_bytes) {  // the client does not read
-            session->cancel(*st);
-            relay->abort();
-            out.kind = Exchange::Kind::failed;
-            out.error = "client too slow: over limits.max_response_bytes queued";
-            co_return;
-          }
+        if (request_failed(*session, *st)) {
+          out.kind = Exchange::Kind::response;
+          co_return;
+        }
+        // The client's flow control is the limit: past kRelayQueueBound queued toward it,
+        // the backend's DATA stays unconsumed and its window closes.
+        if (!st->data.empty() && relay->queued() < kRelayQueueBound) {
+          const std::size_t n = st->data.size();
           relay->data(st->data);
           st->data.clear();
+          session->consume(*st, n);
         }
-        if (st->closed) {
+        h2_relay_queued_peak_ = std::max(h2_relay_queued_peak_, relay->queued() + st->data.size());
+        const bool blocked = !st->data.empty();  // on the client
+        // The backend's END_STREAM ends the answer even when the client's body has not
+        // ended (a gRPC server may finish first): the rest of it is dropped (Session::answer).
+        if ((st->closed || st->ended) && !blocked) {
           if (st->error_code == 0 && st->failure.empty()) {
             if (const std::string g = trailer(st->trailers, "grpc-status"); !g.empty()) out.grpc_status = g;
             relay->finish(std::move(st->trailers));
+            if (!st->closed) session->cancel(*st);
           } else {
             relay->abort();
             out.kind = Exchange::Kind::failed;
@@ -150,6 +217,18 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
         if (!relay->open()) {  // the client left: the backend need not go on
           session->cancel(*st);
           co_return;
+        }
+        if (blocked && !was_blocked) ++h2_relay_pauses_;
+        was_blocked = blocked;
+        if (blocked) {
+          // the client reads nothing for timeouts.request: both streams are reset
+          if (!co_await wait_for_change(*st, Clock::now() + s.request_timeout)) {
+            session->cancel(*st);
+            relay->abort();
+            out.error = "client too slow: nothing read for timeouts.request";
+            co_return;
+          }
+          continue;
         }
         if (!co_await wait_for_change(*st, Clock::now() + s.backend_timeout)) {
           session->cancel(*st);
@@ -175,9 +254,11 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
           co_return;
         }
         body += st->data;
+        session->consume(*st, st->data.size());
         st->data.clear();
       }
-      if (st->closed) break;
+      if (st->closed || st->ended) break;
+      if (request_failed(*session, *st)) co_return;
       if (!co_await wait_for_change(*st, deadline)) {
         session->cancel(*st);
         out.kind = Exchange::Kind::timeout;
@@ -190,11 +271,37 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
       out.error = st->failure;
       co_return;
     }
+    if (!st->closed) session->cancel(*st);  // answered before the streamed body ended
     out.grpc_status = trailer(st->trailers, "grpc-status");
     if (out.grpc_status.empty()) out.grpc_status = field(out.res, "grpc-status");
     out.kind = Exchange::Kind::response;
     co_return;
   }
+}
+
+awaitable<bool> HttpListener::gather_body(h2::RequestBody& b, Request& req, Ms timeout) {
+  if (!b.replayable()) co_return false;
+  asio::steady_timer wake(core_.io, Clock::time_point::max());
+  b.wake = [&wake] { wake.cancel(); };
+  struct Unhook {
+    h2::RequestBody& b;
+    ~Unhook() { b.wake = nullptr; }
+  } unhook{b};
+  std::string& into = req.body();
+  into.clear();
+  const auto until = Clock::now() + timeout;
+  for (;;) {
+    if (b.too_large || b.abandoned() || b.finished) co_return false;
+    into.append(b.data, into.size() - b.base);  // everything so far, then its window reopens
+    if (b.connection) b.connection->body_taken(b, b.end());
+    if (b.ended) break;
+    if (Clock::now() >= until) co_return false;
+    wake.expires_at(until);
+    boost::system::error_code ec;
+    co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  req.prepare_payload();
+  co_return true;
 }
 
 void HttpListener::h2_backend_metrics(MetricSink& m, const std::string& l) const {
@@ -211,6 +318,12 @@ void HttpListener::h2_backend_metrics(MetricSink& m, const std::string& l) const
         "HTTP/2 sessions opened to the region's backends.", l, double(opened));
   m.add("meridian_forward_http2_backend_streams_total", "counter", "Requests sent as streams to HTTP/2 backends.", l,
         double(h2_backend_streams_));
+  m.add("meridian_forward_http2_relay_queued_peak_bytes", "gauge",
+        "Most body bytes of one relayed HTTP/2 backend response held in the proxy at once (toward a slow client).", l,
+        double(h2_relay_queued_peak_));
+  m.add("meridian_forward_http2_relay_pauses_total", "counter",
+        "Times a relayed HTTP/2 backend response stopped reading the backend because the client was behind.", l,
+        double(h2_relay_pauses_));
   for (std::size_t i = 0; i < grpc_statuses_.size(); ++i)
     m.add("meridian_forward_grpc_responses_total", "counter",
           "gRPC responses (those carrying grpc-status) by grpc-status.",

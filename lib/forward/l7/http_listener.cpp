@@ -835,6 +835,10 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
       const BackendBuffers::Lease buffers;
       co_await forward(*cfg, req, res, request_id, client_text, client_bytes, buffers->wire, buffers->rbuf, &r);
     }
+    if (r.body && r.body->too_large && !r.relay->started()) {  // a streamed body over max_body_bytes
+      ++rejects_[body_too_large];
+      res = error_response(413, "body too large", 11, request_id);
+    }
   }
   const unsigned code = res.result_int();
   res.version(11);
@@ -922,6 +926,10 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
       complete();
       co_await exchange_h2(cfg, *b, req, te_trailers, idempotent, stream, decorate, x);
     } else {
+      if (stream && stream->body && wire.empty() && !co_await gather_body(*stream->body, req, s.request_timeout)) {
+        res = error_response(400, "request body incomplete", version, request_id);  // 413: serve_stream
+        co_return;
+      }
       if (wire.empty() && completed) serialize(wire, req);
       else if (wire.empty()) write_request_for_backend(wire, req, request_id, xff, client_ip, s.forwarded_proto);
       co_await exchange(cfg, *b, wire, head, rbuf, x);
@@ -978,6 +986,8 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
       }
     }
     have_last = true;
+    // a streamed body (h2/request_body.hpp) whose start went and is no longer kept cannot go again
+    if (stream && stream->body && !stream->body->replayable()) retryable = false;
     if (!retryable || retries >= s.retry.max_retries) break;
     if (!budget_.try_retry(now)) {
       ++budget_exhausted_;

@@ -207,6 +207,10 @@ class HttpListener final : public Listener {
   boost::asio::awaitable<void> exchange_h2(const L7Config& cfg, Backend& b, const Request& req, bool te_trailers,
                                            bool idempotent, h2::StreamRequest* stream,
                                            const std::function<void(Response&)>& decorate, Exchange& out);
+  // An HTTP/1.1 backend takes a body whole: a streamed one (an HTTP/2 client's gRPC request)
+  // is gathered into req first, within `timeout`; false: it did not end (too large, the
+  // client left, the timeout, or part of it already went to an HTTP/2 backend and is gone).
+  boost::asio::awaitable<bool> gather_body(h2::RequestBody& body, Request& req, Ms timeout);
   void h2_backend_metrics(MetricSink& out, const std::string& labels) const;
   Response error_response(unsigned status, std::string_view text, unsigned version, std::string_view request_id);
   uint64_t hash_key(const L7Config& cfg, const Request& req, const std::string& client_bytes) const;
@@ -229,6 +233,8 @@ class HttpListener final : public Listener {
   uint64_t tls_resumed_ = 0;
   h2::ServerCounters h2_;
   uint64_t h2_backend_streams_ = 0;             // streams sent to HTTP/2 backends
+  std::size_t h2_relay_queued_peak_ = 0;        // most relayed bytes held for one slow client
+  uint64_t h2_relay_pauses_ = 0;                // backend reads paused for a slow client
   std::array<uint64_t, 18> grpc_statuses_{};    // gRPC responses by grpc-status (0-16, other)
   std::shared_ptr<l4::Relay> relay_;  // made at the first upgrade: moves upgraded connections' bytes
   struct WebSocketCounters {

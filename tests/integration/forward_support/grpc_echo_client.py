@@ -3,6 +3,7 @@
 through the proxy and prints what came back as one JSON object. Usage:
 grpc_echo_client.py HOST:PORT [CA_FILE SERVER_NAME] (with a CA: TLS, verified for SERVER_NAME)."""
 import json
+import queue
 import sys
 import time
 
@@ -44,4 +45,35 @@ except grpc.RpcError as e:
 
 chat = channel.stream_stream("/echo.Echo/Chat", request_serializer=ident, response_deserializer=ident)
 out["chat"] = [m.decode() for m in chat(iter([b"a", b"b", b"c"]), timeout=20)]
+
+# Ping-pong: each message is sent only once the answer to the previous one came back (the
+# client half-closes at the end), which needs the request body streamed to the backend.
+outbox = queue.Queue()
+
+
+def pings():
+    while True:
+        m = outbox.get()
+        if m is None:
+            return
+        yield m
+
+
+answers = chat(pings(), timeout=10)
+pongs = []
+try:
+    for word in (b"1", b"2", b"3"):
+        outbox.put(word)
+        pongs.append(next(answers).decode())
+    outbox.put(None)
+    pongs.extend(m.decode() for m in answers)
+    out["pingpong_code"] = "OK"
+except grpc.RpcError as e:
+    out["pingpong_code"] = e.code().name
+    outbox.put(None)
+out["pingpong"] = pongs
+
+# Client streaming: an upload of 64 messages of 64 KiB, answered with the bytes counted.
+upload = channel.stream_unary("/echo.Echo/Upload", request_serializer=ident, response_deserializer=ident)
+out["upload"] = upload(iter([bytes([i]) * 65536 for i in range(64)]), timeout=30).decode()
 print(json.dumps(out))

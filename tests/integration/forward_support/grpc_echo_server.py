@@ -3,7 +3,8 @@
 (no protoc): /echo.Echo/Unary echoes the request (trailing metadata x-trailer: t-value),
 /echo.Echo/Stream answers N messages (N is the request's text), one every 300 ms,
 /echo.Echo/Fail fails with NOT_FOUND and a message, /echo.Echo/Chat echoes each message of
-a bidirectional stream. Usage: grpc_echo_server.py PORT_FILE; it binds 127.0.0.1:0 and
+a bidirectional stream as it arrives, /echo.Echo/Upload answers the byte count and
+message count of a client stream. Usage: grpc_echo_server.py PORT_FILE; it binds 127.0.0.1:0 and
 writes the port it got to PORT_FILE."""
 import sys
 import time
@@ -36,6 +37,14 @@ def chat(requests, context):
         yield b"chat:" + r
 
 
+def upload(requests, context):
+    total = count = 0
+    for r in requests:
+        total += len(r)
+        count += 1
+    return b"%d bytes in %d messages" % (total, count)
+
+
 def ident(b):
     return b
 
@@ -45,6 +54,7 @@ handlers = {
     "Stream": grpc.unary_stream_rpc_method_handler(stream, ident, ident),
     "Fail": grpc.unary_unary_rpc_method_handler(fail, ident, ident),
     "Chat": grpc.stream_stream_rpc_method_handler(chat, ident, ident),
+    "Upload": grpc.stream_unary_rpc_method_handler(upload, ident, ident),
 }
 
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))

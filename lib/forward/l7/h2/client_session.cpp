@@ -63,7 +63,10 @@ struct ClientSession::Callbacks {
   static int data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data, size_t length,
                         void*) {
     ClientStream* s = stream(session, stream_id);
-    if (!s || s->abandoned) return 0;
+    if (!s || s->abandoned) {  // nobody takes it: the window comes back at once
+      nghttp2_session_consume(session, stream_id, length);
+      return 0;
+    }
     s->data.append(reinterpret_cast<const char*>(data), length);
     s->data_total += length;
     s->notify();
@@ -72,6 +75,13 @@ struct ClientSession::Callbacks {
 
   static int frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
     ClientSession& c = self(user);
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+      if (ClientStream* s = stream(session, frame->hd.stream_id)) {
+        s->ended = true;
+        s->notify();
+      }
+    }
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS: {
         ClientStream* s = stream(session, frame->hd.stream_id);
@@ -122,6 +132,8 @@ struct ClientSession::Callbacks {
       keep = std::move(it->second);
       c.streams_.erase(it);
     }
+    // DATA not taken yet gives the connection's window back now (the stream's is gone)
+    if (!s->data.empty()) nghttp2_session_consume_connection(session, s->data.size());
     s->closed = true;
     s->error_code = error_code;
     if (error_code == NGHTTP2_REFUSED_STREAM || !s->sent) s->refused = true;
@@ -135,6 +147,7 @@ struct ClientSession::Callbacks {
   static ssize_t read_body(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
                            uint32_t* data_flags, nghttp2_data_source* source, void*) {
     ClientStream& s = *static_cast<ClientStream*>(source->ptr);
+    if (s.streamed) return read_streamed(session, stream_id, buf, length, data_flags, s);
     const std::size_t n = std::min(length, s.body.size() - s.body_sent);
     std::memcpy(buf, s.body.data() + s.body_sent, n);
     s.body_sent += n;
@@ -143,6 +156,31 @@ struct ClientSession::Callbacks {
       if (!s.request_trailers.empty()) {
         *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
         const auto fields = nv_list(s.request_trailers);
+        if (nghttp2_submit_trailer(session, stream_id, fields.data(), fields.size()) != 0)
+          return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  // A streamed body: what has arrived from the client so far; deferred until more does.
+  static ssize_t read_streamed(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
+                               uint32_t* data_flags, ClientStream& s) {
+    RequestBody& b = *s.streamed;
+    if (s.abandoned || b.finished || b.too_large || s.body_sent < b.base) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const std::size_t n = std::min(length, b.end() - s.body_sent);
+    if (n == 0 && !b.ended) {
+      s.body_deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    std::memcpy(buf, b.data.data() + (s.body_sent - b.base), n);
+    s.body_sent += n;
+    if (s.body_taken && n > 0) s.body_taken(b, s.body_sent);  // may drop what was sent
+    if (b.ended && s.body_sent == b.received) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!b.trailers.empty()) {
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        const auto fields = nv_list(b.trailers);
         if (nghttp2_submit_trailer(session, stream_id, fields.data(), fields.size()) != 0)
           return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
       }
@@ -184,7 +222,16 @@ bool ClientSession::open_session() {
   nghttp2_session_callbacks_set_on_frame_send_callback(cb, &Callbacks::frame_send);
   nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, &Callbacks::frame_not_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, &Callbacks::stream_close);
-  const int made = nghttp2_session_client_new(&session_, cb, this);
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_option_new(&opt) != 0) {
+    nghttp2_session_callbacks_del(cb);
+    return false;
+  }
+  // Response DATA reopens the backend's windows only once the listener took it (consume):
+  // a client that reads slowly holds the backend back instead of filling the proxy.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  const int made = nghttp2_session_client_new2(&session_, cb, this, opt);
+  nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cb);
   if (made != 0) {
     session_ = nullptr;
@@ -219,6 +266,7 @@ awaitable<void> ClientSession::run(std::shared_ptr<ClientSession> self) {
       tls_stream_ = tls_->stream(socket_);
       co_await tls_stream_->async_handshake(asio::ssl::stream_base::client, redirect_error(use_awaitable, ec));
       if (state_ == State::dead) co_return;
+      handshake_ = Handshake{!ec, !ec && SSL_session_reused(tls_stream_->native_handle()) == 1};
       if (ec) {
         why = deadline.expired() ? "tls handshake timed out" : tls::ClientTls::handshake_error(*tls_stream_, ec);
       } else {
@@ -319,7 +367,7 @@ bool ClientSession::submit(const std::shared_ptr<ClientStream>& s) {
   nghttp2_data_provider body{};
   body.source.ptr = s.get();
   body.read_callback = &Callbacks::read_body;
-  const bool has_body = !s->body.empty() || !s->request_trailers.empty();
+  const bool has_body = s->streamed || !s->body.empty() || !s->request_trailers.empty();
   const int32_t id =
       nghttp2_submit_request(session_, nullptr, fields.data(), fields.size(), has_body ? &body : nullptr, s.get());
   if (id < 0) {
@@ -340,6 +388,19 @@ void ClientSession::cancel(ClientStream& s) {
   s.abandoned = true;  // stays in streams_ until nghttp2 closes it (its body source must live)
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
   kick();
+}
+
+void ClientSession::resume_body(ClientStream& s) {
+  if (!s.body_deferred || s.closed || s.id < 0 || state_ == State::dead) return;
+  s.body_deferred = false;
+  nghttp2_session_resume_data(session_, s.id);
+  kick();
+}
+
+void ClientSession::consume(ClientStream& s, std::size_t n) {
+  if (n == 0 || s.closed || s.id < 0 || state_ == State::dead) return;
+  nghttp2_session_consume(session_, s.id, n);
+  kick();  // the WINDOW_UPDATE
 }
 
 void ClientSession::retire() {

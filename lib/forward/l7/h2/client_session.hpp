@@ -11,8 +11,10 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
 #include <vector>
@@ -24,6 +26,7 @@
 
 #include "forward/core/tier_core.hpp"
 #include "forward/l7/h2/header_translation.hpp"
+#include "forward/l7/h2/request_body.hpp"
 
 struct nghttp2_session;
 
@@ -41,20 +44,24 @@ struct ClientStream {
   explicit ClientStream(const boost::asio::any_io_executor& ex)
       : wake(ex, std::chrono::steady_clock::time_point::max()) {}
 
-  // the request
+  // the request: its body whole, or streamed (then body_sent is the offset in it)
   HeaderList head;
   std::string body;
   std::size_t body_sent = 0;
   HeaderList request_trailers;
+  std::shared_ptr<RequestBody> streamed;
+  std::function<void(RequestBody&, std::size_t)> body_taken;  // bytes up to an offset went out
+  bool body_deferred = false;  // nghttp2 waits for more of the streamed body (resume_body)
 
   // the response
   Response response;         // status and fields (the body goes to `data`)
   bool have_head = false;    // the final response head arrived
   bool head_ended = false;   // ... with END_STREAM (no body, no trailers: "trailers-only" in gRPC)
-  std::string data;          // body bytes received and not yet taken
+  std::string data;          // body bytes received and not yet taken (take_data: flow control)
   HeaderList trailers;
   std::size_t data_total = 0;
 
+  bool ended = false;        // the backend's END_STREAM arrived (the answer is whole)
   bool closed = false;       // nothing more comes: see error_code, failure
   uint32_t error_code = 0;   // RST_STREAM / GOAWAY code; 0 with closed: ended normally
   bool sent = false;         // its HEADERS frame went out
@@ -92,6 +99,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   const std::string& error() const { return error_; }
   // Whether the connect (and handshake) failed, as opposed to a later death.
   bool connect_failed() const { return connect_failed_; }
+  // The TLS handshake's outcome, given once: the first exchange that sees the session after
+  // it counts it for its backend (the per-backend TLS counters, as HTTP/1.1 connections do).
+  struct Handshake {
+    bool ok = false;
+    bool resumed = false;
+  };
+  std::optional<Handshake> take_handshake() { return std::exchange(handshake_, std::nullopt); }
 
   // A slot taken by the pool for a stream that will be submitted once the session is ready.
   void reserve() { ++reserved_; }
@@ -106,6 +120,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool submit(const std::shared_ptr<ClientStream>& s);
   // The listener gives up on the stream (timeout, client gone): RST_STREAM CANCEL.
   void cancel(ClientStream& s);
+  // More of a streamed request body arrived (or it ended): DATA goes on.
+  void resume_body(ClientStream& s);
+  // The listener took n bytes of s.data: the backend's window reopens for them. Response
+  // DATA is consumed only so, which is the back-pressure from a client that reads slowly.
+  void consume(ClientStream& s, std::size_t n);
   // No new streams; closes (GOAWAY) once the last one ended.
   void retire();
 
@@ -130,6 +149,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   State state_ = State::connecting;
   bool retired_ = false;
   bool connect_failed_ = false;
+  std::optional<Handshake> handshake_;  // until taken
   std::string error_;
   std::size_t reserved_ = 0;
   std::map<int32_t, std::shared_ptr<ClientStream>> streams_;  // open on nghttp2 (until its stream-close)

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/beast/core/string.hpp>
 #include <nghttp2/nghttp2.h>
 
 #include "util/coarse_clock.hpp"
@@ -21,6 +22,11 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 
 bool connection_specific(std::string_view lower_name) {
   return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
          lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "te";
+}
+
+bool is_grpc(const Request& req) {
+  const auto type = req[http::field::content_type];
+  return boost::beast::iequals(type.substr(0, 16), "application/grpc");
 }
 
 nghttp2_nv nv(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
@@ -69,14 +75,19 @@ struct Session::Callbacks {
                     void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     Stream* s = stream(session, frame->hd.stream_id);
-    if (!s || s->dispatched || s->request.refuse) return 0;
+    RequestBody* streamed = s ? s->request.body.get() : nullptr;
+    if (!s || (s->dispatched && !streamed) || s->request.refuse) return 0;
     Session& c = self(user);
     if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {  // trailers: passed on to an HTTP/2 backend
       s->header_bytes += name_length + value_length + 32;
       const std::string_view name(reinterpret_cast<const char*>(name_bytes), name_length);
-      if (s->header_bytes > c.limits_.max_header_bytes) s->request.refuse = 431;
-      else if (!name.empty() && name[0] != ':' && !connection_specific(name))
-        s->request.trailers.emplace_back(name, std::string_view(reinterpret_cast<const char*>(value_bytes), value_length));
+      if (s->header_bytes > c.limits_.max_header_bytes) {
+        if (streamed) streamed->too_large = true;  // handed over already: reset, or answered 413
+        else s->request.refuse = 431;
+      } else if (!name.empty() && name[0] != ':' && !connection_specific(name)) {
+        (streamed ? streamed->trailers : s->request.trailers)
+            .emplace_back(name, std::string_view(reinterpret_cast<const char*>(value_bytes), value_length));
+      }
       return 0;
     }
     s->header_bytes += name_length + value_length + 32;
@@ -115,6 +126,19 @@ struct Session::Callbacks {
       t.notify();
       return 0;
     }
+    if (s && s->request.body && !s->request.body->finished && !s->request.body->too_large) {
+      // consumed (the window reopened) when a backend stream took it (body_taken)
+      RequestBody& b = *s->request.body;
+      if (b.received + length > c.limits_.max_body_bytes) {
+        b.too_large = true;  // the handler answers 413 or resets; the rest is dropped
+        nghttp2_session_consume(session, stream_id, length);
+      } else {
+        b.data.append(reinterpret_cast<const char*>(data), length);
+        b.received += length;
+      }
+      b.notify();
+      return 0;
+    }
     // anything else is consumed at once (windows are updated by hand for the tunnels' sake)
     nghttp2_session_consume(session, stream_id, length);
     if (!s || s->dispatched) return 0;
@@ -141,6 +165,13 @@ struct Session::Callbacks {
           s->request.tunnel->notify();
           break;
         }
+        if (RequestBody* b = s->request.body.get()) {
+          if (end_stream && !b->ended) {
+            b->ended = true;
+            b->notify();
+          }
+          break;
+        }
         if (s->dispatched) break;
         if (frame->hd.type == NGHTTP2_HEADERS && s->method == "CONNECT" && s->request.refuse != 431) {
           // a tunnel (RFC 8441), or a CONNECT the handler refuses: handed over with its
@@ -153,6 +184,9 @@ struct Session::Callbacks {
           c.dispatch(c.streams_.at(frame->hd.stream_id));
         } else if (end_stream || s->request.refuse == 431) {
           c.dispatch(c.streams_.at(frame->hd.stream_id));
+        } else if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+                   is_grpc(s->request.req)) {
+          c.dispatch_streaming(c.streams_.at(frame->hd.stream_id));
         }
         break;
       }
@@ -184,6 +218,13 @@ struct Session::Callbacks {
       t->closed = true;
       t->notify();
     }
+    if (RequestBody* b = s->request.body.get(); b && !b->finished) {
+      // bytes no backend stream took: their share of the connection's window comes back
+      if (b->received > b->consumed) nghttp2_session_consume_connection(session, b->received - b->consumed);
+      b->consumed = b->received;
+      b->closed = true;
+      b->notify();
+    }
     nghttp2_session_set_stream_user_data(session, stream_id, nullptr);
     c.streams_.erase(stream_id);  // a handler still running holds its own reference
     return 0;
@@ -211,6 +252,11 @@ struct Session::Callbacks {
     }
     std::memcpy(buf, r.out_.data() + r.taken_, n);
     r.taken_ += n;
+    if (n > 0 && r.on_drain) r.on_drain();
+    if (r.taken_ < r.out_.size() && r.taken_ >= (64u << 10) && 2 * r.taken_ >= r.out_.size()) {
+      r.out_.erase(0, r.taken_);  // a relay fed as it drains may never empty: what went is dropped
+      r.taken_ = 0;
+    }
     if (r.taken_ == r.out_.size()) {
       r.out_.clear();
       r.taken_ = 0;
@@ -366,9 +412,39 @@ void Session::dispatch(const std::shared_ptr<Stream>& s) {
   serve(s);
 }
 
+void Session::dispatch_streaming(const std::shared_ptr<Stream>& s) {
+  auto b = std::make_shared<RequestBody>();
+  b->stream_id = s->id;
+  b->connection = this;
+  s->request.body = std::move(b);
+  dispatch(s);
+}
+
+void Session::body_taken(RequestBody& b, std::size_t up_to) {
+  if (b.finished || up_to <= b.base) return;
+  if (up_to > b.consumed && !b.closed && !failed_) {
+    nghttp2_session_consume(session_, b.stream_id, up_to - b.consumed);
+    b.consumed = up_to;
+    if (on_output) on_output();  // the WINDOW_UPDATE
+  }
+  if (up_to > RequestBody::kKeep) {  // too much to keep for a resend: sent bytes go
+    b.data.erase(0, std::min(b.data.size(), up_to - b.base));
+    b.base = up_to;
+  }
+}
+
 void Session::answer(Stream& stream) {
   Stream* s = &stream;
   --in_flight_;
+  if (RequestBody* b = s->request.body.get(); b && !b->finished) {
+    b->finished = true;
+    b->wake = nullptr;
+    // bytes the backend did not take (an answer before the body ended): the window comes back
+    if (b->received > b->consumed && !s->closed && !failed_)
+      nghttp2_session_consume(session_, s->id, b->received - b->consumed);
+    b->consumed = b->received;
+    b->data.clear();
+  }
   Tunnel* t = s->request.tunnel.get();
   if (t) {
     t->finished = true;
@@ -411,11 +487,16 @@ void Session::tunnel_reset(Tunnel& t, uint32_t error_code) {
 
 void Session::end() {
   failed_ = true;
-  for (auto& [id, s] : streams_)
+  for (auto& [id, s] : streams_) {
     if (Tunnel* t = s->request.tunnel.get()) {
       t->closed = true;
       t->notify();
     }
+    if (RequestBody* b = s->request.body.get(); b && !b->finished) {
+      b->closed = true;
+      b->notify();
+    }
+  }
 }
 
 void Session::submit(Stream& s) {

@@ -2,7 +2,9 @@
 // codec of our own): bytes from the client go in (receive), frames to send come out
 // (take_output). Each request stream, once whole, becomes an HTTP/1.1-shaped Request handed
 // to serve() (ServerConnection's runs the listener's handler as a coroutine), whose Response
-// goes back on the stream through answer(). Socket- and coroutine-free, so that clang 14
+// goes back on the stream through answer(). A gRPC request (content-type application/grpc*)
+// is handed over once its head is in, its body following through a RequestBody
+// (request_body.hpp) as it arrives. Socket- and coroutine-free, so that clang 14
 // builds it for the h2_frames fuzz target; unit tests drive it with bytes.
 //
 // Limits: SETTINGS_MAX_CONCURRENT_STREAMS, and the same count bounds the requests still at
@@ -26,6 +28,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "forward/l7/framing.hpp"
+#include "forward/l7/h2/request_body.hpp"
 #include "forward/l7/h2/tunnel.hpp"
 #include "forward/settings.hpp"
 
@@ -75,6 +78,8 @@ class ResponseRelay {
   void abort();
   // Body bytes queued and not yet taken by nghttp2 (the client's flow control holds them).
   std::size_t queued() const { return out_.size() - taken_; }
+  // Called when nghttp2 took queued bytes (the client's window opened): the feeder may add more.
+  std::function<void()> on_drain;
 
  private:
   friend class Session;
@@ -98,6 +103,9 @@ struct StreamRequest {
   // trailers: the request's trailer fields (gRPC may send them); relay: to stream the answer.
   std::vector<std::pair<std::string, std::string>> trailers;
   ResponseRelay* relay = nullptr;
+  // Set when the stream was handed over before its body ended (gRPC): the body arrives
+  // here (req's body stays empty; trailers, when any, go to body->trailers).
+  std::shared_ptr<RequestBody> body;
 };
 class Session {
  public:
@@ -131,7 +139,10 @@ class Session {
   void tunnel_consumed(Tunnel& t, std::size_t n);
   void tunnel_send(Tunnel& t);
   void tunnel_reset(Tunnel& t, uint32_t error_code);
-  // The io loop is over: tunnels still open are told their stream is gone.
+  // A streamed request body's bytes up to offset `up_to` went to a backend stream: the
+  // client's window reopens for them (once), and sent bytes past RequestBody::kKeep are dropped.
+  void body_taken(RequestBody& b, std::size_t up_to);
+  // The io loop is over: tunnels and streamed bodies still open are told their stream is gone.
   void end();
 
  protected:
@@ -155,6 +166,8 @@ class Session {
   // Counts a frame of a flood kind in the current window; true when over the limit.
   bool over_limit(uint32_t& count, uint32_t limit);
   void calm_down(uint64_t& counter);
+  // Hands a gRPC stream over once its head is in (its body follows through a RequestBody).
+  void dispatch_streaming(const std::shared_ptr<Stream>& s);
 
   ServerLimits limits_;
   ServerCounters& counters_;

@@ -8,20 +8,14 @@
 // Plain data, single-threaded (the tier's io thread); the relay's wake-up is a callback.
 #pragma once
 #include <cstddef>
-#include <cstdint>
-#include <functional>
 #include <string>
+
+#include "forward/l7/h2/stream_link.hpp"
 
 namespace meridian::forward::l7::h2 {
 
-class Session;
-
-struct Tunnel {
+struct Tunnel : StreamLink {
   static constexpr std::size_t kMaxOutbound = 65536;
-
-  int32_t stream_id = 0;
-  // Valid while the stream's handler runs (the connection outlives the handlers it started).
-  Session* connection = nullptr;
 
   // client -> backend
   std::string inbound;          // DATA received, not yet taken by the relay
@@ -33,14 +27,8 @@ struct Tunnel {
   bool backend_ended = false;   // END_STREAM after outbound
   bool end_sent = false;        // the DATA frame with END_STREAM was produced
 
-  bool opened = false;    // the 2xx went out: DATA flows
-  bool closed = false;    // the stream closed (reset, both ends, or the connection ended)
-  bool finished = false;  // the handler returned: DATA from now on is dropped
+  bool opened = false;  // the 2xx went out: DATA flows
 
-  std::function<void()> wake;  // the relay's: one of the above changed
-  void notify() {
-    if (wake) wake();
-  }
   std::size_t outbound_pending() const { return outbound.size() - outbound_sent; }
 };
 
