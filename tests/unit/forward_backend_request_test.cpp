@@ -84,7 +84,7 @@ TEST_CASE("backend request from an HTTP/2 stream: Host from :authority, cookies 
                         f::literal("cookie", "y=2") + f::literal("te", "trailers") +
                         f::literal("x-forwarded-for", "10.0.0.1") + f::literal("x-request-id", "client-id") +
                         f::literal("x-real-ip", "10.9.9.9") + f::literal("user-agent", "h2load")) +
-      f::headers(3, post + f::literal("content-type", "application/grpc") + f::literal("content-length", "4"), false) +
+      f::headers(3, post + f::literal("content-type", "application/octet-stream") + f::literal("content-length", "4"), false) +
       f::data(3, "body", true) + f::headers(5, f::get_block("b.test", "/empty").replace(0, 1, "\x83")));
   REQUIRE(reqs.size() == 3);
   for (const auto& r : reqs) CHECK(new_wire(r) == old_wire(r));
