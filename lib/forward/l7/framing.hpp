@@ -22,6 +22,24 @@ namespace meridian::forward::l7 {
 // below take them or Beast's default fields (instantiated for both).
 using Fields = boost::beast::http::basic_fields<PoolAllocator<char>>;
 
+// Calls tok(t) for each token of a comma-separated field value (Connection, Upgrade...),
+// spaces and tabs around it trimmed, empty ones skipped; stops early when tok returns true.
+// True when tok did.
+template <class Tok>
+bool for_each_token(std::string_view value, Tok tok) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t end = value.find(',', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view t = value.substr(start, end - start);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    if (!t.empty() && tok(t)) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 // Empty when the framing is unambiguous, else why it is not.
 template <class F>
 std::string check_request_framing(const boost::beast::http::request_header<F>& h);

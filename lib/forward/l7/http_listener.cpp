@@ -59,17 +59,10 @@ beast::string_view bsv(std::string_view v) { return {v.data(), v.size()}; }
 template <class Message, class Tok>
 void connection_tokens(const Message& f, Tok tok) {
   for (auto it = f.find(http::field::connection); it != f.end() && it->name() == http::field::connection; ++it) {
-    const std::string_view v = sv(it->value());
-    std::size_t start = 0;
-    while (start <= v.size()) {
-      std::size_t end = v.find(',', start);
-      if (end == std::string_view::npos) end = v.size();
-      std::string_view t = v.substr(start, end - start);
-      while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-      while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-      if (!t.empty()) tok(t);
-      start = end + 1;
-    }
+    for_each_token(sv(it->value()), [&](std::string_view t) {
+      tok(t);
+      return false;
+    });
   }
 }
 
@@ -879,8 +872,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   const bool head = req.method() == http::verb::head;
   // gRPC (application/grpc, +proto, +json...) is retried only where its route says so:
   // a gRPC method's side effects do not follow its HTTP method (always POST)
-  const auto content_type = req[http::field::content_type];
-  const bool grpc = beast::iequals(content_type.substr(0, 16), "application/grpc");
+  const bool grpc = h2::is_grpc(req);
   const bool idempotent = route.idempotent || (!grpc && is_idempotent(req.base()));
   const uint64_t key = hash_key(cfg, req, client_bytes);
   wire.clear();  // serialised at the first HTTP/1.1 attempt: every attempt sends the same bytes

@@ -33,25 +33,11 @@ namespace {
 
 std::string_view sv(beast::string_view v) { return {v.data(), v.size()}; }
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-// Whether a comma-separated field value holds token (any case).
+// Whether a comma-separated field value holds token (given in lower case; any case in value).
 bool has_token(std::string_view value, std::string_view token) {
-  std::size_t start = 0;
-  while (start <= value.size()) {
-    std::size_t end = value.find(',', start);
-    if (end == std::string_view::npos) end = value.size();
-    std::string_view t = value.substr(start, end - start);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    if (t.size() == token.size()) {
-      bool same = true;
-      for (std::size_t i = 0; i < t.size() && same; ++i) same = ascii_lower(t[i]) == token[i];
-      if (same) return true;
-    }
-    start = end + 1;
-  }
-  return false;
+  return for_each_token(value, [&](std::string_view t) {
+    return beast::iequals(beast::string_view(t.data(), t.size()), beast::string_view(token.data(), token.size()));
+  });
 }
 
 // Whether any field `name` holds token (fields of one name may be repeated).

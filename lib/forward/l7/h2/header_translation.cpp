@@ -2,6 +2,8 @@
 
 #include <iterator>
 
+#include <boost/beast/core/string.hpp>
+
 namespace meridian::forward::l7::h2 {
 
 namespace http = boost::beast::http;
@@ -39,6 +41,10 @@ HeaderList request_header_block(const Request& req, bool tls, bool te_trailers) 
   }
   if (te_trailers) out.emplace_back("te", "trailers");
   return out;
+}
+
+bool is_grpc(const Request& req) {
+  return boost::beast::iequals(req[http::field::content_type].substr(0, 16), "application/grpc");
 }
 
 bool wants_trailers(const Request& req) {

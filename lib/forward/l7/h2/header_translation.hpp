@@ -29,6 +29,9 @@ bool dropped_field(std::string_view lower_name);
 // through rewrite_request_for_backend (X-Forwarded-* set, hop-by-hop fields gone).
 HeaderList request_header_block(const Request& req, bool tls, bool te_trailers);
 
+// A gRPC request: content-type application/grpc (also +proto, +json...).
+bool is_grpc(const Request& req);
+
 // Whether a request asked for trailers ("TE: trailers", among other codings or not):
 // read before the hop-by-hop fields are removed.
 bool wants_trailers(const Request& req);

@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/beast/core/string.hpp>
 #include <nghttp2/nghttp2.h>
 
+#include "forward/l7/h2/header_translation.hpp"
 #include "util/coarse_clock.hpp"
 
 namespace meridian::forward::l7::h2 {
@@ -22,11 +22,6 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 
 bool connection_specific(std::string_view lower_name) {
   return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
          lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "te";
-}
-
-bool is_grpc(const Request& req) {
-  const auto type = req[http::field::content_type];
-  return boost::beast::iequals(type.substr(0, 16), "application/grpc");
 }
 
 nghttp2_nv nv(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
