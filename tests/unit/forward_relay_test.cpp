@@ -159,3 +159,23 @@ TEST_CASE("relay: close() ends both sockets once, and events after it are ignore
   f.io.run_for(20ms);  // nothing left to run, nothing touched
   CHECK(f.in == 0);
 }
+
+// A child forked while a connection is open holds copies of its sockets; closing the
+// parent's descriptors alone would leave them registered, and the relay would be handed
+// the freed pair (ASan saw it when a test forked a client during a proxied connection).
+TEST_CASE("relay: a closed pair leaves the set even when a copy of its sockets lives on") {
+  Fixture f;
+  const int client_copy = ::dup(f.client.near), backend_copy = ::dup(f.backend.near);
+  REQUIRE(client_copy >= 0);
+  REQUIRE(backend_copy >= 0);
+  f.pair->close();
+  f.pair.reset();  // freed: an event still registered would now point at freed memory
+  send_all(f.client.far, "late");
+  send_all(f.backend.far, "late");
+  f.io.restart();
+  f.io.run_for(50ms);
+  CHECK(f.in == 0);
+  CHECK(f.out == 0);
+  ::close(client_copy);
+  ::close(backend_copy);
+}

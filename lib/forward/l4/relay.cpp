@@ -36,15 +36,23 @@ RelayedPair::RelayedPair(int client_fd, int upstream_fd, std::size_t buffer_byte
 
 RelayedPair::~RelayedPair() {
   if (closed_) return;
-  ::close(up_.from);
-  ::close(down_.from);
+  forget_and_close();
+}
+
+// Out of the set first: closing a descriptor takes it out of an epoll set only when no
+// other descriptor shares its open file (a child forked meanwhile may hold a copy), and a
+// registration that outlived the pair would hand the relay a freed cookie.
+void RelayedPair::forget_and_close() {
+  for (const int fd : {up_.from, down_.from}) {
+    if (set_fd_ >= 0) ::epoll_ctl(set_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+  }
 }
 
 void RelayedPair::close() {
   if (closed_) return;
   closed_ = true;
-  ::close(up_.from);  // closing also takes them out of the relay's set
-  ::close(down_.from);
+  forget_and_close();
   if (on_close) {
     auto f = std::move(on_close);
     f();
@@ -142,6 +150,7 @@ bool Relay::add(const std::shared_ptr<RelayedPair>& pair) {
   bool ok = ::epoll_ctl(set_.native_handle(), EPOLL_CTL_ADD, pair->up_.from, &ev) == 0;
   ev.data.ptr = &pair->upstream_side_;
   ok = ok && ::epoll_ctl(set_.native_handle(), EPOLL_CTL_ADD, pair->down_.from, &ev) == 0;
+  pair->set_fd_ = set_.native_handle();
   if (!ok) {
     pair->close();
     return false;

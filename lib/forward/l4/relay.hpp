@@ -60,12 +60,14 @@ class RelayedPair : public std::enable_shared_from_this<RelayedPair> {
   Step pump(Flow& f);
   void on_event(bool client, uint32_t events, Relay& relay);
   void run(Relay& relay);
+  void forget_and_close();
 
   std::size_t size_;
   Flow up_;    // client -> backend
   Flow down_;  // backend -> client
   Side client_side_{this, true}, upstream_side_{this, false};
   std::chrono::steady_clock::time_point last_;
+  int set_fd_ = -1;  // the relay's epoll set, once added
   bool closed_ = false;
   bool queued_ = false;  // in the relay's again list
 };
