@@ -286,6 +286,7 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
     int64_t revision = co_await full_read();
     co_await open_watch(revision);
     connected(true, "");
+    session_connected_ = true;
     auto next_heartbeat = Clock::now() + heartbeat_;
     auto next_reread = Clock::now() + timing_.full_reread;
     while (!stopping_) {
@@ -331,7 +332,9 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
         connected(false, e.what());
       }
       if (stopping_) break;
-      ++failures;
+      // A session that got connected starts the backoff over: the last outage is long past.
+      failures = session_connected_ ? 1 : failures + 1;
+      session_connected_ = false;
       // Only stop() cuts the backoff short (a health change must not).
       const auto retry_at = Clock::now() + backoff(failures);
       asio::steady_timer timer(executor_);
@@ -424,6 +427,7 @@ class ClusterNode::Impl : public health::HealthListener, public std::enable_shar
   const int64_t started_;
   bool stopping_ = false;
   bool woken_ = false;
+  bool session_connected_ = false;  // the current session reached connected(true)
   bool view_dirty_ = true;
   bool record_dirty_ = false;
   bool published_fresh_ = false;

@@ -138,4 +138,18 @@ int64_t EtcdCluster::revision() const {
   return best;
 }
 
+int EtcdCluster::leader() const {
+  const CommandResult r = etcdctl({"endpoint", "status", "--write-out=json"});
+  const auto j = nlohmann::json::parse(r.out, nullptr, false);
+  if (!j.is_array()) return -1;
+  for (const auto& s : j) {
+    if (!s.contains("Status") || !s["Status"].contains("header")) continue;
+    const auto& status = s["Status"];
+    if (status.value("leader", uint64_t{0}) != status["header"].value("member_id", uint64_t{1})) continue;
+    for (int i = 0; i < size(); ++i)
+      if (s.value("Endpoint", "") == client_url(i)) return i;
+  }
+  return -1;
+}
+
 }  // namespace meridian::test

@@ -42,6 +42,8 @@ class EtcdCluster {
                         std::chrono::milliseconds deadline = std::chrono::seconds(30)) const;
   // The store's current revision (0 when it cannot be read).
   int64_t revision() const;
+  // The member that leads the cluster now, -1 when none does (or it cannot be read).
+  int leader() const;
   std::string log(int i) const;
 
  private:
