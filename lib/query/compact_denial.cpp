@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "dns/constants.hpp"
-#include "zone/name_index.hpp"
 
 namespace meridian::query {
 
@@ -37,51 +36,89 @@ bool CompactDenialCache::take_token(uint32_t rate, std::chrono::steady_clock::ti
   return true;
 }
 
+template <std::size_t C>
+bool CompactDenialCache::Entry<C>::holds(uint64_t serial, uint32_t tag, std::string_view owner,
+                                         std::string_view rdata) const {
+  return h.serial == serial && h.tag == tag && h.owner_length == owner.size() && h.nsec_length == rdata.size() &&
+         std::memcmp(data, owner.data(), owner.size()) == 0 &&
+         std::memcmp(data + owner.size(), rdata.data(), rdata.size()) == 0;
+}
+
+template <std::size_t C>
+bool CompactDenialCache::Entry<C>::store(uint64_t serial, uint32_t tag, uint32_t ttl, std::string_view owner,
+                                         std::string_view rdata, const uint8_t* rrsigs, std::size_t rrsigs_length,
+                                         unsigned rrsig_count) {
+  if (owner.size() + rdata.size() + rrsigs_length > C) return false;
+  h.serial = serial;
+  h.tag = tag;
+  h.ttl = ttl;
+  h.owner_length = static_cast<uint16_t>(owner.size());
+  h.nsec_length = static_cast<uint16_t>(rdata.size());
+  h.rrsigs_length = static_cast<uint16_t>(rrsigs_length);
+  h.rrsig_count = static_cast<uint8_t>(rrsig_count);
+  std::memcpy(data, owner.data(), owner.size());
+  std::memcpy(data + owner.size(), rdata.data(), rdata.size());
+  std::memcpy(data + owner.size() + rdata.size(), rrsigs, rrsigs_length);
+  return true;
+}
+
+template <std::size_t C>
+void CompactDenialCache::view(const Entry<C>& e, SignedNsecView& out) {
+  out.nsec = {reinterpret_cast<const char*>(e.nsec()), e.h.nsec_length};
+  out.rrsigs = e.rrsigs();
+  out.rrsig_count = e.h.rrsig_count;
+  out.ttl = e.h.ttl;
+}
+
 bool CompactDenialCache::find_or_sign(const zone::Zone& zone, const zone::ZoneSignatures& sigs, std::string_view owner,
                                       std::string_view rdata, uint32_t rate, std::chrono::steady_clock::time_point now,
                                       SignedNsecView& out) {
-  if (owner.size() > sizeof(Slot::owner) || rdata.size() > kMaxNsecRdata || !zone.dnssec().keys) return false;
-  const uint64_t h = zone::hash_name(owner) ^ (zone::hash_name(rdata) * 31);
-  Slot& slot = slots_[h % kSlots];
-  const bool hit = slot.serial == sigs.serial() && slot.owner_length == owner.size() &&
-                   slot.nsec_length == rdata.size() && std::memcmp(slot.owner, owner.data(), owner.size()) == 0 &&
-                   std::memcmp(slot.nsec, rdata.data(), rdata.size()) == 0;
-  if (!hit) {
-    if (!take_token(rate, now)) {
-      compact_denial_counters().over_budget.fetch_add(1, std::memory_order_relaxed);
-      return false;
+  if (owner.size() > 255 || rdata.size() > kMaxNsecRdata || !zone.dnssec().keys) return false;
+  const uint64_t h = hash(owner, rdata);
+  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  const uint64_t serial = sigs.serial();
+  Slot* set = &slots_[(h % kSets) * kWays];
+  ++tick_;
+  Slot* victim = set;
+  for (std::size_t way = 0; way < kWays; ++way) {
+    Slot& s = set[way];
+    if (s.holds(serial, tag, owner, rdata)) {
+      s.h.used_at = tick_;
+      view(s, out);
+      return true;
     }
-    std::size_t written = 0;
-    const unsigned count =
-        dnssec::sign_one_record(*zone.dnssec().keys, owner, dns::type::NSEC, zone.negative_ttl(), rdata,
-                                {sigs.inception(), sigs.expiration()}, slot.rrsigs, sizeof slot.rrsigs, &written);
-    if (count == 0) {
-      // The signing wrote into the slot: whatever it held is gone.
-      if (slot.serial != 0) {
-        --used_;
-        compact_denial_counters().cached.fetch_sub(1, std::memory_order_relaxed);
-      }
-      slot.serial = 0;
-      return false;
-    }
-    if (slot.serial == 0) {
+    // An empty entry first, else the least recently used (entries of an older signing
+    // window stop being used, so they age out first).
+    const bool free = s.h.serial == 0;
+    const bool victim_free = victim->h.serial == 0;
+    if ((free && !victim_free) || (free == victim_free && s.h.used_at < victim->h.used_at)) victim = &s;
+  }
+  if (large_->holds(serial, tag, owner, rdata)) {
+    view(*large_, out);
+    return true;
+  }
+  if (!take_token(rate, now)) {
+    compact_denial_counters().over_budget.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  std::size_t written = 0;
+  const unsigned count =
+      dnssec::sign_one_record(*zone.dnssec().keys, owner, dns::type::NSEC, zone.negative_ttl(), rdata,
+                              {sigs.inception(), sigs.expiration()}, scratch_, sizeof scratch_, &written);
+  if (count == 0) return false;
+  compact_denial_counters().signed_online.fetch_add(1, std::memory_order_relaxed);
+  const bool was_empty = victim->h.serial == 0;
+  if (victim->store(serial, tag, zone.negative_ttl(), owner, rdata, scratch_, written, count)) {
+    victim->h.used_at = tick_;
+    if (was_empty) {
       ++used_;
       compact_denial_counters().cached.fetch_add(1, std::memory_order_relaxed);
     }
-    slot.serial = sigs.serial();
-    slot.owner_length = static_cast<uint16_t>(owner.size());
-    std::memcpy(slot.owner, owner.data(), owner.size());
-    slot.nsec_length = static_cast<uint16_t>(rdata.size());
-    std::memcpy(slot.nsec, rdata.data(), rdata.size());
-    slot.rrsigs_length = static_cast<uint16_t>(written);
-    slot.rrsig_count = static_cast<uint8_t>(count);
-    slot.ttl = zone.negative_ttl();
-    compact_denial_counters().signed_online.fetch_add(1, std::memory_order_relaxed);
+    view(*victim, out);
+    return true;
   }
-  out.nsec = {reinterpret_cast<const char*>(slot.nsec), slot.nsec_length};
-  out.rrsigs = slot.rrsigs;
-  out.rrsig_count = slot.rrsig_count;
-  out.ttl = slot.ttl;
+  large_->store(serial, tag, zone.negative_ttl(), owner, rdata, scratch_, written, count);  // always fits
+  view(*large_, out);
   return true;
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "dnssec/online_signer.hpp"
+#include "zone/name_index.hpp"
 #include "zone/zone.hpp"
 #include "zone/zone_signatures.hpp"
 
@@ -40,7 +41,15 @@ CompactDenialCounters& compact_denial_counters();
 
 class CompactDenialCache {
  public:
-  static constexpr std::size_t kSlots = 1024;  // per thread: ~1.3 MB, made at the thread's first miss
+  // Per thread: 8,192 entries of 512 bytes (4 MiB), 4-way set-associative with LRU in each
+  // set, made at the thread's first compact answer. An entry holds owner, NSEC rdata and
+  // RRSIGs together: a random name under a P-256 or Ed25519 key takes about 200 bytes, so
+  // a slot is sized for a long name, not for the largest possible entry; those (owner
+  // and bitmap near their limits, two keys) live in one spare slot of full size.
+  static constexpr std::size_t kWays = 4;
+  static constexpr std::size_t kSets = 2048;
+  static constexpr std::size_t kSlots = kWays * kSets;
+  static constexpr std::size_t kSlotBytes = 512;
   static constexpr std::size_t kMaxNsecRdata = 255 + 34;  // next name, bitmap up to window 0 type 255
   static constexpr std::size_t kMaxRrsigs = 2;            // signatures per NSEC kept (ZSKs of the algorithm)
 
@@ -53,26 +62,53 @@ class CompactDenialCache {
 
   // The signed NSEC `owner NSEC rdata` of zone (whose signatures are sigs), from
   // the cache, or signed now when the budget allows (rate per second, 0: never).
-  // false: not cached and over budget (or it cannot be signed): use the chain.
+  // false: not cached and over budget (or it cannot be signed): use the chain. The
+  // view stays valid until the next call on this cache.
   bool find_or_sign(const zone::Zone& zone, const zone::ZoneSignatures& sigs, std::string_view owner,
                     std::string_view rdata, uint32_t rate, std::chrono::steady_clock::time_point now,
                     SignedNsecView& out);
 
   std::size_t used_slots() const { return used_; }
+  // The set an entry lives in (for tests of the replacement).
+  static std::size_t set_of(std::string_view owner, std::string_view rdata) { return hash(owner, rdata) % kSets; }
 
  private:
-  struct Slot {
+  struct Header {
     uint64_t serial = 0;  // ZoneSignatures::serial() of the window it was signed in; 0: empty
+    uint32_t tag = 0;     // the high half of the hash: most misses end on it
+    uint32_t used_at = 0; // the cache's tick at the last hit (LRU in the set)
+    uint32_t ttl = 0;
     uint16_t owner_length = 0, nsec_length = 0, rrsigs_length = 0;
     uint8_t rrsig_count = 0;
-    uint32_t ttl = 0;
-    uint8_t owner[255];
-    uint8_t nsec[kMaxNsecRdata];
-    uint8_t rrsigs[kMaxRrsigs * (2 + dnssec::kMaxRrsigRdata)];
   };
+  static constexpr std::size_t kMaxRrsigBytes = kMaxRrsigs * (2 + dnssec::kMaxRrsigRdata);
+  // owner, then NSEC rdata, then the RRSIG rdatas, packed
+  template <std::size_t Capacity>
+  struct alignas(64) Entry {
+    Header h;
+    uint8_t data[Capacity];
+    const uint8_t* owner() const { return data; }
+    const uint8_t* nsec() const { return data + h.owner_length; }
+    const uint8_t* rrsigs() const { return data + h.owner_length + h.nsec_length; }
+    bool holds(uint64_t serial, uint32_t tag, std::string_view owner, std::string_view rdata) const;
+    bool store(uint64_t serial, uint32_t tag, uint32_t ttl, std::string_view owner, std::string_view rdata,
+               const uint8_t* rrsigs, std::size_t rrsigs_length, unsigned rrsig_count);
+  };
+  using Slot = Entry<kSlotBytes - sizeof(Header)>;
+  using LargeSlot = Entry<255 + kMaxNsecRdata + kMaxRrsigBytes>;
+  static_assert(sizeof(Slot) == kSlotBytes);
+
+  static uint64_t hash(std::string_view owner, std::string_view rdata) {
+    return zone::hash_name(owner) ^ (zone::hash_name(rdata) * 31);
+  }
   bool take_token(uint32_t rate, std::chrono::steady_clock::time_point now);
+  template <std::size_t C>
+  static void view(const Entry<C>& e, SignedNsecView& out);
 
   std::unique_ptr<Slot[]> slots_ = std::make_unique<Slot[]>(kSlots);
+  std::unique_ptr<LargeSlot> large_ = std::make_unique<LargeSlot>();
+  uint8_t scratch_[kMaxRrsigBytes];  // a miss signs here first: its size is known after
+  uint32_t tick_ = 0;
   std::size_t used_ = 0;
   double tokens_ = -1;  // < 0: not started (a full bucket at the first miss)
   std::chrono::steady_clock::time_point refilled_{};

@@ -478,6 +478,71 @@ TEST_CASE("compact denial cache: signs within the budget per second, serves hits
   CHECK(cache.find_or_sign(z, *renewed, owner('a'), rdata, 2, t0 + std::chrono::seconds(2), view));
 }
 
+TEST_CASE("compact denial cache: thousands of names stay cached (set-associative), the least recently used goes") {
+  SignedFixture f;
+  const zone::Zone& z = *f.responder.zones().find_exact(*dns::name_from_text("example.com."));
+  query::CompactDenialCache cache;
+  const auto t0 = std::chrono::steady_clock::time_point(std::chrono::hours(1));
+  const std::string bitmap = {0, 6, 0, 0, 0, 0, 0, 3};  // RRSIG NSEC
+  auto owner = [](std::size_t i) { return *dns::name_from_text("n" + std::to_string(i) + ".example.com."); };
+  auto rdata = [&](std::size_t i) { return std::string{1, 0} + owner(i) + bitmap; };  // \000.NAME
+  constexpr uint32_t kRate = 1000000;  // no budget limit here
+  // A fifth of the cache: 0.8 names per set on average, a few sets drew more than 4.
+  const std::size_t names = query::CompactDenialCache::kSlots / 5;
+  query::SignedNsecView view;
+  uint64_t signed_before = query::compact_denial_counters().signed_online.load();
+  for (std::size_t i = 0; i < names; ++i) REQUIRE(cache.find_or_sign(z, *f.signatures, owner(i), rdata(i), kRate, t0, view));
+  CHECK(query::compact_denial_counters().signed_online.load() - signed_before == names);
+  CHECK(cache.used_slots() <= names);
+  CHECK(cache.used_slots() >= names - names / 100);
+  // Asked again: hits but for those few sets (direct-mapped, 1 in 10 would collide).
+  signed_before = query::compact_denial_counters().signed_online.load();
+  for (std::size_t i = 0; i < names; ++i) {
+    REQUIRE(cache.find_or_sign(z, *f.signatures, owner(i), rdata(i), kRate, t0, view));
+    CHECK(view.nsec == rdata(i));
+  }
+  CHECK(query::compact_denial_counters().signed_online.load() - signed_before <= names / 100);
+  // Five names of one set: the fifth takes the place of the least recently used.
+  std::vector<std::size_t> same_set;
+  const std::size_t set = query::CompactDenialCache::set_of(owner(100000), rdata(100000));
+  for (std::size_t i = 100000; same_set.size() < 5; ++i)
+    if (query::CompactDenialCache::set_of(owner(i), rdata(i)) == set) same_set.push_back(i);
+  query::CompactDenialCache lru;
+  auto ask = [&](std::size_t i) {
+    const uint64_t before = query::compact_denial_counters().signed_online.load();
+    REQUIRE(lru.find_or_sign(z, *f.signatures, owner(i), rdata(i), kRate, t0, view));
+    return query::compact_denial_counters().signed_online.load() == before;  // a hit
+  };
+  for (int k = 0; k < 4; ++k) CHECK_FALSE(ask(same_set[k]));
+  CHECK(ask(same_set[0]));           // used again: now the second is the oldest
+  CHECK_FALSE(ask(same_set[4]));     // takes the second's place
+  CHECK(lru.used_slots() == 4);
+  for (const int k : {0, 2, 3, 4}) CHECK(ask(same_set[k]));
+  CHECK_FALSE(ask(same_set[1]));
+}
+
+TEST_CASE("compact denial cache: an entry too long for a slot (a long name, a long bitmap) is still served") {
+  SignedFixture f;
+  const zone::Zone& z = *f.responder.zones().find_exact(*dns::name_from_text("example.com."));
+  query::CompactDenialCache cache;
+  const auto t0 = std::chrono::steady_clock::time_point(std::chrono::hours(1));
+  std::string labels;
+  for (int i = 0; i < 3; ++i) labels += std::string(60, char('a' + i)) + ".";
+  const std::string owner = *dns::name_from_text(labels + "example.com.");  // 196 octets
+  std::string bitmap = {0, 32};  // window 0, types up to 255
+  bitmap.append(32, '\xff');
+  const std::string rdata = std::string{1, 0} + owner + bitmap;
+  query::SignedNsecView view;
+  const uint64_t signed_before = query::compact_denial_counters().signed_online.load();
+  REQUIRE(cache.find_or_sign(z, *f.signatures, owner, rdata, 10, t0, view));
+  CHECK(view.nsec == rdata);
+  CHECK(view.rrsig_count == 1);
+  REQUIRE(cache.find_or_sign(z, *f.signatures, owner, rdata, 10, t0, view));
+  CHECK(view.nsec == rdata);
+  CHECK(query::compact_denial_counters().signed_online.load() - signed_before == 1);
+  CHECK(cache.used_slots() == 0);  // in the spare slot, not a set's
+}
+
 TEST_CASE("dnssec responder: additional-section addresses of in-zone targets carry their RRSIGs; glue none") {
   SignedFixture f;
   const test::Answer mx = f.ask("example.com.", 15, true);
