@@ -11,9 +11,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <nghttp2/nghttp2.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -171,6 +174,11 @@ class ScriptedH2Backend {
   std::string address() const { return "127.0.0.1:" + std::to_string(port()); }
   int accepted() const { return accepted_; }
   int requests() const { return requests_; }
+  // Each connection's request HEADERS blocks (HPACK), in order: (connection, block).
+  std::vector<std::pair<int, std::string>> blocks() const {
+    std::lock_guard lock(blocks_mutex_);
+    return blocks_;
+  }
 
  private:
   void serve(tcp::socket& s, int index) {
@@ -196,6 +204,13 @@ class ScriptedH2Backend {
         if (type == f::SETTINGS && !(flags & f::ACK)) reply = f::frame(f::SETTINGS, f::ACK, 0, "");
         if (type == f::HEADERS) {
           ++requests_;
+          {
+            std::lock_guard lock(blocks_mutex_);
+            std::size_t begin = at - length, end = at;  // the header block fragment, without padding and priority
+            if (flags & 0x8) end -= static_cast<unsigned char>(in[begin++]);
+            if (flags & 0x20) begin += 5;
+            blocks_.push_back({index, in.substr(begin, end - begin)});
+          }
           if (mode_ == Mode::goaway_first && index == 0) {
             std::string payload;
             f::put32(payload, 0);  // last stream id: none processed
@@ -216,9 +231,42 @@ class ScriptedH2Backend {
   tcp::acceptor acceptor_;
   std::atomic<bool> stop_{false};
   std::atomic<int> accepted_{0}, requests_{0};
+  mutable std::mutex blocks_mutex_;
+  std::vector<std::pair<int, std::string>> blocks_;
   std::thread thread_;
   std::vector<std::thread> connections_;  // touched by thread_ only until it joined
 };
+
+// A connection's first HEADERS block decoded (nghttp2's HPACK inflater): name, value and
+// whether the field came as a literal never to be indexed.
+struct DecodedField {
+  std::string name, value;
+  bool never_indexed = false;
+};
+std::vector<DecodedField> decode_first_block(const std::string& block) {
+  std::vector<DecodedField> out;
+  nghttp2_hd_inflater* inflater = nullptr;
+  REQUIRE(nghttp2_hd_inflate_new(&inflater) == 0);
+  const auto* in = reinterpret_cast<const uint8_t*>(block.data());
+  std::size_t left = block.size();
+  for (;;) {
+    nghttp2_nv nv;
+    int flags = 0;
+    const ssize_t used = nghttp2_hd_inflate_hd2(inflater, &nv, &flags, in, left, 1);
+    REQUIRE(used >= 0);
+    in += used;
+    left -= static_cast<std::size_t>(used);
+    if (flags & NGHTTP2_HD_INFLATE_EMIT)
+      out.push_back({std::string(reinterpret_cast<char*>(nv.name), nv.namelen),
+                     std::string(reinterpret_cast<char*>(nv.value), nv.valuelen),
+                     (nv.flags & NGHTTP2_NV_FLAG_NO_INDEX) != 0});
+    if (flags & NGHTTP2_HD_INFLATE_FINAL) break;
+    if (used == 0 && left == 0) break;
+  }
+  nghttp2_hd_inflate_end_headers(inflater);
+  nghttp2_hd_inflate_del(inflater);
+  return out;
+}
 
 json h2_backend(const std::string& address, json extra = json::object()) {
   extra["address"] = address;
@@ -478,6 +526,21 @@ TEST_CASE("h2 backend: a stream refused by the backend's GOAWAY is sent again on
   CHECK(backend.requests() == 2);
   CHECK(metric(tier.metrics(), "meridian_forward_http2_backend_sessions_total") == 2);
   CHECK(tier.status()["listeners"][0]["retries"].get<int>() == 0);  // a resend, not a retry
+  // X-Request-ID, new in every request, goes as a literal never indexed: indexed, it would
+  // push the backend's useful dynamic-table entries out.
+  const auto blocks = backend.blocks();
+  REQUIRE(blocks.size() == 2);
+  for (const auto& [connection, block] : blocks) {
+    CAPTURE(connection);
+    int ids = 0;
+    for (const DecodedField& field : decode_first_block(block)) {
+      if (field.name != "x-request-id") continue;
+      ++ids;
+      CHECK(field.never_indexed);
+      CHECK_FALSE(field.value.empty());
+    }
+    CHECK(ids == 1);
+  }
 }
 
 TEST_CASE("h2 backend: a stream never answered times out (timeouts.backend): retried elsewhere, else 504") {

@@ -27,7 +27,7 @@ namespace {
 nghttp2_nv nv(const std::string& name, const std::string& value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
+          hpack_flags(name)};
 }
 
 std::vector<nghttp2_nv> nv_list(const HeaderList& fields) {

@@ -1,5 +1,7 @@
 #include "forward/l7/h2/header_translation.hpp"
 
+#include <nghttp2/nghttp2.h>
+
 #include <iterator>
 
 #include <boost/beast/core/string.hpp>
@@ -45,6 +47,10 @@ HeaderList request_header_block(const Request& req, bool tls, bool te_trailers) 
 
 bool is_grpc(const Request& req) {
   return boost::beast::iequals(req[http::field::content_type].substr(0, 16), "application/grpc");
+}
+
+uint8_t hpack_flags(std::string_view lower_name) {
+  return lower_name == "x-request-id" ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE;
 }
 
 bool wants_trailers(const Request& req) {

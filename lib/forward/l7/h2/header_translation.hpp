@@ -41,6 +41,12 @@ bool wants_trailers(const Request& req);
 // rest added to res.
 bool add_response_field(Response& res, std::string_view name, std::string_view value);
 
+// How a field goes into HPACK (an nghttp2_nv flag). X-Request-ID differs in every message:
+// indexed, each one would push a useful entry out of the peer's dynamic table, and nghttp2
+// would compare every new one with all those of that name still in it (one bucket, a
+// memcmp each). Sent as a literal never indexed instead: the same field for the peer.
+uint8_t hpack_flags(std::string_view lower_name);
+
 // A trailer field worth passing on (not a pseudo-field nor a connection-specific one).
 bool valid_trailer(std::string_view name);
 

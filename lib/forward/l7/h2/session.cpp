@@ -29,14 +29,6 @@ nghttp2_nv nv(std::string_view name, std::string_view value, uint8_t flags = NGH
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(), flags};
 }
 
-// How a response field goes into HPACK. X-Request-ID differs in every response: indexed,
-// each one would push a useful entry out of the client's dynamic table, and nghttp2 would
-// compare every new one with all those of that name still in it (one bucket, a memcmp
-// each). Sent as a literal never indexed instead: the same field for the client.
-uint8_t hpack_flags(std::string_view lower_name) {
-  return lower_name == "x-request-id" ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE;
-}
-
 }  // namespace
 
 // nghttp2's callbacks, with the connection as user data.
