@@ -223,7 +223,7 @@ std::string render_metrics(const ObservedState& s) {
            "Compact denials answered from the precomputed NSEC chain instead: not cached and over the signing budget.");
   m.sample("meridian_dnssec_online_over_budget_total", {}, compact.over_budget.load());
   m.family("meridian_dnssec_online_cache_entries", "gauge",
-           "Signed compact NSECs held in the DNS threads' caches (1,024 per thread at most).");
+           "Signed compact NSECs held in the DNS threads' caches (8,192 per thread at most).");
   m.sample("meridian_dnssec_online_cache_entries", {}, compact.cached.load());
   // Cost follows the change: how many parts loads built anew, and how many they took over unchanged.
   m.family("meridian_load_parts_total", "counter",

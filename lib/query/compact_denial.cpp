@@ -37,20 +37,17 @@ bool CompactDenialCache::take_token(uint32_t rate, std::chrono::steady_clock::ti
 }
 
 template <std::size_t C>
-bool CompactDenialCache::Entry<C>::holds(uint64_t serial, uint32_t tag, std::string_view owner,
-                                         std::string_view rdata) const {
-  return h.serial == serial && h.tag == tag && h.owner_length == owner.size() && h.nsec_length == rdata.size() &&
+bool CompactDenialCache::Entry<C>::holds(uint64_t serial, std::string_view owner, std::string_view rdata) const {
+  return h.serial == serial && h.owner_length == owner.size() && h.nsec_length == rdata.size() &&
          std::memcmp(data, owner.data(), owner.size()) == 0 &&
          std::memcmp(data + owner.size(), rdata.data(), rdata.size()) == 0;
 }
 
 template <std::size_t C>
-bool CompactDenialCache::Entry<C>::store(uint64_t serial, uint32_t tag, uint32_t ttl, std::string_view owner,
-                                         std::string_view rdata, const uint8_t* rrsigs, std::size_t rrsigs_length,
+bool CompactDenialCache::Entry<C>::store(uint64_t serial, uint32_t ttl, std::string_view owner, std::string_view rdata, const uint8_t* rrsigs, std::size_t rrsigs_length,
                                          unsigned rrsig_count) {
   if (owner.size() + rdata.size() + rrsigs_length > C) return false;
   h.serial = serial;
-  h.tag = tag;
   h.ttl = ttl;
   h.owner_length = static_cast<uint16_t>(owner.size());
   h.nsec_length = static_cast<uint16_t>(rdata.size());
@@ -75,25 +72,19 @@ bool CompactDenialCache::find_or_sign(const zone::Zone& zone, const zone::ZoneSi
                                       SignedNsecView& out) {
   if (owner.size() > 255 || rdata.size() > kMaxNsecRdata || !zone.dnssec().keys) return false;
   const uint64_t h = hash(owner, rdata);
-  const uint32_t tag = static_cast<uint32_t>(h >> 32);
+  const uint32_t tag = static_cast<uint32_t>(h >> 32) | 1;
   const uint64_t serial = sigs.serial();
-  Slot* set = &slots_[(h % kSets) * kWays];
+  SetIndex& set = sets_[h % kSets];
+  Slot* slots = &slots_[(h % kSets) * kWays];
   ++tick_;
-  Slot* victim = set;
   for (std::size_t way = 0; way < kWays; ++way) {
-    Slot& s = set[way];
-    if (s.holds(serial, tag, owner, rdata)) {
-      s.h.used_at = tick_;
-      view(s, out);
+    if (set.tag[way] == tag && slots[way].holds(serial, owner, rdata)) {
+      set.used_at[way] = tick_;
+      view(slots[way], out);
       return true;
     }
-    // An empty entry first, else the least recently used (entries of an older signing
-    // window stop being used, so they age out first).
-    const bool free = s.h.serial == 0;
-    const bool victim_free = victim->h.serial == 0;
-    if ((free && !victim_free) || (free == victim_free && s.h.used_at < victim->h.used_at)) victim = &s;
   }
-  if (large_->holds(serial, tag, owner, rdata)) {
+  if (large_->holds(serial, owner, rdata)) {
     view(*large_, out);
     return true;
   }
@@ -107,17 +98,27 @@ bool CompactDenialCache::find_or_sign(const zone::Zone& zone, const zone::ZoneSi
                               {sigs.inception(), sigs.expiration()}, scratch_, sizeof scratch_, &written);
   if (count == 0) return false;
   compact_denial_counters().signed_online.fetch_add(1, std::memory_order_relaxed);
-  const bool was_empty = victim->h.serial == 0;
-  if (victim->store(serial, tag, zone.negative_ttl(), owner, rdata, scratch_, written, count)) {
-    victim->h.used_at = tick_;
-    if (was_empty) {
+  // An empty way first, else the least recently used (entries of an older signing window
+  // are no longer used, so they go first).
+  std::size_t victim = 0;
+  for (std::size_t way = 0; way < kWays; ++way) {
+    if (set.tag[way] == 0) {
+      victim = way;
+      break;
+    }
+    if (set.used_at[way] < set.used_at[victim]) victim = way;
+  }
+  if (slots[victim].store(serial, zone.negative_ttl(), owner, rdata, scratch_, written, count)) {
+    if (set.tag[victim] == 0) {
       ++used_;
       compact_denial_counters().cached.fetch_add(1, std::memory_order_relaxed);
     }
-    view(*victim, out);
+    set.tag[victim] = tag;
+    set.used_at[victim] = tick_;
+    view(slots[victim], out);
     return true;
   }
-  large_->store(serial, tag, zone.negative_ttl(), owner, rdata, scratch_, written, count);  // always fits
+  large_->store(serial, zone.negative_ttl(), owner, rdata, scratch_, written, count);  // always fits
   view(*large_, out);
   return true;
 }
