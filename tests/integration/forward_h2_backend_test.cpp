@@ -148,10 +148,12 @@ class DyingBackend {
 // not do on demand. Each connection gets SETTINGS (and its SETTINGS acked); then, by mode:
 // goaway_first: the first connection answers its first request HEADERS with GOAWAY (last
 // stream id 0: the stream refused), later connections answer every request 200 "ok";
-// silent: no request is ever answered (the connection stays open).
+// silent: no request is ever answered (the connection stays open); answer_at_end: a
+// request is answered 200 "ok" once its body ended (END_STREAM), as a gRPC server of a
+// client-streaming call answers only after the client's last message.
 class ScriptedH2Backend {
  public:
-  enum class Mode { goaway_first, silent };
+  enum class Mode { goaway_first, silent, answer_at_end };
   explicit ScriptedH2Backend(Mode mode) : mode_(mode), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     thread_ = std::thread([this] {
       for (int index = 0; !stop_; ++index) {
@@ -216,8 +218,20 @@ class ScriptedH2Backend {
             f::put32(payload, 0);  // last stream id: none processed
             f::put32(payload, 0);  // NO_ERROR
             reply += f::frame(f::GOAWAY, 0, 0, payload);
-          } else if (mode_ == Mode::goaway_first) {
+          } else if (mode_ == Mode::goaway_first || (mode_ == Mode::answer_at_end && (flags & f::END_STREAM))) {
             reply += f::frame(f::HEADERS, f::END_HEADERS, id, "\x88");  // :status 200 (static index 8)
+            reply += f::frame(f::DATA, f::END_STREAM, id, "ok");
+          }
+        }
+        if (type == f::DATA && mode_ == Mode::answer_at_end) {
+          if (length > 0) {  // the body's bytes back to both windows
+            std::string increment;
+            f::put32(increment, static_cast<uint32_t>(length));
+            reply += f::frame(f::WINDOW_UPDATE, 0, 0, increment);
+            reply += f::frame(f::WINDOW_UPDATE, 0, id, increment);
+          }
+          if (flags & f::END_STREAM) {
+            reply += f::frame(f::HEADERS, f::END_HEADERS, id, "\x88");
             reply += f::frame(f::DATA, f::END_STREAM, id, "ok");
           }
         }
@@ -564,6 +578,30 @@ TEST_CASE("h2 backend: a stream never answered times out (timeouts.backend): ret
   CHECK(curl({"--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", url(port2, "/index.html")}) == "504");
   CHECK(curl({"--http2-prior-knowledge", "--data-binary", "x", "-o", "/dev/null", "-w", "%{http_code}",
               url(port2, "/post")}) == "504");
+}
+
+TEST_CASE("h2 backend: a streamed gRPC body's backend may wait for the body's end past timeouts.backend; an idle client gets 408") {
+  ScriptedH2Backend backend(ScriptedH2Backend::Mode::answer_at_end);
+  meridian::health::HealthTable health;
+  ForwardingTier tier(health);
+  const json l7 = {{"timeouts", {{"backend", "500ms"}, {"request", "2s"}}}};
+  tier.apply(services(region(json::array({h2_backend(backend.address())}), l7)));
+  const uint16_t port = port_of(tier, "l7");
+  // curl -T - streams stdin as it comes: three pieces a second apart, then the end
+  auto streamed_call = [&](const std::string& pieces) {
+    const auto r = meridian::test::run_command(
+        {"/bin/sh", "-c",
+         "(" + pieces + ") | curl -sS --max-time 20 --http2-prior-knowledge -H 'content-type: application/grpc' " +
+             "-X POST -T - -w ' %{http_code}' " + url(port, "/pkg.Svc/Upload")});
+    return r.out;
+  };
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(streamed_call("printf a; sleep 1; printf b; sleep 1; printf c") == "ok 200");
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::seconds(2));
+  // the client stops sending for longer than timeouts.request: 408, not the backend's fault
+  const std::string idle = streamed_call("printf a; sleep 4; printf b");
+  CHECK(idle.substr(idle.size() - 3) == "408");
+  CHECK(backend_status(tier, backend.address())["timeouts"].get<int>() == 0);
 }
 
 namespace {

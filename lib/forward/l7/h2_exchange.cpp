@@ -143,15 +143,33 @@ awaitable<void> HttpListener::exchange_h2(const L7Config& cfg, Backend& b, const
       continue;
     }
 
-    // The response head, within timeouts.backend.
-    const auto deadline = Clock::now() + s.backend_timeout;
+    // The response head, within timeouts.backend of the request's end. While a streamed
+    // body still arrives the backend is not late: a gRPC server may rightly wait for the
+    // client's messages (client streaming, bidirectional) before its head. The client must
+    // keep sending meanwhile: nothing from it for timeouts.request ends the call with 408.
+    bool waiting_on_client = streamed && !streamed->ended;
+    std::size_t body_seen = streamed ? streamed->received : 0;
+    auto deadline = Clock::now() + (waiting_on_client ? s.request_timeout : s.backend_timeout);
     while (!st->have_head && !st->closed) {
       if (request_failed(*session, *st)) co_return;
       if (!co_await wait_for_change(*st, deadline)) {
         session->cancel(*st);
+        if (waiting_on_client) {
+          out.kind = Exchange::Kind::response;
+          out.res = Response(http::status::request_timeout, 11);
+          out.error = "the client sent nothing for timeouts.request";
+          co_return;
+        }
         out.kind = Exchange::Kind::timeout;
         out.error = "timed out";
         co_return;
+      }
+      if (waiting_on_client && streamed->ended) {
+        waiting_on_client = false;
+        deadline = Clock::now() + s.backend_timeout;
+      } else if (waiting_on_client && streamed->received != body_seen) {
+        body_seen = streamed->received;
+        deadline = Clock::now() + s.request_timeout;
       }
     }
     if (!st->have_head) {
