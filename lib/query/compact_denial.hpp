@@ -46,7 +46,7 @@ class CompactDenialCache {
   // their own, so a lookup reads one line of tags and then the one entry whose tag matches.
   // Sixteen ways, not four: a name set asked over and over in the same order (a zone's
   // walkers, the bench's mix) makes LRU miss every name of a set that holds one too many,
-  // and with 4 ways about 1 set in 20 would at half the cache's size. An entry holds owner,
+  // and with 4 ways about 1 set in 20 overflows at half the cache's size. An entry holds owner,
   // NSEC rdata and RRSIGs together: a random name under a P-256 or Ed25519 key takes about
   // 200 bytes, so a slot is sized for a long name, not for the largest possible entry;
   // those (owner and bitmap near their limits, two keys) live in one spare slot of full size.
