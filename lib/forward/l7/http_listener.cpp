@@ -466,13 +466,17 @@ class ResponseWriter {
   boost::system::error_code error_;
 };
 
-// The buffers a request uses toward HTTP/1.1 backends (its bytes, the response read), for
-// HTTP/2 streams: an HTTP/1.1 connection keeps its own from one request to the next, but a
-// stream is one request, and a connection has many at once. Leased from a free list of the
-// io thread's instead of allocated and grown for every stream.
+// The buffers a request uses toward HTTP/1.1 backends (its bytes, the response read) and
+// its exchange's state, for HTTP/2 streams: an HTTP/1.1 connection keeps its own from one
+// request to the next, but a stream is one request, and a connection has many at once.
+// Leased from a free list of the io thread's instead of allocated and grown for every
+// stream. The exchange's state lives here rather than in forward()'s coroutine frame, which
+// it would push past glibc's per-thread cache sizes (1,032 bytes): a malloc from the bins
+// for every request.
 struct BackendBuffers {
   std::string wire;
   beast::flat_buffer rbuf;
+  HttpListener::Exchange exchange;
 
   class Lease {
    public:
@@ -649,9 +653,13 @@ awaitable<void> HttpListener::session(tcp::socket socket) {
         const unsigned char* alpn = nullptr;
         unsigned alpn_length = 0;
         SSL_get0_alpn_selected(stream.native_handle(), &alpn, &alpn_length);
-        if (alpn_length == 2 && alpn[0] == 'h' && alpn[1] == '2')
+        if (alpn_length == 2 && alpn[0] == 'h' && alpn[1] == '2') {
+          // Asio asks OpenSSL to free a connection's record buffers whenever they empty (16 KB
+          // each way, allocated again at the next record); an HTTP/2 connection carries many
+          // streams at once and is rarely empty for long, so it keeps them.
+          SSL_clear_mode(stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
           co_await serve_h2(stream, deadline, conn, {}, client.text, client.bytes);
-        else
+        } else
           co_await serve(stream, deadline, conn, client.text, client.bytes);
         if (conn.clean_end && socket.is_open()) {
           // close_notify, waiting briefly for the client's
@@ -677,6 +685,7 @@ awaitable<void> HttpListener::serve(Stream& socket, Deadline& deadline, Connecti
   ResponseWriter<Stream> writer(socket, deadline, responses_);
   std::string wire;  // the request as it goes to backends, reused for every request of the connection
   beast::flat_buffer rbuf;  // backend responses are read into it, likewise
+  Exchange exchange;        // an attempt's outcome, likewise
   Response res;  // likewise (its fields' memory comes from the pool)
   // The request id, kept here (a request's own fields may drop it: Connection can name it).
   RequestIdBuffer rid;
@@ -770,7 +779,7 @@ awaitable<void> HttpListener::serve(Stream& socket, Deadline& deadline, Connecti
         uint32_t& n;
         ~Dec() { --n; }
       } dec{pending_};
-      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf);
+      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, wire, rbuf, exchange);
     }
 
     // Write the response and decide whether the connection goes on.
@@ -826,7 +835,8 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
         ~Dec() { --n; }
       } dec{pending_};
       const BackendBuffers::Lease buffers;
-      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, buffers->wire, buffers->rbuf, &r);
+      co_await forward(*cfg, req, res, request_id, client_text, client_bytes, buffers->wire, buffers->rbuf,
+                       buffers->exchange, &r);
     }
     if (r.body && r.body->too_large && !r.relay->started()) {  // a streamed body over max_body_bytes
       ++rejects_[body_too_large];
@@ -842,7 +852,8 @@ awaitable<void> HttpListener::serve_stream(h2::StreamRequest& r, Response& res, 
 
 awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
                                       const std::string& client_ip, const std::string& client_bytes,
-                                      std::string& wire, beast::flat_buffer& rbuf, h2::StreamRequest* stream) {
+                                      std::string& wire, beast::flat_buffer& rbuf, Exchange& x,
+                                      h2::StreamRequest* stream) {
   const L7Settings& s = cfg.s;
   const unsigned version = req.version();
   const RouteChoice route = cfg.routes->choose(req.base(), client_bytes);
@@ -896,7 +907,7 @@ awaitable<void> HttpListener::forward(const L7Config& cfg, Request& req, Respons
   bool have_last = false;  // res holds the last answer (or the error for the last failure)
   unsigned retries = 0;
   Region& region = *cfg.region;
-  Exchange x;
+  x = Exchange{};  // the caller's, reused: it keeps this coroutine's frame within malloc's small sizes
   for (;;) {
     auto now = util::coarse_now();
     Backend* b = group->pick(now, key, std::span<Backend* const>(tried.data(), tried.size()));

@@ -76,7 +76,7 @@ class HttpListener final : public Listener {
   void metrics(MetricSink& out) const override;
   nlohmann::json status() const override;
 
- private:
+  // One attempt's outcome toward a backend (public for the leased buffers that hold it).
   struct Exchange {
     enum class Kind { response, connect_failed, failed, timeout } kind = Kind::failed;
     Response res;
@@ -89,6 +89,8 @@ class HttpListener final : public Listener {
     bool committed = false;
     std::string grpc_status;
   };
+
+ private:
   enum Reject { bad_request, header_too_large, body_too_large, header_timeout, request_timeout, rate_limited,
                 overloaded, no_route, no_backend, bad_gateway, gateway_timeout, reject_kinds };
 
@@ -196,7 +198,7 @@ class HttpListener final : public Listener {
   // streaming the answer of an HTTP/2 backend), else nullptr.
   boost::asio::awaitable<void> forward(const L7Config& cfg, Request& req, Response& res, std::string_view request_id,
                                        const std::string& client_ip, const std::string& client_bytes,
-                                       std::string& wire, boost::beast::flat_buffer& rbuf,
+                                       std::string& wire, boost::beast::flat_buffer& rbuf, Exchange& x,
                                        h2::StreamRequest* stream = nullptr);
   boost::asio::awaitable<void> exchange(const L7Config& cfg, Backend& b, std::string_view wire, bool head,
                                         boost::beast::flat_buffer& rbuf, Exchange& out);
