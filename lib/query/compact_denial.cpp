@@ -44,14 +44,13 @@ bool CompactDenialCache::Entry<C>::holds(uint64_t serial, std::string_view owner
 }
 
 template <std::size_t C>
-bool CompactDenialCache::Entry<C>::store(uint64_t serial, uint32_t ttl, std::string_view owner, std::string_view rdata, const uint8_t* rrsigs, std::size_t rrsigs_length,
-                                         unsigned rrsig_count) {
+bool CompactDenialCache::Entry<C>::store(uint64_t serial, uint32_t ttl, std::string_view owner, std::string_view rdata,
+                                         const uint8_t* rrsigs, std::size_t rrsigs_length, unsigned rrsig_count) {
   if (owner.size() + rdata.size() + rrsigs_length > C) return false;
   h.serial = serial;
   h.ttl = ttl;
   h.owner_length = static_cast<uint16_t>(owner.size());
   h.nsec_length = static_cast<uint16_t>(rdata.size());
-  h.rrsigs_length = static_cast<uint16_t>(rrsigs_length);
   h.rrsig_count = static_cast<uint8_t>(rrsig_count);
   std::memcpy(data, owner.data(), owner.size());
   std::memcpy(data + owner.size(), rdata.data(), rdata.size());

@@ -80,7 +80,7 @@ class CompactDenialCache {
   struct Header {
     uint64_t serial = 0;  // ZoneSignatures::serial() of the window it was signed in; 0: empty
     uint32_t ttl = 0;
-    uint16_t owner_length = 0, nsec_length = 0, rrsigs_length = 0;
+    uint16_t owner_length = 0, nsec_length = 0;
     uint8_t rrsig_count = 0;
   };
   // A set's tags (part of the hash; 0: an empty way) and when each way was last used.
@@ -94,7 +94,6 @@ class CompactDenialCache {
   struct alignas(64) Entry {
     Header h;
     uint8_t data[Capacity];
-    const uint8_t* owner() const { return data; }
     const uint8_t* nsec() const { return data + h.owner_length; }
     const uint8_t* rrsigs() const { return data + h.owner_length + h.nsec_length; }
     bool holds(uint64_t serial, std::string_view owner, std::string_view rdata) const;
