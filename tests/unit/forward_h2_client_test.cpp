@@ -5,7 +5,9 @@
 // session that dies failed, those never sent marked safe to retry).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <utility>  // before asio/awaitable.hpp (Boost 1.74 forgets it)
+#include <boost/beast/core/string.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -112,6 +114,26 @@ TEST_CASE("h2 toward backends: the response head, trailers and grpc-status") {
   CHECK(h2::grpc_status_index("x") == h2::kGrpcOther);
   CHECK(h2::grpc_status_label(3) == "3");
   CHECK(h2::grpc_status_label(h2::kGrpcOther) == "other");
+}
+
+TEST_CASE("h2: lower-case names of the fields Beast knows, and the connection-specific ones") {
+  CHECK(h2::lower_field_name(http::field::content_type) == "content-type");
+  CHECK(h2::lower_field_name(http::field::www_authenticate) == "www-authenticate");
+  CHECK(h2::lower_field_name(http::field::xref) == "xref");  // the table's last entry
+  CHECK(h2::lower_field_name(http::field::unknown).empty());
+  // Every entry is the lower-case form of Beast's name, and names it back.
+  for (unsigned i = 1; i <= static_cast<unsigned>(http::field::xref); ++i) {
+    const auto f = static_cast<http::field>(i);
+    const std::string_view lower = h2::lower_field_name(f);
+    CHECK(boost::beast::iequals(boost::beast::string_view(lower.data(), lower.size()), http::to_string(f)));
+    CHECK(std::none_of(lower.begin(), lower.end(), [](char c) { return c >= 'A' && c <= 'Z'; }));
+    CHECK(http::string_to_field(boost::beast::string_view(lower.data(), lower.size())) == f);
+  }
+  for (const auto f : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
+                       http::field::transfer_encoding, http::field::upgrade, http::field::te})
+    CHECK(h2::connection_specific(f));
+  CHECK_FALSE(h2::connection_specific(http::field::content_length));
+  CHECK_FALSE(h2::connection_specific(http::field::unknown));
 }
 
 namespace {

@@ -103,17 +103,6 @@ void strip_hop_by_hop(Message& f, Visit visit) {
   if (keep_connection) f.erase(http::field::connection);
 }
 
-// Whether the backend keeps the connection open after this response (HTTP/1.1 unless
-// "Connection: close"; HTTP/1.0 only with "Connection: keep-alive").
-bool keeps_alive(const Response& r) {
-  bool close = false, keep = false;
-  connection_tokens(r, [&](std::string_view t) {
-    close = close || iequal(t, "close");
-    keep = keep || iequal(t, "keep-alive");
-  });
-  return r.version() >= 11 ? !close : keep;
-}
-
 template <class Message>
 void strip_hop_by_hop(Message& f) {
   strip_hop_by_hop(f, [](const auto&) { return false; });
@@ -1122,8 +1111,12 @@ awaitable<void> HttpListener::exchange(const L7Config& cfg, Backend& b, std::str
       co_return;
     }
     out.kind = Exchange::Kind::response;
+    // Whether the backend keeps the connection open: the parser read the Connection tokens
+    // already (HTTP/1.1 unless "close"; HTTP/1.0 only with "keep-alive"; not when the body
+    // ran to the connection's end).
+    const bool backend_keeps_alive = p.keep_alive();
     out.res = p.release();
-    if (keeps_alive(out.res) && rb.size() == 0 && s.pool_size > 0 && b.tls == tls_context)
+    if (backend_keeps_alive && rb.size() == 0 && s.pool_size > 0 && b.tls == tls_context)
       b.put_idle(std::move(conn), util::coarse_now(), s.pool_size, s.pool_idle_timeout, std::move(tls));
     co_return;
   }

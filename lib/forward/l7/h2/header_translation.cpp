@@ -83,6 +83,28 @@ bool add_response_field(Response& res, std::string_view name, std::string_view v
   return true;
 }
 
+std::string_view lower_field_name(http::field f) {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v(static_cast<std::size_t>(http::field::xref) + 1);
+    for (std::size_t i = 1; i < v.size(); ++i) v[i] = lowered(sv(http::to_string(static_cast<http::field>(i))));
+    return v;
+  }();
+  const auto i = static_cast<std::size_t>(f);
+  return i < names.size() ? std::string_view(names[i]) : std::string_view();
+}
+
+bool connection_specific(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::transfer_encoding:
+    case http::field::upgrade:
+    case http::field::te: return true;
+    default: return false;
+  }
+}
+
 bool valid_trailer(std::string_view name) { return !name.empty() && name[0] != ':' && !dropped_field(name); }
 
 std::size_t grpc_status_index(std::string_view value) {

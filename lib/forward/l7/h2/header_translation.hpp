@@ -47,6 +47,16 @@ bool add_response_field(Response& res, std::string_view name, std::string_view v
 // memcmp each). Sent as a literal never indexed instead: the same field for the peer.
 uint8_t hpack_flags(std::string_view lower_name);
 
+// The lower-case name of a field Beast knows ("content-type" for field::content_type),
+// from a table built once: a static string nghttp2 may keep without copying. Empty for
+// field::unknown (Beast gives every name it knows its enum, so an unknown field is none
+// of these).
+std::string_view lower_field_name(boost::beast::http::field f);
+
+// A field HTTP/2 forbids (RFC 9113 8.2.2): Connection, Keep-Alive, Proxy-Connection,
+// Transfer-Encoding, Upgrade, TE. All are fields Beast knows.
+bool connection_specific(boost::beast::http::field f);
+
 // A trailer field worth passing on (not a pseudo-field nor a connection-specific one).
 bool valid_trailer(std::string_view name);
 

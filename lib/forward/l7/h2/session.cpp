@@ -316,6 +316,9 @@ Session::Session(const ServerLimits& limits, ServerCounters& counters)
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.http2.max_concurrent_streams},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits_.max_header_bytes)},
       {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // RFC 8441: WebSocket over HTTP/2
+      // RFC 9218 (urgency) instead of RFC 7540's dependency tree, which RFC 9113 deprecates:
+      // streams are sent in order without nghttp2 keeping a priority tree per connection.
+      {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   // The connection's window holds every stream's (a stalled tunnel keeps up to its stream
@@ -497,7 +500,7 @@ void Session::submit_headers(int32_t id, const Response& res, Body body_from, vo
   thread_local std::vector<nghttp2_nv> fields;
   std::size_t name_bytes = 0, count = 0;
   for (const auto& f : res) {
-    name_bytes += f.name_string().size();
+    if (f.name() == http::field::unknown) name_bytes += f.name_string().size();
     ++count;
   }
   names.resize(name_bytes);  // the views below point into it: no reallocation meanwhile
@@ -511,11 +514,16 @@ void Session::submit_headers(int32_t id, const Response& res, Body body_from, vo
   fields.push_back(nv(":status", std::string_view(status, 3)));
   char* at = names.data();
   for (const auto& f : res) {
+    const std::string_view value(f.value().data(), f.value().size());
+    if (f.name() != http::field::unknown) {  // a static lower-case name, kept by nghttp2 as it is
+      if (!connection_specific(f.name()))
+        fields.push_back(nv(lower_field_name(f.name()), value, NGHTTP2_NV_FLAG_NO_COPY_NAME));
+      continue;
+    }
     const auto name = f.name_string();
     const std::string_view n(at, name.size());
     for (const char ch : name) *at++ = lower(ch);
-    if (n.empty() || connection_specific(n)) continue;
-    fields.push_back(nv(n, std::string_view(f.value().data(), f.value().size()), hpack_flags(n)));
+    if (!n.empty()) fields.push_back(nv(n, value, hpack_flags(n)));
   }
   nghttp2_data_provider body{};
   body.source.ptr = source;
