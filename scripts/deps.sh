@@ -5,12 +5,12 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libldns-dev libssl-dev libknot-dev libmaxminddb-dev libboost-dev libboost-system-dev libre2-dev libnghttp2-dev
+  libldns-dev libssl-dev libknot-dev libmaxminddb-dev libboost-dev libboost-system-dev libre2-dev libnghttp2-dev libmimalloc-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
   dnsutils bind9-dnsutils unbound knot-dnsutils knot nsd mmdb-bin curl
   python3 python3-jsonschema python3-yaml yamllint strace systemd help2man dpkg-dev openssl
   chromium python3-websocket etcd-server etcd-client
-  libnghttp2-dev nghttp2-client nghttp2-server python3-grpcio
+  nghttp2-client nghttp2-server python3-grpcio
   "$@"
 )
 

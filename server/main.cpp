@@ -6,13 +6,15 @@
 #include <exception>
 #include <iostream>
 
+#include "allocator.hpp"
 #include "commands.hpp"
 
 namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"meridian: authoritative GeoDNS and DNS-failover server with a bundled L4/L7 forwarding tier"};
-  app.set_version_flag("--version", std::string("meridian ") + MERIDIAN_VERSION);
+  app.set_version_flag("--version", std::string("meridian ") + MERIDIAN_VERSION + " (allocator: " +
+                                         meridian::cli::allocator_in_use() + ")");
   app.require_subcommand(1);
 
   std::string config_path = "meridian.json";

@@ -243,4 +243,10 @@ TEST_CASE("--version") {
   const CommandResult r = run_command({meridian_binary(), "--version"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("meridian ") == 0);
+  // The allocator serving malloc, checked by the binary itself (a block from malloc in mimalloc's heap).
+#ifdef MERIDIAN_EXPECT_MIMALLOC
+  CHECK(r.out.find("(allocator: mimalloc 2.") != std::string::npos);
+#else
+  CHECK(r.out.find("(allocator: system malloc)") != std::string::npos);
+#endif
 }
