@@ -268,11 +268,53 @@ std::string_view trim_ows(std::string_view v) {
   return v;
 }
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out += ": ";
-  out += value;
-  out += "\r\n";
+// The backend's request head (and body) as a sequence of pieces, emitted to a Sink twice:
+// once to count them, once to copy them into a buffer sized for them (one allocation check,
+// no per-piece append).
+struct CountingSink {
+  std::size_t size = 0;
+  void put(std::string_view s) { size += s.size(); }
+};
+
+struct CopyingSink {
+  char* at;
+  void put(std::string_view s) {
+    if (s.empty()) return;  // an empty view's data() may be null, which memcpy must not get
+    std::memcpy(at, s.data(), s.size());
+    at += s.size();
+  }
+};
+
+template <class Sink>
+void put_field(Sink& out, std::string_view name, std::string_view value) {
+  out.put(name);
+  out.put(": ");
+  out.put(value);
+  out.put("\r\n");
+}
+
+template <class Sink>
+void emit_request_for_backend(Sink& out, const Request& req, std::string_view request_id, std::string_view xff,
+                              std::string_view client_ip, std::string_view forwarded_proto,
+                              std::string_view content_length) {
+  out.put(sv(req.method_string()));
+  out.put(" ");
+  out.put(sv(req.target()));
+  out.put(" HTTP/1.1\r\n");
+  bool host = false;
+  for (const auto& f : req) {
+    if (f.name() == http::field::host) host = true;
+    else if (f.name() == http::field::content_length) continue;
+    put_field(out, sv(f.name_string()), sv(f.value()));
+  }
+  put_field(out, "X-Request-ID", trim_ows(request_id));
+  put_field(out, "X-Forwarded-For", trim_ows(xff));
+  put_field(out, "X-Real-IP", trim_ows(client_ip));
+  put_field(out, "X-Forwarded-Proto", trim_ows(forwarded_proto));
+  if (!host) out.put("Host: \r\n");
+  if (!content_length.empty()) put_field(out, "Content-Length", content_length);
+  out.put("\r\n");
+  out.put(req.body());
 }
 
 }  // namespace
@@ -286,34 +328,18 @@ void write_request_for_backend(std::string& out, const Request& req, std::string
   if (method == http::verb::trace && body > 0) throw std::invalid_argument("invalid request body");
   const bool set_length =
       body > 0 || method == http::verb::options || method == http::verb::put || method == http::verb::post;
-  const auto method_text = req.method_string();
-  const auto target = req.target();
-  std::size_t size = method_text.size() + target.size() + 64 + request_id.size() + xff.size() + client_ip.size() +
-                     forwarded_proto.size() + body;
-  for (const auto& f : req) size += f.name_string().size() + f.value().size() + 4;
-  out.reserve(out.size() + size);
-  out.append(method_text.data(), method_text.size());
-  out += ' ';
-  out.append(target.data(), target.size());
-  out += " HTTP/1.1\r\n";
-  bool host = false;
-  for (const auto& f : req) {
-    if (f.name() == http::field::host) host = true;
-    else if (f.name() == http::field::content_length) continue;
-    append_field(out, sv(f.name_string()), sv(f.value()));
-  }
-  append_field(out, "X-Request-ID", trim_ows(request_id));
-  append_field(out, "X-Forwarded-For", trim_ows(xff));
-  append_field(out, "X-Real-IP", trim_ows(client_ip));
-  append_field(out, "X-Forwarded-Proto", trim_ows(forwarded_proto));
-  if (!host) out += "Host: \r\n";
+  char digits[24];
+  std::string_view content_length;
   if (set_length) {
-    char digits[24];
     const auto [end, err] = std::to_chars(digits, digits + sizeof digits, body);
-    append_field(out, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    content_length = std::string_view(digits, static_cast<std::size_t>(end - digits));
   }
-  out += "\r\n";
-  out += req.body();
+  CountingSink count;
+  emit_request_for_backend(count, req, request_id, xff, client_ip, forwarded_proto, content_length);
+  const std::size_t start = out.size();
+  out.resize(start + count.size);
+  CopyingSink copy{out.data() + start};
+  emit_request_for_backend(copy, req, request_id, xff, client_ip, forwarded_proto, content_length);
 }
 
 void rewrite_response_for_client(Response& res, std::string_view request_id, unsigned version, bool keep,
