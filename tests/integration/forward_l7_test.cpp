@@ -349,6 +349,41 @@ TEST_CASE("reload keeps listeners, bind failures change nothing, metrics and sta
   CHECK(ec);  // nothing listens after stop
 }
 
+TEST_CASE("a backend connection is pooled only when the backend keeps it alive (its Connection and version)") {
+  // A backend that answers every request on a connection with the same raw head, and never
+  // closes first: a connection the proxy pooled against the head's word would be used again.
+  const auto connections_for = [](const std::string& head) {
+    std::atomic<int> accepted{0};
+    Server backend([&](tcp::socket& s) {
+      ++accepted;
+      boost::beast::flat_buffer buf;
+      for (;;) {
+        boost::beast::http::request<boost::beast::http::string_body> req;
+        boost::system::error_code ec;
+        boost::beast::http::read(s, buf, req, ec);
+        if (ec) return;
+        asio::write(s, asio::buffer(head + "Content-Length: 2\r\n\r\nok"), ec);
+        if (ec) return;
+      }
+    });
+    meridian::health::HealthTable health;
+    ForwardingTier tier(health);
+    tier.apply(services({{"backends", json::array({{{"address", backend.address()}}})},
+                         {"forward", {{"l7", {{"listen", "127.0.0.1:0"}}}, {"outlier", {{"consecutive_failures", 0}}}}}}));
+    Client c(port_of(tier, "l7"));
+    int ok = 0;
+    for (int i = 0; i < 4; ++i) ok += c.get("/").result_int() == 200;
+    CHECK(ok == 4);
+    tier.stop();
+    return accepted.load();
+  };
+  CHECK(connections_for("HTTP/1.1 200 OK\r\n") == 1);
+  CHECK(connections_for("HTTP/1.1 200 OK\r\nConnection: close\r\n") == 4);
+  CHECK(connections_for("HTTP/1.1 200 OK\r\nConnection: Close, x-other\r\n") == 4);
+  CHECK(connections_for("HTTP/1.0 200 OK\r\n") == 4);
+  CHECK(connections_for("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n") == 1);
+}
+
 TEST_CASE("real clients: curl") {
   if (std::system("command -v curl >/dev/null 2>&1") != 0) {
     MESSAGE("curl is not installed; skipped");

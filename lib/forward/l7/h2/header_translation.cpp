@@ -25,8 +25,8 @@ std::string_view sv(boost::beast::string_view v) { return {v.data(), v.size()}; 
 }  // namespace
 
 bool dropped_field(std::string_view n) {
-  return n == "connection" || n == "keep-alive" || n == "proxy-connection" || n == "transfer-encoding" ||
-         n == "upgrade" || n == "te" || n == "host";
+  const http::field f = http::string_to_field(boost::beast::string_view(n.data(), n.size()));
+  return f == http::field::host || connection_specific(f);
 }
 
 HeaderList request_header_block(const Request& req, bool tls, bool te_trailers) {
@@ -37,9 +37,8 @@ HeaderList request_header_block(const Request& req, bool tls, bool te_trailers) 
   out.emplace_back(":authority", std::string(sv(req[http::field::host])));
   out.emplace_back(":path", std::string(sv(req.target())));
   for (const auto& f : req) {
-    std::string name = lowered(sv(f.name_string()));
-    if (name.empty() || dropped_field(name)) continue;
-    out.emplace_back(std::move(name), std::string(sv(f.value())));
+    if (f.name() == http::field::host || connection_specific(f.name()) || f.name_string().empty()) continue;
+    out.emplace_back(lowered(sv(f.name_string())), std::string(sv(f.value())));
   }
   if (te_trailers) out.emplace_back("te", "trailers");
   return out;

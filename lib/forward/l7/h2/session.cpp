@@ -18,12 +18,6 @@ namespace {
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
-// Fields HTTP/2 forbids (RFC 9113 8.2.2); the listener already strips them, this is a guard.
-bool connection_specific(std::string_view lower_name) {
-  return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
-         lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "te";
-}
-
 nghttp2_nv nv(std::string_view name, std::string_view value, uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(), flags};
@@ -71,7 +65,8 @@ struct Session::Callbacks {
       if (s->header_bytes > c.limits_.max_header_bytes) {
         if (streamed) streamed->too_large = true;  // handed over already: reset, or answered 413
         else s->request.refuse = 431;
-      } else if (!name.empty() && name[0] != ':' && !connection_specific(name)) {
+      } else if (!name.empty() && name[0] != ':' &&
+                 !connection_specific(http::string_to_field(boost::beast::string_view(name.data(), name.size())))) {
         (streamed ? streamed->trailers : s->request.trailers)
             .emplace_back(name, std::string_view(reinterpret_cast<const char*>(value_bytes), value_length));
       }
